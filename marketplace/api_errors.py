@@ -1,0 +1,55 @@
+"""One JSON error shape for the whole API.
+
+    {"error": {"code": "validation_error", "message": "...", "fields": {"title": ["..."]}}}
+
+``code`` is stable (clients switch on it); ``message`` is for people.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ServiceError(exceptions.APIException):
+    """A business rule refused the request (illegal transition, duplicate, ...)."""
+
+    status_code: int = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, message: str, code: str = "conflict", status_code: int | None = None) -> None:
+        super().__init__(detail=message, code=code)
+        if status_code is not None:
+            self.status_code = status_code
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError):
+        return Response(
+            {"error": {"code": "service_unavailable", "message": "The database is unavailable; please retry shortly."}},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        message = "Some fields are invalid." if isinstance(detail, dict) else "; ".join(str(d) for d in detail)
+        body: dict[str, Any] = {"code": "validation_error", "message": message, "fields": fields}
+    else:
+        codes = exc.get_codes()
+        body = {"code": codes if isinstance(codes, str) else exc.default_code, "message": str(exc.detail)}
+    response.data = {"error": body}
+    return response

@@ -1,0 +1,37 @@
+"""Correlation and causation ids that follow one request through the whole pipeline.
+
+The HTTP middleware sets a correlation id per request (or takes the caller's
+``X-Request-ID``); the consumer runner sets it from each event it handles, so
+events emitted by a handler carry the same correlation id and name the event
+that caused them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+
+_correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+_causation_id: ContextVar[str | None] = ContextVar("causation_id", default=None)
+
+
+def current_correlation_id() -> str:
+    value = _correlation_id.get()
+    return value if value else str(uuid.uuid4())
+
+
+def current_causation_id() -> str | None:
+    return _causation_id.get()
+
+
+@contextlib.contextmanager
+def correlation(correlation_id: str | None, causation_id: str | None = None) -> Iterator[None]:
+    token_c = _correlation_id.set(correlation_id)
+    token_k = _causation_id.set(causation_id)
+    try:
+        yield
+    finally:
+        _correlation_id.reset(token_c)
+        _causation_id.reset(token_k)

@@ -1,0 +1,33 @@
+"""Base class for Kafka event handlers (projections, notifiers, matchers).
+
+A handler method is named after the event type it handles: ``job.posted`` is
+handled by ``on_job_posted(event)``.  Handlers run inside the consumer runner's
+transaction, together with the inbox record, so they must only touch the
+database (and schedule live pushes with ``marketplace.realtime.push``, which
+fire after commit).  Raising :class:`~marketplace.events.envelope.InvalidMessage`
+dead-letters the event at once; raising :class:`Retryable` retries it.
+"""
+
+from __future__ import annotations
+
+from .envelope import Envelope
+
+
+class Retryable(Exception):
+    """A transient failure (a dependency briefly unavailable): retry with backoff, never dead-letter."""
+
+
+def method_name(event_type: str) -> str:
+    return "on_" + event_type.replace(".", "_")
+
+
+class EventHandler:
+    def handles(self, event_type: str) -> bool:
+        return callable(getattr(self, method_name(event_type), None))
+
+    def handle(self, event: Envelope) -> None:
+        getattr(self, method_name(event.event_type))(event)
+
+    def reset(self) -> None:
+        """Delete the read model this handler maintains, before a rebuild from the log."""
+        raise NotImplementedError(f"{type(self).__name__} maintains no rebuildable read model.")

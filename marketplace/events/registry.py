@@ -1,0 +1,60 @@
+"""The consumer registry: every Kafka consumer group, declared as data.
+
+name -> topics -> handler -> dead-letter topics.  ``manage.py consume NAME`` (or
+``--all``) runs them; ``manage.py replay_events NAME`` rebuilds their read model.
+Add a consumer here and it is started by ``make run`` and the Procfile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.utils.module_loading import import_string
+
+from .handlers import EventHandler
+from .topics import Topic, dead_letter_topic
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    name: str
+    topics: tuple[Topic, ...]
+    handler_path: str
+    description: str = ""
+
+    @cached_property
+    def handler_class(self) -> type[EventHandler]:
+        cls: type[EventHandler] = import_string(self.handler_path)
+        return cls
+
+    def make_handler(self) -> EventHandler:
+        return self.handler_class()
+
+    @property
+    def topic_names(self) -> list[str]:
+        return [str(t) for t in self.topics]
+
+    def dlq_for(self, topic: str) -> str:
+        return dead_letter_topic(topic)
+
+
+CONSUMERS: dict[str, ConsumerSpec] = {
+    spec.name: spec
+    for spec in [
+        ConsumerSpec(
+            name="jobs-board",
+            topics=(Topic.JOBS,),
+            handler_path="jobs.projections.JobBoardProjection",
+            description="Maintains the jobs board read model and pushes job changes live.",
+        ),
+    ]
+}
+
+
+def get_consumer(name: str) -> ConsumerSpec:
+    try:
+        return CONSUMERS[name]
+    except KeyError:
+        known = ", ".join(sorted(CONSUMERS))
+        raise LookupError(f"Unknown consumer {name!r}; known consumers: {known}") from None

@@ -1,0 +1,216 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in order per key.
+
+One relay publishes at a time: replicas wait on a Postgres advisory lock (held on
+a dedicated connection, so a crashed leader's lock is released by the server).
+The leader LISTENs on the ``outbox`` channel, which a trigger notifies on every
+insert, and polls as a fallback.  Each batch is produced with an idempotent
+producer (acks=all); the relay waits for every delivery report, then marks the
+acknowledged rows published.  A crash between the broker's ack and the mark
+re-sends those rows next time: consumers absorb the duplicates (inbox).
+A broker outage leaves rows unpublished; they go out, in order, when it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import psycopg
+from confluent_kafka import KafkaError, Message, Producer
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .kafka import make_producer
+from .models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "outbox"
+LEADER_LOCK_KEY = 0x6F7574626F78  # "outbox"
+PURGE_EVERY_S = 600
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    topic: str
+    key: str
+    event_id: str
+    event_type: str
+    value: bytes
+
+
+def _libpq_dsn() -> str:
+    db = settings.DATABASES["default"]
+    parts = {
+        "dbname": db["NAME"],
+        "user": db.get("USER") or "",
+        "password": db.get("PASSWORD") or "",
+        "host": db.get("HOST") or "",
+        "port": str(db.get("PORT") or ""),
+        "connect_timeout": str(db.get("OPTIONS", {}).get("connect_timeout", 5)),
+    }
+    return " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
+
+
+class OutboxRelay:
+    def __init__(self, producer: Producer | None = None, *, batch_size: int | None = None) -> None:
+        self.producer = producer or make_producer("relay")
+        self.batch_size = batch_size or settings.OUTBOX["BATCH_SIZE"]
+        self.poll_interval = settings.OUTBOX["POLL_INTERVAL_S"]
+        self.stop_event = threading.Event()
+        self.published_total = 0
+        self._last_purge = 0.0
+
+    # --- one step at a time (used by run() and directly by tests) ---------------------
+
+    def fetch_pending(self) -> list[OutboxRow]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT id, topic, key, event_id::text, event_type, envelope::text
+                    FROM {OutboxEvent._meta.db_table}
+                    WHERE published_at IS NULL ORDER BY id LIMIT %s""",
+                [self.batch_size],
+            )
+            return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5].encode()) for r in cursor.fetchall()]
+
+    def publish(self, rows: list[OutboxRow]) -> tuple[list[int], dict[int, str]]:
+        """Produce rows and wait for every delivery report.
+
+        Returns (acknowledged ids, {id: error} for the failed ones).
+        """
+        acked: list[int] = []
+        failed: dict[int, str] = {}
+
+        def on_delivery(row_id: int) -> Callable[[KafkaError | None, Message], None]:
+            def callback(err: KafkaError | None, _msg: Message) -> None:
+                if err is None:
+                    acked.append(row_id)
+                else:
+                    failed[row_id] = str(err)
+
+            return callback
+
+        for row in rows:
+            headers: list[tuple[str, str | bytes | None]] = [
+                ("event_type", row.event_type.encode()),
+                ("event_id", row.event_id.encode()),
+            ]
+            while True:
+                try:
+                    self.producer.produce(
+                        row.topic,
+                        key=row.key.encode(),
+                        value=row.value,
+                        headers=headers,
+                        on_delivery=on_delivery(row.id),
+                    )
+                    break
+                except BufferError:
+                    self.producer.poll(0.1)
+        # message.timeout.ms bounds this: every message is either delivered or failed.
+        while len(acked) + len(failed) < len(rows):
+            self.producer.flush(1.0)
+        return acked, failed
+
+    def mark_published(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        with transaction.atomic():
+            OutboxEvent.objects.filter(id__in=ids, published_at__isnull=True).update(published_at=timezone.now())
+
+    def record_failures(self, failed: dict[int, str]) -> None:
+        if not failed:
+            return
+        error = next(iter(failed.values()))
+        OutboxEvent.objects.filter(id__in=list(failed)).update(publish_attempts=F("publish_attempts") + 1, last_error=error[:2000])
+
+    def publish_pending(self) -> tuple[int, int]:
+        """Publish one batch; return (published, failed)."""
+        rows = self.fetch_pending()
+        if not rows:
+            return 0, 0
+        acked, failed = self.publish(rows)
+        self.mark_published(acked)
+        self.record_failures(failed)
+        self.published_total += len(acked)
+        if failed:
+            log.warning("relay: %d of %d events not acknowledged (%s); will retry", len(failed), len(rows), next(iter(failed.values())))
+        return len(acked), len(failed)
+
+    def purge_published(self) -> int:
+        cutoff = timezone.now() - timedelta(hours=settings.OUTBOX["RETENTION_HOURS"])
+        deleted, _ = OutboxEvent.objects.filter(published_at__lt=cutoff).delete()
+        return deleted
+
+    def drain(self, timeout: float = 30.0) -> int:
+        """Publish until the outbox is empty (or timeout); returns events published."""
+        deadline = time.monotonic() + timeout
+        total = 0
+        while time.monotonic() < deadline:
+            published, failed = self.publish_pending()
+            total += published
+            if published == 0 and failed == 0:
+                break
+            if failed:
+                time.sleep(0.5)
+        return total
+
+    # --- the long-running loop ----------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until stop_event is set: take leadership, then publish on every notification."""
+        while not self.stop_event.is_set():
+            try:
+                with psycopg.connect(_libpq_dsn(), autocommit=True) as lock_conn:
+                    if not self._acquire_leadership(lock_conn):
+                        continue
+                    log.info("relay: leader; publishing outbox to %s", settings.KAFKA["BOOTSTRAP_SERVERS"])
+                    lock_conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._lead(lock_conn)
+            except psycopg.OperationalError as exc:
+                log.error("relay: database connection lost (%s); reconnecting in 2 s", exc)
+                self.stop_event.wait(2)
+        self.producer.flush(10)
+
+    def _acquire_leadership(self, lock_conn: psycopg.Connection) -> bool:
+        while not self.stop_event.is_set():
+            row = lock_conn.execute("SELECT pg_try_advisory_lock(%s)", [LEADER_LOCK_KEY]).fetchone()
+            if row and row[0]:
+                return True
+            log.info("relay: another relay is leader; standing by")
+            self.stop_event.wait(self.poll_interval * 5)
+        return False
+
+    def _lead(self, lock_conn: psycopg.Connection) -> None:
+        backoff = 0.5
+        while not self.stop_event.is_set():
+            try:
+                published, failed = self.publish_pending()
+            except Exception:
+                log.exception("relay: publishing failed; retrying")
+                connection.close()
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 10)
+                continue
+            if failed:
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 10)
+                continue
+            backoff = 0.5
+            if time.monotonic() - self._last_purge > PURGE_EVERY_S:
+                self._last_purge = time.monotonic()
+                purged = self.purge_published()
+                if purged:
+                    log.info("relay: purged %d published rows past retention", purged)
+            if published >= self.batch_size:
+                continue  # more waiting; don't sleep
+            # Wait for a notification or the poll interval; drain the queued ones.
+            for _ in lock_conn.notifies(timeout=self.poll_interval, stop_after=1):
+                pass

@@ -1,0 +1,344 @@
+"""The consumer runner: reads a consumer group's topics and applies events exactly once.
+
+For each batch from ``consume()``:
+
+1. Every message is decoded and validated; one that can never be processed
+   (not JSON, unknown type, schema violation) is dead-lettered.
+2. In one database transaction, each event is applied in its own savepoint
+   together with its inbox record ``(consumer, event_id)``.  An event already in
+   the inbox is skipped, so redelivery is harmless.  A handler error is retried a
+   few times, then the event is dead-lettered; the rest of the batch goes on.
+3. After the commit: live pushes go out, dead letters are produced to the
+   ``<topic>.dlq`` topic with the error and origin in headers, and only then are
+   the offsets stored and committed.
+
+Transient errors (database connection lost, :class:`Retryable`) roll back the
+whole batch, which is retried with exponential backoff.  A burst of dead letters
+above ``CONSUMERS['DLQ_LIMIT']`` per window stops the runner (nothing committed)
+rather than dead-lettering a whole topic after a bad deploy.  ``stop()`` (SIGTERM)
+lets the current batch finish and commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+
+from marketplace.realtime import push
+
+from .context import correlation
+from .envelope import Envelope, InvalidMessage, decode
+from .handlers import EventHandler, Retryable
+from .kafka import group_id, make_consumer, make_producer
+from .models import DeadLetter, ProcessedEvent
+from .registry import ConsumerSpec
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, Retryable)
+
+
+class DeadLetterLimitExceeded(RuntimeError):
+    """Too many dead letters in a short window: probably a bad deploy, so stop instead."""
+
+
+class ShutdownRequested(Exception):
+    """Stop was requested while a batch was waiting to be retried."""
+
+
+@dataclass
+class RunnerStats:
+    batches: int = 0
+    processed: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+
+
+@dataclass
+class _PendingDeadLetter:
+    dlq_topic: str
+    message: Message
+    error: str
+    error_class: str
+
+
+@dataclass
+class _BatchState:
+    dead_letters: list[_PendingDeadLetter] = field(default_factory=list)
+
+
+def apply_event(consumer_name: str, handler: EventHandler, event: Envelope) -> bool:
+    """Apply one event with its inbox record in the current transaction.
+
+    Returns False (and changes nothing) when this consumer already applied it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {ProcessedEvent._meta.db_table} (consumer, event_id, event_type, processed_at)
+                VALUES (%s, %s, %s, now()) ON CONFLICT (consumer, event_id) DO NOTHING RETURNING id""",
+            [consumer_name, event.event_id, event.event_type],
+        )
+        if cursor.fetchone() is None:
+            return False
+    with correlation(event.correlation_id, str(event.event_id)):
+        handler.handle(event)
+    return True
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        spec: ConsumerSpec,
+        *,
+        consumer: Consumer | None = None,
+        dlq_producer: Producer | None = None,
+        group: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.handler = spec.make_handler()
+        self.group = group or group_id(spec.name)
+        self.consumer = consumer or make_consumer(self.group, f"consumer-{spec.name}")
+        self._dlq_producer = dlq_producer
+        conf = settings.CONSUMERS
+        self.batch_size: int = conf["BATCH_SIZE"]
+        self.max_attempts: int = conf["MAX_ATTEMPTS"]
+        self.backoff_base: float = conf["BACKOFF_BASE_S"]
+        self.backoff_max: float = conf["BACKOFF_MAX_S"]
+        self.dlq_limit: int = conf["DLQ_LIMIT"]
+        self.dlq_window: float = conf["DLQ_LIMIT_WINDOW_S"]
+        self._dlq_times: deque[float] = deque()
+        self.stop_event = threading.Event()
+        self.stats = RunnerStats()
+        self._assigned: set[tuple[str, int]] = set()
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self, *, idle_timeout: float | None = None) -> RunnerStats:
+        """Consume until stopped (or until ``idle_timeout`` seconds pass with no message)."""
+        self.consumer.subscribe(self.spec.topic_names, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        log.info("consumer %s: subscribed to %s as group %s", self.spec.name, ", ".join(self.spec.topic_names), self.group)
+        last_message = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                messages = self._poll()
+                if messages:
+                    last_message = time.monotonic()
+                    self.process_batch(messages)
+                elif idle_timeout is not None and time.monotonic() - last_message > idle_timeout:
+                    break
+        except ShutdownRequested:
+            log.info("consumer %s: stopping with an uncommitted batch; it will be redelivered", self.spec.name)
+        finally:
+            self.consumer.close()
+            if self._dlq_producer is not None:
+                self._dlq_producer.flush(5)
+        return self.stats
+
+    def _poll(self) -> list[Message]:
+        messages = self.consumer.consume(self.batch_size, 0.5)
+        good: list[Message] = []
+        for message in messages:
+            err = message.error()
+            if err is None:
+                good.append(message)
+            elif err.code() == KafkaError._PARTITION_EOF:
+                continue
+            elif err.fatal():
+                raise KafkaException(err)
+            else:
+                log.warning("consumer %s: %s", self.spec.name, err)
+        return good
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned.update((p.topic, p.partition) for p in partitions)
+        log.info("consumer %s: assigned %s", self.spec.name, _fmt(partitions))
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Batches are committed before the next consume() call, and rebalance callbacks
+        # only run inside consume(), so no processed-but-uncommitted work exists here.
+        self._assigned.difference_update((p.topic, p.partition) for p in partitions)
+        log.info("consumer %s: revoked %s", self.spec.name, _fmt(partitions))
+
+    # --- one batch ----------------------------------------------------------------------
+
+    def process_batch(self, messages: list[Message]) -> None:
+        """Apply a batch exactly once and commit its offsets (see the module docstring)."""
+        attempt = 0
+        while True:
+            state = _BatchState()
+            try:
+                with push.batched(), transaction.atomic():
+                    for message in messages:
+                        self._process_one(message, state)
+                break
+            except TRANSIENT_ERRORS as exc:
+                attempt += 1
+                self.stats.retries += 1
+                delay = min(self.backoff_base * 2**attempt, self.backoff_max)
+                log.warning(
+                    "consumer %s: transient error (%s); retrying batch of %d in %.1f s",
+                    self.spec.name,
+                    exc,
+                    len(messages),
+                    delay,
+                )
+                connection.close()  # a broken connection must not be reused
+                if self.stop_event.wait(delay):
+                    raise ShutdownRequested from exc
+        self._produce_dead_letters(state.dead_letters)
+        for message in messages:
+            self.consumer.store_offsets(message=message)
+        self.consumer.commit(asynchronous=False)
+        self.stats.batches += 1
+
+    def _process_one(self, message: Message, state: _BatchState) -> None:
+        try:
+            event = decode(message.value())
+        except InvalidMessage as exc:
+            self._dead_letter(message, exc, state)
+            return
+        if not self.handler.handles(event.event_type):
+            self.stats.skipped += 1
+            return
+        last_error: Exception | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with transaction.atomic():  # a savepoint: one bad event does not undo the batch
+                    applied = apply_event(self.spec.name, self.handler, event)
+                if applied:
+                    self.stats.processed += 1
+                else:
+                    self.stats.duplicates += 1
+                return
+            except TRANSIENT_ERRORS:
+                raise
+            except InvalidMessage as exc:
+                self._dead_letter(message, exc, state, event)
+                return
+            except Exception as exc:
+                last_error = exc
+                log.warning(
+                    "consumer %s: %s %s failed (attempt %d/%d): %r",
+                    self.spec.name,
+                    event.event_type,
+                    event.event_id,
+                    attempt,
+                    self.max_attempts,
+                    exc,
+                )
+                if attempt < self.max_attempts and self.stop_event.wait(self.backoff_base * attempt):
+                    raise ShutdownRequested from exc
+        assert last_error is not None
+        self._dead_letter(message, last_error, state, event, attempts=self.max_attempts)
+
+    # --- dead letters -------------------------------------------------------------------
+
+    def _dead_letter(
+        self,
+        message: Message,
+        exc: Exception,
+        state: _BatchState,
+        event: Envelope | None = None,
+        attempts: int = 1,
+    ) -> None:
+        now = time.monotonic()
+        self._dlq_times.append(now)
+        while self._dlq_times and now - self._dlq_times[0] > self.dlq_window:
+            self._dlq_times.popleft()
+        if len(self._dlq_times) > self.dlq_limit:
+            raise DeadLetterLimitExceeded(
+                f"consumer {self.spec.name}: more than {self.dlq_limit} dead letters in {self.dlq_window:.0f} s "
+                f"(last: {exc!r}); stopping without committing. Fix the cause, then restart."
+            )
+        error = f"{type(exc).__name__}: {exc}"
+        topic = message.topic() or ""
+        partition = message.partition() or 0
+        offset = message.offset() or 0
+        log.error("consumer %s: dead-lettering %s[%d]@%d: %s", self.spec.name, topic, partition, offset, error)
+        key = message.key()
+        DeadLetter.objects.update_or_create(
+            consumer=self.spec.name,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            defaults={
+                "key": key.decode(errors="replace") if key else "",
+                "value": message.value(),
+                "headers": {k: v.decode(errors="replace") if isinstance(v, bytes) else v for k, v in _headers(message) if v is not None},
+                "event_id": event.event_id if event else None,
+                "event_type": event.event_type if event else "",
+                "error": error + ("\n" + "".join(traceback.format_exception(exc))[-4000:] if attempts > 1 else ""),
+                "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
+                "attempts": attempts,
+                "status": DeadLetter.Status.PENDING,
+            },
+        )
+        state.dead_letters.append(_PendingDeadLetter(self.spec.dlq_for(topic), message, error, f"{type(exc).__qualname__}"))
+        self.stats.dead_lettered += 1
+
+    @property
+    def dlq_producer(self) -> Producer:
+        if self._dlq_producer is None:
+            self._dlq_producer = make_producer(f"dlq-{self.spec.name}")
+        return self._dlq_producer
+
+    def _produce_dead_letters(self, pending: list[_PendingDeadLetter]) -> None:
+        """Produce dead letters (after the DB commit) and wait until the broker has them."""
+        if not pending:
+            return
+        delay = self.backoff_base
+        errors: list[str] = []
+
+        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                errors.append(str(err))
+
+        while True:
+            errors.clear()
+            for item in pending:
+                msg = item.message
+                headers = [
+                    *_headers(msg),
+                    ("dlq.error", item.error[:1000].encode()),
+                    ("dlq.error_class", item.error_class.encode()),
+                    ("dlq.consumer", self.spec.name.encode()),
+                    ("dlq.original_topic", (msg.topic() or "").encode()),
+                    ("dlq.original_partition", str(msg.partition()).encode()),
+                    ("dlq.original_offset", str(msg.offset()).encode()),
+                ]
+                self.dlq_producer.produce(
+                    item.dlq_topic,
+                    key=msg.key(),
+                    value=msg.value(),
+                    headers=headers,
+                    on_delivery=on_delivery,
+                )
+            remaining = self.dlq_producer.flush(30)
+            if remaining == 0 and not errors:
+                return
+            log.warning("consumer %s: dead-letter topic not reachable (%s); retrying", self.spec.name, errors[:1])
+            if self.stop_event.wait(delay):
+                raise ShutdownRequested
+            delay = min(delay * 2, self.backoff_max)
+
+
+def _headers(message: Message) -> list[tuple[str, str | bytes | None]]:
+    raw = message.headers() or []
+    return list(raw.items()) if isinstance(raw, dict) else list(raw)
+
+
+def _fmt(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{p.topic}[{p.partition}]" for p in partitions) or "nothing"

@@ -1,0 +1,37 @@
+"""HTTP middleware: a clean 503 when the database is unreachable, and the request's correlation id."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse
+
+from marketplace.events.context import correlation
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 (JSON for the API, text for pages) instead of a traceback when Postgres is gone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request.headers.get("X-Request-ID", "")[:128] or str(uuid.uuid4())
+        with correlation(request_id):
+            return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError):
+            return None
+        if request.path.startswith("/api/"):
+            body = {"error": {"code": "service_unavailable", "message": "The database is unavailable; please retry shortly."}}
+            return HttpResponse(json.dumps(body), status=503, content_type="application/json", headers={"Retry-After": "5"})
+        return HttpResponse(
+            "The service is briefly unavailable. Please retry in a few seconds.",
+            status=503,
+            content_type="text/plain",
+            headers={"Retry-After": "5"},
+        )

@@ -1,0 +1,83 @@
+/*
+ * Live updates for every page: one websocket, many streams.
+ *
+ *   Live.subscribe("job.42", function (msg) { ... }, { resync: function () { refetch(); } });
+ *
+ * Each pushed message carries its aggregate's sequence number (`seq`). When a
+ * message skips a number, or after a reconnect, the stream's `resync` callback
+ * runs so the page refetches the truth from the API instead of going stale.
+ */
+(function () {
+  "use strict";
+  var streams = {};          // stream -> {handlers: [], resync: [], lastSeq: {aggregateKey: seq}}
+  var socket = null;
+  var backoff = 500;
+  var everConnected = false;
+  var statusEl = function () { return document.getElementById("live-status"); };
+
+  function setStatus(on) {
+    var el = statusEl();
+    if (!el) return;
+    el.textContent = on ? "live" : "reconnecting…";
+    el.className = "live-dot" + (on ? " on" : "");
+    document.body.dataset.live = on ? "on" : "off";
+  }
+
+  function send(obj) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(obj));
+  }
+
+  function resync(name) {
+    var s = streams[name];
+    if (!s) return;
+    s.lastSeq = {};
+    s.resync.forEach(function (fn) { try { fn(); } catch (e) { console.error(e); } });
+  }
+
+  function onMessage(ev) {
+    var msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (msg.type !== "event") return;
+    var s = streams[msg.stream];
+    if (!s) return;
+    // Sequence numbers are per aggregate; a stream like the board carries many.
+    var agg = (msg.data && (msg.data.job_id || msg.data.id)) || msg.stream;
+    var last = s.lastSeq[agg];
+    if (last !== undefined && msg.seq <= last) return;           // stale or duplicate
+    var gap = last !== undefined && msg.seq > last + 1;
+    s.lastSeq[agg] = msg.seq;
+    if (gap) { resync(msg.stream); return; }
+    s.handlers.forEach(function (fn) { try { fn(msg); } catch (e) { console.error(e); } });
+  }
+
+  function connect() {
+    if (!document.body.dataset.user) return;                       // anonymous pages have no socket
+    var proto = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(proto + location.host + "/ws/live/");
+    socket.onopen = function () {
+      backoff = 500;
+      setStatus(true);
+      Object.keys(streams).forEach(function (name) { send({ action: "subscribe", stream: name }); });
+      if (everConnected) Object.keys(streams).forEach(resync);     // we may have missed pushes
+      everConnected = true;
+    };
+    socket.onmessage = onMessage;
+    socket.onclose = function (ev) {
+      setStatus(false);
+      if (ev.code === 4401) return;                                // logged out: don't hammer
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 10000);
+    };
+  }
+
+  window.Live = {
+    subscribe: function (name, handler, opts) {
+      var s = streams[name] || (streams[name] = { handlers: [], resync: [], lastSeq: {} });
+      if (handler) s.handlers.push(handler);
+      if (opts && opts.resync) s.resync.push(opts.resync);
+      send({ action: "subscribe", stream: name });
+    },
+    isOpen: function () { return !!socket && socket.readyState === WebSocket.OPEN; }
+  };
+  document.addEventListener("DOMContentLoaded", connect);
+})();

@@ -62,6 +62,22 @@ class Job(models.Model):
         return f"#{self.pk} {self.title}"
 
 
+class TradeActivity(models.Model):
+    """Read model: open and total posted jobs per trade (home page, matching widening).
+
+    Counters are not idempotent by themselves; the consumer's inbox makes each
+    event count exactly once.
+    """
+
+    trade_slug = models.SlugField(primary_key=True)
+    trade_name = models.CharField(max_length=80)
+    open_jobs = models.IntegerField(default=0)
+    posted_total = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.trade_name}: {self.open_jobs} open"
+
+
 class JobBoardEntry(models.Model):
     """Read model: one row per job as tradespeople see it on the board.
 

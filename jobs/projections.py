@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchVector
+from django.db.models import F
 from django.utils.dateparse import parse_datetime
 
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 from marketplace.realtime import push
 
-from .models import JobBoardEntry
+from .models import JobBoardEntry, TradeActivity
 from .streams import BOARD_STREAM, job_stream
 
 
@@ -20,6 +21,7 @@ class JobBoardProjection(EventHandler):
 
     def reset(self) -> None:
         JobBoardEntry.objects.all().delete()
+        TradeActivity.objects.all().delete()
 
     def on_job_posted(self, event: Envelope) -> None:
         d = event.data
@@ -46,6 +48,8 @@ class JobBoardProjection(EventHandler):
         )
         if not created:
             return  # a later event already built this row
+        activity, _ = TradeActivity.objects.get_or_create(trade_slug=d["trade"]["slug"], defaults={"trade_name": d["trade"]["name"]})
+        TradeActivity.objects.filter(pk=activity.pk).update(open_jobs=F("open_jobs") + 1, posted_total=F("posted_total") + 1)
         JobBoardEntry.objects.filter(pk=entry.pk).update(
             search=SearchVector("title", weight="A") + SearchVector("description", weight="B") + SearchVector("trade_name", weight="A")
         )
@@ -59,5 +63,7 @@ class JobBoardProjection(EventHandler):
             status=event.data["status"], last_sequence=event.sequence
         )
         if updated:
+            entry = JobBoardEntry.objects.get(job_id=job_id)
+            TradeActivity.objects.filter(trade_slug=entry.trade_slug).update(open_jobs=F("open_jobs") - 1)
             push.send_on_commit(job_stream(job_id), event.event_type, event.sequence, event.data)
             push.send_on_commit(BOARD_STREAM, event.event_type, event.sequence, event.data)

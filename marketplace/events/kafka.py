@@ -21,6 +21,9 @@ def _common(client_suffix: str) -> dict[str, Any]:
         "bootstrap.servers": cfg["BOOTSTRAP_SERVERS"],
         "client.id": f"{cfg['CLIENT_ID']}-{client_suffix}",
         "security.protocol": cfg["SECURITY_PROTOCOL"],
+        # Topics exist only as declared in topics.py (manage.py kafka_topics): a client
+        # must never create one with the broker's default partition count.
+        "allow.auto.create.topics": False,
         # librdkafka's own log lines go through Python logging, not raw stderr.
         "logger": logging.getLogger("librdkafka"),
     }

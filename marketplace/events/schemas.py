@@ -184,3 +184,22 @@ def compatibility_problems(old: dict[str, Any], new: dict[str, Any], path: str =
     if old_type == "array" and isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
         problems.extend(compatibility_problems(old["items"], new["items"], f"{path}[]"))
     return problems
+
+
+def check_schemas() -> list[str]:
+    """Every problem with the schema set: edited published versions, incompatible new versions."""
+    lock: dict[str, str] = json.loads(LOCK_FILE.read_text()) if LOCK_FILE.exists() else {}
+    problems: list[str] = []
+    files = all_schema_files()
+    for (name, version), path in sorted(files.items()):
+        locked = lock.get(f"{name}.v{version}")
+        if locked is not None and locked != schema_hash(path):
+            problems.append(f"{path.name} was edited after it was published; add {name}.v{version + 1}.json instead")
+        if version > 1 and (name, version - 1) in files:
+            for problem in compatibility_problems(load_schema(name, version - 1), load_schema(name, version)):
+                problems.append(f"{name} v{version - 1} -> v{version}: {problem}")
+    for entry in lock:
+        name, _, version = entry.rpartition(".v")
+        if int(version) not in available_versions(name):
+            problems.append(f"{entry} is published (in lock.json) but its file was deleted")
+    return problems

@@ -45,8 +45,11 @@ class Command(BaseCommand):
         ]
         if grow:
             for name, future in admin.create_partitions(grow).items():
-                future.result()
-                self.stdout.write(f"added partitions to {name}")
+                try:
+                    future.result()
+                    self.stdout.write(f"added partitions to {name}")
+                except KafkaException as exc:
+                    self.stderr.write(f"could not add partitions to {name} (it keeps {len(existing[name].partitions)}): {exc}")
         for name, _, config in wanted:
             if name not in existing:
                 continue

@@ -1,0 +1,54 @@
+"""Shared fixtures. Integration tests use the real Postgres, Redis and a real broker."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from marketplace.accounts.models import User
+
+from .support import Broker
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_channel_layer() -> None:
+    # Our own Redis key prefix, so a dev stack running on the same Redis never sees test pushes.
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test{os.getpid()}"
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    """A fresh in-memory broker for this test, with the declared topics created."""
+    instance = Broker()
+    instance.start()
+    previous = dict(settings.KAFKA)
+    settings.KAFKA["BOOTSTRAP_SERVERS"] = instance.bootstrap
+    settings.KAFKA["SESSION_TIMEOUT_MS"] = 2000
+    settings.KAFKA["GROUP_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"
+    try:
+        call_command("kafka_topics", wait=10, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        yield instance
+    finally:
+        settings.KAFKA.clear()
+        settings.KAFKA.update(previous)
+        instance.stop()
+
+
+@pytest.fixture
+def customer(db: None) -> User:
+    return User.objects.create_user("cust_a", "a@example.com", "pw-123456-x", role=User.Role.CUSTOMER)
+
+
+@pytest.fixture
+def other_customer(db: None) -> User:
+    return User.objects.create_user("cust_b", "b@example.com", "pw-123456-x", role=User.Role.CUSTOMER)
+
+
+@pytest.fixture
+def tradesperson(db: None) -> User:
+    return User.objects.create_user("trade_x", "x@example.com", "pw-123456-x", role=User.Role.TRADESPERSON)

@@ -1,0 +1,128 @@
+"""Test helpers that start real components: a Tansu broker, Django processes, a web server.
+
+Nothing here is a fake: each helper runs the same binary or management command
+that production runs, pointed at the test database and a broker of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from marketplace import devbroker
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05, message: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message or predicate}")
+        time.sleep(interval)
+
+
+@dataclass
+class Broker:
+    """A Tansu broker on its own port (in memory: stop() loses everything)."""
+
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.proc = devbroker.start(self.port, ARTIFACTS / "broker.log")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+def subprocess_env(broker: Broker | None = None, **extra: str) -> dict[str, str]:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CHANNELS_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+        "KAFKA_SESSION_TIMEOUT_MS": "2000",
+        "OUTBOX_POLL_INTERVAL_S": "0.2",
+        "DATABASE_CONN_MAX_AGE": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if broker is not None:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Process:
+    """A management command or server running as a real child process."""
+
+    args: list[str]
+    env: dict[str, str]
+    name: str
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Process:
+        ARTIFACTS.mkdir(exist_ok=True)
+        log = open(ARTIFACTS / f"{self.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no commit, like a crashed pod."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def terminate(self, timeout: float = 20) -> int | None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode if self.proc else None
+
+    def log(self) -> str:
+        path = ARTIFACTS / f"{self.name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def manage(name: str, *args: str, env: dict[str, str]) -> Process:
+    return Process([sys.executable, "manage.py", *args], env, name)
+
+
+def daphne(port: int, env: dict[str, str]) -> Process:
+    return Process(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "marketplace.asgi:application"], env, f"daphne-{port}"
+    )

@@ -146,7 +146,7 @@ STORAGES = {
 }
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, Any] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {

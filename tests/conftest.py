@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -18,7 +19,8 @@ from .support import Broker
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_channel_layer() -> None:
     # Our own Redis key prefix, so a dev stack running on the same Redis never sees test pushes.
-    settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test{os.getpid()}"
+    config: dict[str, Any] = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    config["prefix"] = f"test{os.getpid()}"
 
 
 @pytest.fixture

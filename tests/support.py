@@ -65,12 +65,17 @@ class Broker:
             self.proc = None
 
 
+def channel_prefix() -> str:
+    config: dict[str, Any] = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    return str(config["prefix"])
+
+
 def subprocess_env(broker: Broker | None = None, **extra: str) -> dict[str, str]:
     db = connection.settings_dict
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CHANNELS_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+        "CHANNELS_PREFIX": channel_prefix(),
         "KAFKA_SESSION_TIMEOUT_MS": "2000",
         "OUTBOX_POLL_INTERVAL_S": "0.2",
         "DATABASE_CONN_MAX_AGE": "0",

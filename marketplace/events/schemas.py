@@ -199,7 +199,7 @@ def check_schemas() -> list[str]:
             for problem in compatibility_problems(load_schema(name, version - 1), load_schema(name, version)):
                 problems.append(f"{name} v{version - 1} -> v{version}: {problem}")
     for entry in lock:
-        name, _, version = entry.rpartition(".v")
-        if int(version) not in available_versions(name):
+        type_name, _, locked_version = entry.rpartition(".v")
+        if int(locked_version) not in available_versions(type_name):
             problems.append(f"{entry} is published (in lock.json) but its file was deleted")
     return problems

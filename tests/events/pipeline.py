@@ -63,8 +63,13 @@ def read_topic(topic: str, *, expect: int, timeout: float = 20) -> list[Any]:
     try:
         metadata = consumer.list_topics(topic, timeout=10)
         consumer.assign([TopicPartition(topic, p, 0) for p in metadata.topics[topic].partitions])
+
+        def arrived() -> bool:
+            messages.extend(m for m in consumer.consume(500, 0.2) if not m.error())
+            return len(messages) >= expect
+
         wait_until(
-            lambda: messages.extend(m for m in consumer.consume(500, 0.2) if not m.error()) or len(messages) >= expect,
+            arrived,
             timeout=timeout,
             message=f"{expect} messages on {topic}",
         )

@@ -154,8 +154,8 @@ def test_poison_messages_are_dead_lettered_and_the_partition_keeps_moving(broker
     key = b"900"  # one key, so everything lands on one partition, in this order
     producer.produce(JOBS, key=key, value=b"{not json")
     producer.produce(JOBS, key=key, value=json.dumps(_envelope(900, event_type="job.teleported")).encode())
-    bad = _envelope(900)
-    bad["data"]["latitude"] = 51.5  # type: ignore[index] - a number where the schema wants a string
+    bad: dict = _envelope(900)
+    bad["data"]["latitude"] = 51.5  # a number where the schema wants a string
     producer.produce(JOBS, key=key, value=json.dumps(bad).encode())
     producer.produce(JOBS, key=key, value=json.dumps(_envelope(900)).encode())
     producer.flush(10)

@@ -69,6 +69,7 @@ def consumer_config(group_id: str, client_suffix: str = "consumer", **overrides:
             "session.timeout.ms": settings.KAFKA["SESSION_TIMEOUT_MS"],
             "heartbeat.interval.ms": max(100, int(settings.KAFKA["SESSION_TIMEOUT_MS"]) // 6),
             "max.poll.interval.ms": 300000,
+            "fetch.wait.max.ms": int(settings.KAFKA["FETCH_WAIT_MAX_MS"]),
             "reconnect.backoff.max.ms": 2000,
         }
     )

@@ -7,6 +7,7 @@ import signal
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             specs = [get_consumer(name) for name in names]
         except LookupError as exc:
             raise CommandError(str(exc)) from exc
-        wait_for_database(timeout=60)
+        wait_for_database(timeout=settings.STARTUP_WAIT_S)
         runners = [ConsumerRunner(spec) for spec in specs]
 
         def stop(*_: Any) -> None:

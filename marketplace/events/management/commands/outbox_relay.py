@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from marketplace.events.relay import OutboxRelay
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Publish what is pending, then exit.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        wait_for_database(timeout=60)
+        wait_for_database(timeout=settings.STARTUP_WAIT_S)
         relay = OutboxRelay()
         if options["once"]:
             self.stdout.write(f"published {relay.drain()} events")

@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from marketplace.accounts.models import User
 from tests.factories import TradeFactory
@@ -53,7 +54,7 @@ def test_http_post_reaches_an_authenticated_websocket_through_kafka(broker, caps
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _port_answers(base), timeout=30, message="daphne")
-        with connect(f"ws://127.0.0.1:{port}/ws/live/", origin=base, additional_headers={"Cookie": f"sessionid={session}"}) as ws:  # type: ignore[arg-type]
+        with connect(f"ws://127.0.0.1:{port}/ws/live/", origin=Origin(base), additional_headers={"Cookie": f"sessionid={session}"}) as ws:
             assert json.loads(ws.recv(5))["stream"] == f"user.{trader.pk}"
             ws.send(json.dumps({"action": "subscribe", "stream": "board.all"}))
             assert json.loads(ws.recv(5)) == {"type": "subscribed", "stream": "board.all"}

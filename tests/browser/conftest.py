@@ -1,0 +1,115 @@
+"""Browser tests: Playwright for Python driving Debian's chromium against the real stack.
+
+The ``stack`` fixture runs Daphne, the outbox relay and every consumer as child
+processes on the test database and a fresh broker, exactly like ``make run``.
+A failing test leaves a screenshot in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.support import ARTIFACTS, Broker, Process, daphne, free_port, manage, subprocess_env, wait_until
+
+# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
+# make are ordinary blocking calls, so let Django allow them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass
+class Stack:
+    base_url: str
+    processes: list[Process]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium).")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def stack(broker: Broker, transactional_db: None) -> Iterator[Stack]:
+    port = free_port()
+    env = subprocess_env(broker)
+    processes = [
+        daphne(port, env).start(),
+        manage("browser-relay", "outbox_relay", env=env).start(),
+        manage("browser-consumers", "consume", "--all", env=env).start(),
+    ]
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(base_url), timeout=30, message="daphne to listen")
+        yield Stack(base_url, processes)
+    finally:
+        for process in processes:
+            process.terminate()
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url + "/", timeout=1)
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[callable]:  # type: ignore[valid-type]
+    """Factory for pages in separate browser contexts (separate people, separate cookies)."""
+    contexts: list[BrowserContext] = []
+    pages: list[Page] = []
+
+    def make() -> Page:
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        pages.append(page)
+        return page
+
+    yield make
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for index, page in enumerate(pages):
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{index}.png"), full_page=True)
+    for context in contexts:
+        context.close()
+
+
+def log_in(page: Page, base_url: str, username: str, password: str = "pw-123456-x") -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/")

@@ -16,6 +16,11 @@ from marketplace.accounts.models import User
 from .support import Broker
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Browser tests last: they are the slowest, and a fast failure elsewhere should show first.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_channel_layer() -> None:
     # Our own Redis key prefix, so a dev stack running on the same Redis never sees test pushes.

@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# One image for every process of the marketplace. The default command is the web
+# server (Daphne: HTTP + websockets); compose.yaml runs the same image as the
+# one-shot `migrate`, the outbox `relay` and the Kafka `consumers`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
+
+WORKDIR /app
+
+# Dependencies first so code changes do not invalidate this layer.
+# requirements.txt pins everything; psycopg-binary bundles libpq, so no build tools are needed.
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY . .
+
+ENV DJANGO_DEBUG=0
+
+# Settings refuse to load without a secret key when DEBUG is off. collectstatic needs
+# no real one (it touches neither the database nor any service), so a throwaway value
+# is given to this command only; it is not kept in the image's environment.
+# The code and collected static files stay owned by root (read-only for the app user);
+# only the media folder is writable.
+RUN DJANGO_SECRET_KEY=build-only-collectstatic-not-a-secret python manage.py collectstatic --no-input \
+ && mkdir -p var/media \
+ && chown app:app var/media
+
+USER app
+
+EXPOSE 8000
+
+# No HEALTHCHECK here: relay and consumers run this same image and listen on no port,
+# and in production "/" over plain http is redirected to https (SECURE_SSL_REDIRECT).
+# compose.yaml gives the web service its own health check.
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "marketplace.asgi:application"]

@@ -27,7 +27,8 @@ if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
     log "a broker is already listening on 127.0.0.1:9092; using it"
   else
     log "starting the development Kafka broker (Tansu, in memory) on 127.0.0.1:9092"
-    "$PY" -m marketplace.devbroker --port 9092 >> var/broker.log 2>&1 &
+    # Own session: Ctrl-C reaches honcho's processes first; the EXIT trap stops the broker last.
+    setsid "$PY" -m marketplace.devbroker --port 9092 >> var/broker.log 2>&1 &
     BROKER_PID=$!
   fi
 fi

@@ -98,7 +98,7 @@ class Process:
 
     def start(self) -> Process:
         ARTIFACTS.mkdir(exist_ok=True)
-        log = open(ARTIFACTS / f"{self.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(ARTIFACTS / f"{self.name}.log", "wb")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         return self
 

@@ -145,6 +145,15 @@ class ConsumerRunner:
             self.consumer.close()
             if self._dlq_producer is not None:
                 self._dlq_producer.flush(5)
+            s = self.stats
+            log.info(
+                "consumer %s: stopped; processed %d, duplicates %d, dead-lettered %d, retries %d",
+                self.spec.name,
+                s.processed,
+                s.duplicates,
+                s.dead_lettered,
+                s.retries,
+            )
         return self.stats
 
     def _poll(self) -> list[Message]:

@@ -98,6 +98,25 @@ def test_relay_killed_repeatedly_loses_nothing_and_keeps_order_per_key(broker) -
         assert first_seen == sorted(first_seen), f"order broken for key {key}"
 
 
+def test_sigterm_lets_a_consumer_finish_its_batch_commit_and_exit_0(broker) -> None:
+    post_many(1, 2000)
+    assert relay_all() == 2000
+    env = subprocess_env(broker, CONSUMER_BATCH_SIZE="200")
+    consumer = manage("consumer-term", "consume", "jobs-board", env=env).start()
+    wait_until(lambda: ProcessedEvent.objects.exists(), timeout=60, message="the consumer to start applying")
+    assert consumer.terminate(timeout=30) == 0, consumer.log()
+    applied = ProcessedEvent.objects.count()
+    # Whatever it applied, it committed: a new member of the group starts after it, re-applying nothing.
+    restarted = manage("consumer-term-2", "consume", "jobs-board", env=env).start()
+    try:
+        wait_until(lambda: ProcessedEvent.objects.count() == 2000, timeout=60, message="the rest to be applied")
+    finally:
+        assert restarted.terminate(timeout=30) == 0
+    assert applied > 0
+    assert TradeActivity.objects.get(trade_slug="plumbing").posted_total == 2000
+    assert "duplicates 0," in restarted.log()  # it re-applied nothing the first one had committed
+
+
 def test_relay_and_consumer_exit_cleanly_when_the_database_is_unreachable() -> None:
     env = subprocess_env(None, DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere", STARTUP_WAIT_S="2")
     for command in (["outbox_relay"], ["consume", "jobs-board"]):

@@ -1,4 +1,9 @@
-"""Job postings (write model) and the jobs board (read model)."""
+"""Jobs, tradesperson profiles, leads and bids (write model) and their read models.
+
+Write-model rows change only through ``jobs/services.py``, which also emits the
+events.  Read models (``JobBoardEntry``, ``TradeActivity``, ``ProStats``) are
+maintained only by ``jobs/projections.py`` from those events.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
+
+LATITUDE = [MinValueValidator(Decimal("-90")), MaxValueValidator(Decimal("90"))]
+LONGITUDE = [MinValueValidator(Decimal("-180")), MaxValueValidator(Decimal("180"))]
 
 
 class Trade(models.Model):
@@ -20,6 +28,27 @@ class Trade(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TradespersonProfile(models.Model):
+    """A trade business: what it does, where, and how far it travels."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pro_profile")
+    business_name = models.CharField(max_length=120)
+    bio = models.TextField(max_length=2000, blank=True)
+    trades = models.ManyToManyField(Trade, related_name="pros")
+    base_latitude = models.DecimalField(max_digits=8, decimal_places=5, validators=LATITUDE)
+    base_longitude = models.DecimalField(max_digits=8, decimal_places=5, validators=LONGITUDE)
+    base_place = models.CharField(max_length=120, blank=True)
+    service_radius_km = models.PositiveIntegerField(default=15, validators=[MinValueValidator(1), MaxValueValidator(200)])
+    is_accepting_leads = models.BooleanField(default=True)
+    # Badges that only admins set (Django admin), after checking documents.
+    is_id_verified = models.BooleanField(default=False)
+    is_insured = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.business_name
 
 
 class Job(models.Model):
@@ -36,13 +65,19 @@ class Job(models.Model):
     trade = models.ForeignKey(Trade, on_delete=models.PROTECT, related_name="jobs")
     title = models.CharField(max_length=120)
     description = models.TextField(max_length=5000)
-    latitude = models.DecimalField(max_digits=8, decimal_places=5, validators=[MinValueValidator(-90), MaxValueValidator(90)])
-    longitude = models.DecimalField(max_digits=8, decimal_places=5, validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    latitude = models.DecimalField(max_digits=8, decimal_places=5, validators=LATITUDE)
+    longitude = models.DecimalField(max_digits=8, decimal_places=5, validators=LONGITUDE)
     place = models.CharField(max_length=120, blank=True)
     budget_min = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     budget_max = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    window_start = models.DateTimeField(null=True, blank=True, help_text="Preferred time window (UTC).")
+    window_end = models.DateTimeField(null=True, blank=True)
     is_emergency = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
+    # How many times matching has run (1 = first offer, 2+ = widened).
+    match_round = models.PositiveSmallIntegerField(default=1)
+    awarded_bid = models.OneToOneField("Bid", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
     idempotency_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -56,14 +91,83 @@ class Job(models.Model):
                 name="job_idempotency_key_unique",
             ),
             models.CheckConstraint(condition=models.Q(budget_max__gte=models.F("budget_min")), name="job_budget_range"),
+            models.CheckConstraint(
+                condition=models.Q(window_start__isnull=True) | models.Q(window_end__gt=models.F("window_start")),
+                name="job_window_order",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
 
+def job_photo_path(instance: JobPhoto, filename: str) -> str:
+    return f"jobs/{instance.job_id}/{filename}"
+
+
+class JobPhoto(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to=job_photo_path, validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"])])
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"photo {self.pk} of job {self.job_id}"
+
+
+class Lead(models.Model):
+    """The lead ledger: a job offered to a tradesperson, when they saw it and whether they bid."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="leads")
+    tradesperson = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leads")
+    match_round = models.PositiveSmallIntegerField(default=1)
+    distance_km = models.DecimalField(max_digits=7, decimal_places=2)
+    score = models.DecimalField(max_digits=6, decimal_places=4)
+    offered_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+    bid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-offered_at"]
+        constraints = [models.UniqueConstraint(fields=["job", "tradesperson"], name="lead_once_per_job")]
+
+    def __str__(self) -> str:
+        return f"lead job {self.job_id} -> {self.tradesperson_id}"
+
+
+class Bid(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SHORTLISTED = "shortlisted", "Shortlisted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        ACCEPTED = "accepted", "Accepted"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="bids")
+    tradesperson = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bids")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    message = models.TextField(max_length=2000, blank=True)
+    earliest_start = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["amount", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "tradesperson"], name="bid_once_per_job"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="bid_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bid {self.pk} on job {self.job_id}: {self.amount}"
+
+
+# --- read models ------------------------------------------------------------------------
+
+
 class TradeActivity(models.Model):
-    """Read model: open and total posted jobs per trade (home page, matching widening).
+    """Read model: open and total posted jobs per trade.
 
     Counters are not idempotent by themselves; the consumer's inbox makes each
     event count exactly once.
@@ -81,8 +185,8 @@ class TradeActivity(models.Model):
 class JobBoardEntry(models.Model):
     """Read model: one row per job as tradespeople see it on the board.
 
-    Maintained only by ``jobs.projections.JobBoardProjection`` from job events;
-    ``last_sequence`` makes it ignore stale or repeated events.
+    Maintained only by ``jobs.projections.JobBoardProjection``; ``last_sequence``
+    makes it ignore stale or repeated events.
     """
 
     job_id = models.BigIntegerField(primary_key=True)
@@ -96,15 +200,40 @@ class JobBoardEntry(models.Model):
     place = models.CharField(max_length=120, blank=True)
     budget_min = models.DecimalField(max_digits=10, decimal_places=2)
     budget_max = models.DecimalField(max_digits=10, decimal_places=2)
+    window_start = models.DateTimeField(null=True)
+    window_end = models.DateTimeField(null=True)
     is_emergency = models.BooleanField()
     status = models.CharField(max_length=20, db_index=True)
+    bid_count = models.PositiveIntegerField(default=0)
     posted_at = models.DateTimeField()
     last_sequence = models.PositiveBigIntegerField()
     search = SearchVectorField(null=True)
 
     class Meta:
-        ordering = ["-posted_at"]
+        ordering = ["-is_emergency", "-posted_at"]
         indexes = [GinIndex(fields=["search"], name="jobboard_search_gin")]
 
     def __str__(self) -> str:
         return f"#{self.job_id} {self.title}"
+
+
+class ProStats(models.Model):
+    """Read model: a tradesperson's lead and bid record (response time feeds matching)."""
+
+    tradesperson_id = models.BigIntegerField(primary_key=True)
+    leads_offered = models.PositiveIntegerField(default=0)
+    leads_seen = models.PositiveIntegerField(default=0)
+    bids_placed = models.PositiveIntegerField(default=0)
+    jobs_won = models.PositiveIntegerField(default=0)
+    response_seconds_total = models.FloatField(default=0)
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    rating_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"stats of {self.tradesperson_id}"
+
+    @property
+    def average_response_minutes(self) -> float | None:
+        if not self.bids_placed:
+            return None
+        return round(self.response_seconds_total / self.bids_placed / 60, 1)

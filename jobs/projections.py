@@ -1,8 +1,18 @@
-"""Read models maintained from job events (run by the consumer runner)."""
+"""Kafka handlers that maintain job read models and push job changes live.
+
+- ``JobBoardProjection`` (consumer ``jobs-board``): the board read model and
+  ``TradeActivity``; pushes to ``board.all``.
+- ``JobLiveHandler`` (consumer ``job-live``): pushes to the customer's job page
+  (``job.<id>``), to everyone following a job (``jobfeed.<id>``) and to
+  tradespeople personally (``user.<id>``), with notifications.
+- ``ProStatsProjection`` (consumer ``pro-stats``): response times and wins per
+  tradesperson, which matching ranks by.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.postgres.search import SearchVector
 from django.db.models import F
@@ -10,14 +20,22 @@ from django.utils.dateparse import parse_datetime
 
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
+from marketplace.notifications.services import notify
 from marketplace.realtime import push
+from marketplace.realtime.streams import user_stream
 
-from .models import JobBoardEntry, TradeActivity
-from .streams import BOARD_STREAM, job_stream
+from .models import Job, JobBoardEntry, Lead, ProStats, TradeActivity
+from .streams import BOARD_STREAM, job_feed_stream, job_stream
+
+CLOSED = {"cancelled", "expired", "awarded"}
+
+
+def _dt(value: str | None) -> Any:
+    return parse_datetime(value) if value else None
 
 
 class JobBoardProjection(EventHandler):
-    """Maintains ``JobBoardEntry`` and pushes each change to the job's and the board's streams."""
+    """Maintains ``JobBoardEntry`` and ``TradeActivity``; ignores stale events by sequence."""
 
     def reset(self) -> None:
         JobBoardEntry.objects.all().delete()
@@ -25,8 +43,6 @@ class JobBoardProjection(EventHandler):
 
     def on_job_posted(self, event: Envelope) -> None:
         d = event.data
-        posted_at = parse_datetime(d["posted_at"])
-        assert posted_at is not None
         entry, created = JobBoardEntry.objects.get_or_create(
             job_id=d["job_id"],
             defaults={
@@ -40,30 +56,196 @@ class JobBoardProjection(EventHandler):
                 "place": d.get("place", ""),
                 "budget_min": Decimal(d["budget_min"]),
                 "budget_max": Decimal(d["budget_max"]),
+                "window_start": _dt(d.get("window_start")),
+                "window_end": _dt(d.get("window_end")),
                 "is_emergency": d["is_emergency"],
                 "status": d["status"],
-                "posted_at": posted_at,
+                "posted_at": _dt(d["posted_at"]),
                 "last_sequence": event.sequence,
             },
         )
         if not created:
             return  # a later event already built this row
+        self._index(entry.job_id)
         activity, _ = TradeActivity.objects.get_or_create(trade_slug=d["trade"]["slug"], defaults={"trade_name": d["trade"]["name"]})
         TradeActivity.objects.filter(pk=activity.pk).update(open_jobs=F("open_jobs") + 1, posted_total=F("posted_total") + 1)
-        JobBoardEntry.objects.filter(pk=entry.pk).update(
-            search=SearchVector("title", weight="A") + SearchVector("description", weight="B") + SearchVector("trade_name", weight="A")
-        )
-        payload = {**d, "job_id": entry.job_id}
-        push.send_on_commit(job_stream(entry.job_id), event.event_type, event.sequence, payload)
-        push.send_on_commit(BOARD_STREAM, event.event_type, event.sequence, payload)
+        push.send_on_commit(BOARD_STREAM, event, self._public(entry))
 
-    def on_job_cancelled(self, event: Envelope) -> None:
-        job_id = event.data["job_id"]
-        updated = JobBoardEntry.objects.filter(job_id=job_id, last_sequence__lt=event.sequence).update(
-            status=event.data["status"], last_sequence=event.sequence
+    def on_job_updated(self, event: Envelope) -> None:
+        d = event.data
+        fields = {
+            "title": d["title"],
+            "description": d["description"],
+            "latitude": float(d["latitude"]),
+            "longitude": float(d["longitude"]),
+            "place": d.get("place", ""),
+            "budget_min": Decimal(d["budget_min"]),
+            "budget_max": Decimal(d["budget_max"]),
+            "window_start": _dt(d.get("window_start")),
+            "window_end": _dt(d.get("window_end")),
+            "is_emergency": d["is_emergency"],
+        }
+        if self._advance(event, **fields):
+            self._index(d["job_id"])
+            push.send_on_commit(BOARD_STREAM, event, self._public(JobBoardEntry.objects.get(job_id=d["job_id"])))
+
+    def _close(self, event: Envelope) -> None:
+        entry = JobBoardEntry.objects.filter(job_id=event.data["job_id"]).first()
+        was_open = entry is not None and entry.status == Job.Status.OPEN
+        if self._advance(event, status=event.data["status"]):
+            if was_open and entry is not None:
+                TradeActivity.objects.filter(trade_slug=entry.trade_slug).update(open_jobs=F("open_jobs") - 1)
+            push.send_on_commit(BOARD_STREAM, event, {"job_id": event.data["job_id"], "status": event.data["status"]})
+
+    on_job_cancelled = _close
+    on_job_expired = _close
+    on_job_awarded = _close
+
+    def on_job_status_changed(self, event: Envelope) -> None:
+        self._advance(event, status=event.data["status"])
+
+    def on_bid_placed(self, event: Envelope) -> None:
+        self._bid_count(event, +1)
+
+    def on_bid_withdrawn(self, event: Envelope) -> None:
+        self._bid_count(event, -1)
+
+    def _bid_count(self, event: Envelope, delta: int) -> None:
+        if self._advance(event, bid_count=F("bid_count") + delta):
+            entry = JobBoardEntry.objects.get(job_id=event.data["job_id"])
+            push.send_on_commit(BOARD_STREAM, event, {"job_id": entry.job_id, "bid_count": entry.bid_count, "status": entry.status})
+
+    def _advance(self, event: Envelope, **fields: Any) -> bool:
+        """Apply ``fields`` unless the row already reflects a later event."""
+        return bool(
+            JobBoardEntry.objects.filter(job_id=event.data["job_id"], last_sequence__lt=event.sequence).update(
+                last_sequence=event.sequence, **fields
+            )
         )
-        if updated:
-            entry = JobBoardEntry.objects.get(job_id=job_id)
-            TradeActivity.objects.filter(trade_slug=entry.trade_slug).update(open_jobs=F("open_jobs") - 1)
-            push.send_on_commit(job_stream(job_id), event.event_type, event.sequence, event.data)
-            push.send_on_commit(BOARD_STREAM, event.event_type, event.sequence, event.data)
+
+    def _index(self, job_id: int) -> None:
+        JobBoardEntry.objects.filter(job_id=job_id).update(
+            search=SearchVector("title", weight="A", config="english")
+            + SearchVector("trade_name", weight="A", config="english")
+            + SearchVector("place", weight="B", config="english")
+            + SearchVector("description", weight="C", config="english")
+        )
+
+    @staticmethod
+    def _public(entry: JobBoardEntry) -> dict[str, Any]:
+        return {
+            "job_id": entry.job_id,
+            "trade": {"slug": entry.trade_slug, "name": entry.trade_name},
+            "title": entry.title,
+            "description": entry.description[:300],
+            "place": entry.place,
+            "latitude": entry.latitude,
+            "longitude": entry.longitude,
+            "budget_min": entry.budget_min,
+            "budget_max": entry.budget_max,
+            "is_emergency": entry.is_emergency,
+            "status": entry.status,
+            "bid_count": entry.bid_count,
+            "posted_at": entry.posted_at,
+        }
+
+
+class JobLiveHandler(EventHandler):
+    """Pushes what changed about a job to the people looking at it, and notifies them."""
+
+    def on_job_updated(self, event: Envelope) -> None:
+        push.send_on_commit(job_stream(event.data["job_id"]), event, event.data)
+        push.send_on_commit(job_feed_stream(event.data["job_id"]), event, event.data)
+
+    def _status(self, event: Envelope) -> None:
+        job_id = event.data["job_id"]
+        public = {"job_id": job_id, "status": event.data["status"]}
+        push.send_on_commit(job_stream(job_id), event, event.data)
+        push.send_on_commit(job_feed_stream(job_id), event, public)
+
+    on_job_cancelled = _status
+    on_job_expired = _status
+    on_job_status_changed = _status
+
+    def on_job_awarded(self, event: Envelope) -> None:
+        self._status(event)
+        job = Job.objects.filter(pk=event.data["job_id"]).first()
+        if job is not None:
+            notify(
+                recipient_id=event.data["tradesperson_id"],
+                kind="job_won",
+                title=f"You won “{job.title}”",
+                body=f"The customer accepted your bid of £{event.data['amount']}.",
+                url=f"/leads/{job.pk}/",
+                object_key=f"job:{job.pk}",
+            )
+
+    def _bid(self, event: Envelope) -> None:
+        d = event.data
+        push.send_on_commit(job_stream(d["job_id"]), event, d)
+        push.send_on_commit(user_stream(d["tradesperson_id"]), event, d)
+
+    def on_bid_placed(self, event: Envelope) -> None:
+        self._bid(event)
+        job = Job.objects.filter(pk=event.data["job_id"]).first()
+        if job is not None:
+            notify(
+                recipient_id=job.customer_id,
+                kind="bid",
+                title=f"New bid on “{job.title}”",
+                body=f"{event.data.get('business_name', 'A tradesperson')} bid £{event.data['amount']}.",
+                url=f"/jobs/{job.pk}/",
+                object_key=f"bid:{event.data['bid_id']}",
+            )
+
+    on_bid_revised = _bid
+    on_bid_withdrawn = _bid
+
+    def on_bid_shortlisted(self, event: Envelope) -> None:
+        self._bid(event)
+        self._tell_bidder(event, "bid_shortlisted", "You're on the shortlist", "The customer shortlisted your bid.")
+
+    def on_bid_declined(self, event: Envelope) -> None:
+        self._bid(event)
+        reason = event.data.get("reason") or "The customer declined your bid."
+        self._tell_bidder(event, "bid_declined", "Your bid was not chosen", reason)
+
+    def _tell_bidder(self, event: Envelope, kind: str, title: str, body: str) -> None:
+        job = Job.objects.filter(pk=event.data["job_id"]).first()
+        if job is not None:
+            notify(
+                recipient_id=event.data["tradesperson_id"],
+                kind=kind,
+                title=f"{title}: “{job.title}”",
+                body=body,
+                url=f"/leads/{job.pk}/",
+                object_key=f"bid:{event.data['bid_id']}",
+            )
+
+
+class ProStatsProjection(EventHandler):
+    """Per-tradesperson lead and bid record; counters are exact thanks to the inbox."""
+
+    def reset(self) -> None:
+        ProStats.objects.all().delete()
+
+    def _bump(self, user_id: int, **increments: Any) -> None:
+        ProStats.objects.get_or_create(tradesperson_id=user_id)
+        ProStats.objects.filter(tradesperson_id=user_id).update(**{k: F(k) + v for k, v in increments.items()})
+
+    def on_lead_offered(self, event: Envelope) -> None:
+        self._bump(event.data["tradesperson_id"], leads_offered=1)
+
+    def on_lead_seen(self, event: Envelope) -> None:
+        self._bump(event.data["tradesperson_id"], leads_seen=1)
+
+    def on_bid_placed(self, event: Envelope) -> None:
+        offered = _dt(event.data.get("lead_offered_at"))
+        if offered is None:
+            lead = Lead.objects.filter(job_id=event.data["job_id"], tradesperson_id=event.data["tradesperson_id"]).first()
+            offered = lead.offered_at if lead else event.occurred_at
+        seconds = max(0.0, (event.occurred_at - offered).total_seconds())
+        self._bump(event.data["tradesperson_id"], bids_placed=1, response_seconds_total=seconds)
+
+    def on_job_awarded(self, event: Envelope) -> None:
+        self._bump(event.data["tradesperson_id"], jobs_won=1)

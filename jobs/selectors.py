@@ -1,28 +1,145 @@
-"""Read-side queries for jobs. The board reads the read model, never the write model."""
+"""Read-side queries for jobs, leads, bids and profiles.
+
+The jobs board reads its read model (``JobBoardEntry``); pages about one's own
+jobs, leads and bids read the write model, filtered by who is asking.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import ExpressionWrapper, F, FloatField, Q, QuerySet
+from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 
 from marketplace.accounts.models import User
 
-from .models import Job, JobBoardEntry
+from .models import Bid, Job, JobBoardEntry, Lead, ProStats, TradespersonProfile
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+# --- jobs -------------------------------------------------------------------------------
 
 
 def jobs_for_customer(*, customer: User) -> QuerySet[Job]:
     return Job.objects.filter(customer=customer).select_related("trade")
 
 
-def job_visible_to(*, user: User, job_id: int) -> bool:
-    """A job is visible to its customer, to staff, and to tradespeople while it is on the board."""
+def job_for_viewer(*, user: User, job_id: int) -> Job | None:
+    """The job if ``user`` may see its details: its customer, staff, or a tradesperson with a lead for it."""
     if not user.is_authenticated:
-        return False
+        return None
+    jobs = Job.objects.select_related("trade", "customer")
     if user.is_staff:
-        return True
+        return jobs.filter(pk=job_id).first()
     if user.is_tradesperson:
-        return JobBoardEntry.objects.filter(job_id=job_id).exists()
-    return Job.objects.filter(pk=job_id, customer=user).exists()
+        return jobs.filter(pk=job_id, leads__tradesperson=user).first()
+    return jobs.filter(pk=job_id, customer=user).first()
+
+
+def job_visible_to(*, user: User, job_id: int) -> bool:
+    return job_for_viewer(user=user, job_id=job_id) is not None
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    query: str = ""
+    trade: str = ""
+    near: tuple[float, float] | None = None
+    max_km: float | None = None
+    budget_min: Decimal | None = None
+    budget_max: Decimal | None = None
+    emergency_only: bool = False
+
+
+def _distance_km(lat: float, lon: float) -> ExpressionWrapper:
+    # Spherical law of cosines in SQL; Least/Greatest keep acos inside its domain.
+    inner = Cos(Radians(lat)) * Cos(Radians(F("latitude"))) * Cos(Radians(F("longitude")) - Radians(lon)) + Sin(Radians(lat)) * Sin(
+        Radians(F("latitude"))
+    )
+    return ExpressionWrapper(ACos(Least(Greatest(inner, -1.0), 1.0)) * EARTH_RADIUS_KM, output_field=FloatField())
+
+
+def board(*, filters: BoardFilters) -> QuerySet[JobBoardEntry]:
+    """Open jobs on the board, searched (Postgres full text) and filtered."""
+    rows = JobBoardEntry.objects.filter(status=Job.Status.OPEN)
+    if filters.trade:
+        rows = rows.filter(trade_slug=filters.trade)
+    if filters.emergency_only:
+        rows = rows.filter(is_emergency=True)
+    if filters.budget_min is not None:
+        rows = rows.filter(budget_max__gte=filters.budget_min)
+    if filters.budget_max is not None:
+        rows = rows.filter(budget_min__lte=filters.budget_max)
+    if filters.near is not None:
+        rows = rows.annotate(distance_km=_distance_km(*filters.near))
+        if filters.max_km is not None:
+            rows = rows.filter(distance_km__lte=filters.max_km)
+    if filters.query:
+        query = SearchQuery(filters.query, search_type="websearch", config="english")
+        rows = rows.filter(search=query).annotate(rank=SearchRank(F("search"), query)).order_by("-rank", "-posted_at")
+    elif filters.near is not None:
+        rows = rows.order_by("-is_emergency", "distance_km")
+    return rows
 
 
 def board_entries(*, status: str = "open") -> QuerySet[JobBoardEntry]:
     return JobBoardEntry.objects.filter(status=status)
+
+
+# --- profiles and matching --------------------------------------------------------------
+
+
+def pros_for_trade(*, trade_id: int, exclude_user_ids: list[int]) -> list[TradespersonProfile]:
+    return list(
+        TradespersonProfile.objects.filter(trades__id=trade_id, is_accepting_leads=True, user__is_active=True)
+        .exclude(user_id__in=exclude_user_ids)
+        .select_related("user")
+    )
+
+
+def offered_user_ids(*, job_id: int) -> list[int]:
+    return list(Lead.objects.filter(job_id=job_id).values_list("tradesperson_id", flat=True))
+
+
+def pro_is_available(*, profile: TradespersonProfile, job: Job) -> bool:
+    """Whether the tradesperson has room in the job's preferred window.
+
+    Until the scheduling capacity read model exists, a pro is available unless
+    they switched leads off (checked by the query).
+    """
+    return True
+
+
+def pro_stats(*, user_id: int) -> ProStats | None:
+    return ProStats.objects.filter(tradesperson_id=user_id).first()
+
+
+def public_profile(*, user_id: int) -> TradespersonProfile | None:
+    return TradespersonProfile.objects.filter(user_id=user_id, user__is_active=True).prefetch_related("trades").first()
+
+
+# --- leads and bids ---------------------------------------------------------------------
+
+
+def leads_for(*, tradesperson: User) -> QuerySet[Lead]:
+    return Lead.objects.filter(tradesperson=tradesperson).select_related("job", "job__trade")
+
+
+def bids_for_job(*, job: Job, viewer: User) -> QuerySet[Bid]:
+    """All bids for the job's customer (and staff); only their own for a tradesperson."""
+    bids = Bid.objects.filter(job=job).select_related("tradesperson", "tradesperson__pro_profile")
+    if viewer.is_staff or job.customer_id == viewer.pk:
+        return bids
+    return bids.filter(tradesperson=viewer)
+
+
+def bid_for_viewer(*, user: User, bid_id: int) -> Bid | None:
+    """A bid its tradesperson or the job's customer may act on."""
+    return Bid.objects.select_related("job").filter(Q(tradesperson=user) | Q(job__customer=user), pk=bid_id).first()
+
+
+def bids_of(*, tradesperson: User) -> QuerySet[Bid]:
+    return Bid.objects.filter(tradesperson=tradesperson).select_related("job", "job__trade")

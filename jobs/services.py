@@ -1,20 +1,78 @@
-"""The only code that changes jobs. Each service writes its rows and its events in one transaction."""
+"""The only code that changes jobs, leads, bids and tradesperson profiles.
+
+Every function runs in one transaction that writes its rows and its events
+(``marketplace.events.outbox.emit``), checks who may do it, and raises
+:class:`~marketplace.api_errors.ServiceError` (a clear 4xx) when a rule says no.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
 
 from marketplace.accounts.models import User
 from marketplace.api_errors import ServiceError
-from marketplace.events.outbox import emit
+from marketplace.events.outbox import PendingEvent, emit, emit_many
 
-from .events import JOB_CANCELLED, JOB_POSTED
-from .models import Job, Trade
+from . import events as ev
+from .lifecycle import check_transition
+from .models import Bid, Job, JobPhoto, Lead, Trade, TradespersonProfile
+
+MAX_AMOUNT = Decimal("1000000")
 
 
-def _job_snapshot(job: Job) -> dict[str, object]:
+# --- profiles ---------------------------------------------------------------------------
+
+
+def pro_profile_save(
+    *,
+    user: User,
+    business_name: str,
+    trades: Iterable[Trade],
+    base_latitude: Decimal,
+    base_longitude: Decimal,
+    base_place: str = "",
+    service_radius_km: int = 15,
+    bio: str = "",
+    is_accepting_leads: bool = True,
+) -> TradespersonProfile:
+    """Create or update a tradesperson's profile. Badges are left to admins."""
+    if not user.is_tradesperson:
+        raise ServiceError("Only tradespeople have a business profile.", code="not_a_tradesperson", status_code=403)
+    trades = list(trades)
+    if not trades:
+        raise ServiceError("Choose at least one trade.", code="no_trades", status_code=400)
+    with transaction.atomic():
+        profile, _ = TradespersonProfile.objects.update_or_create(
+            user=user,
+            defaults={
+                "business_name": business_name,
+                "base_latitude": base_latitude,
+                "base_longitude": base_longitude,
+                "base_place": base_place,
+                "service_radius_km": service_radius_km,
+                "bio": bio,
+                "is_accepting_leads": is_accepting_leads,
+            },
+        )
+        profile.trades.set(trades)
+    return profile
+
+
+# --- jobs -------------------------------------------------------------------------------
+
+
+def job_snapshot(job: Job) -> dict[str, Any]:
+    """The job as events carry it (job.posted): enough for any read model."""
     return {
         "job_id": job.pk,
         "customer_id": job.customer_id,
@@ -26,10 +84,31 @@ def _job_snapshot(job: Job) -> dict[str, object]:
         "place": job.place,
         "budget_min": str(job.budget_min),
         "budget_max": str(job.budget_max),
+        "window_start": job.window_start.isoformat() if job.window_start else None,
+        "window_end": job.window_end.isoformat() if job.window_end else None,
         "is_emergency": job.is_emergency,
         "status": job.status,
         "posted_at": job.created_at.isoformat(),
+        "expires_at": job.expires_at.isoformat(),
+        "photo_urls": [photo.image.url for photo in job.photos.all()],
     }
+
+
+def _check_window(window_start: datetime | None, window_end: datetime | None) -> None:
+    if (window_start is None) != (window_end is None):
+        raise ServiceError("Give both the start and the end of the preferred window, or neither.", code="bad_window", status_code=400)
+    if window_start and window_end:
+        if window_end <= window_start:
+            raise ServiceError("The preferred window must end after it starts.", code="bad_window", status_code=400)
+        if window_end < timezone.now():
+            raise ServiceError("The preferred window is in the past.", code="bad_window", status_code=400)
+
+
+def _check_budget(budget_min: Decimal, budget_max: Decimal) -> None:
+    if budget_min < 0 or budget_max < 0 or budget_max > MAX_AMOUNT:
+        raise ServiceError("Budgets must be between 0 and 1,000,000.", code="bad_budget", status_code=400)
+    if budget_max < budget_min:
+        raise ServiceError("The maximum budget must be at least the minimum.", code="bad_budget", status_code=400)
 
 
 def job_post(
@@ -43,10 +122,13 @@ def job_post(
     place: str = "",
     budget_min: Decimal = Decimal("0"),
     budget_max: Decimal = Decimal("0"),
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
     is_emergency: bool = False,
+    photos: Iterable[UploadedFile] = (),
     idempotency_key: str = "",
 ) -> tuple[Job, bool]:
-    """Post a job and emit ``job.posted``.
+    """Post a job (with optional photos) and emit ``job.posted``.
 
     Idempotent per (customer, idempotency_key): a repeated key returns the job the
     first request created and ``created=False``, emitting nothing.
@@ -57,6 +139,13 @@ def job_post(
         existing = Job.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
+    _check_budget(budget_min, budget_max)
+    _check_window(window_start, window_end)
+    photos = list(photos)
+    for photo in photos:
+        validate_photo(photo)
+    if len(photos) > settings.JOBS["MAX_PHOTOS"]:
+        raise ServiceError(f"At most {settings.JOBS['MAX_PHOTOS']} photos per job.", code="too_many_photos", status_code=400)
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -69,28 +158,414 @@ def job_post(
                 place=place,
                 budget_min=budget_min,
                 budget_max=budget_max,
+                window_start=window_start,
+                window_end=window_end,
                 is_emergency=is_emergency,
+                expires_at=timezone.now() + timedelta(hours=settings.JOBS["EXPIRE_AFTER_HOURS"]),
                 idempotency_key=idempotency_key,
             )
-            emit(JOB_POSTED, aggregate_id=job.pk, data=_job_snapshot(job), actor_id=customer.pk)
+            for photo in photos:
+                JobPhoto.objects.create(job=job, image=photo)
+            emit(ev.JOB_POSTED, aggregate_id=job.pk, data=job_snapshot(job), actor_id=customer.pk)
     except IntegrityError:
         # Two requests with the same key raced; the other one won.
-        existing = Job.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
-        if idempotency_key and existing:
+        existing = Job.objects.filter(customer=customer, idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing:
             return existing, False
         raise
     return job, True
 
 
-def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
-    """Cancel an open job and emit ``job.cancelled``; only its customer may."""
+def validate_photo(photo: UploadedFile) -> None:
+    """A real JPEG/PNG/WebP image under the size limit, or a clear 400."""
+    limit = settings.JOBS["MAX_PHOTO_BYTES"]
+    if photo.size is None or photo.size > limit:
+        raise ServiceError(f"Each photo must be at most {limit // (1024 * 1024)} MB.", code="photo_too_large", status_code=400)
+    try:
+        with Image.open(photo) as image:
+            image.verify()
+            kind = (image.format or "").upper()
+    except (UnidentifiedImageError, OSError, ValidationError) as exc:
+        raise ServiceError("That file is not an image we can read (use JPEG, PNG or WebP).", code="bad_photo", status_code=400) from exc
+    finally:
+        photo.seek(0)
+    if kind not in {"JPEG", "PNG", "WEBP"}:
+        raise ServiceError("Photos must be JPEG, PNG or WebP.", code="bad_photo", status_code=400)
+
+
+def _locked_job(job: Job | int) -> Job:
+    pk = job.pk if isinstance(job, Job) else job
+    return Job.objects.select_for_update().select_related("trade").get(pk=pk)
+
+
+def _owned_job(job: Job, actor: User, action: str) -> Job:
+    locked = _locked_job(job)
+    if locked.customer_id != actor.pk:
+        raise ServiceError(f"Only the customer who posted this job can {action} it.", code="forbidden", status_code=403)
+    return locked
+
+
+def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
+    """Edit an open job's details (title, description, location, budget, window, urgency)."""
+    editable = {
+        "title",
+        "description",
+        "latitude",
+        "longitude",
+        "place",
+        "budget_min",
+        "budget_max",
+        "window_start",
+        "window_end",
+        "is_emergency",
+    }
+    unknown = set(fields) - editable
+    if unknown:
+        raise ServiceError(f"These fields cannot be edited: {', '.join(sorted(unknown))}.", code="not_editable", status_code=400)
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(pk=job.pk)
-        if job.customer_id != actor.pk:
-            raise ServiceError("Only the customer who posted this job can cancel it.", code="forbidden", status_code=403)
+        job = _owned_job(job, actor, "edit")
         if job.status != Job.Status.OPEN:
-            raise ServiceError(f"A job that is {job.get_status_display().lower()} cannot be cancelled.", code="illegal_transition")
+            raise ServiceError("Only open jobs can be edited.", code="illegal_transition")
+        for name, value in fields.items():
+            setattr(job, name, value)
+        _check_budget(job.budget_min, job.budget_max)
+        if "window_start" in fields or "window_end" in fields:
+            _check_window(job.window_start, job.window_end)
+        job.save()
+        snapshot = job_snapshot(job)
+        data = {
+            k: snapshot[k]
+            for k in (
+                "job_id",
+                "title",
+                "description",
+                "latitude",
+                "longitude",
+                "place",
+                "budget_min",
+                "budget_max",
+                "window_start",
+                "window_end",
+                "is_emergency",
+            )
+        }
+        emit(ev.JOB_UPDATED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
+    return job
+
+
+def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
+    """Cancel a job that has not started and emit ``job.cancelled``; only its customer may."""
+    with transaction.atomic():
+        job = _owned_job(job, actor, "cancel")
+        check_transition(job, Job.Status.CANCELLED)
         job.status = Job.Status.CANCELLED
         job.save(update_fields=["status", "updated_at"])
-        emit(JOB_CANCELLED, aggregate_id=job.pk, data={"job_id": job.pk, "status": job.status, "reason": reason[:500]}, actor_id=actor.pk)
+        emit(
+            ev.JOB_CANCELLED, aggregate_id=job.pk, data={"job_id": job.pk, "status": job.status, "reason": reason[:500]}, actor_id=actor.pk
+        )
     return job
+
+
+def job_expire(*, job: Job) -> Job | None:
+    """Expire an open job past its ``expires_at`` (run by the clock). None if it no longer applies."""
+    with transaction.atomic():
+        job = _locked_job(job)
+        if job.status != Job.Status.OPEN or job.expires_at > timezone.now():
+            return None
+        job.status = Job.Status.EXPIRED
+        job.save(update_fields=["status", "updated_at"])
+        emit(ev.JOB_EXPIRED, aggregate_id=job.pk, data={"job_id": job.pk, "status": job.status})
+    return job
+
+
+def job_widen_search(*, job: Job) -> Job | None:
+    """Run matching again, wider, for an open job with no bids (run by the clock)."""
+    factors: list[float] = settings.MATCHING["RADIUS_FACTORS"]
+    with transaction.atomic():
+        job = _locked_job(job)
+        if job.status != Job.Status.OPEN or job.match_round >= len(factors) or job.bids.exists():
+            return None
+        job.match_round += 1
+        job.save(update_fields=["match_round", "updated_at"])
+        emit(
+            ev.JOB_SEARCH_WIDENED,
+            aggregate_id=job.pk,
+            data={"job_id": job.pk, "match_round": job.match_round, "radius_factor": factors[job.match_round - 1]},
+        )
+    return job
+
+
+def job_award(*, job: Job, bid: Bid, actor: User) -> Job:
+    """Accept one bid: the job is awarded, every other live bid is declined (events for each)."""
+    with transaction.atomic():
+        job = _owned_job(job, actor, "award")
+        bid = Bid.objects.select_for_update().get(pk=bid.pk)
+        if bid.job_id != job.pk:
+            raise ServiceError("That bid is for another job.", code="bid_not_on_job", status_code=400)
+        if bid.status not in (Bid.Status.ACTIVE, Bid.Status.SHORTLISTED):
+            raise ServiceError(f"A {bid.get_status_display().lower()} bid cannot be accepted.", code="bid_not_open")
+        check_transition(job, Job.Status.AWARDED)
+        job.status = Job.Status.AWARDED
+        job.awarded_bid = bid
+        job.save(update_fields=["status", "awarded_bid", "updated_at"])
+        bid.status = Bid.Status.ACCEPTED
+        bid.save(update_fields=["status", "updated_at"])
+        others = list(
+            Bid.objects.select_for_update().filter(job=job, status__in=[Bid.Status.ACTIVE, Bid.Status.SHORTLISTED]).exclude(pk=bid.pk)
+        )
+        Bid.objects.filter(pk__in=[o.pk for o in others]).update(status=Bid.Status.DECLINED, updated_at=timezone.now())
+        pending = [
+            PendingEvent(
+                ev.JOB_AWARDED,
+                job.pk,
+                {
+                    "job_id": job.pk,
+                    "status": job.status,
+                    "bid_id": bid.pk,
+                    "tradesperson_id": bid.tradesperson_id,
+                    "amount": str(bid.amount),
+                },
+                actor.pk,
+            )
+        ]
+        pending += [
+            PendingEvent(
+                ev.BID_DECLINED,
+                job.pk,
+                {
+                    "bid_id": o.pk,
+                    "job_id": job.pk,
+                    "tradesperson_id": o.tradesperson_id,
+                    "status": Bid.Status.DECLINED,
+                    "reason": "Another bid was accepted.",
+                },
+                actor.pk,
+            )
+            for o in others
+        ]
+        emit_many(pending)
+    return job
+
+
+def job_set_status(*, job: Job, status: str, actor: User | None = None) -> Job:
+    """Move an awarded job along its lifecycle (scheduled, in progress, completed)."""
+    with transaction.atomic():
+        job = _locked_job(job)
+        previous = job.status
+        check_transition(job, status)
+        job.status = status
+        job.save(update_fields=["status", "updated_at"])
+        emit(
+            ev.JOB_STATUS_CHANGED,
+            aggregate_id=job.pk,
+            data={"job_id": job.pk, "from_status": previous, "status": status},
+            actor_id=actor.pk if actor else None,
+        )
+    return job
+
+
+# --- leads ------------------------------------------------------------------------------
+
+
+def leads_offer(*, job: Job, offers: list[tuple[TradespersonProfile, Decimal, Decimal]], match_round: int) -> list[Lead]:
+    """Record leads (profile, distance_km, score) and emit ``lead.offered`` for each new one.
+
+    Called by the matching handler inside its transaction.  A tradesperson already
+    offered this job is skipped, so a replayed ``job.posted`` offers nothing twice.
+    """
+    created: list[Lead] = []
+    for profile, distance, score in offers:
+        lead, is_new = Lead.objects.get_or_create(
+            job=job,
+            tradesperson_id=profile.user_id,
+            defaults={"match_round": match_round, "distance_km": distance, "score": score},
+        )
+        if is_new:
+            created.append(lead)
+    emit_many(
+        [
+            PendingEvent(
+                ev.LEAD_OFFERED,
+                job.pk,
+                {
+                    "lead_id": lead.pk,
+                    "job_id": job.pk,
+                    "tradesperson_id": lead.tradesperson_id,
+                    "match_round": lead.match_round,
+                    "distance_km": str(lead.distance_km),
+                    "score": str(lead.score),
+                    "title": job.title,
+                    "trade": job.trade.name,
+                    "place": job.place,
+                    "budget_min": str(job.budget_min),
+                    "budget_max": str(job.budget_max),
+                    "is_emergency": job.is_emergency,
+                },
+            )
+            for lead in created
+        ]
+    )
+    return created
+
+
+def lead_mark_seen(*, lead: Lead, actor: User) -> Lead:
+    """Record the first time the tradesperson opened the lead (once)."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if lead.tradesperson_id != actor.pk:
+            raise ServiceError("This lead is not yours.", code="forbidden", status_code=403)
+        if lead.seen_at is None:
+            lead.seen_at = timezone.now()
+            lead.save(update_fields=["seen_at"])
+            emit(
+                ev.LEAD_SEEN,
+                aggregate_id=lead.job_id,
+                data={"lead_id": lead.pk, "job_id": lead.job_id, "tradesperson_id": actor.pk, "seen_at": lead.seen_at.isoformat()},
+                actor_id=actor.pk,
+            )
+    return lead
+
+
+# --- bids -------------------------------------------------------------------------------
+
+
+def _bid_data(bid: Bid, lead: Lead | None = None) -> dict[str, Any]:
+    profile = TradespersonProfile.objects.filter(user_id=bid.tradesperson_id).first()
+    return {
+        "bid_id": bid.pk,
+        "job_id": bid.job_id,
+        "tradesperson_id": bid.tradesperson_id,
+        "business_name": profile.business_name if profile else str(bid.tradesperson),
+        "amount": str(bid.amount),
+        "message": bid.message,
+        "earliest_start": bid.earliest_start.isoformat() if bid.earliest_start else None,
+        "status": bid.status,
+        "revision": bid.revision,
+        "lead_offered_at": lead.offered_at.isoformat() if lead else None,
+    }
+
+
+def _check_amount(amount: Decimal) -> None:
+    if amount <= 0 or amount > MAX_AMOUNT:
+        raise ServiceError("A bid must be more than 0 and at most 1,000,000.", code="bad_amount", status_code=400)
+
+
+def bid_place(
+    *,
+    job: Job,
+    tradesperson: User,
+    amount: Decimal,
+    message: str = "",
+    earliest_start: datetime | None = None,
+) -> Bid:
+    """Bid on a job the tradesperson was offered as a lead. Emits ``bid.placed``.
+
+    Refused: not a tradesperson, no lead for this job, the job is closed or their
+    own, or they already bid (revise that bid instead).
+    """
+    if not tradesperson.is_tradesperson:
+        raise ServiceError("Only tradespeople can bid.", code="not_a_tradesperson", status_code=403)
+    _check_amount(amount)
+    with transaction.atomic():
+        job = _locked_job(job)
+        if job.customer_id == tradesperson.pk:
+            raise ServiceError("You cannot bid on your own job.", code="own_job", status_code=403)
+        lead = Lead.objects.select_for_update().filter(job=job, tradesperson=tradesperson).first()
+        if lead is None:
+            raise ServiceError("You can only bid on jobs offered to you as a lead.", code="no_lead", status_code=403)
+        if job.status != Job.Status.OPEN:
+            raise ServiceError(f"This job is {job.get_status_display().lower()} and takes no more bids.", code="job_closed")
+        if Bid.objects.filter(job=job, tradesperson=tradesperson).exists():
+            raise ServiceError("You have already bid on this job; revise your bid instead.", code="already_bid")
+        bid = Bid.objects.create(job=job, tradesperson=tradesperson, amount=amount, message=message, earliest_start=earliest_start)
+        if lead.bid_at is None:
+            lead.bid_at = bid.created_at
+            lead.save(update_fields=["bid_at"])
+        emit(ev.BID_PLACED, aggregate_id=job.pk, data=_bid_data(bid, lead), actor_id=tradesperson.pk)
+    return bid
+
+
+def _own_open_bid(bid: Bid, actor: User) -> Bid:
+    bid = Bid.objects.select_for_update().select_related("job").get(pk=bid.pk)
+    if bid.tradesperson_id != actor.pk:
+        raise ServiceError("This bid is not yours.", code="forbidden", status_code=403)
+    if bid.status not in (Bid.Status.ACTIVE, Bid.Status.SHORTLISTED):
+        raise ServiceError(f"A {bid.get_status_display().lower()} bid cannot be changed.", code="bid_not_open")
+    if bid.job.status != Job.Status.OPEN:
+        raise ServiceError("The customer has already decided on this job.", code="job_closed")
+    return bid
+
+
+def bid_revise(*, bid: Bid, actor: User, amount: Decimal, message: str | None = None, earliest_start: datetime | None = None) -> Bid:
+    """Change a bid before the customer decides; emits ``bid.revised`` with the previous amount."""
+    _check_amount(amount)
+    with transaction.atomic():
+        _locked_job(bid.job_id)
+        bid = _own_open_bid(bid, actor)
+        previous = bid.amount
+        bid.amount = amount
+        if message is not None:
+            bid.message = message
+        if earliest_start is not None:
+            bid.earliest_start = earliest_start
+        bid.revision += 1
+        bid.save()
+        emit(ev.BID_REVISED, aggregate_id=bid.job_id, data={**_bid_data(bid), "previous_amount": str(previous)}, actor_id=actor.pk)
+    return bid
+
+
+def bid_withdraw(*, bid: Bid, actor: User) -> Bid:
+    with transaction.atomic():
+        _locked_job(bid.job_id)
+        bid = _own_open_bid(bid, actor)
+        bid.status = Bid.Status.WITHDRAWN
+        bid.save(update_fields=["status", "updated_at"])
+        emit(
+            ev.BID_WITHDRAWN,
+            aggregate_id=bid.job_id,
+            data={"bid_id": bid.pk, "job_id": bid.job_id, "tradesperson_id": bid.tradesperson_id, "status": bid.status},
+            actor_id=actor.pk,
+        )
+    return bid
+
+
+def _customer_decision(bid: Bid, actor: User, new_status: str, allowed_from: set[str]) -> Bid:
+    job = _owned_job(bid.job, actor, "decide on bids for")
+    bid = Bid.objects.select_for_update().get(pk=bid.pk)
+    if job.status != Job.Status.OPEN:
+        raise ServiceError("This job is no longer open.", code="job_closed")
+    if bid.status not in allowed_from:
+        raise ServiceError(f"A {bid.get_status_display().lower()} bid cannot be {new_status}.", code="bid_not_open")
+    bid.status = new_status
+    bid.save(update_fields=["status", "updated_at"])
+    return bid
+
+
+def bid_shortlist(*, bid: Bid, actor: User) -> Bid:
+    with transaction.atomic():
+        bid = _customer_decision(bid, actor, Bid.Status.SHORTLISTED, {Bid.Status.ACTIVE})
+        emit(
+            ev.BID_SHORTLISTED,
+            aggregate_id=bid.job_id,
+            data={"bid_id": bid.pk, "job_id": bid.job_id, "tradesperson_id": bid.tradesperson_id, "status": bid.status},
+            actor_id=actor.pk,
+        )
+    return bid
+
+
+def bid_decline(*, bid: Bid, actor: User, reason: str = "") -> Bid:
+    with transaction.atomic():
+        bid = _customer_decision(bid, actor, Bid.Status.DECLINED, {Bid.Status.ACTIVE, Bid.Status.SHORTLISTED})
+        emit(
+            ev.BID_DECLINED,
+            aggregate_id=bid.job_id,
+            data={
+                "bid_id": bid.pk,
+                "job_id": bid.job_id,
+                "tradesperson_id": bid.tradesperson_id,
+                "status": bid.status,
+                "reason": reason[:500],
+            },
+            actor_id=actor.pk,
+        )
+    return bid

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "marketplace.accounts",
     "marketplace.events",
     "marketplace.realtime",
+    "marketplace.notifications",
     "jobs",
 ]
 
@@ -226,6 +227,24 @@ CONSUMERS: dict[str, Any] = {
     "DLQ_LIMIT": env_int("CONSUMER_DLQ_LIMIT", 50),
     "DLQ_LIMIT_WINDOW_S": env_int("CONSUMER_DLQ_LIMIT_WINDOW_S", 60),
 }
+
+# --- Jobs and matching ---------------------------------------------------------------
+JOBS: dict[str, Any] = {
+    "EXPIRE_AFTER_HOURS": env_int("JOB_EXPIRE_AFTER_HOURS", 14 * 24),
+    "MAX_PHOTOS": env_int("JOB_MAX_PHOTOS", 5),
+    "MAX_PHOTO_BYTES": env_int("JOB_MAX_PHOTO_BYTES", 5 * 1024 * 1024),
+}
+MATCHING: dict[str, Any] = {
+    # How many tradespeople one matching round offers a job to (fair competition).
+    "LEADS_PER_ROUND": env_int("MATCH_LEADS_PER_ROUND", 5),
+    # No bid after this long: matching widens (next radius factor) and the customer is told.
+    "WIDEN_AFTER_MINUTES": env_int("MATCH_WIDEN_AFTER_MINUTES", 60),
+    "RADIUS_FACTORS": [1.0, 1.5, 2.0],
+}
+# The clock process (manage.py clock) runs expiry and widening this often.
+CLOCK_INTERVAL_S = float(env("CLOCK_INTERVAL_S", "30"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # How long a process waits for Postgres/Kafka at start-up before exiting non-zero.
 STARTUP_WAIT_S = float(env("STARTUP_WAIT_S", "60"))

@@ -8,8 +8,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("marketplace.accounts.api_urls")),
+    path("api/", include("marketplace.notifications.api_urls")),
     path("api/", include("jobs.api_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("marketplace.accounts.urls")),
+    path("", include("marketplace.notifications.urls")),
     path("", include("jobs.urls")),
 ]
 if settings.DEBUG:

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 _causation_id: ContextVar[str | None] = ContextVar("causation_id", default=None)
+_consumer: ContextVar[str] = ContextVar("consumer", default="")
 
 
 def current_correlation_id() -> str:
@@ -24,6 +25,20 @@ def current_correlation_id() -> str:
 
 def current_causation_id() -> str | None:
     return _causation_id.get()
+
+
+def current_consumer() -> str:
+    """The consumer group whose handler is running ('' outside the consumer runner)."""
+    return _consumer.get()
+
+
+@contextlib.contextmanager
+def consuming(consumer_name: str) -> Iterator[None]:
+    token = _consumer.set(consumer_name)
+    try:
+        yield
+    finally:
+        _consumer.reset(token)
 
 
 @contextlib.contextmanager

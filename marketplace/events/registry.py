@@ -46,7 +46,25 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             name="jobs-board",
             topics=(Topic.JOBS,),
             handler_path="jobs.projections.JobBoardProjection",
-            description="Maintains the jobs board read model and pushes job changes live.",
+            description="Jobs board read model (search, filters) and board pushes.",
+        ),
+        ConsumerSpec(
+            name="matching",
+            topics=(Topic.JOBS,),
+            handler_path="jobs.matching.MatchingHandler",
+            description="Offers new jobs to matching tradespeople (lead ledger), live.",
+        ),
+        ConsumerSpec(
+            name="job-live",
+            topics=(Topic.JOBS,),
+            handler_path="jobs.projections.JobLiveHandler",
+            description="Pushes job and bid changes to customers and tradespeople, with notifications.",
+        ),
+        ConsumerSpec(
+            name="pro-stats",
+            topics=(Topic.JOBS,),
+            handler_path="jobs.projections.ProStatsProjection",
+            description="Per-tradesperson response time and wins (ranks matching).",
         ),
     ]
 }

@@ -34,7 +34,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 
 from marketplace.realtime import push
 
-from .context import correlation
+from .context import consuming, correlation
 from .envelope import Envelope, InvalidMessage, decode
 from .handlers import EventHandler, Retryable
 from .kafka import group_id, make_consumer, make_producer
@@ -90,7 +90,7 @@ def apply_event(consumer_name: str, handler: EventHandler, event: Envelope) -> b
         )
         if cursor.fetchone() is None:
             return False
-    with correlation(event.correlation_id, str(event.event_id)):
+    with correlation(event.correlation_id, str(event.event_id)), consuming(consumer_name):
         handler.handle(event)
     return True
 

@@ -5,7 +5,8 @@ Protocol (JSON both ways):
 - client -> ``{"action": "subscribe", "stream": "job.42"}``; server answers
   ``{"type": "subscribed", "stream": ...}`` or ``{"type": "error", "code": "forbidden", ...}``
 - client -> ``{"action": "unsubscribe", "stream": ...}``
-- server -> ``{"type": "event", "stream", "event", "seq", "data"}`` for each push.
+- server -> ``{"type": "event", "stream", "event", "source", "aggregate", "seq",
+  "prev_seq", "data"}`` for each push (see ``push`` for the sequence rules).
 
 Every authenticated socket joins its own ``user.<id>`` stream.  Anonymous
 sockets are closed (code 4401).  Authorization lives in ``streams``; this
@@ -64,6 +65,4 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "subscribed", "stream": stream})
 
     async def live_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(
-            {"type": "event", "stream": message["stream"], "event": message["event"], "seq": message["seq"], "data": message["data"]}
-        )
+        await self.send_json({**message, "type": "event"})

@@ -1,12 +1,17 @@
 """Live pushes to browsers, sent only after the read model has committed.
 
-Kafka handlers call :func:`send_on_commit`; nothing is sent if the transaction
-rolls back.  Every push names its stream (the Channels group, e.g. ``job.42``)
-and the aggregate's sequence number, so a browser that sees a gap refetches the
-aggregate through the API instead of silently missing an event.
+Kafka handlers call :func:`send_on_commit` (for an event of an aggregate) or
+:func:`send_plain_on_commit` (for things with no sequence, like notifications);
+nothing is sent if the transaction rolls back.
 
-The consumer runner wraps each batch in :func:`batched`, so one batch's pushes
-go out together in one event-loop round (``group_send`` calls gathered).
+Each push of an aggregate's event carries ``seq`` and ``prev_seq``: the last
+sequence this consumer pushed to this stream for this aggregate before, kept in
+:class:`~marketplace.realtime.models.LivePosition` in the same transaction.  A
+browser that saw ``prev_seq`` is up to date; one that saw less missed a push
+(Redis blip, full channel, reconnect) and refetches through the API.
+
+The consumer runner wraps each batch in :func:`batched`, so one batch's pushes go
+out together in one event-loop round (``group_send`` calls gathered).
 """
 
 from __future__ import annotations
@@ -22,7 +27,12 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
+
+from marketplace.events.context import current_consumer
+from marketplace.events.envelope import Envelope
+
+from .models import LivePosition
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +41,74 @@ _local = threading.local()
 Push = tuple[str, dict[str, Any]]
 
 
-def live_message(stream: str, event: str, seq: int, data: dict[str, Any]) -> dict[str, Any]:
-    """The one shape of a live message, as the browser receives it (minus ``type``)."""
-    payload: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
-    return {"type": "live.event", "stream": stream, "event": event, "seq": seq, "data": payload}
+def _json(data: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return result
 
 
-def send_on_commit(stream: str, event: str, seq: int, data: dict[str, Any]) -> None:
-    """Push ``data`` to every socket subscribed to ``stream`` once the current transaction commits."""
-    message = live_message(stream, event, seq, data)  # serialise now: a bad payload fails here
+def send_on_commit(stream: str, event: Envelope, data: dict[str, Any], *, name: str | None = None) -> None:
+    """Push ``data`` about ``event`` to every socket on ``stream`` once the transaction commits.
+
+    ``name`` overrides the event name the browser sees (e.g. a ``job.posted``
+    event that reaches a tradesperson as ``lead.offered``).
+    """
+    source = current_consumer() or "app"
+    aggregate = f"{event.aggregate_type}:{event.aggregate_id}"
+    prev_seq = _advance(stream, source, aggregate, event.sequence)
+    message = {
+        "type": "live.event",
+        "stream": stream,
+        "event": name or event.event_type,
+        "source": source,
+        "aggregate": aggregate,
+        "seq": event.sequence,
+        "prev_seq": prev_seq,
+        "data": _json(data),  # serialised now: a bad payload fails here, not after commit
+    }
     transaction.on_commit(lambda: _deliver([(stream, message)]))
+
+
+def send_plain_on_commit(stream: str, event: str, data: dict[str, Any]) -> None:
+    """Push something that has no aggregate sequence (a notification, a counter)."""
+    message = {
+        "type": "live.event",
+        "stream": stream,
+        "event": event,
+        "source": "",
+        "aggregate": "",
+        "seq": None,
+        "prev_seq": None,
+        "data": _json(data),
+    }
+    transaction.on_commit(lambda: _deliver([(stream, message)]))
+
+
+def _advance(stream: str, source: str, aggregate: str, sequence: int) -> int | None:
+    """Record ``sequence`` as the stream's position; return the previous one (None if first)."""
+    table = LivePosition._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH old AS (
+                SELECT last_sequence FROM {table} WHERE stream = %s AND source = %s AND aggregate = %s FOR UPDATE
+            )
+            INSERT INTO {table} (stream, source, aggregate, last_sequence) VALUES (%s, %s, %s, %s)
+            ON CONFLICT (stream, source, aggregate)
+            DO UPDATE SET last_sequence = GREATEST({table}.last_sequence, EXCLUDED.last_sequence)
+            RETURNING (SELECT last_sequence FROM old)
+            """,
+            [stream, source, aggregate, stream, source, aggregate, sequence],
+        )
+        row = cursor.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def positions(stream: str) -> dict[str, int]:
+    """Current positions of a stream, as the browser keys them (``source|aggregate``)."""
+    return {
+        f"{source}|{aggregate}": seq
+        for source, aggregate, seq in LivePosition.objects.filter(stream=stream).values_list("source", "aggregate", "last_sequence")
+    }
 
 
 def _deliver(items: list[Push]) -> None:

@@ -1,11 +1,13 @@
 /*
  * Live updates for every page: one websocket, many streams.
  *
- *   Live.subscribe("job.42", function (msg) { ... }, { resync: function () { refetch(); } });
+ *   Live.subscribe("job.42", function (msg) { ... },
+ *                  { resync: function () { refetch(); }, positions: {"jobs-board|job:42": 3} });
  *
- * Each pushed message carries its aggregate's sequence number (`seq`). When a
- * message skips a number, or after a reconnect, the stream's `resync` callback
- * runs so the page refetches the truth from the API instead of going stale.
+ * Each pushed message carries `seq` and `prev_seq` (see marketplace/realtime/push.py).
+ * When `prev_seq` is ahead of what this page saw, or after a reconnect, the stream's
+ * `resync` callback runs so the page refetches the truth from the API instead of
+ * going stale. `positions` (rendered with the page) say what the page already shows.
  */
 (function () {
   "use strict";
@@ -30,7 +32,6 @@
   function resync(name) {
     var s = streams[name];
     if (!s) return;
-    s.lastSeq = {};
     s.resync.forEach(function (fn) { try { fn(); } catch (e) { console.error(e); } });
   }
 
@@ -40,13 +41,17 @@
     if (msg.type !== "event") return;
     var s = streams[msg.stream];
     if (!s) return;
-    // Sequence numbers are per aggregate; a stream like the board carries many.
-    var agg = (msg.data && (msg.data.job_id || msg.data.id)) || msg.stream;
-    var last = s.lastSeq[agg];
-    if (last !== undefined && msg.seq <= last) return;           // stale or duplicate
-    var gap = last !== undefined && msg.seq > last + 1;
-    s.lastSeq[agg] = msg.seq;
-    if (gap) { resync(msg.stream); return; }
+    if (msg.seq !== null && msg.seq !== undefined) {
+      // Positions are per (consumer, aggregate): see marketplace/realtime/push.py.
+      var key = msg.source + "|" + msg.aggregate;
+      var last = s.lastSeq[key];
+      if (last !== undefined && msg.seq <= last) return;             // stale or duplicate
+      s.lastSeq[key] = msg.seq;
+      if (last !== undefined && msg.prev_seq !== null && msg.prev_seq > last) {
+        resync(msg.stream);                                          // we missed a push
+        return;
+      }
+    }
     s.handlers.forEach(function (fn) { try { fn(msg); } catch (e) { console.error(e); } });
   }
 
@@ -75,6 +80,7 @@
       var s = streams[name] || (streams[name] = { handlers: [], resync: [], lastSeq: {} });
       if (handler) s.handlers.push(handler);
       if (opts && opts.resync) s.resync.push(opts.resync);
+      if (opts && opts.positions) Object.keys(opts.positions).forEach(function (k) { s.lastSeq[k] = opts.positions[k]; });
       send({ action: "subscribe", stream: name });
     },
     isOpen: function () { return !!socket && socket.readyState === WebSocket.OPEN; }

@@ -83,10 +83,11 @@ def test_editing_a_published_schema_fails_the_check(tmp_path: Path, monkeypatch:
 def test_a_breaking_new_version_fails_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for path in schemas.SCHEMA_DIR.glob("*.json"):
         (tmp_path / path.name).write_text(path.read_text())
-    v2 = json.loads((tmp_path / "job.posted.v1.json").read_text())
-    v2["required"].append("photos")
-    v2["properties"]["photos"] = {"type": "array"}
-    (tmp_path / "job.posted.v2.json").write_text(json.dumps(v2))
+    current = max(schemas.available_versions("job.posted"))
+    nxt = json.loads((tmp_path / f"job.posted.v{current}.json").read_text())
+    nxt["required"].append("photos")
+    nxt["properties"]["photos"] = {"type": "array"}
+    (tmp_path / f"job.posted.v{current + 1}.json").write_text(json.dumps(nxt))
     monkeypatch.setattr(schemas, "SCHEMA_DIR", tmp_path)
     monkeypatch.setattr(schemas, "LOCK_FILE", tmp_path / "lock.json")
     schemas._schema_files.cache_clear()
@@ -95,7 +96,8 @@ def test_a_breaking_new_version_fails_the_check(tmp_path: Path, monkeypatch: pyt
     finally:
         schemas._schema_files.cache_clear()
         schemas.load_schema.cache_clear()
-    assert any("job.posted v1 -> v2: (root): property 'photos' became required" in p for p in problems), problems
+    expected = f"job.posted v{current} -> v{current + 1}: (root): property 'photos' became required"
+    assert any(expected in p for p in problems), problems
 
 
 def _envelope(**overrides: object) -> dict[str, object]:

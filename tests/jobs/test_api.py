@@ -93,7 +93,7 @@ def test_cancelling_twice_is_an_illegal_transition(api) -> None:
     assert api.post(f"/api/jobs/{job_id}/cancel/").status_code == 200
     response = api.post(f"/api/jobs/{job_id}/cancel/")
     assert response.status_code == 409
-    assert response.json()["error"] == {"code": "illegal_transition", "message": "A job that is cancelled cannot be cancelled."}
+    assert response.json()["error"] == {"code": "illegal_transition", "message": "A job that is cancelled cannot become cancelled."}
     assert OutboxEvent.objects.count() == 2
 
 

@@ -1,0 +1,61 @@
+"""The clock: time-based transitions nobody's request triggers (expiry, widening the search)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from jobs import services
+from jobs.models import Job
+from marketplace.services_check import wait_for_database
+
+log = logging.getLogger(__name__)
+
+
+def tick() -> tuple[int, int]:
+    """One pass: expire overdue open jobs, widen matching for open jobs with no bid. Idempotent."""
+    now = timezone.now()
+    expired = sum(1 for job in Job.objects.filter(status=Job.Status.OPEN, expires_at__lte=now) if services.job_expire(job=job))
+    widen_before = now - timedelta(minutes=settings.MATCHING["WIDEN_AFTER_MINUTES"])
+    stale = Job.objects.filter(
+        status=Job.Status.OPEN,
+        bids__isnull=True,
+        updated_at__lte=widen_before,
+        match_round__lt=len(settings.MATCHING["RADIUS_FACTORS"]),
+    )
+    widened = sum(1 for job in stale if services.job_widen_search(job=job))
+    return expired, widened
+
+
+class Command(BaseCommand):
+    help = "Run periodic job transitions (expiry, widening matching) every CLOCK_INTERVAL_S seconds."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--once", action="store_true", help="Run one pass and exit.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        wait_for_database(timeout=settings.STARTUP_WAIT_S)
+        if options["once"]:
+            expired, widened = tick()
+            self.stdout.write(f"expired {expired}, widened {widened}")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        while not stop.is_set():
+            try:
+                expired, widened = tick()
+                if expired or widened:
+                    log.info("clock: expired %d job(s), widened matching for %d", expired, widened)
+            except DatabaseError as exc:
+                log.error("clock: database error (%s); retrying next tick", exc)
+                connection.close()
+            stop.wait(settings.CLOCK_INTERVAL_S)

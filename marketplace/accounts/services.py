@@ -1,0 +1,33 @@
+"""Account writes: sign-up."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from marketplace.api_errors import ServiceError
+
+from .models import User
+
+
+def user_sign_up(*, username: str, email: str, password: str, role: str, display_name: str = "", time_zone: str = "Europe/London") -> User:
+    """Create a customer or tradesperson account. Staff accounts are made in admin only.
+
+    Raises ServiceError (400) for a taken username, an unknown role or a weak password.
+    """
+    if role not in (User.Role.CUSTOMER, User.Role.TRADESPERSON):
+        raise ServiceError("Choose whether you are a customer or a tradesperson.", code="bad_role", status_code=400)
+    candidate = User(username=username, email=email, role=role, display_name=display_name, time_zone=time_zone)
+    try:
+        validate_password(password, candidate)
+        candidate.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        raise ServiceError(" ".join(exc.messages), code="invalid_account", status_code=400) from exc
+    try:
+        with transaction.atomic():
+            candidate.set_password(password)
+            candidate.save()
+    except IntegrityError as exc:
+        raise ServiceError("That username is taken.", code="username_taken", status_code=400) from exc
+    return candidate

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import json
 import uuid
+import zoneinfo
 from collections.abc import Callable
 
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from marketplace.events.context import correlation
+
+
+class UserTimezoneMiddleware:
+    """Show times in the signed-in user's time zone (they are stored in UTC)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        zone = getattr(user, "time_zone", "") if user is not None and user.is_authenticated else ""
+        if zone:
+            timezone.activate(zoneinfo.ZoneInfo(zone))
+        else:
+            timezone.deactivate()
+        return self.get_response(request)
 
 
 class DatabaseUnavailableMiddleware:

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketplace.middleware.DatabaseUnavailableMiddleware",
+    "marketplace.middleware.UserTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -114,6 +115,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_marketplace")}
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

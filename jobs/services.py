@@ -28,6 +28,18 @@ from .lifecycle import check_transition
 from .models import Bid, Job, JobPhoto, Lead, Trade, TradespersonProfile
 
 MAX_AMOUNT = Decimal("1000000")
+PENNY = Decimal("0.01")
+
+
+def money(value: Decimal | str | int) -> Decimal:
+    """An amount in pounds with exactly two decimal places; more precision is refused, not rounded."""
+    try:
+        amount = Decimal(value)
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        raise ServiceError(f"{value!r} is not an amount of money.", code="bad_amount", status_code=400) from exc
+    if not amount.is_finite() or amount != amount.quantize(PENNY):
+        raise ServiceError("Amounts are in pounds and pence (at most two decimal places).", code="bad_amount", status_code=400)
+    return amount.quantize(PENNY)
 
 
 # --- profiles ---------------------------------------------------------------------------
@@ -139,6 +151,7 @@ def job_post(
         existing = Job.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
+    budget_min, budget_max = money(budget_min), money(budget_max)
     _check_budget(budget_min, budget_max)
     _check_window(window_start, window_end)
     photos = list(photos)
@@ -227,7 +240,7 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
         if job.status != Job.Status.OPEN:
             raise ServiceError("Only open jobs can be edited.", code="illegal_transition")
         for name, value in fields.items():
-            setattr(job, name, value)
+            setattr(job, name, money(value) if name in ("budget_min", "budget_max") else value)
         _check_budget(job.budget_min, job.budget_max)
         if "window_start" in fields or "window_end" in fields:
             _check_window(job.window_start, job.window_end)
@@ -445,9 +458,11 @@ def _bid_data(bid: Bid, lead: Lead | None = None) -> dict[str, Any]:
     }
 
 
-def _check_amount(amount: Decimal) -> None:
+def _check_amount(amount: Decimal) -> Decimal:
+    amount = money(amount)
     if amount <= 0 or amount > MAX_AMOUNT:
         raise ServiceError("A bid must be more than 0 and at most 1,000,000.", code="bad_amount", status_code=400)
+    return amount
 
 
 def bid_place(
@@ -465,7 +480,7 @@ def bid_place(
     """
     if not tradesperson.is_tradesperson:
         raise ServiceError("Only tradespeople can bid.", code="not_a_tradesperson", status_code=403)
-    _check_amount(amount)
+    amount = _check_amount(amount)
     with transaction.atomic():
         job = _locked_job(job)
         if job.customer_id == tradesperson.pk:
@@ -498,7 +513,7 @@ def _own_open_bid(bid: Bid, actor: User) -> Bid:
 
 def bid_revise(*, bid: Bid, actor: User, amount: Decimal, message: str | None = None, earliest_start: datetime | None = None) -> Bid:
     """Change a bid before the customer decides; emits ``bid.revised`` with the previous amount."""
-    _check_amount(amount)
+    amount = _check_amount(amount)
     with transaction.atomic():
         _locked_job(bid.job_id)
         bid = _own_open_bid(bid, actor)

@@ -34,8 +34,8 @@ def _describe_db() -> str:
 
 
 def check_database() -> None:
-    connection.ensure_connection()
-    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
 
 
 def check_redis() -> None:

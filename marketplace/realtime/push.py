@@ -86,21 +86,28 @@ def send_plain_on_commit(stream: str, event: str, data: dict[str, Any]) -> None:
 def _advance(stream: str, source: str, aggregate: str, sequence: int) -> int | None:
     """Record ``sequence`` as the stream's position; return the previous one (None if first)."""
     table = LivePosition._meta.db_table
+    key = [stream, source, aggregate]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH old AS (
-                SELECT last_sequence FROM {table} WHERE stream = %s AND source = %s AND aggregate = %s FOR UPDATE
+        while True:
+            # Lock the row and return its value from before this update.
+            cursor.execute(
+                f"""UPDATE {table} AS t SET last_sequence = GREATEST(t.last_sequence, %s)
+                    FROM (SELECT id, last_sequence AS old FROM {table}
+                          WHERE stream = %s AND source = %s AND aggregate = %s FOR UPDATE) AS o
+                    WHERE t.id = o.id RETURNING o.old""",
+                [sequence, *key],
             )
-            INSERT INTO {table} (stream, source, aggregate, last_sequence) VALUES (%s, %s, %s, %s)
-            ON CONFLICT (stream, source, aggregate)
-            DO UPDATE SET last_sequence = GREATEST({table}.last_sequence, EXCLUDED.last_sequence)
-            RETURNING (SELECT last_sequence FROM old)
-            """,
-            [stream, source, aggregate, stream, source, aggregate, sequence],
-        )
-        row = cursor.fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+            row = cursor.fetchone()
+            if row is not None:
+                return int(row[0])
+            cursor.execute(
+                f"""INSERT INTO {table} (stream, source, aggregate, last_sequence) VALUES (%s, %s, %s, %s)
+                    ON CONFLICT (stream, source, aggregate) DO NOTHING RETURNING id""",
+                [*key, sequence],
+            )
+            if cursor.fetchone() is not None:
+                return None  # the first push to this stream for this aggregate
+            # Someone inserted it between our two statements: update it instead.
 
 
 def positions(stream: str) -> dict[str, int]:

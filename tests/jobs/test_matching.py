@@ -1,0 +1,70 @@
+"""Matching: the right tradespeople, in the right order, at most N per round, live."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from jobs import services
+from jobs.matching import Candidate, haversine_km, rank
+from jobs.models import Lead, TradespersonProfile
+from marketplace.events.models import OutboxEvent
+from marketplace.events.registry import get_consumer
+from marketplace.events.runner import ConsumerRunner
+from marketplace.notifications.models import Notification
+from tests.events.pipeline import relay_all, run_consumer_until
+from tests.factories import post_job
+from tests.jobs.helpers import pro, trade
+
+
+def test_haversine_matches_known_distances() -> None:
+    assert haversine_km(51.5362, -0.1033, 51.5362, -0.1033) == 0
+    # Islington N1 to Brixton SW2 is about 9.4 km as the crow flies.
+    assert 9.0 < haversine_km(51.5362, -0.1033, 51.4523, -0.1184) < 9.8
+    # London to Cambridge, about 79 km.
+    assert 75 < haversine_km(51.5074, -0.1278, 52.2053, 0.1218) < 82
+
+
+def _candidate(user_id: int, distance: float, rating: float | None, response: float | None) -> Candidate:
+    profile = TradespersonProfile(user_id=user_id, business_name=str(user_id), base_latitude=Decimal(0), base_longitude=Decimal(0))
+    return Candidate(profile=profile, distance_km=distance, radius_km=20, rating=rating, response_minutes=response)
+
+
+def test_ranking_prefers_rating_then_closeness_and_caps() -> None:
+    excellent_far = _candidate(1, 15, 5.0, 10)
+    poor_near = _candidate(2, 1, 2.0, 10)
+    average_mid = _candidate(3, 8, 4.0, 60)
+    ranked = rank([poor_near, average_mid, excellent_far], emergency=False, limit=2)
+    assert [c.profile.user_id for c, _ in ranked] == [1, 3]
+    # In an emergency closeness weighs most: the nearby pro comes first.
+    assert rank([excellent_far, poor_near], emergency=True, limit=1)[0][0].profile.user_id == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_posted_job_is_offered_to_matching_pros_only_once_each_and_live(broker, customer, settings) -> None:
+    settings.MATCHING = {**settings.MATCHING, "LEADS_PER_ROUND": 2}
+    plumbing, electrical = trade(), trade("electrical", "Electrical")
+    near = [pro(f"near{i}", at=(Decimal("51.54"), Decimal("-0.10") - Decimal(i) / 100)) for i in range(3)]
+    wrong_trade = pro("sparky", trades=[electrical])
+    too_far = pro("faraway", at=(Decimal("52.2053"), Decimal("0.1218")), radius=30)  # Cambridge
+    off = pro("resting", is_accepting_leads=False)
+    job = post_job(customer, trade=plumbing, latitude=Decimal("51.5500"), longitude=Decimal("-0.1000"))
+
+    relay_all()
+    run_consumer_until(lambda: Lead.objects.count() == 2, get_consumer("matching"))
+    offered = set(Lead.objects.values_list("tradesperson__username", flat=True))
+    assert offered <= {u.username for u in near} and len(offered) == 2  # capped, best two
+    assert not Lead.objects.filter(tradesperson__in=[wrong_trade, too_far, off]).exists()
+    assert set(Notification.objects.filter(kind="lead").values_list("recipient__username", flat=True)) == offered
+    assert OutboxEvent.objects.filter(event_type="lead.offered").count() == 2
+
+    # The customer gets no bids; the clock widens the search: the third nearby pro is offered.
+    services.job_widen_search(job=job)
+    relay_all()
+    runner = ConsumerRunner(get_consumer("matching"))
+    run_consumer_until(lambda: Lead.objects.count() == 3 and runner.stats.processed >= 1, runner=runner)
+    assert Lead.objects.get(match_round=2).tradesperson.username in {u.username for u in near} - offered
+    widened = Notification.objects.get(kind="search_widened")
+    assert widened.recipient == customer and "1 more tradespeople" in widened.body
+    assert Lead.objects.filter(tradesperson=too_far).count() == 0  # 1.5 x 30 km still doesn't reach Cambridge

@@ -11,6 +11,7 @@ import json
 import statistics
 import time
 import urllib.request
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -20,6 +21,7 @@ from websockets.typing import Origin
 
 from marketplace.accounts.models import User
 from tests.factories import TradeFactory
+from tests.jobs.helpers import pro
 from tests.support import daphne, free_port, manage, subprocess_env, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -38,7 +40,7 @@ def post_job(base: str, token: str, title: str) -> dict:
 def test_http_post_reaches_an_authenticated_websocket_through_kafka(broker, capsys) -> None:
     TradeFactory()
     customer = User.objects.create_user("e2e_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
-    trader = User.objects.create_user("e2e_trader", password="pw-123456-x", role=User.Role.TRADESPERSON)
+    trader = pro("e2e_trader", at=(Decimal("51.5"), Decimal("-0.1")))
     token = Token.objects.create(user=customer).key
     browser = Client()
     browser.force_login(trader)
@@ -49,7 +51,7 @@ def test_http_post_reaches_an_authenticated_websocket_through_kafka(broker, caps
     processes = [
         daphne(port, env).start(),
         manage("e2e-relay", "outbox_relay", env=env).start(),
-        manage("e2e-consumer", "consume", "jobs-board", env=env).start(),
+        manage("e2e-consumers", "consume", "--all", env=env).start(),
     ]
     base = f"http://127.0.0.1:{port}"
     try:
@@ -59,26 +61,29 @@ def test_http_post_reaches_an_authenticated_websocket_through_kafka(broker, caps
             ws.send(json.dumps({"action": "subscribe", "stream": "board.all"}))
             assert json.loads(ws.recv(5)) == {"type": "subscribed", "stream": "board.all"}
 
-            warmup = post_job(base, token, "warm-up")  # the consumer group is still joining
-            assert _next_event(ws, 30)["data"]["job_id"] == warmup["id"]
+            warmup = post_job(base, token, "warm-up")  # the consumer groups are still joining
+            _wait_for(ws, {"job.posted", "lead.offered"}, warmup["id"], 30)
 
-            latencies = []
-            for i in range(30):
+            board, lead = [], []
+            for i in range(40):
                 started = time.perf_counter()
                 job = post_job(base, token, f"Job {i}")
-                message = _next_event(ws, 10)
-                latencies.append((time.perf_counter() - started) * 1000)
-                assert message["event"] == "job.posted" and message["seq"] == 1
-                assert message["data"]["job_id"] == job["id"] and message["data"]["title"] == f"Job {i}"
+                arrived = _wait_for(ws, {"job.posted", "lead.offered"}, job["id"], 10)
+                board.append((arrived["job.posted"][0] - started) * 1000)
+                lead.append((arrived["lead.offered"][0] - started) * 1000)
+                posted, offered = arrived["job.posted"][1], arrived["lead.offered"][1]
+                assert posted["stream"] == "board.all" and posted["seq"] == 1 and posted["data"]["title"] == f"Job {i}"
+                assert offered["stream"] == f"user.{trader.pk}" and offered["data"]["title"] == f"Job {i}"
     finally:
         for process in processes:
             process.terminate()
-    latencies.sort()
     with capsys.disabled():
-        print(
-            f"\nHTTP POST -> websocket push through Kafka: n={len(latencies)} "
-            f"p50={statistics.median(latencies):.1f} ms p99={latencies[int(len(latencies) * 0.99) - 1]:.1f} ms max={latencies[-1]:.1f} ms"
-        )
+        for name, values in (("board push (jobs-board)", board), ("lead to tradesperson (matching)", lead)):
+            values.sort()
+            print(
+                f"\nHTTP POST -> {name} through Kafka: n={len(values)} "
+                f"p50={statistics.median(values):.1f} ms p99={values[int(len(values) * 0.99) - 1]:.1f} ms max={values[-1]:.1f} ms"
+            )
 
 
 def _port_answers(base: str) -> bool:
@@ -89,9 +94,12 @@ def _port_answers(base: str) -> bool:
         return False
 
 
-def _next_event(ws, timeout: float) -> dict:
+def _wait_for(ws, events: set[str], job_id: int, timeout: float) -> dict[str, tuple[float, dict]]:
+    """Receive until each of ``events`` arrived for ``job_id``; returns {event: (perf_counter, message)}."""
     deadline = time.monotonic() + timeout
-    while True:
+    arrived: dict[str, tuple[float, dict]] = {}
+    while set(arrived) != events:
         message = json.loads(ws.recv(max(0.1, deadline - time.monotonic())))
-        if message.get("type") == "event":
-            return dict(message)
+        if message.get("type") == "event" and message["event"] in events and message["data"].get("job_id") == job_id:
+            arrived[message["event"]] = (time.perf_counter(), message)
+    return arrived

@@ -1,6 +1,26 @@
-from django.contrib import admin
+"""Admin for jobs, profiles, leads and bids.
 
-from .models import Job, JobBoardEntry, Trade
+Write-model rows that carry events (jobs, bids, leads) are read-only here: they
+change through services so every change is an event.  Badges on profiles are
+the one thing only admins set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradeActivity, TradespersonProfile
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Trade)
@@ -10,25 +30,81 @@ class TradeAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+@admin.register(TradespersonProfile)
+class TradespersonProfileAdmin(admin.ModelAdmin):
+    list_display = ("business_name", "user", "base_place", "service_radius_km", "is_accepting_leads", "is_id_verified", "is_insured")
+    list_filter = ("is_id_verified", "is_insured", "is_accepting_leads", "trades")
+    list_editable = ("is_id_verified", "is_insured")
+    search_fields = ("business_name", "user__username", "base_place")
+    raw_id_fields = ("user",)
+    filter_horizontal = ("trades",)
+
+
+class JobPhotoInline(admin.TabularInline):
+    model = JobPhoto
+    extra = 0
+    readonly_fields = ("image", "uploaded_at")
+
+
+class BidInline(ReadOnlyMixin, admin.TabularInline):
+    model = Bid
+    extra = 0
+    fields = ("tradesperson", "amount", "status", "revision", "created_at")
+    readonly_fields = fields
+
+
+class LeadInline(ReadOnlyMixin, admin.TabularInline):
+    model = Lead
+    extra = 0
+    fields = ("tradesperson", "match_round", "distance_km", "score", "offered_at", "seen_at", "bid_at")
+    readonly_fields = fields
+
+
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "title", "trade", "customer", "status", "is_emergency", "budget_max", "created_at")
-    list_filter = ("status", "trade", "is_emergency")
-    search_fields = ("title", "description", "customer__username", "place")
-    raw_id_fields = ("customer",)
+class JobAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("id", "title", "trade", "customer", "status", "is_emergency", "budget_max", "match_round", "created_at", "expires_at")
+    list_filter = ("status", "trade", "is_emergency", "match_round")
+    search_fields = ("=id", "title", "description", "customer__username", "place")
     date_hierarchy = "created_at"
-    # Jobs change through services (which emit events), not by editing rows here.
-    readonly_fields = ("status", "idempotency_key", "created_at", "updated_at")
+    inlines = [JobPhotoInline, LeadInline, BidInline]
+
+
+@admin.register(Lead)
+class LeadAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("job", "tradesperson", "match_round", "distance_km", "score", "offered_at", "seen_at", "bid_at")
+    list_filter = ("match_round", ("seen_at", admin.EmptyFieldListFilter), ("bid_at", admin.EmptyFieldListFilter))
+    search_fields = ("=job__id", "job__title", "tradesperson__username")
+    date_hierarchy = "offered_at"
+
+
+@admin.register(Bid)
+class BidAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("id", "job", "tradesperson", "amount", "status", "revision", "created_at")
+    list_filter = ("status",)
+    search_fields = ("=job__id", "job__title", "tradesperson__username")
+    date_hierarchy = "created_at"
 
 
 @admin.register(JobBoardEntry)
-class JobBoardEntryAdmin(admin.ModelAdmin):
-    list_display = ("job_id", "title", "trade_name", "status", "posted_at", "last_sequence")
+class JobBoardEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("job_id", "title", "trade_name", "status", "bid_count", "posted_at", "last_sequence")
     list_filter = ("status", "trade_slug", "is_emergency")
     search_fields = ("title", "description")
 
-    def has_add_permission(self, request: object) -> bool:
-        return False
 
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
+@admin.register(TradeActivity)
+class TradeActivityAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("trade_name", "open_jobs", "posted_total")
+
+
+@admin.register(ProStats)
+class ProStatsAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "tradesperson_id",
+        "leads_offered",
+        "leads_seen",
+        "bids_placed",
+        "jobs_won",
+        "average_response_minutes",
+        "rating_average",
+    )

@@ -108,3 +108,10 @@ class ProStatsAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "average_response_minutes",
         "rating_average",
     )
+
+
+@admin.register(JobPhoto)
+class JobPhotoAdmin(admin.ModelAdmin):
+    list_display = ("id", "job", "image", "uploaded_at")
+    search_fields = ("=job__id",)
+    raw_id_fields = ("job",)

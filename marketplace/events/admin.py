@@ -9,7 +9,7 @@ from django.db.models import Min, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import DeadLetter, OutboxEvent, ProcessedEvent
+from .models import AggregateSequence, DeadLetter, OutboxEvent, ProcessedEvent
 from .replay import redrive
 
 
@@ -80,3 +80,10 @@ class DeadLetterAdmin(ReadOnlyAdmin):
     def discard_selected(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
         count = queryset.filter(status=DeadLetter.Status.PENDING).update(status=DeadLetter.Status.DISCARDED, resolved_at=timezone.now())
         self.message_user(request, f"Discarded {count} dead letter(s).")
+
+
+@admin.register(AggregateSequence)
+class AggregateSequenceAdmin(ReadOnlyAdmin):
+    list_display = ("aggregate_type", "aggregate_id", "last_sequence")
+    list_filter = ("aggregate_type",)
+    search_fields = ("=aggregate_id",)

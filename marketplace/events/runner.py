@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 import traceback
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -75,6 +76,20 @@ class _PendingDeadLetter:
 @dataclass
 class _BatchState:
     dead_letters: list[_PendingDeadLetter] = field(default_factory=list)
+
+
+def record_inbox(consumer_name: str, events: list[Envelope]) -> set[uuid.UUID]:
+    """Insert inbox rows for ``events`` in one statement; return the ids that were new."""
+    unique = {event.event_id: event.event_type for event in events}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {ProcessedEvent._meta.db_table} (consumer, event_id, event_type, processed_at)
+                SELECT %s, ids.event_id, ids.event_type, now()
+                FROM unnest(%s::uuid[], %s::text[]) AS ids(event_id, event_type)
+                ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id""",
+            [consumer_name, list(unique), list(unique.values())],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def apply_event(consumer_name: str, handler: EventHandler, event: Envelope) -> bool:
@@ -196,8 +211,10 @@ class ConsumerRunner:
             state = _BatchState()
             try:
                 with push.batched(), transaction.atomic():
-                    for message in messages:
-                        self._process_one(message, state)
+                    pending = self._decode_all(messages, state)
+                    if not self._apply_together(pending):
+                        for message, event in pending:
+                            self._apply_one(message, event, state)
                 break
             except TRANSIENT_ERRORS as exc:
                 attempt += 1
@@ -219,15 +236,51 @@ class ConsumerRunner:
         self.consumer.commit(asynchronous=False)
         self.stats.batches += 1
 
-    def _process_one(self, message: Message, state: _BatchState) -> None:
+    def _decode_all(self, messages: list[Message], state: _BatchState) -> list[tuple[Message, Envelope]]:
+        """Decode a batch; dead-letter what can never be processed; drop what this handler ignores."""
+        pending: list[tuple[Message, Envelope]] = []
+        for message in messages:
+            try:
+                event = decode(message.value())
+            except InvalidMessage as exc:
+                self._dead_letter(message, exc, state)
+                continue
+            if self.handler.handles(event.event_type):
+                pending.append((message, event))
+            else:
+                self.stats.skipped += 1
+        return pending
+
+    def _apply_together(self, pending: list[tuple[Message, Envelope]]) -> bool:
+        """The fast path: one savepoint and one inbox INSERT for the whole batch.
+
+        Returns False (with everything rolled back) if any handler fails; the
+        caller then applies the batch one event at a time to isolate the culprit.
+        """
+        if not pending:
+            return True
+        applied = 0
         try:
-            event = decode(message.value())
-        except InvalidMessage as exc:
-            self._dead_letter(message, exc, state)
-            return
-        if not self.handler.handles(event.event_type):
-            self.stats.skipped += 1
-            return
+            with transaction.atomic():
+                fresh = record_inbox(self.spec.name, [event for _, event in pending])
+                with consuming(self.spec.name):
+                    for _, event in pending:
+                        if event.event_id not in fresh:
+                            continue
+                        fresh.discard(event.event_id)  # a duplicate inside this batch applies once
+                        with correlation(event.correlation_id, str(event.event_id)):
+                            self.handler.handle(event)
+                        applied += 1
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            log.info("consumer %s: batch of %d failed together (%r); applying one at a time", self.spec.name, len(pending), exc)
+            return False
+        self.stats.processed += applied
+        self.stats.duplicates += len(pending) - applied
+        return True
+
+    def _apply_one(self, message: Message, event: Envelope, state: _BatchState) -> None:
         last_error: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:

@@ -17,6 +17,8 @@ class LivePosition(models.Model):
     source = models.CharField(max_length=100)
     aggregate = models.CharField(max_length=160)
     last_sequence = models.PositiveBigIntegerField()
+    # The value last_sequence had before the latest push (NULL after the first one).
+    previous_sequence = models.PositiveBigIntegerField(null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["stream", "source", "aggregate"], name="live_position_unique")]

@@ -86,28 +86,19 @@ def send_plain_on_commit(stream: str, event: str, data: dict[str, Any]) -> None:
 def _advance(stream: str, source: str, aggregate: str, sequence: int) -> int | None:
     """Record ``sequence`` as the stream's position; return the previous one (None if first)."""
     table = LivePosition._meta.db_table
-    key = [stream, source, aggregate]
     with connection.cursor() as cursor:
-        while True:
-            # Lock the row and return its value from before this update.
-            cursor.execute(
-                f"""UPDATE {table} AS t SET last_sequence = GREATEST(t.last_sequence, %s)
-                    FROM (SELECT id, last_sequence AS old FROM {table}
-                          WHERE stream = %s AND source = %s AND aggregate = %s FOR UPDATE) AS o
-                    WHERE t.id = o.id RETURNING o.old""",
-                [sequence, *key],
-            )
-            row = cursor.fetchone()
-            if row is not None:
-                return int(row[0])
-            cursor.execute(
-                f"""INSERT INTO {table} (stream, source, aggregate, last_sequence) VALUES (%s, %s, %s, %s)
-                    ON CONFLICT (stream, source, aggregate) DO NOTHING RETURNING id""",
-                [*key, sequence],
-            )
-            if cursor.fetchone() is not None:
-                return None  # the first push to this stream for this aggregate
-            # Someone inserted it between our two statements: update it instead.
+        # One statement, row-locked: the UPDATE's SET sees the old row, so it can keep
+        # the old position in previous_sequence and RETURNING hands it back.
+        cursor.execute(
+            f"""INSERT INTO {table} AS p (stream, source, aggregate, last_sequence, previous_sequence)
+                VALUES (%s, %s, %s, %s, NULL)
+                ON CONFLICT (stream, source, aggregate) DO UPDATE
+                SET previous_sequence = p.last_sequence, last_sequence = GREATEST(p.last_sequence, EXCLUDED.last_sequence)
+                RETURNING previous_sequence""",
+            [stream, source, aggregate, sequence],
+        )
+        row = cursor.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def positions(stream: str) -> dict[str, int]:

@@ -68,6 +68,28 @@ def test_consumer_killed_mid_batch_applies_every_event_exactly_once_after_restar
     assert TradeActivity.objects.get(trade_slug="plumbing").posted_total == total
 
 
+def test_members_joining_and_leaving_the_group_apply_every_event_exactly_once(broker) -> None:
+    total = 4000
+    post_many(1, total)
+    assert relay_all() == total
+    env = subprocess_env(broker, CONSUMER_BATCH_SIZE="100")
+    first = manage("member-1", "consume", "jobs-board", env=env).start()
+    second = third = None
+    try:
+        wait_until(lambda: ProcessedEvent.objects.count() >= 500, timeout=60, message="the first member to start")
+        second = manage("member-2", "consume", "jobs-board", env=env).start()  # rebalance: partitions split
+        wait_until(lambda: "assigned" in second.log(), timeout=60, message="the second member to get partitions")
+        assert first.terminate(timeout=30) == 0  # rebalance: the second takes everything
+        third = manage("member-3", "consume", "jobs-board", env=env).start()  # and shares again
+        wait_until(lambda: ProcessedEvent.objects.count() == total, timeout=120, message="all events applied")
+    finally:
+        for member in (first, second, third):
+            if member is not None:
+                member.terminate()
+    assert TradeActivity.objects.get(trade_slug="plumbing").posted_total == total
+    assert JobBoardEntry.objects.count() == total
+
+
 def test_relay_killed_repeatedly_loses_nothing_and_keeps_order_per_key(broker) -> None:
     env = subprocess_env(broker, OUTBOX_BATCH_SIZE="50")
     relay = manage("relay-0", "outbox_relay", env=env).start()

@@ -1,69 +1,393 @@
-"""Job API: thin views that validate input, call one service and render output."""
+"""Jobs API: thin views that validate input, call one service or selector, and render output.
+
+Who may see an object comes from the selectors (``job_for_viewer``, ``bids_for_job``,
+``bid_for_viewer``, ``leads_for``): an object you may not see answers 404.  Whether
+you may act on an object you can see is the service's decision (a 403 or 409
+``ServiceError``).  Errors have one JSON shape (``marketplace.api_errors``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.accounts.models import User
 
-from . import selectors, services
-from .serializers import BoardEntrySerializer, JobInputSerializer, JobOutputSerializer
+from . import places, selectors, services
+from .models import Bid, Job, Lead
+from .serializers import (
+    BidDeclineInputSerializer,
+    BidInputSerializer,
+    BidOutputSerializer,
+    BidReviseInputSerializer,
+    BoardEntrySerializer,
+    BoardQuerySerializer,
+    JobAwardInputSerializer,
+    JobCancelInputSerializer,
+    JobInputSerializer,
+    JobOutputSerializer,
+    JobUpdateInputSerializer,
+    LeadOutputSerializer,
+    PlaceOutputSerializer,
+    PlaceQuerySerializer,
+    ProProfileInputSerializer,
+    ProProfileOutputSerializer,
+    ProPublicOutputSerializer,
+    TradeOutputSerializer,
+    errors,
+)
+
+IDEMPOTENCY_KEY_MAX = 64
 
 
-def _user(request: Request) -> User:
+def request_user(request: Request) -> User:
+    """The signed-in user (views behind IsAuthenticated only)."""
     user = request.user
     assert isinstance(user, User)
     return user
 
 
-class JobListCreateApi(APIView):
-    @extend_schema(responses=JobOutputSerializer(many=True))
+class IsTradesperson(BasePermission):
+    message = "This is for tradespeople; sign in with a tradesperson account."
+    code = "not_a_tradesperson"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user.is_authenticated and isinstance(request.user, User) and request.user.is_tradesperson)
+
+
+class IsTradespersonOrStaff(BasePermission):
+    message = "The jobs board is for tradespeople. Customers see their own jobs at /api/jobs/."
+    code = "not_a_tradesperson"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user.is_authenticated and isinstance(user, User) and (user.is_tradesperson or user.is_staff))
+
+
+def _job_or_404(request: Request, job_id: int) -> Job:
+    job = selectors.job_for_viewer(user=request_user(request), job_id=job_id)
+    if job is None:
+        raise exceptions.NotFound("No such job, or not one you can see.")
+    return job
+
+
+def _bid_or_404(request: Request, bid_id: int) -> Bid:
+    bid = selectors.bid_for_viewer(user=request_user(request), bid_id=bid_id)
+    if bid is None:
+        raise exceptions.NotFound("No such bid, or not one you can see.")
+    return bid
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False) -> dict[str, Any]:
+    # partial: a field that was not sent stays unset, even from a form (where DRF would read a missing checkbox as false).
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _job_response(request: Request, job: Job, status_code: int = status.HTTP_200_OK) -> Response:
+    counts = selectors.bid_counts(job_ids=[job.pk]) if job.customer_id == request.user.pk else {}
+    context = {"request": request, "bid_counts": counts}
+    return Response(JobOutputSerializer(job, context=context).data, status=status_code)
+
+
+# --- catalogue --------------------------------------------------------------------------
+
+
+class TradeListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(tags=["catalogue"], summary="Trades", responses={200: TradeOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        jobs = selectors.jobs_for_customer(customer=_user(request))
-        return Response(JobOutputSerializer(jobs[:200], many=True).data)
+        return Response(TradeOutputSerializer(selectors.trades_all(), many=True).data)
+
+
+class PlaceListApi(APIView):
+    permission_classes = [AllowAny]
 
     @extend_schema(
-        request=JobInputSerializer,
-        responses={201: JobOutputSerializer, 200: JobOutputSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        tags=["catalogue"],
+        summary="Places and postcode districts",
+        parameters=[PlaceQuerySerializer],
+        responses={200: PlaceOutputSerializer(many=True), **errors(400)},
+    )
+    def get(self, request: Request) -> Response:
+        query = _valid(PlaceQuerySerializer, request.query_params)
+        return Response(PlaceOutputSerializer(places.search(query["q"], limit=query["limit"]), many=True).data)
+
+
+# --- profiles ---------------------------------------------------------------------------
+
+
+class ProProfileApi(APIView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(tags=["profiles"], summary="Your business profile", responses={200: ProProfileOutputSerializer, **errors(403, 404)})
+    def get(self, request: Request) -> Response:
+        profile = selectors.public_profile(user_id=request_user(request).pk)
+        if profile is None:
+            raise exceptions.NotFound("You have no business profile yet; create it with PUT /api/profile/.")
+        return Response(ProProfileOutputSerializer(profile).data)
+
+    @extend_schema(
+        tags=["profiles"],
+        summary="Create or replace your business profile",
+        request=ProProfileInputSerializer,
+        responses={200: ProProfileOutputSerializer, **errors(400, 403)},
+    )
+    def put(self, request: Request) -> Response:
+        data = _valid(ProProfileInputSerializer, request.data)
+        profile = services.pro_profile_save(user=request_user(request), **data)
+        return Response(ProProfileOutputSerializer(profile).data)
+
+
+class ProPublicApi(APIView):
+    @extend_schema(
+        tags=["profiles"], summary="A tradesperson's public profile", responses={200: ProPublicOutputSerializer, **errors(403, 404)}
+    )
+    def get(self, request: Request, user_id: int) -> Response:
+        profile = selectors.public_profile(user_id=user_id)
+        if profile is None:
+            raise exceptions.NotFound("No such tradesperson.")
+        stats = selectors.pro_stats(user_id=user_id)
+        return Response(ProPublicOutputSerializer(profile, context={"stats": stats}).data)
+
+
+# --- jobs -------------------------------------------------------------------------------
+
+
+class JobListCreateApi(GenericAPIView):
+    @extend_schema(tags=["jobs"], summary="Your jobs (customers)", responses={200: JobOutputSerializer(many=True), **errors(403)})
+    def get(self, request: Request) -> Response:
+        user = request_user(request)
+        if not user.is_customer:
+            raise exceptions.PermissionDenied(
+                "Tradespeople have no jobs of their own: see your leads at /api/leads/ and open jobs at /api/board/.",
+                code="not_a_customer",
+            )
+        page = self.paginate_queryset(selectors.jobs_for_customer(customer=user).prefetch_related("photos"))
+        assert page is not None
+        counts = selectors.bid_counts(job_ids=[job.pk for job in page])
+        data = JobOutputSerializer(page, many=True, context={"request": request, "bid_counts": counts}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        tags=["jobs"],
+        summary="Post a job",
+        description="JSON, or multipart/form-data to attach `photos`. Repeat a request with the same "
+        "`Idempotency-Key` and you get the first job back (200) instead of a second one.",
+        request={"application/json": JobInputSerializer, "multipart/form-data": JobInputSerializer},
+        responses={201: JobOutputSerializer, 200: JobOutputSerializer, **errors(400, 403)},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description=f"Any unique string up to {IDEMPOTENCY_KEY_MAX} characters, e.g. a UUID per submit.",
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
-        serializer = JobInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key", "")[:64]
-        job, created = services.job_post(customer=_user(request), idempotency_key=key, **serializer.validated_data)
-        return Response(JobOutputSerializer(job).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > IDEMPOTENCY_KEY_MAX:
+            raise exceptions.ValidationError({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX} characters."]})
+        data = _valid(JobInputSerializer, request.data)
+        job, created = services.job_post(customer=request_user(request), idempotency_key=key, **data)
+        return _job_response(request, job, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class JobDetailApi(APIView):
-    @extend_schema(responses=JobOutputSerializer)
+    @extend_schema(tags=["jobs"], summary="A job", responses={200: JobOutputSerializer, **errors(403, 404)})
     def get(self, request: Request, job_id: int) -> Response:
-        job = get_object_or_404(selectors.jobs_for_customer(customer=_user(request)), pk=job_id)
-        return Response(JobOutputSerializer(job).data)
+        return _job_response(request, _job_or_404(request, job_id))
+
+    @extend_schema(
+        tags=["jobs"],
+        summary="Edit an open job (its customer)",
+        request=JobUpdateInputSerializer,
+        responses={200: JobOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def patch(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        data = _valid(JobUpdateInputSerializer, request.data, partial=True)
+        return _job_response(request, services.job_update(job=job, actor=request_user(request), **data))
 
 
 class JobCancelApi(APIView):
-    @extend_schema(request=None, responses=JobOutputSerializer)
+    @extend_schema(
+        tags=["jobs"],
+        summary="Cancel a job (its customer)",
+        request=JobCancelInputSerializer,
+        responses={200: JobOutputSerializer, **errors(400, 403, 404, 409)},
+    )
     def post(self, request: Request, job_id: int) -> Response:
-        job = get_object_or_404(selectors.jobs_for_customer(customer=_user(request)), pk=job_id)
-        job = services.job_cancel(job=job, actor=_user(request), reason=str(request.data.get("reason", "")))
-        return Response(JobOutputSerializer(job).data)
+        job = _job_or_404(request, job_id)
+        data = _valid(JobCancelInputSerializer, request.data)
+        return _job_response(request, services.job_cancel(job=job, actor=request_user(request), reason=data["reason"]))
 
 
-class BoardApi(generics.ListAPIView):
-    serializer_class = BoardEntrySerializer
+class JobAwardApi(APIView):
+    @extend_schema(
+        tags=["jobs"],
+        summary="Accept a bid (the job's customer)",
+        request=JobAwardInputSerializer,
+        responses={200: JobOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        data = _valid(JobAwardInputSerializer, request.data)
+        bid = selectors.bids_for_job(job=job, viewer=request_user(request)).filter(pk=data["bid_id"]).first()
+        if bid is None:
+            raise exceptions.ValidationError({"bid_id": ["No such bid on this job."]})
+        return _job_response(request, services.job_award(job=job, bid=bid, actor=request_user(request)))
 
-    def get_queryset(self) -> Any:
-        user = _user(self.request)
-        if not (user.is_tradesperson or user.is_staff):
-            from rest_framework.exceptions import PermissionDenied
 
-            raise PermissionDenied("The jobs board is for tradespeople.")
-        return selectors.board_entries()
+# --- board ------------------------------------------------------------------------------
+
+
+class BoardApi(GenericAPIView):
+    permission_classes = [IsAuthenticated, IsTradespersonOrStaff]
+
+    @extend_schema(
+        tags=["board"],
+        summary="Open jobs (tradespeople and staff)",
+        description="Searched and filtered. Without lat/lon, distances are from your profile's base (if you have one); "
+        "with a location, jobs are ordered nearest first (emergencies first) unless `q` ranks them.",
+        parameters=[BoardQuerySerializer],
+        responses={200: BoardEntrySerializer(many=True), **errors(400, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        query = _valid(BoardQuerySerializer, request.query_params)
+        near: tuple[float, float] | None = None
+        if "lat" in query:
+            near = (query["lat"], query["lon"])
+        else:
+            profile = selectors.public_profile(user_id=request_user(request).pk)
+            if profile is not None:
+                near = (float(profile.base_latitude), float(profile.base_longitude))
+        if near is None and query.get("max_km") is not None:
+            raise exceptions.ValidationError({"max_km": ["Give lat and lon (or set your base in your profile) to filter by distance."]})
+        filters = selectors.BoardFilters(
+            query=query["q"],
+            trade=query["trade"],
+            near=near,
+            max_km=query.get("max_km"),
+            budget_min=query.get("budget_min"),
+            budget_max=query.get("budget_max"),
+            emergency_only=query["emergency"],
+        )
+        page = self.paginate_queryset(selectors.board(filters=filters))
+        assert page is not None
+        return self.get_paginated_response(BoardEntrySerializer(page, many=True).data)
+
+
+# --- leads ------------------------------------------------------------------------------
+
+
+class LeadListApi(GenericAPIView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(tags=["leads"], summary="Your leads, newest first", responses={200: LeadOutputSerializer(many=True), **errors(403)})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.leads_for(tradesperson=request_user(request)))
+        assert page is not None
+        return self.get_paginated_response(LeadOutputSerializer(page, many=True).data)
+
+
+class LeadSeenApi(APIView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["leads"],
+        summary="Record that you opened a lead (first time only)",
+        request=None,
+        responses={200: LeadOutputSerializer, **errors(403, 404)},
+    )
+    def post(self, request: Request, lead_id: int) -> Response:
+        user = request_user(request)
+        lead: Lead | None = selectors.leads_for(tradesperson=user).filter(pk=lead_id).first()
+        if lead is None:
+            raise exceptions.NotFound("No such lead, or not yours.")
+        lead = services.lead_mark_seen(lead=lead, actor=user)
+        return Response(LeadOutputSerializer(lead).data)
+
+
+# --- bids -------------------------------------------------------------------------------
+
+
+class JobBidsApi(APIView):
+    @extend_schema(
+        tags=["bids"],
+        summary="Bids on a job",
+        description="The job's customer (and staff) see every bid; a tradesperson sees only their own.",
+        responses={200: BidOutputSerializer(many=True), **errors(403, 404)},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        return Response(BidOutputSerializer(selectors.bids_for_job(job=job, viewer=request_user(request)), many=True).data)
+
+    @extend_schema(
+        tags=["bids"],
+        summary="Bid on a job offered to you as a lead",
+        request=BidInputSerializer,
+        responses={201: BidOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        data = _valid(BidInputSerializer, request.data)
+        bid = services.bid_place(job=job, tradesperson=request_user(request), **data)
+        return Response(BidOutputSerializer(bid).data, status=status.HTTP_201_CREATED)
+
+
+class BidDetailApi(APIView):
+    @extend_schema(
+        tags=["bids"],
+        summary="Revise your bid before the customer decides",
+        description="`amount` is required even though this is a PATCH; `message` and `earliest_start` keep their values when omitted.",
+        request=BidReviseInputSerializer,
+        responses={200: BidOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def patch(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        data = _valid(BidReviseInputSerializer, request.data)
+        return Response(BidOutputSerializer(services.bid_revise(bid=bid, actor=request_user(request), **data)).data)
+
+
+class BidWithdrawApi(APIView):
+    @extend_schema(tags=["bids"], summary="Withdraw your bid", request=None, responses={200: BidOutputSerializer, **errors(403, 404, 409)})
+    def post(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        return Response(BidOutputSerializer(services.bid_withdraw(bid=bid, actor=request_user(request))).data)
+
+
+class BidShortlistApi(APIView):
+    @extend_schema(
+        tags=["bids"],
+        summary="Shortlist a bid (the job's customer)",
+        request=None,
+        responses={200: BidOutputSerializer, **errors(403, 404, 409)},
+    )
+    def post(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        return Response(BidOutputSerializer(services.bid_shortlist(bid=bid, actor=request_user(request))).data)
+
+
+class BidDeclineApi(APIView):
+    @extend_schema(
+        tags=["bids"],
+        summary="Decline a bid (the job's customer)",
+        request=BidDeclineInputSerializer,
+        responses={200: BidOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        data = _valid(BidDeclineInputSerializer, request.data)
+        return Response(BidOutputSerializer(services.bid_decline(bid=bid, actor=request_user(request), reason=data["reason"])).data)

@@ -3,8 +3,20 @@ from django.urls import path
 from . import api
 
 urlpatterns = [
+    path("trades/", api.TradeListApi.as_view(), name="api-trades"),
+    path("places/", api.PlaceListApi.as_view(), name="api-places"),
+    path("profile/", api.ProProfileApi.as_view(), name="api-profile"),
+    path("pros/<int:user_id>/", api.ProPublicApi.as_view(), name="api-pro"),
     path("jobs/", api.JobListCreateApi.as_view(), name="api-jobs"),
     path("jobs/<int:job_id>/", api.JobDetailApi.as_view(), name="api-job-detail"),
     path("jobs/<int:job_id>/cancel/", api.JobCancelApi.as_view(), name="api-job-cancel"),
+    path("jobs/<int:job_id>/award/", api.JobAwardApi.as_view(), name="api-job-award"),
+    path("jobs/<int:job_id>/bids/", api.JobBidsApi.as_view(), name="api-job-bids"),
     path("board/", api.BoardApi.as_view(), name="api-board"),
+    path("leads/", api.LeadListApi.as_view(), name="api-leads"),
+    path("leads/<int:lead_id>/seen/", api.LeadSeenApi.as_view(), name="api-lead-seen"),
+    path("bids/<int:bid_id>/", api.BidDetailApi.as_view(), name="api-bid-detail"),
+    path("bids/<int:bid_id>/withdraw/", api.BidWithdrawApi.as_view(), name="api-bid-withdraw"),
+    path("bids/<int:bid_id>/shortlist/", api.BidShortlistApi.as_view(), name="api-bid-shortlist"),
+    path("bids/<int:bid_id>/decline/", api.BidDeclineApi.as_view(), name="api-bid-decline"),
 ]

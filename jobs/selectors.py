@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import ExpressionWrapper, F, FloatField, Q, QuerySet
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySet
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 
 from marketplace.accounts.models import User
 
-from .models import Bid, Job, JobBoardEntry, Lead, ProStats, TradespersonProfile
+from .models import Bid, Job, JobBoardEntry, Lead, ProStats, Trade, TradespersonProfile
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -137,9 +137,31 @@ def bids_for_job(*, job: Job, viewer: User) -> QuerySet[Bid]:
 
 
 def bid_for_viewer(*, user: User, bid_id: int) -> Bid | None:
-    """A bid its tradesperson or the job's customer may act on."""
-    return Bid.objects.select_related("job").filter(Q(tradesperson=user) | Q(job__customer=user), pk=bid_id).first()
+    """A bid its tradesperson, the job's customer, or staff may act on (services decide what they may do)."""
+    bids = Bid.objects.select_related("job")
+    if user.is_staff:
+        return bids.filter(pk=bid_id).first()
+    return bids.filter(Q(tradesperson=user) | Q(job__customer=user), pk=bid_id).first()
 
 
 def bids_of(*, tradesperson: User) -> QuerySet[Bid]:
     return Bid.objects.filter(tradesperson=tradesperson).select_related("job", "job__trade")
+
+
+# --- API read helpers (appended) --------------------------------------------------------
+
+
+def trades_all() -> QuerySet[Trade]:
+    return Trade.objects.all()
+
+
+def bid_counts(*, job_ids: list[int]) -> dict[int, int]:
+    """Bids that are not withdrawn, per job (what a customer counts as "quotes received")."""
+    rows = (
+        Bid.objects.filter(job_id__in=job_ids)
+        .exclude(status=Bid.Status.WITHDRAWN)
+        .values("job_id")
+        .annotate(n=Count("pk"))
+        .values_list("job_id", "n")
+    )
+    return dict(rows)

@@ -1,47 +1,435 @@
-"""API input and output shapes for jobs."""
+"""API input and output shapes for jobs, the board, leads, bids, profiles and places.
+
+Input serializers only parse and bound what a client sends; they have no fields for
+what a client must never set (status, customer, tradesperson, awarded bid, totals),
+so such keys are ignored.  Rules about who may do what live in ``jobs/services.py``.
+Output serializers render money and coordinates as strings (``Decimal``).
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
-from .models import Job, JobBoardEntry, Trade
+from marketplace.accounts.models import User
+
+from . import places
+from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradespersonProfile
+from .services import MAX_AMOUNT
+
+MONEY: dict[str, Any] = {"max_digits": 10, "decimal_places": 2}
+
+
+# --- shared fields and errors -----------------------------------------------------------
+
+
+class CoordinateField(serializers.DecimalField):
+    """A latitude or longitude, rounded to 5 decimal places (about a metre) instead of refused.
+
+    Phones report far more decimals than the model stores; refusing them would only
+    push every client into rounding the same way.
+    """
+
+    def __init__(self, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(
+            max_digits=8,
+            decimal_places=5,
+            min_value=Decimal(-limit),
+            max_value=Decimal(limit),
+            rounding=ROUND_HALF_EVEN,
+            **kwargs,
+        )
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        # quantize() needs at most 3 whole digits to fit 8 digits; the range check follows.
+        if abs(value) >= 1000:
+            self.fail("max_whole_digits", max_whole_digits=3)
+        return value
+
+
+def latitude_field(**kwargs: Any) -> CoordinateField:
+    return CoordinateField(limit=90, **kwargs)
+
+
+def longitude_field(**kwargs: Any) -> CoordinateField:
+    return CoordinateField(limit=180, **kwargs)
+
+
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadField(serializers.FileField):
+    """A file sent as a multipart/form-data part."""
+
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(**MONEY, **kwargs)
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. validation_error, not_found, job_closed.")
+    message = serializers.CharField(help_text="What was wrong and what to do, for people.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "fields" cannot be a class attribute: it would shadow Serializer.fields.
+        fields = super().get_fields()
+        fields["fields"] = serializers.DictField(
+            child=serializers.JSONField(),
+            required=False,
+            help_text="Only for validation_error: per invalid input, a list of messages (nested by index or key for lists and objects).",
+        )
+        return fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API."""
+
+    error = ErrorBodySerializer()
+
+
+_ERROR_TEXT = {
+    400: "Invalid input (validation_error with fields) or a rule about the values was broken.",
+    401: "Not signed in.",
+    403: "Not signed in (not_authenticated), or not allowed to do this.",
+    404: "No such object, or not one you may see.",
+    409: "The object is not in a state that allows this (e.g. illegal_transition, job_closed).",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Schema entries for the error responses an endpoint can give."""
+    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[code]) for code in codes}
+
+
+def _fill_from_place(attrs: dict[str, Any], *, place_key: str, lat_key: str, lon_key: str, required: bool) -> dict[str, Any]:
+    """Latitude/longitude from a known place label when the client sent a label but no coordinates.
+
+    ``required``: the coordinates must end up known (creating); otherwise (editing) an
+    unknown label is kept as text and the coordinates stay as they are.
+    """
+    has_lat, has_lon = attrs.get(lat_key) is not None, attrs.get(lon_key) is not None
+    if has_lat != has_lon:
+        missing = lon_key if has_lat else lat_key
+        raise serializers.ValidationError({missing: ["Give both latitude and longitude, or neither and a known place."]})
+    label = attrs.get(place_key, "")
+    if has_lat or not label:
+        if required and not has_lat:
+            message = "Give latitude and longitude, or a known place (see /api/places/)."
+            raise serializers.ValidationError({lat_key: [message], lon_key: [message]})
+        return attrs
+    place = places.by_label(label)
+    if place is None:
+        if required:
+            raise serializers.ValidationError({place_key: [f"Unknown place {label!r}: pick one from /api/places/ or give coordinates."]})
+        return attrs
+    return {**attrs, place_key: place.label, lat_key: place.latitude, lon_key: place.longitude}
+
+
+# --- catalogue --------------------------------------------------------------------------
+
+
+class TradeOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Trade
+        fields = ["slug", "name"]
+
+
+class PlaceQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=100, help_text="Start of a name or postcode.")
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=50)
+
+
+class PlaceOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    postcode = serializers.CharField()
+    # The metaclass moves declared fields off the class, so this does not clobber Field.label at runtime.
+    label = serializers.CharField(help_text="What to send as `place` (jobs) or `base_place` (profiles).")  # type: ignore[assignment]
+    latitude = serializers.DecimalField(max_digits=8, decimal_places=5)
+    longitude = serializers.DecimalField(max_digits=8, decimal_places=5)
+
+
+# --- profiles ---------------------------------------------------------------------------
+
+
+class ProProfileInputSerializer(serializers.Serializer):
+    """A whole profile (PUT). Give base coordinates, or a known ``base_place`` to take them from."""
+
+    business_name = serializers.CharField(max_length=120)
+    bio = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    trades = serializers.SlugRelatedField(slug_field="slug", queryset=Trade.objects.all(), many=True, help_text="Trade slugs.")
+    base_latitude = latitude_field(required=False)
+    base_longitude = longitude_field(required=False)
+    base_place = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    service_radius_km = serializers.IntegerField(min_value=1, max_value=200, required=False, default=15)
+    is_accepting_leads = serializers.BooleanField(required=False, default=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _fill_from_place(attrs, place_key="base_place", lat_key="base_latitude", lon_key="base_longitude", required=True)
+
+
+class ProProfileOutputSerializer(serializers.ModelSerializer):
+    """The tradesperson's own profile, base coordinates included."""
+
+    trades = TradeOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TradespersonProfile
+        fields = [
+            "business_name", "bio", "trades", "base_latitude", "base_longitude", "base_place",
+            "service_radius_km", "is_accepting_leads", "is_id_verified", "is_insured", "created_at",
+        ]  # fmt: skip
+
+
+class ProBadgesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TradespersonProfile
+        fields = ["is_id_verified", "is_insured"]
+
+
+class ProStatsOutputSerializer(serializers.ModelSerializer):
+    average_response_minutes = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ProStats
+        fields = ["average_response_minutes", "jobs_won", "rating_average", "rating_count"]
+
+
+class ProPublicOutputSerializer(serializers.ModelSerializer):
+    """What anyone signed in may see of a trade business: never its exact base, email or phone.
+
+    Pass the tradesperson's ``ProStats`` (or None) as ``context["stats"]``.
+    """
+
+    user_id = serializers.IntegerField(read_only=True)
+    trades = TradeOutputSerializer(many=True, read_only=True)
+    badges = ProBadgesSerializer(source="*", read_only=True)
+    stats = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TradespersonProfile
+        fields = ["user_id", "business_name", "bio", "trades", "base_place", "service_radius_km", "badges", "stats"]
+
+    @extend_schema_field(ProStatsOutputSerializer)
+    def get_stats(self, profile: TradespersonProfile) -> dict[str, Any]:
+        stats = self.context.get("stats") or ProStats(tradesperson_id=profile.user_id)
+        return dict(ProStatsOutputSerializer(stats).data)
+
+
+# --- jobs -------------------------------------------------------------------------------
 
 
 class JobInputSerializer(serializers.Serializer):
+    """A new job. Give coordinates, or a known ``place`` label (see /api/places/) to take them from."""
+
     trade = serializers.SlugRelatedField(slug_field="slug", queryset=Trade.objects.all())
     title = serializers.CharField(max_length=120, trim_whitespace=True)
     description = serializers.CharField(max_length=5000, trim_whitespace=True)
-    latitude = serializers.DecimalField(max_digits=8, decimal_places=5, min_value=Decimal("-90"), max_value=Decimal("90"))
-    longitude = serializers.DecimalField(max_digits=8, decimal_places=5, min_value=Decimal("-180"), max_value=Decimal("180"))
+    latitude = latitude_field(required=False)
+    longitude = longitude_field(required=False)
     place = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    budget_min = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
-    budget_max = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
+    budget_min = money_field(min_value=Decimal("0"), max_value=MAX_AMOUNT, default=Decimal("0"))
+    budget_max = money_field(min_value=Decimal("0"), max_value=MAX_AMOUNT, default=Decimal("0"))
+    window_start = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="ISO 8601; give both ends or neither."
+    )
+    window_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
     is_emergency = serializers.BooleanField(default=False)
+    photos = serializers.ListField(
+        child=UploadField(),
+        required=False,
+        default=list,
+        help_text="JPEG, PNG or WebP files (multipart/form-data), at most 5, each at most 5 MB.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["budget_max"] < attrs["budget_min"]:
             raise serializers.ValidationError({"budget_max": ["Must be at least the minimum budget."]})
-        return attrs
+        return _fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=True)
+
+
+class JobUpdateInputSerializer(serializers.Serializer):
+    """The fields of an open job its customer may change; send only those that change."""
+
+    title = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(max_length=5000, required=False)
+    latitude = latitude_field(required=False)
+    longitude = longitude_field(required=False)
+    place = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    budget_min = money_field(min_value=Decimal("0"), max_value=MAX_AMOUNT, required=False)
+    budget_max = money_field(min_value=Decimal("0"), max_value=MAX_AMOUNT, required=False)
+    window_start = serializers.DateTimeField(required=False, allow_null=True)
+    window_end = serializers.DateTimeField(required=False, allow_null=True)
+    is_emergency = serializers.BooleanField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(f"Send at least one of: {', '.join(self.fields)}.")
+        return _fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=False)
+
+
+class JobCancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class JobAwardInputSerializer(serializers.Serializer):
+    bid_id = serializers.IntegerField(min_value=1, help_text="The bid to accept; every other open bid is declined.")
+
+
+class JobPhotoOutputSerializer(serializers.ModelSerializer):
+    url = serializers.FileField(source="image", read_only=True)
+
+    class Meta:
+        model = JobPhoto
+        fields = ["id", "url", "uploaded_at"]
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
+    """A job as its customer, staff or a tradesperson offered it sees it.
+
+    ``bid_count`` (bids not withdrawn) is shown to the job's customer only; pass the
+    counts as ``context["bid_counts"]`` ({job id: count}) and the request as ``context["request"]``.
+    """
+
     trade: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    trade_name = serializers.CharField(source="trade.name", read_only=True)
+    photos = JobPhotoOutputSerializer(many=True, read_only=True)
+    awarded_bid: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
+    bid_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = [
-            "id", "trade", "title", "description", "latitude", "longitude", "place",
-            "budget_min", "budget_max", "is_emergency", "status", "created_at",
+            "id", "trade", "trade_name", "title", "description", "latitude", "longitude", "place",
+            "budget_min", "budget_max", "window_start", "window_end", "is_emergency", "status",
+            "awarded_bid", "photos", "bid_count", "expires_at", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_bid_count(self, job: Job) -> int | None:
+        request = self.context.get("request")
+        counts: dict[int, int] | None = self.context.get("bid_counts")
+        if counts is None or request is None or request.user.pk != job.customer_id:
+            return None
+        return counts.get(job.pk, 0)
+
+
+class JobSummarySerializer(serializers.ModelSerializer):
+    trade: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    trade_name = serializers.CharField(source="trade.name", read_only=True)
+    # A plain string here: the job-status enum is documented once, on JobOutput.
+    status = serializers.CharField(read_only=True, help_text="The job's status (see JobOutput.status).")
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "trade", "trade_name", "title", "place", "budget_min", "budget_max",
+            "window_start", "window_end", "is_emergency", "status", "created_at",
         ]  # fmt: skip
 
 
+# --- board ------------------------------------------------------------------------------
+
+
+class BoardQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=200, help_text="Full-text search.")
+    trade = serializers.SlugField(required=False, allow_blank=True, default="", help_text="A trade slug.")
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90, help_text="Default: your profile's base.")
+    lon = serializers.FloatField(required=False, min_value=-180, max_value=180, help_text="Default: your profile's base.")
+    max_km = serializers.FloatField(required=False, min_value=0, max_value=20000, help_text="Needs a location (lat/lon or a profile).")
+    budget_min = money_field(required=False, min_value=Decimal("0"), max_value=MAX_AMOUNT)
+    budget_max = money_field(required=False, min_value=Decimal("0"), max_value=MAX_AMOUNT)
+    emergency = serializers.BooleanField(required=False, default=False, help_text="1 for emergencies only.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("lat" in attrs) != ("lon" in attrs):
+            missing = "lon" if "lat" in attrs else "lat"
+            raise serializers.ValidationError({missing: ["Give both lat and lon, or neither."]})
+        return attrs
+
+
 class BoardEntrySerializer(serializers.ModelSerializer):
+    distance_km = serializers.SerializerMethodField(help_text="From lat/lon (or your base); null when no location was known.")
+
     class Meta:
         model = JobBoardEntry
         fields = [
             "job_id", "trade_slug", "trade_name", "title", "description", "latitude", "longitude",
-            "place", "budget_min", "budget_max", "is_emergency", "status", "posted_at", "last_sequence",
+            "place", "budget_min", "budget_max", "window_start", "window_end", "is_emergency",
+            "status", "bid_count", "posted_at", "last_sequence", "distance_km",
         ]  # fmt: skip
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_distance_km(self, entry: JobBoardEntry) -> float | None:
+        distance = getattr(entry, "distance_km", None)
+        return None if distance is None else round(distance, 2)
+
+
+# --- leads ------------------------------------------------------------------------------
+
+
+class LeadOutputSerializer(serializers.ModelSerializer):
+    job = JobSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = ["id", "job", "match_round", "distance_km", "offered_at", "seen_at", "bid_at"]
+
+
+# --- bids -------------------------------------------------------------------------------
+
+
+class BidInputSerializer(serializers.Serializer):
+    amount = money_field(min_value=Decimal("0.01"), max_value=MAX_AMOUNT, help_text="More than 0, at most 1,000,000.")
+    message = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    earliest_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class BidReviseInputSerializer(serializers.Serializer):
+    amount = money_field(min_value=Decimal("0.01"), max_value=MAX_AMOUNT, help_text="More than 0, at most 1,000,000.")
+    message = serializers.CharField(max_length=2000, required=False, allow_blank=True, help_text="Omit to keep the current one.")
+    earliest_start = serializers.DateTimeField(required=False, help_text="Omit to keep the current one.")
+
+
+class BidDeclineInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class BidderSerializer(serializers.ModelSerializer):
+    """Who bid: enough to judge them and to open their public profile (/api/pros/<id>/)."""
+
+    business_name = serializers.SerializerMethodField()
+    is_id_verified = serializers.SerializerMethodField()
+    is_insured = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "display_name", "business_name", "is_id_verified", "is_insured"]
+
+    @staticmethod
+    def _profile(user: User) -> TradespersonProfile | None:
+        try:
+            return user.pro_profile
+        except TradespersonProfile.DoesNotExist:
+            return None
+
+    def get_business_name(self, user: User) -> str:
+        profile = self._profile(user)
+        return profile.business_name if profile else str(user)
+
+    def get_is_id_verified(self, user: User) -> bool:
+        profile = self._profile(user)
+        return bool(profile and profile.is_id_verified)
+
+    def get_is_insured(self, user: User) -> bool:
+        profile = self._profile(user)
+        return bool(profile and profile.is_insured)
+
+
+class BidOutputSerializer(serializers.ModelSerializer):
+    job: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
+    tradesperson = BidderSerializer(read_only=True)
+
+    class Meta:
+        model = Bid
+        fields = ["id", "job", "tradesperson", "amount", "message", "earliest_start", "status", "revision", "created_at", "updated_at"]

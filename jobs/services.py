@@ -7,6 +7,7 @@ Every function runs in one transaction that writes its rows and its events
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -155,10 +156,10 @@ def job_post(
     _check_budget(budget_min, budget_max)
     _check_window(window_start, window_end)
     photos = list(photos)
-    for photo in photos:
-        validate_photo(photo)
     if len(photos) > settings.JOBS["MAX_PHOTOS"]:
         raise ServiceError(f"At most {settings.JOBS['MAX_PHOTOS']} photos per job.", code="too_many_photos", status_code=400)
+    for photo in photos:
+        validate_photo(photo)
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -195,10 +196,13 @@ def validate_photo(photo: UploadedFile) -> None:
     if photo.size is None or photo.size > limit:
         raise ServiceError(f"Each photo must be at most {limit // (1024 * 1024)} MB.", code="photo_too_large", status_code=400)
     try:
-        with Image.open(photo) as image:
-            image.verify()
-            kind = (image.format or "").upper()
-    except (UnidentifiedImageError, OSError, ValidationError) as exc:
+        with warnings.catch_warnings():
+            # A small file that decodes to a gigantic image is an attack, not a photo.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(photo) as image:
+                image.verify()
+                kind = (image.format or "").upper()
+    except (UnidentifiedImageError, OSError, ValidationError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ServiceError("That file is not an image we can read (use JPEG, PNG or WebP).", code="bad_photo", status_code=400) from exc
     finally:
         photo.seek(0)
@@ -316,7 +320,7 @@ def job_award(*, job: Job, bid: Bid, actor: User) -> Job:
         if bid.job_id != job.pk:
             raise ServiceError("That bid is for another job.", code="bid_not_on_job", status_code=400)
         if bid.status not in (Bid.Status.ACTIVE, Bid.Status.SHORTLISTED):
-            raise ServiceError(f"A {bid.get_status_display().lower()} bid cannot be accepted.", code="bid_not_open")
+            raise ServiceError(f"This bid is {bid.get_status_display().lower()} and cannot be accepted.", code="bid_not_open")
         check_transition(job, Job.Status.AWARDED)
         job.status = Job.Status.AWARDED
         job.awarded_bid = bid
@@ -505,7 +509,7 @@ def _own_open_bid(bid: Bid, actor: User) -> Bid:
     if bid.tradesperson_id != actor.pk:
         raise ServiceError("This bid is not yours.", code="forbidden", status_code=403)
     if bid.status not in (Bid.Status.ACTIVE, Bid.Status.SHORTLISTED):
-        raise ServiceError(f"A {bid.get_status_display().lower()} bid cannot be changed.", code="bid_not_open")
+        raise ServiceError(f"This bid is {bid.get_status_display().lower()} and cannot be changed.", code="bid_not_open")
     if bid.job.status != Job.Status.OPEN:
         raise ServiceError("The customer has already decided on this job.", code="job_closed")
     return bid
@@ -550,7 +554,7 @@ def _customer_decision(bid: Bid, actor: User, new_status: str, allowed_from: set
     if job.status != Job.Status.OPEN:
         raise ServiceError("This job is no longer open.", code="job_closed")
     if bid.status not in allowed_from:
-        raise ServiceError(f"A {bid.get_status_display().lower()} bid cannot be {new_status}.", code="bid_not_open")
+        raise ServiceError(f"This bid is {bid.get_status_display().lower()} and cannot be {new_status}.", code="bid_not_open")
     bid.status = new_status
     bid.save(update_fields=["status", "updated_at"])
     return bid

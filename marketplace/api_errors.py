@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -30,6 +30,11 @@ class ServiceError(exceptions.APIException):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"error": {"code": "request_too_large", "message": "The request body is too large (at most 2.5 MB of form or JSON data)."}},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, OperationalError):
         return Response(
             {"error": {"code": "service_unavailable", "message": "The database is unavailable; please retry shortly."}},

@@ -21,7 +21,7 @@ def user_sign_up(*, username: str, email: str, password: str, role: str, display
     candidate = User(username=username, email=email, role=role, display_name=display_name, time_zone=time_zone)
     try:
         validate_password(password, candidate)
-        candidate.full_clean(exclude=["password"])
+        candidate.full_clean(exclude=["password"], validate_unique=False)  # uniqueness: the database decides
     except ValidationError as exc:
         raise ServiceError(" ".join(exc.messages), code="invalid_account", status_code=400) from exc
     try:

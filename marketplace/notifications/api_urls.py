@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import api
+
+urlpatterns = [
+    path("notifications/", api.NotificationListApi.as_view(), name="api-notifications"),
+    path("notifications/unread-count/", api.UnreadCountApi.as_view(), name="api-notifications-unread"),
+    path("notifications/read/", api.MarkReadApi.as_view(), name="api-notifications-read"),
+]

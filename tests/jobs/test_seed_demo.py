@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 
-from jobs.models import Bid, Job, Lead
+from jobs.models import Bid, Job
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
 from tests.events.pipeline import relay_all, run_consumer_until

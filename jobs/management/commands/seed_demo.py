@@ -48,13 +48,58 @@ CUSTOMERS = [("alice", "Alice Walker"), ("carol", "Carol Singh"), ("dev", "Dev P
 
 # customer, trade, title, description, place, budget min, max, emergency
 JOBS = [
-    ("alice", "plumbing", "Leaking kitchen tap", "The mixer tap drips constantly; washer or cartridge probably needs replacing.", "N1", "60", "150", False),
-    ("alice", "electrical", "Replace consumer unit", "Old fuse box in a 3-bed terrace; want a modern RCD consumer unit with certificate.", "SE10", "450", "800", False),
+    (
+        "alice",
+        "plumbing",
+        "Leaking kitchen tap",
+        "The mixer tap drips constantly; washer or cartridge probably needs replacing.",
+        "N1",
+        "60",
+        "150",
+        False,
+    ),
+    (
+        "alice",
+        "electrical",
+        "Replace consumer unit",
+        "Old fuse box in a 3-bed terrace; want a modern RCD consumer unit with certificate.",
+        "SE10",
+        "450",
+        "800",
+        False,
+    ),
     ("carol", "hvac", "Boiler not firing", "Combi boiler shows F28 and there is no hot water or heating.", "N16", "80", "300", True),
-    ("carol", "painting", "Paint living room", "Walls and ceiling of a 4x5 m living room, two coats, paint supplied.", "SW2", "300", "500", False),
-    ("dev", "carpentry", "Fit three internal doors", "Doors bought already; need hanging, handles and latches fitted.", "SE15", "200", "400", False),
+    (
+        "carol",
+        "painting",
+        "Paint living room",
+        "Walls and ceiling of a 4x5 m living room, two coats, paint supplied.",
+        "SW2",
+        "300",
+        "500",
+        False,
+    ),
+    (
+        "dev",
+        "carpentry",
+        "Fit three internal doors",
+        "Doors bought already; need hanging, handles and latches fitted.",
+        "SE15",
+        "200",
+        "400",
+        False,
+    ),
     ("dev", "roofing", "Slipped roof tiles", "Two tiles slipped after the storm; small leak into the loft.", "NW5", "100", "350", True),
-    ("alice", "plumbing", "Install outside tap", "Outside tap on the back wall, pipe run about 2 m from the kitchen.", "N5", "90", "180", False),
+    (
+        "alice",
+        "plumbing",
+        "Install outside tap",
+        "Outside tap on the back wall, pipe run about 2 m from the kitchen.",
+        "N5",
+        "90",
+        "180",
+        False,
+    ),
 ]
 
 # (job index, pro username, amount, message)

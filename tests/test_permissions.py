@@ -1,0 +1,222 @@
+"""Who may do what, over every API endpoint and method, as six people.
+
+The world: customer A owns open job J; tradespeople X and Z were offered J and bid on it;
+tradesperson Y has a profile but no lead; customer B owns nothing of A's; staff is a
+staff account (role customer); anon is not signed in.
+
+Expected statuses follow two rules: an object you may not see is 404 (the selectors
+decide), an action you may not take on an object you can see is 403 (the services
+decide); a business rule that says "not now" is 409.  Anonymous requests are 403
+``not_authenticated`` (session authentication is the first authenticator, so no 401).
+Every refusal has the one error shape and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from jobs.models import Bid, Job, Lead
+from marketplace.accounts.models import User
+from marketplace.notifications.services import notify
+from tests.jobs.test_api_support import (
+    JOB,
+    client_for,
+    error_code,
+    fast_passwords,  # noqa: F401 - autouse fixture
+    make_pro,
+    make_profile,
+    make_user,
+    offer_lead,
+    place_bid,
+    post_job,
+    state,
+)
+
+ROLES = ["A", "B", "X", "Y", "staff", "anon"]
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    job: Job
+    lead_x: Lead
+    bid_x: Bid
+    bid_z: Bid
+
+
+@pytest.fixture
+def world(customer: User, other_customer: User, tradesperson: User) -> World:
+    make_profile(tradesperson)
+    users = {
+        "A": customer,
+        "B": other_customer,
+        "X": tradesperson,
+        "Y": make_pro("trade_y"),
+        "Z": make_pro("trade_z"),
+        "staff": make_user("staff_s", is_staff=True),
+    }
+    job = post_job(customer)
+    post_job(other_customer, title="B's own job")
+    lead_x = offer_lead(job, tradesperson)
+    offer_lead(job, users["Z"])
+    world = World(users, job, lead_x, place_bid(job, tradesperson, "120.00"), place_bid(job, users["Z"], "150.00"))
+    for name, user in users.items():
+        notify(recipient_id=user.pk, kind="test", title=f"Hello {name}", object_key="1")
+    return world
+
+
+Body = Callable[[World, str], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # {job}, {lead}, {bid}, {pro} are filled from the world
+    body: Body = lambda w, role: None
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "signup": Endpoint(
+        "POST",
+        "/api/auth/signup/",
+        lambda w, role: {"username": f"new_{role}", "email": "n@example.com", "password": "a-long-pass-phrase-9", "role": "customer"},
+    ),
+    "token": Endpoint("POST", "/api/auth/token/", lambda w, role: {"username": "cust_a", "password": "pw-123456-x"}),
+    "me": Endpoint("GET", "/api/me/"),
+    "trades": Endpoint("GET", "/api/trades/"),
+    "places": Endpoint("GET", "/api/places/?q=isl"),
+    "profile-get": Endpoint("GET", "/api/profile/"),
+    "profile-put": Endpoint(
+        "PUT", "/api/profile/", lambda w, role: {"business_name": "New Ltd", "trades": ["plumbing"], "base_place": "N1"}
+    ),
+    "pro": Endpoint("GET", "/api/pros/{pro}/"),
+    "jobs-list": Endpoint("GET", "/api/jobs/"),
+    "jobs-create": Endpoint("POST", "/api/jobs/", lambda w, role: JOB),
+    "job-get": Endpoint("GET", "/api/jobs/{job}/"),
+    "job-patch": Endpoint("PATCH", "/api/jobs/{job}/", lambda w, role: {"title": "Dripping tap"}),
+    "job-cancel": Endpoint("POST", "/api/jobs/{job}/cancel/", lambda w, role: {"reason": "fixed it myself"}),
+    "job-award": Endpoint("POST", "/api/jobs/{job}/award/", lambda w, role: {"bid_id": w.bid_x.pk}),
+    "board": Endpoint("GET", "/api/board/"),
+    "leads": Endpoint("GET", "/api/leads/"),
+    "lead-seen": Endpoint("POST", "/api/leads/{lead}/seen/"),
+    "bids-list": Endpoint("GET", "/api/jobs/{job}/bids/"),
+    "bid-place": Endpoint("POST", "/api/jobs/{job}/bids/", lambda w, role: {"amount": "99.00"}),
+    "bid-revise": Endpoint("PATCH", "/api/bids/{bid}/", lambda w, role: {"amount": "110.00"}),
+    "bid-withdraw": Endpoint("POST", "/api/bids/{bid}/withdraw/"),
+    "bid-shortlist": Endpoint("POST", "/api/bids/{bid}/shortlist/"),
+    "bid-decline": Endpoint("POST", "/api/bids/{bid}/decline/", lambda w, role: {"reason": "too dear"}),
+    "notifications": Endpoint("GET", "/api/notifications/"),
+    "unread-count": Endpoint("GET", "/api/notifications/unread-count/"),
+    "mark-read": Endpoint("POST", "/api/notifications/read/", lambda w, role: {}),
+}
+
+OPEN = dict.fromkeys(ROLES, 200)
+SIGNED_IN = {**dict.fromkeys(ROLES, 200), "anon": 403}
+
+
+def expect(A: int, B: int, X: int, Y: int, staff: int, anon: int = 403) -> dict[str, int]:
+    return {"A": A, "B": B, "X": X, "Y": Y, "staff": staff, "anon": anon}
+
+
+EXPECTED: dict[str, dict[str, int]] = {
+    "signup": dict.fromkeys(ROLES, 201),
+    "token": OPEN,
+    "me": SIGNED_IN,
+    "trades": OPEN,
+    "places": OPEN,
+    "profile-get": expect(A=403, B=403, X=200, Y=200, staff=403),
+    "profile-put": expect(A=403, B=403, X=200, Y=200, staff=403),
+    "pro": SIGNED_IN,
+    "jobs-list": expect(A=200, B=200, X=403, Y=403, staff=200),
+    "jobs-create": expect(A=201, B=201, X=403, Y=403, staff=201),
+    "job-get": expect(A=200, B=404, X=200, Y=404, staff=200),
+    "job-patch": expect(A=200, B=404, X=403, Y=404, staff=403),
+    "job-cancel": expect(A=200, B=404, X=403, Y=404, staff=403),
+    "job-award": expect(A=200, B=404, X=403, Y=404, staff=403),
+    "board": expect(A=403, B=403, X=200, Y=200, staff=200),
+    "leads": expect(A=403, B=403, X=200, Y=200, staff=403),
+    "lead-seen": expect(A=403, B=403, X=200, Y=404, staff=403),
+    "bids-list": expect(A=200, B=404, X=200, Y=404, staff=200),
+    "bid-place": expect(A=403, B=404, X=409, Y=404, staff=403),  # X already bid: revise instead
+    "bid-revise": expect(A=403, B=404, X=200, Y=404, staff=403),
+    "bid-withdraw": expect(A=403, B=404, X=200, Y=404, staff=403),
+    "bid-shortlist": expect(A=200, B=404, X=403, Y=404, staff=403),
+    "bid-decline": expect(A=200, B=404, X=403, Y=404, staff=403),
+    "notifications": SIGNED_IN,
+    "unread-count": SIGNED_IN,
+    "mark-read": SIGNED_IN,
+}
+
+CASES = [pytest.param(name, role, id=f"{ENDPOINTS[name].method} {ENDPOINTS[name].path} as {role}") for name in ENDPOINTS for role in ROLES]
+
+
+def call(world: World, name: str, role: str) -> Any:
+    endpoint = ENDPOINTS[name]
+    path = endpoint.path.format(job=world.job.pk, lead=world.lead_x.pk, bid=world.bid_x.pk, pro=world.users["X"].pk)
+    client = client_for(world.users.get(role))
+    send = getattr(client, endpoint.method.lower())
+    body = endpoint.body(world, role)
+    return send(path) if body is None else send(path, body, format="json")
+
+
+def test_the_matrix_covers_every_endpoint_and_role() -> None:
+    assert set(EXPECTED) == set(ENDPOINTS)
+    assert all(set(row) == set(ROLES) for row in EXPECTED.values())
+    assert len(CASES) == len(ENDPOINTS) * len(ROLES)
+
+
+@pytest.mark.parametrize(("name", "role"), CASES)
+def test_permission_matrix(world: World, name: str, role: str) -> None:
+    before = state()
+    response = call(world, name, role)
+    assert response.status_code == EXPECTED[name][role], response.content
+    if response.status_code >= 400:
+        code = error_code(response)
+        if role == "anon":
+            assert code == "not_authenticated"
+        assert state() == before, "a refused request wrote something"
+
+
+# --- list endpoints never show other people's objects ----------------------------------------
+
+
+def _ids(response: Any) -> list[int]:
+    body = response.json()
+    rows = body["results"] if isinstance(body, dict) else body
+    return [row["id"] for row in rows]
+
+
+def test_a_customers_job_list_holds_only_their_jobs(world: World) -> None:
+    a_jobs = _ids(client_for(world.users["A"]).get("/api/jobs/"))
+    b_jobs = _ids(client_for(world.users["B"]).get("/api/jobs/"))
+    assert a_jobs == [world.job.pk]
+    assert len(b_jobs) == 1 and world.job.pk not in b_jobs
+
+
+def test_a_tradespersons_lead_list_holds_only_their_leads(world: World) -> None:
+    assert _ids(client_for(world.users["Y"]).get("/api/leads/")) == []
+    assert _ids(client_for(world.users["X"]).get("/api/leads/")) == [world.lead_x.pk]
+
+
+def test_a_bidder_sees_only_their_bid_while_the_customer_and_staff_see_all(world: World) -> None:
+    path = f"/api/jobs/{world.job.pk}/bids/"
+    assert _ids(client_for(world.users["X"]).get(path)) == [world.bid_x.pk]
+    assert sorted(_ids(client_for(world.users["A"]).get(path))) == sorted([world.bid_x.pk, world.bid_z.pk])
+    assert sorted(_ids(client_for(world.users["staff"]).get(path))) == sorted([world.bid_x.pk, world.bid_z.pk])
+
+
+def test_notifications_are_only_ones_own(world: World) -> None:
+    for name in ("A", "X"):
+        titles = [row["title"] for row in client_for(world.users[name]).get("/api/notifications/").json()["results"]]
+        assert titles == [f"Hello {name}"]
+
+
+def test_bid_count_is_shown_to_the_jobs_customer_only(world: World) -> None:
+    path = f"/api/jobs/{world.job.pk}/"
+    assert client_for(world.users["A"]).get(path).json()["bid_count"] == 2
+    assert client_for(world.users["X"]).get(path).json()["bid_count"] is None
+    assert client_for(world.users["staff"]).get(path).json()["bid_count"] is None

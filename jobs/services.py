@@ -222,21 +222,24 @@ def _owned_job(job: Job, actor: User, action: str) -> Job:
     return locked
 
 
+# What a customer may change on an open job; job.updated carries these as they now are.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "latitude",
+    "longitude",
+    "place",
+    "budget_min",
+    "budget_max",
+    "window_start",
+    "window_end",
+    "is_emergency",
+)
+
+
 def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
     """Edit an open job's details (title, description, location, budget, window, urgency)."""
-    editable = {
-        "title",
-        "description",
-        "latitude",
-        "longitude",
-        "place",
-        "budget_min",
-        "budget_max",
-        "window_start",
-        "window_end",
-        "is_emergency",
-    }
-    unknown = set(fields) - editable
+    unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ServiceError(f"These fields cannot be edited: {', '.join(sorted(unknown))}.", code="not_editable", status_code=400)
     with transaction.atomic():
@@ -250,22 +253,7 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
             _check_window(job.window_start, job.window_end)
         job.save()
         snapshot = job_snapshot(job)
-        data = {
-            k: snapshot[k]
-            for k in (
-                "job_id",
-                "title",
-                "description",
-                "latitude",
-                "longitude",
-                "place",
-                "budget_min",
-                "budget_max",
-                "window_start",
-                "window_end",
-                "is_emergency",
-            )
-        }
+        data = {"job_id": job.pk, **{name: snapshot[name] for name in EDITABLE_FIELDS}}
         emit(ev.JOB_UPDATED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
     return job
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,39 +64,38 @@ def test_enum_changes_break_old_consumers() -> None:
     assert compatibility_problems(old, {"type": "string", "enum": ["open", "closed"]}) == []
 
 
-def test_editing_a_published_schema_fails_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A copy of the real schema directory with job.posted v1 edited in place.
+@pytest.fixture
+def schema_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the real schema directory (with its lock) that a test may change."""
     for path in schemas.SCHEMA_DIR.glob("*.json"):
         (tmp_path / path.name).write_text(path.read_text())
-    edited = json.loads((tmp_path / "job.posted.v1.json").read_text())
-    edited["properties"]["title"]["maxLength"] = 60
-    (tmp_path / "job.posted.v1.json").write_text(json.dumps(edited))
     monkeypatch.setattr(schemas, "SCHEMA_DIR", tmp_path)
     monkeypatch.setattr(schemas, "LOCK_FILE", tmp_path / "lock.json")
     schemas._schema_files.cache_clear()
-    try:
-        problems = schemas.check_schemas()
-    finally:
-        schemas._schema_files.cache_clear()
+    schemas.load_schema.cache_clear()
+    yield tmp_path
+    schemas._schema_files.cache_clear()
+    schemas.load_schema.cache_clear()
+
+
+def test_editing_a_published_schema_fails_the_check(schema_copy: Path) -> None:
+    tmp_path = schema_copy
+    edited = json.loads((tmp_path / "job.posted.v1.json").read_text())
+    edited["properties"]["title"]["maxLength"] = 60
+    (tmp_path / "job.posted.v1.json").write_text(json.dumps(edited))
+    problems = schemas.check_schemas()
     assert any("job.posted.v1.json was edited" in p for p in problems), problems
 
 
-def test_a_breaking_new_version_fails_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for path in schemas.SCHEMA_DIR.glob("*.json"):
-        (tmp_path / path.name).write_text(path.read_text())
+def test_a_breaking_new_version_fails_the_check(schema_copy: Path) -> None:
+    tmp_path = schema_copy
     current = max(schemas.available_versions("job.posted"))
     nxt = json.loads((tmp_path / f"job.posted.v{current}.json").read_text())
     nxt["required"].append("photos")
     nxt["properties"]["photos"] = {"type": "array"}
     (tmp_path / f"job.posted.v{current + 1}.json").write_text(json.dumps(nxt))
-    monkeypatch.setattr(schemas, "SCHEMA_DIR", tmp_path)
-    monkeypatch.setattr(schemas, "LOCK_FILE", tmp_path / "lock.json")
-    schemas._schema_files.cache_clear()
-    try:
-        problems = schemas.check_schemas()
-    finally:
-        schemas._schema_files.cache_clear()
-        schemas.load_schema.cache_clear()
+    schemas._schema_files.cache_clear()  # a file appeared
+    problems = schemas.check_schemas()
     expected = f"job.posted v{current} -> v{current + 1}: (root): property 'photos' became required"
     assert any(expected in p for p in problems), problems
 

@@ -205,6 +205,15 @@ class JobLiveHandler(EventHandler):
 
     def on_job_awarded(self, event: Envelope) -> None:
         self._status(event)
+        d = event.data
+        winner = {
+            "bid_id": d["bid_id"],
+            "job_id": d["job_id"],
+            "tradesperson_id": d["tradesperson_id"],
+            "status": "accepted",
+            "amount": d["amount"],
+        }
+        push.send_on_commit(user_stream(d["tradesperson_id"]), event, winner, name="bid.accepted")
         job = Job.objects.filter(pk=event.data["job_id"]).first()
         if job is not None:
             notify(

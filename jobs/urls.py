@@ -2,4 +2,26 @@ from django.urls import path
 
 from . import views
 
-urlpatterns = [path("", views.home, name="home")]
+urlpatterns = [
+    path("", views.home, name="home"),
+    # customers
+    path("jobs/", views.job_list, name="job-list"),
+    path("jobs/new/", views.job_new, name="job-new"),
+    path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
+    path("jobs/<int:job_id>/edit/", views.job_edit, name="job-edit"),
+    path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job-cancel"),
+    path("jobs/<int:job_id>/bids.json", views.job_bids_json, name="job-bids-json"),
+    path("jobs/<int:job_id>/bids/<int:bid_id>/<slug:action>/", views.bid_decide, name="bid-decide"),
+    # tradespeople
+    path("leads/", views.lead_list, name="lead-list"),
+    path("leads.json", views.leads_json, name="leads-json"),
+    path("leads/<int:job_id>/", views.lead_detail, name="lead-detail"),
+    path("leads/<int:job_id>/state.json", views.lead_state_json, name="lead-state-json"),
+    path("leads/<int:job_id>/bid/", views.bid_place, name="bid-place"),
+    path("leads/<int:job_id>/bid/revise/", views.bid_revise, name="bid-revise"),
+    path("leads/<int:job_id>/bid/withdraw/", views.bid_withdraw, name="bid-withdraw"),
+    path("board/", views.board, name="board"),
+    path("board.json", views.board_json, name="board-json"),
+    path("profile/", views.profile, name="profile"),
+    path("pros/<int:user_id>/", views.pro_public, name="pro-public"),
+]

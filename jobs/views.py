@@ -1,12 +1,644 @@
-"""Browser pages for jobs."""
+"""Browser pages for jobs, leads, bids, the jobs board and tradesperson profiles.
+
+Views are thin: a form parses what the person typed, one service in
+``jobs/services.py`` does the work (and checks the rules), and a refusal
+(``ServiceError``) is shown next to the field it concerns or as a flash.  Reads
+go through ``jobs/selectors.py``, which decides who may see what; anything
+someone may not see is a 404, anything their role cannot do is a 403.
+
+Live pages render their streams' positions (read *before* the data, so the page
+is at least as new as the positions) and a small JSON view of the same list,
+which the page's script fetches to resync after a missed push or a reconnect.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from decimal import Decimal
+from typing import Any
 
-from .selectors import board_entries
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from marketplace.accounts.models import User
+from marketplace.api_errors import ServiceError
+from marketplace.realtime.push import positions
+from marketplace.realtime.streams import user_stream
+
+from . import places, selectors, services
+from .forms import SERVICE_ERROR_FIELDS, BidForm, BoardFilterForm, JobEditForm, JobPostForm, ProfileForm
+from .models import Bid, Job, JobBoardEntry, Lead, TradespersonProfile
+from .streams import BOARD_STREAM, job_feed_stream, job_stream
+
+DISPLAY_DATETIME = "D j M Y, H:i"
+BOARD_LIMIT = 100
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # login_required runs first; this is for the type checker
+        raise PermissionDenied("Log in first.")
+    return user
+
+
+def _customer(request: HttpRequest) -> User:
+    user = _user(request)
+    if not user.is_customer:
+        raise PermissionDenied("Only customer accounts post and manage jobs.")
+    return user
+
+
+def _tradesperson(request: HttpRequest) -> User:
+    user = _user(request)
+    if not user.is_tradesperson:
+        raise PermissionDenied("This page is for tradespeople.")
+    return user
+
+
+def _show_service_error(form: Any, exc: ServiceError) -> None:
+    """Put a service's refusal next to the field it is about, or above the form."""
+    codes = exc.get_codes()
+    field = SERVICE_ERROR_FIELDS.get(codes if isinstance(codes, str) else "")
+    form.add_error(field if field in form.fields else None, str(exc.detail))
+
+
+def _flash_service_error(request: HttpRequest, exc: ServiceError) -> None:
+    messages.error(request, str(exc.detail))
+
+
+def _when(value: Any) -> str:
+    """A datetime as pages show it, in the user's zone (activated by middleware)."""
+    return date_filter(timezone.localtime(value), DISPLAY_DATETIME) if value else ""
+
+
+def _pounds(amount: Decimal) -> str:
+    """£135 or £135.50, as the templates show money."""
+    return f"£{amount:,.0f}" if amount == amount.to_integral_value() else f"£{amount:,.2f}"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _aggregate(job_id: int) -> str:
+    return f"job:{job_id}"
+
+
+# --- home -------------------------------------------------------------------------------
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"recent": board_entries()[:6]})
+    return render(request, "home.html", {"recent": selectors.board_entries()[:6]})
+
+
+# --- customers: jobs --------------------------------------------------------------------
+
+
+def _place_context() -> dict[str, Any]:
+    return {"places": places.all_places()}
+
+
+@login_required
+def job_new(request: HttpRequest) -> HttpResponse:
+    customer = _customer(request)
+    if request.method == "POST":
+        form = JobPostForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                job, created = services.job_post(
+                    customer=customer,
+                    trade=form.cleaned_data["trade"],
+                    photos=form.cleaned_data["photos"],
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    **form.job_fields(),
+                )
+            except ServiceError as exc:
+                _show_service_error(form, exc)
+            else:
+                if created:
+                    messages.success(request, "Your job is posted. Tradespeople nearby are being told about it now.")
+                return redirect("job-detail", job_id=job.pk)
+    else:
+        form = JobPostForm()
+    return render(request, "jobs/job_form.html", {"form": form, "editing": False, **_place_context()})
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    customer = _customer(request)
+    # Bids received: every bid not withdrawn (as the board and the API count them).
+    received = ~Q(bids__status=Bid.Status.WITHDRAWN)
+    jobs = selectors.jobs_for_customer(customer=customer).annotate(bid_count=Count("bids", filter=received))
+    return render(request, "jobs/job_list.html", {"jobs": jobs})
+
+
+def _own_job(request: HttpRequest, job_id: int) -> Job:
+    """The customer's own job, or 404 for anyone else (no hint that it exists)."""
+    user = _user(request)
+    if not user.is_customer:
+        raise Http404("No such job.")
+    return get_object_or_404(selectors.jobs_for_customer(customer=user), pk=job_id)
+
+
+def bid_json(bid: Bid, *, previous_amount: Decimal | None = None) -> dict[str, Any]:
+    profile: TradespersonProfile | None = getattr(bid.tradesperson, "pro_profile", None)
+    return {
+        "bid_id": bid.pk,
+        "job_id": bid.job_id,
+        "tradesperson_id": bid.tradesperson_id,
+        "business_name": profile.business_name if profile else str(bid.tradesperson),
+        "amount": str(bid.amount),
+        "message": bid.message,
+        "earliest_start": _iso(bid.earliest_start),
+        "earliest_start_display": _when(bid.earliest_start),
+        "status": bid.status,
+        "status_label": bid.get_status_display(),
+        "revision": bid.revision,
+        "previous_amount": str(previous_amount) if previous_amount is not None else None,
+    }
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.pk,
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "title": job.title,
+        "description": job.description,
+        "place": job.place,
+        "budget_min": str(job.budget_min),
+        "budget_max": str(job.budget_max),
+        "is_emergency": job.is_emergency,
+        "window_start_display": _when(job.window_start),
+        "window_end_display": _when(job.window_end),
+    }
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _own_job(request, job_id)
+    stream = job_stream(job.pk)
+    live_positions = positions(stream)  # before the data: see the module docstring
+    job = _own_job(request, job_id)
+    bids = list(selectors.bids_for_job(job=job, viewer=_user(request)))
+    bids.sort(key=lambda b: (b.status in (Bid.Status.WITHDRAWN, Bid.Status.DECLINED), b.amount, b.created_at))
+    live = {
+        "job_id": job.pk,
+        "stream": stream,
+        "positions": live_positions,
+        "bids_url": reverse("job-bids-json", args=[job.pk]),
+        "bids_base": reverse("job-detail", args=[job.pk]) + "bids/",
+    }
+    context = {
+        "job": job,
+        "bids": bids,
+        "live_bid_count": sum(b.status != Bid.Status.WITHDRAWN for b in bids),
+        "live": live,
+    }
+    return render(request, "jobs/job_detail.html", context)
+
+
+@login_required
+@require_GET
+def job_bids_json(request: HttpRequest, job_id: int) -> JsonResponse:
+    """The job's status and bids, for the job page to resync."""
+    job = _own_job(request, job_id)
+    bids = selectors.bids_for_job(job=job, viewer=_user(request))
+    return JsonResponse({"job": _job_json(job), "bids": [bid_json(b) for b in bids]})
+
+
+def _edit_initial(job: Job) -> dict[str, Any]:
+    initial: dict[str, Any] = {
+        "title": job.title,
+        "description": job.description,
+        "place": job.place,
+        "budget_min": job.budget_min,
+        "budget_max": job.budget_max,
+        "window_start": job.window_start,
+        "window_end": job.window_end,
+        "is_emergency": job.is_emergency,
+    }
+    known = places.by_label(job.place) if job.place else None
+    if known is None or (known.latitude, known.longitude) != (job.latitude, job.longitude):
+        initial.update(latitude=job.latitude, longitude=job.longitude)
+    return initial
+
+
+@login_required
+def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _own_job(request, job_id)
+    if job.status != Job.Status.OPEN:
+        messages.error(request, f"This job is {job.get_status_display().lower()}, so it can no longer be edited.")
+        return redirect("job-detail", job_id=job.pk)
+    if request.method == "POST":
+        form = JobEditForm(request.POST)
+        if form.is_valid():
+            # Only what changed: an untouched window that has since passed must not block an edit of the title.
+            changed = {name: value for name, value in form.job_fields().items() if getattr(job, name) != value}
+            try:
+                if changed:
+                    services.job_update(job=job, actor=_user(request), **changed)
+            except ServiceError as exc:
+                _show_service_error(form, exc)
+            else:
+                messages.success(request, "Job updated." if changed else "Nothing changed.")
+                return redirect("job-detail", job_id=job.pk)
+    else:
+        form = JobEditForm(initial=_edit_initial(job))
+    return render(request, "jobs/job_form.html", {"form": form, "editing": True, "job": job, **_place_context()})
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _own_job(request, job_id)
+    try:
+        services.job_cancel(job=job, actor=_user(request), reason=request.POST.get("reason", "")[:500])
+    except ServiceError as exc:
+        _flash_service_error(request, exc)
+    else:
+        messages.success(request, "Job cancelled. Tradespeople who bid have been told.")
+    return redirect("job-detail", job_id=job.pk)
+
+
+BID_ACTIONS = {"shortlist", "decline", "accept"}
+
+
+@login_required
+@require_POST
+def bid_decide(request: HttpRequest, job_id: int, bid_id: int, action: str) -> HttpResponse:
+    """The customer shortlists, declines or accepts (``job_award``) a bid on their job."""
+    job = _own_job(request, job_id)
+    bid = selectors.bids_for_job(job=job, viewer=_user(request)).filter(pk=bid_id).first()
+    if bid is None or action not in BID_ACTIONS:
+        raise Http404("No such bid.")
+    name = bid.tradesperson.pro_profile.business_name if hasattr(bid.tradesperson, "pro_profile") else str(bid.tradesperson)
+    try:
+        if action == "shortlist":
+            services.bid_shortlist(bid=bid, actor=_user(request))
+            messages.success(request, f"{name} is on your shortlist.")
+        elif action == "decline":
+            services.bid_decline(bid=bid, actor=_user(request), reason=request.POST.get("reason", "")[:500])
+            messages.success(request, f"You declined the bid from {name}.")
+        else:
+            services.job_award(job=job, bid=bid, actor=_user(request))
+            messages.success(request, f"You accepted the bid from {name} ({_pounds(bid.amount)}). The other bidders have been told.")
+    except ServiceError as exc:
+        _flash_service_error(request, exc)
+    return redirect("job-detail", job_id=job.pk)
+
+
+# --- tradespeople: leads and bids -------------------------------------------------------
+
+
+BID_BADGES = {"active": "Bid placed", "shortlisted": "Shortlisted", "declined": "Not chosen", "withdrawn": "Withdrawn", "accepted": "Won"}
+
+
+def lead_badge(job: Job, bid: Bid | None) -> tuple[str, str]:
+    """(status class, label) for a lead in the list: your bid's state, else the job's. static/js/leads.js mirrors it."""
+    if bid is not None:
+        return bid.status, BID_BADGES.get(bid.status, bid.get_status_display())
+    if job.status == Job.Status.OPEN:
+        return "open", "Not bid yet"
+    return job.status, job.get_status_display()
+
+
+def lead_json(lead: Lead, bid: Bid | None) -> dict[str, Any]:
+    job = lead.job
+    badge_status, badge_label = lead_badge(job, bid)
+    return {
+        "lead_id": lead.pk,
+        "job_id": job.pk,
+        "title": job.title,
+        "trade": job.trade.name,
+        "place": job.place,
+        "distance_km": str(lead.distance_km),
+        "budget_min": str(job.budget_min),
+        "budget_max": str(job.budget_max),
+        "is_emergency": job.is_emergency,
+        "offered_at": _iso(lead.offered_at),
+        "offered_display": _when(lead.offered_at),
+        "seen": lead.seen_at is not None,
+        "job_status": job.status,
+        "job_status_label": job.get_status_display(),
+        "bid_status": bid.status if bid else None,
+        "bid_status_label": bid.get_status_display() if bid else None,
+        "badge_status": badge_status,
+        "badge_label": badge_label,
+        "url": reverse("lead-detail", args=[job.pk]),
+    }
+
+
+def _leads_with_bids(user: User) -> list[tuple[Lead, Bid | None]]:
+    leads = list(selectors.leads_for(tradesperson=user).order_by("-offered_at")[:200])
+    bids = {b.job_id: b for b in selectors.bids_of(tradesperson=user).filter(job_id__in=[lead.job_id for lead in leads])}
+    return [(lead, bids.get(lead.job_id)) for lead in leads]
+
+
+@login_required
+def lead_list(request: HttpRequest) -> HttpResponse:
+    user = _tradesperson(request)
+    stream = user_stream(user.pk)
+    job_ids = selectors.leads_for(tradesperson=user).order_by("-offered_at").values_list("job_id", flat=True)[:200]
+    live_positions = positions(stream, {_aggregate(job_id) for job_id in job_ids})  # before the data
+    rows = _leads_with_bids(user)
+    live = {
+        "stream": stream,
+        "positions": live_positions,
+        "leads_url": reverse("leads-json"),
+    }
+    context = {"leads": [lead_json(lead, bid) for lead, bid in rows], "live": live, "profile": selectors.public_profile(user_id=user.pk)}
+    return render(request, "jobs/lead_list.html", context)
+
+
+@login_required
+@require_GET
+def leads_json(request: HttpRequest) -> JsonResponse:
+    user = _tradesperson(request)
+    return JsonResponse({"leads": [lead_json(lead, bid) for lead, bid in _leads_with_bids(user)]})
+
+
+def _own_lead(request: HttpRequest, job_id: int) -> tuple[User, Lead, Job]:
+    """The tradesperson's lead for this job (404 if they were never offered it)."""
+    user = _user(request)
+    if not user.is_tradesperson:
+        raise Http404("No such lead.")
+    lead = selectors.leads_for(tradesperson=user).filter(job_id=job_id).first()
+    job = selectors.job_for_viewer(user=user, job_id=job_id)
+    if lead is None or job is None:
+        raise Http404("No such lead.")
+    return user, lead, job
+
+
+def _own_bid(user: User, job: Job) -> Bid | None:
+    return selectors.bids_for_job(job=job, viewer=user).filter(tradesperson=user).first()
+
+
+def _render_lead(
+    request: HttpRequest, user: User, lead: Lead, job: Job, *, bid_form: BidForm | None = None, revise_form: BidForm | None = None
+) -> HttpResponse:
+    feed, mine = job_feed_stream(job.pk), user_stream(user.pk)
+    feed_positions, user_positions = positions(feed), positions(mine, {_aggregate(job.pk)})
+    job = selectors.job_for_viewer(user=user, job_id=job.pk) or job  # re-read after the positions
+    bid = _own_bid(user, job)
+    if bid is not None and revise_form is None:
+        revise_form = BidForm(initial={"amount": bid.amount, "message": bid.message, "earliest_start": bid.earliest_start})
+    live = {
+        "job_id": job.pk,
+        "feed_stream": feed,
+        "user_stream": mine,
+        "feed_positions": feed_positions,
+        "user_positions": user_positions,
+        "state_url": reverse("lead-state-json", args=[job.pk]),
+    }
+    context = {
+        "job": job,
+        "lead": lead,
+        "bid": bid,
+        "bid_form": bid_form or BidForm(),
+        "revise_form": revise_form,
+        "live": live,
+    }
+    return render(request, "jobs/lead_detail.html", context)
+
+
+@login_required
+def lead_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    user, lead, job = _own_lead(request, job_id)
+    services.lead_mark_seen(lead=lead, actor=user)
+    return _render_lead(request, user, lead, job)
+
+
+@login_required
+@require_GET
+def lead_state_json(request: HttpRequest, job_id: int) -> JsonResponse:
+    """The job's public state and the tradesperson's own bid, for the lead page to resync."""
+    user, lead, job = _own_lead(request, job_id)
+    bid = _own_bid(user, job)
+    return JsonResponse({"job": _job_json(job), "bid": bid_json(bid) if bid else None, "lead": lead_json(lead, bid)})
+
+
+@login_required
+@require_POST
+def bid_place(request: HttpRequest, job_id: int) -> HttpResponse:
+    user, lead, job = _own_lead(request, job_id)
+    form = BidForm(request.POST)
+    if form.is_valid():
+        try:
+            services.bid_place(
+                job=job,
+                tradesperson=user,
+                amount=form.cleaned_data["amount"],
+                message=form.cleaned_data["message"],
+                earliest_start=form.cleaned_data["earliest_start"],
+            )
+        except ServiceError as exc:
+            _show_service_error(form, exc)
+        else:
+            messages.success(request, "Your bid is in. The customer sees it now.")
+            return redirect("lead-detail", job_id=job.pk)
+    return _render_lead(request, user, lead, job, bid_form=form)
+
+
+@login_required
+@require_POST
+def bid_revise(request: HttpRequest, job_id: int) -> HttpResponse:
+    user, lead, job = _own_lead(request, job_id)
+    bid = _own_bid(user, job)
+    if bid is None:
+        messages.error(request, "You have not bid on this job yet.")
+        return redirect("lead-detail", job_id=job.pk)
+    form = BidForm(request.POST)
+    if form.is_valid():
+        try:
+            services.bid_revise(
+                bid=bid,
+                actor=user,
+                amount=form.cleaned_data["amount"],
+                message=form.cleaned_data["message"],
+                earliest_start=form.cleaned_data["earliest_start"],
+            )
+        except ServiceError as exc:
+            _show_service_error(form, exc)
+        else:
+            messages.success(request, "Bid revised. The customer sees your new price now.")
+            return redirect("lead-detail", job_id=job.pk)
+    return _render_lead(request, user, lead, job, revise_form=form)
+
+
+@login_required
+@require_POST
+def bid_withdraw(request: HttpRequest, job_id: int) -> HttpResponse:
+    user, _lead, job = _own_lead(request, job_id)
+    bid = _own_bid(user, job)
+    if bid is None:
+        messages.error(request, "You have not bid on this job.")
+    else:
+        try:
+            services.bid_withdraw(bid=bid, actor=user)
+        except ServiceError as exc:
+            _flash_service_error(request, exc)
+        else:
+            messages.success(request, "Bid withdrawn.")
+    return redirect("lead-detail", job_id=job.pk)
+
+
+# --- tradespeople: the jobs board -------------------------------------------------------
+
+
+def _board_viewer(request: HttpRequest) -> User:
+    user = _user(request)
+    if not (user.is_tradesperson or user.is_staff):
+        raise PermissionDenied("The jobs board is for tradespeople.")
+    return user
+
+
+def _board_rows(user: User, form: BoardFilterForm, base: tuple[float, float] | None) -> list[JobBoardEntry]:
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})  # an invalid field is shown as an error and ignored; the others still filter
+    filters = selectors.BoardFilters(
+        query=data.get("q") or "",
+        trade=data.get("trade") or "",
+        near=base,
+        max_km=data.get("max_km") if base else None,
+        budget_min=data.get("budget_min"),
+        budget_max=data.get("budget_max"),
+        emergency_only=bool(data.get("emergency")),
+    )
+    return list(selectors.board(filters=filters)[:BOARD_LIMIT])
+
+
+def _base(user: User) -> tuple[float, float] | None:
+    profile = selectors.public_profile(user_id=user.pk)
+    return (float(profile.base_latitude), float(profile.base_longitude)) if profile else None
+
+
+def board_entry_json(entry: JobBoardEntry, lead_job_ids: set[int]) -> dict[str, Any]:
+    distance = getattr(entry, "distance_km", None)
+    return {
+        "job_id": entry.job_id,
+        "title": entry.title,
+        "description": entry.description[:300],
+        "trade": {"slug": entry.trade_slug, "name": entry.trade_name},
+        "place": entry.place,
+        "budget_min": str(entry.budget_min),
+        "budget_max": str(entry.budget_max),
+        "is_emergency": entry.is_emergency,
+        "status": entry.status,
+        "bid_count": entry.bid_count,
+        "posted_at": _iso(entry.posted_at),
+        "posted_display": _when(entry.posted_at),
+        "distance_km": round(distance, 1) if distance is not None else None,
+        "lead_url": reverse("lead-detail", args=[entry.job_id]) if entry.job_id in lead_job_ids else None,
+    }
+
+
+def _lead_job_ids(user: User, job_ids: list[int]) -> set[int]:
+    return set(selectors.leads_for(tradesperson=user).filter(job_id__in=job_ids).values_list("job_id", flat=True))
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    user = _board_viewer(request)
+    base = _base(user)
+    form = BoardFilterForm(request.GET or None, has_base=base is not None)
+    rows = _board_rows(user, form, base)
+    lead_ids = _lead_job_ids(user, [r.job_id for r in rows])
+    live = {
+        "stream": BOARD_STREAM,
+        # After the rows (they decide which jobs): a change in between is caught by the
+        # refetch live.js runs once the subscription is confirmed.
+        "positions": positions(BOARD_STREAM, {_aggregate(r.job_id) for r in rows}),
+        "json_url": reverse("board-json"),
+        "filtered": form.active,
+        "base": list(base) if base else None,
+        "lead_job_ids": sorted(lead_ids),
+    }
+    context = {"form": form, "rows": rows, "lead_ids": lead_ids, "live": live, "has_base": base is not None}
+    return render(request, "jobs/board.html", context)
+
+
+@login_required
+@require_GET
+def board_json(request: HttpRequest) -> JsonResponse:
+    user = _board_viewer(request)
+    base = _base(user)
+    form = BoardFilterForm(request.GET or None, has_base=base is not None)
+    rows = _board_rows(user, form, base)
+    lead_ids = _lead_job_ids(user, [r.job_id for r in rows])
+    return JsonResponse({"jobs": [board_entry_json(r, lead_ids) for r in rows], "filtered": form.active})
+
+
+# --- profiles ---------------------------------------------------------------------------
+
+
+def _profile_initial(user: User, profile: TradespersonProfile | None) -> dict[str, Any]:
+    if profile is None:
+        return {"business_name": user.display_name, "service_radius_km": 15, "is_accepting_leads": True}
+    initial: dict[str, Any] = {
+        "business_name": profile.business_name,
+        "trades": list(profile.trades.all()),
+        "place": profile.base_place,
+        "service_radius_km": profile.service_radius_km,
+        "bio": profile.bio,
+        "is_accepting_leads": profile.is_accepting_leads,
+    }
+    known = places.by_label(profile.base_place) if profile.base_place else None
+    if known is None or (known.latitude, known.longitude) != (profile.base_latitude, profile.base_longitude):
+        initial.update(latitude=profile.base_latitude, longitude=profile.base_longitude)
+    return initial
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = _tradesperson(request)
+    existing = selectors.public_profile(user_id=user.pk)
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            latitude, longitude, place = form.cleaned_data["location"]
+            try:
+                services.pro_profile_save(
+                    user=user,
+                    business_name=form.cleaned_data["business_name"],
+                    trades=form.cleaned_data["trades"],
+                    base_latitude=latitude,
+                    base_longitude=longitude,
+                    base_place=place,
+                    service_radius_km=form.cleaned_data["service_radius_km"],
+                    bio=form.cleaned_data["bio"],
+                    is_accepting_leads=form.cleaned_data["is_accepting_leads"],
+                )
+            except ServiceError as exc:
+                _show_service_error(form, exc)
+            else:
+                if existing is None:
+                    messages.success(request, "Profile saved. New jobs that match your trades and area will arrive in Leads.")
+                    return redirect("lead-list")
+                messages.success(request, "Profile saved.")
+                return redirect("profile")
+    else:
+        form = ProfileForm(initial=_profile_initial(user, existing))
+    context = {
+        "form": form,
+        "profile": existing,
+        "stats": selectors.pro_stats(user_id=user.pk),
+        **_place_context(),
+    }
+    return render(request, "jobs/profile.html", context)
+
+
+def pro_public(request: HttpRequest, user_id: int) -> HttpResponse:
+    pro = selectors.public_profile(user_id=user_id)
+    if pro is None:
+        raise Http404("No such tradesperson.")
+    return render(request, "jobs/pro_public.html", {"pro": pro, "stats": selectors.pro_stats(user_id=user_id)})

@@ -155,7 +155,10 @@ CHANNEL_LAYERS: dict[str, Any] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8 times out socket reads after 5 s by default, exactly as long as
+            # channels_redis blocks waiting for a message: idle websockets would drop every
+            # ~5 s (django/channels_redis#422). A longer read timeout keeps them.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": env("CHANNELS_PREFIX", "marketplace"),
             "capacity": 1000,
             "expiry": 30,

@@ -1,3 +1,11 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import views
+
+urlpatterns = [
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications.json", views.notifications_json, name="notifications-json"),
+    path("notifications/unread-count.json", views.unread_count_json, name="notifications-unread-json"),
+    path("notifications/read-all/", views.mark_all_read, name="notifications-read-all"),
+    path("notifications/<int:notification_id>/", views.notification_open, name="notification-open"),
+]

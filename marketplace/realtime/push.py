@@ -21,7 +21,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -101,12 +101,16 @@ def _advance(stream: str, source: str, aggregate: str, sequence: int) -> int | N
     return None if row is None or row[0] is None else int(row[0])
 
 
-def positions(stream: str) -> dict[str, int]:
-    """Current positions of a stream, as the browser keys them (``source|aggregate``)."""
-    return {
-        f"{source}|{aggregate}": seq
-        for source, aggregate, seq in LivePosition.objects.filter(stream=stream).values_list("source", "aggregate", "last_sequence")
-    }
+def positions(stream: str, aggregates: Iterable[str] | None = None) -> dict[str, int]:
+    """Current positions of a stream, as the browser keys them (``source|aggregate``).
+
+    Pass the aggregates a page shows (``"job:42"``): user and board streams hold
+    one position per job ever pushed to them.
+    """
+    rows = LivePosition.objects.filter(stream=stream)
+    if aggregates is not None:
+        rows = rows.filter(aggregate__in=list(aggregates))
+    return {f"{source}|{aggregate}": seq for source, aggregate, seq in rows.values_list("source", "aggregate", "last_sequence")}
 
 
 def _deliver(items: list[Push]) -> None:

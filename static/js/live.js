@@ -8,6 +8,9 @@
  * When `prev_seq` is ahead of what this page saw, or after a reconnect, the stream's
  * `resync` callback runs so the page refetches the truth from the API instead of
  * going stale. `positions` (rendered with the page) say what the page already shows.
+ *
+ * The server acknowledges each subscription; joined streams are listed in
+ * `document.body.dataset.liveStreams` (space-separated) and `Live.isSubscribed(name)`.
  */
 (function () {
   "use strict";
@@ -15,6 +18,7 @@
   var socket = null;
   var backoff = 500;
   var everConnected = false;
+  var joined = {};           // streams the server has acknowledged on the current socket
   var statusEl = function () { return document.getElementById("live-status"); };
 
   function setStatus(on) {
@@ -35,9 +39,27 @@
     s.resync.forEach(function (fn) { try { fn(); } catch (e) { console.error(e); } });
   }
 
+  function markJoined(name, on) {
+    if (on) joined[name] = true; else delete joined[name];
+    document.body.dataset.liveStreams = Object.keys(joined).join(" ");
+  }
+
   function onMessage(ev) {
     var msg;
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (msg.type === "subscribed" || msg.type === "unsubscribed") {
+      markJoined(msg.stream, msg.type === "subscribed");
+      // The page was rendered before this subscription existed: anything pushed in
+      // between (a new lead, a new job) has no earlier position to reveal it, so
+      // refetch once now that nothing more can be missed.
+      var joinedStream = streams[msg.stream];
+      if (msg.type === "subscribed" && joinedStream && !joinedStream.caughtUp) {
+        joinedStream.caughtUp = true;
+        resync(msg.stream);
+      }
+      return;
+    }
+    if (msg.type === "error" && msg.stream) { console.warn("live: cannot subscribe to " + msg.stream + ": " + msg.code); return; }
     if (msg.type !== "event") return;
     var s = streams[msg.stream];
     if (!s) return;
@@ -68,6 +90,7 @@
     };
     socket.onmessage = onMessage;
     socket.onclose = function (ev) {
+      Object.keys(joined).forEach(function (name) { markJoined(name, false); });
       setStatus(false);
       if (ev.code === 4401) return;                                // logged out: don't hammer
       setTimeout(connect, backoff);
@@ -83,7 +106,8 @@
       if (opts && opts.positions) Object.keys(opts.positions).forEach(function (k) { s.lastSeq[k] = opts.positions[k]; });
       send({ action: "subscribe", stream: name });
     },
-    isOpen: function () { return !!socket && socket.readyState === WebSocket.OPEN; }
+    isOpen: function () { return !!socket && socket.readyState === WebSocket.OPEN; },
+    isSubscribed: function (name) { return !!joined[name]; }
   };
   document.addEventListener("DOMContentLoaded", connect);
 })();

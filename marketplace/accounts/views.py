@@ -1,0 +1,44 @@
+"""Account pages: sign-up (log-in and log-out are Django's own views)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from marketplace.api_errors import ServiceError
+
+from .forms import SignUpForm
+from .services import user_sign_up
+
+SERVICE_ERROR_FIELDS = {"username_taken": "username", "bad_role": "role"}
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create the account, log the person in, and send a tradesperson on to their business profile."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = user_sign_up(
+                username=data["username"],
+                email=data["email"],
+                password=data["password"],
+                role=data["role"],
+                display_name=data["display_name"],
+                time_zone=data["time_zone"],
+            )
+        except ServiceError as exc:
+            codes = exc.get_codes()
+            form.add_error(SERVICE_ERROR_FIELDS.get(codes if isinstance(codes, str) else ""), str(exc.detail))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            if user.is_tradesperson:
+                messages.success(request, "Welcome to TradeLink! Finish your business profile so we can send you leads.")
+                return redirect("profile")
+            messages.success(request, "Welcome to TradeLink! Post your first job whenever you're ready.")
+            return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})

@@ -1,0 +1,91 @@
+/*
+ * A lead, for the tradesperson: banners when the job is cancelled, expires or is
+ * awarded (jobfeed.<id>) and when the customer shortlists or declines their bid
+ * (user.<id>). The bid forms hide themselves once the job or the bid is closed.
+ * After a missed push or a reconnect the page refetches /leads/<id>/state.json.
+ */
+(function () {
+  "use strict";
+  var cfg = TL.config("live-config");
+  var page = document.getElementById("lead-page");
+  var banner = document.getElementById("live-banner");
+  var JOB_LABELS = { open: "Open", awarded: "Awarded", scheduled: "Scheduled", in_progress: "In progress", completed: "Completed", cancelled: "Cancelled", expired: "Expired" };
+  var BID_LABELS = { active: "Active", shortlisted: "Shortlisted", declined: "Declined", withdrawn: "Withdrawn", accepted: "Accepted" };
+
+  function setJobStatus(status) {
+    page.dataset.jobStatus = status;
+    var badge = document.getElementById("job-status");
+    badge.className = "badge s-" + status;
+    badge.textContent = JOB_LABELS[status] || status;
+  }
+
+  function setBid(bid) {
+    page.dataset.bidStatus = bid ? bid.status : "";
+    if (!bid) return;
+    var status = document.getElementById("my-bid-status");
+    if (status) { status.className = "badge s-" + bid.status; status.textContent = BID_LABELS[bid.status] || bid.status; }
+    var amount = document.getElementById("my-bid-amount");
+    if (amount && bid.amount) amount.textContent = TL.money(bid.amount);
+  }
+
+  function setDetails(d) {
+    if (d.title !== undefined) document.getElementById("job-title").textContent = d.title;
+    if (d.description !== undefined) document.getElementById("job-description").textContent = d.description;
+    if (d.place !== undefined) document.getElementById("job-place").textContent = d.place || "Custom location";
+    if (d.budget_min !== undefined) document.getElementById("job-budget").textContent = TL.budget(d.budget_min, d.budget_max);
+    if (d.is_emergency !== undefined) document.getElementById("job-emergency").hidden = !d.is_emergency;
+    if (d.window_start !== undefined) {
+      document.getElementById("job-window").textContent = d.window_start ? TL.when(d.window_start) + " – " + TL.when(d.window_end) : "Flexible";
+    }
+  }
+
+  /* Who won is only in the tradesperson's own state (the public feed says just "awarded"). */
+  function announceAward() {
+    TL.getJSON(cfg.state_url).then(function (s) {
+      setJobStatus(s.job.status);
+      setBid(s.bid);
+      if (s.bid && s.bid.status === "accepted") TL.banner(banner, "You won this job! The customer accepted your bid.", "good");
+      else TL.banner(banner, "The customer chose another tradesperson for this job.", "neutral");
+    }).catch(function () { TL.banner(banner, "The customer has awarded this job.", "neutral"); });
+  }
+
+  /* After a gap or a reconnect: apply the truth, and say what changed while we weren't listening. */
+  function resync() {
+    var before = { job: page.dataset.jobStatus, bid: page.dataset.bidStatus };
+    TL.getJSON(cfg.state_url).then(function (s) {
+      setJobStatus(s.job.status);
+      setDetails(s.job);
+      setBid(s.bid);
+      var bid = s.bid ? s.bid.status : "";
+      if (s.job.status !== before.job) {
+        if (s.job.status === "cancelled") TL.banner(banner, "The customer cancelled this job.", "bad");
+        else if (s.job.status === "expired") TL.banner(banner, "This job expired without an accepted bid.", "neutral");
+        else if (bid === "accepted") TL.banner(banner, "You won this job! The customer accepted your bid.", "good");
+        else if (s.job.status === "awarded") TL.banner(banner, "The customer chose another tradesperson for this job.", "neutral");
+      } else if (bid !== before.bid) {
+        if (bid === "shortlisted") TL.banner(banner, "Good news: the customer shortlisted your bid.", "good");
+        else if (bid === "declined") TL.banner(banner, "Your bid was declined.", "bad");
+      }
+    }).catch(function (e) { console.error("resync failed", e); });
+  }
+
+  Live.subscribe(cfg.feed_stream, function (msg) {
+    var d = msg.data || {};
+    switch (msg.event) {
+      case "job.cancelled": setJobStatus("cancelled"); TL.banner(banner, "The customer cancelled this job.", "bad"); break;
+      case "job.expired": setJobStatus("expired"); TL.banner(banner, "This job expired without an accepted bid.", "neutral"); break;
+      case "job.awarded": setJobStatus("awarded"); announceAward(); break;
+      case "job.status_changed": if (d.status) setJobStatus(d.status); break;
+      case "job.updated": setDetails(d); TL.banner(banner, "The customer updated the job details.", ""); break;
+    }
+  }, { resync: resync, positions: cfg.feed_positions });
+
+  Live.subscribe(cfg.user_stream, function (msg) {
+    var d = msg.data || {};
+    if (!/^bid\./.test(msg.event) || Number(d.job_id) !== cfg.job_id) return;
+    setBid({ status: d.status, amount: d.amount });
+    if (msg.event === "bid.shortlisted") TL.banner(banner, "Good news: the customer shortlisted your bid.", "good");
+    else if (msg.event === "bid.declined") TL.banner(banner, "Your bid was declined. " + (d.reason || ""), "bad");
+    else if (msg.event === "bid.accepted") TL.banner(banner, "You won this job! The customer accepted your bid.", "good");
+  }, { resync: resync, positions: cfg.user_positions });
+})();

@@ -139,6 +139,17 @@ def test_sigterm_lets_a_consumer_finish_its_batch_commit_and_exit_0(broker) -> N
     assert "duplicates 0," in restarted.log()  # it re-applied nothing the first one had committed
 
 
+def test_consume_all_runs_one_process_per_group_and_stops_them_all_cleanly(broker) -> None:
+    from marketplace.events.registry import CONSUMERS
+
+    supervisor = manage("consume-all", "consume", "--all", env=subprocess_env(broker)).start()
+    wait_until(lambda: supervisor.log().count("assigned") >= len(CONSUMERS), timeout=60, message="every group to get partitions")
+    assert supervisor.terminate(timeout=30) == 0, supervisor.log()
+    log = supervisor.log()
+    assert log.count("stopped; processed") == len(CONSUMERS)
+    assert {f"consumer {name}: stopped" in log for name in CONSUMERS} == {True}
+
+
 def test_relay_and_consumer_exit_cleanly_when_the_database_is_unreachable() -> None:
     env = subprocess_env(None, DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere", STARTUP_WAIT_S="2")
     for command in (["outbox_relay"], ["consume", "jobs-board"]):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
+import subprocess
+import sys
+import time
 from typing import Any
 
 from django.conf import settings
@@ -19,11 +21,11 @@ log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Run Kafka consumers from marketplace.events.registry (each name is a consumer group)."
+    help = "Run Kafka consumers from marketplace.events.registry (each name is a consumer group; several run as child processes)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("names", nargs="*", help="Consumer names; see --list.")
-        parser.add_argument("--all", action="store_true", help="Run every registered consumer (one thread each).")
+        parser.add_argument("--all", action="store_true", help="Run every registered consumer (one child process each).")
         parser.add_argument("--list", action="store_true", help="List the registered consumers and exit.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,39 +40,49 @@ class Command(BaseCommand):
             specs = [get_consumer(name) for name in names]
         except LookupError as exc:
             raise CommandError(str(exc)) from exc
+        if len(specs) > 1:
+            self._supervise([spec.name for spec in specs])
+            return
         wait_for_database(timeout=settings.STARTUP_WAIT_S)
-        runners = [ConsumerRunner(spec) for spec in specs]
+        runner = ConsumerRunner(specs[0])
+        signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+        signal.signal(signal.SIGINT, lambda *_: runner.stop())
+        try:
+            runner.run()
+        except DeadLetterLimitExceeded as exc:
+            log.critical("%s", exc)
+            raise CommandError(str(exc), returncode=2) from exc
+        finally:
+            connection.close()
+
+    def _supervise(self, names: list[str]) -> None:
+        """Run each consumer in its own process (own GIL, own connections), like production.
+
+        SIGTERM/SIGINT are passed on; when one child fails, the others are stopped
+        and this command exits with the child's code.
+        """
+        manage_py = str(settings.BASE_DIR / "manage.py")
+        children = {name: subprocess.Popen([sys.executable, manage_py, "consume", name]) for name in names}
+        stopping = False
 
         def stop(*_: Any) -> None:
-            for runner in runners:
-                runner.stop()
+            nonlocal stopping
+            stopping = True
+            for child in children.values():
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        failures: list[str] = []
-
-        def run(runner: ConsumerRunner) -> None:
-            try:
-                runner.run()
-            except DeadLetterLimitExceeded as exc:
-                failures.append(str(exc))
-                log.critical("%s", exc)
-                stop()
-            except Exception as exc:
-                failures.append(f"{runner.spec.name}: {exc!r}")
-                log.exception("consumer %s crashed", runner.spec.name)
-                stop()
-            finally:
-                connection.close()
-
-        if len(runners) == 1:
-            run(runners[0])
-        else:
-            threads = [threading.Thread(target=run, args=(r,), name=r.spec.name) for r in runners]
-            for thread in threads:
-                thread.start()
-            while any(t.is_alive() for t in threads):
-                for thread in threads:
-                    thread.join(0.5)
-        if failures:
-            raise CommandError("; ".join(failures), returncode=2)
+        failed: dict[str, int] = {}
+        while any(child.poll() is None for child in children.values()):
+            for name, child in children.items():
+                code = child.poll()
+                if code not in (None, 0) and name not in failed:
+                    failed[name] = code
+                    if not stopping:
+                        log.error("consumer %s exited with %s; stopping the others", name, code)
+                        stop()
+            time.sleep(0.2)
+        if failed:
+            raise CommandError(f"consumers failed: {failed}", returncode=2)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "marketplace.realtime",
     "marketplace.notifications",
     "jobs",
+    "quotes",
 ]
 
 MIDDLEWARE = [

@@ -11,7 +11,7 @@ from tests.factories import post_job
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"accounts", "events", "realtime", "notifications", "jobs"}
+OUR_APPS = {"accounts", "events", "realtime", "notifications", "jobs", "quotes"}
 
 
 def test_every_model_of_ours_is_registered() -> None:

@@ -1,0 +1,126 @@
+"""Promo codes and their redemptions.
+
+Codes are managed in Django admin; they are checked and redeemed only through
+``quotes/promos.py``, which holds the row lock that keeps ``uses`` honest.  The check
+constraints below are the last line of defence: whatever the code does, the database
+never holds a promo used more often than ``max_uses``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+from jobs.models import Trade
+
+CODE_FORMAT = RegexValidator(r"^[A-Za-z0-9_-]{3,32}$", "Use 3 to 32 letters, digits, dashes or underscores (no spaces).")
+
+
+class PromoCode(models.Model):
+    """A code worth a percentage or a fixed amount off a quote, within a time window and usage limits."""
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "Percent off"
+        FIXED = "fixed", "Fixed amount off"
+
+    code = models.CharField(
+        max_length=32, unique=True, validators=[CODE_FORMAT], help_text="Stored upper-case; customers may type any case."
+    )
+    description = models.CharField(max_length=200, blank=True, help_text="Internal note: what the campaign is for.")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERCENT)
+    value = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))], help_text="Percent (0 to 100) or pounds."
+    )
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(null=True, blank=True, help_text="Leave empty for no end date.")
+    min_spend = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))], help_text="In pounds."
+    )
+    trade = models.ForeignKey(
+        Trade, null=True, blank=True, on_delete=models.PROTECT, related_name="promo_codes", help_text="Leave empty for every trade."
+    )
+    max_uses = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)], help_text="Leave empty for no limit.")
+    max_uses_per_customer = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    # Changed only by quotes.promos, under a row lock, with F() expressions.
+    uses = models.IntegerField(default=0, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(code=Upper("code")), name="promo_code_upper_case", violation_error_message="Codes are stored upper-case."
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["percent", "fixed"]),
+                name="promo_kind_valid",
+                violation_error_message="Choose percent or fixed.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(value__gte=0), name="promo_value_not_negative", violation_error_message="The value cannot be negative."
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="percent") | models.Q(value__lte=100),
+                name="promo_percent_at_most_100",
+                violation_error_message="A percentage must be between 0 and 100.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_spend__gte=0),
+                name="promo_min_spend_not_negative",
+                violation_error_message="The minimum spend cannot be negative.",
+            ),
+            models.CheckConstraint(condition=models.Q(uses__gte=0), name="promo_uses_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(max_uses__isnull=True) | models.Q(uses__lte=models.F("max_uses")), name="promo_uses_within_max"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_uses_per_customer__gte=1),
+                name="promo_per_customer_at_least_one",
+                violation_error_message="Each customer must be allowed at least one use.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__isnull=True) | models.Q(valid_until__gt=models.F("valid_from")),
+                name="promo_window_order",
+                violation_error_message="The end of the validity window must be after its start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        # Admin forms: normalise before the unique check, so "spring10" clashes with "SPRING10".
+        self.code = (self.code or "").strip().upper()
+        # The uses <= max_uses constraint is skipped by form validation (uses is not a form field).
+        if self.max_uses is not None and self.max_uses < self.uses:
+            raise ValidationError({"max_uses": f"This code has already been used {self.uses} times; the limit cannot be lower than that."})
+
+
+class PromoRedemption(models.Model):
+    """One use of a promo code by a customer for one thing (``reference``, e.g. ``quote:7:v2``).
+
+    Unique per (promo, customer, reference): redeeming the same thing again is a no-op.
+    """
+
+    promo = models.ForeignKey(PromoCode, on_delete=models.PROTECT, related_name="redemptions")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="promo_redemptions")
+    reference = models.CharField(max_length=64, help_text='What the code was used on, e.g. "job:42" or "quote:7:v2".')
+    amount = models.DecimalField(max_digits=10, decimal_places=2, help_text="The discount given, in pounds.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["promo", "customer", "reference"], name="promo_redemption_once_per_reference"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="promo_redemption_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promo} for {self.customer} on {self.reference}: £{self.amount}"

@@ -6,13 +6,15 @@ that production runs, pointed at the test database and a broker of its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,36 @@ class Process:
 
 def manage(name: str, *args: str, env: dict[str, str]) -> Process:
     return Process([sys.executable, "manage.py", *args], env, name)
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url + "/", timeout=1)
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def running_stack(broker: Broker, name: str) -> Iterator[tuple[str, list[Process]]]:
+    """Daphne, the outbox relay and every consumer as child processes, as ``make run`` starts them.
+
+    Yields (base URL, processes) once Daphne answers; stops them all afterwards.
+    """
+    port = free_port()
+    env = subprocess_env(broker)
+    processes = [
+        daphne(port, env).start(),
+        manage(f"{name}-relay", "outbox_relay", env=env).start(),
+        manage(f"{name}-consumers", "consume", "--all", env=env).start(),
+    ]
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(base_url), timeout=30, message="daphne to listen")
+        yield base_url, processes
+    finally:
+        for process in processes:
+            process.terminate()
 
 
 def daphne(port: int, env: dict[str, str]) -> Process:

@@ -22,7 +22,7 @@ from websockets.typing import Origin
 from marketplace.accounts.models import User
 from tests.factories import TradeFactory
 from tests.jobs.helpers import pro
-from tests.support import daphne, free_port, manage, subprocess_env, wait_until
+from tests.support import running_stack
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -46,37 +46,29 @@ def test_http_post_reaches_an_authenticated_websocket_through_kafka(broker, caps
     browser.force_login(trader)
     session = browser.cookies["sessionid"].value
 
-    port = free_port()
-    env = subprocess_env(broker)
-    processes = [
-        daphne(port, env).start(),
-        manage("e2e-relay", "outbox_relay", env=env).start(),
-        manage("e2e-consumers", "consume", "--all", env=env).start(),
-    ]
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _port_answers(base), timeout=30, message="daphne")
-        with connect(f"ws://127.0.0.1:{port}/ws/live/", origin=Origin(base), additional_headers={"Cookie": f"sessionid={session}"}) as ws:
-            assert json.loads(ws.recv(5))["stream"] == f"user.{trader.pk}"
-            ws.send(json.dumps({"action": "subscribe", "stream": "board.all"}))
-            assert json.loads(ws.recv(5)) == {"type": "subscribed", "stream": "board.all"}
+    with (
+        running_stack(broker, "e2e") as (base, _processes),
+        connect(
+            f"{base.replace('http', 'ws', 1)}/ws/live/", origin=Origin(base), additional_headers={"Cookie": f"sessionid={session}"}
+        ) as ws,
+    ):
+        assert json.loads(ws.recv(5))["stream"] == f"user.{trader.pk}"
+        ws.send(json.dumps({"action": "subscribe", "stream": "board.all"}))
+        assert json.loads(ws.recv(5)) == {"type": "subscribed", "stream": "board.all"}
 
-            warmup = post_job(base, token, "warm-up")  # the consumer groups are still joining
-            _wait_for(ws, {"job.posted", "lead.offered"}, warmup["id"], 30)
+        warmup = post_job(base, token, "warm-up")  # the consumer groups are still joining
+        _wait_for(ws, {"job.posted", "lead.offered"}, warmup["id"], 30)
 
-            board, lead = [], []
-            for i in range(40):
-                started = time.perf_counter()
-                job = post_job(base, token, f"Job {i}")
-                arrived = _wait_for(ws, {"job.posted", "lead.offered"}, job["id"], 10)
-                board.append((arrived["job.posted"][0] - started) * 1000)
-                lead.append((arrived["lead.offered"][0] - started) * 1000)
-                posted, offered = arrived["job.posted"][1], arrived["lead.offered"][1]
-                assert posted["stream"] == "board.all" and posted["seq"] == 1 and posted["data"]["title"] == f"Job {i}"
-                assert offered["stream"] == f"user.{trader.pk}" and offered["data"]["title"] == f"Job {i}"
-    finally:
-        for process in processes:
-            process.terminate()
+        board, lead = [], []
+        for i in range(40):
+            started = time.perf_counter()
+            job = post_job(base, token, f"Job {i}")
+            arrived = _wait_for(ws, {"job.posted", "lead.offered"}, job["id"], 10)
+            board.append((arrived["job.posted"][0] - started) * 1000)
+            lead.append((arrived["lead.offered"][0] - started) * 1000)
+            posted, offered = arrived["job.posted"][1], arrived["lead.offered"][1]
+            assert posted["stream"] == "board.all" and posted["seq"] == 1 and posted["data"]["title"] == f"Job {i}"
+            assert offered["stream"] == f"user.{trader.pk}" and offered["data"]["title"] == f"Job {i}"
     with capsys.disabled():
         for name, values in (("board push (jobs-board)", board), ("lead to tradesperson (matching)", lead)):
             values.sort()
@@ -84,14 +76,6 @@ def test_http_post_reaches_an_authenticated_websocket_through_kafka(broker, caps
                 f"\nHTTP POST -> {name} through Kafka: n={len(values)} "
                 f"p50={statistics.median(values):.1f} ms p99={values[int(len(values) * 0.99) - 1]:.1f} ms max={values[-1]:.1f} ms"
             )
-
-
-def _port_answers(base: str) -> bool:
-    try:
-        urllib.request.urlopen(f"{base}/", timeout=1)
-        return True
-    except OSError:
-        return False
 
 
 def _wait_for(ws, events: set[str], job_id: int, timeout: float) -> dict[str, tuple[float, dict]]:

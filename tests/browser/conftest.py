@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.support import ARTIFACTS, Broker, Process, daphne, free_port, manage, subprocess_env, wait_until
+from tests.support import ARTIFACTS, Broker, Process, running_stack
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
 # make are ordinary blocking calls, so let Django allow them.
@@ -59,30 +59,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def stack(broker: Broker, transactional_db: None) -> Iterator[Stack]:
-    port = free_port()
-    env = subprocess_env(broker)
-    processes = [
-        daphne(port, env).start(),
-        manage("browser-relay", "outbox_relay", env=env).start(),
-        manage("browser-consumers", "consume", "--all", env=env).start(),
-    ]
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _answers(base_url), timeout=30, message="daphne to listen")
+    with running_stack(broker, "browser") as (base_url, processes):
         yield Stack(base_url, processes)
-    finally:
-        for process in processes:
-            process.terminate()
-
-
-def _answers(url: str) -> bool:
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(url + "/", timeout=1)
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.db.models import F
 from django.utils.dateparse import parse_datetime
@@ -122,13 +121,10 @@ class JobBoardProjection(EventHandler):
         )
 
     def _index(self, job_id: int) -> None:
-        # Same weights as _SEARCH_SQL (used when a job is posted).
-        JobBoardEntry.objects.filter(job_id=job_id).update(
-            search=SearchVector("title", weight="A", config="english")
-            + SearchVector("trade_name", weight="A", config="english")
-            + SearchVector("place", weight="B", config="english")
-            + SearchVector("description", weight="C", config="english")
-        )
+        # The same weighting as a posted job gets, computed from the row's own columns.
+        search = _SEARCH_SQL.replace("%s", "{}").format("title", "trade_name", "place", "description")
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {JobBoardEntry._meta.db_table} SET search = {search} WHERE job_id = %s", [job_id])
 
     @staticmethod
     def _public(entry: JobBoardEntry) -> dict[str, Any]:

@@ -74,6 +74,7 @@ def test_board_rows_follow_the_job_and_ignore_stale_events(broker, customer) -> 
     services.job_update(job=job, actor=customer, title="Leaky mixer tap")
     relay_all()
     run_consumer_until(lambda: JobBoardEntry.objects.filter(title="Leaky mixer tap", bid_count=1).exists(), get_consumer("jobs-board"))
+    assert [e.job_id for e in board(filters=BoardFilters(query="mixer"))] == [job.pk]  # an edit is searchable
     services.job_cancel(job=job, actor=customer)
     relay_all()
     run_consumer_until(lambda: JobBoardEntry.objects.filter(status="cancelled").exists(), get_consumer("jobs-board"))

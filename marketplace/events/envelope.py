@@ -5,25 +5,63 @@ The envelope is JSON with a fixed set of fields (validated against
 event type's own versioned schema.  :func:`decode` is the only way a consumer
 turns Kafka bytes into an :class:`Envelope`; it raises :class:`InvalidMessage`
 for anything that can never be processed, which the consumer runner dead-letters.
+
+Tombstones (compacted topics): a message whose value is null but that carries the
+event's envelope JSON in an ``envelope`` header (what the relay produces for
+:func:`~marketplace.events.outbox.emit_tombstone`) decodes to an ordinary
+:class:`Envelope` with ``tombstone=True``.  A null value *without* that header (a
+foreign producer's bare tombstone) raises :class:`BareTombstone`, a subclass of
+:class:`InvalidMessage` that names the topic and key; the consumer runner and replay
+treat it specially (an optional handler hook, otherwise skipped), never as poison.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.serializers.json import DjangoJSONEncoder
 from jsonschema import Draft202012Validator
 
 from .schemas import SCHEMA_DIR, SchemaViolation, get_event_type, validate_data
 
+# The header that carries a tombstone's envelope JSON (its value is null).
+ENVELOPE_HEADER = "envelope"
+
+HeaderValue = str | bytes | None
+Headers = Iterable[tuple[str, HeaderValue]] | Mapping[str, HeaderValue]
+
 
 class InvalidMessage(Exception):
     """A message that can never be processed: malformed, unknown type or schema violation."""
+
+
+class BareTombstone(InvalidMessage):
+    """A null-valued message without an ``envelope`` header: a tombstone, but not one of our events.
+
+    Not poison: the runner hands it to the handler's optional ``on_bare_tombstone(topic,
+    key)`` hook, or skips it.  ``key`` is the message key as text (None if it had none).
+    """
+
+    def __init__(self, topic: str = "", key: str | None = None) -> None:
+        where = f" on {topic} key {key!r}" if topic else ""
+        super().__init__(f"tombstone (null value) without an {ENVELOPE_HEADER!r} header{where}: not an event")
+        self.topic = topic
+        self.key = key
+
+
+class KafkaMessage(Protocol):
+    """The parts of ``confluent_kafka.Message`` that decoding needs."""
+
+    def value(self) -> bytes | None: ...
+    def headers(self) -> Any: ...
+    def topic(self) -> str | None: ...
+    def key(self) -> bytes | None: ...
 
 
 @dataclass(frozen=True)
@@ -39,6 +77,9 @@ class Envelope:
     correlation_id: str
     causation_id: str | None
     data: dict[str, Any]
+    # Published as a Kafka tombstone (null value, this envelope in the headers).  Not
+    # part of the envelope JSON: the same event reads the same from either form.
+    tombstone: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,7 +127,7 @@ def validate_envelope_dict(raw: Any) -> None:
         raise SchemaViolation(f"envelope: {where}: {error.message}")
 
 
-def from_dict(raw: Any) -> Envelope:
+def from_dict(raw: Any, *, tombstone: bool = False) -> Envelope:
     """Validate a decoded envelope (shape, known type, data schema) and build it."""
     try:
         validate_envelope_dict(raw)
@@ -106,15 +147,47 @@ def from_dict(raw: Any) -> Envelope:
         correlation_id=raw["correlation_id"],
         causation_id=raw.get("causation_id"),
         data=raw["data"],
+        tombstone=tombstone,
     )
 
 
-def decode(value: bytes | None) -> Envelope:
-    """Parse and validate a Kafka message value; raise :class:`InvalidMessage` if it can't be."""
+def header(headers: Headers | None, name: str) -> HeaderValue:
+    """The first value of header ``name`` (None if absent); takes Kafka's list or a dict."""
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    for key, value in items:
+        if key == name:
+            return value
+    return None
+
+
+def decode(value: bytes | None, headers: Headers | None = None) -> Envelope:
+    """Parse and validate a Kafka message; raise :class:`InvalidMessage` if it can't be.
+
+    A null ``value`` is a tombstone: its envelope is read from the ``envelope`` header
+    (``tombstone=True`` on the result), or :class:`BareTombstone` is raised without one.
+    """
     if value is None:
-        raise InvalidMessage("empty message value (tombstone) on a topic that carries events")
+        raw_envelope = header(headers, ENVELOPE_HEADER)
+        if raw_envelope is None:
+            raise BareTombstone()
+        try:
+            raw = json.loads(raw_envelope)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidMessage(f"tombstone's {ENVELOPE_HEADER!r} header is not JSON: {exc}") from exc
+        return from_dict(raw, tombstone=True)
     try:
         raw = json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidMessage(f"message value is not JSON: {exc}") from exc
     return from_dict(raw)
+
+
+def decode_message(message: KafkaMessage) -> Envelope:
+    """:func:`decode` a consumed message; a :class:`BareTombstone` names its topic and key."""
+    try:
+        return decode(message.value(), message.headers())
+    except BareTombstone:
+        key = message.key()
+        raise BareTombstone(message.topic() or "", key.decode(errors="replace") if key is not None else None) from None

@@ -6,11 +6,21 @@ transaction, together with the inbox record, so they must only touch the
 database (and schedule live pushes with ``marketplace.realtime.push``, which
 fire after commit).  Raising :class:`~marketplace.events.envelope.InvalidMessage`
 dead-letters the event at once; raising :class:`Retryable` retries it.
+
+Tombstones on compacted topics arrive through the same method as any event of
+their type (``payment.settled`` -> ``on_payment_settled(event)``) with
+``event.tombstone`` True: delete the key's row there.  A null-valued message with
+no envelope (another producer's bare tombstone) is not an event: it goes to
+``on_bare_tombstone(topic, key)`` if the handler defines it (``key`` is the message
+key as text, or None), and is skipped otherwise.  That hook has no inbox record
+(there is no event id), so it must be idempotent, as a delete by key is.
 """
 
 from __future__ import annotations
 
 from .envelope import Envelope
+
+BARE_TOMBSTONE_HOOK = "on_bare_tombstone"
 
 
 class Retryable(Exception):
@@ -27,6 +37,12 @@ class EventHandler:
 
     def handle(self, event: Envelope) -> None:
         getattr(self, method_name(event.event_type))(event)
+
+    def handles_bare_tombstones(self) -> bool:
+        return callable(getattr(self, BARE_TOMBSTONE_HOOK, None))
+
+    def handle_bare_tombstone(self, topic: str, key: str | None) -> None:
+        getattr(self, BARE_TOMBSTONE_HOOK)(topic, key)
 
     def reset(self) -> None:
         """Delete the read model this handler maintains, before a rebuild from the log."""

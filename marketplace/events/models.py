@@ -10,10 +10,12 @@ from django.db import models
 class OutboxEvent(models.Model):
     """An event committed with the domain change that caused it, waiting to be published.
 
-    Rows are written only by :func:`marketplace.events.outbox.emit` inside the
-    caller's transaction; the relay publishes them in ``id`` order and sets
-    ``published_at``.  Published rows are kept for ``OUTBOX['RETENTION_HOURS']``
-    so a lost broker can be refilled (``manage.py replay_events --republish``).
+    Rows are written only by :func:`marketplace.events.outbox.emit` (or
+    ``emit_tombstone``) inside the caller's transaction; the relay publishes them in
+    ``id`` order and sets ``published_at``.  A ``tombstone`` row is published with a
+    null value and its envelope in the ``envelope`` header (compacted topics only).
+    Published rows are kept for ``OUTBOX['RETENTION_HOURS']`` so a lost broker can
+    be refilled (``manage.py replay_events --republish``).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -23,6 +25,8 @@ class OutboxEvent(models.Model):
     key = models.CharField(max_length=128)
     sequence = models.PositiveBigIntegerField()
     envelope = models.JSONField()
+    # db_default too: processes still running the previous release insert without the column.
+    tombstone = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     published_at = models.DateTimeField(null=True, blank=True)
     publish_attempts = models.PositiveIntegerField(default=0)

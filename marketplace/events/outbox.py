@@ -4,6 +4,12 @@ Services call :func:`emit` (or :func:`emit_many` for bulk operations) inside the
 same ``transaction.atomic`` block that writes their domain rows.  Nothing here
 talks to Kafka: the relay (``manage.py outbox_relay``) publishes committed rows.
 So a request either commits its change *and* its events, or neither.
+
+:func:`emit_tombstone` is :func:`emit` for the end of a key's life on a compacted
+topic: the event is validated, sequenced and stored the same way, and the relay
+publishes it as a Kafka tombstone (null value, the envelope in an ``envelope``
+header), so compaction eventually drops the key while consumers still see a full
+event (``event.tombstone`` is True).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from .context import current_causation_id, current_correlation_id
 from .envelope import Envelope, normalise_data
 from .models import AggregateSequence, OutboxEvent
 from .schemas import EventType, validate_data
+from .topics import topic_spec
 
 
 class OutsideTransaction(RuntimeError):
@@ -33,6 +40,8 @@ class PendingEvent:
     aggregate_id: str | int
     data: dict[str, Any]
     actor_id: int | None = None
+    # Publish as a Kafka tombstone (null value, envelope in headers); compacted topics only.
+    tombstone: bool = False
 
 
 def emit(event_type: EventType, *, aggregate_id: str | int, data: dict[str, Any], actor_id: int | None = None) -> Envelope:
@@ -45,6 +54,25 @@ def emit(event_type: EventType, *, aggregate_id: str | int, data: dict[str, Any]
     return emit_many([PendingEvent(event_type, aggregate_id, data, actor_id)])[0]
 
 
+def emit_tombstone(event_type: EventType, *, aggregate_id: str | int, data: dict[str, Any], actor_id: int | None = None) -> Envelope:
+    """Like :func:`emit`, but the relay publishes the event as a tombstone for its key.
+
+    The key (aggregate id) is deleted from the compacted topic once the compactor
+    runs; consumers receive the event with ``tombstone=True``.  Raises ValueError if
+    the event type's topic is not compacted (a tombstone there would mean nothing).
+    """
+    return emit_many([PendingEvent(event_type, aggregate_id, data, actor_id, tombstone=True)])[0]
+
+
+def _check_tombstone(event_type: EventType) -> None:
+    spec = topic_spec(event_type.topic)
+    if not spec.compacted:
+        raise ValueError(
+            f"{event_type.name} cannot be emitted as a tombstone: its topic {spec.name} is not compacted "
+            f"(cleanup.policy={spec.cleanup_policy!r})."
+        )
+
+
 def emit_many(events: Sequence[PendingEvent]) -> list[Envelope]:
     """Add several events in one round trip per aggregate plus one INSERT.
 
@@ -54,6 +82,9 @@ def emit_many(events: Sequence[PendingEvent]) -> list[Envelope]:
         raise OutsideTransaction("emit() must run inside transaction.atomic() together with the domain change.")
     if not events:
         return []
+    for pending in events:
+        if pending.tombstone:
+            _check_tombstone(pending.event_type)
     now = timezone.now()
     correlation_id = current_correlation_id()
     causation_id = current_causation_id()
@@ -86,6 +117,7 @@ def emit_many(events: Sequence[PendingEvent]) -> list[Envelope]:
             correlation_id=correlation_id,
             causation_id=causation_id,
             data=data,
+            tombstone=pending.tombstone,
         )
         envelopes.append(envelope)
         rows.append(
@@ -96,6 +128,7 @@ def emit_many(events: Sequence[PendingEvent]) -> list[Envelope]:
                 key=agg[1],
                 sequence=sequence,
                 envelope=envelope.to_dict(),
+                tombstone=pending.tombstone,
             )
         )
     OutboxEvent.objects.bulk_create(rows)

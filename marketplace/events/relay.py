@@ -8,6 +8,10 @@ producer (acks=all); the relay waits for every delivery report, then marks the
 acknowledged rows published.  A crash between the broker's ack and the mark
 re-sends those rows next time: consumers absorb the duplicates (inbox).
 A broker outage leaves rows unpublished; they go out, in order, when it returns.
+
+Every message carries ``event_type`` and ``event_id`` headers.  A tombstone row
+(``emit_tombstone``) is produced with a null value, its usual key, and the envelope
+JSON in an ``envelope`` header, so consumers still know what the message is.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .envelope import ENVELOPE_HEADER
 from .kafka import make_producer
 from .models import OutboxEvent
 
@@ -43,7 +48,20 @@ class OutboxRow:
     key: str
     event_id: str
     event_type: str
-    value: bytes
+    value: bytes  # the envelope JSON
+    tombstone: bool = False
+
+    def message_value(self) -> bytes | None:
+        return None if self.tombstone else self.value
+
+    def headers(self) -> list[tuple[str, str | bytes | None]]:
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("event_type", self.event_type.encode()),
+            ("event_id", self.event_id.encode()),
+        ]
+        if self.tombstone:
+            headers.append((ENVELOPE_HEADER, self.value))
+        return headers
 
 
 def _libpq_dsn() -> str:
@@ -73,12 +91,12 @@ class OutboxRelay:
     def fetch_pending(self) -> list[OutboxRow]:
         with connection.cursor() as cursor:
             cursor.execute(
-                f"""SELECT id, topic, key, event_id::text, event_type, envelope::text
+                f"""SELECT id, topic, key, event_id::text, event_type, envelope::text, tombstone
                     FROM {OutboxEvent._meta.db_table}
                     WHERE published_at IS NULL ORDER BY id LIMIT %s""",
                 [self.batch_size],
             )
-            return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5].encode()) for r in cursor.fetchall()]
+            return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5].encode(), r[6]) for r in cursor.fetchall()]
 
     def publish(self, rows: list[OutboxRow]) -> tuple[list[int], dict[int, str]]:
         """Produce rows and wait for every delivery report.
@@ -98,16 +116,13 @@ class OutboxRelay:
             return callback
 
         for row in rows:
-            headers: list[tuple[str, str | bytes | None]] = [
-                ("event_type", row.event_type.encode()),
-                ("event_id", row.event_id.encode()),
-            ]
+            headers = row.headers()
             while True:
                 try:
                     self.producer.produce(
                         row.topic,
                         key=row.key.encode(),
-                        value=row.value,
+                        value=row.message_value(),
                         headers=headers,
                         on_delivery=on_delivery(row.id),
                     )

@@ -1,4 +1,13 @@
-"""Rebuilding read models from the log, re-driving dead letters, refilling a lost broker."""
+"""Rebuilding read models from the log, re-driving dead letters, refilling a lost broker.
+
+Tombstones replay like live: both sources yield a tombstone as an :class:`Envelope`
+with ``tombstone=True`` (from the ``envelope`` header in Kafka, from the row's flag
+in the outbox), and :func:`rebuild` applies it through the handler's ``on_<type>``
+method.  A bare tombstone in Kafka (null value, no envelope) is yielded as a
+:class:`~marketplace.events.envelope.BareTombstone` (an ``InvalidMessage`` carrying
+topic and key); :func:`rebuild` passes it to the handler's ``on_bare_tombstone`` hook
+if it has one and otherwise counts it as skipped, not invalid.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +21,11 @@ from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 from django.db import transaction
 from django.utils import timezone
 
-from .envelope import Envelope, InvalidMessage, decode, from_dict
+from .envelope import BareTombstone, Envelope, InvalidMessage, decode, decode_message, from_dict
 from .kafka import make_consumer
 from .models import DeadLetter, OutboxEvent, ProcessedEvent
 from .registry import ConsumerSpec, get_consumer
-from .runner import apply_event
+from .runner import apply_bare_tombstone, apply_event
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +66,7 @@ def events_from_kafka(topics: list[str], *, timeout: float = 10.0) -> Iterator[E
                 if where in ends and offset >= ends[where] - 1:
                     del ends[where]
                 try:
-                    yield decode(message.value())
+                    yield decode_message(message)
                 except InvalidMessage as exc:
                     yield exc
     finally:
@@ -66,9 +75,10 @@ def events_from_kafka(topics: list[str], *, timeout: float = 10.0) -> Iterator[E
 
 def events_from_outbox(topics: list[str]) -> Iterator[Envelope | InvalidMessage]:
     """Every event still retained in the outbox for ``topics``, in commit order."""
-    for raw in OutboxEvent.objects.filter(topic__in=topics).order_by("id").values_list("envelope", flat=True).iterator(2000):
+    rows = OutboxEvent.objects.filter(topic__in=topics).order_by("id").values_list("envelope", "tombstone")
+    for raw, tombstone in rows.iterator(2000):
         try:
-            yield from_dict(raw)
+            yield from_dict(raw, tombstone=tombstone)
         except InvalidMessage as exc:
             yield exc
 
@@ -86,6 +96,13 @@ def rebuild(spec: ConsumerSpec, *, source: str = "kafka") -> ReplayResult:
         handler.reset()
         ProcessedEvent.objects.filter(consumer=spec.name).delete()
         for item in events:
+            if isinstance(item, BareTombstone):
+                if handler.handles_bare_tombstones():
+                    apply_bare_tombstone(spec.name, handler, item)
+                    result.applied += 1
+                else:
+                    result.skipped += 1
+                continue
             if isinstance(item, InvalidMessage):
                 result.invalid += 1
                 continue
@@ -106,8 +123,14 @@ def redrive(dead_letter: DeadLetter) -> tuple[bool, str]:
     handler = spec.make_handler()
     try:
         with transaction.atomic():
-            event = decode(bytes(dead_letter.value) if dead_letter.value is not None else None)
-            if handler.handles(event.event_type):
+            value = bytes(dead_letter.value) if dead_letter.value is not None else None
+            try:
+                event: Envelope | None = decode(value, dead_letter.headers)  # a tombstone's envelope is in its headers
+            except BareTombstone:
+                event = None
+                if handler.handles_bare_tombstones():
+                    apply_bare_tombstone(spec.name, handler, BareTombstone(dead_letter.topic, dead_letter.key or None))
+            if event is not None and handler.handles(event.event_type):
                 apply_event(spec.name, handler, event)
             dead_letter.status = DeadLetter.Status.REDRIVEN
             dead_letter.resolved_at = timezone.now()

@@ -17,6 +17,22 @@ whole batch, which is retried with exponential backoff.  A burst of dead letters
 above ``CONSUMERS['DLQ_LIMIT']`` per window stops the runner (nothing committed)
 rather than dead-lettering a whole topic after a bad deploy.  ``stop()`` (SIGTERM)
 lets the current batch finish and commit.
+
+Tombstones (null-valued messages on compacted topics):
+
+- One produced by our relay (``emit_tombstone``) carries its envelope in an
+  ``envelope`` header.  It decodes to an :class:`Envelope` with ``tombstone=True``
+  and is an ordinary event from then on: inbox dedupe by its event id, the
+  ``on_<type>`` handler method, retries, dead-lettering.  Its dead letter keeps the
+  null value and every original header, so it can be re-driven.
+- A bare tombstone (null value, no ``envelope`` header, e.g. from a foreign
+  producer or a tool) is not poison and is never dead-lettered for being bare: if
+  the handler defines ``on_bare_tombstone(topic, key)`` it is called in the batch's
+  transaction, in partition order, with retries and dead-lettering if *it* fails
+  (no inbox record: there is no event id, so the hook must be idempotent);
+  otherwise the message is skipped and counted in ``stats.skipped``.  Either way
+  its offset is committed and the partition moves on.
+- A null value whose ``envelope`` header is not a valid envelope is poison.
 """
 
 from __future__ import annotations
@@ -36,7 +52,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from marketplace.realtime import push
 
 from .context import consuming, correlation
-from .envelope import Envelope, InvalidMessage, decode
+from .envelope import BareTombstone, Envelope, InvalidMessage, decode_message
 from .handlers import EventHandler, Retryable
 from .kafka import group_id, make_consumer, make_producer
 from .models import DeadLetter, ProcessedEvent
@@ -78,6 +94,10 @@ class _BatchState:
     dead_letters: list[_PendingDeadLetter] = field(default_factory=list)
 
 
+# What a batch applies: an event, or a bare tombstone for the handler's on_bare_tombstone hook.
+_Item = Envelope | BareTombstone
+
+
 def record_inbox(consumer_name: str, events: list[Envelope]) -> set[uuid.UUID]:
     """Insert inbox rows for ``events`` in one statement; return the ids that were new."""
     unique = {event.event_id: event.event_type for event in events}
@@ -108,6 +128,12 @@ def apply_event(consumer_name: str, handler: EventHandler, event: Envelope) -> b
     with correlation(event.correlation_id, str(event.event_id)), consuming(consumer_name):
         handler.handle(event)
     return True
+
+
+def apply_bare_tombstone(consumer_name: str, handler: EventHandler, tombstone: BareTombstone) -> None:
+    """Hand a bare tombstone to the handler's ``on_bare_tombstone`` hook (no inbox: it has no id)."""
+    with consuming(consumer_name):
+        handler.handle_bare_tombstone(tombstone.topic, tombstone.key)
 
 
 class ConsumerRunner:
@@ -236,12 +262,19 @@ class ConsumerRunner:
         self.consumer.commit(asynchronous=False)
         self.stats.batches += 1
 
-    def _decode_all(self, messages: list[Message], state: _BatchState) -> list[tuple[Message, Envelope]]:
+    def _decode_all(self, messages: list[Message], state: _BatchState) -> list[tuple[Message, _Item]]:
         """Decode a batch; dead-letter what can never be processed; drop what this handler ignores."""
-        pending: list[tuple[Message, Envelope]] = []
+        pending: list[tuple[Message, _Item]] = []
         for message in messages:
             try:
-                event = decode(message.value())
+                event = decode_message(message)
+            except BareTombstone as tombstone:
+                if self.handler.handles_bare_tombstones():
+                    pending.append((message, tombstone))
+                else:
+                    log.info("consumer %s: skipping %s", self.spec.name, tombstone)
+                    self.stats.skipped += 1
+                continue
             except InvalidMessage as exc:
                 self._dead_letter(message, exc, state)
                 continue
@@ -251,7 +284,7 @@ class ConsumerRunner:
                 self.stats.skipped += 1
         return pending
 
-    def _apply_together(self, pending: list[tuple[Message, Envelope]]) -> bool:
+    def _apply_together(self, pending: list[tuple[Message, _Item]]) -> bool:
         """The fast path: one savepoint and one inbox INSERT for the whole batch.
 
         Returns False (with everything rolled back) if any handler fails; the
@@ -262,9 +295,14 @@ class ConsumerRunner:
         applied = 0
         try:
             with transaction.atomic():
-                fresh = record_inbox(self.spec.name, [event for _, event in pending])
+                events = [item for _, item in pending if isinstance(item, Envelope)]
+                fresh = record_inbox(self.spec.name, events) if events else set()
                 with consuming(self.spec.name):
                     for _, event in pending:
+                        if isinstance(event, BareTombstone):  # no inbox record: it has no event id
+                            self.handler.handle_bare_tombstone(event.topic, event.key)
+                            applied += 1
+                            continue
                         if event.event_id not in fresh:
                             continue
                         fresh.discard(event.event_id)  # a duplicate inside this batch applies once
@@ -280,12 +318,22 @@ class ConsumerRunner:
         self.stats.duplicates += len(pending) - applied
         return True
 
-    def _apply_one(self, message: Message, event: Envelope, state: _BatchState) -> None:
+    def _apply_one(self, message: Message, item: _Item, state: _BatchState) -> None:
+        if isinstance(item, Envelope):
+            event: Envelope | None = item
+            what = f"{item.event_type} {item.event_id}"
+        else:
+            event = None
+            what = f"bare tombstone {item.topic} key {item.key!r}"
         last_error: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with transaction.atomic():  # a savepoint: one bad event does not undo the batch
-                    applied = apply_event(self.spec.name, self.handler, event)
+                    if isinstance(item, Envelope):
+                        applied = apply_event(self.spec.name, self.handler, item)
+                    else:
+                        apply_bare_tombstone(self.spec.name, self.handler, item)
+                        applied = True
                 if applied:
                     self.stats.processed += 1
                 else:
@@ -299,10 +347,9 @@ class ConsumerRunner:
             except Exception as exc:
                 last_error = exc
                 log.warning(
-                    "consumer %s: %s %s failed (attempt %d/%d): %r",
+                    "consumer %s: %s failed (attempt %d/%d): %r",
                     self.spec.name,
-                    event.event_type,
-                    event.event_id,
+                    what,
                     attempt,
                     self.max_attempts,
                     exc,

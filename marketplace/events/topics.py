@@ -2,6 +2,17 @@
 
 `manage.py kafka_topics` creates or updates them idempotently.  Every topic has a
 dead-letter twin (``<name>.dlq``) that consumers route poison messages to.
+
+Compacted topics (``cleanup_policy="compact"``) keep the latest message per key and
+may carry tombstones (:func:`~marketplace.events.outbox.emit_tombstone`: null value,
+envelope in a header) that delete a key.  Two settings matter for consumers:
+
+- ``delete.retention.ms`` (1 day): how long a tombstone stays readable after the
+  compactor has removed the older values of its key.  A consumer group that lags
+  more than this can miss the tombstone; it then never sees that key again, which is
+  also where a rebuild from the log ends up.
+- ``min.compaction.lag.ms`` (1 hour): a value stays uncompacted at least this long,
+  so a consumer that is at most this far behind sees every snapshot.
 """
 
 from __future__ import annotations
@@ -9,32 +20,54 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-DAY_MS = 24 * 60 * 60 * 1000
+HOUR_MS = 60 * 60 * 1000
+DAY_MS = 24 * HOUR_MS
+CLEANUP_POLICIES = ("delete", "compact", "compact,delete")
 
 
 class Topic(enum.StrEnum):
     # Everything that happens to a job (posting, leads, bids, awards, ...), keyed by job id.
     JOBS = "marketplace.jobs"
+    # The current state of each payment, keyed by payment id; compacted, a tombstone when settled.
+    PAYMENTS = "marketplace.payments"
 
 
 @dataclass(frozen=True)
 class TopicSpec:
     topic: Topic
     partitions: int
-    cleanup_policy: str = "delete"  # "delete" or "compact"
+    cleanup_policy: str = "delete"  # "delete", "compact" or "compact,delete"
     retention_ms: int = 7 * DAY_MS  # -1 keeps forever
     description: str = ""
+    # Compacted topics only (see the module docstring).
+    delete_retention_ms: int = DAY_MS
+    min_compaction_lag_ms: int = HOUR_MS
+
+    def __post_init__(self) -> None:
+        if self.cleanup_policy not in CLEANUP_POLICIES:
+            raise ValueError(f"{self.topic}: cleanup_policy must be one of {CLEANUP_POLICIES}, not {self.cleanup_policy!r}")
+        if self.retention_ms != -1 and self.retention_ms <= 0:
+            raise ValueError(f"{self.topic}: retention_ms must be positive or -1 (forever), not {self.retention_ms}")
 
     @property
     def name(self) -> str:
         return str(self.topic)
 
     @property
+    def compacted(self) -> bool:
+        """True if the broker keeps the latest value per key (so tombstones mean something)."""
+        return "compact" in self.cleanup_policy.split(",")
+
+    @property
     def dlq_name(self) -> str:
         return dead_letter_topic(self.topic)
 
     def config(self) -> dict[str, str]:
-        return {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        config = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        if self.compacted:
+            config["delete.retention.ms"] = str(self.delete_retention_ms)
+            config["min.compaction.lag.ms"] = str(self.min_compaction_lag_ms)
+        return config
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -50,7 +83,21 @@ TOPICS: dict[Topic, TopicSpec] = {
         retention_ms=30 * DAY_MS,
         description="Job lifecycle, leads and bids; key = job id.",
     ),
+    Topic.PAYMENTS: TopicSpec(
+        Topic.PAYMENTS,
+        partitions=3,
+        cleanup_policy="compact",
+        retention_ms=-1,
+        description="Payment state snapshots; key = payment id; compacted; a tombstone (null value) once settled.",
+    ),
 }
+
+
+def topic_spec(topic: str) -> TopicSpec:
+    try:
+        return TOPICS[Topic(topic)]
+    except (ValueError, KeyError):
+        raise LookupError(f"Topic {topic!r} is not declared in marketplace.events.topics.") from None
 
 
 def all_topic_configs() -> list[tuple[str, int, dict[str, str]]]:

@@ -1,6 +1,7 @@
 """The job state machine: which status may follow which.
 
     open -> awarded -> scheduled -> in_progress -> completed
+    awarded -> in_progress (work started without a booked appointment)
     open -> cancelled | expired;  awarded | scheduled -> cancelled
 
 Services call :func:`check_transition` before changing ``Job.status``; an illegal
@@ -17,7 +18,7 @@ S = Job.Status
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.OPEN: frozenset({S.AWARDED, S.CANCELLED, S.EXPIRED}),
-    S.AWARDED: frozenset({S.SCHEDULED, S.CANCELLED}),
+    S.AWARDED: frozenset({S.SCHEDULED, S.IN_PROGRESS, S.CANCELLED}),
     S.SCHEDULED: frozenset({S.IN_PROGRESS, S.CANCELLED, S.AWARDED}),  # back to awarded when unscheduled
     S.IN_PROGRESS: frozenset({S.COMPLETED}),
     S.COMPLETED: frozenset(),

@@ -28,6 +28,13 @@ from . import events as ev
 from .lifecycle import check_transition
 from .models import Bid, Job, JobPhoto, Lead, Trade, TradespersonProfile
 
+
+def scrub(text: str) -> str:
+    """Free text with anything card-like removed: card numbers never reach our database, logs or topics."""
+    from quotes.gateway import redact_card_numbers
+
+    return redact_card_numbers(text)
+
 MAX_AMOUNT = Decimal("1000000")
 PENNY = Decimal("0.01")
 
@@ -165,8 +172,8 @@ def job_post(
             job = Job.objects.create(
                 customer=customer,
                 trade=trade,
-                title=title,
-                description=description,
+                title=scrub(title),
+                description=scrub(description),
                 latitude=latitude,
                 longitude=longitude,
                 place=place,
@@ -247,7 +254,11 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
         if job.status != Job.Status.OPEN:
             raise ServiceError("Only open jobs can be edited.", code="illegal_transition")
         for name, value in fields.items():
-            setattr(job, name, money(value) if name in ("budget_min", "budget_max") else value)
+            if name in ("budget_min", "budget_max"):
+                value = money(value)
+            elif name in ("title", "description"):
+                value = scrub(value)
+            setattr(job, name, value)
         _check_budget(job.budget_min, job.budget_max)
         if "window_start" in fields or "window_end" in fields:
             _check_window(job.window_start, job.window_end)
@@ -259,14 +270,27 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
 
 
 def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
-    """Cancel a job that has not started and emit ``job.cancelled``; only its customer may."""
+    """Cancel a job that has not started and emit ``job.cancelled``.
+
+    Its customer may cancel it while open, awarded or scheduled; the awarded tradesperson may
+    cancel an awarded or scheduled job. What a cancellation after the award costs is the
+    cancellation policy's (``quotes/cancellation.py``), applied by the payments consumer.
+    """
     with transaction.atomic():
-        job = _owned_job(job, actor, "cancel")
+        job = _locked_job(job)
+        is_customer = job.customer_id == actor.pk
+        is_assigned = job.awarded_bid_id is not None and Bid.objects.filter(pk=job.awarded_bid_id, tradesperson=actor).exists()
+        if not (is_customer or is_assigned):
+            raise ServiceError("Only the customer or the tradesperson doing this job can cancel it.", code="forbidden", status_code=403)
         check_transition(job, Job.Status.CANCELLED)
         job.status = Job.Status.CANCELLED
         job.save(update_fields=["status", "updated_at"])
+        who = "" if is_customer else "Cancelled by the tradesperson. "
         emit(
-            ev.JOB_CANCELLED, aggregate_id=job.pk, data={"job_id": job.pk, "status": job.status, "reason": reason[:500]}, actor_id=actor.pk
+            ev.JOB_CANCELLED,
+            aggregate_id=job.pk,
+            data={"job_id": job.pk, "status": job.status, "reason": (who + reason)[:500]},
+            actor_id=actor.pk,
         )
     return job
 
@@ -367,6 +391,25 @@ def job_set_status(*, job: Job, status: str, actor: User | None = None) -> Job:
             actor_id=actor.pk if actor else None,
         )
     return job
+
+
+def _assigned_job(job: Job, actor: User) -> Job:
+    locked = _locked_job(job)
+    if locked.awarded_bid_id is None or not Bid.objects.filter(pk=locked.awarded_bid_id, tradesperson=actor).exists():
+        raise ServiceError("Only the tradesperson doing this job can change its progress.", code="forbidden", status_code=403)
+    return locked
+
+
+def job_start_work(*, job: Job, actor: User) -> Job:
+    """The assigned tradesperson starts work (awarded or scheduled -> in progress)."""
+    with transaction.atomic():
+        return job_set_status(job=_assigned_job(job, actor), status=Job.Status.IN_PROGRESS, actor=actor)
+
+
+def job_complete(*, job: Job, actor: User) -> Job:
+    """The assigned tradesperson marks the work done; the payments consumer then collects the price."""
+    with transaction.atomic():
+        return job_set_status(job=_assigned_job(job, actor), status=Job.Status.COMPLETED, actor=actor)
 
 
 # --- leads ------------------------------------------------------------------------------
@@ -484,7 +527,7 @@ def bid_place(
             raise ServiceError(f"This job is {job.get_status_display().lower()} and takes no more bids.", code="job_closed")
         if Bid.objects.filter(job=job, tradesperson=tradesperson).exists():
             raise ServiceError("You have already bid on this job; revise your bid instead.", code="already_bid")
-        bid = Bid.objects.create(job=job, tradesperson=tradesperson, amount=amount, message=message, earliest_start=earliest_start)
+        bid = Bid.objects.create(job=job, tradesperson=tradesperson, amount=amount, message=scrub(message), earliest_start=earliest_start)
         if lead.bid_at is None:
             lead.bid_at = bid.created_at
             lead.save(update_fields=["bid_at"])
@@ -512,7 +555,7 @@ def bid_revise(*, bid: Bid, actor: User, amount: Decimal, message: str | None = 
         previous = bid.amount
         bid.amount = amount
         if message is not None:
-            bid.message = message
+            bid.message = scrub(message)
         if earliest_start is not None:
             bid.earliest_start = earliest_start
         bid.revision += 1

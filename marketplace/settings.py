@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "marketplace.notifications",
     "jobs",
     "quotes",
+    "gateway_simulator",
 ]
 
 MIDDLEWARE = [
@@ -246,6 +247,29 @@ MATCHING: dict[str, Any] = {
     # No bid after this long: matching widens (next radius factor) and the customer is told.
     "WIDEN_AFTER_MINUTES": env_int("MATCH_WIDEN_AFTER_MINUTES", 60),
     "RADIUS_FACTORS": [1.0, 1.5, 2.0],
+}
+# --- Quotes, pricing and payments ---------------------------------------------------------
+# The marketplace's terms, read by the one pricing engine (quotes/pricing.py via quotes/terms.py).
+PRICING: dict[str, Any] = {
+    "CURRENCY": env("PRICING_CURRENCY", "GBP"),
+    "PLATFORM_FEE_RATE": env("PRICING_PLATFORM_FEE_RATE", "0.10"),  # the marketplace's margin on the net price
+    "TAX_RATE": env("PRICING_TAX_RATE", "0.20"),  # VAT on the net price
+    "DEPOSIT_PERCENT": env("PRICING_DEPOSIT_PERCENT", "20"),  # of the total, authorised on acceptance
+    "MAX_LINE_ITEMS": env_int("PRICING_MAX_LINE_ITEMS", 30),  # per option
+    "MAX_OPTIONS": 3,  # good / better / best
+    "MAX_AMOUNT": env("PRICING_MAX_AMOUNT", "100000"),  # largest line or total, pounds
+    "QUOTE_VALID_DAYS": env_int("QUOTE_VALID_DAYS", 14),  # default validity of a new quote version
+}
+PAYMENTS: dict[str, Any] = {
+    # SIMULATED by default: no real money moves. A real adapter implements quotes.gateway.PaymentGateway.
+    "GATEWAY": env("PAYMENTS_GATEWAY", "gateway_simulator.gateway.DatabaseSimulatedGateway"),
+    "WEBHOOK_SECRET": env("PAYMENTS_WEBHOOK_SECRET", "dev-only-webhook-secret-change-me" if DEBUG else ""),
+    "WEBHOOK_TOLERANCE_S": env_int("PAYMENTS_WEBHOOK_TOLERANCE_S", 300),
+    # Cancellation policy (quotes/cancellation.py): free within this many minutes of accepting...
+    "FREE_CANCELLATION_MINUTES": env_int("PAYMENTS_FREE_CANCELLATION_MINUTES", 5),
+    # ...otherwise a fee when cancelling this close to the appointment (a share of the deposit).
+    "LATE_CANCELLATION_HOURS": env_int("PAYMENTS_LATE_CANCELLATION_HOURS", 24),
+    "LATE_CANCELLATION_FEE_PERCENT": env("PAYMENTS_LATE_CANCELLATION_FEE_PERCENT", "50"),
 }
 # The clock process (manage.py clock) runs expiry and widening this often.
 CLOCK_INTERVAL_S = float(env("CLOCK_INTERVAL_S", "30"))

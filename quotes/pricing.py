@@ -511,3 +511,21 @@ def diff(old: Breakdown, new: Breakdown) -> list[Change]:
             summary = f"{label}: {_pounds(was_amount)} → {_pounds(amount)} ({direction} {_pounds(abs(delta))})."
             changes.append(Change("figure_changed", name, was_amount, amount, summary))
     return changes
+
+
+# --- shares ----------------------------------------------------------------------------------
+
+
+def share_of(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
+    """``amount x part / whole``, rounded half up once: e.g. the platform's share of a cancellation fee or a refund.
+
+    The marketplace keeps the same share of any amount taken or given back as it keeps of the
+    whole quote (``platform_fee / total``). Never more than ``amount``; zero when ``whole`` is zero.
+    """
+    for value, name in ((amount, "amount"), (part, "part"), (whole, "whole")):
+        if _check_money(value, name) < 0:
+            raise PricingError("negative_value", f"{name} is {value}; it cannot be negative.", field=name)
+    if whole == 0:
+        return Decimal("0.00")
+    with localcontext(_ROUNDING):
+        return min(_round(amount * part / whole), _two_places(amount))

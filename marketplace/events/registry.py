@@ -66,6 +66,18 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             handler_path="jobs.projections.ProStatsProjection",
             description="Per-tradesperson response time and wins (ranks matching).",
         ),
+        ConsumerSpec(
+            name="payments",
+            topics=(Topic.JOBS,),
+            handler_path="quotes.projections.PaymentsHandler",
+            description="Moves money when a job completes (collect) or is cancelled (cancellation policy).",
+        ),
+        ConsumerSpec(
+            name="finance",
+            topics=(Topic.PAYMENTS,),
+            handler_path="quotes.projections.FinanceProjection",
+            description="Finance read model from the compacted payments topic (tombstones close positions).",
+        ),
     ]
 }
 

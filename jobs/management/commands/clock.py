@@ -1,4 +1,4 @@
-"""The clock: time-based transitions nobody's request triggers (expiry, widening the search)."""
+"""The clock: time-based transitions nobody's request triggers (expiry, widening the search, payment reconciliation)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import Job
 from marketplace.services_check import wait_for_database
+from quotes.payments import payments_reconcile
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class Command(BaseCommand):
         wait_for_database(timeout=settings.STARTUP_WAIT_S)
         if options["once"]:
             expired, widened = tick()
-            self.stdout.write(f"expired {expired}, widened {widened}")
+            released = payments_reconcile()
+            self.stdout.write(f"expired {expired}, widened {widened}, released {released} unused deposit hold(s)")
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -55,6 +57,9 @@ class Command(BaseCommand):
                 expired, widened = tick()
                 if expired or widened:
                     log.info("clock: expired %d job(s), widened matching for %d", expired, widened)
+                released = payments_reconcile()
+                if released:
+                    log.warning("clock: released %d deposit hold(s) whose acceptance never committed", released)
             except DatabaseError as exc:
                 log.error("clock: database error (%s); retrying next tick", exc)
                 connection.close()

@@ -1,0 +1,677 @@
+"""The only code that moves money: deposits, collection at completion, cancellation, refunds, webhooks.
+
+Every gateway request is a :class:`~quotes.models.PaymentOperation` with a unique idempotency
+key, written before the call and completed after it; asking twice (a retry, a redelivered
+event, a double click) reaches the gateway with the same key and moves money once.
+
+Where money moves:
+
+- Acceptance (:func:`deposit_authorize`, synchronous, outside any transaction): the deposit is
+  held on the card. Then :func:`payment_open` records the payment in the acceptance's transaction.
+- Completion (:func:`payment_collect`, run by the ``payments`` consumer on ``job.status_changed``
+  to completed): the held deposit is captured, the rest is authorised and captured with the same
+  card token, the tradesperson's payout (total less the platform fee) is released.
+- Cancellation (:func:`payment_cancel`, the ``payments`` consumer on ``job.cancelled``): the
+  cancellation policy (``quotes/cancellation.py``) decides a fee, taken from the hold; the rest
+  of the hold is released.
+- Refunds (:func:`payment_refund`, staff): part or all of what was kept, from the latest charge first.
+- Webhooks (:func:`webhook_receive`): signed, recorded once by event id; a refund or a released
+  hold made at the gateway is applied once, whatever order or how often it arrives.
+
+After each change the payment's whole state goes to the compacted ``marketplace.payments``
+topic (``payment.snapshot``) and, once settled (nothing held, nothing owed), a tombstone
+(``payment.settled``). Payouts are SIMULATED: released immediately on settlement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from jobs.models import Job
+from marketplace.accounts.models import User
+from marketplace.api_errors import ServiceError
+from marketplace.events.handlers import Retryable
+from marketplace.events.outbox import PendingEvent, emit_many
+
+from . import events as ev
+from .cancellation import CancellationTerms, cancellation_charge
+from .gateway import (
+    GatewayRequestError,
+    GatewayResult,
+    GatewayUnavailable,
+    PaymentGateway,
+    WebhookRejected,
+    luhn_like_numbers,
+    redact_card_numbers,
+    verify_webhook,
+)
+from .models import GatewayWebhook, Payment, PaymentOperation, QuoteAcceptance
+from .pricing import share_of
+
+log = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+Op = PaymentOperation
+SETTLED = {Payment.Status.PAID, Payment.Status.CANCELLED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED}
+
+
+@cache
+def gateway() -> PaymentGateway:
+    """The configured adapter (``settings.PAYMENTS["GATEWAY"]``), one per process."""
+    cls = import_string(settings.PAYMENTS["GATEWAY"])
+    instance: PaymentGateway = cls()
+    return instance
+
+
+def _currency() -> str:
+    return str(settings.PRICING["CURRENCY"])
+
+
+def _check_token(card_token: str) -> str:
+    token = (card_token or "").strip()
+    if luhn_like_numbers(token) or sum(ch.isdigit() for ch in token) >= 12:
+        raise ServiceError("Send the card token from the payment form, never a card number.", code="card_number_sent", status_code=400)
+    if not token or len(token) > 64:
+        raise ServiceError("Choose a card to pay the deposit with.", code="card_required", status_code=400)
+    return token
+
+
+def _unavailable() -> ServiceError:
+    return ServiceError(
+        "The payment provider is not answering; nothing was charged. Please try again in a minute.",
+        code="gateway_unavailable",
+        status_code=503,
+    )
+
+
+def _rejected(exc: GatewayRequestError) -> ServiceError:
+    return ServiceError(f"The payment provider refused the request: {exc}", code=f"gateway_{exc.code}", status_code=400)
+
+
+# --- acceptance: the deposit ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A deposit held at the gateway for an acceptance that is not committed yet."""
+
+    operation_id: int | None
+    authorization_id: str
+    amount: Decimal
+    key: str
+
+
+def deposit_authorize(*, job: Job, customer: User, amount: Decimal, card_token: str, key: str) -> Hold:
+    """Hold ``amount`` on the customer's card (idempotent per ``key``). Call outside a transaction.
+
+    A decline is recorded (``payment.failed``, for staff) and raised as a 402 with the gateway's
+    reason; an outage as a 503 (the operation stays pending; ``payments_reconcile`` settles it).
+    """
+    token = _check_token(card_token)
+    if amount == 0:
+        return Hold(None, "", ZERO, key)
+    op, _ = Op.objects.get_or_create(
+        idempotency_key=key,
+        defaults={"job": job, "kind": Op.Kind.AUTHORIZE_DEPOSIT, "amount": amount, "card_token": token, "requested_by": customer},
+    )
+    if (op.job_id, op.kind, op.amount, op.card_token) != (job.pk, Op.Kind.AUTHORIZE_DEPOSIT, amount, token):
+        raise ServiceError("This idempotency key was used for another payment; use a new key.", code="idempotency_key_reused")
+    if op.status == Op.Status.SUCCEEDED:
+        return Hold(op.pk, op.gateway_id, op.amount, key)
+    try:
+        result = gateway().authorize(token=token, amount=amount, currency=_currency(), idempotency_key=key, reference=f"job:{job.pk}")
+    except GatewayUnavailable as exc:
+        raise _unavailable() from exc
+    except GatewayRequestError as exc:
+        _finish(op, Op.Status.FAILED, message=exc.code)
+        raise _rejected(exc) from exc
+    if not result.ok:
+        with transaction.atomic():
+            first_time = _finish(op, Op.Status.DECLINED, result=result)
+            if first_time:
+                emit_many(
+                    [
+                        PendingEvent(
+                            ev.PAYMENT_FAILED,
+                            job.pk,
+                            {
+                                "job_id": job.pk,
+                                "payment_id": None,
+                                "stage": "deposit",
+                                "amount": str(amount),
+                                "reason": result.message,
+                                "customer_id": customer.pk,
+                            },
+                            customer.pk,
+                        )
+                    ]
+                )
+        raise ServiceError(
+            f"Your card was declined ({result.message.replace('_', ' ')}). The quote is still open: try another card.",
+            code="card_declined",
+            status_code=402,
+        )
+    _finish(op, Op.Status.SUCCEEDED, result=result)
+    return Hold(op.pk, result.gateway_id, amount, key)
+
+
+def _finish(op: PaymentOperation, status: str, *, result: GatewayResult | None = None, message: str = "") -> bool:
+    """Record an operation's outcome once; False if it was already recorded."""
+    updated = Op.objects.filter(pk=op.pk, status=Op.Status.PENDING).update(
+        status=status,
+        gateway_id=result.gateway_id if result else "",
+        message=(result.message if result else message)[:200],
+        completed_at=timezone.now(),
+    )
+    op.refresh_from_db()
+    return bool(updated)
+
+
+def deposit_release_unused(hold: Hold) -> None:
+    """Void a hold whose acceptance did not commit, unless a payment uses it (a concurrent twin request won)."""
+    if not hold.authorization_id or hold.operation_id is None:
+        return
+    with transaction.atomic():
+        op = Op.objects.select_for_update().get(pk=hold.operation_id)
+        if op.payment_id is not None:
+            return
+    try:
+        gateway().void(authorization_id=hold.authorization_id, idempotency_key=f"{hold.key}:void")
+    except (GatewayUnavailable, GatewayRequestError):
+        log.warning("payments: could not release unused hold %s; payments_reconcile will retry", hold.authorization_id)
+        return
+    Op.objects.get_or_create(
+        idempotency_key=f"{hold.key}:void",
+        defaults={
+            "job_id": op.job_id,
+            "kind": Op.Kind.VOID_DEPOSIT,
+            "amount": hold.amount,
+            "status": Op.Status.SUCCEEDED,
+            "gateway_id": hold.authorization_id,
+            "reason": "The acceptance did not go through.",
+            "completed_at": timezone.now(),
+        },
+    )
+
+
+def payment_open(*, acceptance: QuoteAcceptance, hold: Hold, card_token: str) -> Payment:
+    """Record the payment of an accepted quote with its held deposit (inside the acceptance's transaction)."""
+    payment = Payment.objects.create(
+        job_id=acceptance.job_id,
+        acceptance=acceptance,
+        customer_id=acceptance.customer_id,
+        tradesperson_id=acceptance.tradesperson_id,
+        gateway=gateway().name,
+        card_token=_check_token(card_token),
+        currency=_currency(),
+        status=Payment.Status.DEPOSIT_HELD,
+        held=hold.amount,
+        deposit_authorization_id=hold.authorization_id,
+    )
+    if hold.operation_id is not None:
+        Op.objects.filter(pk=hold.operation_id).update(payment=payment)
+    pending = []
+    if hold.amount > 0:
+        pending.append(_job_event(ev.DEPOSIT_AUTHORIZED, payment, hold.amount, actor_id=acceptance.customer_id))
+    emit_many(pending + _state_events(payment))
+    return payment
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def _job_event(event_type: Any, payment: Payment, amount: Decimal, *, actor_id: int | None = None, **extra: Any) -> PendingEvent:
+    data = {"job_id": payment.job_id, "payment_id": payment.pk, "amount": str(amount), "status": payment.status}
+    data.update({k: str(v) if isinstance(v, Decimal) else v for k, v in extra.items()})
+    return PendingEvent(event_type, payment.job_id, data, actor_id)
+
+
+def snapshot(payment: Payment) -> dict[str, Any]:
+    a = payment.acceptance
+    return {
+        "payment_id": payment.pk,
+        "job_id": payment.job_id,
+        "customer_id": payment.customer_id,
+        "tradesperson_id": payment.tradesperson_id,
+        "status": payment.status,
+        "currency": payment.currency,
+        "version": payment.version,
+        "total": str(a.total),
+        "deposit": str(a.deposit),
+        "balance": str(a.balance),
+        "tax": str(a.tax),
+        "platform_fee": str(a.platform_fee),
+        "payout": str(a.payout),
+        "held": str(payment.held),
+        "captured": str(payment.captured),
+        "refunded": str(payment.refunded),
+        "cancellation_fee": str(payment.cancellation_fee),
+        "platform_revenue": str(payment.platform_revenue),
+        "payout_due": str(payment.payout_due),
+        "payout_paid": str(payment.payout_paid),
+    }
+
+
+def _state_events(payment: Payment) -> list[PendingEvent]:
+    """The snapshot, and the tombstone if the payment is now settled."""
+    pending = [PendingEvent(ev.PAYMENT_SNAPSHOT, payment.pk, snapshot(payment))]
+    if payment.status in SETTLED and payment.held == 0 and payment.payout_due == 0:
+        pending.append(
+            PendingEvent(
+                ev.PAYMENT_SETTLED,
+                payment.pk,
+                {"payment_id": payment.pk, "job_id": payment.job_id, "status": payment.status},
+                tombstone=True,
+            )
+        )
+    return pending
+
+
+def _save(payment: Payment, pending: list[PendingEvent]) -> None:
+    """Save a changed payment (version bumped, payouts released if settled) and write its events."""
+    if payment.status in SETTLED and payment.held == 0 and payment.payout_due != 0:
+        # SIMULATED payouts: released (or recovered) at once. A real payout provider would do this asynchronously.
+        payment.payout_paid += payment.payout_due
+        payment.payout_due = ZERO
+    if payment.status in SETTLED and payment.settled_at is None:
+        payment.settled_at = timezone.now()
+    payment.version += 1
+    payment.save()
+    emit_many(pending + _state_events(payment))
+
+
+def _operation(payment: Payment, kind: str, amount: Decimal, key: str, **fields: Any) -> PaymentOperation:
+    op, _ = Op.objects.get_or_create(
+        idempotency_key=key, defaults={"payment": payment, "job_id": payment.job_id, "kind": kind, "amount": amount, **fields}
+    )
+    return op
+
+
+def _call(op: PaymentOperation, call: Any) -> GatewayResult:
+    """Run one gateway call for ``op`` inside a consumer: outages are retried (same key), refusals are bugs."""
+    try:
+        result: GatewayResult = call()
+    except GatewayUnavailable as exc:
+        raise Retryable(f"payment gateway unavailable for {op.kind} ({op.idempotency_key})") from exc
+    _finish(op, Op.Status.SUCCEEDED if result.ok else Op.Status.DECLINED, result=result)
+    return result
+
+
+# --- completion -------------------------------------------------------------------------------
+
+
+def payment_collect(*, job_id: int) -> Payment | None:
+    """Take the whole price when the job is completed: capture the held deposit, then charge the rest.
+
+    Idempotent (run by a consumer; redelivery repeats the same gateway keys). Runs inside the
+    consumer's transaction: if it rolls back after the gateway acted, the retry gets the same
+    answers from the gateway and records them.
+    """
+    payment = Payment.objects.select_for_update().select_related("acceptance").filter(job_id=job_id).first()
+    if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
+        return None
+    acceptance = payment.acceptance
+    gw = gateway()
+    pending: list[PendingEvent] = []
+    base = f"payment:{payment.pk}"
+    if payment.held > 0:
+        amount = payment.held
+        op = _operation(payment, Op.Kind.CAPTURE_DEPOSIT, amount, f"{base}:capture_deposit")
+        result = _call(
+            op, lambda: gw.capture(authorization_id=payment.deposit_authorization_id, amount=amount, idempotency_key=op.idempotency_key)
+        )
+        payment.held = ZERO
+        payment.captured += result.amount
+    rest = acceptance.total - payment.captured
+    if rest > 0:
+        op = _operation(payment, Op.Kind.AUTHORIZE_BALANCE, rest, f"{base}:authorize_balance", card_token=payment.card_token)
+        result = _call(
+            op,
+            lambda: gw.authorize(
+                token=payment.card_token,
+                amount=rest,
+                currency=payment.currency,
+                idempotency_key=op.idempotency_key,
+                reference=f"job:{job_id}",
+            ),
+        )
+        if not result.ok:
+            payment.status = Payment.Status.BALANCE_FAILED
+            pending.append(
+                PendingEvent(
+                    ev.PAYMENT_FAILED,
+                    job_id,
+                    {"job_id": job_id, "payment_id": payment.pk, "stage": "balance", "amount": str(rest), "reason": result.message},
+                )
+            )
+            if payment.captured > 0:
+                pending.append(
+                    _job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Deposit")
+                )
+            _save(payment, pending)
+            return payment
+        payment.balance_authorization_id = result.gateway_id
+        _capture_rest(payment, rest)
+    payment.status = Payment.Status.PAID
+    payment.platform_revenue = acceptance.platform_fee
+    payment.payout_due = payment.captured - acceptance.platform_fee - payment.payout_paid
+    pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Job completed"))
+    _save(payment, pending)
+    return payment
+
+
+def _capture_rest(payment: Payment, amount: Decimal) -> None:
+    op = _operation(payment, Op.Kind.CAPTURE_BALANCE, amount, f"payment:{payment.pk}:capture_balance")
+    auth = payment.balance_authorization_id
+    result = _call(op, lambda: gateway().capture(authorization_id=auth, amount=amount, idempotency_key=op.idempotency_key))
+    payment.captured += result.amount
+
+
+def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idempotency_key: str = "") -> Payment:
+    """After a failed balance charge, the customer pays the rest with another card (synchronous)."""
+    token = _check_token(card_token)
+    if payment.customer_id != actor.pk:
+        raise ServiceError("Only the customer can pay for this job.", code="forbidden", status_code=403)
+    payment.refresh_from_db()
+    if payment.status != Payment.Status.BALANCE_FAILED:
+        raise ServiceError("Nothing is due on this job.", code="nothing_due")
+    rest = payment.acceptance.total - payment.captured
+    key = f"payment:{payment.pk}:balance:{idempotency_key or hashlib.sha256(token.encode()).hexdigest()[:16]}"[:100]
+    try:
+        result = gateway().authorize(
+            token=token, amount=rest, currency=payment.currency, idempotency_key=key, reference=f"job:{payment.job_id}"
+        )
+        if not result.ok:
+            raise ServiceError(f"Your card was declined ({result.message.replace('_', ' ')}).", code="card_declined", status_code=402)
+        charge = gateway().capture(authorization_id=result.gateway_id, amount=rest, idempotency_key=f"{key}:capture")
+    except GatewayUnavailable as exc:
+        raise _unavailable() from exc
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("acceptance").get(pk=payment.pk)
+        if payment.status != Payment.Status.BALANCE_FAILED:
+            return payment
+        for kind, amount, op_key, res in (
+            (Op.Kind.AUTHORIZE_BALANCE, rest, key, result),
+            (Op.Kind.CAPTURE_BALANCE, rest, f"{key}:capture", charge),
+        ):
+            op = _operation(payment, kind, amount, op_key, card_token=token, requested_by=actor)
+            _finish(op, Op.Status.SUCCEEDED, result=res)
+        payment.captured += charge.amount
+        payment.card_token = token
+        payment.status = Payment.Status.PAID
+        payment.platform_revenue = payment.acceptance.platform_fee
+        payment.payout_due = payment.captured - payment.platform_revenue - payment.payout_paid
+        _save(
+            payment,
+            [_job_event(ev.PAYMENT_CAPTURED, payment, charge.amount, actor_id=actor.pk, captured_total=payment.captured, reason="Balance")],
+        )
+    return payment
+
+
+# --- cancellation -----------------------------------------------------------------------------
+
+
+def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool) -> Payment | None:
+    """Apply the cancellation policy to a held deposit: take the fee (if any) and release the rest. Idempotent."""
+    payment = Payment.objects.select_for_update().select_related("acceptance", "job").filter(job_id=job_id).first()
+    if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
+        return None
+    acceptance = payment.acceptance
+    charge = cancellation_charge(
+        terms=CancellationTerms.from_settings(settings.PAYMENTS),
+        deposit=payment.held,
+        accepted_at=acceptance.accepted_at,
+        cancelled_at=cancelled_at,
+        appointment_start=payment.job.window_start,
+        by_customer=by_customer,
+    )
+    gw = gateway()
+    base = f"payment:{payment.pk}"
+    pending: list[PendingEvent] = []
+    released = payment.held - charge.fee
+    if payment.held > 0:
+        auth = payment.deposit_authorization_id
+        if charge.fee > 0:
+            fee = charge.fee
+            op = _operation(payment, Op.Kind.CAPTURE_DEPOSIT, fee, f"{base}:cancellation_fee", reason=charge.reason[:200])
+            result = _call(op, lambda: gw.capture(authorization_id=auth, amount=fee, idempotency_key=op.idempotency_key))
+            payment.captured += result.amount
+        else:
+            op = _operation(payment, Op.Kind.VOID_DEPOSIT, payment.held, f"{base}:void", reason=charge.reason[:200])
+            _call(op, lambda: gw.void(authorization_id=auth, idempotency_key=op.idempotency_key))
+    payment.held = ZERO
+    payment.cancellation_fee = charge.fee
+    payment.platform_revenue = share_of(payment.captured, acceptance.platform_fee, acceptance.total)
+    payment.payout_due = payment.captured - payment.platform_revenue - payment.payout_paid
+    payment.status = Payment.Status.CANCELLED
+    pending.append(_job_event(ev.PAYMENT_VOIDED, payment, released, cancellation_fee=charge.fee, reason=charge.reason))
+    if charge.fee > 0:
+        pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, charge.fee, captured_total=payment.captured, reason="Cancellation fee"))
+    _save(payment, pending)
+    return payment
+
+
+# --- refunds ----------------------------------------------------------------------------------
+
+
+def _charges(payment: Payment) -> list[tuple[str, Decimal]]:
+    """(charge id, refundable) for each capture, latest first."""
+    captures = Op.objects.filter(
+        payment=payment, status=Op.Status.SUCCEEDED, kind__in=[Op.Kind.CAPTURE_DEPOSIT, Op.Kind.CAPTURE_BALANCE]
+    ).order_by("-id")
+    refunded: dict[str, Decimal] = {}
+    for r in Op.objects.filter(payment=payment, kind=Op.Kind.REFUND).exclude(status__in=[Op.Status.DECLINED, Op.Status.FAILED]):
+        refunded[r.charge_id] = refunded.get(r.charge_id, ZERO) + r.amount
+    return [(c.gateway_id, c.amount - refunded.get(c.gateway_id, ZERO)) for c in captures]
+
+
+def _apply_refund(payment: Payment, amount: Decimal) -> None:
+    acceptance = payment.acceptance
+    payment.refunded += amount
+    kept = payment.captured - payment.refunded
+    payment.platform_revenue = min(payment.platform_revenue, share_of(kept, acceptance.platform_fee, acceptance.total))
+    payment.payout_due = kept - payment.platform_revenue - payment.payout_paid
+    payment.status = Payment.Status.REFUNDED if kept == 0 else Payment.Status.PARTIALLY_REFUNDED
+
+
+def payment_refund(*, payment: Payment, actor: User, amount: Decimal, reason: str, idempotency_key: str) -> Payment:
+    """Give back part or all of what the customer paid (staff only). Idempotent per ``idempotency_key``."""
+    if not actor.is_staff:
+        raise ServiceError("Only staff can refund a payment.", code="forbidden", status_code=403)
+    key = (idempotency_key or "").strip()
+    if not key:
+        raise ServiceError("A refund needs an idempotency key.", code="idempotency_key_required", status_code=400)
+    if amount <= 0:
+        raise ServiceError("A refund must be more than £0.", code="bad_amount", status_code=400)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("acceptance").get(pk=payment.pk)
+        done = list(Op.objects.filter(payment=payment, kind=Op.Kind.REFUND, idempotency_key__startswith=f"refund:{key}:"))
+        if not done:
+            if payment.status not in (Payment.Status.PAID, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.CANCELLED):
+                raise ServiceError(f"A payment that is {payment.get_status_display().lower()} cannot be refunded.", code="not_refundable")
+            refundable = payment.captured - payment.refunded
+            if amount > refundable:
+                raise ServiceError(f"At most £{refundable:,.2f} can be refunded.", code="exceeds_refundable", status_code=400)
+            left = amount
+            for charge_id, available in _charges(payment):
+                part = min(left, available)
+                if part > 0:
+                    done.append(
+                        _operation(
+                            payment,
+                            Op.Kind.REFUND,
+                            part,
+                            f"refund:{key}:{charge_id}",
+                            charge_id=charge_id,
+                            reason=reason[:200],
+                            requested_by=actor,
+                        )
+                    )
+                    left -= part
+    _run_pending_refunds(done)
+    return Payment.objects.get(pk=payment.pk)
+
+
+def _run_pending_refunds(ops: list[PaymentOperation]) -> None:
+    """Ask the gateway for each pending refund (same key on a retry), then record each result once."""
+    for op in ops:
+        if op.status != Op.Status.PENDING:
+            continue
+        try:
+            result = gateway().refund(charge_id=op.charge_id, amount=op.amount, idempotency_key=op.idempotency_key)
+        except GatewayUnavailable as exc:
+            raise _unavailable() from exc
+        with transaction.atomic():
+            payment = Payment.objects.select_for_update().select_related("acceptance").get(pk=op.payment_id or 0)
+            if not _finish(op, Op.Status.SUCCEEDED if result.ok else Op.Status.DECLINED, result=result) or not result.ok:
+                continue
+            _apply_refund(payment, op.amount)
+            _save(
+                payment,
+                [
+                    _job_event(
+                        ev.PAYMENT_REFUNDED,
+                        payment,
+                        op.amount,
+                        actor_id=op.requested_by_id,
+                        refunded_total=payment.refunded,
+                        reason=op.reason,
+                    )
+                ],
+            )
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+class WebhookNotReady(Exception):
+    """The webhook is about something we have not recorded yet: answer non-2xx so the gateway sends it again."""
+
+
+def webhook_receive(*, body: bytes, signature: str, gateway_name: str = "simulated") -> str:
+    """Verify, record once and apply a gateway webhook. Returns the outcome; raises WebhookRejected (forged/stale) or WebhookNotReady."""
+    secret = settings.PAYMENTS["WEBHOOK_SECRET"]
+    if not secret:
+        raise WebhookRejected("bad_signature", "Webhooks are not configured (PAYMENTS_WEBHOOK_SECRET is empty).")
+    event = verify_webhook(
+        body, signature, secret, now=int(timezone.now().timestamp()), tolerance_s=settings.PAYMENTS["WEBHOOK_TOLERANCE_S"]
+    )
+    event_id, event_type, data = str(event["id"]), str(event["type"]), event.get("data") or {}
+    try:
+        with transaction.atomic():
+            record = GatewayWebhook.objects.create(
+                gateway=gateway_name,
+                event_id=event_id[:100],
+                event_type=event_type[:100],
+                created=datetime.fromtimestamp(int(event["created"]), tz=UTC) if "created" in event else timezone.now(),
+                payload=_redacted(event),
+                outcome="received",
+            )
+            outcome = _apply_webhook(event_type, data)
+            GatewayWebhook.objects.filter(pk=record.pk).update(outcome=outcome[:200])
+            return outcome
+    except IntegrityError:
+        return "duplicate: already processed"
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    if isinstance(value, str):
+        return redact_card_numbers(value)
+    return value
+
+
+def _apply_webhook(event_type: str, data: dict[str, Any]) -> str:
+    if event_type == "charge.refunded":
+        charge_id, refund_id = str(data.get("charge_id", "")), str(data.get("refund_id", ""))
+        try:
+            amount = Decimal(str(data.get("amount")))
+        except ArithmeticError:
+            return "ignored: bad amount"
+        capture = Op.objects.filter(
+            gateway_id=charge_id, kind__in=[Op.Kind.CAPTURE_DEPOSIT, Op.Kind.CAPTURE_BALANCE], status=Op.Status.SUCCEEDED
+        ).first()
+        if capture is None or capture.payment_id is None:
+            raise WebhookNotReady(f"no capture {charge_id} recorded yet")
+        if Op.objects.filter(kind=Op.Kind.REFUND, gateway_id=refund_id).exists():
+            return "no change: refund already recorded"
+        payment = Payment.objects.select_for_update().select_related("acceptance").get(pk=capture.payment_id)
+        if amount <= 0 or amount > payment.captured - payment.refunded:
+            return "ignored: refund larger than what is refundable"
+        Op.objects.create(
+            payment=payment,
+            job_id=payment.job_id,
+            kind=Op.Kind.REFUND,
+            amount=amount,
+            idempotency_key=f"webhook:{refund_id}"[:100],
+            status=Op.Status.SUCCEEDED,
+            gateway_id=refund_id,
+            charge_id=charge_id,
+            reason="Refunded at the payment provider",
+            completed_at=timezone.now(),
+        )
+        _apply_refund(payment, amount)
+        _save(
+            payment,
+            [_job_event(ev.PAYMENT_REFUNDED, payment, amount, refunded_total=payment.refunded, reason="Refunded at the payment provider")],
+        )
+        return f"refund of {amount} recorded"
+    if event_type in ("authorization.voided", "authorization.expired"):
+        auth = str(data.get("authorization_id", ""))
+        held_payment = Payment.objects.select_for_update().select_related("acceptance").filter(deposit_authorization_id=auth).first()
+        if held_payment is None:
+            return "no change: not a deposit we hold"
+        payment = held_payment
+        if payment.status != Payment.Status.DEPOSIT_HELD or payment.held == 0:
+            return "no change: the deposit was already taken or released"
+        released = payment.held
+        payment.held = ZERO
+        _save(payment, [_job_event(ev.PAYMENT_VOIDED, payment, released, reason="The card hold lapsed at the payment provider")])
+        return f"hold of {released} released by the provider; the full price is charged at completion"
+    return f"ignored: {event_type}"
+
+
+# --- reconciliation (the clock) ----------------------------------------------------------------
+
+
+def payments_reconcile(*, older_than_s: int = 120) -> int:
+    """Release deposit holds whose acceptance never committed (a crash between the gateway and our commit). Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    released = 0
+    orphans = Op.objects.filter(kind=Op.Kind.AUTHORIZE_DEPOSIT, payment__isnull=True, created_at__lt=cutoff).exclude(
+        status=Op.Status.DECLINED
+    )
+    for op in orphans:
+        if Op.objects.filter(idempotency_key=f"{op.idempotency_key}:void").exists() or op.status == Op.Status.FAILED:
+            continue
+        if op.status == Op.Status.PENDING:
+            try:
+                result = gateway().authorize(
+                    token=op.card_token,
+                    amount=op.amount,
+                    currency=_currency(),
+                    idempotency_key=op.idempotency_key,
+                    reference=f"job:{op.job_id}",
+                )
+            except (GatewayUnavailable, GatewayRequestError):
+                continue
+            _finish(op, Op.Status.SUCCEEDED if result.ok else Op.Status.DECLINED, result=result)
+            if not result.ok:
+                continue
+        deposit_release_unused(Hold(op.pk, op.gateway_id, op.amount, op.idempotency_key))
+        released += 1
+    return released

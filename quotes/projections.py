@@ -1,0 +1,93 @@
+"""Kafka handlers for payments.
+
+- ``PaymentsHandler`` (consumer ``payments``, topic ``marketplace.jobs``): moves money when a
+  job's lifecycle says so. ``job.status_changed`` to completed collects the price;
+  ``job.cancelled`` applies the cancellation policy to the held deposit. Gateway calls carry
+  idempotency keys derived from the payment, so a redelivered event moves nothing twice; a
+  gateway outage raises ``Retryable`` (retried with backoff, never dead-lettered).
+- ``FinanceProjection`` (consumer ``finance``, topic ``marketplace.payments``, compacted):
+  the finance read model. ``payment.snapshot`` upserts the payment's ledger entry and its open
+  position; the ``payment.settled`` tombstone deletes the open position (the ledger entry
+  stays, so revenue and payouts survive compaction of settled keys).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils import timezone
+
+from jobs.models import Job
+from marketplace.events.envelope import Envelope
+from marketplace.events.handlers import EventHandler
+
+from .models import FinanceLedgerEntry, FinanceOpenPayment
+from .payments import payment_cancel, payment_collect
+
+
+class PaymentsHandler(EventHandler):
+    def on_job_status_changed(self, event: Envelope) -> None:
+        if event.data["status"] == Job.Status.COMPLETED:
+            payment_collect(job_id=event.data["job_id"])
+
+    def on_job_cancelled(self, event: Envelope) -> None:
+        job = Job.objects.filter(pk=event.data["job_id"]).only("customer_id").first()
+        if job is None:
+            return
+        by_customer = event.actor_id is None or event.actor_id == job.customer_id
+        payment_cancel(job_id=job.pk, cancelled_at=event.occurred_at, by_customer=by_customer)
+
+
+class FinanceProjection(EventHandler):
+    def reset(self) -> None:
+        FinanceOpenPayment.objects.all().delete()
+        FinanceLedgerEntry.objects.all().delete()
+
+    def _fresh(self, event: Envelope, payment_id: int) -> bool:
+        """True if this event is newer than what the read model has for the payment (then it records the sequence)."""
+        entry = FinanceLedgerEntry.objects.select_for_update().filter(payment_id=payment_id).first()
+        return entry is None or event.sequence > entry.last_sequence
+
+    def on_payment_snapshot(self, event: Envelope) -> None:
+        d = event.data
+        payment_id = int(d["payment_id"])
+        if not self._fresh(event, payment_id):
+            return
+        now = timezone.now()
+        FinanceLedgerEntry.objects.update_or_create(
+            payment_id=payment_id,
+            defaults={
+                "job_id": d["job_id"],
+                "tradesperson_id": d["tradesperson_id"],
+                "captured": Decimal(d["captured"]),
+                "refunded": Decimal(d["refunded"]),
+                "platform_revenue": Decimal(d["platform_revenue"]),
+                "payout_paid": Decimal(d["payout_paid"]),
+                "last_sequence": event.sequence,
+                "updated_at": now,
+            },
+        )
+        completed_or_closed = d["status"] not in ("deposit_held", "completing")
+        balance_due = Decimal("0.00") if completed_or_closed else Decimal(d["total"]) - Decimal(d["captured"]) - Decimal(d["held"])
+        if d["status"] == "balance_failed":
+            balance_due = Decimal(d["total"]) - Decimal(d["captured"])
+        FinanceOpenPayment.objects.update_or_create(
+            payment_id=payment_id,
+            defaults={
+                "job_id": d["job_id"],
+                "customer_id": d["customer_id"],
+                "tradesperson_id": d["tradesperson_id"],
+                "status": d["status"],
+                "held": Decimal(d["held"]),
+                "balance_due": balance_due,
+                "payout_due": Decimal(d["payout_due"]),
+                "updated_at": now,
+            },
+        )
+
+    def on_payment_settled(self, event: Envelope) -> None:
+        payment_id = int(event.data["payment_id"])
+        if not self._fresh(event, payment_id):
+            return
+        FinanceLedgerEntry.objects.filter(payment_id=payment_id).update(last_sequence=event.sequence)
+        FinanceOpenPayment.objects.filter(payment_id=payment_id).delete()

@@ -1,0 +1,95 @@
+"""Reads for quotes and payments, each scoped to who is asking.
+
+Who sees what: a quote (every version) is visible to its tradesperson, the job's customer and
+staff; never to other bidders. A payment and its invoice are visible to the job's customer,
+the job's tradesperson and staff.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from jobs.models import Bid, Job
+from marketplace.accounts.models import User
+
+from .models import FinanceLedgerEntry, FinanceOpenPayment, Payment, PaymentOperation, QuoteAcceptance, QuoteOption, QuoteVersion
+
+
+def _with_options(versions: QuerySet[QuoteVersion]) -> QuerySet[QuoteVersion]:
+    return versions.prefetch_related(Prefetch("options", queryset=QuoteOption.objects.prefetch_related("lines")))
+
+
+def can_see_quote(*, user: User, bid: Bid) -> bool:
+    return bool(user.is_staff or bid.tradesperson_id == user.pk or bid.job.customer_id == user.pk)
+
+
+def quote_versions(*, bid: Bid, viewer: User) -> QuerySet[QuoteVersion]:
+    """All versions of a bid's quote, oldest first, with options and lines; empty for anyone else."""
+    versions = QuoteVersion.objects.filter(bid=bid).order_by("number")
+    if not can_see_quote(user=viewer, bid=bid):
+        return versions.none()
+    return _with_options(versions)
+
+
+def latest_quote(*, bid: Bid, viewer: User) -> QuoteVersion | None:
+    return quote_versions(bid=bid, viewer=viewer).order_by("-number").first()
+
+
+def latest_quotes_for_job(*, job: Job, viewer: User) -> dict[int, QuoteVersion]:
+    """{bid id: latest version} for the bids on ``job`` the viewer may see (one query per relation)."""
+    bids = Bid.objects.filter(job=job)
+    if not (viewer.is_staff or job.customer_id == viewer.pk):
+        bids = bids.filter(tradesperson=viewer)
+    latest: dict[int, QuoteVersion] = {}
+    for version in _with_options(QuoteVersion.objects.filter(bid__in=bids).order_by("bid_id", "number")):
+        latest[version.bid_id] = version
+    return latest
+
+
+def acceptance_for_job(*, job: Job, viewer: User) -> QuoteAcceptance | None:
+    found = QuoteAcceptance.objects.select_related("option", "version", "bid", "promo_redemption").filter(job=job)
+    if not viewer.is_staff:
+        found = found.filter(Q(customer=viewer) | Q(tradesperson=viewer))
+    return found.first()
+
+
+def payment_for_job(*, job: Job, viewer: User) -> Payment | None:
+    found = Payment.objects.select_related("acceptance", "acceptance__option", "job").filter(job=job)
+    if not viewer.is_staff:
+        found = found.filter(Q(customer=viewer) | Q(tradesperson=viewer))
+    return found.first()
+
+
+def payment_operations(*, payment: Payment) -> QuerySet[PaymentOperation]:
+    return PaymentOperation.objects.filter(payment=payment).exclude(status=PaymentOperation.Status.PENDING).order_by("created_at", "id")
+
+
+def finance_open_payments() -> QuerySet[FinanceOpenPayment]:
+    return FinanceOpenPayment.objects.order_by("-updated_at")
+
+
+def finance_totals() -> dict[str, object]:
+    """Platform-wide figures from the finance read model (staff only; the caller checks)."""
+    from django.db.models import Count, Sum
+
+    ledger = FinanceLedgerEntry.objects.aggregate(
+        captured=Sum("captured"),
+        refunded=Sum("refunded"),
+        platform_revenue=Sum("platform_revenue"),
+        payouts=Sum("payout_paid"),
+        n=Count("pk"),
+    )
+    open_ = FinanceOpenPayment.objects.aggregate(
+        outstanding_deposits=Sum("held"), balances_due=Sum("balance_due"), payouts_due=Sum("payout_due"), n=Count("pk")
+    )
+    return {
+        "captured": ledger["captured"],
+        "refunded": ledger["refunded"],
+        "platform_revenue": ledger["platform_revenue"],
+        "payouts_paid": ledger["payouts"],
+        "payments": ledger["n"],
+        "outstanding_deposits": open_["outstanding_deposits"],
+        "balances_due": open_["balances_due"],
+        "payouts_due": open_["payouts_due"],
+        "open_payments": open_["n"],
+    }

@@ -1,0 +1,394 @@
+"""The only code that writes quotes: publish, revise and accept.
+
+A bid carries an itemised quote. Each publish or revision is a new, append-only
+:class:`~quotes.models.QuoteVersion` with one to three options (good / better / best), each
+priced by the one pricing engine (``quotes.pricing.price``); the client never sends a total.
+The bid's ``amount`` follows the first option's net price (before tax), which is what the
+board, notifications and bid lists show.
+
+Accepting a quote (:func:`quote_accept`) authorises the deposit at the gateway first, outside
+any transaction, then in one transaction: redeems the promo code under its row lock, records
+the :class:`~quotes.models.QuoteAcceptance` (the frozen contract), awards the job (declining
+the other bids), creates the :class:`~quotes.models.Payment` and writes the events. If that
+transaction is refused (the job changed meanwhile, the last promo use went to someone else),
+the authorisation is voided, so no money stays held for nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from jobs import services as job_services
+from jobs.models import Bid, Job, TradespersonProfile
+from jobs.services import scrub
+from marketplace.accounts.models import User
+from marketplace.api_errors import ServiceError
+from marketplace.events.outbox import PendingEvent, emit_many
+
+from . import events as ev
+from . import payments, terms
+from .models import QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
+from .pricing import Breakdown, Discount, LineItem, PricingError, diff, price
+from .promos import promo_check, promo_redeem, promo_to_pricing
+
+
+@dataclass(frozen=True)
+class OptionInput:
+    """One option as a tradesperson writes it: a tier, a title and its lines (pricing inputs, validated)."""
+
+    lines: Sequence[LineItem]
+    tier: str = QuoteOption.Tier.STANDARD
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class QuoteInput:
+    options: Sequence[OptionInput]
+    notes: str = ""
+    valid_until: date | None = None
+    discount: Discount | None = None
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def pricing_error(exc: PricingError, prefix: str = "") -> ServiceError:
+    """A pricing refusal as an API error (400, the pricing code, the field named)."""
+    error = ServiceError(exc.message, code=exc.code, status_code=400)
+    error.field = f"{prefix}{exc.field}" if exc.field else prefix.rstrip(".")  # type: ignore[attr-defined]
+    return error
+
+
+def single_line_quote(amount: Decimal, *, message: str = "", description: str = "Job as described") -> QuoteInput:
+    """A one-line quote for a plain price (the bid form's "just a price" shortcut): net = ``amount``."""
+    return QuoteInput(options=[OptionInput(lines=[LineItem("other", description, Decimal(1), amount)])], message=message)
+
+
+def _check_quote(quote: QuoteInput, today: date) -> list[Breakdown]:
+    max_options = int(settings.PRICING["MAX_OPTIONS"])
+    if not 1 <= len(quote.options) <= max_options:
+        raise ServiceError(f"A quote has 1 to {max_options} options (good / better / best).", code="bad_options", status_code=400)
+    tiers = [option.tier for option in quote.options]
+    if len(set(tiers)) != len(tiers) or any(t not in QuoteOption.Tier.values for t in tiers):
+        raise ServiceError("Each option needs a different tier: standard, good, better or best.", code="bad_options", status_code=400)
+    if len(quote.options) > 1 and QuoteOption.Tier.STANDARD in tiers:
+        raise ServiceError("With alternatives, name them good, better and best.", code="bad_options", status_code=400)
+    if quote.valid_until is not None and quote.valid_until < today:
+        raise ServiceError("A quote cannot be valid until a day in the past.", code="bad_valid_until", status_code=400)
+    if len(quote.notes) > 2000:
+        raise ServiceError("Notes are at most 2,000 characters.", code="too_long", status_code=400)
+    for index, option in enumerate(quote.options):
+        if len(option.title) > 120:
+            raise ServiceError("An option title is at most 120 characters.", code="too_long", status_code=400)
+        for number, line in enumerate(option.lines):
+            if isinstance(line, LineItem) and len(line.description) > 200:
+                error = ServiceError("A line's description is at most 200 characters.", code="too_long", status_code=400)
+                error.field = f"options[{index}].lines[{number}].description"  # type: ignore[attr-defined]
+                raise error
+    breakdowns = []
+    for index, option in enumerate(quote.options):
+        try:
+            breakdowns.append(price(option.lines, policy=terms.policy(), discount=quote.discount))
+        except PricingError as exc:
+            raise pricing_error(exc, f"options[{index}].") from exc
+    return breakdowns
+
+
+def _save_version(bid: Bid, number: int, quote: QuoteInput, breakdowns: list[Breakdown], today: date) -> QuoteVersion:
+    version = QuoteVersion.objects.create(
+        bid=bid,
+        number=number,
+        notes=scrub(quote.notes),
+        valid_until=quote.valid_until or terms.default_valid_until(today),
+        discount_kind=quote.discount.kind if quote.discount else "",
+        discount_value=quote.discount.value if quote.discount else Decimal("0"),
+    )
+    for position, (option, figures) in enumerate(zip(quote.options, breakdowns, strict=True)):
+        saved = QuoteOption.objects.create(
+            version=version,
+            tier=option.tier,
+            title=scrub(option.title.strip())[:120],
+            position=position,
+            subtotal=figures.subtotal,
+            discounts_total=figures.discounts_total,
+            net=figures.net,
+            tax=figures.tax,
+            total=figures.total,
+            platform_fee=figures.platform_fee,
+            payout=figures.payout,
+            deposit=figures.deposit,
+            balance=figures.balance,
+        )
+        QuoteLine.objects.bulk_create(
+            QuoteLine(
+                option=saved,
+                position=i,
+                kind=line.kind,
+                description=scrub(line.description)[:200],
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.amount,
+            )
+            for i, line in enumerate(figures.lines)
+        )
+    return version
+
+
+def _published(bid: Bid, version: QuoteVersion, changes: list[str]) -> PendingEvent:
+    profile = TradespersonProfile.objects.filter(user_id=bid.tradesperson_id).first()
+    options = [
+        {"tier": o.tier, "title": o.label, "net": str(o.net), "tax": str(o.tax), "total": str(o.total), "deposit": str(o.deposit)}
+        for o in version.options.all()
+    ]
+    return PendingEvent(
+        ev.QUOTE_PUBLISHED,
+        bid.job_id,
+        {
+            "job_id": bid.job_id,
+            "bid_id": bid.pk,
+            "tradesperson_id": bid.tradesperson_id,
+            "business_name": profile.business_name if profile else str(bid.tradesperson),
+            "version": version.number,
+            "valid_until": version.valid_until.isoformat(),
+            "options": options,
+            "changes": changes[:50],
+        },
+        bid.tradesperson_id,
+    )
+
+
+def quote_submit(*, job: Job, tradesperson: User, quote: QuoteInput) -> QuoteVersion:
+    """Bid with an itemised quote (version 1). Emits ``bid.placed`` then ``quote.published``."""
+    today = timezone.localdate()
+    breakdowns = _check_quote(quote, today)
+    with transaction.atomic():
+        bid = job_services.bid_place(job=job, tradesperson=tradesperson, amount=breakdowns[0].net, message=quote.message)
+        version = _save_version(bid, 1, quote, breakdowns, today)
+        emit_many([_published(bid, version, [])])
+    return version
+
+
+def latest_version(bid: Bid) -> QuoteVersion | None:
+    return QuoteVersion.objects.filter(bid=bid).order_by("-number").first()
+
+
+def version_changes(old: QuoteVersion, new: QuoteVersion) -> list[str]:
+    """What changed between two versions, option by option (matched by tier), in sentences."""
+    before = {o.tier: o for o in old.options.all()}
+    after = {o.tier: o for o in new.options.all()}
+    changes: list[str] = []
+    for tier, option in after.items():
+        was = before.get(tier)
+        if was is None:
+            changes.append(f"Added the {option.label} option: {option.total} total.")
+            continue
+        prefix = f"{option.label}: " if len(after) > 1 else ""
+        changes += [prefix + change.summary for change in diff(terms.option_breakdown(was), terms.option_breakdown(option))]
+    changes += [f"Removed the {o.label} option." for tier, o in before.items() if tier not in after]
+    if old.valid_until != new.valid_until:
+        changes.append(f"Valid until {new.valid_until:%d %b %Y} (was {old.valid_until:%d %b %Y}).")
+    if old.notes != new.notes:
+        changes.append("Notes changed.")
+    return changes
+
+
+def quote_revise(*, bid: Bid, actor: User, quote: QuoteInput) -> QuoteVersion:
+    """A new version of the tradesperson's quote, before the customer decides. Emits ``bid.revised`` and ``quote.published``."""
+    today = timezone.localdate()
+    breakdowns = _check_quote(quote, today)
+    with transaction.atomic():
+        bid = job_services.bid_revise(bid=bid, actor=actor, amount=breakdowns[0].net, message=quote.message or None)
+        previous = latest_version(bid)
+        number = previous.number + 1 if previous else 1
+        version = _save_version(bid, number, quote, breakdowns, today)
+        changes = version_changes(previous, version) if previous else []
+        emit_many([_published(bid, version, changes)])
+    return version
+
+
+# --- acceptance -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What the customer is about to accept, priced: checked before any money is held."""
+
+    job: Job
+    bid: Bid
+    version: QuoteVersion
+    option: QuoteOption
+    breakdown: Breakdown
+    promo_code: str
+
+
+def _refuse(message: str, code: str, status_code: int = 409) -> ServiceError:
+    return ServiceError(message, code=code, status_code=status_code)
+
+
+def _check_acceptance(*, job: Job, bid: Bid, actor: User, version_number: int, tier: str, promo_code: str) -> Acceptance:
+    """Every rule of acceptance, read-only. Run before authorising and again under the locks."""
+    if job.customer_id != actor.pk:
+        raise _refuse("Only the customer who posted this job can accept a quote.", "forbidden", 403)
+    if bid.job_id != job.pk:
+        raise _refuse("That bid is for another job.", "bid_not_on_job", 400)
+    if job.status != Job.Status.OPEN:
+        raise _refuse(f"This job is {job.get_status_display().lower()}; a quote can no longer be accepted.", "job_closed")
+    if bid.status not in (Bid.Status.ACTIVE, Bid.Status.SHORTLISTED):
+        raise _refuse(f"This bid is {bid.get_status_display().lower()} and cannot be accepted.", "bid_not_open")
+    version = latest_version(bid)
+    if version is None:
+        raise _refuse("This bid has no itemised quote to accept.", "no_quote")
+    if version.number != version_number:
+        raise _refuse(
+            f"The tradesperson revised this quote to version {version.number}; review the changes and accept that one.", "quote_changed"
+        )
+    if version.valid_until < timezone.localdate(timezone=zoneinfo.ZoneInfo(actor.time_zone)):
+        raise _refuse(f"This quote expired on {version.valid_until:%d %b %Y}; ask the tradesperson to revise it.", "quote_expired")
+    option = version.options.filter(tier=tier).first()
+    if option is None:
+        raise _refuse("That option is not part of this quote.", "no_such_option", 400)
+    promo = None
+    code = promo_code.strip()
+    if code:
+        before_promo = option.subtotal - option.discounts_total
+        promo = promo_to_pricing(promo_check(code=code, customer=actor, trade=job.trade, amount=before_promo))
+    breakdown = terms.option_breakdown(option, promo=promo)
+    if promo is not None and not breakdown.promo_applied:
+        raise _refuse(breakdown.promo_reason, "promo_min_spend", 400)
+    return Acceptance(job, bid, version, option, breakdown, promo.code if promo else "")
+
+
+def acceptance_key(*, job: Job, bid: Bid, version_number: int, tier: str, card_token: str, client_key: str) -> str:
+    """The deposit authorisation's idempotency key: the client's key, or one derived from what is accepted.
+
+    Accepting the same thing with the same card twice (a double click, a retried request) gives
+    the same key, so the gateway holds the deposit once.
+    """
+    basis = client_key.strip() or f"{bid.pk}:v{version_number}:{tier}:{hashlib.sha256(card_token.encode()).hexdigest()[:16]}"
+    return f"job:{job.pk}:deposit:{basis}"[:100]
+
+
+def quote_accept(
+    *,
+    job: Job,
+    bid: Bid,
+    actor: User,
+    version_number: int,
+    tier: str = QuoteOption.Tier.STANDARD,
+    card_token: str,
+    promo_code: str = "",
+    expected_total: Decimal | None = None,
+    idempotency_key: str = "",
+) -> QuoteAcceptance:
+    """Accept one option of the bid's latest quote version, hold the deposit and award the job.
+
+    Idempotent: accepting what is already accepted (same bid, version and option) returns the
+    existing acceptance; the deposit is held once. A declined card raises a 402 and leaves the
+    job open. ``expected_total``, when given, must equal the server's total (the page the
+    customer saw is not stale); it is a check, never an input.
+    """
+    existing = QuoteAcceptance.objects.filter(job=job).select_related("version", "option").first()
+    if existing is not None:
+        if (existing.bid_id, existing.version.number, existing.option.tier, existing.customer_id) == (
+            bid.pk,
+            version_number,
+            tier,
+            actor.pk,
+        ):
+            return existing
+        raise _refuse("This job's quote has already been accepted.", "already_accepted")
+    job = Job.objects.select_related("trade").get(pk=job.pk)
+    bid = Bid.objects.get(pk=bid.pk)
+    plan = _check_acceptance(job=job, bid=bid, actor=actor, version_number=version_number, tier=tier, promo_code=promo_code)
+    if expected_total is not None and expected_total != plan.breakdown.total:
+        raise _refuse(
+            f"The total is now £{plan.breakdown.total:,.2f}, not £{expected_total:,.2f}; review the quote again.", "total_changed"
+        )
+
+    key = acceptance_key(job=job, bid=bid, version_number=version_number, tier=tier, card_token=card_token, client_key=idempotency_key)
+    hold = payments.deposit_authorize(job=job, customer=actor, amount=plan.breakdown.deposit, card_token=card_token, key=key)
+    try:
+        with transaction.atomic():
+            job = Job.objects.select_for_update().select_related("trade").get(pk=job.pk)
+            bid = Bid.objects.select_for_update().get(pk=bid.pk)
+            plan = _check_acceptance(job=job, bid=bid, actor=actor, version_number=version_number, tier=tier, promo_code=promo_code)
+            acceptance = _record_acceptance(plan, actor)
+            job_services.job_award(job=job, bid=bid, actor=actor)
+            payments.payment_open(acceptance=acceptance, hold=hold, card_token=card_token)
+    except Exception:
+        payments.deposit_release_unused(hold)
+        raise
+    return acceptance
+
+
+def _record_acceptance(plan: Acceptance, actor: User) -> QuoteAcceptance:
+    figures = plan.breakdown
+    redemption = None
+    if plan.promo_code:
+        redemption = promo_redeem(
+            code=plan.promo_code,
+            customer=actor,
+            trade=plan.job.trade,
+            amount=plan.option.subtotal - plan.option.discounts_total,
+            reference=f"job:{plan.job.pk}",
+        )
+    now = timezone.now()
+    acceptance = QuoteAcceptance.objects.create(
+        job=plan.job,
+        bid=plan.bid,
+        version=plan.version,
+        option=plan.option,
+        customer=actor,
+        tradesperson_id=plan.bid.tradesperson_id,
+        promo_redemption=redemption,
+        promo_code=plan.promo_code,
+        subtotal=figures.subtotal,
+        discounts_total=figures.discounts_total,
+        promo_amount=figures.promo_amount,
+        net=figures.net,
+        tax=figures.tax,
+        total=figures.total,
+        platform_fee=figures.platform_fee,
+        payout=figures.payout,
+        deposit=figures.deposit,
+        balance=figures.balance,
+        tax_rate=terms.policy().tax_rate,
+        platform_fee_rate=terms.policy().platform_fee_rate,
+        accepted_at=now,
+    )
+    QuoteVersion.objects.filter(pk=plan.version.pk, accepted_at__isnull=True).update(accepted_at=now)
+    emit_many(
+        [
+            PendingEvent(
+                ev.QUOTE_ACCEPTED,
+                plan.job.pk,
+                {
+                    "job_id": plan.job.pk,
+                    "bid_id": plan.bid.pk,
+                    "tradesperson_id": plan.bid.tradesperson_id,
+                    "version": plan.version.number,
+                    "tier": plan.option.tier,
+                    "net": str(figures.net),
+                    "tax": str(figures.tax),
+                    "total": str(figures.total),
+                    "deposit": str(figures.deposit),
+                    "balance": str(figures.balance),
+                    "platform_fee": str(figures.platform_fee),
+                    "payout": str(figures.payout),
+                    "promo_code": plan.promo_code,
+                    "promo_amount": str(figures.promo_amount),
+                },
+                actor.pk,
+            )
+        ]
+    )
+    return acceptance

@@ -75,12 +75,12 @@ def pro_profile_save(
         profile, _ = TradespersonProfile.objects.update_or_create(
             user=user,
             defaults={
-                "business_name": business_name,
+                "business_name": scrub(business_name),
                 "base_latitude": base_latitude,
                 "base_longitude": base_longitude,
                 "base_place": base_place,
                 "service_radius_km": service_radius_km,
-                "bio": bio,
+                "bio": scrub(bio),
                 "is_accepting_leads": is_accepting_leads,
             },
         )
@@ -289,7 +289,7 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
         emit(
             ev.JOB_CANCELLED,
             aggregate_id=job.pk,
-            data={"job_id": job.pk, "status": job.status, "reason": (who + reason)[:500]},
+            data={"job_id": job.pk, "status": job.status, "reason": (who + scrub(reason))[:500]},
             actor_id=actor.pk,
         )
     return job
@@ -614,7 +614,7 @@ def bid_decline(*, bid: Bid, actor: User, reason: str = "") -> Bid:
                 "job_id": bid.job_id,
                 "tradesperson_id": bid.tradesperson_id,
                 "status": bid.status,
-                "reason": reason[:500],
+                "reason": scrub(reason)[:500],
             },
             actor_id=actor.pk,
         )

@@ -426,6 +426,10 @@ class FinanceLedgerEntry(models.Model):
     last_sequence = models.PositiveBigIntegerField(help_text="The payment's last applied event sequence (stale events are ignored).")
     updated_at = models.DateTimeField()
 
+    class Meta:
+        verbose_name = "finance ledger entry"
+        verbose_name_plural = "Finance"
+
     def __str__(self) -> str:
         return f"Payment {self.payment_id} ledger"
 

@@ -494,6 +494,7 @@ def payment_refund(*, payment: Payment, actor: User, amount: Decimal, reason: st
         raise ServiceError("A refund needs an idempotency key.", code="idempotency_key_required", status_code=400)
     if amount <= 0:
         raise ServiceError("A refund must be more than £0.", code="bad_amount", status_code=400)
+    reason = redact_card_numbers(reason or "")
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("acceptance").get(pk=payment.pk)
         done = list(Op.objects.filter(payment=payment, kind=Op.Kind.REFUND, idempotency_key__startswith=f"refund:{key}:"))

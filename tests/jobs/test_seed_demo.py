@@ -1,4 +1,6 @@
-"""The demo data is a living marketplace: every demo job reaches tradespeople through matching."""
+"""The demo data is a living marketplace: every demo job reaches tradespeople through matching,
+demo bids carry itemised quotes, and two jobs are already accepted (one deposit held, one completed
+and then paid by the ``payments`` consumer)."""
 
 from __future__ import annotations
 
@@ -9,18 +11,45 @@ from django.db.models import Count
 from jobs.models import Bid, Job
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
+from quotes.models import Payment, PromoCode, PromoRedemption, QuoteAcceptance, QuoteOption, QuoteVersion
 from tests.events.pipeline import relay_all, run_consumer_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _counts() -> dict[str, int]:
+    models = (Job, Bid, QuoteVersion, QuoteOption, QuoteAcceptance, Payment, PromoCode, PromoRedemption)
+    return {m.__name__: m.objects.count() for m in models}
+
+
+def test_demo_data_has_itemised_quotes_and_accepted_jobs(broker) -> None:
+    call_command("seed_demo", verbosity=0)
+    before = _counts()
+    call_command("seed_demo", verbosity=0)  # a second run changes nothing
+    assert _counts() == before
+    assert before["Job"] == 7 and before["Bid"] == 5 and before["QuoteVersion"] == 6  # one bid revised to v2
+    assert Bid.objects.filter(quote_versions__number=2).count() == 1
+    tiers = set(QuoteOption.objects.filter(version__bid__tradesperson__username="bob").values_list("tier", flat=True))
+    assert tiers == {"good", "better", "best"}
+    assert PromoCode.objects.get(code="DEMO10").max_uses_per_customer == 1
+    held = Payment.objects.get(job__title="Fit three internal doors")
+    assert held.status == Payment.Status.DEPOSIT_HELD and held.held == held.acceptance.deposit > 0 and held.card_token == "tok_visa"
+    done = Payment.objects.get(job__title="Paint living room")
+    assert done.job.status == Job.Status.COMPLETED and done.acceptance.promo_code == "DEMO10" and done.acceptance.promo_amount > 0
+
+    relay_all()
+    payments = ConsumerRunner(get_consumer("payments"))
+    run_consumer_until(lambda: Payment.objects.get(pk=done.pk).status == Payment.Status.PAID, runner=payments)
+    done.refresh_from_db()
+    assert done.captured == done.acceptance.total and done.held == 0
+
+
 def test_demo_jobs_fan_out_to_nearby_tradespeople(broker, capsys) -> None:
     call_command("seed_demo", verbosity=0)
-    call_command("seed_demo", verbosity=0)  # a second run changes nothing
-    assert Job.objects.count() == 7 and Bid.objects.count() == 3
     relay_all()
     runner = ConsumerRunner(get_consumer("matching"))
-    run_consumer_until(lambda: runner.stats.processed == 7, runner=runner)  # every job.posted handled
+    posted = Job.objects.count()
+    run_consumer_until(lambda: runner.stats.processed >= posted, runner=runner)  # every job.posted handled
     assert runner.stats.dead_lettered == 0
     fan_out = dict(Job.objects.annotate(n=Count("leads")).values_list("title", "n"))
     assert all(n >= 1 for n in fan_out.values()), fan_out

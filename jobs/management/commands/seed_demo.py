@@ -1,9 +1,14 @@
 """Demo data for a first run: a living marketplace around London.
 
-Trades, customers, tradespeople with profiles spread over London, open jobs and a
-few bids.  Idempotent: does nothing once the demo admin exists.  Everything goes
-through the same services as the API, so events flow through the outbox and the
-consumers (matching, board, notifications) build the rest when the stack runs.
+Trades, customers, tradespeople with profiles spread over London, open jobs and
+bids carrying itemised quotes (one with good / better / best options, one revised to
+version 2), the promo code DEMO10, one job accepted with its deposit held and one job
+accepted, started and completed (the ``payments`` consumer collects its price once the
+stack runs).  Idempotent: does nothing once the demo admin exists, and everything is
+created in one transaction.  Everything goes through the same services as the API, so
+events flow through the outbox and the consumers (matching, board, notifications,
+payments, finance) build the rest when the stack runs.  Payments use the SIMULATED
+gateway's test token ``tok_visa``: no real money moves.
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from jobs import services
-from jobs.models import Trade, TradespersonProfile
+from jobs.models import Job, Trade, TradespersonProfile
 from jobs.places import by_label
 from marketplace.accounts.models import User
+from quotes.models import PromoCode, QuoteVersion
+from quotes.pricing import Discount, LineItem
+from quotes.services import OptionInput, QuoteInput, quote_accept, quote_revise, quote_submit
 
 DEMO_PASSWORD = "demo-pass-123"  # noqa: S105 - published demo credentials, development only
 
@@ -102,11 +110,107 @@ JOBS = [
     ),
 ]
 
-# (job index, pro username, amount, message)
-BIDS = [
-    (0, "bob", "95.00", "I can come tomorrow morning; cartridge and labour included."),
-    (0, "grace", "120.00", "Same-day visit possible, all parts carried on the van."),
-    (2, "sara", "140.00", "Gas Safe registered, F28 is usually the gas supply or ignition: can diagnose today."),
+D = Decimal
+
+
+def _line(kind: str, description: str, quantity: str, unit_price: str) -> LineItem:
+    return LineItem(kind, description, D(quantity), D(unit_price))  # type: ignore[arg-type]
+
+
+def _quote(*options: OptionInput, message: str, notes: str = "", discount: Discount | None = None) -> QuoteInput:
+    return QuoteInput(options=list(options), message=message, notes=notes, discount=discount)
+
+
+def _standard(*lines: LineItem) -> OptionInput:
+    return OptionInput(lines=list(lines))
+
+
+# (job index, pro username, quote, revision or None).  The bid's amount is the first option's net price.
+BIDS: list[tuple[int, str, QuoteInput, QuoteInput | None]] = [
+    (
+        0,
+        "bob",
+        _quote(
+            OptionInput(
+                tier="good",
+                title="New washer",
+                lines=[_line("callout", "Call-out", "1", "25.00"), _line("labour", "Labour (hours)", "1", "45.00")],
+            ),
+            OptionInput(
+                tier="better",
+                title="New cartridge",
+                lines=[
+                    _line("callout", "Call-out", "1", "25.00"),
+                    _line("labour", "Labour (hours)", "1", "45.00"),
+                    _line("materials", "Ceramic cartridge", "1", "25.00"),
+                ],
+            ),
+            OptionInput(
+                tier="best",
+                title="New mixer tap",
+                lines=[
+                    _line("callout", "Call-out", "1", "25.00"),
+                    _line("labour", "Labour (hours)", "1.5", "45.00"),
+                    _line("materials", "Chrome mixer tap", "1", "89.00"),
+                ],
+            ),
+            message="I can come tomorrow morning; cartridge and labour included.",
+            notes="Parts carried on the van. Old tap taken away.",
+        ),
+        None,
+    ),
+    (
+        0,
+        "grace",
+        _quote(
+            _standard(_line("labour", "Labour (hours)", "2", "50.00"), _line("materials", "Cartridge and washers", "1", "20.00")),
+            message="Same-day visit possible, all parts carried on the van.",
+        ),
+        _quote(
+            _standard(
+                _line("labour", "Labour (hours)", "2", "50.00"),
+                _line("materials", "Cartridge and washers", "1", "20.00"),
+                _line("discount", "Returning customer", "1", "10.00"),
+            ),
+            message="Revised: 10 pounds off for a returning customer.",
+        ),
+    ),
+    (
+        2,
+        "sara",
+        _quote(
+            _standard(_line("callout", "Emergency call-out", "1", "60.00"), _line("labour", "Diagnosis and repair (hours)", "1", "80.00")),
+            message="Gas Safe registered, F28 is usually the gas supply or ignition: can diagnose today.",
+        ),
+        None,
+    ),
+    (
+        4,
+        "tom",
+        _quote(
+            _standard(
+                _line("labour", "Hang a door (per door)", "3", "85.00"), _line("materials", "Hinges, latches and screws", "1", "36.00")
+            ),
+            message="Three doors in a day; I bring hinges and latches.",
+        ),
+        None,
+    ),
+    (
+        3,
+        "kwame",
+        _quote(
+            _standard(_line("labour", "Painting (days)", "2", "180.00"), _line("materials", "Filler, tape and sheets", "1", "25.00")),
+            message="Two coats on walls and ceiling, furniture covered.",
+            discount=Discount("percent", D("5")),
+        ),
+        None,
+    ),
+]
+
+# (job index, customer, tradesperson, promo code, then: "held" = deposit held, "completed" = started and completed)
+ACCEPTED = [
+    (4, "dev", "tom", "", "held"),
+    (3, "carol", "kwame", "DEMO10", "completed"),
 ]
 
 
@@ -163,13 +267,42 @@ class Command(BaseCommand):
                     is_emergency=urgent,
                 )
                 jobs.append(job)
-            for index, username, amount, message in BIDS:
+            PromoCode.objects.get_or_create(
+                code="DEMO10",
+                defaults={
+                    "description": "Demo: 10 % off, once per customer.",
+                    "kind": PromoCode.Kind.PERCENT,
+                    "value": D("10"),
+                    "max_uses_per_customer": 1,
+                },
+            )
+            versions: dict[int, QuoteVersion] = {}
+            for index, username, quote, revision in BIDS:
                 profile = TradespersonProfile.objects.get(user=pros[username])
                 services.leads_offer(job=jobs[index], offers=[(profile, Decimal("2.00"), Decimal("0.9"))], match_round=1)
-                services.bid_place(job=jobs[index], tradesperson=pros[username], amount=Decimal(amount), message=message)
+                version = quote_submit(job=jobs[index], tradesperson=pros[username], quote=quote)
+                if revision is not None:
+                    version = quote_revise(bid=version.bid, actor=pros[username], quote=revision)
+                versions[index] = version
+            for index, customer, pro, promo, stage in ACCEPTED:
+                version = versions[index]
+                quote_accept(
+                    job=jobs[index],
+                    bid=version.bid,
+                    actor=customers[customer],
+                    version_number=version.number,
+                    tier=version.options.order_by("position").values_list("tier", flat=True)[0],
+                    card_token="tok_visa",  # noqa: S106 - the SIMULATED gateway's test token, not a secret
+                    promo_code=promo,
+                    idempotency_key=f"seed-demo:{index}",
+                )
+                if stage == "completed":
+                    job = Job.objects.get(pk=jobs[index].pk)
+                    services.job_start_work(job=job, actor=pros[pro])
+                    services.job_complete(job=job, actor=pros[pro])
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo data created: {len(TRADES)} trades, {len(CUSTOMERS)} customers, {len(PROS)} tradespeople, "
-                f"{len(JOBS)} jobs, {len(BIDS)} bids"
+                f"{len(JOBS)} jobs, {len(BIDS)} quoted bids, {len(ACCEPTED)} accepted (deposit held; completed), promo code DEMO10"
             )
         )

@@ -513,7 +513,9 @@ def test_the_simulated_gateway_emits_signed_webhooks(gateway: SimulatedGateway) 
         ("4242424242424242", ["4242424242424242"]),
         ("card: 4242 4242 4242 4242, exp 12/34", ["4242 4242 4242 4242"]),
         ("visa 4242424242424242 amex 378282246310005.", ["4242424242424242", "378282246310005"]),
-        ("x4242424242424242y", ["4242424242424242"]),
+        ("x4242424242424242y", []),  # glued to letters: part of an identifier, not a written card number
+        ("id 0f3c2a1e-4242-4242-4242-424242424242", []),  # inside a UUID
+        ("(4242424242424242)", ["4242424242424242"]),
         ("4242424242424242 1234", ["4242424242424242"]),
         ("4242424242424241", []),  # 16 digits, fails Luhn
         ("1234 5678 1234 5678", []),  # fails Luhn
@@ -560,7 +562,7 @@ def card_numbers(draw: st.DrawFn) -> tuple[str, str]:
 
 
 @PROPERTY
-@given(card=card_numbers(), before=st.sampled_from(["", "card ", "x", "ref: ", "(", "paid:"]), after=st.sampled_from(["", ".", " ok", ")"]))
+@given(card=card_numbers(), before=st.sampled_from(["", "card ", "#", "ref: ", "(", "paid:"]), after=st.sampled_from(["", ".", " ok", ")"]))
 def test_every_luhn_valid_number_is_found_and_redacted(card: tuple[str, str], before: str, after: str) -> None:
     digits, written = card
     text = f"{before}{written}{after}"

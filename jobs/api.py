@@ -19,17 +19,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.accounts.models import User
+from marketplace.api_errors import ServiceError
+from quotes import selectors as quote_selectors
+from quotes import services as quote_services
+from quotes.serializers import QuotedBidOutputSerializer, QuoteInputSerializer, locate_quote_error, quote_input
 
 from . import places, selectors, services
 from .models import Bid, Job, Lead
 from .serializers import (
     BidDeclineInputSerializer,
-    BidInputSerializer,
-    BidOutputSerializer,
-    BidReviseInputSerializer,
     BoardEntrySerializer,
     BoardQuerySerializer,
-    JobAwardInputSerializer,
     JobCancelInputSerializer,
     JobInputSerializer,
     JobOutputSerializer,
@@ -90,6 +90,38 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any, *, partial
     serializer = serializer_class(data=data, partial=partial)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class FieldErrorsApiView(APIView):
+    """An APIView whose ServiceErrors may name the input they are about (``error.field``, e.g. a pricing refusal).
+
+    The error then carries ``fields: {"options[0].lines[3].unit_price": [message]}``, like a validation error.
+    """
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        field = getattr(exc, "field", "")
+        error = response.data.get("error") if isinstance(response.data, dict) else None
+        if field and isinstance(exc, exceptions.APIException) and isinstance(error, dict):
+            error["fields"] = {field: [str(exc.detail)]}
+        return response
+
+
+def _bid_response(request: Request, bid: Bid, status_code: int = status.HTTP_200_OK) -> Response:
+    """A bid with its latest quote, if the viewer may see it."""
+    viewer = request_user(request)
+    bid = Bid.objects.select_related("job", "tradesperson", "tradesperson__pro_profile").get(pk=bid.pk)
+    version = quote_selectors.latest_quote(bid=bid, viewer=viewer)
+    context = {"viewer": viewer, "quotes": {bid.pk: version} if version else {}}
+    return Response(QuotedBidOutputSerializer(bid, context=context).data, status=status_code)
+
+
+def _quote_from(request: Request) -> tuple[dict[str, Any], quote_services.QuoteInput]:
+    data = _valid(QuoteInputSerializer, request.data)
+    try:
+        return data, quote_input(data)
+    except ServiceError as exc:
+        raise locate_quote_error(exc, data) from exc
 
 
 def _job_response(request: Request, job: Job, status_code: int = status.HTTP_200_OK) -> Response:
@@ -224,7 +256,9 @@ class JobDetailApi(APIView):
 class JobCancelApi(APIView):
     @extend_schema(
         tags=["jobs"],
-        summary="Cancel a job (its customer)",
+        summary="Cancel a job (its customer, or the tradesperson doing it)",
+        description="Before work starts. After a quote was accepted, the cancellation policy decides what the deposit pays "
+        "(free within minutes of accepting or when the tradesperson cancels; part of the deposit close to the appointment).",
         request=JobCancelInputSerializer,
         responses={200: JobOutputSerializer, **errors(400, 403, 404, 409)},
     )
@@ -234,20 +268,30 @@ class JobCancelApi(APIView):
         return _job_response(request, services.job_cancel(job=job, actor=request_user(request), reason=data["reason"]))
 
 
-class JobAwardApi(APIView):
+class JobStartApi(APIView):
     @extend_schema(
         tags=["jobs"],
-        summary="Accept a bid (the job's customer)",
-        request=JobAwardInputSerializer,
-        responses={200: JobOutputSerializer, **errors(400, 403, 404, 409)},
+        summary="Start work (the tradesperson doing the job)",
+        request=None,
+        responses={200: JobOutputSerializer, **errors(403, 404, 409)},
     )
     def post(self, request: Request, job_id: int) -> Response:
         job = _job_or_404(request, job_id)
-        data = _valid(JobAwardInputSerializer, request.data)
-        bid = selectors.bids_for_job(job=job, viewer=request_user(request)).filter(pk=data["bid_id"]).first()
-        if bid is None:
-            raise exceptions.ValidationError({"bid_id": ["No such bid on this job."]})
-        return _job_response(request, services.job_award(job=job, bid=bid, actor=request_user(request)))
+        return _job_response(request, services.job_start_work(job=job, actor=request_user(request)))
+
+
+class JobCompleteApi(APIView):
+    @extend_schema(
+        tags=["jobs"],
+        summary="Mark the work done (the tradesperson doing the job)",
+        description="The price is then collected from the customer's card (deposit captured, balance charged) in the background; "
+        "follow it at /api/jobs/{job_id}/payment/.",
+        request=None,
+        responses={200: JobOutputSerializer, **errors(403, 404, 409)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        return _job_response(request, services.job_complete(job=job, actor=request_user(request)))
 
 
 # --- board ------------------------------------------------------------------------------
@@ -323,49 +367,65 @@ class LeadSeenApi(APIView):
 # --- bids -------------------------------------------------------------------------------
 
 
-class JobBidsApi(APIView):
+class JobBidsApi(FieldErrorsApiView):
     @extend_schema(
         tags=["bids"],
         summary="Bids on a job",
-        description="The job's customer (and staff) see every bid; a tradesperson sees only their own.",
-        responses={200: BidOutputSerializer(many=True), **errors(403, 404)},
+        description="The job's customer (and staff) see every bid; a tradesperson sees only their own. "
+        "Each bid carries its latest quote; the platform fee and payout are shown to the bidder and staff only.",
+        responses={200: QuotedBidOutputSerializer(many=True), **errors(403, 404)},
     )
     def get(self, request: Request, job_id: int) -> Response:
         job = _job_or_404(request, job_id)
-        return Response(BidOutputSerializer(selectors.bids_for_job(job=job, viewer=request_user(request)), many=True).data)
+        viewer = request_user(request)
+        context = {"viewer": viewer, "quotes": quote_selectors.latest_quotes_for_job(job=job, viewer=viewer)}
+        return Response(QuotedBidOutputSerializer(selectors.bids_for_job(job=job, viewer=viewer), many=True, context=context).data)
 
     @extend_schema(
         tags=["bids"],
-        summary="Bid on a job offered to you as a lead",
-        request=BidInputSerializer,
-        responses={201: BidOutputSerializer, **errors(400, 403, 404, 409)},
+        summary="Bid on a job offered to you as a lead, with a quote",
+        description="Send a plain `amount` (a one-line quote), or `lines` (one option), or `options` (good / better / best). "
+        "Numbers are decimal strings; totals are computed by the server (any you send are ignored). A pricing refusal "
+        'is a 400 with the pricing code and the field, e.g. `fields: {"options[0].lines[3].unit_price": [...]}`.',
+        request=QuoteInputSerializer,
+        responses={201: QuotedBidOutputSerializer, **errors(400, 403, 404, 409)},
     )
     def post(self, request: Request, job_id: int) -> Response:
         job = _job_or_404(request, job_id)
-        data = _valid(BidInputSerializer, request.data)
-        bid = services.bid_place(job=job, tradesperson=request_user(request), **data)
-        return Response(BidOutputSerializer(bid).data, status=status.HTTP_201_CREATED)
+        data, quote = _quote_from(request)
+        try:
+            version = quote_services.quote_submit(job=job, tradesperson=request_user(request), quote=quote)
+        except ServiceError as exc:
+            raise locate_quote_error(exc, data) from exc
+        return _bid_response(request, version.bid, status.HTTP_201_CREATED)
 
 
-class BidDetailApi(APIView):
+class BidDetailApi(FieldErrorsApiView):
     @extend_schema(
         tags=["bids"],
-        summary="Revise your bid before the customer decides",
-        description="`amount` is required even though this is a PATCH; `message` and `earliest_start` keep their values when omitted.",
-        request=BidReviseInputSerializer,
-        responses={200: BidOutputSerializer, **errors(400, 403, 404, 409)},
+        summary="Revise your bid's quote before the customer decides",
+        description="A new version of the quote, in the same shape as when bidding (the whole quote, not a patch of it). "
+        "`message` keeps its value when omitted. The customer sees what changed.",
+        request=QuoteInputSerializer,
+        responses={200: QuotedBidOutputSerializer, **errors(400, 403, 404, 409)},
     )
     def patch(self, request: Request, bid_id: int) -> Response:
         bid = _bid_or_404(request, bid_id)
-        data = _valid(BidReviseInputSerializer, request.data)
-        return Response(BidOutputSerializer(services.bid_revise(bid=bid, actor=request_user(request), **data)).data)
+        data, quote = _quote_from(request)
+        try:
+            version = quote_services.quote_revise(bid=bid, actor=request_user(request), quote=quote)
+        except ServiceError as exc:
+            raise locate_quote_error(exc, data) from exc
+        return _bid_response(request, version.bid)
 
 
 class BidWithdrawApi(APIView):
-    @extend_schema(tags=["bids"], summary="Withdraw your bid", request=None, responses={200: BidOutputSerializer, **errors(403, 404, 409)})
+    @extend_schema(
+        tags=["bids"], summary="Withdraw your bid", request=None, responses={200: QuotedBidOutputSerializer, **errors(403, 404, 409)}
+    )
     def post(self, request: Request, bid_id: int) -> Response:
         bid = _bid_or_404(request, bid_id)
-        return Response(BidOutputSerializer(services.bid_withdraw(bid=bid, actor=request_user(request))).data)
+        return _bid_response(request, services.bid_withdraw(bid=bid, actor=request_user(request)))
 
 
 class BidShortlistApi(APIView):
@@ -373,11 +433,11 @@ class BidShortlistApi(APIView):
         tags=["bids"],
         summary="Shortlist a bid (the job's customer)",
         request=None,
-        responses={200: BidOutputSerializer, **errors(403, 404, 409)},
+        responses={200: QuotedBidOutputSerializer, **errors(403, 404, 409)},
     )
     def post(self, request: Request, bid_id: int) -> Response:
         bid = _bid_or_404(request, bid_id)
-        return Response(BidOutputSerializer(services.bid_shortlist(bid=bid, actor=request_user(request))).data)
+        return _bid_response(request, services.bid_shortlist(bid=bid, actor=request_user(request)))
 
 
 class BidDeclineApi(APIView):
@@ -385,9 +445,9 @@ class BidDeclineApi(APIView):
         tags=["bids"],
         summary="Decline a bid (the job's customer)",
         request=BidDeclineInputSerializer,
-        responses={200: BidOutputSerializer, **errors(400, 403, 404, 409)},
+        responses={200: QuotedBidOutputSerializer, **errors(400, 403, 404, 409)},
     )
     def post(self, request: Request, bid_id: int) -> Response:
         bid = _bid_or_404(request, bid_id)
         data = _valid(BidDeclineInputSerializer, request.data)
-        return Response(BidOutputSerializer(services.bid_decline(bid=bid, actor=request_user(request), reason=data["reason"])).data)
+        return _bid_response(request, services.bid_decline(bid=bid, actor=request_user(request), reason=data["reason"]))

@@ -77,7 +77,8 @@ class ErrorBodySerializer(serializers.Serializer):
         fields["fields"] = serializers.DictField(
             child=serializers.JSONField(),
             required=False,
-            help_text="Only for validation_error: per invalid input, a list of messages (nested by index or key for lists and objects).",
+            help_text="Per invalid input, a list of messages: for validation_error nested by index or key for lists and objects; "
+            "for a refusal about one input (e.g. a pricing code) keyed by its path, e.g. options[0].lines[3].unit_price.",
         )
         return fields
 
@@ -91,9 +92,11 @@ class ErrorSerializer(serializers.Serializer):
 _ERROR_TEXT = {
     400: "Invalid input (validation_error with fields) or a rule about the values was broken.",
     401: "Not signed in.",
+    402: "The card was declined (card_declined); nothing was charged and nothing changed. Try another card.",
     403: "Not signed in (not_authenticated), or not allowed to do this.",
     404: "No such object, or not one you may see.",
     409: "The object is not in a state that allows this (e.g. illegal_transition, job_closed).",
+    503: "The payment provider is not answering (gateway_unavailable); nothing was charged. Retry shortly.",
 }
 
 
@@ -272,10 +275,6 @@ class JobCancelInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class JobAwardInputSerializer(serializers.Serializer):
-    bid_id = serializers.IntegerField(min_value=1, help_text="The bid to accept; every other open bid is declined.")
-
-
 class JobPhotoOutputSerializer(serializers.ModelSerializer):
     url = serializers.FileField(source="image", read_only=True)
 
@@ -377,18 +376,6 @@ class LeadOutputSerializer(serializers.ModelSerializer):
 
 
 # --- bids -------------------------------------------------------------------------------
-
-
-class BidInputSerializer(serializers.Serializer):
-    amount = money_field(min_value=Decimal("0.01"), max_value=MAX_AMOUNT, help_text="More than 0, at most 1,000,000.")
-    message = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    earliest_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-
-class BidReviseInputSerializer(serializers.Serializer):
-    amount = money_field(min_value=Decimal("0.01"), max_value=MAX_AMOUNT, help_text="More than 0, at most 1,000,000.")
-    message = serializers.CharField(max_length=2000, required=False, allow_blank=True, help_text="Omit to keep the current one.")
-    earliest_start = serializers.DateTimeField(required=False, help_text="Omit to keep the current one.")
 
 
 class BidDeclineInputSerializer(serializers.Serializer):

@@ -11,10 +11,12 @@ urlpatterns = [
     path("api/", include("marketplace.accounts.api_urls")),
     path("api/", include("marketplace.notifications.api_urls")),
     path("api/", include("jobs.api_urls")),
+    path("api/", include("quotes.api_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("marketplace.accounts.urls")),
     path("", include("marketplace.notifications.urls")),
     path("", include("jobs.urls")),
+    path("", include("quotes.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -19,10 +19,9 @@ from __future__ import annotations
 import hashlib
 import zoneinfo
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -58,7 +57,7 @@ class QuoteInput:
     valid_until: date | None = None
     discount: Discount | None = None
     message: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    earliest_start: datetime | None = None
 
 
 def pricing_error(exc: PricingError, prefix: str = "") -> ServiceError:
@@ -71,6 +70,11 @@ def pricing_error(exc: PricingError, prefix: str = "") -> ServiceError:
 def single_line_quote(amount: Decimal, *, message: str = "", description: str = "Job as described") -> QuoteInput:
     """A one-line quote for a plain price (the bid form's "just a price" shortcut): net = ``amount``."""
     return QuoteInput(options=[OptionInput(lines=[LineItem("other", description, Decimal(1), amount)])], message=message)
+
+
+def quote_price(quote: QuoteInput) -> list[Breakdown]:
+    """Price a draft quote (every option) with the one engine; nothing is written. Raises ServiceError like quote_submit."""
+    return _check_quote(quote, timezone.localdate())
 
 
 def _check_quote(quote: QuoteInput, today: date) -> list[Breakdown]:
@@ -171,7 +175,9 @@ def quote_submit(*, job: Job, tradesperson: User, quote: QuoteInput) -> QuoteVer
     today = timezone.localdate()
     breakdowns = _check_quote(quote, today)
     with transaction.atomic():
-        bid = job_services.bid_place(job=job, tradesperson=tradesperson, amount=breakdowns[0].net, message=quote.message)
+        bid = job_services.bid_place(
+            job=job, tradesperson=tradesperson, amount=breakdowns[0].net, message=quote.message, earliest_start=quote.earliest_start
+        )
         version = _save_version(bid, 1, quote, breakdowns, today)
         emit_many([_published(bid, version, [])])
     return version
@@ -206,7 +212,9 @@ def quote_revise(*, bid: Bid, actor: User, quote: QuoteInput) -> QuoteVersion:
     today = timezone.localdate()
     breakdowns = _check_quote(quote, today)
     with transaction.atomic():
-        bid = job_services.bid_revise(bid=bid, actor=actor, amount=breakdowns[0].net, message=quote.message or None)
+        bid = job_services.bid_revise(
+            bid=bid, actor=actor, amount=breakdowns[0].net, message=quote.message or None, earliest_start=quote.earliest_start
+        )
         previous = latest_version(bid)
         number = previous.number + 1 if previous else 1
         version = _save_version(bid, number, quote, breakdowns, today)

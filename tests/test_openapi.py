@@ -13,6 +13,7 @@ from django.test import Client
 from jobs import api_urls as job_urls
 from marketplace.accounts import api_urls as account_urls
 from marketplace.notifications import api_urls as notification_urls
+from quotes import api_urls as quote_urls
 
 
 def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
@@ -20,8 +21,8 @@ def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     schema = yaml.safe_load(target.read_text())
     documented = {(path, method) for path, item in schema["paths"].items() for method in item}
-    routes = [str(p.pattern) for urls in (job_urls, account_urls, notification_urls) for p in urls.urlpatterns]
-    assert len(routes) == 22
+    routes = [str(p.pattern) for urls in (job_urls, account_urls, notification_urls, quote_urls) for p in urls.urlpatterns]
+    assert len(routes) == 33
     for route in routes:
         path = "/api/" + re.sub(r"<int:(\w+)>", r"{\1}", route)
         assert any(p == path for p, _ in documented), f"{path} is not in the schema"
@@ -33,6 +34,13 @@ def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
                 assert "403" in operation["responses"], f"{method.upper()} {path} does not document its 403"
             for code in [code for code in operation["responses"] if code.startswith("4")]:
                 assert operation["responses"][code]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    # The gateway's webhook needs no sign-in; paying endpoints document the declined card and the gateway outage.
+    assert schema["paths"]["/api/payments/webhooks/simulated/"]["post"].get("security", [{}]) == [{}]
+    accept = schema["paths"]["/api/bids/{bid_id}/accept/"]["post"]
+    assert {"200", "201", "400", "402", "403", "404", "409", "503"} <= set(accept["responses"])
+    assert any(p["name"] == "Idempotency-Key" for p in accept["parameters"])
+    refunds = schema["paths"]["/api/payments/{payment_id}/refunds/"]["post"]
+    assert [p["required"] for p in refunds["parameters"] if p["name"] == "Idempotency-Key"] == [True]
 
 
 @pytest.mark.django_db

@@ -1,8 +1,9 @@
 """Who may do what, over every API endpoint and method, as six people.
 
-The world: customer A owns open job J; tradespeople X and Z were offered J and bid on it;
-tradesperson Y has a profile but no lead; customer B owns nothing of A's; staff is a
-staff account (role customer); anon is not signed in.
+The world: customer A owns open job J; tradespeople X and Z were offered J and bid on it
+with quotes; A also owns J2, whose quote from X was accepted (deposit held), and J3, done by
+X and paid in full. Tradesperson Y has a profile but no lead; customer B owns nothing of A's;
+staff is a staff account (role customer); anon is not signed in.
 
 Expected statuses follow two rules: an object you may not see is 404 (the selectors
 decide), an action you may not take on an object you can see is 403 (the services
@@ -15,13 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from jobs import services as job_services
 from jobs.models import Bid, Job, Lead
 from marketplace.accounts.models import User
 from marketplace.notifications.services import notify
+from quotes.models import Payment
+from quotes.payments import payment_collect
+from quotes.services import quote_accept, quote_submit, single_line_quote
 from tests.jobs.test_api_support import (
     JOB,
     client_for,
@@ -31,7 +37,6 @@ from tests.jobs.test_api_support import (
     make_profile,
     make_user,
     offer_lead,
-    place_bid,
     post_job,
     state,
 )
@@ -46,6 +51,21 @@ class World:
     lead_x: Lead
     bid_x: Bid
     bid_z: Bid
+    awarded_job: Job
+    paid_job: Job
+    payment: Payment
+
+
+def quoted_bid(job: Job, pro: User, amount: str) -> Bid:
+    return quote_submit(job=job, tradesperson=pro, quote=single_line_quote(Decimal(amount))).bid
+
+
+def accepted_job(customer: User, pro: User, title: str) -> Job:
+    job = post_job(customer, title=title)
+    offer_lead(job, pro)
+    bid = quoted_bid(job, pro, "200.00")
+    quote_accept(job=job, bid=bid, actor=customer, version_number=1, card_token="tok_visa")
+    return Job.objects.get(pk=job.pk)
 
 
 @pytest.fixture
@@ -63,7 +83,14 @@ def world(customer: User, other_customer: User, tradesperson: User) -> World:
     post_job(other_customer, title="B's own job")
     lead_x = offer_lead(job, tradesperson)
     offer_lead(job, users["Z"])
-    world = World(users, job, lead_x, place_bid(job, tradesperson, "120.00"), place_bid(job, users["Z"], "150.00"))
+    bid_x, bid_z = quoted_bid(job, tradesperson, "120.00"), quoted_bid(job, users["Z"], "150.00")
+    awarded = accepted_job(customer, tradesperson, "Awarded job")
+    paid = accepted_job(customer, tradesperson, "Paid job")
+    job_services.job_start_work(job=paid, actor=tradesperson)
+    job_services.job_complete(job=paid, actor=tradesperson)
+    payment = payment_collect(job_id=paid.pk)
+    assert payment is not None and payment.status == "paid"
+    world = World(users, job, lead_x, bid_x, bid_z, awarded, Job.objects.get(pk=paid.pk), payment)
     for name, user in users.items():
         notify(recipient_id=user.pk, kind="test", title=f"Hello {name}", object_key="1")
     return world
@@ -75,8 +102,12 @@ Body = Callable[[World, str], dict[str, Any] | None]
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # {job}, {lead}, {bid}, {pro} are filled from the world
+    path: str  # {job}, {lead}, {bid}, {pro}, {awarded_job}, {paid_job}, {payment} are filled from the world
     body: Body = lambda w, role: None
+    headers: dict[str, str] | None = None
+
+
+ACCEPT = {"version": 1, "tier": "standard", "card_token": "tok_visa"}
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -99,7 +130,24 @@ ENDPOINTS: dict[str, Endpoint] = {
     "job-get": Endpoint("GET", "/api/jobs/{job}/"),
     "job-patch": Endpoint("PATCH", "/api/jobs/{job}/", lambda w, role: {"title": "Dripping tap"}),
     "job-cancel": Endpoint("POST", "/api/jobs/{job}/cancel/", lambda w, role: {"reason": "fixed it myself"}),
-    "job-award": Endpoint("POST", "/api/jobs/{job}/award/", lambda w, role: {"bid_id": w.bid_x.pk}),
+    "job-award": Endpoint("POST", "/api/jobs/{job}/award/", lambda w, role: {"bid_id": w.bid_x.pk, **ACCEPT}),
+    "job-start": Endpoint("POST", "/api/jobs/{awarded_job}/start/"),
+    "job-complete": Endpoint("POST", "/api/jobs/{awarded_job}/complete/"),
+    "job-cancel-awarded": Endpoint("POST", "/api/jobs/{awarded_job}/cancel/", lambda w, role: {"reason": "cannot make it"}),
+    "quote-price": Endpoint("POST", "/api/quotes/price/", lambda w, role: {"amount": "99.00"}),
+    "bid-quote": Endpoint("GET", "/api/bids/{bid}/quote/"),
+    "bid-quote-price": Endpoint("POST", "/api/bids/{bid}/quote/price/", lambda w, role: {"tier": "standard"}),
+    "bid-accept": Endpoint("POST", "/api/bids/{bid}/accept/", lambda w, role: ACCEPT),
+    "payment-get": Endpoint("GET", "/api/jobs/{paid_job}/payment/"),
+    "pay-balance": Endpoint("POST", "/api/jobs/{paid_job}/payment/pay-balance/", lambda w, role: {"card_token": "tok_visa"}),
+    "refund": Endpoint(
+        "POST",
+        "/api/payments/{payment}/refunds/",
+        lambda w, role: {"amount": "10.00", "reason": "goodwill"},
+        {"HTTP_IDEMPOTENCY_KEY": "refund-1"},
+    ),
+    "webhook": Endpoint("POST", "/api/payments/webhooks/simulated/", lambda w, role: {"id": "evt_1", "type": "charge.refunded"}),
+    "finance": Endpoint("GET", "/api/finance/"),
     "board": Endpoint("GET", "/api/board/"),
     "leads": Endpoint("GET", "/api/leads/"),
     "lead-seen": Endpoint("POST", "/api/leads/{lead}/seen/"),
@@ -136,7 +184,19 @@ EXPECTED: dict[str, dict[str, int]] = {
     "job-get": expect(A=200, B=404, X=200, Y=404, staff=200),
     "job-patch": expect(A=200, B=404, X=403, Y=404, staff=403),
     "job-cancel": expect(A=200, B=404, X=403, Y=404, staff=403),
-    "job-award": expect(A=200, B=404, X=403, Y=404, staff=403),
+    "job-award": expect(A=201, B=404, X=403, Y=404, staff=403),
+    "job-start": expect(A=403, B=404, X=200, Y=404, staff=403),
+    "job-complete": expect(A=403, B=404, X=409, Y=404, staff=403),  # awarded, not started: start first
+    "job-cancel-awarded": expect(A=200, B=404, X=200, Y=404, staff=403),
+    "quote-price": expect(A=403, B=403, X=200, Y=200, staff=403),
+    "bid-quote": expect(A=200, B=404, X=200, Y=404, staff=200),
+    "bid-quote-price": expect(A=200, B=404, X=403, Y=404, staff=403),
+    "bid-accept": expect(A=201, B=404, X=403, Y=404, staff=403),
+    "payment-get": expect(A=200, B=404, X=200, Y=404, staff=200),
+    "pay-balance": expect(A=409, B=404, X=403, Y=404, staff=403),  # paid in full: nothing due
+    "refund": expect(A=403, B=403, X=403, Y=403, staff=200),
+    "webhook": dict.fromkeys(ROLES, 400),  # no sign-in: only the gateway's signature counts, and this one is unsigned
+    "finance": expect(A=403, B=403, X=403, Y=403, staff=200),
     "board": expect(A=403, B=403, X=200, Y=200, staff=200),
     "leads": expect(A=403, B=403, X=200, Y=200, staff=403),
     "lead-seen": expect(A=403, B=403, X=200, Y=404, staff=403),
@@ -156,11 +216,20 @@ CASES = [pytest.param(name, role, id=f"{ENDPOINTS[name].method} {ENDPOINTS[name]
 
 def call(world: World, name: str, role: str) -> Any:
     endpoint = ENDPOINTS[name]
-    path = endpoint.path.format(job=world.job.pk, lead=world.lead_x.pk, bid=world.bid_x.pk, pro=world.users["X"].pk)
+    path = endpoint.path.format(
+        job=world.job.pk,
+        lead=world.lead_x.pk,
+        bid=world.bid_x.pk,
+        pro=world.users["X"].pk,
+        awarded_job=world.awarded_job.pk,
+        paid_job=world.paid_job.pk,
+        payment=world.payment.pk,
+    )
     client = client_for(world.users.get(role))
     send = getattr(client, endpoint.method.lower())
     body = endpoint.body(world, role)
-    return send(path) if body is None else send(path, body, format="json")
+    headers = endpoint.headers or {}
+    return send(path, **headers) if body is None else send(path, body, format="json", **headers)
 
 
 def test_the_matrix_covers_every_endpoint_and_role() -> None:
@@ -176,7 +245,7 @@ def test_permission_matrix(world: World, name: str, role: str) -> None:
     assert response.status_code == EXPECTED[name][role], response.content
     if response.status_code >= 400:
         code = error_code(response)
-        if role == "anon":
+        if role == "anon" and response.status_code == 403:
             assert code == "not_authenticated"
         assert state() == before, "a refused request wrote something"
 
@@ -193,13 +262,16 @@ def _ids(response: Any) -> list[int]:
 def test_a_customers_job_list_holds_only_their_jobs(world: World) -> None:
     a_jobs = _ids(client_for(world.users["A"]).get("/api/jobs/"))
     b_jobs = _ids(client_for(world.users["B"]).get("/api/jobs/"))
-    assert a_jobs == [world.job.pk]
+    assert sorted(a_jobs) == sorted([world.job.pk, world.awarded_job.pk, world.paid_job.pk])
     assert len(b_jobs) == 1 and world.job.pk not in b_jobs
 
 
 def test_a_tradespersons_lead_list_holds_only_their_leads(world: World) -> None:
     assert _ids(client_for(world.users["Y"]).get("/api/leads/")) == []
-    assert _ids(client_for(world.users["X"]).get("/api/leads/")) == [world.lead_x.pk]
+    x_leads = _ids(client_for(world.users["X"]).get("/api/leads/"))
+    assert world.lead_x.pk in x_leads and set(Lead.objects.filter(pk__in=x_leads).values_list("tradesperson", flat=True)) == {
+        world.users["X"].pk
+    }
 
 
 def test_a_bidder_sees_only_their_bid_while_the_customer_and_staff_see_all(world: World) -> None:

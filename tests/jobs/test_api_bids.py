@@ -72,8 +72,16 @@ def test_bad_amounts_are_refused(job, tradesperson, amount) -> None:
     assert "amount" in response.json()["error"]["fields"]
 
 
-def test_the_largest_amount_is_accepted(job, tradesperson) -> None:
-    assert client_for(tradesperson).post(bids_url(job), {"amount": "1000000"}, format="json").status_code == 201
+def test_the_largest_amount_is_the_pricing_limit_with_tax(job, tradesperson) -> None:
+    # A plain amount is a one-line quote: net 83,333.33 + 20 % VAT = 100,000.00, the largest total a quote may have.
+    api = client_for(tradesperson)
+    before = state()
+    response = api.post(bids_url(job), {"amount": "83333.34"}, format="json")
+    refused(response, 400, "amount_too_large", before)
+    assert list(response.json()["error"]["fields"]) == ["amount"]
+    response = api.post(bids_url(job), {"amount": "83333.33"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["quote"]["options"][0]["total"] == "100000.00"
 
 
 def test_an_overlong_message_is_refused(job, tradesperson) -> None:
@@ -185,8 +193,10 @@ def test_revising_someone_elses_bid(job, customer, tradesperson) -> None:
 
 
 def test_revising_after_the_job_was_awarded_is_refused(job, customer, tradesperson) -> None:
-    bid = place_bid(job, tradesperson)
-    client_for(customer).post(f"/api/jobs/{job.pk}/award/", {"bid_id": bid.pk}, format="json")
+    bid_id = client_for(tradesperson).post(bids_url(job), {"amount": "120"}, format="json").json()["id"]
+    bid = Bid.objects.get(pk=bid_id)
+    accepted = client_for(customer).post(f"/api/bids/{bid.pk}/accept/", {"version": 1, "card_token": "tok_visa"}, format="json")
+    assert accepted.status_code == 201, accepted.content
     before = state()
     refused(client_for(tradesperson).patch(f"/api/bids/{bid.pk}/", {"amount": "1"}, format="json"), 409, "bid_not_open", before)
 
@@ -247,5 +257,6 @@ def test_listing_bids_does_not_query_per_bid(job, customer, tradesperson, django
         pro = make_pro(f"pro_{n}")
         offer_lead(job, pro)
         place_bid(job, pro)
-    with django_assert_max_num_queries(4):  # the job, the bids with their bidders and profiles
+    # The job, the bids with their bidders and profiles, and the latest quotes (versions, options, lines).
+    with django_assert_max_num_queries(7):
         assert len(client_for(customer).get(bids_url(job)).json()) == 6

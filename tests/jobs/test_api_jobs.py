@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 
 from jobs.models import Bid, Job, JobPhoto
 from marketplace.events.models import OutboxEvent
+from quotes.services import quote_submit, single_line_quote
 from tests.jobs.test_api_support import (
     JOB,
     client_for,
@@ -363,33 +365,58 @@ def test_an_overlong_reason_is_refused(api, customer) -> None:
 # --- awarding --------------------------------------------------------------------------------
 
 
+def submit_quote(job, pro, amount):
+    return quote_submit(job=job, tradesperson=pro, quote=single_line_quote(amount))
+
+
 @pytest.fixture
 def bidding(customer, tradesperson):
-    """A's job with bids from X and Z."""
+    """A's job with quoted bids from X and Z (version 1 each)."""
     make_profile(tradesperson)
     other = make_pro("trade_z")
     job = post_job(customer)
     offer_lead(job, tradesperson)
     offer_lead(job, other)
-    return job, place_bid(job, tradesperson, "120.00"), place_bid(job, other, "150.00")
+    bids = [submit_quote(job, pro, Decimal(amount)).bid for pro, amount in ((tradesperson, "120.00"), (other, "150.00"))]
+    return job, bids[0], bids[1]
 
 
-def test_accepting_a_bid_awards_the_job_and_declines_the_others(api, bidding) -> None:
+def award(api, job, bid, **extra):
+    """The old award endpoint: it now accepts the bid's quote and holds the deposit, like /api/bids/{id}/accept/."""
+    body = {"bid_id": bid.pk, "version": 1, "tier": "standard", "card_token": "tok_visa", **extra}
+    return api.post(f"/api/jobs/{job.pk}/award/", body, format="json")
+
+
+def test_awarding_accepts_the_quote_holds_the_deposit_and_declines_the_others(api, bidding) -> None:
     job, winner, loser = bidding
-    response = api.post(f"/api/jobs/{job.pk}/award/", {"bid_id": winner.pk}, format="json")
-    assert response.status_code == 200
-    assert (response.json()["status"], response.json()["awarded_bid"]) == ("awarded", winner.pk)
+    response = award(api, job, winner)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    # 120 net + 20 % VAT = 144; 20 % deposit 28.80 held on the card.
+    assert (body["acceptance"]["bid"], body["acceptance"]["total"], body["acceptance"]["deposit"]) == (winner.pk, "144.00", "28.80")
+    assert (body["payment"]["status"], body["payment"]["held"]) == ("deposit_held", "28.80")
+    assert Job.objects.get().status == "awarded"
     assert Bid.objects.get(pk=winner.pk).status == "accepted" and Bid.objects.get(pk=loser.pk).status == "declined"
     assert events("job.awarded")[0]["bid_id"] == winner.pk and events("bid.declined")[0]["bid_id"] == loser.pk
 
 
-def test_accepting_a_quote_twice_is_a_conflict_and_changes_nothing(api, bidding) -> None:
-    job, winner, loser = bidding
-    assert api.post(f"/api/jobs/{job.pk}/award/", {"bid_id": winner.pk}, format="json").status_code == 200
+def test_awarding_without_a_card_is_refused_and_awards_nothing(api, bidding) -> None:
+    job, winner, _ = bidding
     before = state()
-    for bid in (winner, loser):
-        response = api.post(f"/api/jobs/{job.pk}/award/", {"bid_id": bid.pk}, format="json")
-        assert response.status_code == 409 and error_code(response) == "bid_not_open"
+    response = api.post(f"/api/jobs/{job.pk}/award/", {"bid_id": winner.pk}, format="json")
+    assert response.status_code == 400 and {"version", "card_token"} <= set(response.json()["error"]["fields"])
+    assert state() == before
+
+
+def test_accepting_a_quote_twice_returns_it_and_another_bid_is_a_conflict(api, bidding) -> None:
+    job, winner, loser = bidding
+    first = award(api, job, winner)
+    assert first.status_code == 201
+    before = state()
+    again = award(api, job, winner)
+    assert again.status_code == 200 and again.json() == first.json()
+    response = award(api, job, loser)
+    assert response.status_code == 409 and error_code(response) == "already_accepted"
     assert state() == before
 
 
@@ -397,7 +424,7 @@ def test_awarding_a_withdrawn_bid_is_a_conflict(api, bidding, tradesperson) -> N
     job, winner, _ = bidding
     client_for(tradesperson).post(f"/api/bids/{winner.pk}/withdraw/")
     before = state()
-    response = api.post(f"/api/jobs/{job.pk}/award/", {"bid_id": winner.pk}, format="json")
+    response = award(api, job, winner)
     assert response.status_code == 409 and error_code(response) == "bid_not_open"
     assert state() == before
 
@@ -406,7 +433,8 @@ def test_awarding_a_withdrawn_bid_is_a_conflict(api, bidding, tradesperson) -> N
 def test_awarding_an_unknown_bid_is_refused(api, bidding, bid_id) -> None:
     job = bidding[0]
     before = state()
-    response = api.post(f"/api/jobs/{job.pk}/award/", {} if bid_id is None else {"bid_id": bid_id}, format="json")
+    body = {"version": 1, "card_token": "tok_visa"} | ({} if bid_id is None else {"bid_id": bid_id})
+    response = api.post(f"/api/jobs/{job.pk}/award/", body, format="json")
     assert response.status_code == 400 and "bid_id" in response.json()["error"]["fields"]
     assert state() == before
 
@@ -415,7 +443,7 @@ def test_a_bid_on_another_job_cannot_be_accepted(api, customer, bidding) -> None
     _, winner, _ = bidding
     second = post_job(customer, title="Second job")
     before = state()
-    response = api.post(f"/api/jobs/{second.pk}/award/", {"bid_id": winner.pk}, format="json")
+    response = award(api, second, winner)
     assert response.status_code == 400 and "bid_id" in response.json()["error"]["fields"]
     assert state() == before
 

@@ -154,3 +154,12 @@ def test_a_promo_is_applied_and_redeemed_once(job, bob, customer):
     assert acceptance.promo_amount == D("14.50") and acceptance.net == D("130.50")
     assert acceptance.total == D("156.60") and acceptance.deposit == D("31.32")
     assert PromoCode.objects.get(code="SAVE10").uses == 1
+
+
+def test_the_earliest_start_goes_with_the_quote_and_its_revisions(job, bob):
+    start = timezone.now() + timedelta(days=2)
+    version = submit(job, bob, quote(earliest_start=start))
+    assert Bid.objects.get(pk=version.bid_id).earliest_start == start
+    later = start + timedelta(days=1)
+    revise(version.bid, bob, quote(earliest_start=later))
+    assert Bid.objects.get(pk=version.bid_id).earliest_start == later

@@ -1,0 +1,379 @@
+"""Quotes and payments API: thin views over ``quotes.services``, ``quotes.payments`` and ``quotes.selectors``.
+
+Visibility follows the jobs API: a bid or job you may not see is 404 (its selectors), an action
+you may not take is the service's 403, "not now" is a 409. Money moves only in the services;
+every figure shown comes from the pricing engine or from the stored contract. A card number is
+refused before it reaches anything (400 ``card_number_sent``) and is never repeated in an error.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jobs import selectors as job_selectors
+from jobs.api import (
+    IDEMPOTENCY_KEY_MAX,
+    FieldErrorsApiView,
+    IsTradesperson,
+    _bid_or_404,
+    _job_or_404,
+    _quote_from,
+    _valid,
+    request_user,
+)
+from jobs.models import Bid, Job
+from jobs.serializers import ErrorSerializer, errors
+from marketplace.accounts.models import User
+from marketplace.api_errors import ServiceError
+
+from . import payments, selectors, services, terms
+from .gateway import WebhookRejected
+from .models import Payment, QuoteAcceptance
+from .promos import promo_check, promo_to_pricing
+from .serializers import (
+    AcceptInputSerializer,
+    AcceptOutputSerializer,
+    AwardInputSerializer,
+    FinanceOutputSerializer,
+    PayBalanceInputSerializer,
+    PaymentOutputSerializer,
+    PromoPriceInputSerializer,
+    PromoPriceOutputSerializer,
+    QuoteHistorySerializer,
+    QuoteInputSerializer,
+    QuotePriceOutputSerializer,
+    RefundInputSerializer,
+    WebhookOutputSerializer,
+    field_error,
+    locate_quote_error,
+    priced_option,
+)
+
+FINANCE_OPEN_PAYMENTS_SHOWN = 200
+
+
+class IsStaff(BasePermission):
+    message = "This is for staff only."
+    code = "staff_only"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+def idempotency_parameter(*, required: bool, what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "Idempotency-Key",
+        str,
+        OpenApiParameter.HEADER,
+        required=required,
+        description=f"Any unique string up to {IDEMPOTENCY_KEY_MAX} characters (e.g. a UUID per click); "
+        f"repeating a request with the same key {what} once.",
+    )
+
+
+def _idempotency_key(request: Request, *, required: bool = False) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX:
+        raise field_error(f"At most {IDEMPOTENCY_KEY_MAX} characters.", code="validation_error", field="Idempotency-Key")
+    if required and not key:
+        raise field_error(
+            "Send an Idempotency-Key header (e.g. a UUID), so a retried request cannot act twice.",
+            code="idempotency_key_required",
+            field="Idempotency-Key",
+        )
+    return key
+
+
+def _payment_response(payment: Payment, viewer: User, status_code: int = status.HTTP_200_OK) -> Response:
+    context = {"viewer": viewer, "operations": list(selectors.payment_operations(payment=payment))}
+    return Response(PaymentOutputSerializer(payment, context=context).data, status=status_code)
+
+
+def _payment_or_404(request: Request, job_id: int) -> Payment:
+    viewer = request_user(request)
+    payment = selectors.payment_for_job(job=_job_or_404(request, job_id), viewer=viewer)
+    if payment is None:
+        raise exceptions.NotFound("This job has no payment (no quote was accepted), or it is not one you can see.")
+    return payment
+
+
+# --- quotes -----------------------------------------------------------------------------------
+
+
+class QuotePriceApi(FieldErrorsApiView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["quotes"],
+        summary="Price a draft quote (tradespeople)",
+        description="Runs the pricing engine on a quote in the bidding shape and returns every figure per option. "
+        "Nothing is stored. Use it for live totals while writing a quote.",
+        request=QuoteInputSerializer,
+        responses={200: QuotePriceOutputSerializer, **errors(400, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        data, quote = _quote_from(request)
+        try:
+            # The same checks and engine run as when publishing (tiers, option count, validity, every figure).
+            breakdowns = services._check_quote(quote, timezone.localdate())
+        except ServiceError as exc:
+            raise locate_quote_error(exc, data) from exc
+        options = [priced_option(option, figures) for option, figures in zip(quote.options, breakdowns, strict=True)]
+        return Response(QuotePriceOutputSerializer({"options": options}).data)
+
+
+class BidQuoteApi(APIView):
+    @extend_schema(
+        tags=["quotes"],
+        summary="Every version of a bid's quote",
+        description="Oldest first, with options, lines, figures and what changed since the previous version. "
+        "For the bid's tradesperson, the job's customer and staff (others: 404). The platform fee and payout are null for the customer.",
+        responses={200: QuoteHistorySerializer, **errors(403, 404)},
+    )
+    def get(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        viewer = request_user(request)
+        versions = list(selectors.quote_versions(bid=bid, viewer=viewer))
+        changes = {new.pk: services.version_changes(old, new) for old, new in pairwise(versions)}
+        show_fees = viewer.is_staff or viewer.pk == bid.tradesperson_id
+        context = {"changes": changes, "show_fees": show_fees}
+        return Response(QuoteHistorySerializer({"bid_id": bid.pk, "versions": versions}, context=context).data)
+
+
+class BidQuotePriceApi(FieldErrorsApiView):
+    @extend_schema(
+        tags=["quotes"],
+        summary="Price an option of the latest quote with a promo code (the job's customer)",
+        description="The figures the customer would accept, computed by the server's pricing engine; or the promo's refusal "
+        "(promo_unknown, promo_expired, promo_below_min_spend, ...). Nothing is reserved: the code is checked again on acceptance.",
+        request=PromoPriceInputSerializer,
+        responses={200: PromoPriceOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        viewer = request_user(request)
+        data = _valid(PromoPriceInputSerializer, request.data)
+        if bid.job.customer_id != viewer.pk:
+            raise ServiceError(
+                "Only the customer who posted this job can price its quotes with a promo code.", code="forbidden", status_code=403
+            )
+        version = selectors.latest_quote(bid=bid, viewer=viewer)
+        if version is None:
+            raise ServiceError("This bid has no itemised quote.", code="no_quote")
+        option = next((o for o in version.options.all() if o.tier == data["tier"]), None)
+        if option is None:
+            raise field_error("That option is not part of this quote.", code="no_such_option", field="tier")
+        promo = None
+        code = data["promo_code"].strip()
+        if code:
+            job = Job.objects.select_related("trade").get(pk=bid.job_id)
+            try:
+                found = promo_check(code=code, customer=viewer, trade=job.trade, amount=option.subtotal - option.discounts_total)
+            except ServiceError as exc:
+                raise _named(exc, "promo_code") from exc
+            promo = promo_to_pricing(found)
+        figures = terms.option_breakdown(option, promo=promo)
+        if promo is not None and not figures.promo_applied:
+            raise field_error(figures.promo_reason, code="promo_min_spend", field="promo_code")
+        body = {
+            "version": version.number,
+            "tier": option.tier,
+            "title": option.label,
+            "promo_code": promo.code if promo else "",
+            **{name: getattr(figures, name) for name in ("subtotal", "discounts_total", "promo_amount", "net", "tax", "total")},
+            "deposit": figures.deposit,
+            "balance": figures.balance,
+        }
+        return Response(PromoPriceOutputSerializer(body).data)
+
+
+def _named(error: ServiceError, field: str) -> ServiceError:
+    error.field = field  # type: ignore[attr-defined]
+    return error
+
+
+# --- acceptance -------------------------------------------------------------------------------
+
+ACCEPT_DESCRIPTION = (
+    "Accepts one option of the bid's latest quote version: the deposit is held on the card, then the job is awarded "
+    "(the other bids are declined) and the payment opens. 201 the first time; a repeat (same bid, version and option) "
+    "returns 200 with the same body and holds nothing again. 402 card_declined leaves the job open. 409: quote_changed "
+    "(a newer version exists), quote_expired, already_accepted, total_changed (expected_total differs), job_closed. "
+    "400: card_number_sent (send a token, never a card number), promo_*."
+)
+ACCEPT_RESPONSES: dict[int, Any] = {
+    201: AcceptOutputSerializer,
+    200: OpenApiResponse(AcceptOutputSerializer, description="Already accepted: the same acceptance and payment."),
+    **errors(400, 402, 403, 404, 409, 503),
+}
+
+
+def _accept(request: Request, job: Job, bid: Bid, data: dict[str, Any]) -> Response:
+    viewer = request_user(request)
+    key = _idempotency_key(request)
+    before = selectors.acceptance_for_job(job=job, viewer=viewer)
+    acceptance = services.quote_accept(
+        job=job,
+        bid=bid,
+        actor=viewer,
+        version_number=data["version"],
+        tier=data["tier"],
+        card_token=data["card_token"],
+        promo_code=data["promo_code"],
+        expected_total=data["expected_total"],
+        idempotency_key=key,
+    )
+    acceptance = QuoteAcceptance.objects.select_related("version", "option").get(pk=acceptance.pk)
+    payment = selectors.payment_for_job(job=job, viewer=viewer)
+    assert payment is not None  # the acceptance's transaction opened it
+    context = {"viewer": viewer, "operations": list(selectors.payment_operations(payment=payment))}
+    body = AcceptOutputSerializer({"acceptance": acceptance, "payment": payment}, context=context).data
+    repeat = before is not None and before.pk == acceptance.pk
+    return Response(body, status=status.HTTP_200_OK if repeat else status.HTTP_201_CREATED)
+
+
+class BidAcceptApi(FieldErrorsApiView):
+    @extend_schema(
+        tags=["quotes"],
+        summary="Accept a quote and pay the deposit (the job's customer)",
+        description=ACCEPT_DESCRIPTION,
+        request=AcceptInputSerializer,
+        responses=ACCEPT_RESPONSES,
+        parameters=[idempotency_parameter(required=False, what="holds the deposit")],
+    )
+    def post(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        data = _valid(AcceptInputSerializer, request.data)
+        return _accept(request, bid.job, bid, data)
+
+
+class JobAwardApi(FieldErrorsApiView):
+    @extend_schema(
+        tags=["jobs"],
+        summary="Accept a bid's quote (the job's customer); same as POST /api/bids/{bid_id}/accept/",
+        description="Kept for older clients: a job is never awarded without a held deposit, so this takes the same fields "
+        "as accepting (plus `bid_id`) and answers the same way. " + ACCEPT_DESCRIPTION,
+        request=AwardInputSerializer,
+        responses=ACCEPT_RESPONSES,
+        parameters=[idempotency_parameter(required=False, what="holds the deposit")],
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        data = _valid(AwardInputSerializer, request.data)
+        bid = job_selectors.bids_for_job(job=job, viewer=request_user(request)).filter(pk=data["bid_id"]).first()
+        if bid is None:
+            raise exceptions.ValidationError({"bid_id": ["No such bid on this job."]})
+        return _accept(request, job, bid, data)
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+
+class JobPaymentApi(APIView):
+    @extend_schema(
+        tags=["payments"],
+        summary="A job's payment (its customer, the tradesperson doing it, staff)",
+        description="Status, figures and the history of gateway operations. The platform fee and payout are shown to the "
+        "tradesperson and staff only; card tokens and gateway ids to staff only. `invoice_url` once paid.",
+        responses={200: PaymentOutputSerializer, **errors(403, 404)},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        return _payment_response(_payment_or_404(request, job_id), request_user(request))
+
+
+class JobPayBalanceApi(FieldErrorsApiView):
+    @extend_schema(
+        tags=["payments"],
+        summary="Pay the balance with another card after it failed (the job's customer)",
+        request=PayBalanceInputSerializer,
+        responses={200: PaymentOutputSerializer, **errors(400, 402, 403, 404, 409, 503)},
+        parameters=[idempotency_parameter(required=False, what="charges the card")],
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        payment = _payment_or_404(request, job_id)
+        data = _valid(PayBalanceInputSerializer, request.data)
+        viewer = request_user(request)
+        key = _idempotency_key(request)
+        payment = payments.payment_pay_balance(payment=payment, actor=viewer, card_token=data["card_token"], idempotency_key=key)
+        return _payment_response(payment, viewer)
+
+
+class PaymentRefundsApi(FieldErrorsApiView):
+    permission_classes = [IsAuthenticated, IsStaff]
+
+    @extend_schema(
+        tags=["payments"],
+        summary="Refund part or all of a payment (staff)",
+        description="From the latest charge first. The Idempotency-Key header is required: the same key again refunds nothing more.",
+        request=RefundInputSerializer,
+        responses={200: PaymentOutputSerializer, **errors(400, 403, 404, 409, 503)},
+        parameters=[idempotency_parameter(required=True, what="refunds")],
+    )
+    def post(self, request: Request, payment_id: int) -> Response:
+        key = _idempotency_key(request, required=True)
+        # Staff only (the permission), so no per-viewer scoping: the payment by its id.
+        payment = Payment.objects.filter(pk=payment_id).first()
+        if payment is None:
+            raise exceptions.NotFound("No such payment.")
+        data = _valid(RefundInputSerializer, request.data)
+        viewer = request_user(request)
+        payment = payments.payment_refund(payment=payment, actor=viewer, amount=data["amount"], reason=data["reason"], idempotency_key=key)
+        return _payment_response(payment, viewer)
+
+
+class SimulatedWebhookApi(APIView):
+    # The gateway signs its webhooks (Gateway-Signature); there is no user, session, CSRF token or throttle.
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[type] = []
+
+    @extend_schema(
+        tags=["payments"],
+        summary="Webhooks from the SIMULATED payment gateway",
+        description="The raw JSON body, signed in the `Gateway-Signature` header as `t=<unix seconds>,v1=<hex HMAC-SHA256>`. "
+        "Recorded once per event id (a duplicate changes nothing). 400: forged, stale or malformed (do not retry); "
+        "409: about a charge not recorded yet (retry later).",
+        request={"application/json": {"type": "object", "additionalProperties": True}},
+        responses={
+            200: WebhookOutputSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Rejected: bad_header, bad_signature, too_old, from_the_future, bad_json."),
+            409: OpenApiResponse(ErrorSerializer, description="not_ready: send it again later."),
+        },
+        parameters=[OpenApiParameter("Gateway-Signature", str, OpenApiParameter.HEADER, required=True)],
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        signature = request.headers.get("Gateway-Signature", "")
+        try:
+            outcome = payments.webhook_receive(body=request.body, signature=signature, gateway_name="simulated")
+        except WebhookRejected as exc:
+            raise ServiceError(str(exc), code=exc.code, status_code=400) from exc
+        except payments.WebhookNotReady as exc:
+            raise ServiceError(f"Not ready ({exc}); send it again later.", code="not_ready", status_code=409) from exc
+        return Response(WebhookOutputSerializer({"outcome": outcome}).data)
+
+
+class FinanceApi(APIView):
+    permission_classes = [IsAuthenticated, IsStaff]
+
+    @extend_schema(
+        tags=["payments"],
+        summary="Platform money totals and open payments (staff)",
+        description=f"From the finance read model. At most {FINANCE_OPEN_PAYMENTS_SHOWN} open payments, most recently changed first.",
+        responses={200: FinanceOutputSerializer, **errors(403)},
+    )
+    def get(self, request: Request) -> Response:
+        body = {
+            "totals": selectors.finance_totals(),
+            "open_payments": list(selectors.finance_open_payments()[:FINANCE_OPEN_PAYMENTS_SHOWN]),
+        }
+        return Response(FinanceOutputSerializer(body).data)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("quotes/price/", api.QuotePriceApi.as_view(), name="api-quote-price"),
+    path("bids/<int:bid_id>/quote/", api.BidQuoteApi.as_view(), name="api-bid-quote"),
+    path("bids/<int:bid_id>/quote/price/", api.BidQuotePriceApi.as_view(), name="api-bid-quote-price"),
+    path("bids/<int:bid_id>/accept/", api.BidAcceptApi.as_view(), name="api-bid-accept"),
+    path("jobs/<int:job_id>/award/", api.JobAwardApi.as_view(), name="api-job-award"),
+    path("jobs/<int:job_id>/payment/", api.JobPaymentApi.as_view(), name="api-job-payment"),
+    path("jobs/<int:job_id>/payment/pay-balance/", api.JobPayBalanceApi.as_view(), name="api-job-pay-balance"),
+    path("payments/<int:payment_id>/refunds/", api.PaymentRefundsApi.as_view(), name="api-payment-refunds"),
+    path("payments/webhooks/simulated/", api.SimulatedWebhookApi.as_view(), name="api-payment-webhook-simulated"),
+    path("finance/", api.FinanceApi.as_view(), name="api-finance"),
+]

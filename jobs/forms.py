@@ -209,17 +209,6 @@ class JobPostForm(JobEditForm):
         super().__init__(*args, **kwargs)
 
 
-class BidForm(forms.Form):
-    amount = money_field("Your price (£)", required=True, minimum="0.01")
-    message = forms.CharField(
-        label="Message to the customer",
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "What's included, how long it takes, similar jobs you've done…"}),
-    )
-    earliest_start = forms.DateTimeField(label="Earliest start", required=False, widget=DateTimeLocalInput())
-
-
 class ProfileForm(PlaceMixin):
     place_required_message = "Choose where you are based: a place from the list, or coordinates."
 

@@ -263,6 +263,97 @@ class JobLiveHandler(EventHandler):
                 object_key=f"bid:{event.data['bid_id']}",
             )
 
+    # --- quotes and payments ------------------------------------------------------------
+    # The customer's page (job.<id>) and the quoting tradesperson (user.<id>) hear about a quote;
+    # other bidders never do (they learn "not chosen" from bid.declined). Payment news goes to
+    # the customer's page and the awarded tradesperson.
+
+    def on_quote_published(self, event: Envelope) -> None:
+        d = event.data
+        push.send_on_commit(job_stream(d["job_id"]), event, d)
+        push.send_on_commit(user_stream(d["tradesperson_id"]), event, d)
+        if int(d["version"]) > 1:
+            job = Job.objects.filter(pk=d["job_id"]).first()
+            if job is not None:
+                who = d.get("business_name") or "The tradesperson"
+                notify(
+                    recipient_id=job.customer_id,
+                    kind="quote_revised",
+                    title=f"{who} revised their quote",
+                    body=f"Version {d['version']} of their quote for “{job.title}”. See what changed.",
+                    url=f"/jobs/{job.pk}/",
+                    object_key=f"quote:{d['bid_id']}:v{d['version']}",
+                )
+
+    def on_quote_accepted(self, event: Envelope) -> None:
+        d = event.data
+        push.send_on_commit(job_stream(d["job_id"]), event, d)
+        push.send_on_commit(user_stream(d["tradesperson_id"]), event, d)
+
+    def _payment(self, event: Envelope) -> tuple[Job | None, int | None]:
+        """Push a payment event to the job's page and the awarded tradesperson; returns (job, tradesperson id)."""
+        d = event.data
+        job = Job.objects.select_related("awarded_bid").filter(pk=d["job_id"]).first()
+        tradesperson_id = job.awarded_bid.tradesperson_id if job is not None and job.awarded_bid is not None else None
+        push.send_on_commit(job_stream(d["job_id"]), event, d)
+        if tradesperson_id is not None:
+            push.send_on_commit(user_stream(tradesperson_id), event, d)
+        return job, tradesperson_id
+
+    def on_payment_deposit_authorized(self, event: Envelope) -> None:
+        job, _ = self._payment(event)
+        if job is not None:
+            notify(
+                recipient_id=job.customer_id,
+                kind="payment_deposit_held",
+                title=f"Deposit held: £{event.data['amount']}",
+                body=f"We're holding your deposit for “{job.title}”. It is taken only when the work is done.",
+                url=f"/jobs/{job.pk}/",
+                object_key=f"payment:{event.data['payment_id']}:deposit",
+            )
+
+    def on_payment_captured(self, event: Envelope) -> None:
+        job, tradesperson_id = self._payment(event)
+        if job is not None and tradesperson_id is not None:
+            reason = event.data.get("reason") or "Payment"
+            notify(
+                recipient_id=tradesperson_id,
+                kind="payment_received",
+                title="Payment received",
+                body=f"£{event.data['amount']} for “{job.title}” ({reason.lower()}).",
+                url=f"/leads/{job.pk}/",
+                object_key=f"payment:{event.data['payment_id']}:captured:{event.data['captured_total']}",
+            )
+
+    def on_payment_refunded(self, event: Envelope) -> None:
+        job, _ = self._payment(event)
+        if job is not None:
+            notify(
+                recipient_id=job.customer_id,
+                kind="payment_refunded",
+                title=f"Refund of £{event.data['amount']}",
+                body=f"Money for “{job.title}” is on its way back to your card.",
+                url=f"/jobs/{job.pk}/",
+                object_key=f"payment:{event.data['payment_id']}:refunded:{event.data['refunded_total']}",
+            )
+
+    def on_payment_voided(self, event: Envelope) -> None:
+        self._payment(event)
+
+    def on_payment_failed(self, event: Envelope) -> None:
+        job, _ = self._payment(event)
+        # A declined deposit is shown on the page that tried it; a failed balance needs the customer later.
+        if job is not None and event.data.get("stage") == "balance":
+            notify(
+                recipient_id=job.customer_id,
+                kind="payment_failed",
+                title="Your payment didn't go through",
+                body=f"The balance of £{event.data['amount']} for “{job.title}” failed: {event.data.get('reason', '')} "
+                "Pay it with another card from the job page.",
+                url=f"/jobs/{job.pk}/",
+                object_key=f"payment:{event.data.get('payment_id')}:failed:{event.event_id}",
+            )
+
 
 class ProStatsProjection(EventHandler):
     """Per-tradesperson lead and bid record; counters are exact thanks to the inbox."""

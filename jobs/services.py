@@ -35,6 +35,7 @@ def scrub(text: str) -> str:
 
     return redact_card_numbers(text)
 
+
 MAX_AMOUNT = Decimal("1000000")
 PENNY = Decimal("0.01")
 

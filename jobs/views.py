@@ -31,9 +31,12 @@ from marketplace.accounts.models import User
 from marketplace.api_errors import ServiceError
 from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
+from quotes import selectors as quote_selectors
+from quotes import views as quote_views
+from quotes.forms import LINE_KINDS, QuoteDraft, draft_from_version
 
 from . import places, selectors, services
-from .forms import SERVICE_ERROR_FIELDS, BidForm, BoardFilterForm, JobEditForm, JobPostForm, ProfileForm
+from .forms import SERVICE_ERROR_FIELDS, BoardFilterForm, JobEditForm, JobPostForm, ProfileForm
 from .models import Bid, Job, JobBoardEntry, Lead, TradespersonProfile
 from .streams import BOARD_STREAM, job_feed_stream, job_stream
 
@@ -78,11 +81,6 @@ def _flash_service_error(request: HttpRequest, exc: ServiceError) -> None:
 def _when(value: Any) -> str:
     """A datetime as pages show it, in the user's zone (activated by middleware)."""
     return date_filter(timezone.localtime(value), DISPLAY_DATETIME) if value else ""
-
-
-def _pounds(amount: Decimal) -> str:
-    """£135 or £135.50, as the templates show money."""
-    return f"£{amount:,.0f}" if amount == amount.to_integral_value() else f"£{amount:,.2f}"
 
 
 def _iso(value: Any) -> str | None:
@@ -185,26 +183,40 @@ def _job_json(job: Job) -> dict[str, Any]:
 
 @login_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    return render_job_detail(request, job_id)
+
+
+def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
+    """The customer's job page; ``retry`` re-offers an acceptance the gateway timed out on (same key, same card)."""
+    user = _user(request)
     job = _own_job(request, job_id)
     stream = job_stream(job.pk)
     live_positions = positions(stream)  # before the data: see the module docstring
     job = _own_job(request, job_id)
-    bids = list(selectors.bids_for_job(job=job, viewer=_user(request)))
+    bids = list(selectors.bids_for_job(job=job, viewer=user))
     bids.sort(key=lambda b: (b.status in (Bid.Status.WITHDRAWN, Bid.Status.DECLINED), b.amount, b.created_at))
+    cards = quote_views.quote_cards_for_job(job, user, retry=retry)
+    payment = quote_views.payment_context(job, user)
     live = {
         "job_id": job.pk,
         "stream": stream,
         "positions": live_positions,
         "bids_url": reverse("job-bids-json", args=[job.pk]),
         "bids_base": reverse("job-detail", args=[job.pk]) + "bids/",
+        "payment_url": payment["payment_url"],
     }
     context = {
         "job": job,
+        "rows": [(bid, cards.get(bid.pk)) for bid in bids],
         "bids": bids,
         "live_bid_count": sum(b.status != Bid.Status.WITHDRAWN for b in bids),
         "live": live,
+        "test_cards": quote_views.TEST_CARDS,
+        "retry": retry,
+        "cancellation": quote_views.cancellation_preview(job, payment["payment"]),
+        **payment,
     }
-    return render(request, "jobs/job_detail.html", context)
+    return render(request, "jobs/job_detail.html", context, status=status)
 
 
 @login_required
@@ -270,13 +282,14 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     return redirect("job-detail", job_id=job.pk)
 
 
-BID_ACTIONS = {"shortlist", "decline", "accept"}
+# Accepting is quote_accept (quotes/views.py): it holds the deposit before the job is awarded.
+BID_ACTIONS = {"shortlist", "decline"}
 
 
 @login_required
 @require_POST
 def bid_decide(request: HttpRequest, job_id: int, bid_id: int, action: str) -> HttpResponse:
-    """The customer shortlists, declines or accepts (``job_award``) a bid on their job."""
+    """The customer shortlists or declines a bid on their job."""
     job = _own_job(request, job_id)
     bid = selectors.bids_for_job(job=job, viewer=_user(request)).filter(pk=bid_id).first()
     if bid is None or action not in BID_ACTIONS:
@@ -289,9 +302,6 @@ def bid_decide(request: HttpRequest, job_id: int, bid_id: int, action: str) -> H
         elif action == "decline":
             services.bid_decline(bid=bid, actor=_user(request), reason=request.POST.get("reason", "")[:500])
             messages.success(request, f"You declined the bid from {name}.")
-        else:
-            services.job_award(job=job, bid=bid, actor=_user(request))
-            messages.success(request, f"You accepted the bid from {name} ({_pounds(bid.amount)}). The other bidders have been told.")
     except ServiceError as exc:
         _flash_service_error(request, exc)
     return redirect("job-detail", job_id=job.pk)
@@ -367,7 +377,7 @@ def leads_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"leads": [lead_json(lead, bid) for lead, bid in _leads_with_bids(user)]})
 
 
-def _own_lead(request: HttpRequest, job_id: int) -> tuple[User, Lead, Job]:
+def own_lead(request: HttpRequest, job_id: int) -> tuple[User, Lead, Job]:
     """The tradesperson's lead for this job (404 if they were never offered it)."""
     user = _user(request)
     if not user.is_tradesperson:
@@ -379,19 +389,22 @@ def _own_lead(request: HttpRequest, job_id: int) -> tuple[User, Lead, Job]:
     return user, lead, job
 
 
-def _own_bid(user: User, job: Job) -> Bid | None:
+def own_bid(user: User, job: Job) -> Bid | None:
     return selectors.bids_for_job(job=job, viewer=user).filter(tradesperson=user).first()
 
 
-def _render_lead(
-    request: HttpRequest, user: User, lead: Lead, job: Job, *, bid_form: BidForm | None = None, revise_form: BidForm | None = None
+def render_lead(
+    request: HttpRequest, user: User, lead: Lead, job: Job, *, draft: QuoteDraft | None = None, status: int = 200
 ) -> HttpResponse:
+    """The lead page; ``draft`` is a quote the builder posted that was refused (shown again with its errors)."""
     feed, mine = job_feed_stream(job.pk), user_stream(user.pk)
     feed_positions, user_positions = positions(feed), positions(mine, {_aggregate(job.pk)})
     job = selectors.job_for_viewer(user=user, job_id=job.pk) or job  # re-read after the positions
-    bid = _own_bid(user, job)
-    if bid is not None and revise_form is None:
-        revise_form = BidForm(initial={"amount": bid.amount, "message": bid.message, "earliest_start": bid.earliest_start})
+    bid = own_bid(user, job)
+    versions = list(quote_selectors.quote_versions(bid=bid, viewer=user)) if bid else []
+    if draft is None:
+        draft = draft_from_version(versions[-1] if versions else None, message=bid.message if bid else "", today=timezone.localdate())
+    draft.attach_errors()
     live = {
         "job_id": job.pk,
         "feed_stream": feed,
@@ -399,87 +412,45 @@ def _render_lead(
         "feed_positions": feed_positions,
         "user_positions": user_positions,
         "state_url": reverse("lead-state-json", args=[job.pk]),
+        "preview_url": reverse("quote-preview", args=[job.pk]),
+        "payment_url": reverse("payment-panel", args=[job.pk]),
     }
     context = {
         "job": job,
         "lead": lead,
         "bid": bid,
-        "bid_form": bid_form or BidForm(),
-        "revise_form": revise_form,
+        "draft": draft.with_blank_rows(),
+        "line_kinds": LINE_KINDS,
+        "versions": versions[::-1],
+        "latest": versions[-1] if versions else None,
+        "won": bid is not None and bid.status == Bid.Status.ACCEPTED,
         "live": live,
+        **quote_views.payment_context(job, user),
     }
-    return render(request, "jobs/lead_detail.html", context)
+    return render(request, "jobs/lead_detail.html", context, status=status)
 
 
 @login_required
 def lead_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    user, lead, job = _own_lead(request, job_id)
+    user, lead, job = own_lead(request, job_id)
     services.lead_mark_seen(lead=lead, actor=user)
-    return _render_lead(request, user, lead, job)
+    return render_lead(request, user, lead, job)
 
 
 @login_required
 @require_GET
 def lead_state_json(request: HttpRequest, job_id: int) -> JsonResponse:
     """The job's public state and the tradesperson's own bid, for the lead page to resync."""
-    user, lead, job = _own_lead(request, job_id)
-    bid = _own_bid(user, job)
+    user, lead, job = own_lead(request, job_id)
+    bid = own_bid(user, job)
     return JsonResponse({"job": _job_json(job), "bid": bid_json(bid) if bid else None, "lead": lead_json(lead, bid)})
 
 
 @login_required
 @require_POST
-def bid_place(request: HttpRequest, job_id: int) -> HttpResponse:
-    user, lead, job = _own_lead(request, job_id)
-    form = BidForm(request.POST)
-    if form.is_valid():
-        try:
-            services.bid_place(
-                job=job,
-                tradesperson=user,
-                amount=form.cleaned_data["amount"],
-                message=form.cleaned_data["message"],
-                earliest_start=form.cleaned_data["earliest_start"],
-            )
-        except ServiceError as exc:
-            _show_service_error(form, exc)
-        else:
-            messages.success(request, "Your bid is in. The customer sees it now.")
-            return redirect("lead-detail", job_id=job.pk)
-    return _render_lead(request, user, lead, job, bid_form=form)
-
-
-@login_required
-@require_POST
-def bid_revise(request: HttpRequest, job_id: int) -> HttpResponse:
-    user, lead, job = _own_lead(request, job_id)
-    bid = _own_bid(user, job)
-    if bid is None:
-        messages.error(request, "You have not bid on this job yet.")
-        return redirect("lead-detail", job_id=job.pk)
-    form = BidForm(request.POST)
-    if form.is_valid():
-        try:
-            services.bid_revise(
-                bid=bid,
-                actor=user,
-                amount=form.cleaned_data["amount"],
-                message=form.cleaned_data["message"],
-                earliest_start=form.cleaned_data["earliest_start"],
-            )
-        except ServiceError as exc:
-            _show_service_error(form, exc)
-        else:
-            messages.success(request, "Bid revised. The customer sees your new price now.")
-            return redirect("lead-detail", job_id=job.pk)
-    return _render_lead(request, user, lead, job, revise_form=form)
-
-
-@login_required
-@require_POST
 def bid_withdraw(request: HttpRequest, job_id: int) -> HttpResponse:
-    user, _lead, job = _own_lead(request, job_id)
-    bid = _own_bid(user, job)
+    user, _lead, job = own_lead(request, job_id)
+    bid = own_bid(user, job)
     if bid is None:
         messages.error(request, "You have not bid on this job.")
     else:

@@ -198,7 +198,12 @@ def version_changes(old: QuoteVersion, new: QuoteVersion) -> list[str]:
             changes.append(f"Added the {option.label} option: {option.total} total.")
             continue
         prefix = f"{option.label}: " if len(after) > 1 else ""
-        changes += [prefix + change.summary for change in diff(terms.option_breakdown(was), terms.option_breakdown(option))]
+        changes += [
+            prefix + change.summary
+            for change in diff(terms.option_breakdown(was), terms.option_breakdown(option))
+            # Lines and the two figures a customer decides on; net, tax and balance follow from them.
+            if change.kind != "figure_changed" or change.subject in ("total", "deposit", "discount_amount")
+        ]
     changes += [f"Removed the {o.label} option." for tier, o in before.items() if tier not in after]
     if old.valid_until != new.valid_until:
         changes.append(f"Valid until {new.valid_until:%d %b %Y} (was {old.valid_until:%d %b %Y}).")

@@ -36,6 +36,13 @@
     return "£" + n.toLocaleString("en-GB", { minimumFractionDigits: whole ? 0 : 2, maximumFractionDigits: 2 });
   };
 
+  /* Always pence: "£1,234.50", "£90.00" (quotes and payments). */
+  TL.money2 = function (value) {
+    var n = Number(value);
+    if (!isFinite(n)) return "";
+    return "£" + n.toLocaleString("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  };
+
   TL.budget = function (min, max) {
     var lo = Number(min), hi = Number(max);
     if (!lo && !hi) return "Open to quotes";

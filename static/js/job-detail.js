@@ -2,6 +2,10 @@
  * The customer's job page: bids appear, change and grey out live (stream job.<id>);
  * the job's status and details follow too. After a missed push or a reconnect the
  * page refetches /jobs/<id>/bids.json and re-renders the list.
+ *
+ * Quotes: on quote.published the bid's quote (HTML rendered by the server, from
+ * /jobs/<id>/bids/<bid>/quote/) replaces the one shown. The payment panel is refetched
+ * on payment.* events. "Apply" on a promo code asks the server to re-price the option.
  */
 (function () {
   "use strict";
@@ -29,6 +33,7 @@
     if (isNew) {
       node = template.content.firstElementChild.cloneNode(true);
       node.dataset.bidId = bid.bid_id;
+      node.id = "bid-" + bid.bid_id;
       node.querySelectorAll("form[data-action]").forEach(function (form) {
         form.action = cfg.bids_base + encodeURIComponent(bid.bid_id) + "/" + form.dataset.action + "/";
       });
@@ -39,16 +44,13 @@
     if (bid.amount !== undefined) {
       node.dataset.amount = bid.amount;
       node.querySelector(".bid-amount").textContent = TL.money(bid.amount);
-      var who = bid.business_name || node.querySelector(".bid-name").textContent;
-      node.querySelector(".act-accept").dataset.confirm =
-        "Accept the bid from " + who + " (" + TL.money(bid.amount) + ") and award the job? Every other bid is declined.";
     }
     if (bid.message !== undefined) node.querySelector(".bid-message").textContent = bid.message || "";
     if (bid.earliest_start !== undefined) {
       node.querySelector(".bid-start").textContent = bid.earliest_start ? "Can start " + TL.when(bid.earliest_start) : "";
     }
     if (bid.revision !== undefined) node.querySelector(".revised").hidden = !(bid.revision > 1);
-    if (bid.amount !== undefined) {
+    if (bid.amount !== undefined && bid.previous_amount !== undefined) {
       var was = node.querySelector(".was");
       was.textContent = bid.previous_amount && Number(bid.previous_amount) !== Number(bid.amount) ? TL.money(bid.previous_amount) : "";
     }
@@ -91,7 +93,55 @@
     }
   }
 
+  /* The bid's latest quote, as the server renders it (our own HTML, never pushed data). */
+  var quoteFetches = {};
+  function refreshQuote(bidId) {
+    var node = row(bidId);
+    if (!node) return Promise.resolve();
+    var seq = (quoteFetches[bidId] || 0) + 1;
+    quoteFetches[bidId] = seq;
+    return fetch(cfg.bids_base + encodeURIComponent(bidId) + "/quote/", { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("quote answered " + r.status); return r.text(); })
+      .then(function (html) {
+        if (quoteFetches[bidId] !== seq) return;                     // a newer fetch is on its way
+        var holder = document.createElement("div");
+        holder.innerHTML = html;
+        var fresh = holder.querySelector(".quote"), old = node.querySelector(".quote");
+        if (!fresh || !old) return;
+        var open = old.querySelector(".accept-panel[open]");
+        if (open && fresh.dataset.version === old.dataset.version) return;   // don't disturb someone mid-acceptance
+        old.replaceWith(fresh);
+      }).catch(function (e) { console.error(e); });
+  }
+
+  var paymentPanel = document.getElementById("payment-panel");
+  function refreshPayment() {
+    if (!paymentPanel || !cfg.payment_url) return;
+    fetch(cfg.payment_url, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("payment answered " + r.status); return r.text(); })
+      .then(function (html) { paymentPanel.innerHTML = html; paymentPanel.hidden = false; TL.fresh(paymentPanel); })
+      .catch(function (e) { console.error(e); });
+  }
+
+  function paymentEvent(d) {
+    refreshPayment();
+    if (d.stage === "deposit") return;                               // a declined deposit is shown by the accept form itself
+  }
+
   var handlers = {
+    "quote.published": function (d) {
+      // Normally bid.placed has drawn the row already; if not (it reached us late), take the whole truth.
+      if (!row(d.bid_id)) { resync(); return; }
+      if (d.options && d.options[0]) upsert({ bid_id: d.bid_id, amount: d.options[0].net });   // the bid's price is its first option's net
+      sort();
+      refreshQuote(d.bid_id).then(function () { var node = row(d.bid_id); if (node) TL.fresh(node); });
+    },
+    "quote.accepted": function () { refreshPayment(); },
+    "payment.deposit_authorized": paymentEvent,
+    "payment.captured": paymentEvent,
+    "payment.refunded": paymentEvent,
+    "payment.voided": paymentEvent,
+    "payment.failed": paymentEvent,
     "bid.placed": function (d) {
       var r = upsert(d);
       sort();
@@ -130,8 +180,42 @@
       });
       Array.prototype.slice.call(list.children).forEach(function (r) { if (!seen[r.dataset.bidId]) r.remove(); });
       sort();
+      Object.keys(seen).forEach(refreshQuote);
+      refreshPayment();
     }).catch(function (e) { console.error("resync failed", e); });
   }
+
+  /* Promo codes: the server re-prices the option; the form then expects that total. */
+  function promoFigures(form, figures) {
+    form.querySelectorAll("[data-fig]").forEach(function (dd) {
+      var name = dd.dataset.fig;
+      dd.textContent = (name === "promo_amount" ? "−" : "") + TL.money2(figures[name]);
+    });
+    form.querySelector('[name="expected_total"]').value = figures.total;
+    form.querySelector(".accept-button").textContent = "Accept and pay " + TL.money2(figures.deposit) + " deposit";
+  }
+
+  list.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest(".apply-promo") : null;
+    if (!button) return;
+    var form = button.closest("form"), msg = form.querySelector(".promo-msg");
+    var body = new FormData(form);
+    button.disabled = true;
+    fetch(form.dataset.promoUrl, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+      .then(function (res) {
+        if (res.ok) {
+          promoFigures(form, res.data.figures);
+          msg.className = "help promo-msg good";
+          msg.textContent = res.data.promo_code ? res.data.promo_code + " applied: " + TL.money2(res.data.figures.promo_amount) + " off." : "No promo code.";
+        } else {
+          msg.className = "help promo-msg bad";
+          msg.textContent = (res.data.error && res.data.error.message) || "That code can't be used.";
+        }
+      })
+      .catch(function () { msg.className = "help promo-msg bad"; msg.textContent = "Couldn't check the code; try again."; })
+      .then(function () { button.disabled = false; });
+  });
 
   Live.subscribe(cfg.stream, function (msg) {
     var fn = handlers[msg.event];

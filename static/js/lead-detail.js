@@ -11,6 +11,16 @@
   var banner = document.getElementById("live-banner");
   var JOB_LABELS = { open: "Open", awarded: "Awarded", scheduled: "Scheduled", in_progress: "In progress", completed: "Completed", cancelled: "Cancelled", expired: "Expired" };
   var BID_LABELS = { active: "Active", shortlisted: "Shortlisted", declined: "Declined", withdrawn: "Withdrawn", accepted: "Accepted" };
+  var paymentPanel = document.getElementById("payment-panel");
+
+  /* The payment panel, as the server renders it for the awarded tradesperson (refetched on payment.* pushes). */
+  function refreshPayment() {
+    if (!paymentPanel || page.dataset.bidStatus !== "accepted") return;
+    fetch(cfg.payment_url, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("payment answered " + r.status); return r.text(); })
+      .then(function (html) { paymentPanel.innerHTML = html; TL.fresh(paymentPanel); })
+      .catch(function (e) { console.error(e); });
+  }
 
   function setJobStatus(status) {
     page.dataset.jobStatus = status;
@@ -44,8 +54,8 @@
     TL.getJSON(cfg.state_url).then(function (s) {
       setJobStatus(s.job.status);
       setBid(s.bid);
-      if (s.bid && s.bid.status === "accepted") TL.banner(banner, "You won this job! The customer accepted your bid.", "good");
-      else TL.banner(banner, "The customer chose another tradesperson for this job.", "neutral");
+      if (s.bid && s.bid.status === "accepted") { TL.banner(banner, "You won this job! The customer accepted your quote.", "good"); refreshPayment(); }
+      else TL.banner(banner, "The customer chose another tradesperson for this job: your quote was not chosen.", "neutral");
     }).catch(function () { TL.banner(banner, "The customer has awarded this job.", "neutral"); });
   }
 
@@ -60,12 +70,13 @@
       if (s.job.status !== before.job) {
         if (s.job.status === "cancelled") TL.banner(banner, "The customer cancelled this job.", "bad");
         else if (s.job.status === "expired") TL.banner(banner, "This job expired without an accepted bid.", "neutral");
-        else if (bid === "accepted") TL.banner(banner, "You won this job! The customer accepted your bid.", "good");
-        else if (s.job.status === "awarded") TL.banner(banner, "The customer chose another tradesperson for this job.", "neutral");
+        else if (bid === "accepted") TL.banner(banner, "You won this job! The customer accepted your quote.", "good");
+        else if (s.job.status === "awarded") TL.banner(banner, "The customer chose another tradesperson for this job: your quote was not chosen.", "neutral");
       } else if (bid !== before.bid) {
         if (bid === "shortlisted") TL.banner(banner, "Good news: the customer shortlisted your bid.", "good");
-        else if (bid === "declined") TL.banner(banner, "Your bid was declined.", "bad");
+        else if (bid === "declined") TL.banner(banner, "Your quote was not chosen.", "bad");
       }
+      refreshPayment();
     }).catch(function (e) { console.error("resync failed", e); });
   }
 
@@ -82,10 +93,12 @@
 
   Live.subscribe(cfg.user_stream, function (msg) {
     var d = msg.data || {};
-    if (!/^bid\./.test(msg.event) || Number(d.job_id) !== cfg.job_id) return;
+    if (Number(d.job_id) !== cfg.job_id) return;
+    if (/^payment\./.test(msg.event) || msg.event === "quote.accepted") { refreshPayment(); return; }
+    if (!/^bid\./.test(msg.event)) return;
     setBid({ status: d.status, amount: d.amount });
     if (msg.event === "bid.shortlisted") TL.banner(banner, "Good news: the customer shortlisted your bid.", "good");
-    else if (msg.event === "bid.declined") TL.banner(banner, "Your bid was declined. " + (d.reason || ""), "bad");
-    else if (msg.event === "bid.accepted") TL.banner(banner, "You won this job! The customer accepted your bid.", "good");
+    else if (msg.event === "bid.declined") TL.banner(banner, "Your quote was not chosen. " + (d.reason || ""), "bad");
+    else if (msg.event === "bid.accepted") { TL.banner(banner, "You won this job! The customer accepted your quote.", "good"); refreshPayment(); }
   }, { resync: resync, positions: cfg.user_positions });
 })();

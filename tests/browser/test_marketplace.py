@@ -71,6 +71,17 @@ def people() -> tuple[Trade, User, User]:
     return plumbing, customer, pro
 
 
+def send_quote(page: Page, price: str, message: str = "", button: str = "Send quote") -> None:
+    """A one-line quote in the builder: one labour line at ``price`` (net, before VAT)."""
+    row = page.locator("#quote-builder .quote-option").first.locator(".line-row").first
+    row.get_by_label("Description").fill("Job as described")
+    row.get_by_label("Quantity").fill("1")
+    row.get_by_label("Unit price (£)").fill(price)
+    if message:
+        page.locator("#quote-builder").get_by_label("Message to the customer").fill(message)
+    page.get_by_role("button", name=button).click()
+
+
 def unread(page: Page) -> int:
     return int(page.locator("#notif-count").get_attribute("data-count") or 0)
 
@@ -134,10 +145,7 @@ def test_a_posted_job_reaches_a_matching_pro_live_and_their_bid_reaches_the_cust
     trader.wait_for_url(f"{base}/leads/{job.pk}/")
     expect(trader.locator(".photos img")).to_have_count(2)
     shot(trader, "lead-detail")
-    trader.get_by_label("Your price (£)").fill("135")
-    trader.get_by_label("Earliest start").fill("2031-07-01T10:00")
-    trader.get_by_label("Message to the customer").fill("I can replace the cartridge the same day; parts included.")
-    trader.get_by_role("button", name="Send bid").click()
+    send_quote(trader, "135", "I can replace the cartridge the same day; parts included.")
     expect(trader.locator("#my-bid-amount")).to_have_text("£135")
     shot(trader, "lead-detail-bid")
 
@@ -146,7 +154,7 @@ def test_a_posted_job_reaches_a_matching_pro_live_and_their_bid_reaches_the_cust
     expect(bid).to_be_visible(timeout=LIVE_TIMEOUT)
     expect(bid.locator(".bid-amount")).to_have_text("£135")
     expect(bid).to_contain_text("parts included")
-    expect(bid).to_contain_text("Can start Tue 1 Jul 2031, 10:00")
+    expect(bid.locator(".quote-version")).to_have_text("Version 1")
     expect(customer.locator("#bid-count")).to_have_text("1")
     expect(customer.locator("#no-bids")).to_be_hidden()
     assert_not_reloaded(customer)
@@ -164,8 +172,11 @@ def test_a_posted_job_reaches_a_matching_pro_live_and_their_bid_reaches_the_cust
     mark(trader)
     customer.goto(f"{base}/jobs/{job.pk}/")
     customer.on("dialog", lambda dialog: dialog.accept())
-    customer.locator("#bids .bid", has_text="Pete's Pipes").get_by_role("button", name="Accept").click()
-    expect(customer.locator(".flash.success")).to_contain_text("You accepted the bid from Pete's Pipes")
+    card = customer.locator("#bids .bid", has_text="Pete's Pipes")
+    card.get_by_text("Accept Standard").click()
+    card.get_by_label("Test card").select_option("tok_visa")
+    card.get_by_role("button", name="Accept and pay £32.40 deposit").click()  # 135 + 20 % VAT = 162; 20 % deposit
+    expect(customer.locator(".flash.success")).to_contain_text("Accepted — £32.40 deposit held")
     expect(customer.locator("#job-status")).to_have_text("Awarded")
     shot(customer, "job-detail-awarded")
     expect(trader.locator("#live-banner")).to_contain_text("You won this job!", timeout=LIVE_TIMEOUT)
@@ -194,8 +205,7 @@ def test_revision_shortlist_and_decline_reach_the_other_side_live_with_the_bell(
     trader = new_page()
     log_in(trader, base, "pete")
     trader.goto(f"{base}/leads/{job.pk}/")
-    trader.get_by_label("Your price (£)").fill("240")
-    trader.get_by_role("button", name="Send bid").click()
+    send_quote(trader, "240")
     expect(trader.locator("#my-bid-amount")).to_have_text("£240")
 
     bid = customer.locator("#bids .bid", has_text="Pete's Pipes")
@@ -207,9 +217,8 @@ def test_revision_shortlist_and_decline_reach_the_other_side_live_with_the_bell(
     wait_live(trader, f"jobfeed.{job.pk}", f"user.{pro.pk}")
     mark(trader)
     trader_unread = unread(trader)
-    trader.get_by_text("Revise your bid").click()
-    trader.get_by_label("Your price (£)").fill("210")
-    trader.get_by_role("button", name="Update bid").click()
+    trader.get_by_text("Revise your quote").click()
+    send_quote(trader, "210", button="Send revised quote")
     expect(trader.locator("#my-bid-amount")).to_have_text("£210")
     wait_live(trader, f"jobfeed.{job.pk}", f"user.{pro.pk}")
     mark(trader)
@@ -235,7 +244,7 @@ def test_revision_shortlist_and_decline_reach_the_other_side_live_with_the_bell(
     bid.get_by_role("button", name="Decline").click()
     expect(customer.locator(".flash.success")).to_contain_text("You declined")
     expect(customer.locator("#bids .bid").first).to_have_attribute("data-status", "declined")
-    expect(trader.locator("#live-banner")).to_contain_text("Your bid was declined", timeout=LIVE_TIMEOUT)
+    expect(trader.locator("#live-banner")).to_contain_text("Your quote was not chosen", timeout=LIVE_TIMEOUT)
     expect(trader.locator("#my-bid-status")).to_have_text("Declined")
     expect(trader.locator("#notif-count")).to_have_text(str(trader_unread + 2), timeout=LIVE_TIMEOUT)
     expect(trader.get_by_role("button", name="Withdraw bid")).to_be_hidden()  # a declined bid can't be changed
@@ -364,7 +373,7 @@ def test_the_board_shows_new_jobs_live_and_works_on_a_phone(stack, new_page) -> 
     expect(page.locator("#leads .lead")).to_have_count(2)
     shot(page, "mobile-leads")
     page.goto(f"{base}/leads/{job.pk}/")
-    expect(page.get_by_role("button", name="Send bid")).to_be_visible()
+    expect(page.get_by_role("button", name="Send quote")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing sticks out sideways
     shot(page, "mobile-lead-detail")
     page.goto(f"{base}/board/")

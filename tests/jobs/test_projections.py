@@ -14,6 +14,7 @@ from jobs.models import JobBoardEntry, ProStats
 from jobs.selectors import BoardFilters, board
 from marketplace.asgi import application
 from marketplace.events.registry import get_consumer
+from marketplace.realtime import push
 from marketplace.realtime.models import LivePosition
 from marketplace.realtime.streams import can_subscribe
 from tests.events.pipeline import relay_all, run_consumer_until
@@ -148,3 +149,49 @@ def test_the_customer_sees_a_bid_live_with_sequence_positions(broker, customer) 
     assert message["event"] == "bid.placed" and message["data"]["amount"] == "120.00"
     assert message["source"] == "job-live" and message["aggregate"] == f"job:{job.pk}"
     assert message["seq"] == 3 and message["prev_seq"] is None  # first push to this stream: nothing to miss
+
+
+def test_quotes_and_payments_reach_the_customer_and_the_winner_never_a_competitor(broker, customer, monkeypatch) -> None:
+    from marketplace.notifications.models import Notification
+    from quotes.models import Payment
+    from quotes.services import OptionInput
+    from tests.quotes.helpers import accept, lines, quote, revise, submit
+
+    job = post_job(customer)
+    x, y = pro("xavier"), pro("yusuf")
+    offer(job, x)
+    offer(job, y)
+    submit(job, y)
+    first = submit(job, x)
+    version = revise(first.bid, x, quote(OptionInput(lines=lines(labour_hours="3")), notes="Parts included"))
+    accept(version, customer)
+
+    pushed: list[tuple[str, str, dict]] = []
+    real = push.send_on_commit
+
+    def record(stream, event, data, *, name=None) -> None:
+        pushed.append((stream, name or event.event_type, data))
+        real(stream, event, data, name=name)
+
+    monkeypatch.setattr(push, "send_on_commit", record)
+    relay_all()
+    run_consumer_until(lambda: Notification.objects.filter(kind="payment_deposit_held").exists(), get_consumer("job-live"))
+
+    revised = Notification.objects.filter(recipient=customer, kind="quote_revised")
+    assert revised.count() == 1  # version 2 only: version 1 arrives as "new bid"
+    assert revised.filter(title="Xavier Ltd revised their quote", url=f"/jobs/{job.pk}/").exists()
+    assert Notification.objects.get(recipient=customer, kind="payment_deposit_held").title.startswith("Deposit held: £")
+    quote_pushes = [(stream, data["tradesperson_id"]) for stream, kind, data in pushed if kind == "quote.published"]
+    assert (f"user.{x.pk}", x.pk) in quote_pushes and (f"job.{job.pk}", x.pk) in quote_pushes
+    assert all(stream != f"user.{y.pk}" or tp == y.pk for stream, tp in quote_pushes)  # yusuf never gets xavier's quote
+    payment_streams = {stream for stream, kind, _ in pushed if kind.startswith("payment.")}
+    assert payment_streams == {f"job.{job.pk}", f"user.{x.pk}"}
+
+    # The work is done: the payments consumer takes the money, and the winner hears "Payment received".
+    services.job_start_work(job=job, actor=x)
+    services.job_complete(job=job, actor=x)
+    relay_all()
+    run_consumer_until(lambda: Payment.objects.filter(job=job, status=Payment.Status.PAID).exists(), get_consumer("payments"))
+    relay_all()
+    run_consumer_until(lambda: Notification.objects.filter(recipient=x, kind="payment_received").exists(), get_consumer("job-live"))
+    assert not Notification.objects.filter(recipient=y, kind__startswith="payment").exists()

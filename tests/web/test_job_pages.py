@@ -172,7 +172,7 @@ def test_my_jobs_lists_status_and_live_bid_counts(client: Client, job: Job, lead
     assert b"s-open" in response.content and b"Leaking kitchen tap" in response.content
 
 
-def test_the_customer_shortlists_declines_and_accepts(client: Client, job: Job, lead, tradesperson: User) -> None:
+def test_the_customer_shortlists_and_cannot_award_without_a_quote_and_deposit(client: Client, job: Job, lead, tradesperson: User) -> None:
     bid = bid_place(job=job, tradesperson=tradesperson, amount=Decimal("90"))
     client.force_login(job.customer)
     page = client.get(f"/jobs/{job.pk}/")
@@ -184,12 +184,12 @@ def test_the_customer_shortlists_declines_and_accepts(client: Client, job: Job, 
     flashes = [(m.level_tag, str(m)) for m in response.context["messages"]]
     assert flashes[-1][0] == "error" and "shortlisted" in flashes[-1][1], flashes
     assert b'class="flash error"' in response.content
-    client.post(f"/jobs/{job.pk}/bids/{bid.pk}/accept/")
+    # Awarding is accepting a quote with a deposit (tests/web/test_quote_pages.py); the old one-click accept is gone.
+    assert client.post(f"/jobs/{job.pk}/bids/{bid.pk}/accept/").status_code == 404
     job.refresh_from_db()
-    bid.refresh_from_db()
-    assert (job.status, bid.status) == (Job.Status.AWARDED, Bid.Status.ACCEPTED)
+    assert job.status == Job.Status.OPEN
     data = client.get(f"/jobs/{job.pk}/bids.json").json()
-    assert data["job"]["status"] == "awarded"
+    assert data["job"]["status"] == "open"
     assert data["bids"][0] | {"earliest_start": None} == {
         "bid_id": bid.pk,
         "job_id": job.pk,
@@ -199,8 +199,8 @@ def test_the_customer_shortlists_declines_and_accepts(client: Client, job: Job, 
         "message": "",
         "earliest_start": None,
         "earliest_start_display": "",
-        "status": "accepted",
-        "status_label": "Accepted",
+        "status": "shortlisted",
+        "status_label": "Shortlisted",
         "revision": 1,
         "previous_amount": None,
     }
@@ -210,4 +210,4 @@ def test_an_unknown_bid_action_is_404(client: Client, job: Job, lead, tradespers
     bid = bid_place(job=job, tradesperson=tradesperson, amount=Decimal("90"))
     client.force_login(job.customer)
     assert client.post(f"/jobs/{job.pk}/bids/{bid.pk}/delete/").status_code == 404
-    assert client.post(f"/jobs/{job.pk}/bids/999999/accept/").status_code == 404
+    assert client.post(f"/jobs/{job.pk}/bids/999999/decline/").status_code == 404

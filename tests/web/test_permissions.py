@@ -62,7 +62,8 @@ def test_only_the_customer_decides_on_bids(client: Client, job: Job, lead, trade
     client.force_login(other_customer)
     assert client.post(f"/jobs/{job.pk}/bids/{bid.pk}/shortlist/").status_code == 404
     client.force_login(tradesperson)
-    assert client.post(f"/jobs/{job.pk}/bids/{bid.pk}/accept/").status_code == 404
+    assert client.post(f"/jobs/{job.pk}/bids/{bid.pk}/accept-quote/", {"version": "1", "card_token": "tok_visa"}).status_code == 404
+    assert client.get(f"/jobs/{job.pk}/bids/{bid.pk}/quote/").status_code == 404
     bid.refresh_from_db()
     assert bid.status == Bid.Status.ACTIVE
 
@@ -70,7 +71,7 @@ def test_only_the_customer_decides_on_bids(client: Client, job: Job, lead, trade
 def test_a_lead_page_needs_a_lead(client: Client, job: Job, tradesperson: User, profile, customer: User) -> None:
     client.force_login(tradesperson)
     assert client.get(f"/leads/{job.pk}/").status_code == 404  # not offered: no hint that the job exists
-    assert client.post(f"/leads/{job.pk}/bid/", {"amount": "100"}).status_code == 404
+    assert client.post(f"/leads/{job.pk}/quote/", {"opt-0-line-0-description": "Work", "opt-0-line-0-unit_price": "100"}).status_code == 404
     assert not Bid.objects.exists()
     client.force_login(customer)
     assert client.get(f"/leads/{job.pk}/").status_code == 404
@@ -80,7 +81,7 @@ def test_opening_a_lead_marks_it_seen(client: Client, lead, tradesperson: User) 
     client.force_login(tradesperson)
     response = client.get(f"/leads/{lead.job_id}/")
     assert response.status_code == 200
-    assert b"Place your bid" in response.content
+    assert b"Send a quote" in response.content
     lead.refresh_from_db()
     assert lead.seen_at is not None
 

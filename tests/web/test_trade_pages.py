@@ -29,43 +29,55 @@ def test_the_leads_page_lists_leads_with_positions_for_their_jobs_only(client: C
     assert [(d["job_id"], d["seen"], d["badge_label"]) for d in data] == [(lead.job_id, False, "Not bid yet")]
 
 
-def test_bidding_revising_and_withdrawing(client: Client, lead, tradesperson: User) -> None:
+def quote_form(price: str = "120", **extra: str) -> dict[str, str]:
+    """The builder's fields for a one-option quote: a labour line at ``price``."""
+    return {
+        "opt-0-line-0-kind": "labour",
+        "opt-0-line-0-description": "Replace the cartridge",
+        "opt-0-line-0-quantity": "1",
+        "opt-0-line-0-unit_price": price,
+        "message": "Can do Tuesday",
+        **extra,
+    }
+
+
+def test_quoting_revising_and_withdrawing(client: Client, lead, tradesperson: User) -> None:
     client.force_login(tradesperson)
     url = f"/leads/{lead.job_id}/"
-    response = client.post(url + "bid/", {"amount": "", "message": "hi"})
-    assert response.status_code == 200 and "This field is required." in response.context["bid_form"].errors["amount"]
-
-    response = client.post(url + "bid/", {"amount": "120", "message": "Can do Tuesday", "earliest_start": "2031-07-01T08:00"})
-    assert response.status_code == 302
-    bid = Bid.objects.get()
-    assert (bid.amount, bid.message) == (Decimal("120"), "Can do Tuesday")
     page = client.get(url)
-    assert b"Your bid" in page.content and b"Revise your bid" in page.content
+    assert b"Send quote" in page.content and b"Add alternatives" in page.content
+    response = client.post(url + "quote/", quote_form(price=""))
+    assert response.status_code == 400 and "Enter a price." in response.content.decode()
+    assert not Bid.objects.exists()
 
-    response = client.post(url + "bid/", {"amount": "100"})  # again: the service says revise instead
-    assert response.context["bid_form"].non_field_errors()  # the service's reason (revise instead), above the form
-    assert Bid.objects.count() == 1
+    assert client.post(url + "quote/", quote_form()).status_code == 302
+    bid = Bid.objects.get()
+    assert (bid.amount, bid.message) == (Decimal("120.00"), "Can do Tuesday")
+    page = client.get(url)
+    assert b"Your quote" in page.content and b"Revise your quote" in page.content and b"Send revised quote" in page.content
+    assert page.context["draft"].options[0].lines[0].unit_price == "120"  # the builder is prefilled with the latest version
 
-    client.post(url + "bid/revise/", {"amount": "110", "message": "Can do Tuesday"})
+    client.post(url + "quote/", quote_form(price="110"))  # again: a new version
     bid.refresh_from_db()
-    assert (bid.amount, bid.revision) == (Decimal("110"), 2)
+    assert (bid.amount, bid.revision) == (Decimal("110.00"), 2)
+    assert [v.number for v in client.get(url).context["versions"]] == [2, 1]
     state = client.get(url + "state.json").json()
     assert state["bid"]["amount"] == "110.00" and state["job"]["status"] == "open"
 
     client.post(url + "bid/withdraw/")
     bid.refresh_from_db()
     assert bid.status == Bid.Status.WITHDRAWN
-    response = client.post(url + "bid/revise/", {"amount": "90"})
-    assert "withdrawn" in " ".join(response.context["revise_form"].non_field_errors())  # the service's reason, above the form
+    response = client.post(url + "quote/", quote_form(price="90"))
+    assert response.status_code == 400 and "withdrawn" in response.context["draft"].errors["form"]
 
 
-def test_a_closed_job_takes_no_bid_and_says_so(client: Client, lead, tradesperson: User, job: Job) -> None:
+def test_a_closed_job_takes_no_quote_and_says_so(client: Client, lead, tradesperson: User, job: Job) -> None:
     job_cancel(job=job, actor=job.customer)
     client.force_login(tradesperson)
     page = client.get(f"/leads/{job.pk}/")
     assert b"The customer cancelled this job." in page.content
-    response = client.post(f"/leads/{job.pk}/bid/", {"amount": "100"})
-    assert response.context["bid_form"].non_field_errors()
+    response = client.post(f"/leads/{job.pk}/quote/", quote_form())
+    assert response.status_code == 400 and response.context["draft"].errors["form"]
     assert not Bid.objects.exists()
 
 

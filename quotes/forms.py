@@ -1,0 +1,268 @@
+"""The quote builder's form: parse what a tradesperson typed into a :class:`quotes.services.QuoteInput`.
+
+The builder posts flat fields, so it works without JavaScript and the script can add and
+remove rows freely (row numbers need not be contiguous)::
+
+    alternatives=on                          good / better / best instead of one option
+    opt-<i>-title                            i = 0, 1, 2 (good, better, best)
+    opt-<i>-line-<j>-kind|description|quantity|unit_price
+    notes, valid_until (YYYY-MM-DD), discount_kind (""|percent|fixed), discount_value, message
+
+:func:`parse_quote` never raises for bad input: it returns a :class:`QuoteDraft` holding what
+was typed (to show it again) and ``errors`` keyed by field name (the posted name, or
+``opt-<i>`` for an option as a whole, or ``__all__``). Figures come only from the pricing
+engine (:func:`price_draft`), never from the client.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.http import QueryDict
+
+from . import terms
+from .models import QuoteLine, QuoteOption, QuoteVersion
+from .pricing import Breakdown, Discount, LineItem, PricingError, price
+from .services import OptionInput, QuoteInput
+
+ALTERNATIVE_TIERS = ("good", "better", "best")
+LINE_KINDS = [(k.value, k.label) for k in QuoteLine.Kind]
+BLANK_ROWS = 2  # empty rows rendered under each option, for people without JavaScript
+MAX_DESCRIPTION = 200
+MAX_TITLE = 120
+MAX_TEXT = 2000
+
+_LINE_FIELD = re.compile(r"^opt-([0-2])-line-(\d{1,4})-(kind|description|quantity|unit_price)$")
+
+
+@dataclass
+class DraftLine:
+    key: str  # "opt-0-line-3"
+    kind: str = "labour"
+    description: str = ""
+    quantity: str = "1"
+    unit_price: str = ""
+    errors: dict[str, str] = field(default_factory=dict)  # by field: "unit_price" -> message (for the template)
+
+    @property
+    def blank(self) -> bool:
+        return not (self.description.strip() or self.unit_price.strip())
+
+
+@dataclass
+class DraftOption:
+    index: int
+    title: str = ""
+    lines: list[DraftLine] = field(default_factory=list)
+    figures: Breakdown | None = None
+    error: str = ""
+
+    @property
+    def tier(self) -> str:
+        return ALTERNATIVE_TIERS[self.index]
+
+    @property
+    def key(self) -> str:
+        return f"opt-{self.index}"
+
+
+@dataclass
+class QuoteDraft:
+    alternatives: bool = False
+    options: list[DraftOption] = field(default_factory=list)
+    notes: str = ""
+    valid_until: str = ""
+    discount_kind: str = ""
+    discount_value: str = ""
+    message: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    quote: QuoteInput | None = None  # set by parse_quote when everything is valid
+
+    def used_options(self) -> list[DraftOption]:
+        """The options the quote consists of: the first alone, or every alternative with a line."""
+        if not self.alternatives:
+            return self.options[:1]
+        return [o for o in self.options if any(not line.blank for line in o.lines)]
+
+    def attach_errors(self) -> QuoteDraft:
+        """Copy ``errors`` onto the options and lines they concern, for the template."""
+        for option in self.options:
+            option.error = self.errors.get(option.key, "")
+            for line in option.lines:
+                prefix = line.key + "-"
+                line.errors = {k[len(prefix) :]: v for k, v in self.errors.items() if k.startswith(prefix)}
+        return self
+
+    def with_blank_rows(self) -> QuoteDraft:
+        """The draft with a couple of empty rows under each option, for typing (no-JS friendly)."""
+        for option in self.options:
+            taken = [int(line.key.rsplit("-", 1)[1]) for line in option.lines]
+            start = max(taken, default=-1) + 1
+            option.lines += [DraftLine(f"{option.key}-line-{start + n}") for n in range(BLANK_ROWS)]
+        return self
+
+
+def _number(text: str, key: str, errors: dict[str, str]) -> Decimal | None:
+    try:
+        value = Decimal(text.strip().replace(",", "").replace("£", ""))
+    except InvalidOperation:
+        errors[key] = "Enter a number, e.g. 2 or 45.50."
+        return None
+    if not value.is_finite():
+        errors[key] = "Enter a number, e.g. 2 or 45.50."
+        return None
+    return value
+
+
+def _line_item(line: DraftLine, errors: dict[str, str]) -> LineItem | None:
+    if not line.description.strip():
+        errors[f"{line.key}-description"] = "Describe this line."
+    if not line.unit_price.strip():
+        errors[f"{line.key}-unit_price"] = "Enter a price."
+    quantity = _number(line.quantity or "1", f"{line.key}-quantity", errors)
+    unit_price = _number(line.unit_price, f"{line.key}-unit_price", errors) if line.unit_price.strip() else None
+    if len(line.description) > MAX_DESCRIPTION:
+        errors[f"{line.key}-description"] = f"At most {MAX_DESCRIPTION} characters."
+    if any(k.startswith(line.key + "-") for k in errors) or quantity is None or unit_price is None:
+        return None
+    try:
+        return LineItem(line.kind, line.description.strip(), quantity, unit_price)  # type: ignore[arg-type]
+    except PricingError as exc:
+        errors[f"{line.key}-{exc.field or 'description'}"] = exc.message
+        return None
+
+
+def _discount(draft: QuoteDraft) -> Discount | None:
+    if not draft.discount_kind or not draft.discount_value.strip():
+        return None
+    value = _number(draft.discount_value, "discount_value", draft.errors)
+    if value is None:
+        return None
+    try:
+        return Discount(draft.discount_kind, value)  # type: ignore[arg-type]
+    except PricingError as exc:
+        draft.errors["discount_value"] = exc.message
+        return None
+
+
+def _valid_until(draft: QuoteDraft, today: date) -> date | None:
+    text = draft.valid_until.strip()
+    if not text:
+        return None
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        draft.errors["valid_until"] = "Enter a date, e.g. 2031-07-15."
+        return None
+    if value < today:
+        draft.errors["valid_until"] = "Choose today or a later day."
+        return None
+    return value
+
+
+def parse_quote(data: QueryDict, *, today: date) -> QuoteDraft:
+    """What the builder posted, checked and priced; ``draft.quote`` is set only if nothing is wrong."""
+    draft = QuoteDraft(
+        alternatives=bool(data.get("alternatives")),
+        notes=data.get("notes", ""),
+        valid_until=data.get("valid_until", ""),
+        discount_kind=data.get("discount_kind", "") if data.get("discount_kind") in ("percent", "fixed") else "",
+        discount_value=data.get("discount_value", ""),
+        message=data.get("message", ""),
+    )
+    draft.options = [DraftOption(i, title=data.get(f"opt-{i}-title", "")[:MAX_TITLE]) for i in range(len(ALTERNATIVE_TIERS))]
+    rows: dict[str, DraftLine] = {}
+    for name in data:
+        match = _LINE_FIELD.match(name)
+        if match is None:
+            continue
+        key = f"opt-{match[1]}-line-{match[2]}"
+        line = rows.get(key) or rows.setdefault(key, DraftLine(key))
+        setattr(line, match[3], data.get(name, "").strip() if match[3] != "description" else data.get(name, ""))
+    for key in sorted(rows, key=lambda k: (int(k.split("-")[1]), int(k.split("-")[3]))):
+        draft.options[int(key.split("-")[1])].lines.append(rows[key])
+    for line in rows.values():
+        if line.kind not in dict(LINE_KINDS):
+            draft.errors[f"{line.key}-kind"] = "Choose labour, materials, call-out, other or discount."
+
+    if len(draft.notes) > MAX_TEXT:
+        draft.errors["notes"] = f"At most {MAX_TEXT:,} characters."
+    if len(draft.message) > MAX_TEXT:
+        draft.errors["message"] = f"At most {MAX_TEXT:,} characters."
+    valid_until = _valid_until(draft, today)
+    discount = _discount(draft)
+
+    used = draft.used_options()
+    if not used:
+        draft.errors["opt-0"] = "Add at least one line to an option."
+    options: list[OptionInput] = []
+    for option in used:
+        items = [item for line in option.lines if not line.blank and (item := _line_item(line, draft.errors)) is not None]
+        if not any(not line.blank for line in option.lines):
+            draft.errors[option.key] = "Add at least one line with a price."
+            continue
+        if any(k.startswith(option.key + "-line-") for k in draft.errors):
+            continue
+        try:
+            option.figures = price(items, policy=terms.policy(), discount=discount)
+        except PricingError as exc:
+            draft.errors[option.key] = exc.message
+            continue
+        tier = option.tier if draft.alternatives else QuoteOption.Tier.STANDARD
+        options.append(OptionInput(lines=items, tier=tier, title=option.title.strip() if draft.alternatives else ""))
+    if not draft.errors:
+        draft.quote = QuoteInput(options=options, notes=draft.notes, valid_until=valid_until, discount=discount, message=draft.message)
+    return draft
+
+
+def draft_from_version(version: QuoteVersion | None, *, message: str = "", today: date) -> QuoteDraft:
+    """The builder prefilled: from the latest version (to revise), or one empty option."""
+    if version is None:
+        draft = QuoteDraft(valid_until=terms.default_valid_until(today).isoformat(), message=message)
+        draft.options = [DraftOption(i) for i in range(len(ALTERNATIVE_TIERS))]
+        draft.options[0].lines = [DraftLine("opt-0-line-0", kind="labour"), DraftLine("opt-0-line-1", kind="materials")]
+        return draft
+    stored = list(version.options.all())
+    alternatives = len(stored) > 1 or (bool(stored) and stored[0].tier != QuoteOption.Tier.STANDARD)
+    draft = QuoteDraft(
+        alternatives=alternatives,
+        notes=version.notes,
+        valid_until=max(version.valid_until, today).isoformat(),
+        discount_kind=version.discount_kind,
+        discount_value=f"{version.discount_value:f}" if version.discount_kind else "",
+        message=message,
+    )
+    draft.options = [DraftOption(i) for i in range(len(ALTERNATIVE_TIERS))]
+    for option in stored:
+        index = ALTERNATIVE_TIERS.index(option.tier) if option.tier in ALTERNATIVE_TIERS else 0
+        target = draft.options[index]
+        target.title = option.title
+        target.lines = [
+            DraftLine(f"{target.key}-line-{n}", line.kind, line.description, _plain(line.quantity), _plain(line.unit_price))
+            for n, line in enumerate(option.lines.all())
+        ]
+    return draft
+
+
+def _plain(value: Decimal) -> str:
+    """1.00 -> "1", 45.50 -> "45.50": as a person would type it."""
+    return f"{value:f}" if value != value.to_integral_value() else f"{value.to_integral_value():f}"
+
+
+def figures_json(figures: Breakdown) -> dict[str, Any]:
+    return {
+        "subtotal": str(figures.subtotal),
+        "discounts_total": str(figures.discounts_total),
+        "promo_amount": str(figures.promo_amount),
+        "net": str(figures.net),
+        "tax": str(figures.tax),
+        "total": str(figures.total),
+        "deposit": str(figures.deposit),
+        "balance": str(figures.balance),
+        "platform_fee": str(figures.platform_fee),
+        "payout": str(figures.payout),
+    }

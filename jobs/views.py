@@ -147,8 +147,20 @@ def _own_job(request: HttpRequest, job_id: int) -> Job:
     return get_object_or_404(selectors.jobs_for_customer(customer=user), pk=job_id)
 
 
+def _previous_amount(bid: Bid) -> Decimal | None:
+    """The bid's amount before its last revision: the previous quote version's first option, net."""
+    if bid.revision < 2:
+        return None
+    from quotes.models import QuoteOption
+
+    option = QuoteOption.objects.filter(version__bid=bid, version__number=bid.revision - 1).order_by("position").first()
+    return option.net if option else None
+
+
 def bid_json(bid: Bid, *, previous_amount: Decimal | None = None) -> dict[str, Any]:
     profile: TradespersonProfile | None = getattr(bid.tradesperson, "pro_profile", None)
+    if previous_amount is None:
+        previous_amount = _previous_amount(bid)
     return {
         "bid_id": bid.pk,
         "job_id": bid.job_id,

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "jobs",
     "quotes",
     "gateway_simulator",
+    "scheduling",
 ]
 
 MIDDLEWARE = [

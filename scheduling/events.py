@@ -1,0 +1,16 @@
+"""Appointment event types (job topic, key = job id, so they are ordered with the job's award and status).
+
+Schemas: marketplace/events/schemas/appointment.<action>.v1.json.
+"""
+
+from marketplace.events.schemas import register
+from marketplace.events.topics import Topic
+
+
+def _job_event(name: str, description: str):  # type: ignore[no-untyped-def]
+    return register(name, topic=Topic.JOBS, aggregate_type="job", description=description)
+
+
+APPOINTMENT_BOOKED = _job_event("appointment.booked", "An appointment for the job was booked with a worker.")
+APPOINTMENT_RESCHEDULED = _job_event("appointment.rescheduled", "The job's appointment moved to another time or worker.")
+APPOINTMENT_CANCELLED = _job_event("appointment.cancelled", "The job's appointment was cancelled; the job is awarded again.")

@@ -1,0 +1,117 @@
+"""Workers, their weekly hours and time off, and appointments that the database refuses to double-book.
+
+``Appointment.during`` is the range the worker is blocked for: ``[starts_at, ends_at + travel
+buffer)``, the buffer being the worker's travel buffer when the appointment was booked (kept in
+``travel_buffer_minutes``).  Because every booked appointment carries the buffer *after* it, two
+appointments of one worker that do not overlap are always at least a buffer apart.  The services
+write ``during``; check constraints pin its lower bound to ``starts_at`` and its upper bound to
+no earlier than ``ends_at``.  An exclusion constraint (btree_gist: same worker, overlapping
+``during``) over booked appointments makes double booking impossible whatever the Python checks
+missed, for example two requests racing each other.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.db import models
+
+from marketplace.accounts.models import validate_time_zone
+
+
+class Worker(models.Model):
+    """Someone who does the work for a tradesperson business (the owner is one by default)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workers")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="worker", help_text="Their login, if any."
+    )
+    name = models.CharField(max_length=120)
+    time_zone = models.CharField(max_length=64, default="Europe/London", validators=[validate_time_zone])
+    travel_buffer_minutes = models.PositiveIntegerField(default=30)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["owner_id", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(travel_buffer_minutes__lte=24 * 60), name="worker_buffer_at_most_a_day")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkingHours(models.Model):
+    """One stretch of weekly working time in the worker's zone (several per day allowed)."""
+
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday ... 6 = Sunday")
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["worker_id", "weekday", "start"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="hours_weekday_0_6"),
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="hours_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} day {self.weekday} {self.start}-{self.end}"
+
+
+class TimeOff(models.Model):
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["worker_id", "starts_at"]
+        verbose_name_plural = "time off"
+        constraints = [models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="time_off_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} off {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CANCELLED = "cancelled", "Cancelled"
+
+    job = models.ForeignKey("jobs.Job", on_delete=models.PROTECT, related_name="appointments")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    travel_buffer_minutes = models.PositiveIntegerField(default=0)
+    during = DateTimeRangeField(help_text="[starts_at, ends_at + travel buffer): what the worker is blocked for.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED, db_index=True)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="appointment_end_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    during__isempty=False, during__startswith=models.F("starts_at"), during__endswith__gte=models.F("ends_at")
+                ),
+                name="appointment_during_matches_times",
+            ),
+            models.UniqueConstraint(fields=["job"], condition=models.Q(status="booked"), name="appointment_one_booked_per_job"),
+            ExclusionConstraint(
+                name="appointment_no_double_booking",
+                expressions=[("worker", RangeOperators.EQUAL), ("during", RangeOperators.OVERLAPS)],
+                condition=models.Q(status="booked"),
+                violation_error_code="slot_taken",
+                violation_error_message="This worker already has an appointment at that time.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} with {self.worker_id} at {self.starts_at:%Y-%m-%d %H:%M}"

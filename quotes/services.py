@@ -335,6 +335,8 @@ def quote_accept(
             bid = Bid.objects.select_for_update().get(pk=bid.pk)
             plan = _check_acceptance(job=job, bid=bid, actor=actor, version_number=version_number, tier=tier, promo_code=promo_code)
             acceptance = _record_acceptance(plan, actor)
+            # The bid is now worth the option the customer chose (job.awarded carries it).
+            Bid.objects.filter(pk=bid.pk).update(amount=plan.option.net)
             job_services.job_award(job=job, bid=bid, actor=actor)
             payments.payment_open(acceptance=acceptance, hold=hold, card_token=card_token)
     except Exception:

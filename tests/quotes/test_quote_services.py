@@ -163,3 +163,12 @@ def test_the_earliest_start_goes_with_the_quote_and_its_revisions(job, bob):
     later = start + timedelta(days=1)
     revise(version.bid, bob, quote(earliest_start=later))
     assert Bid.objects.get(pk=version.bid_id).earliest_start == later
+
+
+def test_the_accepted_option_becomes_the_bids_amount(job, bob, customer):
+    version = submit(job, bob, good_better_best())
+    accept(version, customer, tier="best")
+    best = version.options.get(tier="best")
+    assert Bid.objects.get(pk=version.bid_id).amount == best.net
+    awarded = OutboxEvent.objects.get(event_type="job.awarded")
+    assert awarded.envelope["data"]["amount"] == str(best.net)

@@ -10,8 +10,9 @@ Rules, in order (settings.PAYMENTS):
    once, taken from the held deposit; the rest of the hold is released.
 4. Otherwise: free.
 
-Until appointments exist (the scheduling issue), "the appointment" is the job's preferred
-window start; a job with no window has no late-cancellation fee.
+"The appointment" is the job's booked appointment (the latest one: cancelling the job cancels
+it); a job never booked uses its preferred window start, and one with neither has no
+late-cancellation fee.
 """
 
 from __future__ import annotations

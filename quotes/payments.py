@@ -422,6 +422,14 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
 # --- cancellation -----------------------------------------------------------------------------
 
 
+def _appointment_start(job: Job) -> datetime | None:
+    """When the work was booked to start: the (latest) appointment, else the job's preferred window start."""
+    from scheduling.models import Appointment
+
+    appointment = Appointment.objects.filter(job=job).order_by("-created_at").first()
+    return appointment.starts_at if appointment is not None else job.window_start
+
+
 def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool) -> Payment | None:
     """Apply the cancellation policy to a held deposit: take the fee (if any) and release the rest. Idempotent."""
     payment = Payment.objects.select_for_update().select_related("acceptance", "job").filter(job_id=job_id).first()
@@ -433,7 +441,7 @@ def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool) ->
         deposit=payment.held,
         accepted_at=acceptance.accepted_at,
         cancelled_at=cancelled_at,
-        appointment_start=payment.job.window_start,
+        appointment_start=_appointment_start(payment.job),
         by_customer=by_customer,
     )
     gw = gateway()

@@ -7,11 +7,13 @@ jobs, leads and bids read the write model, filtered by who is asking.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySet
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
+from django.utils import timezone
 
 from marketplace.accounts.models import User
 
@@ -104,13 +106,39 @@ def offered_user_ids(*, job_id: int) -> list[int]:
     return list(Lead.objects.filter(job_id=job_id).values_list("tradesperson_id", flat=True))
 
 
-def pro_is_available(*, profile: TradespersonProfile, job: Job) -> bool:
-    """Whether the tradesperson has room in the job's preferred window.
+# The shortest job a tradesperson must still have room for, for a lead in a job's window.
+MIN_FREE_FOR_LEAD = timedelta(hours=1)
 
-    Until the scheduling capacity read model exists, a pro is available unless
-    they switched leads off (checked by the query).
+
+def pro_is_available(*, profile: TradespersonProfile, job: Job) -> bool:
+    """Whether the tradesperson's business has room in the job's preferred window.
+
+    A job with no window, or a business that has not set up its workers, counts as available.
+    Otherwise at least one active worker needs a free hour inside the window (working hours
+    minus appointments, their travel buffers and time off), so a fully booked tradesperson is
+    not offered leads for that window.
     """
-    return True
+    if job.window_start is None or job.window_end is None:
+        return True
+    from scheduling.models import Worker
+    from scheduling.selectors import worker_availability
+    from scheduling.slots import free_slots
+
+    workers = list(Worker.objects.filter(owner_id=profile.user_id, active=True))
+    if not workers:
+        return True
+    now = timezone.now()
+    return any(
+        free_slots(
+            worker_availability(worker=worker, start=job.window_start, end=job.window_end),
+            duration=MIN_FREE_FOR_LEAD,
+            window_start=job.window_start,
+            window_end=job.window_end,
+            now=now,
+            limit=1,
+        )
+        for worker in workers
+    )
 
 
 def pro_stats(*, user_id: int) -> ProStats | None:

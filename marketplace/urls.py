@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("marketplace.notifications.api_urls")),
     path("api/", include("jobs.api_urls")),
     path("api/", include("quotes.api_urls")),
+    path("api/", include("scheduling.api_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("marketplace.accounts.urls")),
     path("", include("marketplace.notifications.urls")),

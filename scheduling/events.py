@@ -14,3 +14,9 @@ def _job_event(name: str, description: str):  # type: ignore[no-untyped-def]
 APPOINTMENT_BOOKED = _job_event("appointment.booked", "An appointment for the job was booked with a worker.")
 APPOINTMENT_RESCHEDULED = _job_event("appointment.rescheduled", "The job's appointment moved to another time or worker.")
 APPOINTMENT_CANCELLED = _job_event("appointment.cancelled", "The job's appointment was cancelled; the job is awarded again.")
+APPOINTMENT_FLAGGED = _job_event(
+    "appointment.flagged", "The job's appointment no longer fits its dependencies; carries suggested new starts."
+)
+APPOINTMENT_UNFLAGGED = _job_event("appointment.unflagged", "The job's appointment fits its dependencies again.")
+DEPENDENCY_ADDED = _job_event("dependency.added", "The job now waits for another job of the same customer.")
+DEPENDENCY_REMOVED = _job_event("dependency.removed", "The job no longer waits for that other job.")

@@ -90,6 +90,10 @@ class Appointment(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED, db_index=True)
     booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    conflict_reason = models.TextField(
+        blank=True, default="", help_text="Why this booking no longer fits its job's dependencies (empty when it does)."
+    )
+    flagged_at = models.DateTimeField(null=True, blank=True, help_text="When the conflict was found; cleared with the conflict.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,3 +119,27 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.job_id} with {self.worker_id} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class JobDependency(models.Model):
+    """``job`` may not start before ``depends_on``'s appointment ends ("paint after the wall is built").
+
+    Both jobs belong to one customer (checked by ``scheduling.services.dependency_add``, which
+    also refuses cycles while holding a lock on all of that customer's jobs).
+    """
+
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="prerequisite_links")
+    depends_on = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="dependent_links")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job_id", "depends_on_id"]
+        verbose_name_plural = "job dependencies"
+        constraints = [
+            models.UniqueConstraint(fields=["job", "depends_on"], name="job_dependency_unique_pair"),
+            models.CheckConstraint(condition=~models.Q(job=models.F("depends_on")), name="job_dependency_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} after job {self.depends_on_id}"

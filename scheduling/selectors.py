@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from . import slots
-from .models import Appointment, TimeOff, Worker, WorkingHours
+from .models import Appointment, JobDependency, TimeOff, Worker, WorkingHours
 
 # How far ahead suggestions look for free slots.
 SEARCH_HORIZON = timedelta(days=28)
@@ -61,3 +61,25 @@ def workers_of(*, owner_id: int) -> list[Worker]:
 
 def booked_appointment(*, job_id: int) -> Appointment | None:
     return Appointment.objects.filter(job_id=job_id, status=Appointment.Status.BOOKED).select_related("worker").first()
+
+
+def prerequisite_ids(*, job_id: int) -> list[int]:
+    """The jobs ``job_id`` waits for (direct prerequisites only)."""
+    return list(JobDependency.objects.filter(job_id=job_id).values_list("depends_on_id", flat=True))
+
+
+def dependent_ids(*, job_id: int) -> list[int]:
+    """The jobs that wait for ``job_id`` (direct dependents only)."""
+    return list(JobDependency.objects.filter(depends_on_id=job_id).values_list("job_id", flat=True))
+
+
+def dependencies_for_customer(*, customer_id: int) -> list[JobDependency]:
+    return list(JobDependency.objects.filter(job__customer_id=customer_id).select_related("job", "depends_on"))
+
+
+def flagged_appointments(*, job_ids: list[int] | None = None) -> list[Appointment]:
+    """Booked appointments whose job's dependencies they no longer fit."""
+    qs = Appointment.objects.filter(status=Appointment.Status.BOOKED, flagged_at__isnull=False).select_related("worker")
+    if job_ids is not None:
+        qs = qs.filter(job_id__in=job_ids)
+    return list(qs)

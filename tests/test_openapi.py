@@ -14,6 +14,7 @@ from jobs import api_urls as job_urls
 from marketplace.accounts import api_urls as account_urls
 from marketplace.notifications import api_urls as notification_urls
 from quotes import api_urls as quote_urls
+from scheduling import api_urls as scheduling_urls
 
 
 def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
@@ -21,8 +22,8 @@ def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     schema = yaml.safe_load(target.read_text())
     documented = {(path, method) for path, item in schema["paths"].items() for method in item}
-    routes = [str(p.pattern) for urls in (job_urls, account_urls, notification_urls, quote_urls) for p in urls.urlpatterns]
-    assert len(routes) == 33
+    routes = [str(p.pattern) for urls in (job_urls, account_urls, notification_urls, quote_urls, scheduling_urls) for p in urls.urlpatterns]
+    assert len(routes) == 40
     for route in routes:
         path = "/api/" + re.sub(r"<int:(\w+)>", r"{\1}", route)
         assert any(p == path for p, _ in documented), f"{path} is not in the schema"
@@ -41,6 +42,10 @@ def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
     assert any(p["name"] == "Idempotency-Key" for p in accept["parameters"])
     refunds = schema["paths"]["/api/payments/{payment_id}/refunds/"]["post"]
     assert [p["required"] for p in refunds["parameters"] if p["name"] == "Idempotency-Key"] == [True]
+    # Scheduling: the slot query is documented as query parameters, and a refused booking documents its 409.
+    slots = schema["paths"]["/api/jobs/{job_id}/slots/"]["get"]
+    assert {"duration", "from", "days", "worker"} <= {p["name"] for p in slots["parameters"] if p["in"] == "query"}
+    assert "suggestions" in schema["paths"]["/api/jobs/{job_id}/appointment/"]["post"]["responses"]["409"]["description"]
 
 
 @pytest.mark.django_db

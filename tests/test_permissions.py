@@ -2,7 +2,8 @@
 
 The world: customer A owns open job J; tradespeople X and Z were offered J and bid on it
 with quotes; A also owns J2, whose quote from X was accepted (deposit held), and J3, done by
-X and paid in full. Tradesperson Y has a profile but no lead; customer B owns nothing of A's;
+X and paid in full. X's worker W works every day 08:00-18:00; J4, also X's, is booked with W (scheduled).
+Tradesperson Y has a profile but no lead; customer B owns nothing of A's;
 staff is a staff account (role customer); anon is not signed in.
 
 Expected statuses follow two rules: an object you may not see is 404 (the selectors
@@ -28,6 +29,8 @@ from marketplace.notifications.services import notify
 from quotes.models import Payment
 from quotes.payments import payment_collect
 from quotes.services import quote_accept, quote_submit, single_line_quote
+from scheduling.models import Appointment, TimeOff, Worker, WorkingHours
+from scheduling.services import appointment_book
 from tests.jobs.test_api_support import (
     JOB,
     client_for,
@@ -40,6 +43,7 @@ from tests.jobs.test_api_support import (
     post_job,
     state,
 )
+from tests.scheduling.helpers import future_monday, worker_all_week
 
 ROLES = ["A", "B", "X", "Y", "staff", "anon"]
 
@@ -54,6 +58,8 @@ class World:
     awarded_job: Job
     paid_job: Job
     payment: Payment
+    worker: Worker
+    scheduled_job: Job
 
 
 def quoted_bid(job: Job, pro: User, amount: str) -> Bid:
@@ -90,7 +96,10 @@ def world(customer: User, other_customer: User, tradesperson: User) -> World:
     job_services.job_complete(job=paid, actor=tradesperson)
     payment = payment_collect(job_id=paid.pk)
     assert payment is not None and payment.status == "paid"
-    world = World(users, job, lead_x, bid_x, bid_z, awarded, Job.objects.get(pk=paid.pk), payment)
+    worker = worker_all_week(tradesperson)
+    scheduled = accepted_job(customer, tradesperson, "Scheduled job")
+    appointment_book(job=scheduled, worker=worker, starts_at=future_monday(10, weeks=3), duration_minutes=60, actor=customer)
+    world = World(users, job, lead_x, bid_x, bid_z, awarded, Job.objects.get(pk=paid.pk), payment, worker, Job.objects.get(pk=scheduled.pk))
     for name, user in users.items():
         notify(recipient_id=user.pk, kind="test", title=f"Hello {name}", object_key="1")
     return world
@@ -102,12 +111,16 @@ Body = Callable[[World, str], dict[str, Any] | None]
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # {job}, {lead}, {bid}, {pro}, {awarded_job}, {paid_job}, {payment} are filled from the world
+    path: str  # {job}, {lead}, {bid}, {pro}, {awarded_job}, {paid_job}, {payment}, {worker}, {scheduled_job} are filled from the world
     body: Body = lambda w, role: None
     headers: dict[str, str] | None = None
 
 
 ACCEPT = {"version": 1, "tier": "standard", "card_token": "tok_visa"}
+
+
+def _iso(hour: int, weeks: int = 2) -> str:
+    return future_monday(hour, weeks=weeks).isoformat()
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -160,6 +173,23 @@ ENDPOINTS: dict[str, Endpoint] = {
     "notifications": Endpoint("GET", "/api/notifications/"),
     "unread-count": Endpoint("GET", "/api/notifications/unread-count/"),
     "mark-read": Endpoint("POST", "/api/notifications/read/", lambda w, role: {}),
+    "slots": Endpoint("GET", "/api/jobs/{awarded_job}/slots/?duration=60&days=3"),
+    "appointment-book": Endpoint(
+        "POST",
+        "/api/jobs/{awarded_job}/appointment/",
+        lambda w, role: {"worker": w.worker.pk, "starts_at": _iso(10), "duration_minutes": 60},
+    ),
+    "appointment-get": Endpoint("GET", "/api/jobs/{scheduled_job}/appointment/"),
+    "appointment-patch": Endpoint("PATCH", "/api/jobs/{scheduled_job}/appointment/", lambda w, role: {"starts_at": _iso(14, weeks=3)}),
+    "appointment-cancel": Endpoint("POST", "/api/jobs/{scheduled_job}/appointment/cancel/", lambda w, role: {"reason": "away"}),
+    "workers": Endpoint("GET", "/api/workers/"),
+    "worker-hours": Endpoint(
+        "PUT", "/api/workers/{worker}/hours/", lambda w, role: {"hours": [{"weekday": 0, "start": "09:00", "end": "17:00"}]}
+    ),
+    "worker-time-off": Endpoint(
+        "POST", "/api/workers/{worker}/time-off/", lambda w, role: {"starts_at": _iso(8, weeks=5), "ends_at": _iso(12, weeks=5)}
+    ),
+    "calendar": Endpoint("GET", "/api/calendar/"),
 }
 
 OPEN = dict.fromkeys(ROLES, 200)
@@ -209,6 +239,15 @@ EXPECTED: dict[str, dict[str, int]] = {
     "notifications": SIGNED_IN,
     "unread-count": SIGNED_IN,
     "mark-read": SIGNED_IN,
+    "slots": expect(A=200, B=404, X=200, Y=404, staff=403),
+    "appointment-book": expect(A=201, B=404, X=201, Y=404, staff=403),
+    "appointment-get": expect(A=200, B=404, X=200, Y=404, staff=200),
+    "appointment-patch": expect(A=200, B=404, X=200, Y=404, staff=403),
+    "appointment-cancel": expect(A=200, B=404, X=200, Y=404, staff=403),
+    "workers": expect(A=403, B=403, X=200, Y=200, staff=403),
+    "worker-hours": expect(A=403, B=403, X=200, Y=404, staff=403),
+    "worker-time-off": expect(A=403, B=403, X=201, Y=404, staff=403),
+    "calendar": expect(A=403, B=403, X=200, Y=200, staff=200),
 }
 
 CASES = [pytest.param(name, role, id=f"{ENDPOINTS[name].method} {ENDPOINTS[name].path} as {role}") for name in ENDPOINTS for role in ROLES]
@@ -224,6 +263,8 @@ def call(world: World, name: str, role: str) -> Any:
         awarded_job=world.awarded_job.pk,
         paid_job=world.paid_job.pk,
         payment=world.payment.pk,
+        worker=world.worker.pk,
+        scheduled_job=world.scheduled_job.pk,
     )
     client = client_for(world.users.get(role))
     send = getattr(client, endpoint.method.lower())
@@ -238,16 +279,24 @@ def test_the_matrix_covers_every_endpoint_and_role() -> None:
     assert len(CASES) == len(ENDPOINTS) * len(ROLES)
 
 
+def scheduling_state() -> dict[str, Any]:
+    return {
+        "counts": [model.objects.count() for model in (Worker, WorkingHours, TimeOff, Appointment)],
+        "hours": list(WorkingHours.objects.order_by("pk").values_list("pk", "weekday", "start", "end")),
+        "appointments": list(Appointment.objects.order_by("pk").values_list("pk", "status", "worker_id", "starts_at", "ends_at")),
+    }
+
+
 @pytest.mark.parametrize(("name", "role"), CASES)
 def test_permission_matrix(world: World, name: str, role: str) -> None:
-    before = state()
+    before = (state(), scheduling_state())
     response = call(world, name, role)
     assert response.status_code == EXPECTED[name][role], response.content
     if response.status_code >= 400:
         code = error_code(response)
         if role == "anon" and response.status_code == 403:
             assert code == "not_authenticated"
-        assert state() == before, "a refused request wrote something"
+        assert (state(), scheduling_state()) == before, "a refused request wrote something"
 
 
 # --- list endpoints never show other people's objects ----------------------------------------
@@ -262,7 +311,7 @@ def _ids(response: Any) -> list[int]:
 def test_a_customers_job_list_holds_only_their_jobs(world: World) -> None:
     a_jobs = _ids(client_for(world.users["A"]).get("/api/jobs/"))
     b_jobs = _ids(client_for(world.users["B"]).get("/api/jobs/"))
-    assert sorted(a_jobs) == sorted([world.job.pk, world.awarded_job.pk, world.paid_job.pk])
+    assert sorted(a_jobs) == sorted([world.job.pk, world.awarded_job.pk, world.paid_job.pk, world.scheduled_job.pk])
     assert len(b_jobs) == 1 and world.job.pk not in b_jobs
 
 

@@ -1,0 +1,379 @@
+"""Scheduling API: free slots, a job's appointment, workers' availability and the calendar.
+
+Thin views over ``scheduling.services`` (every write) and ``scheduling.selectors`` /
+``scheduling.slots`` (every read).  As in the jobs API, a job you may not see is 404 (the jobs
+selector decides); an action you may not take on one you can see is 403; "not now" is 409.
+A refused time is 409 with ``error.suggestions``: the next free starts (UTC, ISO 8601), which
+the client can offer instead.  Times go in with an offset (a naive time is 400 ``naive_time``)
+and come out in UTC plus the viewer's local rendering.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from jobs.api import FieldErrorsApiView, IsTradesperson, IsTradespersonOrStaff, _job_or_404, _valid, request_user
+from jobs.models import Bid, Job
+from jobs.serializers import ErrorSerializer, errors
+from marketplace.accounts.models import User
+from marketplace.api_errors import ServiceError
+
+from . import selectors, services, slots
+from .models import Appointment, Worker
+from .serializers import (
+    MAX_CALENDAR_DAYS,
+    AppointmentBookInputSerializer,
+    AppointmentCancelInputSerializer,
+    AppointmentOutputSerializer,
+    AppointmentRescheduleInputSerializer,
+    CalendarOutputSerializer,
+    CalendarQuerySerializer,
+    HoursInputSerializer,
+    SlotQuerySerializer,
+    SlotsOutputSerializer,
+    TimeOffInputSerializer,
+    TimeOffOutputSerializer,
+    WorkerOutputSerializer,
+    local_iso,
+    local_label,
+    utc_iso,
+)
+
+# At most this many slots per worker in one answer (a week of half-hour starts is far fewer).
+SLOTS_PER_WORKER = 400
+
+SLOT_TAKEN_409 = OpenApiResponse(
+    ErrorSerializer,
+    description="The time is not free (slot_taken, outside_working_hours, time_off), or the job is not bookable now "
+    "(job_not_awarded, already_scheduled, not_booked, worker_inactive). A refused time carries `error.suggestions`: "
+    "the next free starts (UTC, ISO 8601) for the same worker and duration.",
+)
+
+
+class SchedulingApiView(FieldErrorsApiView):
+    """Adds ``suggestions`` (ISO starts, UTC) to the error of a refused time."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        error = response.data.get("error") if isinstance(response.data, dict) else None
+        if isinstance(exc, services.SlotUnavailable) and response.status_code == status.HTTP_409_CONFLICT and isinstance(error, dict):
+            error["suggestions"] = [utc_iso(s) for s in exc.suggestions]
+        return response
+
+
+def _zone(request: Request) -> str:
+    return request_user(request).time_zone or "UTC"
+
+
+def _awarded_tradesperson_id(job: Job) -> int | None:
+    if job.awarded_bid_id is None:
+        return None
+    tradesperson_id: int | None = Bid.objects.filter(pk=job.awarded_bid_id).values_list("tradesperson_id", flat=True).first()
+    return tradesperson_id
+
+
+def _check_party(job: Job, viewer: User, *, staff: bool = False) -> None:
+    """The job's customer or the awarded tradesperson (and staff when ``staff``); anyone else who can see the job is 403."""
+    if viewer.pk == job.customer_id or viewer.pk == _awarded_tradesperson_id(job) or (staff and viewer.is_staff):
+        return
+    raise ServiceError("Only the job's customer or the tradesperson doing it can see its schedule.", code="forbidden", status_code=403)
+
+
+def _worker_or_400(worker_id: int, field: str = "worker") -> Worker:
+    worker = Worker.objects.filter(pk=worker_id).first()
+    if worker is None:
+        raise exceptions.ValidationError({field: ["No such worker."]})
+    return worker
+
+
+def _own_worker_or_404(request: Request, worker_id: int) -> Worker:
+    worker = Worker.objects.filter(pk=worker_id, owner=request_user(request)).first()
+    if worker is None:
+        raise exceptions.NotFound("No such worker in your business.")
+    return worker
+
+
+def _booked_or_404(job: Job) -> Appointment:
+    appointment = selectors.booked_appointment(job_id=job.pk)
+    if appointment is None:
+        raise exceptions.NotFound("This job has no booked appointment.")
+    return appointment
+
+
+def appointment_body(appointment: Appointment, zone: str) -> dict[str, Any]:
+    return {
+        "id": appointment.pk,
+        "job": appointment.job_id,
+        "job_title": appointment.job.title,
+        "job_place": appointment.job.place,
+        "worker": appointment.worker_id,
+        "worker_name": appointment.worker.name,
+        "worker_time_zone": appointment.worker.time_zone,
+        "status": appointment.status,
+        "starts_at": utc_iso(appointment.starts_at),
+        "ends_at": utc_iso(appointment.ends_at),
+        "starts_at_local": local_iso(appointment.starts_at, zone),
+        "ends_at_local": local_iso(appointment.ends_at, zone),
+        "starts_label": local_label(appointment.starts_at, zone),
+        "time_zone": zone,
+        "travel_buffer_minutes": appointment.travel_buffer_minutes,
+    }
+
+
+def _appointment_response(request: Request, appointment: Appointment, status_code: int = status.HTTP_200_OK) -> Response:
+    appointment = Appointment.objects.select_related("job", "worker").get(pk=appointment.pk)
+    return Response(AppointmentOutputSerializer(appointment_body(appointment, _zone(request))).data, status=status_code)
+
+
+# --- slots ------------------------------------------------------------------------------------
+
+
+class JobSlotsApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Free appointment starts for an awarded job (its customer or the tradesperson doing it)",
+        description="Starts on a half-hour grid where a worker of the awarded business can do a job of `duration` minutes: "
+        "inside working hours, outside time off, clear of other appointments and their travel buffers. "
+        "`from` (default now) must carry an offset; `days` (default 7) is how far to look. For a scheduled job the "
+        "booked appointment's own time counts as free (for rescheduling). 409 job_not_awarded before the award.",
+        parameters=[SlotQuerySerializer],
+        responses={200: SlotsOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        query = _valid(SlotQuerySerializer, request.query_params)
+        viewer = request_user(request)
+        _check_party(job, viewer)
+        tradesperson_id = _awarded_tradesperson_id(job)
+        if tradesperson_id is None or job.status not in (Job.Status.AWARDED, Job.Status.SCHEDULED):
+            raise ServiceError("Slots are offered once the job is awarded, until work starts.", code="job_not_awarded", status_code=409)
+        workers = selectors.workers_of(owner_id=tradesperson_id)
+        if query["worker"] is not None:
+            workers = [w for w in workers if w.pk == query["worker"]]
+            if not workers:
+                raise exceptions.ValidationError({"worker": ["Not a worker of the business doing this job."]})
+        now = timezone.now()
+        window_start = max(query["from"] or now, now)
+        window_end = window_start + timedelta(days=query["days"])
+        duration = timedelta(minutes=query["duration"])
+        booked = selectors.booked_appointment(job_id=job.pk)
+        zone = _zone(request)
+        found: list[tuple[datetime, Worker]] = []
+        for worker in workers:
+            availability = selectors.worker_availability(worker=worker, start=window_start, end=window_end)
+            starts = slots.free_slots(
+                availability,
+                duration=duration,
+                window_start=window_start,
+                window_end=window_end,
+                now=now,
+                limit=SLOTS_PER_WORKER,
+                ignore=booked.pk if booked is not None and booked.worker_id == worker.pk else None,
+            )
+            found.extend((start, worker) for start in starts)
+        found.sort(key=lambda pair: (pair[0], pair[1].pk))
+        body = {
+            "job": job.pk,
+            "duration_minutes": query["duration"],
+            "time_zone": zone,
+            "window_start": utc_iso(window_start),
+            "window_end": utc_iso(window_end),
+            "slots": [
+                {
+                    "worker": worker.pk,
+                    "worker_name": worker.name,
+                    "starts_at": utc_iso(start),
+                    "ends_at": utc_iso(start + duration),
+                    "starts_at_local": local_iso(start, zone),
+                    "starts_label": local_label(start, zone),
+                }
+                for start, worker in found
+            ],
+        }
+        return Response(SlotsOutputSerializer(body).data)
+
+
+# --- a job's appointment ----------------------------------------------------------------------
+
+
+class JobAppointmentApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="The job's booked appointment (its customer, the tradesperson doing it, staff)",
+        responses={200: AppointmentOutputSerializer, **errors(403, 404)},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        _check_party(job, request_user(request), staff=True)
+        return _appointment_response(request, _booked_or_404(job))
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Book the awarded job with a worker (its customer or the tradesperson doing it)",
+        description="The job becomes scheduled. 400: naive_time, in_the_past, nonexistent_time (a local time skipped by "
+        "the clocks going forward), wrong_worker. 409: slot_taken, outside_working_hours, time_off (with "
+        "`error.suggestions`), job_not_awarded, already_scheduled.",
+        request=AppointmentBookInputSerializer,
+        responses={201: AppointmentOutputSerializer, **errors(400, 403, 404), 409: SLOT_TAKEN_409},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        data = _valid(AppointmentBookInputSerializer, request.data)
+        worker = _worker_or_400(data["worker"])
+        appointment = services.appointment_book(
+            job=job, worker=worker, starts_at=data["starts_at"], duration_minutes=data["duration_minutes"], actor=request_user(request)
+        )
+        return _appointment_response(request, appointment, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Reschedule the job's appointment (its customer or the tradesperson doing it)",
+        description="A new start, optionally a new duration (default: unchanged) or another worker of the same business. "
+        "The appointment's own current time does not count as taken. Same refusals as booking.",
+        request=AppointmentRescheduleInputSerializer,
+        responses={200: AppointmentOutputSerializer, **errors(400, 403, 404), 409: SLOT_TAKEN_409},
+    )
+    def patch(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        data = _valid(AppointmentRescheduleInputSerializer, request.data)
+        worker = _worker_or_400(data["worker"]) if data["worker"] is not None else None
+        appointment = services.appointment_reschedule(
+            appointment=_booked_or_404(job),
+            starts_at=data["starts_at"],
+            duration_minutes=data["duration_minutes"],
+            worker=worker,
+            actor=request_user(request),
+        )
+        return _appointment_response(request, appointment)
+
+
+class JobAppointmentCancelApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Cancel the job's appointment (its customer or the tradesperson doing it)",
+        description="The job goes back to awarded and can be booked again. No money moves (cancelling the job does that).",
+        request=AppointmentCancelInputSerializer,
+        responses={200: AppointmentOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        data = _valid(AppointmentCancelInputSerializer, request.data)
+        appointment = services.appointment_cancel(appointment=_booked_or_404(job), actor=request_user(request), reason=data["reason"])
+        return _appointment_response(request, appointment)
+
+
+# --- workers ----------------------------------------------------------------------------------
+
+
+def _worker_response(worker: Worker) -> Response:
+    return Response(WorkerOutputSerializer(_workers_with_details(owner_id=worker.owner_id, pk=worker.pk)[0], context=_now()).data)
+
+
+def _now() -> dict[str, Any]:
+    return {"now": timezone.now()}
+
+
+def _workers_with_details(*, owner_id: int, pk: int | None = None) -> list[Worker]:
+    workers = Worker.objects.filter(owner_id=owner_id).prefetch_related("hours", "time_off")
+    if pk is not None:
+        workers = workers.filter(pk=pk)
+    return list(workers)
+
+
+class WorkerListApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Your business's workers with their weekly hours, travel buffer and time off (tradespeople)",
+        description="The owner is a worker too (created on first use with Monday-Friday 08:00-18:00 in the owner's zone).",
+        responses={200: WorkerOutputSerializer(many=True), **errors(403)},
+    )
+    def get(self, request: Request) -> Response:
+        viewer = request_user(request)
+        services.worker_for_owner(owner=viewer)
+        workers = _workers_with_details(owner_id=viewer.pk)
+        return Response(WorkerOutputSerializer(workers, many=True, context=_now()).data)
+
+
+class WorkerHoursApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Replace a worker's weekly hours (the business owner)",
+        description="Wall-clock times in the worker's zone; several stretches per day are allowed. Booked appointments stay.",
+        request=HoursInputSerializer,
+        responses={200: WorkerOutputSerializer, **errors(400, 403, 404)},
+    )
+    def put(self, request: Request, worker_id: int) -> Response:
+        worker = _own_worker_or_404(request, worker_id)
+        data = _valid(HoursInputSerializer, request.data)
+        hours = [(row["weekday"], row["start"], row["end"]) for row in data["hours"]]
+        services.worker_set_hours(worker=worker, actor=request_user(request), hours=hours)
+        return _worker_response(worker)
+
+
+class WorkerTimeOffApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Add time off for a worker (the business owner)",
+        description="Blocks [starts_at, ends_at) for new bookings; booked appointments stay (reschedule them if needed).",
+        request=TimeOffInputSerializer,
+        responses={201: TimeOffOutputSerializer, **errors(400, 403, 404)},
+    )
+    def post(self, request: Request, worker_id: int) -> Response:
+        worker = _own_worker_or_404(request, worker_id)
+        data = _valid(TimeOffInputSerializer, request.data)
+        time_off = services.time_off_add(
+            worker=worker, actor=request_user(request), starts_at=data["starts_at"], ends_at=data["ends_at"], reason=data["reason"]
+        )
+        return Response(TimeOffOutputSerializer(time_off).data, status=status.HTTP_201_CREATED)
+
+
+# --- calendar ---------------------------------------------------------------------------------
+
+
+class CalendarApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, IsTradespersonOrStaff]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Booked appointments in a time range (tradespeople: their workers'; staff: everyone's)",
+        description=f"`from` (default now) and `to` (default a week later) carry offsets; at most {MAX_CALENDAR_DAYS} days. "
+        "An appointment is listed when it overlaps the range.",
+        parameters=[CalendarQuerySerializer],
+        responses={200: CalendarOutputSerializer, **errors(400, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        viewer = request_user(request)
+        query = _valid(CalendarQuerySerializer, request.query_params)
+        window_start: datetime = query["from"] or timezone.now()
+        window_end: datetime = query["to"] or window_start + timedelta(days=7)
+        if window_end <= window_start:
+            raise exceptions.ValidationError({"to": ["Must be after from."]})
+        if window_end - window_start > timedelta(days=MAX_CALENDAR_DAYS):
+            raise exceptions.ValidationError({"to": [f"At most {MAX_CALENDAR_DAYS} days after from."]})
+        appointments = Appointment.objects.filter(
+            status=Appointment.Status.BOOKED, starts_at__lt=window_end, ends_at__gt=window_start
+        ).select_related("job", "worker")
+        if not viewer.is_staff:
+            appointments = appointments.filter(worker__owner=viewer)
+        zone = _zone(request)
+        body = {
+            "window_start": utc_iso(window_start),
+            "window_end": utc_iso(window_end),
+            "time_zone": zone,
+            "appointments": [appointment_body(a, zone) for a in appointments.order_by("starts_at", "worker_id")],
+        }
+        return Response(CalendarOutputSerializer(body).data)

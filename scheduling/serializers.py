@@ -1,0 +1,210 @@
+"""Scheduling API input and output shapes.
+
+Every instant is sent and returned as ISO 8601 with an offset.  Inputs must be aware: a time
+without an offset is refused (400 ``naive_time``) rather than guessed.  Outputs give each
+instant in UTC (``starts_at``) and as the viewer's local rendering (``starts_at_local``, in
+the viewer's ``time_zone``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from marketplace.api_errors import ServiceError
+
+MAX_DURATION_MINUTES = 24 * 60
+MAX_SLOT_DAYS = 28
+MAX_CALENDAR_DAYS = 62
+MAX_HOURS_ROWS = 50
+
+# A "+01:00" offset in a query string arrives as " 01:00" when the client did not encode the "+".
+_UNENCODED_PLUS = re.compile(r"(T[\d:.]+) (\d\d(:?\d\d)?)$")
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def local_iso(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).isoformat()
+
+
+def local_label(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 instant that must carry an offset (``Z`` or ``+01:00``); a naive time is 400 ``naive_time``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "ISO 8601 with an offset, e.g. 2027-01-04T10:00:00Z or 2027-06-07T11:00:00+01:00.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            value = _UNENCODED_PLUS.sub(r"\1+\2", value.strip())
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                error = ServiceError(
+                    "Send the time with its offset (e.g. 2027-01-04T10:00:00Z or +01:00); a time without one is ambiguous.",
+                    code="naive_time",
+                    status_code=400,
+                )
+                error.field = self.field_name or ""  # type: ignore[attr-defined]
+                raise error
+        result: datetime = super().to_internal_value(value)
+        return result
+
+
+# --- slots --------------------------------------------------------------------------------------
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    duration = serializers.IntegerField(
+        min_value=1, max_value=MAX_DURATION_MINUTES, default=60, help_text="The job's length in minutes (default 60)."
+    )
+    # "from" is a Python keyword: the field is renamed in get_fields.
+    from_ = AwareDateTimeField(required=False, allow_null=True, default=None)
+    days = serializers.IntegerField(
+        min_value=1, max_value=MAX_SLOT_DAYS, default=7, help_text=f"How many days to search (1-{MAX_SLOT_DAYS})."
+    )
+    worker = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None, help_text="Only this worker.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class SlotSerializer(serializers.Serializer):
+    worker = serializers.IntegerField()
+    worker_name = serializers.CharField()
+    starts_at = serializers.CharField(help_text="UTC, ISO 8601; send this back as starts_at to book.")
+    ends_at = serializers.CharField(help_text="UTC, ISO 8601.")
+    starts_at_local = serializers.CharField(help_text="The same instant in the viewer's time zone, ISO 8601 with its offset.")
+    starts_label = serializers.CharField(help_text="For people, in the viewer's time zone, e.g. 'Mon 04 Jan 10:00'.")
+
+
+class SlotsOutputSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    duration_minutes = serializers.IntegerField()
+    time_zone = serializers.CharField(help_text="The viewer's time zone (used for the *_local fields and labels).")
+    window_start = serializers.CharField()
+    window_end = serializers.CharField()
+    slots = SlotSerializer(many=True)
+
+
+# --- appointments -------------------------------------------------------------------------------
+
+
+class AppointmentBookInputSerializer(serializers.Serializer):
+    worker = serializers.IntegerField(min_value=1, help_text="A worker of the business doing the job (GET /api/jobs/{id}/slots/).")
+    starts_at = AwareDateTimeField()
+    duration_minutes = serializers.IntegerField(min_value=1, max_value=MAX_DURATION_MINUTES)
+
+
+class AppointmentRescheduleInputSerializer(serializers.Serializer):
+    starts_at = AwareDateTimeField()
+    duration_minutes = serializers.IntegerField(min_value=1, max_value=MAX_DURATION_MINUTES, required=False, allow_null=True, default=None)
+    worker = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None, help_text="Move to another worker.")
+
+
+class AppointmentCancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class AppointmentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    job = serializers.IntegerField()
+    job_title = serializers.CharField()
+    job_place = serializers.CharField()
+    worker = serializers.IntegerField()
+    worker_name = serializers.CharField()
+    worker_time_zone = serializers.CharField()
+    status = serializers.CharField()
+    starts_at = serializers.CharField(help_text="UTC, ISO 8601.")
+    ends_at = serializers.CharField(help_text="UTC, ISO 8601.")
+    starts_at_local = serializers.CharField(help_text="In the viewer's time zone, ISO 8601 with its offset.")
+    ends_at_local = serializers.CharField(help_text="In the viewer's time zone, ISO 8601 with its offset.")
+    starts_label = serializers.CharField(help_text="The start for people, in the viewer's time zone.")
+    time_zone = serializers.CharField(help_text="The viewer's time zone.")
+    travel_buffer_minutes = serializers.IntegerField(help_text="Travel time blocked after the appointment.")
+
+
+class CalendarQuerySerializer(serializers.Serializer):
+    from_ = AwareDateTimeField(required=False, allow_null=True, default=None)
+    to = AwareDateTimeField(required=False, allow_null=True, default=None)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class CalendarOutputSerializer(serializers.Serializer):
+    window_start = serializers.CharField()
+    window_end = serializers.CharField()
+    time_zone = serializers.CharField()
+    appointments = AppointmentOutputSerializer(many=True)
+
+
+# --- workers ------------------------------------------------------------------------------------
+
+
+class HoursSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday ... 6 = Sunday.")
+    start = serializers.TimeField(format="%H:%M", help_text="Local wall-clock time in the worker's zone, HH:MM.")
+    end = serializers.TimeField(format="%H:%M", help_text="After start (several stretches per day are allowed).")
+
+
+class HoursInputSerializer(serializers.Serializer):
+    hours = HoursSerializer(many=True, allow_empty=True, help_text=f"The whole week (replaces it); at most {MAX_HOURS_ROWS} rows.")
+
+    def validate_hours(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(value) > MAX_HOURS_ROWS:
+            raise serializers.ValidationError(f"At most {MAX_HOURS_ROWS} rows.")
+        return value
+
+
+class TimeOffInputSerializer(serializers.Serializer):
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class TimeOffOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    worker = serializers.IntegerField(source="worker_id")
+    starts_at = serializers.DateTimeField(default_timezone=UTC)
+    ends_at = serializers.DateTimeField(default_timezone=UTC)
+    reason = serializers.CharField()
+
+
+class WorkerOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_owner = serializers.SerializerMethodField()
+    time_zone = serializers.CharField(help_text="The zone the working hours are in.")
+    travel_buffer_minutes = serializers.IntegerField()
+    active = serializers.BooleanField()
+    hours = HoursSerializer(many=True, source="hours.all")
+    time_off = serializers.SerializerMethodField(help_text="Time off that has not ended yet.")
+
+    def get_is_owner(self, worker: Any) -> bool:
+        return bool(worker.user_id == worker.owner_id)
+
+    @extend_schema_field(TimeOffOutputSerializer(many=True))
+    def get_time_off(self, worker: Any) -> list[Any]:
+        now = self.context["now"]
+        upcoming = [t for t in worker.time_off.all() if t.ends_at > now]
+        return list(TimeOffOutputSerializer(upcoming, many=True).data)

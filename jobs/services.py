@@ -286,7 +286,10 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
         check_transition(job, Job.Status.CANCELLED)
         job.status = Job.Status.CANCELLED
         job.save(update_fields=["status", "updated_at"])
-        _release_appointment(job, actor, "customer" if is_customer else "tradesperson", reason)
+        # A cancelled job frees its worker's time in the same transaction (scheduling owns the appointment).
+        from scheduling.services import appointment_release
+
+        appointment_release(job=job, actor=actor, side="customer" if is_customer else "tradesperson", reason=scrub(reason))
         who = "" if is_customer else "Cancelled by the tradesperson. "
         emit(
             ev.JOB_CANCELLED,
@@ -295,31 +298,6 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
             actor_id=actor.pk,
         )
     return job
-
-
-def _release_appointment(job: Job, actor: User, side: str, reason: str) -> None:
-    """A cancelled job frees its worker's time: its booked appointment is cancelled too (same transaction)."""
-    from scheduling.events import APPOINTMENT_CANCELLED
-    from scheduling.models import Appointment
-
-    appointment = Appointment.objects.select_for_update().select_related("worker").filter(job=job, status=Appointment.Status.BOOKED).first()
-    if appointment is None:
-        return
-    appointment.status = Appointment.Status.CANCELLED
-    appointment.cancelled_at = timezone.now()
-    appointment.save(update_fields=["status", "cancelled_at", "updated_at"])
-    data = {
-        "job_id": job.pk,
-        "appointment_id": appointment.pk,
-        "worker_id": appointment.worker_id,
-        "tradesperson_id": appointment.worker.owner_id,
-        "starts_at": appointment.starts_at.isoformat(),
-        "ends_at": appointment.ends_at.isoformat(),
-        "time_zone": appointment.worker.time_zone,
-        "by": side,
-        "reason": ("The job was cancelled. " + scrub(reason))[:500],
-    }
-    emit(APPOINTMENT_CANCELLED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
 
 
 def job_expire(*, job: Job) -> Job | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
@@ -35,10 +34,9 @@ from jobs.serializers import ErrorSerializer, errors
 from marketplace.accounts.models import User
 from marketplace.api_errors import ServiceError
 
-from . import payments, selectors, services, terms
+from . import payments, selectors, services
 from .gateway import WebhookRejected
 from .models import Payment, QuoteAcceptance
-from .promos import promo_check, promo_to_pricing
 from .serializers import (
     AcceptInputSerializer,
     AcceptOutputSerializer,
@@ -124,7 +122,7 @@ class QuotePriceApi(FieldErrorsApiView):
         data, quote = _quote_from(request)
         try:
             # The same checks and engine run as when publishing (tiers, option count, validity, every figure).
-            breakdowns = services._check_quote(quote, timezone.localdate())
+            breakdowns = services.quote_price(quote)
         except ServiceError as exc:
             raise locate_quote_error(exc, data) from exc
         options = [priced_option(option, figures) for option, figures in zip(quote.options, breakdowns, strict=True)]
@@ -172,23 +170,16 @@ class BidQuotePriceApi(FieldErrorsApiView):
         option = next((o for o in version.options.all() if o.tier == data["tier"]), None)
         if option is None:
             raise field_error("That option is not part of this quote.", code="no_such_option", field="tier")
-        promo = None
-        code = data["promo_code"].strip()
-        if code:
-            job = Job.objects.select_related("trade").get(pk=bid.job_id)
-            try:
-                found = promo_check(code=code, customer=viewer, trade=job.trade, amount=option.subtotal - option.discounts_total)
-            except ServiceError as exc:
-                raise _named(exc, "promo_code") from exc
-            promo = promo_to_pricing(found)
-        figures = terms.option_breakdown(option, promo=promo)
-        if promo is not None and not figures.promo_applied:
-            raise field_error(figures.promo_reason, code="promo_min_spend", field="promo_code")
+        job = Job.objects.select_related("trade").get(pk=bid.job_id)
+        try:
+            figures, code = services.option_price(option, customer=viewer, trade=job.trade, promo_code=data["promo_code"])
+        except ServiceError as exc:
+            raise _named(exc, "promo_code") from exc
         body = {
             "version": version.number,
             "tier": option.tier,
             "title": option.label,
-            "promo_code": promo.code if promo else "",
+            "promo_code": code,
             **{name: getattr(figures, name) for name in ("subtotal", "discounts_total", "promo_amount", "net", "tax", "total")},
             "deposit": figures.deposit,
             "balance": figures.balance,

@@ -7,7 +7,7 @@ the job's tradesperson and staff.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
@@ -70,8 +70,6 @@ def finance_open_payments() -> QuerySet[FinanceOpenPayment]:
 
 def finance_totals() -> dict[str, object]:
     """Platform-wide figures from the finance read model (staff only; the caller checks)."""
-    from django.db.models import Count, Sum
-
     ledger = FinanceLedgerEntry.objects.aggregate(
         captured=Sum("captured"),
         refunded=Sum("refunded"),

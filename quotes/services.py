@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs import services as job_services
-from jobs.models import Bid, Job, TradespersonProfile
+from jobs.models import Bid, Job, Trade, TradespersonProfile
 from jobs.services import scrub
 from marketplace.accounts.models import User
 from marketplace.api_errors import ServiceError
@@ -269,15 +269,25 @@ def _check_acceptance(*, job: Job, bid: Bid, actor: User, version_number: int, t
     option = version.options.filter(tier=tier).first()
     if option is None:
         raise _refuse("That option is not part of this quote.", "no_such_option", 400)
+    breakdown, code = option_price(option, customer=actor, trade=job.trade, promo_code=promo_code)
+    return Acceptance(job, bid, version, option, breakdown, code)
+
+
+def option_price(option: QuoteOption, *, customer: User, trade: Trade, promo_code: str = "") -> tuple[Breakdown, str]:
+    """An option's figures with the customer's promo code applied, and the code as stored ("" for none).
+
+    A read: nothing is reserved (``quote_accept`` redeems the code under its lock). Raises the
+    promo's refusals (``quotes.promos``) or ``promo_min_spend`` (400).
+    """
     promo = None
     code = promo_code.strip()
     if code:
         before_promo = option.subtotal - option.discounts_total
-        promo = promo_to_pricing(promo_check(code=code, customer=actor, trade=job.trade, amount=before_promo))
+        promo = promo_to_pricing(promo_check(code=code, customer=customer, trade=trade, amount=before_promo))
     breakdown = terms.option_breakdown(option, promo=promo)
     if promo is not None and not breakdown.promo_applied:
         raise _refuse(breakdown.promo_reason, "promo_min_spend", 400)
-    return Acceptance(job, bid, version, option, breakdown, promo.code if promo else "")
+    return breakdown, promo.code if promo else ""
 
 
 def acceptance_key(*, job: Job, bid: Bid, version_number: int, tier: str, card_token: str, client_key: str) -> str:

@@ -31,11 +31,10 @@ from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from marketplace.api_errors import ServiceError
 
-from . import selectors, services, terms
+from . import selectors, services
 from .cancellation import CancellationCharge, CancellationTerms, cancellation_charge
 from .forms import QuoteDraft, figures_json, parse_quote
 from .models import Payment, QuoteOption, QuoteVersion
-from .promos import promo_check, promo_to_pricing
 
 # The SIMULATED gateway's test cards (gateway_simulator/gateway.py). Never a card number.
 TEST_CARDS = [
@@ -152,19 +151,12 @@ def _version_and_option(bid: Bid, user: User, number: str, tier: str) -> tuple[Q
 def promo_preview(request: HttpRequest, job_id: int, bid_id: int) -> JsonResponse:
     """An option's figures with a promo code applied (a read: nothing is reserved), or why the code does not apply."""
     user, job, bid = _customer_bid(request, job_id, bid_id)
-    code = request.POST.get("promo_code", "").strip()
     try:
         _version, option = _version_and_option(bid, user, request.POST.get("version", ""), request.POST.get("tier", ""))
-        promo = None
-        if code:
-            before_promo = option.subtotal - option.discounts_total
-            promo = promo_to_pricing(promo_check(code=code, customer=user, trade=job.trade, amount=before_promo))
-        figures = terms.option_breakdown(option, promo=promo)
+        figures, code = services.option_price(option, customer=user, trade=job.trade, promo_code=request.POST.get("promo_code", ""))
     except ServiceError as exc:
         return JsonResponse({"error": {"code": _code(exc), "message": str(exc.detail)}}, status=400)
-    if promo is not None and not figures.promo_applied:
-        return JsonResponse({"error": {"code": "promo_min_spend", "message": figures.promo_reason}}, status=400)
-    return JsonResponse({"promo_code": promo.code if promo else "", "figures": figures_json(figures)})
+    return JsonResponse({"promo_code": code, "figures": figures_json(figures)})
 
 
 @login_required

@@ -332,6 +332,23 @@ class _Conflict:
         )
 
 
+def appointment_release(*, job: Job, actor: User, side: str, reason: str = "") -> Appointment | None:
+    """Cancel the booked appointment of a job that is being cancelled (inside ``jobs.services.job_cancel``'s transaction).
+
+    Unlike :func:`appointment_cancel`, the job is not returned to awarded: it is cancelled.
+    Emits ``appointment.cancelled``; None if nothing was booked.
+    """
+    appointment = Appointment.objects.select_for_update().select_related("worker").filter(job=job, status=Appointment.Status.BOOKED).first()
+    if appointment is None:
+        return None
+    appointment.status = Appointment.Status.CANCELLED
+    appointment.cancelled_at = timezone.now()
+    appointment.save(update_fields=["status", "cancelled_at", "updated_at"])
+    data = _event_data(appointment, side) | {"reason": ("The job was cancelled. " + reason)[:500]}
+    emit(ev.APPOINTMENT_CANCELLED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
+    return appointment
+
+
 def _prerequisite_conflict(*, job_id: int, starts_at: datetime) -> _Conflict | None:
     """The first prerequisite of ``job_id`` that a start at ``starts_at`` does not respect, if any.
 

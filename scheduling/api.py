@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -26,8 +27,8 @@ from jobs.serializers import ErrorSerializer, errors
 from marketplace.accounts.models import User
 from marketplace.api_errors import ServiceError
 
-from . import selectors, services, slots
-from .models import Appointment, Worker
+from . import dispatch, selectors, services, slots
+from .models import Appointment, SlotProposal, Worker
 from .serializers import (
     MAX_CALENDAR_DAYS,
     AppointmentBookInputSerializer,
@@ -36,7 +37,11 @@ from .serializers import (
     AppointmentRescheduleInputSerializer,
     CalendarOutputSerializer,
     CalendarQuerySerializer,
+    DispatchQuerySerializer,
     HoursInputSerializer,
+    ProposalAcceptInputSerializer,
+    ProposalInputSerializer,
+    ProposalOutputSerializer,
     SlotQuerySerializer,
     SlotsOutputSerializer,
     TimeOffInputSerializer,
@@ -125,6 +130,10 @@ def appointment_body(appointment: Appointment, zone: str) -> dict[str, Any]:
         "starts_label": local_label(appointment.starts_at, zone),
         "time_zone": zone,
         "travel_buffer_minutes": appointment.travel_buffer_minutes,
+        "ends_label": appointment.ends_at.astimezone(ZoneInfo(zone)).strftime("%H:%M"),
+        "confirmed_at": utc_iso(appointment.confirmed_at) if appointment.confirmed_at else None,
+        "conflict_reason": appointment.conflict_reason,
+        "suggestions": [utc_iso(s) for s in selectors.flag_suggestions(appointment)] if appointment.flagged_at else [],
     }
 
 
@@ -270,6 +279,101 @@ class JobAppointmentCancelApi(SchedulingApiView):
         return _appointment_response(request, appointment)
 
 
+class JobAppointmentConfirmApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Confirm the appointment time (the job's customer, e.g. from a reminder)",
+        description="Idempotent: confirming again returns the same confirmation. A reschedule clears it. "
+        "409 not_booked / appointment_over.",
+        request=None,
+        responses={200: AppointmentOutputSerializer, **errors(403, 404, 409)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        appointment = services.appointment_confirm(appointment=_booked_or_404(job), actor=request_user(request))
+        return _appointment_response(request, appointment)
+
+
+# --- proposals ------------------------------------------------------------------------------------
+
+
+def proposal_body(proposal: SlotProposal, zone: str) -> dict[str, Any]:
+    owner = proposal.worker.owner
+    business = getattr(getattr(owner, "pro_profile", None), "business_name", "") or owner.display_name or owner.username
+    return {
+        "id": proposal.pk,
+        "job": proposal.job_id,
+        "worker": proposal.worker_id,
+        "worker_name": proposal.worker.name,
+        "business_name": business,
+        "duration_minutes": proposal.duration_minutes,
+        "message": proposal.message,
+        "status": proposal.status,
+        "starts": [
+            {"starts_at": utc_iso(start), "starts_at_local": local_iso(start, zone), "starts_label": local_label(start, zone)}
+            for start in proposal.starts
+        ],
+        "time_zone": zone,
+        "created_at": utc_iso(proposal.created_at),
+    }
+
+
+class JobProposalsApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="The open proposal of times for an awarded job (its customer or the tradesperson doing it)",
+        responses={200: ProposalOutputSerializer, **errors(403, 404)},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        _check_party(job, request_user(request), staff=True)
+        proposal = selectors.open_proposal(job_id=job.pk)
+        body = {"proposal": proposal_body(proposal, _zone(request)) if proposal is not None else None}
+        return Response(ProposalOutputSerializer(body).data)
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Propose 1-5 times for an awarded job (the tradesperson doing it); replaces an earlier open proposal",
+        description="Each time must be free now for the worker (same checks as booking; the first that is not is refused "
+        "with its position in the message and `error.suggestions`). The customer is notified and books one.",
+        request=ProposalInputSerializer,
+        responses={201: ProposalOutputSerializer, **errors(400, 403, 404), 409: SLOT_TAKEN_409},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        data = _valid(ProposalInputSerializer, request.data)
+        proposal = services.proposal_create(
+            job=job,
+            worker=_worker_or_400(data["worker"]),
+            starts=data["starts"],
+            duration_minutes=data["duration_minutes"],
+            message=data["message"],
+            actor=request_user(request),
+        )
+        proposal = SlotProposal.objects.select_related("worker__owner__pro_profile").get(pk=proposal.pk)
+        body = {"proposal": proposal_body(proposal, _zone(request))}
+        return Response(ProposalOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class JobProposalAcceptApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Book one of the proposed times (the job's customer)",
+        description="400 not_proposed (not one of the offered starts); 409 proposal_closed, or the time was taken meanwhile "
+        "(with `error.suggestions`).",
+        request=ProposalAcceptInputSerializer,
+        responses={201: AppointmentOutputSerializer, **errors(400, 403, 404), 409: SLOT_TAKEN_409},
+    )
+    def post(self, request: Request, job_id: int, proposal_id: int) -> Response:
+        job = _job_or_404(request, job_id)
+        data = _valid(ProposalAcceptInputSerializer, request.data)
+        proposal = SlotProposal.objects.filter(pk=proposal_id, job=job).first()
+        if proposal is None:
+            raise exceptions.NotFound("No such proposal for this job.")
+        appointment = services.proposal_accept(proposal=proposal, start=data["start"], actor=request_user(request))
+        return _appointment_response(request, appointment, status.HTTP_201_CREATED)
+
+
 # --- workers ----------------------------------------------------------------------------------
 
 
@@ -377,3 +481,35 @@ class CalendarApi(SchedulingApiView):
             "appointments": [appointment_body(a, zone) for a in appointments.order_by("starts_at", "worker_id")],
         }
         return Response(CalendarOutputSerializer(body).data)
+
+
+# --- dispatch board ---------------------------------------------------------------------------
+
+
+class DispatchApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, IsTradespersonOrStaff]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="The business's dispatch board: workers x days with appointments, flags and remaining capacity",
+        description="Days are the business owner's local days from `from` (YYYY-MM-DD, default this week's Monday), "
+        f"`days` 1-{dispatch.MAX_BOARD_DAYS} (default 7), optionally one `worker`. Appointments carry flags "
+        "(dependency conflicts, too little travel time from the previous job, outside hours, time off); `free_minutes` is the "
+        "remaining capacity. Tradespeople see their own business; staff pass `owner` (a tradesperson's user id).",
+        parameters=[DispatchQuerySerializer],
+        responses={200: OpenApiResponse(description="The board (see scheduling.dispatch.board_json)."), **errors(400, 403, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        viewer = request_user(request)
+        query = _valid(DispatchQuerySerializer, request.query_params)
+        owner = viewer
+        if viewer.is_staff and not viewer.is_tradesperson:
+            if query["owner"] is None:
+                raise exceptions.ValidationError({"owner": ["Staff choose whose board to see (a tradesperson's user id)."]})
+            found = User.objects.filter(pk=query["owner"]).first()
+            if found is None:
+                raise exceptions.NotFound("No such tradesperson.")
+            owner = found
+        start_day = query["from"] or dispatch.week_start(timezone.now().astimezone(ZoneInfo(owner.time_zone)).date())
+        board = dispatch.dispatch_board(owner=owner, start_day=start_day, days=query["days"], worker_id=query["worker"])
+        return Response(dispatch.board_json(board))

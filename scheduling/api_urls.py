@@ -8,8 +8,12 @@ urlpatterns = [
     path("jobs/<int:job_id>/slots/", api.JobSlotsApi.as_view(), name="api-job-slots"),
     path("jobs/<int:job_id>/appointment/", api.JobAppointmentApi.as_view(), name="api-job-appointment"),
     path("jobs/<int:job_id>/appointment/cancel/", api.JobAppointmentCancelApi.as_view(), name="api-job-appointment-cancel"),
+    path("jobs/<int:job_id>/appointment/confirm/", api.JobAppointmentConfirmApi.as_view(), name="api-job-appointment-confirm"),
+    path("jobs/<int:job_id>/proposals/", api.JobProposalsApi.as_view(), name="api-job-proposals"),
+    path("jobs/<int:job_id>/proposals/<int:proposal_id>/accept/", api.JobProposalAcceptApi.as_view(), name="api-job-proposal-accept"),
     path("workers/", api.WorkerListApi.as_view(), name="api-workers"),
     path("workers/<int:worker_id>/hours/", api.WorkerHoursApi.as_view(), name="api-worker-hours"),
     path("workers/<int:worker_id>/time-off/", api.WorkerTimeOffApi.as_view(), name="api-worker-time-off"),
+    path("dispatch/", api.DispatchApi.as_view(), name="api-dispatch"),
     path("calendar/", api.CalendarApi.as_view(), name="api-calendar"),
 ]

@@ -20,3 +20,12 @@ APPOINTMENT_FLAGGED = _job_event(
 APPOINTMENT_UNFLAGGED = _job_event("appointment.unflagged", "The job's appointment fits its dependencies again.")
 DEPENDENCY_ADDED = _job_event("dependency.added", "The job now waits for another job of the same customer.")
 DEPENDENCY_REMOVED = _job_event("dependency.removed", "The job no longer waits for that other job.")
+APPOINTMENT_PROPOSED = _job_event("appointment.proposed", "The tradesperson offered start times; the customer books one of them.")
+APPOINTMENT_CONFIRMED = _job_event("appointment.confirmed", "The customer confirmed the appointment time.")
+APPOINTMENT_REMINDER = _job_event("appointment.reminder", "A reminder of the appointment is due (once per time and kind).")
+WORKER_AVAILABILITY_CHANGED = register(
+    "worker.availability_changed",
+    topic=Topic.JOBS,
+    aggregate_type="worker",
+    description="A worker's hours, time off, buffer or active flag changed; capacity read models recompute.",
+)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
 from django.db import models
 
 from marketplace.accounts.models import validate_time_zone
@@ -94,6 +94,9 @@ class Appointment(models.Model):
         blank=True, default="", help_text="Why this booking no longer fits its job's dependencies (empty when it does)."
     )
     flagged_at = models.DateTimeField(null=True, blank=True, help_text="When the conflict was found; cleared with the conflict.")
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the customer confirmed this time (from a reminder); cleared when the time changes."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -143,3 +146,110 @@ class JobDependency(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.job_id} after job {self.depends_on_id}"
+
+
+class Reminder(models.Model):
+    """One reminder of one appointment time, sent at most once.
+
+    Rows are written with the booking (and rewritten when the time changes) in the same
+    transaction; the clock claims due rows with ``FOR UPDATE SKIP LOCKED`` and, in one
+    transaction, stamps ``sent_at`` and emits ``appointment.reminder``.  The unique key
+    includes the start, so a rescheduled appointment is reminded again for its new time and
+    never twice for the same one.
+    """
+
+    class Kind(models.TextChoices):
+        DAY_BEFORE = "24h", "24 hours before"
+        HOUR_BEFORE = "1h", "1 hour before"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    starts_at = models.DateTimeField(help_text="The appointment start this reminder is about.")
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [models.UniqueConstraint(fields=["appointment", "kind", "starts_at"], name="reminder_once_per_time")]
+        indexes = [models.Index(fields=["due_at"], condition=models.Q(sent_at__isnull=True), name="reminder_unsent_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder of appointment {self.appointment_id}"
+
+
+class SlotProposal(models.Model):
+    """Times a tradesperson offers for an awarded job; the customer books one of them."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        WITHDRAWN = "withdrawn", "Withdrawn"  # superseded by a newer proposal, or the job was booked another way
+
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="slot_proposals")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="proposals")
+    starts = ArrayField(models.DateTimeField(), help_text="Offered start times (UTC), 1 to 5.")
+    duration_minutes = models.PositiveIntegerField()
+    message = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["job"], condition=models.Q(status="open"), name="slot_proposal_one_open_per_job"),
+            models.CheckConstraint(condition=models.Q(duration_minutes__gt=0), name="slot_proposal_positive_duration"),
+        ]
+
+    def __str__(self) -> str:
+        return f"proposal for job {self.job_id} ({self.status})"
+
+
+# --- read models (maintained by the ``capacity`` consumer; rebuildable with replay_events) ----
+
+
+class WorkerDayCapacity(models.Model):
+    """A worker's free time on one local day: working hours minus appointments (with travel) minus time off."""
+
+    worker_id = models.BigIntegerField()
+    owner_id = models.BigIntegerField(db_index=True)
+    day = models.DateField(help_text="Local date in the worker's time zone.")
+    working_minutes = models.PositiveIntegerField(default=0)
+    booked_minutes = models.PositiveIntegerField(default=0, help_text="Appointments plus their travel buffers.")
+    free_minutes = models.PositiveIntegerField(default=0)
+    longest_free_minutes = models.PositiveIntegerField(default=0)
+    free_intervals = models.JSONField(default=list, help_text="[[start, end], ...] UTC ISO 8601.")
+    appointments = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["worker_id", "day"]
+        verbose_name_plural = "worker day capacities"
+        constraints = [models.UniqueConstraint(fields=["worker_id", "day"], name="worker_day_capacity_unique")]
+
+    def __str__(self) -> str:
+        return f"worker {self.worker_id} on {self.day}: {self.free_minutes} min free"
+
+
+class TradeAreaCapacity(models.Model):
+    """Free time per trade, area and day across every business offering that trade there."""
+
+    trade_slug = models.SlugField()
+    area = models.CharField(max_length=40, help_text="Grid cell of the business's base (0.1 degree).")
+    area_label = models.CharField(max_length=120, blank=True)
+    day = models.DateField()
+    workers = models.PositiveIntegerField(default=0)
+    fully_booked_workers = models.PositiveIntegerField(default=0)
+    working_minutes = models.PositiveIntegerField(default=0)
+    free_minutes = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["trade_slug", "area", "day"]
+        verbose_name_plural = "trade area capacities"
+        constraints = [models.UniqueConstraint(fields=["trade_slug", "area", "day"], name="trade_area_capacity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.trade_slug} {self.area} {self.day}: {self.free_minutes} min free"

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from . import slots
-from .models import Appointment, JobDependency, TimeOff, Worker, WorkingHours
+from .models import Appointment, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
 
 # How far ahead suggestions look for free slots.
 SEARCH_HORIZON = timedelta(days=28)
@@ -83,3 +83,23 @@ def flagged_appointments(*, job_ids: list[int] | None = None) -> list[Appointmen
     if job_ids is not None:
         qs = qs.filter(job_id__in=job_ids)
     return list(qs)
+
+
+def open_proposal(*, job_id: int) -> SlotProposal | None:
+    return SlotProposal.objects.filter(job_id=job_id, status=SlotProposal.Status.OPEN).select_related("worker__owner__pro_profile").first()
+
+
+def flag_suggestions(appointment: Appointment, count: int = 3) -> list[datetime]:
+    """For a flagged appointment: the worker's next free starts after its latest booked prerequisite ends."""
+    if appointment.flagged_at is None:
+        return []
+    ends = list(
+        Appointment.objects.filter(job_id__in=prerequisite_ids(job_id=appointment.job_id), status=Appointment.Status.BOOKED).values_list(
+            "ends_at", flat=True
+        )
+    )
+    if not ends:
+        return []
+    return next_free_slots(
+        worker=appointment.worker, duration=appointment.ends_at - appointment.starts_at, after=max(ends), count=count, ignore=appointment
+    )

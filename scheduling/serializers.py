@@ -139,11 +139,64 @@ class AppointmentOutputSerializer(serializers.Serializer):
     starts_label = serializers.CharField(help_text="The start for people, in the viewer's time zone.")
     time_zone = serializers.CharField(help_text="The viewer's time zone.")
     travel_buffer_minutes = serializers.IntegerField(help_text="Travel time blocked after the appointment.")
+    ends_label = serializers.CharField(help_text="The end time for people (HH:MM), in the viewer's time zone.")
+    confirmed_at = serializers.CharField(allow_null=True, help_text="When the customer confirmed this time (UTC), or null.")
+    conflict_reason = serializers.CharField(allow_blank=True, help_text="Why the time no longer fits its dependencies; empty if it does.")
+    suggestions = serializers.ListField(
+        child=serializers.CharField(), help_text="For a flagged appointment: the worker's next free starts after the conflict (UTC)."
+    )
+
+
+class ProposalInputSerializer(serializers.Serializer):
+    worker = serializers.IntegerField(min_value=1, help_text="A worker of your business.")
+    starts = serializers.ListField(child=AwareDateTimeField(), min_length=1, max_length=5, help_text="1 to 5 start times.")
+    duration_minutes = serializers.IntegerField(min_value=1, max_value=MAX_DURATION_MINUTES)
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ProposalAcceptInputSerializer(serializers.Serializer):
+    start = AwareDateTimeField(help_text="One of the proposal's starts.")
+
+
+class ProposedStartSerializer(serializers.Serializer):
+    starts_at = serializers.CharField(help_text="UTC, ISO 8601.")
+    starts_at_local = serializers.CharField()
+    starts_label = serializers.CharField()
+
+
+class ProposalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    job = serializers.IntegerField()
+    worker = serializers.IntegerField()
+    worker_name = serializers.CharField()
+    business_name = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    message = serializers.CharField(allow_blank=True)
+    status = serializers.CharField()
+    starts = ProposedStartSerializer(many=True)
+    time_zone = serializers.CharField(help_text="The viewer's time zone.")
+    created_at = serializers.CharField()
+
+
+class ProposalOutputSerializer(serializers.Serializer):
+    proposal = ProposalSerializer(allow_null=True, help_text="The open proposal, or null.")
 
 
 class CalendarQuerySerializer(serializers.Serializer):
     from_ = AwareDateTimeField(required=False, allow_null=True, default=None)
     to = AwareDateTimeField(required=False, allow_null=True, default=None)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class DispatchQuerySerializer(serializers.Serializer):
+    from_ = serializers.DateField(required=False, allow_null=True, default=None, help_text="First day (YYYY-MM-DD), owner-local.")
+    days = serializers.IntegerField(min_value=1, max_value=31, required=False, default=7)
+    worker = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    owner = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None, help_text="Staff only.")
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()

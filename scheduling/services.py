@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from psycopg.types.range import Range
+from rest_framework.exceptions import ErrorDetail
 
 from jobs.models import Bid, Job
 from jobs.services import job_set_status
@@ -28,10 +29,14 @@ from marketplace.events.outbox import emit
 
 from . import events as ev
 from . import selectors, slots
-from .models import Appointment, JobDependency, TimeOff, Worker, WorkingHours
+from .models import Appointment, JobDependency, Reminder, SlotProposal, TimeOff, Worker, WorkingHours
 
 # Hours a new owner-worker starts with (Monday to Friday, 08:00-18:00 local), so a business can be booked at once.
 DEFAULT_HOURS: tuple[tuple[int, time, time], ...] = tuple((day, time(8), time(18)) for day in range(5))
+
+# Reminders before each appointment time (see Reminder); one that would already be due at booking is skipped.
+REMINDER_LEADS: dict[str, timedelta] = {Reminder.Kind.DAY_BEFORE: timedelta(hours=24), Reminder.Kind.HOUR_BEFORE: timedelta(hours=1)}
+MAX_PROPOSED_STARTS = 5
 
 _EXCLUSION_VIOLATION = "23P01"
 _UNIQUE_VIOLATION = "23505"
@@ -66,7 +71,16 @@ def worker_for_owner(*, owner: User) -> Worker:
         )
         if created:
             WorkingHours.objects.bulk_create([WorkingHours(worker=worker, weekday=d, start=s, end=e) for d, s, e in DEFAULT_HOURS])
+            _availability_changed(worker, "created", actor_id=owner.pk)
     return worker
+
+
+def _availability_changed(worker: Worker, change: str, *, actor_id: int | None, span: tuple[datetime, datetime] | None = None) -> None:
+    """Tell capacity read models that ``worker``'s free time changed (they recompute from the tables)."""
+    data: dict[str, Any] = {"worker_id": worker.pk, "owner_id": worker.owner_id, "change": change}
+    if span is not None:
+        data |= {"from": span[0].astimezone(UTC).isoformat(), "to": span[1].astimezone(UTC).isoformat()}
+    emit(ev.WORKER_AVAILABILITY_CHANGED, aggregate_id=worker.pk, data=data, actor_id=actor_id)
 
 
 def _check_owner(worker: Worker, actor: User) -> None:
@@ -84,7 +98,9 @@ def worker_set_hours(*, worker: Worker, actor: User, hours: Sequence[tuple[int, 
             raise ServiceError("Working hours must end after they start.", code="ends_before_start", status_code=400)
     with transaction.atomic():
         WorkingHours.objects.filter(worker=worker).delete()
-        return WorkingHours.objects.bulk_create([WorkingHours(worker=worker, weekday=d, start=s, end=e) for d, s, e in hours])
+        created = WorkingHours.objects.bulk_create([WorkingHours(worker=worker, weekday=d, start=s, end=e) for d, s, e in hours])
+        _availability_changed(worker, "hours", actor_id=actor.pk)
+    return created
 
 
 def time_off_add(*, worker: Worker, actor: User, starts_at: datetime, ends_at: datetime, reason: str = "") -> TimeOff:
@@ -92,7 +108,10 @@ def time_off_add(*, worker: Worker, actor: User, starts_at: datetime, ends_at: d
     _check_owner(worker, actor)
     if ends_at <= starts_at:
         raise ServiceError("Time off must end after it starts.", code="ends_before_start", status_code=400)
-    return TimeOff.objects.create(worker=worker, starts_at=starts_at, ends_at=ends_at, reason=reason)
+    with transaction.atomic():
+        time_off = TimeOff.objects.create(worker=worker, starts_at=starts_at, ends_at=ends_at, reason=reason)
+        _availability_changed(worker, "time_off", actor_id=actor.pk, span=(starts_at, ends_at))
+    return time_off
 
 
 # --- appointments -----------------------------------------------------------------------
@@ -228,6 +247,8 @@ def appointment_book(*, job: Job, worker: Worker, starts_at: datetime, duration_
             booked_by=actor,
         )
         _write(appointment, duration=duration)
+        _plan_reminders(appointment)
+        SlotProposal.objects.filter(job=job, status=SlotProposal.Status.OPEN).update(status=SlotProposal.Status.WITHDRAWN)
         job_set_status(job=job, status=Job.Status.SCHEDULED, actor=actor)
         emit(ev.APPOINTMENT_BOOKED, aggregate_id=job.pk, data=_event_data(appointment, side), actor_id=actor.pk)
         _review_dependents(job=job, actor=actor)
@@ -266,16 +287,21 @@ def appointment_reschedule(
             "previous_starts_at": appointment.starts_at.astimezone(UTC).isoformat(),
             "previous_ends_at": appointment.ends_at.astimezone(UTC).isoformat(),
         }
+        time_changed = appointment.starts_at != starts_at or appointment.ends_at != starts_at + duration
         appointment.worker = target
         appointment.starts_at = starts_at.astimezone(UTC)
         appointment.ends_at = appointment.starts_at + duration
         appointment.travel_buffer_minutes = target.travel_buffer_minutes
         appointment.during = _during(appointment.starts_at, appointment.ends_at, target.travel_buffer_minutes)
+        if time_changed:
+            appointment.confirmed_at = None  # the customer confirmed the old time, not this one
         _write(
             appointment,
             duration=duration,
-            update_fields=["worker", "starts_at", "ends_at", "travel_buffer_minutes", "during", "updated_at"],
+            update_fields=["worker", "starts_at", "ends_at", "travel_buffer_minutes", "during", "confirmed_at", "updated_at"],
         )
+        if time_changed:
+            _plan_reminders(appointment)
         emit(ev.APPOINTMENT_RESCHEDULED, aggregate_id=job.pk, data=_event_data(appointment, side) | previous, actor_id=actor.pk)
         if appointment.flagged_at is not None:
             _set_flag(appointment, None, actor=actor, cause="rescheduled")
@@ -295,11 +321,174 @@ def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "
         appointment.cancelled_at = timezone.now()
         appointment.conflict_reason, appointment.flagged_at = "", None
         appointment.save(update_fields=["status", "cancelled_at", "conflict_reason", "flagged_at", "updated_at"])
+        _drop_unsent_reminders(appointment)
         if job.status == Job.Status.SCHEDULED:
             job_set_status(job=job, status=Job.Status.AWARDED, actor=actor)
         data = _event_data(appointment, side) | {"reason": reason[:500]}
         emit(ev.APPOINTMENT_CANCELLED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
         _review_dependents(job=job, actor=actor)
+    return appointment
+
+
+# --- confirmations and reminders --------------------------------------------------------
+
+
+def appointment_confirm(*, appointment: Appointment, actor: User) -> Appointment:
+    """The customer confirms the booked time (from a reminder or the job page). Confirming twice changes nothing.
+
+    Emits ``appointment.confirmed`` the first time; a reschedule clears the confirmation.
+    """
+    with transaction.atomic():
+        appointment, job, side = _locked_booked(appointment, actor)
+        if side != "customer":
+            raise ServiceError("Only the customer confirms the appointment time.", code="forbidden", status_code=403)
+        if appointment.confirmed_at is not None:
+            return appointment
+        if appointment.ends_at <= timezone.now():
+            raise ServiceError("This appointment is already over.", code="appointment_over", status_code=409)
+        appointment.confirmed_at = timezone.now()
+        appointment.save(update_fields=["confirmed_at", "updated_at"])
+        emit(ev.APPOINTMENT_CONFIRMED, aggregate_id=job.pk, data=_event_data(appointment, side), actor_id=actor.pk)
+    return appointment
+
+
+def _plan_reminders(appointment: Appointment) -> None:
+    """(Re)write the unsent reminders of ``appointment``'s current time; leads already past are skipped."""
+    _drop_unsent_reminders(appointment)
+    now = timezone.now()
+    Reminder.objects.bulk_create(
+        [
+            Reminder(appointment=appointment, kind=kind, starts_at=appointment.starts_at, due_at=appointment.starts_at - lead)
+            for kind, lead in REMINDER_LEADS.items()
+            if appointment.starts_at - lead > now
+        ],
+        ignore_conflicts=True,  # moved back to a time already reminded about: that reminder was sent, never twice
+    )
+
+
+def _drop_unsent_reminders(appointment: Appointment) -> None:
+    Reminder.objects.filter(appointment=appointment, sent_at__isnull=True).delete()
+
+
+def reminders_send(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Emit ``appointment.reminder`` for every due, unsent reminder; returns how many were sent.
+
+    Exactly once: each reminder row is claimed with ``FOR UPDATE SKIP LOCKED`` (two clocks never
+    take the same row) and stamped ``sent_at`` in the transaction that puts the event in the
+    outbox, so a crash either sends it with its stamp or leaves it due for the next tick.
+    Downstream, the consumer's inbox and the notification's dedupe key make redelivery harmless.
+    A reminder whose appointment already started (the clock was down) is dropped, not sent late.
+    """
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        due = list(
+            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(sent_at__isnull=True, due_at__lte=now)
+            .select_related("appointment__worker", "appointment__job")
+            .order_by("due_at")[:limit]
+        )
+        stale = [r.pk for r in due if r.appointment.status != Appointment.Status.BOOKED or r.appointment.starts_at <= now]
+        Reminder.objects.filter(pk__in=stale).delete()
+        for reminder in due:
+            if reminder.pk in stale:
+                continue
+            appointment = reminder.appointment
+            reminder.sent_at = now
+            reminder.save(update_fields=["sent_at"])
+            data = _event_data(appointment, "system") | {
+                "kind": reminder.kind,
+                "customer_id": appointment.job.customer_id,
+                "confirmed": appointment.confirmed_at is not None,
+            }
+            data.pop("by")
+            emit(ev.APPOINTMENT_REMINDER, aggregate_id=appointment.job_id, data=data)
+            sent += 1
+    return sent
+
+
+# --- proposals: the tradesperson offers times, the customer books one ---------------------
+
+
+def proposal_create(
+    *, job: Job, worker: Worker, starts: Sequence[datetime], duration_minutes: int, actor: User, message: str = ""
+) -> SlotProposal:
+    """The awarded tradesperson offers 1-5 start times for ``worker``; replaces their earlier open proposal.
+
+    Each time must be bookable now (same checks as :func:`appointment_book`); the first one
+    that is not is refused with its position in the message (nothing written).  Emits
+    ``appointment.proposed``.
+    """
+    if not 1 <= len(starts) <= MAX_PROPOSED_STARTS:
+        raise ServiceError(f"Propose between 1 and {MAX_PROPOSED_STARTS} times.", code="invalid_starts", status_code=400)
+    if any(s.tzinfo is None for s in starts):
+        raise ServiceError("Each start time needs a time zone.", code="naive_time", status_code=400)
+    if len({s.astimezone(UTC) for s in starts}) != len(starts):
+        raise ServiceError("The proposed times must be different.", code="duplicate_starts", status_code=400)
+    duration = timedelta(minutes=duration_minutes)
+    with transaction.atomic():
+        job = _locked_job(job)
+        side = _side(job, actor)
+        if side != "tradesperson":
+            raise ServiceError("Only the tradesperson doing the job proposes times.", code="forbidden", status_code=403)
+        if job.status != Job.Status.AWARDED:
+            raise ServiceError(
+                "Times can be proposed only for an awarded job that is not booked yet.", code="job_not_awarded", status_code=409
+            )
+        _check_worker(job, worker, side)
+        ordered = sorted(starts)
+        for position, start in enumerate(ordered, 1):
+            try:
+                _check_prerequisites(job=job, worker=worker, starts_at=start, duration=duration, zone=actor.time_zone)
+                _check_slot(worker=worker, starts_at=start, duration=duration)
+            except ServiceError as exc:
+                label = _format(start, actor.time_zone)
+                exc.detail = ErrorDetail(f"Time {position} ({label}): {exc.detail}", code=getattr(exc.detail, "code", None))
+                raise
+        SlotProposal.objects.filter(job=job, status=SlotProposal.Status.OPEN).update(status=SlotProposal.Status.WITHDRAWN)
+        proposal = SlotProposal.objects.create(
+            job=job,
+            worker=worker,
+            starts=[s.astimezone(UTC) for s in ordered],
+            duration_minutes=duration_minutes,
+            message=message[:500],
+            proposed_by=actor,
+        )
+        data = {
+            "job_id": job.pk,
+            "proposal_id": proposal.pk,
+            "worker_id": worker.pk,
+            "tradesperson_id": worker.owner_id,
+            "customer_id": job.customer_id,
+            "starts": [s.isoformat() for s in proposal.starts],
+            "duration_minutes": duration_minutes,
+            "time_zone": worker.time_zone,
+            "message": proposal.message,
+        }
+        emit(ev.APPOINTMENT_PROPOSED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
+    return proposal
+
+
+def proposal_accept(*, proposal: SlotProposal, start: datetime, actor: User) -> Appointment:
+    """The customer books one of the proposed times (a 409 with suggestions if it was taken meanwhile)."""
+    with transaction.atomic():
+        job = _locked_job(proposal.job)
+        proposal = SlotProposal.objects.select_for_update().select_related("worker").get(pk=proposal.pk)
+        if _side(job, actor) != "customer":
+            raise ServiceError("Only the customer books one of the proposed times.", code="forbidden", status_code=403)
+        if proposal.status != SlotProposal.Status.OPEN:
+            raise ServiceError("These times are no longer on offer.", code="proposal_closed", status_code=409)
+        if start.tzinfo is None:
+            raise ServiceError("The start time needs a time zone.", code="naive_time", status_code=400)
+        if all(start != offered for offered in proposal.starts):
+            raise ServiceError("That time is not one of the proposed times.", code="not_proposed", status_code=400)
+        proposal.status = SlotProposal.Status.ACCEPTED
+        proposal.save(update_fields=["status"])
+        appointment = appointment_book(
+            job=job, worker=proposal.worker, starts_at=start, duration_minutes=proposal.duration_minutes, actor=actor
+        )
+        proposal.appointment = appointment
+        proposal.save(update_fields=["appointment"])
     return appointment
 
 
@@ -344,6 +533,8 @@ def appointment_release(*, job: Job, actor: User, side: str, reason: str = "") -
     appointment.status = Appointment.Status.CANCELLED
     appointment.cancelled_at = timezone.now()
     appointment.save(update_fields=["status", "cancelled_at", "updated_at"])
+    _drop_unsent_reminders(appointment)
+    SlotProposal.objects.filter(job=job, status=SlotProposal.Status.OPEN).update(status=SlotProposal.Status.WITHDRAWN)
     data = _event_data(appointment, side) | {"reason": ("The job was cancelled. " + reason)[:500]}
     emit(ev.APPOINTMENT_CANCELLED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
     return appointment

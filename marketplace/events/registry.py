@@ -73,6 +73,12 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             description="Moves money when a job completes (collect) or is cancelled (cancellation policy).",
         ),
         ConsumerSpec(
+            name="schedule-live",
+            topics=(Topic.JOBS,),
+            handler_path="scheduling.projections.ScheduleLiveHandler",
+            description="Pushes appointment changes to job pages, tradespeople and business calendars, with notifications.",
+        ),
+        ConsumerSpec(
             name="finance",
             topics=(Topic.PAYMENTS,),
             handler_path="quotes.projections.FinanceProjection",

@@ -1,4 +1,4 @@
-"""The clock: time-based transitions nobody's request triggers (expiry, widening the search, payment reconciliation)."""
+"""The clock: time-based transitions nobody's request triggers (expiry, widening the search, reminders, payment reconciliation)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from jobs import services
 from jobs.models import Job
 from marketplace.services_check import wait_for_database
 from quotes.payments import payments_reconcile
+from scheduling.services import reminders_send
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def tick() -> tuple[int, int]:
 
 
 class Command(BaseCommand):
-    help = "Run periodic job transitions (expiry, widening matching) every CLOCK_INTERVAL_S seconds."
+    help = "Run periodic transitions (expiry, widening matching, appointment reminders, payment reconciliation) every CLOCK_INTERVAL_S seconds."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="Run one pass and exit.")
@@ -46,8 +47,11 @@ class Command(BaseCommand):
         wait_for_database(timeout=settings.STARTUP_WAIT_S)
         if options["once"]:
             expired, widened = tick()
+            reminded = reminders_send()
             released = payments_reconcile()
-            self.stdout.write(f"expired {expired}, widened {widened}, released {released} unused deposit hold(s)")
+            self.stdout.write(
+                f"expired {expired}, widened {widened}, sent {reminded} reminder(s), released {released} unused deposit hold(s)"
+            )
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -57,6 +61,9 @@ class Command(BaseCommand):
                 expired, widened = tick()
                 if expired or widened:
                     log.info("clock: expired %d job(s), widened matching for %d", expired, widened)
+                reminded = reminders_send()
+                if reminded:
+                    log.info("clock: sent %d appointment reminder(s)", reminded)
                 released = payments_reconcile()
                 if released:
                     log.warning("clock: released %d deposit hold(s) whose acceptance never committed", released)

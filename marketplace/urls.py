@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("marketplace.notifications.urls")),
     path("", include("jobs.urls")),
     path("", include("quotes.urls")),
+    path("", include("scheduling.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

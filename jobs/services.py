@@ -86,6 +86,9 @@ def pro_profile_save(
             },
         )
         profile.trades.set(trades)
+        from scheduling.services import business_profile_saved  # scheduling builds on jobs
+
+        business_profile_saved(owner=user)
     return profile
 
 

@@ -75,6 +75,16 @@ def worker_for_owner(*, owner: User) -> Worker:
     return worker
 
 
+def business_profile_saved(*, owner: User) -> None:
+    """A tradesperson saved their business profile: the owner is a worker from now on, and capacity per
+    trade and area is recomputed for every worker (trades or base may have changed)."""
+    created = not Worker.objects.filter(owner=owner, user=owner).exists()
+    own = worker_for_owner(owner=owner)
+    for worker in Worker.objects.filter(owner=owner, active=True):
+        if not (created and worker.pk == own.pk):
+            _availability_changed(worker, "worker", actor_id=owner.pk)
+
+
 def _availability_changed(worker: Worker, change: str, *, actor_id: int | None, span: tuple[datetime, datetime] | None = None) -> None:
     """Tell capacity read models that ``worker``'s free time changed (they recompute from the tables)."""
     data: dict[str, Any] = {"worker_id": worker.pk, "owner_id": worker.owner_id, "change": change}

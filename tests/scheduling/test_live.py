@@ -10,6 +10,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 
+from marketplace.accounts.models import User
 from marketplace.asgi import application
 from marketplace.events.models import ProcessedEvent
 from marketplace.events.registry import get_consumer
@@ -27,12 +28,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_who_may_watch_a_calendar(customer) -> None:
-    bob, eve = pro("bobcal"), pro("evecal")
+    bob, other = pro("bobcal"), pro("evecal")
+    eve = User.objects.create_user("eve_helper", "eve@example.com", "pw-123456-x", role=User.Role.TRADESPERSON)
     helper = Worker.objects.create(owner=bob, user=eve, name="Eve")
     assert can_subscribe(bob, f"calendar.{bob.pk}")
     assert can_subscribe(eve, f"calendar.{bob.pk}")  # a worker of the business with a login
     assert not can_subscribe(customer, f"calendar.{bob.pk}")
-    assert not can_subscribe(bob, f"calendar.{eve.pk}")
+    assert not can_subscribe(bob, f"calendar.{other.pk}") and not can_subscribe(other, f"calendar.{bob.pk}")
     helper.active = False
     helper.save()
     assert not can_subscribe(eve, f"calendar.{bob.pk}")

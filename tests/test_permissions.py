@@ -29,7 +29,7 @@ from marketplace.notifications.services import notify
 from quotes.models import Payment
 from quotes.payments import payment_collect
 from quotes.services import quote_accept, quote_submit, single_line_quote
-from scheduling.models import Appointment, TimeOff, Worker, WorkingHours
+from scheduling.models import Appointment, Reminder, SlotProposal, TimeOff, Worker, WorkingHours
 from scheduling.services import appointment_book
 from tests.jobs.test_api_support import (
     JOB,
@@ -190,6 +190,14 @@ ENDPOINTS: dict[str, Endpoint] = {
         "POST", "/api/workers/{worker}/time-off/", lambda w, role: {"starts_at": _iso(8, weeks=5), "ends_at": _iso(12, weeks=5)}
     ),
     "calendar": Endpoint("GET", "/api/calendar/"),
+    "appointment-confirm": Endpoint("POST", "/api/jobs/{scheduled_job}/appointment/confirm/"),
+    "proposals-get": Endpoint("GET", "/api/jobs/{awarded_job}/proposals/"),
+    "proposal-create": Endpoint(
+        "POST",
+        "/api/jobs/{awarded_job}/proposals/",
+        lambda w, role: {"worker": w.worker.pk, "starts": [_iso(10), _iso(13)], "duration_minutes": 60},
+    ),
+    "dispatch": Endpoint("GET", "/api/dispatch/"),
 }
 
 OPEN = dict.fromkeys(ROLES, 200)
@@ -248,6 +256,10 @@ EXPECTED: dict[str, dict[str, int]] = {
     "worker-hours": expect(A=403, B=403, X=200, Y=404, staff=403),
     "worker-time-off": expect(A=403, B=403, X=201, Y=404, staff=403),
     "calendar": expect(A=403, B=403, X=200, Y=200, staff=200),
+    "appointment-confirm": expect(A=200, B=404, X=403, Y=404, staff=403),
+    "proposals-get": expect(A=200, B=404, X=200, Y=404, staff=200),
+    "proposal-create": expect(A=403, B=404, X=201, Y=404, staff=403),
+    "dispatch": expect(A=403, B=403, X=200, Y=200, staff=400),  # staff name the business (?owner=)
 }
 
 CASES = [pytest.param(name, role, id=f"{ENDPOINTS[name].method} {ENDPOINTS[name].path} as {role}") for name in ENDPOINTS for role in ROLES]
@@ -281,7 +293,8 @@ def test_the_matrix_covers_every_endpoint_and_role() -> None:
 
 def scheduling_state() -> dict[str, Any]:
     return {
-        "counts": [model.objects.count() for model in (Worker, WorkingHours, TimeOff, Appointment)],
+        "counts": [model.objects.count() for model in (Worker, WorkingHours, TimeOff, Appointment, SlotProposal, Reminder)],
+        "confirmed": list(Appointment.objects.order_by("pk").values_list("confirmed_at", flat=True)),
         "hours": list(WorkingHours.objects.order_by("pk").values_list("pk", "weekday", "start", "end")),
         "appointments": list(Appointment.objects.order_by("pk").values_list("pk", "status", "worker_id", "starts_at", "ends_at")),
     }

@@ -7,13 +7,11 @@ jobs, leads and bids read the write model, filtered by who is asking.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySet
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
-from django.utils import timezone
 
 from marketplace.accounts.models import User
 
@@ -106,39 +104,22 @@ def offered_user_ids(*, job_id: int) -> list[int]:
     return list(Lead.objects.filter(job_id=job_id).values_list("tradesperson_id", flat=True))
 
 
-# The shortest job a tradesperson must still have room for, for a lead in a job's window.
-MIN_FREE_FOR_LEAD = timedelta(hours=1)
-
-
 def pro_is_available(*, profile: TradespersonProfile, job: Job) -> bool:
     """Whether the tradesperson's business has room in the job's preferred window.
 
-    A job with no window, or a business that has not set up its workers, counts as available.
-    Otherwise at least one active worker needs a free hour inside the window (working hours
-    minus appointments, their travel buffers and time off), so a fully booked tradesperson is
-    not offered leads for that window.
+    A job with no window counts as available.  Otherwise this reads scheduling's capacity
+    read model (:func:`scheduling.capacity.pro_has_capacity`): at least one active worker needs
+    a free stretch of ``CAPACITY_MIN_FREE_MINUTES`` (an hour) inside the window, free meaning
+    working hours minus appointments, their travel buffers and time off; so a fully booked
+    tradesperson is not offered leads for that window.  A business with no active workers
+    counts as available, and so does a worker day not projected yet (plain hours).
+    The model is eventually consistent: a booking made moments ago may not be counted yet.
     """
     if job.window_start is None or job.window_end is None:
         return True
-    from scheduling.models import Worker
-    from scheduling.selectors import worker_availability
-    from scheduling.slots import free_slots
+    from scheduling.capacity import pro_has_capacity  # scheduling imports jobs; import at call time
 
-    workers = list(Worker.objects.filter(owner_id=profile.user_id, active=True))
-    if not workers:
-        return True
-    now = timezone.now()
-    return any(
-        free_slots(
-            worker_availability(worker=worker, start=job.window_start, end=job.window_end),
-            duration=MIN_FREE_FOR_LEAD,
-            window_start=job.window_start,
-            window_end=job.window_end,
-            now=now,
-            limit=1,
-        )
-        for worker in workers
-    )
+    return pro_has_capacity(owner_id=profile.user_id, window_start=job.window_start, window_end=job.window_end)
 
 
 def pro_stats(*, user_id: int) -> ProStats | None:

@@ -1,7 +1,6 @@
-"""Scheduling: workers, working hours, time off, appointments that cannot double-book (issue 5, foundation).
+"""Scheduling: workers, working hours, time off, appointments that cannot double-book, reminders,
+proposals, job dependencies, the calendar and dispatch board, and capacity (issue 5).
 
-Built so far: the write model with a Postgres exclusion constraint per worker (btree_gist),
-the pure slot engine (``slots.py``, DST-correct), booking/rescheduling/cancelling services
-with events. Not yet: job dependencies, reminders, the calendar and dispatch UI, the API and
-the capacity read model that ``jobs.selectors.pro_is_available`` will read.
+Writes in ``services.py`` (with events), reads in ``selectors.py`` and ``dispatch.py``, pure maths in
+``slots.py``; consumers ``schedule-live`` (``projections.py``) and ``capacity`` (``capacity.py``).
 """

@@ -79,6 +79,12 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             description="Pushes appointment changes to job pages, tradespeople and business calendars, with notifications.",
         ),
         ConsumerSpec(
+            name="capacity",
+            topics=(Topic.JOBS,),
+            handler_path="scheduling.capacity.CapacityProjection",
+            description="Free time per worker and day, and per trade and area (matching skips fully booked tradespeople).",
+        ),
+        ConsumerSpec(
             name="finance",
             topics=(Topic.PAYMENTS,),
             handler_path="quotes.projections.FinanceProjection",

@@ -223,7 +223,7 @@ def validate_photo(photo: UploadedFile) -> None:
 
 def _locked_job(job: Job | int) -> Job:
     pk = job.pk if isinstance(job, Job) else job
-    return Job.objects.select_for_update().select_related("trade").get(pk=pk)
+    return Job.objects.select_for_update(of=("self",)).select_related("trade").get(pk=pk)
 
 
 def _owned_job(job: Job, actor: User, action: str) -> Job:

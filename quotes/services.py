@@ -341,7 +341,7 @@ def quote_accept(
     hold = payments.deposit_authorize(job=job, customer=actor, amount=plan.breakdown.deposit, card_token=card_token, key=key)
     try:
         with transaction.atomic():
-            job = Job.objects.select_for_update().select_related("trade").get(pk=job.pk)
+            job = Job.objects.select_for_update(of=("self",)).select_related("trade").get(pk=job.pk)
             bid = Bid.objects.select_for_update().get(pk=bid.pk)
             plan = _check_acceptance(job=job, bid=bid, actor=actor, version_number=version_number, tier=tier, promo_code=promo_code)
             acceptance = _record_acceptance(plan, actor)

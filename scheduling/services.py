@@ -267,7 +267,7 @@ def appointment_book(*, job: Job, worker: Worker, starts_at: datetime, duration_
 
 def _locked_booked(appointment: Appointment, actor: User) -> tuple[Appointment, Job, str]:
     job = _locked_job(appointment.job)
-    locked = Appointment.objects.select_for_update().select_related("worker").get(pk=appointment.pk)
+    locked = Appointment.objects.select_for_update(of=("self",)).select_related("worker").get(pk=appointment.pk)
     side = _side(job, actor)
     if locked.status != Appointment.Status.BOOKED:
         raise ServiceError("This appointment is no longer booked.", code="not_booked", status_code=409)
@@ -483,7 +483,7 @@ def proposal_accept(*, proposal: SlotProposal, start: datetime, actor: User) -> 
     """The customer books one of the proposed times (a 409 with suggestions if it was taken meanwhile)."""
     with transaction.atomic():
         job = _locked_job(proposal.job)
-        proposal = SlotProposal.objects.select_for_update().select_related("worker").get(pk=proposal.pk)
+        proposal = SlotProposal.objects.select_for_update(of=("self",)).select_related("worker").get(pk=proposal.pk)
         if _side(job, actor) != "customer":
             raise ServiceError("Only the customer books one of the proposed times.", code="forbidden", status_code=403)
         if proposal.status != SlotProposal.Status.OPEN:
@@ -537,7 +537,12 @@ def appointment_release(*, job: Job, actor: User, side: str, reason: str = "") -
     Unlike :func:`appointment_cancel`, the job is not returned to awarded: it is cancelled.
     Emits ``appointment.cancelled``; None if nothing was booked.
     """
-    appointment = Appointment.objects.select_for_update().select_related("worker").filter(job=job, status=Appointment.Status.BOOKED).first()
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("worker")
+        .filter(job=job, status=Appointment.Status.BOOKED)
+        .first()
+    )
     if appointment is None:
         return None
     appointment.status = Appointment.Status.CANCELLED
@@ -620,7 +625,10 @@ def _set_flag(appointment: Appointment, conflict: _Conflict | None, *, actor: Us
 def _review(*, job_id: int, actor: User | None, cause: str) -> None:
     """Re-check the booked appointment of ``job_id`` (if any) against its prerequisites; flag or clear."""
     appointment = (
-        Appointment.objects.select_for_update().select_related("worker").filter(job_id=job_id, status=Appointment.Status.BOOKED).first()
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("worker")
+        .filter(job_id=job_id, status=Appointment.Status.BOOKED)
+        .first()
     )
     if appointment is not None:
         _set_flag(appointment, _prerequisite_conflict(job_id=job_id, starts_at=appointment.starts_at), actor=actor, cause=cause)

@@ -121,7 +121,7 @@ def test_the_dispatch_board_api(customer: User, bob: User, job: Job, worker: Any
     client_for(customer).post(
         f"/api/jobs/{job.pk}/appointment/", {"worker": worker.pk, "starts_at": iso(monday), "duration_minutes": 120}, format="json"
     )
-    board = client_for(bob).get("/api/dispatch/", {"from": monday.date().isoformat(), "days": 2})
+    board = client_for(bob).get("/api/dispatch/", {"from": monday.date().isoformat(), "days": "2"})
     assert board.status_code == 200, board.content
     body = board.json()
     cell = next(c for c in body["cells"] if c["day"] == monday.date().isoformat())

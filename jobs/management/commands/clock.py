@@ -38,7 +38,7 @@ def tick() -> tuple[int, int]:
 
 
 class Command(BaseCommand):
-    help = "Run periodic transitions (expiry, widening matching, appointment reminders, payment reconciliation) every CLOCK_INTERVAL_S seconds."
+    help = "Run periodic transitions (expiry, widening, reminders, payment reconciliation) every CLOCK_INTERVAL_S seconds."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="Run one pass and exit.")

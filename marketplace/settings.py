@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "marketplace.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -274,6 +275,13 @@ PAYMENTS: dict[str, Any] = {
 }
 # The clock process (manage.py clock) runs expiry and widening this often.
 CLOCK_INTERVAL_S = float(env("CLOCK_INTERVAL_S", "30"))
+
+# /metrics (Prometheus): from these addresses, or with "Authorization: Bearer $METRICS_TOKEN".
+METRICS: dict[str, Any] = {
+    "ALLOWED_IPS": [ip.strip() for ip in env("METRICS_ALLOWED_IPS", "127.0.0.1,::1").split(",") if ip.strip()],
+    "TOKEN": env("METRICS_TOKEN", ""),
+    "LAG_CACHE_S": float(env("METRICS_LAG_CACHE_S", "10")),
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

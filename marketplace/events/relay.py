@@ -84,6 +84,7 @@ class OutboxRelay:
         self.poll_interval = settings.OUTBOX["POLL_INTERVAL_S"]
         self.stop_event = threading.Event()
         self.published_total = 0
+        self.failed_total = 0
         self._last_purge = 0.0
 
     # --- one step at a time (used by run() and directly by tests) ---------------------
@@ -155,6 +156,7 @@ class OutboxRelay:
         self.mark_published(acked)
         self.record_failures(failed)
         self.published_total += len(acked)
+        self.failed_total += len(failed)
         if failed:
             log.warning("relay: %d of %d events not acknowledged (%s); will retry", len(failed), len(rows), next(iter(failed.values())))
         return len(acked), len(failed)

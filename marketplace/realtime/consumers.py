@@ -20,6 +20,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from marketplace.ops.metrics import WEBSOCKET_CONNECTIONS
+
 from .streams import can_subscribe, user_stream
 
 MAX_SUBSCRIPTIONS = 50
@@ -33,9 +35,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         self.streams: set[str] = set()
         await self.accept()
+        WEBSOCKET_CONNECTIONS.inc()
+        self.counted = True
         await self._join(user_stream(user.pk))
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            WEBSOCKET_CONNECTIONS.dec()
+            self.counted = False
         for stream in list(getattr(self, "streams", ())):
             await self.channel_layer.group_discard(stream, self.channel_name)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from django.db import connection
 
 from marketplace.events.registry import CONSUMERS, get_consumer
 from marketplace.events.runner import ConsumerRunner, DeadLetterLimitExceeded
+from marketplace.ops.metrics import RunnerCollector, serve_process_metrics
 from marketplace.services_check import wait_for_database
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ class Command(BaseCommand):
             return
         wait_for_database(timeout=settings.STARTUP_WAIT_S)
         runner = ConsumerRunner(specs[0])
+        serve_process_metrics(RunnerCollector(runner))
         signal.signal(signal.SIGTERM, lambda *_: runner.stop())
         signal.signal(signal.SIGINT, lambda *_: runner.stop())
         try:
@@ -62,7 +65,13 @@ class Command(BaseCommand):
         and this command exits with the child's code.
         """
         manage_py = str(settings.BASE_DIR / "manage.py")
-        children = {name: subprocess.Popen([sys.executable, manage_py, "consume", name]) for name in names}
+        base_port = os.environ.get("METRICS_PORT")
+
+        def child_env(index: int) -> dict[str, str]:
+            # Each child serves its own metrics: METRICS_PORT + its index (the supervisor serves none).
+            return {**os.environ, "METRICS_PORT": str(int(base_port) + index)} if base_port else dict(os.environ)
+
+        children = {name: subprocess.Popen([sys.executable, manage_py, "consume", name], env=child_env(i)) for i, name in enumerate(names)}
         stopping = False
 
         def stop(*_: Any) -> None:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from marketplace.events.relay import OutboxRelay
+from marketplace.ops.metrics import RelayCollector, serve_process_metrics
 from marketplace.services_check import wait_for_database
 
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         if options["once"]:
             self.stdout.write(f"published {relay.drain()} events")
             return
+        serve_process_metrics(RelayCollector(relay))
         signal.signal(signal.SIGTERM, lambda *_: relay.stop_event.set())
         signal.signal(signal.SIGINT, lambda *_: relay.stop_event.set())
         relay.run()

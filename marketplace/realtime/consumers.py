@@ -9,12 +9,17 @@ Protocol (JSON both ways):
   "prev_seq", "data"}`` for each push (see ``push`` for the sequence rules).
 
 Every authenticated socket joins its own ``user.<id>`` stream.  Anonymous
-sockets are closed (code 4401).  Authorization lives in ``streams``; this
-consumer stays thin.
+sockets are closed (code 4401), and so is every socket of a session that logs out
+(``signals``).  A socket sending more than a burst of 20 messages (refilled at 5/s)
+is closed with 4429; a frame over 2,000 characters or not JSON gets an error.
+Foreign origins never get here (``AllowedHostsOriginValidator`` in ``asgi``).
+Authorization lives in ``streams``; this consumer stays thin.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -25,18 +30,33 @@ from marketplace.ops.metrics import WEBSOCKET_CONNECTIONS
 from .streams import can_subscribe, user_stream
 
 MAX_SUBSCRIPTIONS = 50
+# Flood control per socket: a bucket of BURST messages refilled at RATE per second; an empty bucket closes the socket.
+BURST = 20
+RATE = 5.0
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FLOODING = 4429
+
+
+def session_group(session_key: str) -> str:
+    """The group of every socket opened with one login session (logging out closes them)."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:32]
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.streams: set[str] = set()
+        self.tokens, self.refilled = float(BURST), time.monotonic()
         await self.accept()
         WEBSOCKET_CONNECTIONS.inc()
         self.counted = True
+        session = self.scope.get("session")
+        self.session_group = session_group(session.session_key) if session is not None and session.session_key else None
+        if self.session_group:
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self._join(user_stream(user.pk))
 
     async def disconnect(self, code: int) -> None:
@@ -45,6 +65,25 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.counted = False
         for stream in list(getattr(self, "streams", ())):
             await self.channel_layer.group_discard(stream, self.channel_name)
+        if getattr(self, "session_group", None):
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        now = time.monotonic()
+        self.tokens = min(float(BURST), self.tokens + (now - self.refilled) * RATE)
+        self.refilled = now
+        if self.tokens < 1:
+            await self.send_json({"type": "error", "code": "too_many_messages", "detail": "Slow down."})
+            await self.close(code=CLOSE_FLOODING)
+            return
+        self.tokens -= 1
+        if text_data is not None and len(text_data) > 2000:
+            await self.send_json({"type": "error", "code": "bad_request", "detail": "Message too large."})
+            return
+        try:
+            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+        except ValueError:  # not JSON
+            await self.send_json({"type": "error", "code": "bad_request", "detail": "Send JSON."})
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("stream"), str):
@@ -70,6 +109,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.streams.add(stream)
         await self.channel_layer.group_add(stream, self.channel_name)
         await self.send_json({"type": "subscribed", "stream": stream})
+
+    async def session_end(self, message: dict[str, Any]) -> None:
+        """The login session behind this socket ended (logout): stop pushing to it."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def live_event(self, message: dict[str, Any]) -> None:
         await self.send_json({**message, "type": "event"})

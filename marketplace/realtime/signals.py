@@ -1,0 +1,27 @@
+"""Logging out closes every live socket opened with that session (they would otherwise keep receiving pushes)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
+
+from .consumers import session_group
+
+log = logging.getLogger(__name__)
+
+
+@receiver(user_logged_out)
+def close_sockets_of_the_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    layer = get_channel_layer()
+    if not session_key or layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(session_group(session_key), {"type": "session.end"})
+    except Exception:  # logging out must work even if Redis is away; those sockets then end with the session's expiry
+        log.warning("could not close the live sockets of a session that logged out", exc_info=True)

@@ -216,7 +216,7 @@ class JobListCreateApi(GenericAPIView):
         description="JSON, or multipart/form-data to attach `photos`. Repeat a request with the same "
         "`Idempotency-Key` and you get the first job back (200) instead of a second one.",
         request={"application/json": JobInputSerializer, "multipart/form-data": JobInputSerializer},
-        responses={201: JobOutputSerializer, 200: JobOutputSerializer, **errors(400, 403)},
+        responses={201: JobOutputSerializer, 200: JobOutputSerializer, **errors(400, 403, 429)},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -388,7 +388,7 @@ class JobBidsApi(FieldErrorsApiView):
         "Numbers are decimal strings; totals are computed by the server (any you send are ignored). A pricing refusal "
         'is a 400 with the pricing code and the field, e.g. `fields: {"options[0].lines[3].unit_price": [...]}`.',
         request=QuoteInputSerializer,
-        responses={201: QuotedBidOutputSerializer, **errors(400, 403, 404, 409)},
+        responses={201: QuotedBidOutputSerializer, **errors(400, 403, 404, 409, 429)},
     )
     def post(self, request: Request, job_id: int) -> Response:
         job = _job_or_404(request, job_id)

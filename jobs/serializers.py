@@ -96,6 +96,7 @@ _ERROR_TEXT = {
     403: "Not signed in (not_authenticated), or not allowed to do this.",
     404: "No such object, or not one you may see.",
     409: "The object is not in a state that allows this (e.g. illegal_transition, job_closed).",
+    429: "Too many requests of this kind (rate_limited); wait the Retry-After seconds.",
     503: "The payment provider is not answering (gateway_unavailable); nothing was charged. Retry shortly.",
 }
 

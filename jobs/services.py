@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from marketplace import ratelimit
 from marketplace.accounts.models import User
 from marketplace.api_errors import ServiceError
 from marketplace.events.outbox import PendingEvent, emit, emit_many
@@ -163,6 +164,7 @@ def job_post(
         existing = Job.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
+    ratelimit.check("job_post", customer.pk, what="jobs posted in a short time")
     budget_min, budget_max = money(budget_min), money(budget_max)
     _check_budget(budget_min, budget_max)
     _check_window(window_start, window_end)
@@ -523,6 +525,7 @@ def bid_place(
     """
     if not tradesperson.is_tradesperson:
         raise ServiceError("Only tradespeople can bid.", code="not_a_tradesperson", status_code=403)
+    ratelimit.check("bid", tradesperson.pk, what="bids in a short time")
     amount = _check_amount(amount)
     with transaction.atomic():
         job = _locked_job(job)

@@ -276,6 +276,14 @@ PAYMENTS: dict[str, Any] = {
 # The clock process (manage.py clock) runs expiry and widening this often.
 CLOCK_INTERVAL_S = float(env("CLOCK_INTERVAL_S", "30"))
 
+# Rate limits (marketplace/ratelimit.py): scope -> (at most this many, per this many seconds).
+RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "job_post": (env_int("RATE_JOB_POSTS_PER_HOUR", 30), 3600),  # per customer
+    "bid": (env_int("RATE_BIDS_PER_HOUR", 200), 3600),  # per tradesperson (placing; revisions are not counted)
+    "login": (env_int("RATE_LOGINS_PER_5_MIN", 10), 300),  # per (address, username), pages and API token
+}
+RATE_LIMIT_NAMESPACE = env("RATE_LIMIT_NAMESPACE", "")  # separates counters of stacks sharing one Redis (tests)
+
 # /metrics (Prometheus): from these addresses, or with "Authorization: Bearer $METRICS_TOKEN".
 METRICS: dict[str, Any] = {
     "ALLOWED_IPS": [ip.strip() for ip in env("METRICS_ALLOWED_IPS", "127.0.0.1,::1").split(",") if ip.strip()],

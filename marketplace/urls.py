@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from marketplace.accounts.views import RateLimitedLoginView
 from marketplace.ops import health, metrics
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/", include("jobs.api_urls")),
     path("api/", include("quotes.api_urls")),
     path("api/", include("scheduling.api_urls")),
+    path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("marketplace.accounts.urls")),
     path("", include("marketplace.notifications.urls")),

@@ -28,6 +28,14 @@ def _isolated_channel_layer() -> None:
     config["prefix"] = f"test{os.getpid()}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _generous_rate_limits() -> None:
+    # Fixtures post many jobs and bids per user within seconds; tests/test_rate_limits.py sets real limits itself.
+    # A namespace of our own keeps counters from other runs (or a dev stack) on the same Redis out.
+    settings.RATE_LIMIT_NAMESPACE = f"test{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    settings.RATE_LIMITS = {scope: (limit * 1000, seconds) for scope, (limit, seconds) in settings.RATE_LIMITS.items()}
+
+
 @pytest.fixture
 def broker() -> Iterator[Broker]:
     """A fresh in-memory broker for this test, with the declared topics created."""

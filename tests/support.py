@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,10 @@ def subprocess_env(broker: Broker | None = None, **extra: str) -> dict[str, str]
         "OUTBOX_POLL_INTERVAL_S": "0.2",
         "DATABASE_CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
+        # Stacks under test post dozens of jobs per customer in seconds (latency tests); limits have their own tests.
+        "RATE_LIMIT_NAMESPACE": uuid.uuid4().hex,
+        "RATE_JOB_POSTS_PER_HOUR": "100000",
+        "RATE_BIDS_PER_HOUR": "100000",
     }
     if broker is not None:
         env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap

@@ -20,7 +20,9 @@ from rest_framework.views import APIView
 from jobs import selectors as job_selectors
 from jobs.api import request_user
 from jobs.serializers import ProProfileOutputSerializer, errors
+from marketplace import ratelimit
 from marketplace.api_errors import ServiceError
+from marketplace.ratelimit import login_key
 
 from . import services
 from .models import User
@@ -106,12 +108,13 @@ class TokenApi(APIView):
         tags=["accounts"],
         summary="Exchange a username and password for an API token",
         request=TokenInputSerializer,
-        responses={200: TokenOutputSerializer, **errors(400)},
+        responses={200: TokenOutputSerializer, **errors(400, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
         serializer = TokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        ratelimit.check("login", login_key(request._request, serializer.validated_data["username"]), what="sign-in attempts")
         user = authenticate(request._request, **serializer.validated_data)
         if not isinstance(user, User):
             raise ServiceError("Wrong username or password (or the account is disabled).", code="invalid_credentials", status_code=400)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from marketplace import ratelimit
 from marketplace.api_errors import ServiceError
+from marketplace.ratelimit import login_key
 
 from .forms import SignUpForm
 from .services import user_sign_up
@@ -42,3 +47,17 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Welcome to TradeLink! Post your first job whenever you're ready.")
             return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class RateLimitedLoginView(LoginView):
+    """Django's sign-in page, refusing rapid repeated attempts for one account from one address (429)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            ratelimit.check("login", login_key(request, request.POST.get("username", "")), what="sign-in attempts")
+        except ratelimit.RateLimited as exc:
+            form = self.get_form()  # bound, so the username stays filled in; not validated (no password check)
+            response = self.render_to_response(self.get_context_data(form=form, rate_limited=str(exc.detail)), status=429)
+            response["Retry-After"] = str(exc.wait)
+            return response
+        return super().post(request, *args, **kwargs)

@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "quotes",
     "gateway_simulator",
     "scheduling",
+    "chat",
+    "tracking",
+    "marketplace.audit",
 ]
 
 MIDDLEWARE = [
@@ -250,6 +253,15 @@ MATCHING: dict[str, Any] = {
     "WIDEN_AFTER_MINUTES": env_int("MATCH_WIDEN_AFTER_MINUTES", 60),
     "RADIUS_FACTORS": [1.0, 1.5, 2.0],
 }
+# --- Tracking (tracking/): GPS pings, ETA, geofence arrival ------------------------------
+TRACKING: dict[str, Any] = {
+    "GEOFENCE_RADIUS_M": env_int("TRACKING_GEOFENCE_RADIUS_M", 150),  # a ping this close to the job means "arrived"
+    "PING_RETENTION_HOURS": env_int("TRACKING_PING_RETENTION_HOURS", 24),  # trail points older than this are purged
+    "RATE_LIMIT_PER_MINUTE": env_int("TRACKING_RATE_LIMIT_PER_MINUTE", 120),  # pings per worker per minute
+    "MAX_PING_AGE_S": env_int("TRACKING_MAX_PING_AGE_S", 600),  # recorded_at at most this far in the past...
+    "MAX_PING_FUTURE_S": env_int("TRACKING_MAX_PING_FUTURE_S", 60),  # ...or this far ahead (device clock skew)
+    "DRIFT_TOLERANCE_MINUTES": env_int("TRACKING_DRIFT_TOLERANCE_MINUTES", 15),  # ETA past start + this: running late
+}
 # --- Quotes, pricing and payments ---------------------------------------------------------
 # The marketplace's terms, read by the one pricing engine (quotes/pricing.py via quotes/terms.py).
 PRICING: dict[str, Any] = {
@@ -289,6 +301,34 @@ METRICS: dict[str, Any] = {
     "ALLOWED_IPS": [ip.strip() for ip in env("METRICS_ALLOWED_IPS", "127.0.0.1,::1").split(",") if ip.strip()],
     "TOKEN": env("METRICS_TOKEN", ""),
     "LAG_CACHE_S": float(env("METRICS_LAG_CACHE_S", "10")),
+}
+# --- Notifications: email and SMS channels (marketplace/notifications) ---------------------
+# Development prints mail to the console; tests use locmem (pytest-django); production sets SMTP.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Marketplace <no-reply@marketplace.localhost>")
+# A dotted path to a marketplace.notifications.sms.BaseSmsBackend; console by default (nothing is sent).
+SMS_BACKEND = env("SMS_BACKEND", "marketplace.notifications.sms.ConsoleSmsBackend")
+SMS_FILE_PATH = env("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))  # FileSmsBackend writes one file per message here
+SMS_FROM = env("SMS_FROM", "Marketplace")
+NOTIFICATIONS: dict[str, Any] = {
+    # Absolute links in emails and texts.
+    "SITE_URL": env("SITE_URL", "http://localhost:8000"),
+    # Kinds in the "important" category: texts are on by default for these.
+    "IMPORTANT_KINDS": env_list(
+        "NOTIFICATIONS_IMPORTANT_KINDS",
+        "appointment_reminder,payment_failed,appointment_cancelled,appointment_rescheduled,appointment_flagged,job_won,eta_drift",
+    ),
+    # A failed send is retried (manage.py send_pending_notifications, run by the clock) this many times.
+    "MAX_ATTEMPTS": env_int("NOTIFICATIONS_MAX_ATTEMPTS", 5),
+    "RETRY_BASE_S": env_int("NOTIFICATIONS_RETRY_BASE_S", 60),
+    # A send claimed longer ago than this without finishing (the process died) is retried.
+    "CLAIM_LEASE_S": env_int("NOTIFICATIONS_CLAIM_LEASE_S", 600),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -19,6 +19,9 @@ urlpatterns = [
     path("api/", include("jobs.api_urls")),
     path("api/", include("quotes.api_urls")),
     path("api/", include("scheduling.api_urls")),
+    path("api/", include("marketplace.audit.api_urls")),
+    path("api/", include("tracking.api_urls")),
+    path("api/", include("chat.api_urls")),
     path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("marketplace.accounts.urls")),
@@ -26,6 +29,7 @@ urlpatterns = [
     path("", include("jobs.urls")),
     path("", include("quotes.urls")),
     path("", include("scheduling.urls")),
+    path("", include("tracking.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

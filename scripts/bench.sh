@@ -6,3 +6,5 @@ cd "$ROOT"
 ensure_venv requirements-dev.txt
 ensure_local_services
 "$PY" bench/pipeline.py "$@"
+# The tracking bench takes only --smoke; the other options are the pipeline bench's.
+if [[ " $* " == *" --smoke "* ]]; then "$PY" bench/tracking.py --smoke; else "$PY" bench/tracking.py; fi

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from chat.models import Thread
+from chat.services import chat_threads_open
 from jobs import services as job_services
 from jobs.models import Bid, Job, Lead
 from marketplace.accounts.models import User
@@ -102,6 +104,7 @@ def world(customer: User, other_customer: User, tradesperson: User) -> World:
     world = World(users, job, lead_x, bid_x, bid_z, awarded, Job.objects.get(pk=paid.pk), payment, worker, Job.objects.get(pk=scheduled.pk))
     for name, user in users.items():
         notify(recipient_id=user.pk, kind="test", title=f"Hello {name}", object_key="1")
+    chat_threads_open(job=job, viewer=customer)  # A's chat threads with X and Z on J
     return world
 
 
@@ -198,6 +201,24 @@ ENDPOINTS: dict[str, Endpoint] = {
         lambda w, role: {"worker": w.worker.pk, "starts": [_iso(10), _iso(13)], "duration_minutes": 60},
     ),
     "dispatch": Endpoint("GET", "/api/dispatch/"),
+    "visit-get": Endpoint("GET", "/api/jobs/{scheduled_job}/visit/"),
+    "visit-act": Endpoint("POST", "/api/jobs/{scheduled_job}/visit/", lambda w, role: {"action": "on_the_way"}),
+    "tracking-pings": Endpoint(
+        "POST",
+        "/api/tracking/pings/",
+        lambda w, role: {"job": w.scheduled_job.pk, "pings": [{"lat": 51.5, "lng": -0.12, "accuracy_m": 10, "recorded_at": _iso(10)}]},
+    ),
+    "chat-threads": Endpoint("GET", "/api/jobs/{job}/chat/"),
+    "chat-messages": Endpoint("GET", "/api/chat/{thread}/messages/"),
+    "chat-send": Endpoint("POST", "/api/chat/{thread}/messages/", lambda w, role: {"text": f"Hello from {role}"}),
+    "chat-read": Endpoint("POST", "/api/chat/{thread}/read/", lambda w, role: {"up_to": 0}),
+    "notification-prefs-get": Endpoint("GET", "/api/notifications/preferences/"),
+    "notification-prefs-put": Endpoint(
+        "PUT",
+        "/api/notifications/preferences/",
+        lambda w, role: {"phone": "", "important": {"email": True, "sms": True}, "updates": {"email": False, "sms": False}},
+    ),
+    "job-timeline": Endpoint("GET", "/api/jobs/{job}/timeline/"),
 }
 
 OPEN = dict.fromkeys(ROLES, 200)
@@ -260,6 +281,16 @@ EXPECTED: dict[str, dict[str, int]] = {
     "proposals-get": expect(A=200, B=404, X=200, Y=404, staff=200),
     "proposal-create": expect(A=403, B=404, X=201, Y=404, staff=403),
     "dispatch": expect(A=403, B=403, X=200, Y=200, staff=400),  # staff name the business (?owner=)
+    "visit-get": expect(A=200, B=404, X=200, Y=404, staff=200),
+    "visit-act": expect(A=403, B=404, X=200, Y=404, staff=403),
+    "tracking-pings": expect(A=403, B=404, X=409, Y=404, staff=403),  # X: not on the way yet (visit_not_active)
+    "chat-threads": expect(A=200, B=404, X=200, Y=404, staff=403),  # staff read chats in admin, not as a party
+    "chat-messages": expect(A=200, B=404, X=200, Y=404, staff=404),  # the thread of A and X on J
+    "chat-send": expect(A=201, B=404, X=201, Y=404, staff=404),
+    "chat-read": expect(A=200, B=404, X=200, Y=404, staff=404),
+    "notification-prefs-get": SIGNED_IN,
+    "notification-prefs-put": SIGNED_IN,  # one's own preferences only
+    "job-timeline": expect(A=200, B=404, X=200, Y=404, staff=200),  # X sees its own bid, never Z's
 }
 
 CASES = [pytest.param(name, role, id=f"{ENDPOINTS[name].method} {ENDPOINTS[name].path} as {role}") for name in ENDPOINTS for role in ROLES]
@@ -277,6 +308,7 @@ def call(world: World, name: str, role: str) -> Any:
         payment=world.payment.pk,
         worker=world.worker.pk,
         scheduled_job=world.scheduled_job.pk,
+        thread=Thread.objects.filter(job=world.job, tradesperson=world.users["X"]).values_list("pk", flat=True).first(),
     )
     client = client_for(world.users.get(role))
     send = getattr(client, endpoint.method.lower())

@@ -13,7 +13,7 @@ from functools import cached_property
 from django.utils.module_loading import import_string
 
 from .handlers import EventHandler
-from .topics import Topic, dead_letter_topic
+from .topics import TOPICS, Topic, dead_letter_topic
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,34 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             description="Free time per worker and day, and per trade and area (matching skips fully booked tradespeople).",
         ),
         ConsumerSpec(
+            name="tracking",
+            topics=(Topic.TRACKING, Topic.JOBS),
+            handler_path="tracking.projections.TrackingHandler",
+            description="GPS pings -> position, ETA and trail pushed to track.<job>; geofence arrival; running-late alerts.",
+        ),
+        ConsumerSpec(
+            name="chat-live",
+            topics=(Topic.JOBS,),
+            handler_path="chat.projections.ChatLiveHandler",
+            description="Pushes chat messages and read receipts to chat.<thread>; notifies the recipient of each message.",
+        ),
+        ConsumerSpec(
             name="finance",
             topics=(Topic.PAYMENTS,),
             handler_path="quotes.projections.FinanceProjection",
             description="Finance read model from the compacted payments topic (tombstones close positions).",
+        ),
+        ConsumerSpec(
+            name="timeline",
+            topics=(Topic.JOBS,),
+            handler_path="marketplace.audit.projections.TimelineProjection",
+            description="Per-job timeline (who may see each step), pushed live to the job page and the tradesperson.",
+        ),
+        ConsumerSpec(
+            name="audit",
+            topics=tuple(TOPICS),  # every declared topic (their dead-letter twins are not in TOPICS)
+            handler_path="marketplace.audit.projections.AuditProjection",
+            description="Append-only audit log of every event on every topic (browsable in admin).",
         ),
     ]
 }

@@ -30,6 +30,8 @@ class Topic(enum.StrEnum):
     JOBS = "marketplace.jobs"
     # The current state of each payment, keyed by payment id; compacted, a tombstone when settled.
     PAYMENTS = "marketplace.payments"
+    # GPS pings of tradespeople on their way, keyed by worker id; high volume, kept for a day.
+    TRACKING = "marketplace.tracking"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,12 @@ TOPICS: dict[Topic, TopicSpec] = {
         cleanup_policy="compact",
         retention_ms=-1,
         description="Payment state snapshots; key = payment id; compacted; a tombstone (null value) once settled.",
+    ),
+    Topic.TRACKING: TopicSpec(
+        Topic.TRACKING,
+        partitions=12,
+        retention_ms=DAY_MS,
+        description="GPS pings (tracking.ping) produced straight from the request, not the outbox; key = worker id.",
     ),
 }
 

@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from .models import Notification
+from .models import Delivery, Notification, NotificationPreferences
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = ("channel", "to", "status", "attempts", "last_error", "next_attempt_at", "sent_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(Notification)
@@ -9,3 +20,22 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter))
     search_fields = ("title", "recipient__username", "dedupe_key")
     raw_id_fields = ("recipient",)
+    inlines = [DeliveryInline]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Email and SMS sends: what failed and why. Retry with ``manage.py send_pending_notifications --now``."""
+
+    list_display = ("notification", "channel", "to", "status", "attempts", "next_attempt_at", "sent_at")
+    list_filter = ("channel", "status")
+    search_fields = ("to", "notification__recipient__username", "notification__title")
+    raw_id_fields = ("notification",)
+    readonly_fields = ("notification", "channel", "to", "attempts", "last_error", "claimed_at", "sent_at", "created_at")
+
+
+@admin.register(NotificationPreferences)
+class NotificationPreferencesAdmin(admin.ModelAdmin):
+    list_display = ("user", "phone", "important_email", "important_sms", "updates_email", "updates_sms", "updated_at")
+    search_fields = ("user__username", "phone")
+    raw_id_fields = ("user",)

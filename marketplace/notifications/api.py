@@ -1,7 +1,9 @@
-"""Notifications API: your notifications, how many are unread, and marking them read."""
+"""Notifications API: your notifications, how many are unread, marking them read, and your channel preferences."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -13,13 +15,46 @@ from jobs.api import request_user
 from jobs.serializers import errors
 
 from . import selectors, services
-from .models import Notification
+from .models import Notification, NotificationPreferences, phone_validator
 
 
 class NotificationOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "kind", "title", "body", "url", "created_at", "read_at"]
+
+
+class ChannelsSerializer(serializers.Serializer):
+    in_app = serializers.BooleanField(read_only=True, default=True, help_text="Always on: the notification centre is the record.")
+    email = serializers.BooleanField()
+    sms = serializers.BooleanField(help_text="Texts need a phone number.")
+
+
+class PreferencesSerializer(serializers.Serializer):
+    phone = serializers.CharField(
+        max_length=20, allow_blank=True, help_text="Mobile number in E.164 format (+447700900123); empty for no texts."
+    )
+    important = ChannelsSerializer(help_text="Reminders, appointment changes, failed payments, winning a job.")
+    updates = ChannelsSerializer(help_text="Everything else.")
+    important_kinds = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    def validate_phone(self, value: str) -> str:
+        value = "".join(value.split())
+        if value:
+            try:
+                phone_validator(value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+
+def preferences_body(prefs: NotificationPreferences) -> dict[str, object]:
+    return {
+        "phone": prefs.phone,
+        "important": {"in_app": True, "email": prefs.important_email, "sms": prefs.important_sms},
+        "updates": {"in_app": True, "email": prefs.updates_email, "sms": prefs.updates_sms},
+        "important_kinds": list(settings.NOTIFICATIONS["IMPORTANT_KINDS"]),
+    }
 
 
 class UnreadCountOutputSerializer(serializers.Serializer):
@@ -72,3 +107,32 @@ class MarkReadApi(APIView):
             recipient_id=request_user(request).pk, notification_ids=serializer.validated_data.get("ids")
         )
         return Response(MarkReadOutputSerializer({"marked": marked}).data)
+
+
+class PreferencesApi(APIView):
+    @extend_schema(
+        tags=["notifications"], summary="Your notification channels per category", responses={200: PreferencesSerializer, **errors(403)}
+    )
+    def get(self, request: Request) -> Response:
+        prefs = selectors.preferences_for(user_id=request_user(request).pk)
+        return Response(PreferencesSerializer(preferences_body(prefs)).data)
+
+    @extend_schema(
+        tags=["notifications"],
+        summary="Choose your notification channels per category",
+        request=PreferencesSerializer,
+        responses={200: PreferencesSerializer, **errors(400, 403)},
+    )
+    def put(self, request: Request) -> Response:
+        serializer = PreferencesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        prefs = services.preferences_update(
+            user=request_user(request),
+            phone=data["phone"],
+            important_email=data["important"]["email"],
+            important_sms=data["important"]["sms"],
+            updates_email=data["updates"]["email"],
+            updates_sms=data["updates"]["sms"],
+        )
+        return Response(PreferencesSerializer(preferences_body(prefs)).data)

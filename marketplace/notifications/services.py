@@ -1,24 +1,51 @@
-"""Telling people things. Called by Kafka handlers, inside their transaction.
+"""Telling people things: the one notification service for every feature.
 
-In-app notifications are rows plus a live push to the recipient's ``user.<id>``
-stream after commit.  Email and SMS channels join here (one service for all).
+:func:`notify` is called by Kafka handlers inside their transaction.  It writes the
+in-app notification (pushed live to ``user.<id>`` after commit) and one
+:class:`~.models.Delivery` row per extra channel the recipient wants (email, SMS),
+in the same transaction.  After the commit those deliveries are sent; a send that
+fails stays pending and ``manage.py send_pending_notifications`` (run by the clock)
+retries it with backoff.
+
+Exactly once per channel: the notification is unique per (recipient, kind, object)
+and a delivery per (notification, channel), both written with the consumer's inbox
+record.  A redelivered event finds the notification already there and sends nothing;
+a delivery is claimed (``pending`` -> ``sending``) by one atomic UPDATE before it is
+sent, so two senders never send it twice.  Only a process that dies between the
+provider accepting a message and recording it (the claim's lease then expires) can
+repeat a send: at-least-once in that one case, never zero.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from marketplace.accounts.models import User
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
-from .models import Notification
+from . import channels
+from .models import Category, Channel, Delivery, Notification, NotificationPreferences
+
+log = logging.getLogger(__name__)
+
+
+def category_of(kind: str) -> str:
+    return Category.IMPORTANT if kind in settings.NOTIFICATIONS["IMPORTANT_KINDS"] else Category.UPDATES
 
 
 def notify(*, recipient_id: int, kind: str, title: str, body: str = "", url: str = "", object_key: str) -> Notification | None:
-    """Create one notification per (recipient, kind, object) and push it live.
+    """Create one notification per (recipient, kind, object), push it live and plan its email/SMS.
 
     Idempotent: a second call with the same key returns None and sends nothing.
+    Emails and texts go out after the surrounding transaction commits.
     """
     dedupe_key = f"{recipient_id}:{kind}:{object_key}"[:200]
     notification, created = Notification.objects.get_or_create(
@@ -27,13 +54,115 @@ def notify(*, recipient_id: int, kind: str, title: str, body: str = "", url: str
     )
     if not created:
         return None
+    deliveries = _plan_deliveries(notification)
     unread = Notification.objects.filter(recipient_id=recipient_id, read_at__isnull=True).count()
     push.send_plain_on_commit(
         user_stream(recipient_id),
         "notification.created",
-        {"id": notification.pk, "kind": kind, "title": notification.title, "body": body, "url": url, "unread": unread},
+        {
+            "id": notification.pk,
+            "kind": kind,
+            "title": notification.title,
+            "body": body,
+            "url": url,
+            "unread": unread,
+            "channels": [Channel.IN_APP.value, *(d.channel for d in deliveries)],
+        },
     )
+    if deliveries:
+        ids = [d.pk for d in deliveries]
+        transaction.on_commit(lambda: deliveries_send(delivery_ids=ids))
     return notification
+
+
+def _plan_deliveries(notification: Notification) -> list[Delivery]:
+    """The email/SMS rows the recipient's preferences ask for (nothing without an address)."""
+    user = User.objects.filter(pk=notification.recipient_id).only("email").first()
+    if user is None:
+        return []
+    prefs = NotificationPreferences.objects.filter(user_id=user.pk).first() or NotificationPreferences(user_id=user.pk)
+    category = category_of(notification.kind)
+    rows = []
+    if user.email and prefs.wants(category, Channel.EMAIL):
+        rows.append(Delivery(notification=notification, channel=Channel.EMAIL, to=user.email))
+    if prefs.phone and prefs.wants(category, Channel.SMS):
+        rows.append(Delivery(notification=notification, channel=Channel.SMS, to=prefs.phone))
+    return Delivery.objects.bulk_create(rows) if rows else []
+
+
+def deliveries_send(*, delivery_ids: Iterable[int]) -> int:
+    """Send the given deliveries that are pending and due; returns how many were sent.
+
+    Call it outside a transaction (after commit): each delivery is claimed by its own
+    committed UPDATE, so a concurrent caller skips it.  A failure leaves it pending
+    with a later ``next_attempt_at``; after ``NOTIFICATIONS['MAX_ATTEMPTS']`` it is failed.
+    """
+    ids = list(delivery_ids)
+    if not ids:
+        return 0
+    now = timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    sent = 0
+    for delivery_id in ids:
+        claimed = Delivery.objects.filter(due, pk=delivery_id, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            continue  # sent already, or someone else is sending it
+        delivery = Delivery.objects.select_related("notification", "notification__recipient").get(pk=delivery_id)
+        try:
+            channels.send(delivery)
+        except Exception as exc:  # any provider failure: keep it pending, retry later
+            _failed(delivery, exc)
+            continue
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.SENT, sent_at=timezone.now(), last_error=""
+        )
+        sent += 1
+    return sent
+
+
+def _failed(delivery: Delivery, exc: Exception) -> None:
+    conf = settings.NOTIFICATIONS
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    if delivery.attempts >= conf["MAX_ATTEMPTS"]:
+        log.error(
+            "notification %s: %s delivery failed for good after %d attempts: %s",
+            delivery.notification_id,
+            delivery.channel,
+            delivery.attempts,
+            error,
+        )
+        status, next_at = Delivery.Status.FAILED, None
+    else:
+        log.warning(
+            "notification %s: %s delivery failed (attempt %d), will retry: %s",
+            delivery.notification_id,
+            delivery.channel,
+            delivery.attempts,
+            error,
+        )
+        status = Delivery.Status.PENDING
+        next_at = timezone.now() + timedelta(seconds=conf["RETRY_BASE_S"] * 2 ** (delivery.attempts - 1))
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(status=status, next_attempt_at=next_at, last_error=error)
+
+
+def deliveries_send_pending(*, limit: int = 500, now_due: bool = False) -> int:
+    """Send what is pending and due (the clock's retry pass); returns how many were sent.
+
+    First returns deliveries whose sender died mid-send (claim older than the lease) to pending.
+    ``now_due`` ignores the backoff (``send_pending_notifications --now``).
+    """
+    now = timezone.now()
+    lease = timedelta(seconds=settings.NOTIFICATIONS["CLAIM_LEASE_S"])
+    Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - lease).update(status=Delivery.Status.PENDING)
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    if now_due:
+        pending.filter(next_attempt_at__gt=now).update(next_attempt_at=now)
+    else:
+        pending = pending.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    ids = list(pending.order_by("pk").values_list("pk", flat=True)[:limit])
+    return deliveries_send(delivery_ids=ids)
 
 
 def notification_mark_read(*, recipient_id: int, notification_ids: list[int] | None = None) -> int:
@@ -43,3 +172,29 @@ def notification_mark_read(*, recipient_id: int, notification_ids: list[int] | N
         if notification_ids is not None:
             rows = rows.filter(pk__in=notification_ids)
         return rows.update(read_at=timezone.now())
+
+
+def preferences_update(
+    *,
+    user: User,
+    phone: str,
+    important_email: bool,
+    important_sms: bool,
+    updates_email: bool,
+    updates_sms: bool,
+) -> NotificationPreferences:
+    """Save a person's channels per category and mobile number (validated: E.164).
+
+    Raises ``django.core.exceptions.ValidationError`` for a bad number.  Texts need a number:
+    without one, SMS choices are kept but nothing is texted.
+    """
+    with transaction.atomic():
+        prefs, _ = NotificationPreferences.objects.select_for_update().get_or_create(user=user)
+        prefs.phone = "".join(phone.split())
+        prefs.important_email = important_email
+        prefs.important_sms = important_sms
+        prefs.updates_email = updates_email
+        prefs.updates_sms = updates_sms
+        prefs.full_clean(exclude=["user"])
+        prefs.save()
+        return prefs

@@ -13,9 +13,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from .models import Notification
-from .selectors import notifications_for, unread_count
-from .services import notification_mark_read
+from marketplace.accounts.models import User
+
+from .forms import PreferencesForm
+from .models import Channel, Notification
+from .selectors import notifications_for, notifications_with_channels, preferences_for, unread_count
+from .services import notification_mark_read, preferences_update
 
 PAGE_SIZE = 100
 
@@ -24,6 +27,14 @@ def _uid(request: HttpRequest) -> int:
     pk = request.user.pk
     assert pk is not None  # login_required
     return int(pk)
+
+
+def channels_of(item: Notification) -> list[dict[str, str]]:
+    """In-app, then each email/SMS delivery with its status (for the badges)."""
+    rows = [{"channel": Channel.IN_APP.value, "label": Channel.IN_APP.label, "status": "sent"}]
+    for delivery in item.deliveries.all():
+        rows.append({"channel": delivery.channel, "label": Channel(delivery.channel).label, "status": delivery.status})
+    return rows
 
 
 def notification_json(item: Notification) -> dict[str, Any]:
@@ -36,19 +47,20 @@ def notification_json(item: Notification) -> dict[str, Any]:
         "unread": item.read_at is None,
         "created_at": item.created_at.isoformat(),
         "created_display": date_filter(timezone.localtime(item.created_at), "D j M Y, H:i"),
+        "channels": channels_of(item),
     }
 
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    items = notifications_for(recipient_id=_uid(request))[:PAGE_SIZE]
+    items = [(n, channels_of(n)) for n in notifications_with_channels(recipient_id=_uid(request))[:PAGE_SIZE]]
     return render(request, "notifications/list.html", {"items": items, "unread": unread_count(recipient_id=_uid(request))})
 
 
 @login_required
 @require_GET
 def notifications_json(request: HttpRequest) -> JsonResponse:
-    items = notifications_for(recipient_id=_uid(request))[:PAGE_SIZE]
+    items = notifications_with_channels(recipient_id=_uid(request))[:PAGE_SIZE]
     return JsonResponse({"notifications": [notification_json(n) for n in items], "unread": unread_count(recipient_id=_uid(request))})
 
 
@@ -76,3 +88,25 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
     if item.url and url_has_allowed_host_and_scheme(item.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return HttpResponseRedirect(item.url)
     return redirect("notifications")
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """Which channels to use per category, and the mobile number texts go to."""
+    prefs = preferences_for(user_id=_uid(request))
+    form = PreferencesForm(request.POST or None, instance=prefs)
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        preferences_update(
+            user=user,
+            phone=data["phone"],
+            important_email=data["important_email"],
+            important_sms=data["important_sms"],
+            updates_email=data["updates_email"],
+            updates_sms=data["updates_sms"],
+        )
+        messages.success(request, "Notification settings saved.")
+        return redirect("notification-settings")
+    return render(request, "notifications/settings.html", {"form": form, "prefs": prefs, "email": user.email})

@@ -37,6 +37,7 @@ from .models import LivePosition
 log = logging.getLogger(__name__)
 
 _local = threading.local()
+MAX_CONCURRENT_SENDS = 32
 
 Push = tuple[str, dict[str, Any]]
 
@@ -140,8 +141,23 @@ def send_now(items: list[Push]) -> None:
     if layer is None:
         return
 
+    # One stream's messages go out one after another, in the order they were made (a browser drops
+    # a push whose sequence is below one it already has, so overtaking would lose it); different
+    # streams go concurrently, bounded: each in-flight group_send holds a Redis connection, and a
+    # batch of hundreds at once exhausts the pool (MaxConnectionsError).
+    by_stream: dict[str, list[dict[str, Any]]] = {}
+    for group, message in items:
+        by_stream.setdefault(group, []).append(message)
+
     async def send_all() -> None:
-        await asyncio.gather(*(layer.group_send(group, message) for group, message in items))
+        limit = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+
+        async def send_stream(group: str, messages: list[dict[str, Any]]) -> None:
+            async with limit:
+                for message in messages:
+                    await layer.group_send(group, message)
+
+        await asyncio.gather(*(send_stream(group, messages) for group, messages in by_stream.items()))
 
     try:
         async_to_sync(send_all)()

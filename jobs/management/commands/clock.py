@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -15,11 +16,15 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.models import Job
+from marketplace.notifications.services import deliveries_send_pending
 from marketplace.services_check import wait_for_database
 from quotes.payments import payments_reconcile
 from scheduling.services import reminders_send
+from tracking.services import pings_purge
 
 log = logging.getLogger(__name__)
+
+PURGE_EVERY_S = 3600  # GPS trail retention is in hours: an hourly purge is enough
 
 
 def tick() -> tuple[int, int]:
@@ -48,14 +53,18 @@ class Command(BaseCommand):
         if options["once"]:
             expired, widened = tick()
             reminded = reminders_send()
+            resent = deliveries_send_pending()
             released = payments_reconcile()
+            points, _, _ = pings_purge(older_than=timedelta(hours=settings.TRACKING["PING_RETENTION_HOURS"]))
             self.stdout.write(
-                f"expired {expired}, widened {widened}, sent {reminded} reminder(s), released {released} unused deposit hold(s)"
+                f"expired {expired}, widened {widened}, sent {reminded} reminder(s) and {resent} pending email/SMS, "
+                f"released {released} unused deposit hold(s), purged {points} old trail point(s)"
             )
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+        last_purge = 0.0
         while not stop.is_set():
             try:
                 expired, widened = tick()
@@ -64,6 +73,14 @@ class Command(BaseCommand):
                 reminded = reminders_send()
                 if reminded:
                     log.info("clock: sent %d appointment reminder(s)", reminded)
+                resent = deliveries_send_pending()
+                if resent:
+                    log.info("clock: sent %d pending email/SMS notification(s)", resent)
+                if time.monotonic() - last_purge > PURGE_EVERY_S:
+                    points, _, _ = pings_purge(older_than=timedelta(hours=settings.TRACKING["PING_RETENTION_HOURS"]))
+                    last_purge = time.monotonic()
+                    if points:
+                        log.info("clock: purged %d trail point(s) past their retention", points)
                 released = payments_reconcile()
                 if released:
                     log.warning("clock: released %d deposit hold(s) whose acceptance never committed", released)

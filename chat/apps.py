@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ChatConfig(AppConfig):
+    name = "chat"
+    verbose_name = "Job chat"
+
+    def ready(self) -> None:
+        from . import streams  # noqa: F401 - registers who may watch a chat thread live

@@ -1,0 +1,175 @@
+"""Tracking through a browser, on the real stack: the tradesperson taps "On my way" on their phone page, which shares
+the browser's geolocation (Playwright moves it step by step towards the job); the customer's job page, never reloaded,
+shows the marker moving on the local SVG map and the ETA changing, then the arrival detected by the geofence; the
+tradesperson starts work and the customer sees that too.
+
+Screenshots go to test-artifacts/ui-tracking-*.png for review.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from playwright.sync_api import Page, expect
+
+from jobs.models import Job, Lead, Trade
+from marketplace.accounts.models import User
+from scheduling.services import appointment_book
+from tests.browser.conftest import log_in
+from tests.browser.test_marketplace import PHONE, assert_not_reloaded, mark, shot, wait_live
+from tests.factories import post_job
+from tests.jobs.helpers import pro
+from tests.quotes.helpers import accept, submit
+from tests.scheduling.helpers import awarded_job, future_monday, worker_all_week
+from tests.support import wait_until
+from tracking.models import Visit
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LIVE = 20_000  # ms: page -> pings API -> Kafka -> tracking consumer -> Redis -> websocket
+JOB_AT = (51.55, -0.10)
+# From about 3 km south, in steps, to the door (the last fix is inside the 150 m geofence).
+ROUTE = [(51.523, -0.100), (51.529, -0.101), (51.535, -0.101), (51.541, -0.100), (51.546, -0.100)]
+
+
+def scheduled_job() -> tuple[Job, User, User]:
+    plumbing = Trade.objects.create(slug="plumbing", name="Plumbing")
+    dora = User.objects.create_user("dora", password="pw-123456-x", role=User.Role.CUSTOMER, display_name="Dora Price", time_zone="UTC")
+    bob = pro("bob", trades=[plumbing], business_name="Bob's Boilers")
+    worker = worker_all_week(bob, start=time(0), end=time(23, 30), buffer=0, zone="UTC")
+    job = post_job(
+        dora, trade=plumbing, title="Dripping bathroom tap", latitude=Decimal("51.55"), longitude=Decimal("-0.10"), place="Highbury N5"
+    )
+    wait_until(lambda: Lead.objects.filter(job=job, tradesperson=bob).exists(), timeout=60, message="matching to offer the job to bob")
+    accept(submit(job, bob), dora)
+    now = datetime.now(UTC)
+    starts = min(
+        now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1), now.replace(hour=22, minute=30, second=0, microsecond=0)
+    )
+    if starts <= now:  # the last half hour of the day: tomorrow morning
+        starts = now.replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    appointment_book(job=Job.objects.get(pk=job.pk), worker=worker, starts_at=starts, duration_minutes=60, actor=dora)
+    return Job.objects.get(pk=job.pk), dora, bob
+
+
+# True once the customer's marker shows the fix at ``lat``.
+MARKER_AT = (
+    "lat => { const m = document.querySelector('[data-testid=tracking-marker]');"
+    " return m && Math.abs(Number(m.dataset.lat) - lat) < 1e-6; }"
+)
+
+
+def marker_km(page: Page) -> float:
+    return float(page.locator("[data-testid=tracking-marker]").get_attribute("data-distance-km") or "nan")
+
+
+def test_the_customer_follows_the_tradesperson_live_until_the_geofence_detects_arrival(stack, new_page) -> None:
+    job, _dora, _bob = scheduled_job()
+    base = stack.base_url
+
+    # Dora's job page: the visit panel, booked, nothing to see yet.
+    customer = new_page()
+    log_in(customer, base, "dora")
+    customer.goto(f"{base}/jobs/{job.pk}/")
+    panel = customer.locator("#tracking")
+    expect(panel).to_be_visible()
+    expect(panel.locator("[data-testid=tracking-stage]")).to_have_text("Scheduled")
+    expect(panel.locator("[data-testid=tracking-map]")).to_be_hidden()
+    wait_live(customer, f"job.{job.pk}")
+    mark(customer)
+
+    # Bob's phone: the visit page, with the browser's location allowed and set 3 km south of the job.
+    phone = new_page()
+    phone.set_viewport_size(PHONE)
+    phone.context.grant_permissions(["geolocation"], origin=base)
+    phone.context.set_geolocation({"latitude": ROUTE[0][0], "longitude": ROUTE[0][1], "accuracy": 10})
+    log_in(phone, base, "bob")
+    phone.goto(f"{base}/visits/{job.pk}/")
+    visit = phone.locator("#visit")
+    expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Scheduled")
+    expect(visit.locator("[data-action=arrived]")).to_be_hidden()
+    wait_live(phone, f"track.{job.pk}")
+    shot(phone, "tracking-visit-scheduled-phone")
+    visit.locator("[data-action=on_the_way]").click()
+    expect(visit.locator("[data-testid=visit-stage]")).to_have_text("On the way")
+    expect(visit.locator("[data-testid=visit-sharing]")).to_have_attribute("data-state", "on")
+    expect(visit.locator("[data-action=arrived]")).to_be_visible()
+
+    # Dora's page follows: on the way, then the marker and an ETA.
+    expect(panel.locator("[data-testid=tracking-stage]")).to_have_text("On the way", timeout=LIVE)
+    marker = panel.locator("[data-testid=tracking-marker]")
+    expect(marker).to_be_visible(timeout=LIVE)
+    eta = panel.locator("[data-testid=tracking-eta]")
+    expect(eta).to_contain_text("Arriving in about", timeout=LIVE)
+    distances, etas = [marker_km(customer)], [eta.inner_text()]
+    assert 2.5 < distances[0] < 3.5, distances
+    shot(customer, "tracking-customer-on-the-way")
+
+    # Bob drives towards the job: every step moves Dora's marker closer and changes her ETA, live.
+    for lat, lng in ROUTE[1:]:
+        phone.context.set_geolocation({"latitude": lat, "longitude": lng, "accuracy": 10})
+        customer.wait_for_function(
+            MARKER_AT,
+            arg=lat,
+            timeout=LIVE,
+        )
+        distances.append(marker_km(customer))
+        etas.append(eta.inner_text())
+    assert distances == sorted(distances, reverse=True) and distances[-1] < 0.6, distances
+    assert len(set(etas)) >= 3, etas
+    expect(panel.locator("[data-testid=tracking-trail]")).to_be_visible()
+    shot(customer, "tracking-customer-approaching")
+    shot(phone, "tracking-visit-on-the-way-phone")
+
+    # At the door, without tapping anything: the geofence detects the arrival; the position disappears for Dora.
+    phone.context.set_geolocation({"latitude": JOB_AT[0] + 0.0003, "longitude": JOB_AT[1], "accuracy": 10})
+    expect(panel.locator("[data-testid=tracking-stage]")).to_have_text("Arrived", timeout=LIVE)
+    expect(eta).to_contain_text("detected from their location")
+    expect(panel.locator("[data-testid=tracking-map]")).to_be_hidden()
+    expect(panel.locator('[data-testid=tracking-timeline] li[data-stage="arrived"]')).to_contain_text("(detected)")
+    visit_row = Visit.objects.get(job=job)
+    assert visit_row.stage == "arrived" and visit_row.arrived_auto
+    expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Arrived", timeout=LIVE)
+    expect(visit.locator("[data-action=start]")).to_be_visible()
+    shot(customer, "tracking-customer-arrived")
+
+    # Bob starts work from his phone; Dora sees it.
+    visit.locator("[data-action=start]").click()
+    expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Working")
+    expect(visit.locator("[data-testid=visit-sharing]")).to_have_attribute("data-state", "off")
+    expect(panel.locator("[data-testid=tracking-stage]")).to_have_text("Working", timeout=LIVE)
+    expect(customer.locator("#job-status")).to_have_text("In progress", timeout=LIVE)
+    assert Job.objects.get(pk=job.pk).status == Job.Status.IN_PROGRESS
+    shot(phone, "tracking-visit-working-phone")
+    assert_not_reloaded(customer)
+    customer.set_viewport_size(PHONE)
+    shot(customer, "tracking-customer-phone")
+
+
+@pytest.mark.django_db
+def test_only_the_tradesperson_doing_the_job_opens_its_visit_page() -> None:
+    job, dora, bob = _quick_scheduled_job()
+    other = pro("eve")
+    for user, expected in ((bob, 200), (dora, 404), (other, 404)):
+        client = Client()
+        client.force_login(user)
+        response = client.get(f"/visits/{job.pk}/")
+        assert response.status_code == expected, (user.username, response.status_code)
+    page = Client()
+    page.force_login(bob)
+    html = page.get(f"/visits/{job.pk}/").content.decode()
+    assert 'data-action="on_the_way"' in html and f'"track_stream": "track.{job.pk}"' in html
+    assert Client().get(f"/visits/{job.pk}/").status_code == 302  # anonymous: to the login page
+
+
+def _quick_scheduled_job() -> tuple[Job, User, User]:
+    """A scheduled job without the stack (leads offered directly)."""
+    dora = User.objects.create_user("dora2", password="pw-123456-x", role=User.Role.CUSTOMER)
+    bob = pro("bob2")
+    worker = worker_all_week(bob)
+    job = awarded_job(dora, bob)
+    appointment_book(job=job, worker=worker, starts_at=future_monday(10), duration_minutes=60, actor=dora)
+    return Job.objects.get(pk=job.pk), dora, bob

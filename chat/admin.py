@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from marketplace.admin_mixins import ReadOnlyAdminMixin
+
 from .models import Message, Thread
 
 
@@ -37,17 +39,8 @@ class ThreadAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("pk", "thread", "sender", "created_at", "masked")
     list_filter = ("masked",)
     search_fields = ("text", "sender__username")
     readonly_fields = ("thread", "sender", "text", "client_key", "masked", "created_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -7,20 +7,15 @@ the one thing only admins set.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
+
+from marketplace.admin_mixins import ReadOnlyAdminMixin
 
 from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradeActivity, TradespersonProfile
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnlyMixin(ReadOnlyAdminMixin):
+    allow_delete = True  # staff may remove spam jobs and their rows
 
 
 @admin.register(Trade)

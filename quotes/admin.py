@@ -31,6 +31,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from marketplace.accounts.models import User
+from marketplace.admin_mixins import ReadOnlyAdminMixin
 from marketplace.api_errors import ServiceError
 
 from . import selectors
@@ -48,20 +49,6 @@ from .models import (
     QuoteVersion,
 )
 from .payments import payment_refund
-
-
-class ReadOnlyAdminMixin:
-    """Rows that change only through services: viewable, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 # --- promo codes ------------------------------------------------------------------------------
 

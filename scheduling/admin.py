@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from marketplace.admin_mixins import ReadOnlyAdminMixin
+
 from .models import Appointment, Reminder, SlotProposal, TimeOff, TradeAreaCapacity, Worker, WorkerDayCapacity, WorkingHours
 
 
@@ -29,17 +31,8 @@ class WorkerAdmin(admin.ModelAdmin):
     inlines = [WorkingHoursInline, TimeOffInline]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written by services (with their events) or by projections: admins look, they do not edit."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ReminderInline(admin.TabularInline):

@@ -11,6 +11,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from marketplace.admin_mixins import ReadOnlyAdminMixin
+
 from .models import Visit, VisitStep
 
 
@@ -28,7 +30,7 @@ class VisitStepInline(admin.TabularInline):
 
 
 @admin.register(Visit)
-class VisitAdmin(admin.ModelAdmin):
+class VisitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("job", "stage", "worker", "on_the_way_at", "arrived_at", "arrived_auto", "drift_alerted_at", "completed_at")
     list_filter = ("stage", "arrived_auto")
     search_fields = ("job__title",)
@@ -48,12 +50,3 @@ class VisitAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     inlines = [VisitStepInline]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

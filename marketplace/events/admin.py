@@ -9,6 +9,8 @@ from django.db.models import Min, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from marketplace.admin_mixins import ReadOnlyAdminMixin
+
 from .models import AggregateSequence, DeadLetter, OutboxEvent, ProcessedEvent
 from .replay import redrive
 
@@ -28,12 +30,8 @@ class PublishedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    allow_delete = True  # e.g. dismissing a dead letter that will never be re-driven
 
 
 @admin.register(OutboxEvent)

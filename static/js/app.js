@@ -72,6 +72,32 @@
     });
   };
 
+  /* The page's CSRF token: a form's hidden input, else Django's csrftoken cookie. */
+  TL.csrf = function () {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    if (input && input.value) return input.value;
+    var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  };
+
+  /* Call the JSON API. Resolves (never rejects on an HTTP error) with
+     {ok, status, data (parsed JSON or null), retryAfter (seconds, 0 if none)}; rejects only when the network fails. */
+  TL.api = function (method, url, payload, headers) {
+    var opts = { method: method, credentials: "same-origin", headers: Object.assign({ Accept: "application/json" }, headers || {}) };
+    if (method !== "GET") {
+      opts.headers["Content-Type"] = "application/json";
+      opts.headers["X-CSRFToken"] = TL.csrf();
+      opts.body = JSON.stringify(payload || {});
+    }
+    return fetch(url, opts).then(function (r) {
+      return r.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        return { ok: r.ok, status: r.status, data: data, retryAfter: Number(r.headers.get("Retry-After")) || 0 };
+      });
+    });
+  };
+
   /* The JSON a template rendered with json_script. */
   TL.config = function (id) {
     var node = document.getElementById(id);

@@ -25,7 +25,6 @@
   var zone = document.body.dataset.tz || undefined;
   var body = root.querySelector(".appt-body");
   var errorBox = root.querySelector(".appt-error");
-  var csrf = (root.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
   var DAYS_PER_PAGE = 7;
   var DURATIONS = [[60, "1 hour"], [90, "1 h 30"], [120, "2 hours"], [180, "3 hours"], [240, "Half day (4 h)"], [480, "Full day (8 h)"]];
 
@@ -61,21 +60,7 @@
   function startOf(s) { return typeof s === "string" ? s : (s && (s.starts_at || s.start)) || ""; }
 
   /* --- API ------------------------------------------------------------------------- */
-  function api(method, url, payload) {
-    var opts = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      opts.headers["Content-Type"] = "application/json";
-      opts.headers["X-CSRFToken"] = csrf;
-      opts.body = JSON.stringify(payload || {});
-    }
-    return fetch(url, opts).then(function (r) {
-      return r.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        return { ok: r.ok, status: r.status, data: data };
-      });
-    });
-  }
+  function api(method, url, payload, headers) { return TL.api(method, url, payload, headers); }
 
   /* A refusal for people: the message (without the server's own "Next free: ..." list when we show buttons for it). */
   function problem(res) {

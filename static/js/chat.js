@@ -19,7 +19,6 @@
   var el = TL.el;
   var me = Number(document.body.dataset.user);
   var zone = document.body.dataset.tz || undefined;
-  var csrf = (root.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
   var tabsBox = root.querySelector(".chat-tabs");
   var empty = root.querySelector(".chat-empty");
   var pane = root.querySelector(".chat-pane");
@@ -48,21 +47,7 @@
     return "k" + Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
 
-  function api(method, url, payload, headers) {
-    var opts = { method: method, credentials: "same-origin", headers: Object.assign({ Accept: "application/json" }, headers || {}) };
-    if (method !== "GET") {
-      opts.headers["Content-Type"] = "application/json";
-      opts.headers["X-CSRFToken"] = csrf;
-      opts.body = JSON.stringify(payload || {});
-    }
-    return fetch(url, opts).then(function (r) {
-      return r.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        return { ok: r.ok, status: r.status, data: data };
-      });
-    });
-  }
+  function api(method, url, payload, headers) { return TL.api(method, url, payload, headers); }
 
   function clock(iso) {
     var d = new Date(iso);

@@ -16,7 +16,6 @@
   if (!root || !window.TL || !window.Live) return;
   var cfg = TL.config("visit-config");
   var el = TL.el;
-  var csrf = (root.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
   var stageBox = root.querySelector("[data-testid=visit-stage]");
   var etaBox = root.querySelector("[data-testid=visit-eta]");
   var sharingBox = root.querySelector("[data-testid=visit-sharing]");
@@ -36,21 +35,7 @@
   var pauseUntil = 0;
   var sent = 0;
 
-  function api(method, url, payload) {
-    var opts = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      opts.headers["Content-Type"] = "application/json";
-      opts.headers["X-CSRFToken"] = csrf;
-      opts.body = JSON.stringify(payload || {});
-    }
-    return fetch(url, opts).then(function (r) {
-      return r.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        return { ok: r.ok, status: r.status, data: data, retryAfter: Number(r.headers.get("Retry-After")) || 0 };
-      });
-    });
-  }
+  function api(method, url, payload, headers) { return TL.api(method, url, payload, headers); }
 
   function hm(iso) {
     if (!iso) return "";

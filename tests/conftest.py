@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.test import override_settings
 
 from marketplace.accounts.models import User
 
@@ -34,6 +35,17 @@ def _generous_rate_limits() -> None:
     # A namespace of our own keeps counters from other runs (or a dev stack) on the same Redis out.
     settings.RATE_LIMIT_NAMESPACE = f"test{os.getpid()}-{uuid.uuid4().hex[:8]}"
     settings.RATE_LIMITS = {scope: (limit * 1000, seconds) for scope, (limit, seconds) in settings.RATE_LIMITS.items()}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request: pytest.FixtureRequest) -> Iterator[None]:
+    # PBKDF2 costs most of a second per user on this machine, and most tests create several users.
+    # Browser tests keep the real hasher: their stack processes must verify the passwords they type.
+    if request.node.get_closest_marker("browser") is not None:
+        yield
+        return
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):  # also resets the hasher cache
+        yield
 
 
 @pytest.fixture

@@ -29,8 +29,14 @@ class RateLimited(ServiceError):
         self.wait = wait
 
 
-def hit(scope: str, who: str | int, *, limit: int | None = None, window: int | None = None) -> int | None:
-    """Count one action; returns the seconds to wait if over the limit, else None."""
+def key(scope: str, who: str | int, bucket: int) -> str:
+    """The Redis key counting ``scope`` for ``who`` in window number ``bucket`` (``time // window``)."""
+    return f"ratelimit:{settings.RATE_LIMIT_NAMESPACE}:{scope}:{who}:{bucket}"
+
+
+def hit(scope: str, who: str | int, *, limit: int | None = None, window: int | None = None, cost: int = 1) -> int | None:
+    """Count ``cost`` actions (one by default; e.g. each ping of a batch); returns the seconds to wait if over the
+    limit, else None.  ``limit``/``window`` override ``RATE_LIMITS[scope]`` for limits configured elsewhere."""
     if limit is not None and window is not None:
         count_limit, seconds = limit, window
     elif scope in settings.RATE_LIMITS:
@@ -39,10 +45,10 @@ def hit(scope: str, who: str | int, *, limit: int | None = None, window: int | N
         raise KeyError(f"No rate limit configured for {scope!r}")
     now = int(time.time())
     bucket = now // seconds
-    key = f"ratelimit:{settings.RATE_LIMIT_NAMESPACE}:{scope}:{who}:{bucket}"
+    counter = key(scope, who, bucket)
     try:
-        cache.add(key, 0, timeout=seconds + 1)
-        count = cache.incr(key)
+        cache.add(counter, 0, timeout=seconds + 1)
+        count = cache.incr(counter, cost)
     except Exception:
         log.warning("rate limit %s not enforced: the cache is unavailable", scope, exc_info=True)
         return None

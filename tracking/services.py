@@ -39,14 +39,13 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from rest_framework import status
 
 from jobs import services as job_services
 from jobs.models import Job
+from marketplace import ratelimit
 from marketplace.accounts.models import User
 from marketplace.api_errors import ServiceError
 from marketplace.events.context import current_correlation_id
@@ -239,14 +238,6 @@ class PingResult:
     rejected: list[Rejection]
 
 
-class RateLimited(ServiceError):
-    """429 with Retry-After (DRF's handler turns ``wait`` into the header)."""
-
-    def __init__(self, message: str, wait: int) -> None:
-        super().__init__(message, code="rate_limited", status_code=status.HTTP_429_TOO_MANY_REQUESTS)
-        self.wait = wait
-
-
 class _Bad(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -301,20 +292,15 @@ def validate_ping(raw: Any, *, now: datetime) -> dict[str, Any]:
 
 
 def rate_limit_key(worker_id: int, window: int) -> str:
-    # The database name keeps two deployments (or test runs) sharing one Redis from counting together.
-    return f"tracking:rl:{settings.DATABASES['default']['NAME']}:{worker_id}:{window}"
+    return ratelimit.key("tracking_ping", worker_id, window)
 
 
 def _rate_limit(worker_id: int, count: int) -> None:
-    """Fixed one-minute window per worker in Redis (the Django cache), counting pings, not requests."""
+    """Fixed one-minute window per worker (marketplace.ratelimit), counting pings, not requests."""
     limit = settings.TRACKING["RATE_LIMIT_PER_MINUTE"]
-    now = time.time()
-    key = rate_limit_key(worker_id, int(now // 60))
-    cache.add(key, 0, timeout=120)
-    used = cache.incr(key, count)
-    if used > limit:
-        wait = max(1, 60 - int(now % 60))
-        raise RateLimited(f"Too many pings: at most {limit} a minute per worker. Retry in {wait} s.", wait)
+    wait = ratelimit.hit("tracking_ping", worker_id, limit=limit, window=60, cost=count)
+    if wait is not None:
+        raise ratelimit.RateLimited(f"Too many pings: at most {limit} a minute per worker. Retry in {wait} s.", wait=wait)
 
 
 _producer_lock = threading.Lock()

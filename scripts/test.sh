@@ -17,4 +17,6 @@ log "mypy"
 log "migrations are up to date"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null
 log "pytest"
-"$VENV/bin/pytest" "$@"
+# Three xdist workers on two cores: most tests wait on the broker, a subprocess or a socket, not the CPU.
+# Browser tests run one at a time on one of them (tests/conftest.py).  PYTEST_WORKERS=0 runs in one process.
+"$VENV/bin/pytest" -n "${PYTEST_WORKERS:-3}" --dist loadgroup "$@"

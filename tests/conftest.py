@@ -17,9 +17,20 @@ from marketplace.accounts.models import User
 from .support import Broker
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Browser tests last: they are the slowest, and a fast failure elsewhere should show first.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser = [item for item in items if item.get_closest_marker("browser") is not None]
+    others = [item for item in items if item.get_closest_marker("browser") is None]
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under xdist (`make test` runs -n 3 --dist loadgroup) the browser tests share one worker, one at
+        # a time: each starts a whole stack (web, relay, a process per consumer, a broker) plus chromium,
+        # and three of those at once on two cores time out.  They go first, so that worker starts on
+        # the longest chain at once while the other workers share everything else.
+        for item in browser:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        items[:] = browser + others
+    else:
+        # In one process, browser tests last: they are the slowest, and a fast failure elsewhere should show first.
+        items[:] = others + browser
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -26,7 +26,8 @@ from django.db import connection
 from marketplace import devbroker
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
+# One directory per xdist worker: two workers must not truncate each other's process logs.
+ARTIFACTS = ROOT / "test-artifacts" / os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 def free_port() -> int:
@@ -58,7 +59,7 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.proc = devbroker.start(self.port, ARTIFACTS / "broker.log")
 
     def stop(self) -> None:
@@ -104,7 +105,7 @@ class Process:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Process:
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         log = open(ARTIFACTS / f"{self.name}.log", "wb")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         return self

@@ -172,6 +172,11 @@
     TL.getJSON(body.dataset.unreadUrl).then(function (d) { setUnread(d.unread); }).catch(function () {});
   };
 
+  // Buttons that print the page (the invoice): no inline onclick, the Content-Security-Policy forbids it.
+  document.addEventListener("click", function (e) {
+    if (e.target instanceof Element && e.target.closest("[data-print]")) window.print();
+  });
+
   if (userId && window.Live) {
     Live.subscribe("user." + userId, function (msg) {
       if (msg.event !== "notification.created") return;

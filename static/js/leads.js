@@ -1,3 +1,5 @@
+// The leads page lists new leads itself: no toast for them (app.js reads this at push time).
+document.body.dataset.quietKinds = "lead";
 /*
  * The tradesperson's leads: a new lead (user.<id> "lead.offered") appears at the top,
  * highlighted; decisions about their bids update its badge. After a missed push or

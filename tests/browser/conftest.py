@@ -74,17 +74,21 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[calla
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
+        # A script the Content-Security-Policy blocks is a page that silently does nothing: fail on it.
+        page.on("console", lambda msg: "Content Security Policy" in msg.text and violations.append(f"{page.url}: {msg.text}"))
         pages.append(page)
         return page
 
+    violations: list[str] = []
     yield make
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for index, page in enumerate(pages):
             page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{index}.png"), full_page=True)
     for context in contexts:
         context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 def log_in(page: Page, base_url: str, username: str, password: str = "pw-123456-x") -> None:

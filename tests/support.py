@@ -154,7 +154,8 @@ def running_stack(broker: Broker, name: str) -> Iterator[tuple[str, list[Process
     processes = [
         daphne(port, env).start(),
         manage(f"{name}-relay", "outbox_relay", env=env).start(),
-        manage(f"{name}-consumers", "consume", "--all", env=env).start(),
+        # Threads: a dozen consumer processes per stack made each browser test start in a minute on 2 cores.
+        manage(f"{name}-consumers", "consume", "--all", "--threads", env=env).start(),
     ]
     base_url = f"http://127.0.0.1:{port}"
     try:

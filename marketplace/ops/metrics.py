@@ -191,11 +191,12 @@ class RelayCollector(Collector):
 
 
 class RunnerCollector(Collector):
-    def __init__(self, runner: ConsumerRunner) -> None:
-        self.runner = runner
+    """Counters of the consumer runners in this process (one, or all of them with ``consume --all --threads``)."""
+
+    def __init__(self, *runners: ConsumerRunner) -> None:
+        self.runners = runners
 
     def collect(self) -> Iterable[Any]:
-        stats, name = self.runner.stats, self.runner.spec.name
         for field, help_text in (
             ("processed", "Events applied (handler + inbox committed)."),
             ("duplicates", "Redelivered events the inbox absorbed."),
@@ -206,7 +207,8 @@ class RunnerCollector(Collector):
             family = CounterMetricFamily(
                 f"consumer_events_{field}" if field != "batches" else "consumer_batches", help_text, labels=["consumer"]
             )
-            family.add_metric([name], float(getattr(stats, field)))
+            for runner in self.runners:
+                family.add_metric([runner.spec.name], float(getattr(runner.stats, field)))
             yield family
 
 

@@ -150,6 +150,26 @@ def test_consume_all_runs_one_process_per_group_and_stops_them_all_cleanly(broke
     assert {f"consumer {name}: stopped" in log for name in CONSUMERS} == {True}
 
 
+def test_consume_all_threads_runs_every_group_in_one_process_applies_events_and_stops_cleanly(broker, transactional_db) -> None:
+    from marketplace.events.registry import CONSUMERS
+
+    consumers = manage("consume-threads", "consume", "--all", "--threads", env=subprocess_env(broker)).start()
+    relay = manage("relay-threads", "outbox_relay", env=subprocess_env(broker)).start()
+    try:
+        wait_until(lambda: consumers.log().count("assigned") >= len(CONSUMERS), timeout=60, message="every group to get partitions")
+        post_many(1, 5)
+        wait_until(lambda: JobBoardEntry.objects.count() == 5, timeout=30, message="the board projection to apply them")
+        # One process: no child was started for any group.
+        assert consumers.proc is not None
+        children = subprocess.run(["pgrep", "-P", str(consumers.proc.pid)], capture_output=True, text=True, check=False).stdout.split()
+        assert children == []
+    finally:
+        relay.terminate()
+    assert consumers.terminate(timeout=30) == 0, consumers.log()
+    log = consumers.log()
+    assert {f"consumer {name}: stopped" in log for name in CONSUMERS} == {True}
+
+
 def test_relay_and_consumer_exit_cleanly_when_the_database_is_unreachable() -> None:
     env = subprocess_env(None, DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere", STARTUP_WAIT_S="2")
     for command in (["outbox_relay"], ["consume", "jobs-board"]):

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from marketplace.events.registry import CONSUMERS, get_consumer
+from marketplace.events.registry import CONSUMERS, ConsumerSpec, get_consumer
 from marketplace.events.runner import ConsumerRunner, DeadLetterLimitExceeded
 from marketplace.ops.metrics import RunnerCollector, serve_process_metrics
 from marketplace.services_check import wait_for_database
@@ -29,6 +30,13 @@ class Command(BaseCommand):
         parser.add_argument("names", nargs="*", help="Consumer names; see --list.")
         parser.add_argument("--all", action="store_true", help="Run every registered consumer (one child process each).")
         parser.add_argument("--list", action="store_true", help="List the registered consumers and exit.")
+        parser.add_argument(
+            "--threads",
+            action="store_true",
+            help="Run several consumers as threads of this one process instead of a process each: "
+            "one interpreter instead of a dozen, for a small machine, development and tests. "
+            "They then share one GIL, so production runs a process per consumer (Procfile).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["list"]:
@@ -42,6 +50,9 @@ class Command(BaseCommand):
             specs = [get_consumer(name) for name in names]
         except LookupError as exc:
             raise CommandError(str(exc)) from exc
+        if len(specs) > 1 and options["threads"]:
+            self._run_threads(specs)
+            return
         if len(specs) > 1:
             self._supervise([spec.name for spec in specs])
             return
@@ -57,6 +68,42 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=2) from exc
         finally:
             connection.close()
+
+    def _run_threads(self, specs: list[ConsumerSpec]) -> None:
+        """Each consumer in its own thread (own Kafka consumer, own database connection), one process.
+
+        SIGTERM/SIGINT stop them all, each after committing its current batch; when one
+        runner fails, the others are stopped and this command exits 2.
+        """
+        wait_for_database(timeout=settings.STARTUP_WAIT_S)
+        runners = [ConsumerRunner(spec) for spec in specs]
+        serve_process_metrics(RunnerCollector(*runners))
+        failed: dict[str, BaseException] = {}
+
+        def stop_all(*_: Any) -> None:
+            for runner in runners:
+                runner.stop()
+
+        def run(runner: ConsumerRunner) -> None:
+            try:
+                runner.run()
+            except BaseException as exc:  # reported below, and the others are stopped
+                log.critical("consumer %s failed: %r; stopping the others", runner.spec.name, exc)
+                failed[runner.spec.name] = exc
+                stop_all()
+            finally:
+                connection.close()
+
+        signal.signal(signal.SIGTERM, stop_all)
+        signal.signal(signal.SIGINT, stop_all)
+        threads = [threading.Thread(target=run, args=(runner,), name=f"consumer-{runner.spec.name}") for runner in runners]
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(0.2)  # short joins keep the main thread free to take signals
+        if failed:
+            raise CommandError(f"consumers failed: {', '.join(f'{name}: {exc!r}' for name, exc in failed.items())}", returncode=2)
 
     def _supervise(self, names: list[str]) -> None:
         """Run each consumer in its own process (own GIL, own connections), like production.

@@ -8,7 +8,7 @@ import pytest
 
 from chat import services
 from chat.models import Message
-from tests.jobs.test_api_support import client_for, error_code, fast_passwords, make_user  # noqa: F401 - autouse fixture
+from tests.jobs.test_api_support import client_for, error_code, make_user
 
 from .helpers import Quoted, award_to_x, quoted_job
 

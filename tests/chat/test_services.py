@@ -12,7 +12,6 @@ from chat.models import Message, Thread
 from jobs import services as job_services
 from marketplace.api_errors import ServiceError
 from marketplace.events.models import OutboxEvent
-from tests.jobs.test_api_support import fast_passwords  # noqa: F401 - autouse fixture
 
 from .helpers import Quoted, award_to_x, quoted_job
 

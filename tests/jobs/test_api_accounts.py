@@ -10,7 +10,6 @@ from marketplace.accounts.models import User
 from tests.jobs.test_api_support import (
     client_for,
     error_code,
-    fast_passwords,  # noqa: F401 - autouse fixture
     make_profile,
     state,
     trade,

@@ -12,7 +12,6 @@ from marketplace.events.models import OutboxEvent
 from tests.jobs.test_api_support import (
     client_for,
     error_code,
-    fast_passwords,  # noqa: F401 - autouse fixture
     make_pro,
     make_profile,
     offer_lead,

@@ -19,7 +19,6 @@ from tests.jobs.test_api_support import (
     JOB,
     client_for,
     error_code,
-    fast_passwords,  # noqa: F401 - autouse fixture
     make_pro,
     make_profile,
     offer_lead,

@@ -12,7 +12,6 @@ from marketplace.notifications.services import notify
 from tests.jobs.test_api_support import (
     client_for,
     error_code,
-    fast_passwords,  # noqa: F401 - autouse fixture
     state,
 )
 

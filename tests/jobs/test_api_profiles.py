@@ -11,7 +11,6 @@ from jobs.models import ProStats, TradespersonProfile
 from tests.jobs.test_api_support import (
     client_for,
     error_code,
-    fast_passwords,  # noqa: F401 - autouse fixture
     make_profile,
     state,
     trade,

@@ -10,7 +10,6 @@ import io
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from django.db import transaction
 from PIL import Image
 from rest_framework.authtoken.models import Token
@@ -28,12 +27,6 @@ ISLINGTON = (Decimal("51.53620"), Decimal("-0.10330"))
 BRIXTON = (Decimal("51.45230"), Decimal("-0.11840"))
 
 JOB = {"trade": "plumbing", "title": "Leaky tap", "description": "Kitchen tap drips", "latitude": "51.5", "longitude": "-0.12"}
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """Import this into a test module: PBKDF2 costs most of a second per user on this machine."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def trade(slug: str = "plumbing", name: str = "Plumbing") -> Trade:

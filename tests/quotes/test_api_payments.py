@@ -26,7 +26,6 @@ from quotes.services import quote_submit, single_line_quote
 from tests.jobs.test_api_support import (
     client_for,
     error_code,
-    fast_passwords,  # noqa: F401 - autouse fixture
     make_pro,
     make_profile,
     make_user,

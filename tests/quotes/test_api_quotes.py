@@ -13,7 +13,6 @@ from quotes.models import PromoCode, QuoteVersion
 from tests.jobs.test_api_support import (
     client_for,
     error_code,
-    fast_passwords,  # noqa: F401 - autouse fixture
     make_pro,
     make_profile,
     make_user,

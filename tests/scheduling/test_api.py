@@ -14,7 +14,6 @@ from scheduling.models import Appointment, TimeOff, WorkingHours
 from tests.factories import post_job
 from tests.jobs.helpers import offer, pro
 from tests.jobs.test_api_support import client_for, error_code
-from tests.jobs.test_api_support import fast_passwords as fast_passwords  # autouse fixture
 from tests.quotes.helpers import accept, submit
 
 from .helpers import awarded_job, future_monday, worker_all_week

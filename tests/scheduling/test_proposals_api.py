@@ -13,7 +13,6 @@ from marketplace.events.models import OutboxEvent
 from scheduling.models import Appointment, SlotProposal
 from tests.jobs.helpers import pro
 from tests.jobs.test_api_support import client_for, error_code
-from tests.jobs.test_api_support import fast_passwords as fast_passwords  # autouse fixture
 
 from .helpers import awarded_job, future_monday, worker_all_week
 

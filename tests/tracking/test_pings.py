@@ -16,7 +16,7 @@ from marketplace.events.envelope import decode_message
 from marketplace.events.models import OutboxEvent
 from tests.events.pipeline import read_topic
 from tests.jobs.helpers import pro
-from tests.jobs.test_api_support import client_for, error_code, fast_passwords  # noqa: F401 - autouse fixture
+from tests.jobs.test_api_support import client_for, error_code
 from tracking.models import TrackPoint, Visit
 from tracking.services import visit_act
 

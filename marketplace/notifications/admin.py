@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from .models import Delivery, Notification, NotificationPreferences
+from .services import deliveries_retry_failed
 
 
 class DeliveryInline(admin.TabularInline):
@@ -25,13 +28,29 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    """Email and SMS sends: what failed and why. Retry with ``manage.py send_pending_notifications --now``."""
+    """Email and SMS sends: what failed and why.
+
+    "Retry failed sends" gives failed rows a fresh set of attempts (the clock sends them within a
+    tick); ``manage.py send_pending_notifications --now`` sends what is pending at once.
+    """
 
     list_display = ("notification", "channel", "to", "status", "attempts", "next_attempt_at", "sent_at")
     list_filter = ("channel", "status")
     search_fields = ("to", "notification__recipient__username", "notification__title")
     raw_id_fields = ("notification",)
     readonly_fields = ("notification", "channel", "to", "attempts", "last_error", "claimed_at", "sent_at", "created_at")
+    actions = ["retry_failed"]
+
+    @admin.action(description="Retry failed sends", permissions=["change"])
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        reset = deliveries_retry_failed(delivery_ids=queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - reset
+        self.message_user(
+            request,
+            f"{reset} failed send(s) will be retried on the clock's next pass."
+            + (f" {skipped} selected were not failed and were left alone." if skipped else ""),
+            messages.SUCCESS if reset else messages.WARNING,
+        )
 
 
 @admin.register(NotificationPreferences)

@@ -165,6 +165,17 @@ def deliveries_send_pending(*, limit: int = 500, now_due: bool = False) -> int:
     return deliveries_send(delivery_ids=ids)
 
 
+def deliveries_retry_failed(*, delivery_ids: Iterable[int]) -> int:
+    """Give failed sends a fresh set of attempts (staff, after fixing an address or a provider outage).
+
+    Only ``failed`` rows change; they go back to pending, due now, with their last error kept
+    until the next attempt.  Returns how many were reset; the clock's next pass sends them.
+    """
+    return Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.FAILED).update(
+        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), claimed_at=None
+    )
+
+
 def notification_mark_read(*, recipient_id: int, notification_ids: list[int] | None = None) -> int:
     """Mark some (or all) of a user's notifications read; returns how many changed."""
     with transaction.atomic():

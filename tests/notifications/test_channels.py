@@ -145,6 +145,38 @@ def test_a_failing_sms_backend_is_retried_then_given_up(
     assert deliveries_send_pending(now_due=True) == 0 and texts(tmp_path / "ok") == []
 
 
+def test_staff_retry_failed_sends_from_admin_and_the_next_pass_sends_them(
+    customer: User, settings: Any, tmp_path: Path, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    settings.SMS_BACKEND = "marketplace.notifications.sms.FileSmsBackend"
+    settings.SMS_FILE_PATH = str(blocker)
+    settings.NOTIFICATIONS = {**settings.NOTIFICATIONS, "MAX_ATTEMPTS": 1}
+    with_phone(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        tell(customer, kind="payment_failed")
+    sms, email = Delivery.objects.get(channel="sms"), Delivery.objects.get(channel="email")
+    assert (sms.status, email.status) == ("failed", "sent")
+
+    settings.SMS_FILE_PATH = str(tmp_path / "ok")  # the provider is back
+    staff = User.objects.create_user("ops", "ops@example.com", "pw-123456-x", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    response = client.post(
+        "/admin/notifications/delivery/",
+        {"action": "retry_failed", "_selected_action": [sms.pk, email.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "1 failed send(s) will be retried" in response.content.decode()
+    assert "1 selected were not failed" in response.content.decode()
+    sms.refresh_from_db()
+    assert (sms.status, sms.attempts) == ("pending", 0)
+    assert Delivery.objects.get(pk=email.pk).status == "sent"  # a sent row is never sent again
+    assert deliveries_send_pending() == 1
+    assert len(texts(tmp_path / "ok")) == 1
+
+
 def test_a_send_whose_process_died_is_retried_after_the_lease(customer: User, sms_dir: Path) -> None:
     tell(customer)  # in the test transaction: on_commit never runs, as if the process died before sending
     delivery = Delivery.objects.get()

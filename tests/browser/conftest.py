@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from tests.support import ARTIFACTS, Broker, Process, running_stack
 
@@ -74,12 +74,17 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[calla
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
-        # A script the Content-Security-Policy blocks is a page that silently does nothing: fail on it.
-        page.on("console", lambda msg: "Content Security Policy" in msg.text and violations.append(f"{page.url}: {msg.text}"))
+        page.on("console", lambda msg: note_csp_violation(page, msg))
         pages.append(page)
         return page
 
     violations: list[str] = []
+
+    def note_csp_violation(page: Page, msg: ConsoleMessage) -> None:
+        # A script the Content-Security-Policy blocks is a page that silently does nothing: fail on it.
+        if "Content Security Policy" in msg.text:
+            violations.append(f"{page.url}: {msg.text}")
+
     yield make
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:

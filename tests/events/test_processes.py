@@ -143,7 +143,11 @@ def test_consume_all_runs_one_process_per_group_and_stops_them_all_cleanly(broke
     from marketplace.events.registry import CONSUMERS
 
     supervisor = manage("consume-all", "consume", "--all", env=subprocess_env(broker)).start()
-    wait_until(lambda: supervisor.log().count("assigned") >= len(CONSUMERS), timeout=60, message="every group to get partitions")
+    try:
+        wait_until(lambda: supervisor.log().count("assigned") >= len(CONSUMERS), timeout=90, message="every group to get partitions")
+    except AssertionError:
+        supervisor.terminate(timeout=30)  # SIGTERM reaches every child; never leave them running
+        raise
     assert supervisor.terminate(timeout=30) == 0, supervisor.log()
     log = supervisor.log()
     assert log.count("stopped; processed") == len(CONSUMERS)
@@ -156,13 +160,16 @@ def test_consume_all_threads_runs_every_group_in_one_process_applies_events_and_
     consumers = manage("consume-threads", "consume", "--all", "--threads", env=subprocess_env(broker)).start()
     relay = manage("relay-threads", "outbox_relay", env=subprocess_env(broker)).start()
     try:
-        wait_until(lambda: consumers.log().count("assigned") >= len(CONSUMERS), timeout=60, message="every group to get partitions")
+        wait_until(lambda: consumers.log().count("assigned") >= len(CONSUMERS), timeout=90, message="every group to get partitions")
         post_many(1, 5)
         wait_until(lambda: JobBoardEntry.objects.count() == 5, timeout=30, message="the board projection to apply them")
         # One process: no child was started for any group.
         assert consumers.proc is not None
         children = subprocess.run(["pgrep", "-P", str(consumers.proc.pid)], capture_output=True, text=True, check=False).stdout.split()
         assert children == []
+    except AssertionError:
+        consumers.terminate(timeout=30)
+        raise
     finally:
         relay.terminate()
     assert consumers.terminate(timeout=30) == 0, consumers.log()

@@ -13,7 +13,6 @@ from marketplace.accounts.models import User
 from tests.factories import TradeFactory
 from tests.jobs.helpers import offer, pro
 from tests.jobs.test_api_support import client_for, error_code
-from tests.jobs.test_api_support import fast_passwords as fast_passwords  # autouse fixture
 
 pytestmark = pytest.mark.django_db
 

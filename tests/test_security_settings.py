@@ -11,8 +11,6 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.jobs.test_api_support import fast_passwords as fast_passwords  # autouse fixture
-
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}

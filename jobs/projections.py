@@ -359,7 +359,9 @@ class ProStatsProjection(EventHandler):
     """Per-tradesperson lead and bid record; counters are exact thanks to the inbox."""
 
     def reset(self) -> None:
-        ProStats.objects.all().delete()
+        # Zero our own counters only: rating_average/rating_count belong to the ratings consumer
+        # (reviews.projections), so replaying pro-stats must not wipe them.
+        ProStats.objects.update(leads_offered=0, leads_seen=0, bids_placed=0, jobs_won=0, response_seconds_total=0)
 
     def _bump(self, user_id: int, **increments: Any) -> None:
         ProStats.objects.get_or_create(tradesperson_id=user_id)

@@ -78,7 +78,10 @@ INSTALLED_APPS = [
     "scheduling",
     "chat",
     "tracking",
+    "reviews",
     "marketplace.audit",
+    "alerts",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -286,6 +289,26 @@ PAYMENTS: dict[str, Any] = {
     # ...otherwise a fee when cancelling this close to the appointment (a share of the deposit).
     "LATE_CANCELLATION_HOURS": env_int("PAYMENTS_LATE_CANCELLATION_HOURS", 24),
     "LATE_CANCELLATION_FEE_PERCENT": env("PAYMENTS_LATE_CANCELLATION_FEE_PERCENT", "50"),
+}
+# --- Staff alerts (alerts/): moments that need a human, in the admin inbox and an incoming webhook ---
+STAFF_ALERTS: dict[str, Any] = {
+    "NO_BIDS_AFTER_MINUTES": env_int("STAFF_ALERT_NO_BIDS_AFTER_MINUTES", 120),  # an open job nobody bid on this long
+    "LATE_MINUTES": env_int("STAFF_ALERT_LATE_MINUTES", 15),  # a tradesperson this far past the appointment start
+    "CANCELLATION_FLOOD_COUNT": env_int("STAFF_ALERT_CANCELLATION_FLOOD_COUNT", 5),  # this many cancellations...
+    "CANCELLATION_FLOOD_MINUTES": env_int("STAFF_ALERT_CANCELLATION_FLOOD_MINUTES", 15),  # ...in one window this long
+    "LOOKBACK_HOURS": env_int("STAFF_ALERT_LOOKBACK_HOURS", 48),  # the clock's time-based rules ignore older jobs
+    # Slack-compatible incoming webhook ({"text", "blocks"}); empty: the admin inbox only.
+    "WEBHOOK_URL": env("STAFF_ALERT_WEBHOOK_URL", ""),
+    "WEBHOOK_MIN_SEVERITY": env("STAFF_ALERT_WEBHOOK_MIN_SEVERITY", "info"),  # info, warning or critical
+    "WEBHOOK_TIMEOUT_S": float(env("STAFF_ALERT_WEBHOOK_TIMEOUT_S", "5")),
+    "WEBHOOK_MAX_ATTEMPTS": env_int("STAFF_ALERT_WEBHOOK_MAX_ATTEMPTS", 6),
+    "WEBHOOK_RETRY_BASE_S": env_int("STAFF_ALERT_WEBHOOK_RETRY_BASE_S", 30),  # doubled after each failure
+    "WEBHOOK_CLAIM_LEASE_S": env_int("STAFF_ALERT_WEBHOOK_CLAIM_LEASE_S", 300),
+}
+# --- Insights (insights/): streaming aggregates for the dashboards ------------------------
+INSIGHTS: dict[str, Any] = {
+    "ON_TIME_GRACE_MINUTES": env_int("INSIGHTS_ON_TIME_GRACE_MINUTES", 5),  # arriving this long after the start is still on time
+    "PUSH_MIN_INTERVAL_S": float(env("INSIGHTS_PUSH_MIN_INTERVAL_S", "2")),  # at most one push per dashboard stream this often
 }
 # The clock process (manage.py clock) runs expiry and widening this often.
 CLOCK_INTERVAL_S = float(env("CLOCK_INTERVAL_S", "30"))

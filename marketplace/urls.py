@@ -11,6 +11,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("", include("alerts.urls")),  # /admin/customer360/<id>/ (before the admin catch-all)
+    path("admin/backbone/", backbone.backbone_view, name="admin-backbone"),  # before the admin catch-all
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -22,6 +24,8 @@ urlpatterns = [
     path("api/", include("marketplace.audit.api_urls")),
     path("api/", include("tracking.api_urls")),
     path("api/", include("chat.api_urls")),
+    path("api/", include("insights.api_urls")),
+    path("api/", include("reviews.api_urls")),
     path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("marketplace.accounts.urls")),
@@ -30,6 +34,7 @@ urlpatterns = [
     path("", include("quotes.urls")),
     path("", include("scheduling.urls")),
     path("", include("tracking.urls")),
+    path("", include("insights.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -11,11 +11,13 @@ from django.core.management import call_command
 from django.test import Client
 
 from chat import api_urls as chat_urls
+from insights import api_urls as insights_urls
 from jobs import api_urls as job_urls
 from marketplace.accounts import api_urls as account_urls
 from marketplace.audit import api_urls as audit_urls
 from marketplace.notifications import api_urls as notification_urls
 from quotes import api_urls as quote_urls
+from reviews import api_urls as review_urls
 from scheduling import api_urls as scheduling_urls
 from tracking import api_urls as tracking_urls
 
@@ -25,9 +27,21 @@ def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     schema = yaml.safe_load(target.read_text())
     documented = {(path, method) for path, item in schema["paths"].items() for method in item}
-    url_modules = (job_urls, account_urls, notification_urls, quote_urls, scheduling_urls, chat_urls, tracking_urls, audit_urls)
+    url_modules = (
+        job_urls,
+        account_urls,
+        notification_urls,
+        quote_urls,
+        scheduling_urls,
+        chat_urls,
+        tracking_urls,
+        audit_urls,
+        review_urls,
+        insights_urls,
+    )
     routes = [str(p.pattern) for urls in url_modules for p in urls.urlpatterns]
-    assert len(routes) == 51  # +2: notification preferences, job timeline
+    assert len(routes) == 58  # +2: notification preferences, job timeline; +3: review a job, a pro's reviews, reply
+    # +4: insights (a tradesperson's, the platform's, and their CSV exports)
     for route in routes:
         path = "/api/" + re.sub(r"<int:(\w+)>", r"{\1}", route)
         assert any(p == path for p, _ in documented), f"{path} is not in the schema"

@@ -31,13 +31,14 @@ from marketplace.notifications.services import notify
 from quotes.models import Payment
 from quotes.payments import payment_collect
 from quotes.services import quote_accept, quote_submit, single_line_quote
+from reviews.models import Review
+from reviews.services import review_post
 from scheduling.models import Appointment, Reminder, SlotProposal, TimeOff, Worker, WorkingHours
 from scheduling.services import appointment_book
 from tests.jobs.test_api_support import (
     JOB,
     client_for,
     error_code,
-    fast_passwords,  # noqa: F401 - autouse fixture
     make_pro,
     make_profile,
     make_user,
@@ -105,6 +106,9 @@ def world(customer: User, other_customer: User, tradesperson: User) -> World:
     for name, user in users.items():
         notify(recipient_id=user.pk, kind="test", title=f"Hello {name}", object_key="1")
     chat_threads_open(job=job, viewer=customer)  # A's chat threads with X and Z on J
+    review_post(
+        job=world.paid_job, customer=customer, rating=4, aspects=dict.fromkeys(("punctuality", "quality", "value", "communication"), 4)
+    )
     return world
 
 
@@ -219,6 +223,17 @@ ENDPOINTS: dict[str, Endpoint] = {
         lambda w, role: {"phone": "", "important": {"email": True, "sms": True}, "updates": {"email": False, "sms": False}},
     ),
     "job-timeline": Endpoint("GET", "/api/jobs/{job}/timeline/"),
+    "insights": Endpoint("GET", "/api/insights/"),
+    "insights-csv": Endpoint("GET", "/api/insights/csv/"),
+    "insights-platform": Endpoint("GET", "/api/insights/platform/"),
+    "insights-platform-csv": Endpoint("GET", "/api/insights/platform/csv/"),
+    "review-post": Endpoint(
+        "POST",
+        "/api/jobs/{paid_job}/review/",
+        lambda w, role: {"rating": 5, "aspects": dict.fromkeys(("punctuality", "quality", "value", "communication"), 5)},
+    ),
+    "pro-reviews": Endpoint("GET", "/api/pros/{pro}/reviews/"),
+    "review-reply": Endpoint("POST", "/api/reviews/{review}/reply/", lambda w, role: {"reply": f"Thanks from {role}"}),
 }
 
 OPEN = dict.fromkeys(ROLES, 200)
@@ -291,6 +306,13 @@ EXPECTED: dict[str, dict[str, int]] = {
     "notification-prefs-get": SIGNED_IN,
     "notification-prefs-put": SIGNED_IN,  # one's own preferences only
     "job-timeline": expect(A=200, B=404, X=200, Y=404, staff=200),  # X sees its own bid, never Z's
+    "insights": expect(A=403, B=403, X=200, Y=200, staff=400),  # own numbers only; staff name the tradesperson (?tradesperson=)
+    "insights-csv": expect(A=403, B=403, X=200, Y=200, staff=400),
+    "insights-platform": expect(A=403, B=403, X=403, Y=403, staff=200),  # staff only
+    "insights-platform-csv": expect(A=403, B=403, X=403, Y=403, staff=200),
+    "review-post": expect(A=409, B=404, X=403, Y=404, staff=403),  # A already reviewed the paid (completed) job: once per job
+    "pro-reviews": SIGNED_IN,  # public profile
+    "review-reply": expect(A=403, B=403, X=201, Y=403, staff=403),  # a visible review: anyone may see it, only X replies
 }
 
 CASES = [pytest.param(name, role, id=f"{ENDPOINTS[name].method} {ENDPOINTS[name].path} as {role}") for name in ENDPOINTS for role in ROLES]
@@ -309,6 +331,7 @@ def call(world: World, name: str, role: str) -> Any:
         worker=world.worker.pk,
         scheduled_job=world.scheduled_job.pk,
         thread=Thread.objects.filter(job=world.job, tradesperson=world.users["X"]).values_list("pk", flat=True).first(),
+        review=Review.objects.filter(job=world.paid_job).values_list("pk", flat=True).first(),
     )
     client = client_for(world.users.get(role))
     send = getattr(client, endpoint.method.lower())

@@ -109,6 +109,24 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             description="Per-job timeline (who may see each step), pushed live to the job page and the tradesperson.",
         ),
         ConsumerSpec(
+            name="ratings",
+            topics=(Topic.JOBS,),
+            handler_path="reviews.projections.RatingsProjection",
+            description="Rating summaries per tradesperson from review.* events (the one writer of ProStats' rating columns), live.",
+        ),
+        ConsumerSpec(
+            name="staff-alerts",
+            topics=(Topic.JOBS,),
+            handler_path="alerts.projections.StaffAlertsHandler",
+            description="Alerts staff (admin inbox, webhook) about first jobs, failed payments, late arrivals, cancellation floods.",
+        ),
+        ConsumerSpec(
+            name="insights",
+            topics=(Topic.JOBS, Topic.PAYMENTS),
+            handler_path="insights.projections.InsightsProjection",
+            description="Dashboard aggregates per UTC day, trade and tradesperson (jobs, bids, awards, arrivals, hours, money), live.",
+        ),
+        ConsumerSpec(
             name="audit",
             topics=tuple(TOPICS),  # every declared topic (their dead-letter twins are not in TOPICS)
             handler_path="marketplace.audit.projections.AuditProjection",

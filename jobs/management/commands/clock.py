@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from alerts.services import clock_pass as staff_alerts_pass
 from jobs import services
 from jobs.models import Job
 from marketplace.notifications.services import deliveries_send_pending
@@ -56,6 +57,8 @@ class Command(BaseCommand):
             resent = deliveries_send_pending()
             released = payments_reconcile()
             points, _, _ = pings_purge(older_than=timedelta(hours=settings.TRACKING["PING_RETENTION_HOURS"]))
+            alerted, webhooks = staff_alerts_pass()
+            self.stdout.write(f"raised {alerted} staff alert(s), sent {webhooks} to the webhook")
             self.stdout.write(
                 f"expired {expired}, widened {widened}, sent {reminded} reminder(s) and {resent} pending email/SMS, "
                 f"released {released} unused deposit hold(s), purged {points} old trail point(s)"
@@ -84,6 +87,9 @@ class Command(BaseCommand):
                 released = payments_reconcile()
                 if released:
                     log.warning("clock: released %d deposit hold(s) whose acceptance never committed", released)
+                alerted, webhooks = staff_alerts_pass()
+                if alerted or webhooks:
+                    log.info("clock: raised %d staff alert(s), sent %d to the webhook", alerted, webhooks)
             except DatabaseError as exc:
                 log.error("clock: database error (%s); retrying next tick", exc)
                 connection.close()

@@ -300,6 +300,12 @@ class Command(BaseCommand):
                     job = Job.objects.get(pk=jobs[index].pk)
                     services.job_start_work(job=job, actor=pros[pro])
                     services.job_complete(job=job, actor=pros[pro])
+                    from reviews.services import review_post, review_reply  # reviews builds on jobs
+
+                    stars = {"punctuality": 5, "quality": 5, "value": 4, "communication": 5}
+                    comment = "Arrived on time, explained everything and left the place spotless."
+                    review = review_post(job=job, customer=customers[customer], rating=5, aspects=stars, comment=comment)
+                    review_reply(review=review, actor=pros[pro], reply="Thank you, Carol! Give us a call any time.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo data created: {len(TRADES)} trades, {len(CUSTOMERS)} customers, {len(PROS)} tradespeople, "

@@ -1,0 +1,157 @@
+"""The only code that changes reviews.  Each function writes its rows and its event in one transaction.
+
+Rules (each refusal is a :class:`~marketplace.api_errors.ServiceError` with a stable code):
+
+- ``review_post``: only the job's customer (403 ``not_your_job``), only once the job is completed
+  (409 ``job_not_completed``), once per job (409 ``already_reviewed``, also enforced by the database),
+  stars 1-5 (400 ``rating_out_of_range``).  Emits ``review.posted``.
+- ``review_reply``: only the tradesperson reviewed (403 ``not_your_review``), once (409 ``already_replied``).
+  Emits ``review.replied``.
+- ``review_moderate``: staff only (403), hide or restore with a reason (400 ``reason_required``); repeating
+  the current state changes nothing and emits nothing.  Emits ``review.moderated``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jobs.models import Bid, Job
+from jobs.services import scrub
+from marketplace.accounts.models import User
+from marketplace.api_errors import ServiceError
+from marketplace.events.outbox import emit
+
+from . import events as ev
+from .models import ASPECTS, Review
+
+MAX_TEXT = 2000
+
+
+def _stars(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        label = "The overall rating" if name == "rating" else f"The {name} rating"
+        raise ServiceError(
+            f"{label} must be a whole number of stars from 1 to 5 (got {value!r}).", code="rating_out_of_range", status_code=400
+        )
+    return value
+
+
+def _text(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if len(value) > MAX_TEXT:
+        raise ServiceError(f"The {what} is too long: at most {MAX_TEXT} characters.", code="too_long", status_code=400)
+    return scrub(value)
+
+
+def review_data(review: Review) -> dict[str, Any]:
+    return {
+        "review_id": review.pk,
+        "job_id": review.job_id,
+        "customer_id": review.customer_id,
+        "tradesperson_id": review.tradesperson_id,
+        "rating": review.rating,
+        "aspects": review.aspects(),
+    }
+
+
+def reviewed_tradesperson_id(job: Job) -> int | None:
+    """Who did the job: the tradesperson of its awarded bid."""
+    if job.awarded_bid_id is None:
+        return None
+    return Bid.objects.filter(pk=job.awarded_bid_id).values_list("tradesperson_id", flat=True).first()
+
+
+def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int], comment: str = "") -> Review:
+    """The job's customer rates the tradesperson who did it.  Emits ``review.posted``; once per job."""
+    stars = {"rating": _stars("rating", rating), **{a: _stars(a, (aspects or {}).get(a)) for a in ASPECTS}}
+    comment = _text(comment, "comment")
+    try:
+        with transaction.atomic():
+            job = Job.objects.select_for_update().get(pk=job.pk)
+            if job.customer_id != customer.pk:
+                raise ServiceError("Only the customer who posted this job can review it.", code="not_your_job", status_code=403)
+            if job.status != Job.Status.COMPLETED:
+                raise ServiceError(
+                    f"You can review the work once the job is completed (it is {job.get_status_display().lower()}).",
+                    code="job_not_completed",
+                )
+            if Review.objects.filter(job=job).exists():
+                raise ServiceError("You have already reviewed this job; a job has one review.", code="already_reviewed")
+            tradesperson_id = reviewed_tradesperson_id(job)
+            if tradesperson_id is None:
+                raise ServiceError("Nobody was awarded this job, so there is nobody to review.", code="job_not_completed")
+            review = Review.objects.create(job=job, customer=customer, tradesperson_id=tradesperson_id, comment=comment, **stars)
+            emit(
+                ev.REVIEW_POSTED,
+                aggregate_id=job.pk,
+                data={**review_data(review), "comment": review.comment, "posted_at": review.created_at.isoformat(), "hidden": False},
+                actor_id=customer.pk,
+            )
+    except IntegrityError as exc:  # two submissions raced past the check: the constraint keeps one
+        raise ServiceError("You have already reviewed this job; a job has one review.", code="already_reviewed") from exc
+    return review
+
+
+def review_reply(*, review: Review, actor: User, reply: str) -> Review:
+    """The reviewed tradesperson answers, once.  Emits ``review.replied``."""
+    text = _text(reply, "reply")
+    if not text:
+        raise ServiceError("Write a reply first.", code="reply_required", status_code=400)
+    with transaction.atomic():
+        review = Review.objects.select_for_update().get(pk=review.pk)
+        if review.tradesperson_id != actor.pk:
+            raise ServiceError("Only the tradesperson who was reviewed can reply.", code="not_your_review", status_code=403)
+        if review.replied_at is not None:
+            raise ServiceError("You have already replied to this review; a review has one reply.", code="already_replied")
+        review.reply, review.replied_at = text, timezone.now()
+        review.save(update_fields=["reply", "replied_at"])
+        emit(
+            ev.REVIEW_REPLIED,
+            aggregate_id=review.job_id,
+            data={
+                **{k: v for k, v in review_data(review).items() if k not in ("rating", "aspects")},
+                "reply": text,
+                "replied_at": review.replied_at.isoformat(),
+            },
+            actor_id=actor.pk,
+        )
+    return review
+
+
+def review_moderate(*, review: Review, moderator: User, hide: bool, reason: str) -> Review:
+    """Staff hide a review (off the profile and out of summaries) or restore it, with a reason.
+
+    Idempotent: asking for the state the review is already in changes nothing and emits nothing.
+    Emits ``review.moderated``.
+    """
+    if not moderator.is_staff:
+        raise ServiceError("Only staff moderate reviews.", code="forbidden", status_code=403)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Give a reason for hiding or restoring the review.", code="reason_required", status_code=400)
+    if len(reason) > 500:
+        raise ServiceError("The reason is too long: at most 500 characters.", code="too_long", status_code=400)
+    with transaction.atomic():
+        review = Review.objects.select_for_update().get(pk=review.pk)
+        if review.is_hidden == hide:
+            return review
+        review.is_hidden, review.moderation_reason = hide, reason
+        review.moderated_at, review.moderated_by = timezone.now(), moderator
+        review.save(update_fields=["is_hidden", "moderation_reason", "moderated_at", "moderated_by"])
+        emit(
+            ev.REVIEW_MODERATED,
+            aggregate_id=review.job_id,
+            data={
+                **review_data(review),
+                "hidden": hide,
+                "reason": reason,
+                "moderator_id": moderator.pk,
+                "posted_at": review.created_at.isoformat(),
+                "moderated_at": review.moderated_at.isoformat(),
+            },
+            actor_id=moderator.pk,
+        )
+    return review

@@ -38,4 +38,4 @@ EXPOSE 8000
 # No HEALTHCHECK here: relay and consumers run this same image and listen on no port,
 # and in production "/" over plain http is redirected to https (SECURE_SSL_REDIRECT).
 # compose.yaml gives the web service its own health check.
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "marketplace.asgi:application"]
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "--access-log", "/dev/null", "marketplace.asgi:application"]

@@ -294,7 +294,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
     trade: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     trade_name = serializers.CharField(source="trade.name", read_only=True)
     photos = JobPhotoOutputSerializer(many=True, read_only=True)
-    awarded_bid: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
+    awarded_bid: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     bid_count = serializers.SerializerMethodField()
 
     class Meta:

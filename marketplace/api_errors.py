@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -27,6 +28,25 @@ class ServiceError(exceptions.APIException):
         super().__init__(detail=message, code=code)
         if status_code is not None:
             self.status_code = status_code
+
+
+def _api_error(request: HttpRequest, status_code: int, code: str, message: str) -> JsonResponse | None:
+    if not request.path.startswith("/api/"):
+        return None
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status_code)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: the API's error shape under /api/ (a URL no route matches), the HTML page elsewhere."""
+    return _api_error(request, 404, "not_found", "Not found.") or defaults.page_not_found(request, exception or Http404())
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _api_error(request, 400, "bad_request", "Bad request.") or defaults.bad_request(request, exception or Exception())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _api_error(request, 500, "server_error", "Something went wrong on our side.") or defaults.server_error(request)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketplace.middleware.DatabaseUnavailableMiddleware",
+    "marketplace.logging.AccessLogMiddleware",
     "marketplace.middleware.UserTimezoneMiddleware",
 ]
 
@@ -195,6 +196,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "marketplace.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # No OPTIONS metadata (405): DRF's SimpleMetadata answered 500 on views without a serializer_class.
+    "DEFAULT_METADATA_CLASS": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Marketplace API",
@@ -327,6 +330,13 @@ METRICS: dict[str, Any] = {
     "TOKEN": env("METRICS_TOKEN", ""),
     "LAG_CACHE_S": float(env("METRICS_LAG_CACHE_S", "10")),
 }
+# Alert thresholds shown on /admin/backbone/ (marketplace/ops/backbone.py): (amber at, red at).
+BACKBONE_ALERTS: dict[str, tuple[float, float]] = {
+    "CONSUMER_LAG": (env_int("ALERT_LAG_AMBER", 100), env_int("ALERT_LAG_RED", 1000)),  # messages behind, per group
+    "OUTBOX_BACKLOG": (env_int("ALERT_BACKLOG_AMBER", 100), env_int("ALERT_BACKLOG_RED", 1000)),  # unpublished rows
+    "OUTBOX_AGE_S": (env_int("ALERT_BACKLOG_AGE_AMBER_S", 30), env_int("ALERT_BACKLOG_AGE_RED_S", 300)),  # oldest unpublished
+    "DEAD_LETTERS": (env_int("ALERT_DEAD_LETTERS_AMBER", 1), env_int("ALERT_DEAD_LETTERS_RED", 10)),  # pending
+}
 # --- Notifications: email and SMS channels (marketplace/notifications) ---------------------
 # Development prints mail to the console; tests use locmem (pytest-django); production sets SMTP.
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -364,12 +374,20 @@ STARTUP_WAIT_S = float(env("STARTUP_WAIT_S", "60"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One JSON object per line with the correlation id (marketplace/logging.py); LOG_FORMAT=plain for a terminal.
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        "json": {"()": "marketplace.logging.JsonFormatter"},
+    },
+    "filters": {"correlation": {"()": "marketplace.logging.CorrelationFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": env("LOG_FORMAT", "json"), "filters": ["correlation"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        "marketplace.events.trace": {"level": env("LOG_EVENTS", "INFO")},
     },
 }
 

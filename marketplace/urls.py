@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from marketplace.accounts.views import RateLimitedLoginView
-from marketplace.ops import health, metrics
+from marketplace.ops import backbone, health, metrics
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -36,5 +36,8 @@ urlpatterns = [
     path("", include("tracking.urls")),
     path("", include("insights.urls")),
 ]
+handler400 = "marketplace.api_errors.bad_request"
+handler404 = "marketplace.api_errors.not_found"
+handler500 = "marketplace.api_errors.server_error"
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -214,10 +214,18 @@ class CalendarOutputSerializer(serializers.Serializer):
 # --- workers ------------------------------------------------------------------------------------
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "example": "08:00"})
+class HourMinuteField(serializers.TimeField):
+    """A wall-clock time answered as HH:MM (OpenAPI's ``format: time`` would promise HH:MM:SS)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class HoursSerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday ... 6 = Sunday.")
-    start = serializers.TimeField(format="%H:%M", help_text="Local wall-clock time in the worker's zone, HH:MM.")
-    end = serializers.TimeField(format="%H:%M", help_text="After start (several stretches per day are allowed).")
+    start = HourMinuteField(help_text="Local wall-clock time in the worker's zone, HH:MM.")
+    end = HourMinuteField(help_text="After start (several stretches per day are allowed).")
 
 
 class HoursInputSerializer(serializers.Serializer):

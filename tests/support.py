@@ -168,5 +168,8 @@ def running_stack(broker: Broker, name: str) -> Iterator[tuple[str, list[Process
 
 def daphne(port: int, env: dict[str, str]) -> Process:
     return Process(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "marketplace.asgi:application"], env, f"daphne-{port}"
+        # Daphne's own access log is plain text; marketplace.logging.AccessLogMiddleware logs each request as JSON.
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", "/dev/null", "marketplace.asgi:application"],
+        env,
+        f"daphne-{port}",
     )

@@ -27,6 +27,15 @@ def current_causation_id() -> str | None:
     return _causation_id.get()
 
 
+def peek_correlation_id() -> str | None:
+    """The correlation id of the current context, or None (never makes one up; for logging)."""
+    return _correlation_id.get() or None
+
+
+def peek_causation_id() -> str | None:
+    return _causation_id.get() or None
+
+
 def current_consumer() -> str:
     """The consumer group whose handler is running ('' outside the consumer runner)."""
     return _consumer.get()

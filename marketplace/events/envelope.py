@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from django.core.serializers.json import DjangoJSONEncoder
 from jsonschema import Draft202012Validator
 
-from .schemas import SCHEMA_DIR, SchemaViolation, get_event_type, validate_data
+from .schemas import SCHEMA_DIR, SchemaViolation, fast_validator, get_event_type, validate_data
 
 # The header that carries a tombstone's envelope JSON (its value is null).
 ENVELOPE_HEADER = "envelope"
@@ -121,7 +121,14 @@ def _envelope_validator() -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
+@cache
+def _envelope_fast_validator() -> Any:
+    return fast_validator(json.loads((SCHEMA_DIR / "envelope.v1.json").read_text()))
+
+
 def validate_envelope_dict(raw: Any) -> None:
+    if _envelope_fast_validator().is_valid(raw):
+        return
     for error in _envelope_validator().iter_errors(raw):
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise SchemaViolation(f"envelope: {where}: {error.message}")

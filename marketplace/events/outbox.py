@@ -93,7 +93,10 @@ def emit_many(events: Sequence[PendingEvent]) -> list[Envelope]:
     for pending in events:
         counts[(pending.event_type.aggregate_type, str(pending.aggregate_id))] += 1
     # Sorted so two transactions touching the same aggregates lock them in one order.
-    next_seq = {agg: _reserve_sequences(agg[0], agg[1], n) for agg, n in sorted(counts.items())}
+    if len(counts) == 1:
+        next_seq = {agg: _reserve_sequences(agg[0], agg[1], n) for agg, n in counts.items()}
+    else:
+        next_seq = _reserve_many(sorted(counts.items()))
 
     envelopes: list[Envelope] = []
     rows: list[OutboxEvent] = []
@@ -133,6 +136,25 @@ def emit_many(events: Sequence[PendingEvent]) -> list[Envelope]:
         )
     OutboxEvent.objects.bulk_create(rows)
     return envelopes
+
+
+def _reserve_many(counts: list[tuple[tuple[str, str], int]]) -> dict[tuple[str, str], int]:
+    """:func:`_reserve_sequences` for several aggregates (given sorted, distinct) in one statement."""
+    table = AggregateSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (aggregate_type, aggregate_id, last_sequence)
+            SELECT t, i, n FROM unnest(%s::text[], %s::text[], %s::bigint[]) WITH ORDINALITY AS v(t, i, n, position)
+            ORDER BY position
+            ON CONFLICT (aggregate_type, aggregate_id)
+            DO UPDATE SET last_sequence = {table}.last_sequence + EXCLUDED.last_sequence
+            RETURNING aggregate_type, aggregate_id, last_sequence
+            """,
+            [[agg[0] for agg, _ in counts], [agg[1] for agg, _ in counts], [n for _, n in counts]],
+        )
+        last = {(t, i): int(seq) for t, i, seq in cursor.fetchall()}
+    return {agg: last[agg] - n + 1 for agg, n in counts}
 
 
 def _reserve_sequences(aggregate_type: str, aggregate_id: str, count: int) -> int:

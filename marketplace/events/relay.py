@@ -26,15 +26,18 @@ from datetime import timedelta
 import psycopg
 from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from .context import correlation
 from .envelope import ENVELOPE_HEADER
 from .kafka import make_producer
 from .models import OutboxEvent
 
 log = logging.getLogger(__name__)
+# One line per published event, logged with the event's correlation id (LOG_EVENTS=WARNING silences it).
+trace = logging.getLogger("marketplace.events.trace")
 
 NOTIFY_CHANNEL = "outbox"
 LEADER_LOCK_KEY = 0x6F7574626F78  # "outbox"
@@ -50,6 +53,7 @@ class OutboxRow:
     event_type: str
     value: bytes  # the envelope JSON
     tombstone: bool = False
+    correlation_id: str = ""
 
     def message_value(self) -> bytes | None:
         return None if self.tombstone else self.value
@@ -80,6 +84,7 @@ def _libpq_dsn() -> str:
 class OutboxRelay:
     def __init__(self, producer: Producer | None = None, *, batch_size: int | None = None) -> None:
         self.producer = producer or make_producer("relay")
+        self._owns_producer = producer is None  # only a producer of our own making is replaced (publish_pending)
         self.batch_size = batch_size or settings.OUTBOX["BATCH_SIZE"]
         self.poll_interval = settings.OUTBOX["POLL_INTERVAL_S"]
         self.stop_event = threading.Event()
@@ -92,12 +97,13 @@ class OutboxRelay:
     def fetch_pending(self) -> list[OutboxRow]:
         with connection.cursor() as cursor:
             cursor.execute(
-                f"""SELECT id, topic, key, event_id::text, event_type, envelope::text, tombstone
+                f"""SELECT id, topic, key, event_id::text, event_type, envelope::text, tombstone,
+                           COALESCE(envelope->>'correlation_id', '')
                     FROM {OutboxEvent._meta.db_table}
                     WHERE published_at IS NULL ORDER BY id LIMIT %s""",
                 [self.batch_size],
             )
-            return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5].encode(), r[6]) for r in cursor.fetchall()]
+            return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5].encode(), r[6], r[7]) for r in cursor.fetchall()]
 
     def publish(self, rows: list[OutboxRow]) -> tuple[list[int], dict[int, str]]:
         """Produce rows and wait for every delivery report.
@@ -107,12 +113,33 @@ class OutboxRelay:
         acked: list[int] = []
         failed: dict[int, str] = {}
 
-        def on_delivery(row_id: int) -> Callable[[KafkaError | None, Message], None]:
-            def callback(err: KafkaError | None, _msg: Message) -> None:
+        tracing = trace.isEnabledFor(logging.INFO)
+
+        def on_delivery(row: OutboxRow) -> Callable[[KafkaError | None, Message], None]:
+            def callback(err: KafkaError | None, msg: Message) -> None:
                 if err is None:
-                    acked.append(row_id)
+                    acked.append(row.id)
+                    if tracing:
+                        # The ids go in as extras (the log filter keeps them) rather than through
+                        # the correlation() context: cheaper, and this runs for every event.
+                        trace.info(
+                            "relay: published %s %s to %s[%s]@%s",
+                            row.event_type,
+                            row.event_id,
+                            row.topic,
+                            msg.partition(),
+                            msg.offset(),
+                            extra={
+                                "event_id": row.event_id,
+                                "event_type": row.event_type,
+                                "correlation_id": row.correlation_id or None,
+                                "causation_id": row.event_id,
+                            },
+                        )
                 else:
-                    failed[row_id] = str(err)
+                    failed[row.id] = str(err)
+                    with correlation(row.correlation_id or None, row.event_id):
+                        trace.debug("relay: %s %s not acknowledged: %s", row.event_type, row.event_id, err)
 
             return callback
 
@@ -125,7 +152,7 @@ class OutboxRelay:
                         key=row.key.encode(),
                         value=row.message_value(),
                         headers=headers,
-                        on_delivery=on_delivery(row.id),
+                        on_delivery=on_delivery(row),
                     )
                     break
                 except BufferError:
@@ -138,8 +165,11 @@ class OutboxRelay:
     def mark_published(self, ids: list[int]) -> None:
         if not ids:
             return
-        with transaction.atomic():
-            OutboxEvent.objects.filter(id__in=ids, published_at__isnull=True).update(published_at=timezone.now())
+        with connection.cursor() as cursor:  # one statement, one array parameter (autocommit)
+            cursor.execute(
+                f"UPDATE {OutboxEvent._meta.db_table} SET published_at = %s WHERE id = ANY(%s) AND published_at IS NULL",
+                [timezone.now(), ids],
+            )
 
     def record_failures(self, failed: dict[int, str]) -> None:
         if not failed:
@@ -159,6 +189,12 @@ class OutboxRelay:
         self.failed_total += len(failed)
         if failed:
             log.warning("relay: %d of %d events not acknowledged (%s); will retry", len(failed), len(rows), next(iter(failed.values())))
+        if failed and not acked and self._owns_producer:
+            # An idempotent producer that has delivered to a broker which then lost its data (the development
+            # broker restarts empty) never recovers: the broker no longer knows its producer id, and every send
+            # times out, forever.  publish() waited for every report, so nothing is in flight: a fresh producer
+            # (a new id) loses nothing, and the rows go again in id order.
+            self.producer = make_producer("relay")
         return len(acked), len(failed)
 
     def purge_published(self) -> int:

@@ -3,11 +3,16 @@
 For each batch from ``consume()``:
 
 1. Every message is decoded and validated; one that can never be processed
-   (not JSON, unknown type, schema violation) is dead-lettered.
-2. In one database transaction, each event is applied in its own savepoint
-   together with its inbox record ``(consumer, event_id)``.  An event already in
-   the inbox is skipped, so redelivery is harmless.  A handler error is retried a
-   few times, then the event is dead-lettered; the rest of the batch goes on.
+   (not JSON, unknown type, schema violation) is dead-lettered.  A message whose
+   ``event_type`` header (set by the relay) names a type this handler does not
+   handle is skipped before that, unread.
+2. In one database transaction, the batch's inbox records ``(consumer, event_id)``
+   are inserted in one statement and the new events applied (an event already in
+   the inbox is skipped, so redelivery is harmless); a run of consecutive events
+   of a type the handler has a ``bulk_<type>`` method for is applied in one call.
+   If anything fails, the batch is re-applied one event at a time, each in its own
+   savepoint through ``on_<type>``: a handler error is retried a few times, then
+   the event is dead-lettered; the rest of the batch goes on.
 3. After the commit: live pushes go out, dead letters are produced to the
    ``<topic>.dlq`` topic with the error and origin in headers, and only then are
    the offsets stored and committed.
@@ -51,14 +56,17 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 
 from marketplace.realtime import push
 
+from . import bulk
 from .context import consuming, correlation
-from .envelope import BareTombstone, Envelope, InvalidMessage, decode_message
+from .envelope import BareTombstone, Envelope, InvalidMessage, decode_message, header
 from .handlers import EventHandler, Retryable
 from .kafka import group_id, make_consumer, make_producer
 from .models import DeadLetter, ProcessedEvent
 from .registry import ConsumerSpec
 
 log = logging.getLogger(__name__)
+# One line per applied event, logged with the event's correlation id (LOG_EVENTS=WARNING silences it).
+trace = logging.getLogger("marketplace.events.trace")
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, Retryable)
 
@@ -101,15 +109,14 @@ _Item = Envelope | BareTombstone
 def record_inbox(consumer_name: str, events: list[Envelope]) -> set[uuid.UUID]:
     """Insert inbox rows for ``events`` in one statement; return the ids that were new."""
     unique = {event.event_id: event.event_type for event in events}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {ProcessedEvent._meta.db_table} (consumer, event_id, event_type, processed_at)
-                SELECT %s, ids.event_id, ids.event_type, now()
-                FROM unnest(%s::uuid[], %s::text[]) AS ids(event_id, event_type)
-                ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id""",
-            [consumer_name, list(unique), list(unique.values())],
-        )
-        return {row[0] for row in cursor.fetchall()}
+    rows = bulk.execute(
+        f"""INSERT INTO {ProcessedEvent._meta.db_table} (consumer, event_id, event_type, processed_at)
+            SELECT %b::text, ids.event_id, ids.event_type, now()
+            FROM unnest(%b::uuid[], %b::text[]) AS ids(event_id, event_type)
+            ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id""",
+        [consumer_name, list(unique), list(unique.values())],
+    )
+    return {row[0] for row in rows}
 
 
 def apply_event(consumer_name: str, handler: EventHandler, event: Envelope) -> bool:
@@ -127,7 +134,27 @@ def apply_event(consumer_name: str, handler: EventHandler, event: Envelope) -> b
             return False
     with correlation(event.correlation_id, str(event.event_id)), consuming(consumer_name):
         handler.handle(event)
+        _trace_applied(consumer_name, event)
     return True
+
+
+def _trace_applied(consumer_name: str, event: Envelope) -> None:
+    trace.info(
+        "consumer %s: applied %s %s (%s %s #%d)",
+        consumer_name,
+        event.event_type,
+        event.event_id,
+        event.aggregate_type,
+        event.aggregate_id,
+        event.sequence,
+        # The ids as extras (the log filter keeps them), so a caller outside correlation() logs them too.
+        extra={
+            "event_id": str(event.event_id),
+            "event_type": event.event_type,
+            "correlation_id": event.correlation_id,
+            "causation_id": str(event.event_id),
+        },
+    )
 
 
 def apply_bare_tombstone(consumer_name: str, handler: EventHandler, tombstone: BareTombstone) -> None:
@@ -161,6 +188,9 @@ class ConsumerRunner:
         self.stop_event = threading.Event()
         self.stats = RunnerStats()
         self._assigned: set[tuple[str, int]] = set()
+        # Per event type: does the handler take it at all, and in bulk?  (getattr per message adds up.)
+        self._handles: dict[str, bool] = {}
+        self._bulk: dict[str, bool] = {}
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -257,15 +287,30 @@ class ConsumerRunner:
                 if self.stop_event.wait(delay):
                     raise ShutdownRequested from exc
         self._produce_dead_letters(state.dead_letters)
-        for message in messages:
-            self.consumer.store_offsets(message=message)
-        self.consumer.commit(asynchronous=False)
+        try:
+            for message in messages:
+                self.consumer.store_offsets(message=message)
+            self.consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            # The batch is in Postgres (inbox and effects); only its offsets did not reach the broker: the
+            # coordinator is gone (broker restarting) or a rebalance revoked the partitions.  Crashing would
+            # not help: whoever reads these messages next finds them in the inbox and skips them.
+            if exc.args and isinstance(exc.args[0], KafkaError) and exc.args[0].fatal():
+                raise
+            log.warning("consumer %s: offsets not committed (%s); the batch will be redelivered and absorbed", self.spec.name, exc)
         self.stats.batches += 1
 
     def _decode_all(self, messages: list[Message], state: _BatchState) -> list[tuple[Message, _Item]]:
         """Decode a batch; dead-letter what can never be processed; drop what this handler ignores."""
         pending: list[tuple[Message, _Item]] = []
         for message in messages:
+            # The relay names the type in a header: an event this handler ignores is skipped
+            # before the JSON parse and schema validation (most of a message's cost here).
+            # Tombstones and messages without the header take the full path.
+            claimed = header(message.headers(), "event_type") if message.value() is not None else None
+            if isinstance(claimed, bytes) and not self._takes(claimed.decode(errors="replace")):
+                self.stats.skipped += 1
+                continue
             try:
                 event = decode_message(message)
             except BareTombstone as tombstone:
@@ -278,11 +323,40 @@ class ConsumerRunner:
             except InvalidMessage as exc:
                 self._dead_letter(message, exc, state)
                 continue
-            if self.handler.handles(event.event_type):
+            if self._takes(event.event_type):
                 pending.append((message, event))
             else:
                 self.stats.skipped += 1
         return pending
+
+    def _takes(self, event_type: str) -> bool:
+        takes = self._handles.get(event_type)
+        if takes is None:
+            takes = self._handles[event_type] = self.handler.handles(event_type)
+        return takes
+
+    def _takes_in_bulk(self, event_type: str) -> bool:
+        bulk = self._bulk.get(event_type)
+        if bulk is None:
+            bulk = self._bulk[event_type] = self.handler.handles_in_bulk(event_type)
+        return bulk
+
+    def _apply_run(self, run: list[Envelope]) -> int:
+        """Apply (and empty) a run of consecutive events of one bulk-handled type; return how many."""
+        if not run:
+            return 0
+        events = run[:]
+        run.clear()
+        first = events[0]
+        with correlation(first.correlation_id, str(first.event_id)):
+            if len(events) == 1:
+                self.handler.handle(first)
+            else:
+                self.handler.handle_bulk(events)
+        if trace.isEnabledFor(logging.INFO):
+            for event in events:
+                _trace_applied(self.spec.name, event)
+        return len(events)
 
     def _apply_together(self, pending: list[tuple[Message, _Item]]) -> bool:
         """The fast path: one savepoint and one inbox INSERT for the whole batch.
@@ -298,17 +372,27 @@ class ConsumerRunner:
                 events = [item for _, item in pending if isinstance(item, Envelope)]
                 fresh = record_inbox(self.spec.name, events) if events else set()
                 with consuming(self.spec.name):
+                    run: list[Envelope] = []  # consecutive events of one type the handler takes in bulk
                     for _, event in pending:
                         if isinstance(event, BareTombstone):  # no inbox record: it has no event id
+                            applied += self._apply_run(run)
                             self.handler.handle_bare_tombstone(event.topic, event.key)
                             applied += 1
                             continue
                         if event.event_id not in fresh:
                             continue
                         fresh.discard(event.event_id)  # a duplicate inside this batch applies once
+                        if self._takes_in_bulk(event.event_type):
+                            if run and run[0].event_type != event.event_type:
+                                applied += self._apply_run(run)
+                            run.append(event)
+                            continue
+                        applied += self._apply_run(run)
                         with correlation(event.correlation_id, str(event.event_id)):
                             self.handler.handle(event)
+                            _trace_applied(self.spec.name, event)
                         applied += 1
+                    applied += self._apply_run(run)
         except TRANSIENT_ERRORS:
             raise
         except Exception as exc:

@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -108,6 +109,21 @@ def _validator(name: str, version: int) -> Draft202012Validator:
     return Draft202012Validator(load_schema(name, version))
 
 
+def fast_validator(schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """A compiled (Rust) validator for the yes/no check on the hot path, ~100x the pure-Python one.
+
+    ``format`` is an annotation only, as in the Python validator without a format checker.
+    The Python validator still writes the error message when this one says no, so
+    messages (and what counts as an error) stay the reference implementation's.
+    """
+    return jsonschema_rs.validator_for(schema, validate_formats=False)
+
+
+@cache
+def _fast_validator(name: str, version: int) -> jsonschema_rs.Validator:
+    return fast_validator(load_schema(name, version))
+
+
 def validate_data(name: str, version: int, data: Any) -> None:
     """Raise :class:`SchemaViolation` unless ``data`` matches the schema of that version.
 
@@ -117,8 +133,10 @@ def validate_data(name: str, version: int, data: Any) -> None:
     known = [v for v in available_versions(name) if v <= version]
     if not known:
         raise SchemaViolation(f"No schema for event type {name!r} version {version}.")
-    validator = _validator(name, max(known))
-    error = _first_error(validator, data)
+    newest = max(known)
+    if _fast_validator(name, newest).is_valid(data):
+        return
+    error = _first_error(_validator(name, newest), data)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise SchemaViolation(f"{name} v{version}: {where}: {error.message}")

@@ -131,6 +131,11 @@ DATABASES = {
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_marketplace")}
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+# Web processes: DATABASE_POOL_SIZE=N gives Daphne a psycopg pool of up to N connections (Procfile web lines set 8).
+# Without it each request opens a fresh connection (a Postgres backend fork); the pool tripled job POSTs/s in
+# bench/http.py.  Needs DATABASE_CONN_MAX_AGE=0 (the default).  Relay and consumers keep one connection each.
+if env_int("DATABASE_POOL_SIZE", 0) > 0:
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 0), "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -171,7 +176,9 @@ CHANNEL_LAYERS: dict[str, Any] = {
             # redis-py 8 times out socket reads after 5 s by default, exactly as long as
             # channels_redis blocks waiting for a message: idle websockets would drop every
             # ~5 s (django/channels_redis#422). A longer read timeout keeps them.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            # max_connections: redis-py 8 caps a pool at 100 and raises (not waits) beyond; a burst of ~100
+            # handshakes (each group_add takes a connection) then failed with 1011 (bench/e2e.py, 500 sockets).
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": env_int("CHANNELS_REDIS_MAX_CONNECTIONS", 1000)}],
             "prefix": env("CHANNELS_PREFIX", "marketplace"),
             "capacity": 1000,
             "expiry": 30,

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: benchmarks that print figures beside floors measured in the same run.
+# `make bench`: every benchmark (bench/run.py), one table of figures beside floors measured in the
+# same run, JSON in bench/results/.  `make bench-smoke` (--smoke) is the small size CI runs.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 cd "$ROOT"
 ensure_venv requirements-dev.txt
 ensure_local_services
-"$PY" bench/pipeline.py "$@"
-# The tracking bench takes only --smoke; the other options are the pipeline bench's.
-if [[ " $* " == *" --smoke "* ]]; then "$PY" bench/tracking.py --smoke; else "$PY" bench/tracking.py; fi
+# As modules (-m), never as scripts: bench/http.py would shadow the standard library's http package.
+"$PY" -m bench.run "$@"

@@ -1,0 +1,407 @@
+"""End to end: job POST -> the matching tradesperson's websocket receives the lead, with a noisy neighbour and memory.
+
+    python -m bench.e2e [--pros N] [--rate R] [--seconds S] [--smoke]
+
+The real stack as ``make run`` starts it (Procfile.dev): Daphne, ``outbox_relay`` and ``consume --all``
+(one child process per consumer) as processes, its own in-memory Kafka broker (marketplace.devbroker)
+on a free port, its own database (marketplace_bench_web) and channel-layer prefix.
+
+World: N tradespeople, each alone on a 5.5 km grid cell (radius 1 km, one of 10 trades), each with a
+websocket open from this process (session cookie, like a browser tab); 20 customers with API tokens.
+A job is posted at a random tradesperson's base in their trade, so exactly one tradesperson matches.
+Latency: the POST's start -> the ``lead.offered`` frame on that tradesperson's socket.
+
+- steady: the 20 customers together post R jobs/s (open loop: sends are scheduled, not waiting for
+  responses) for S seconds.  Target at R=60, N=500: p50 <= 30 ms, p99 <= 150 ms.
+- floor: a hello-world GET (bench.settings' /bench/hello/) on the same Daphne at the same pace: the
+  HTTP round trip alone.
+- noisy neighbour: the same 20 customers at the same pace plus one more posting 10x a customer's rate;
+  the 20's p99 with and without it.  Target <= +20 %.  (Posting limits are raised for the run; in
+  production RATE_JOB_POSTS_PER_HOUR would stop this customer long before.)
+- memory: peak RSS (VmHWM) of each stack process after the run; target <= 250 MB each.
+- CPU ms per post: all stack processes' CPU (utime + stime) during the steady phase / posts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bench.common import WEB_ENV, children, peak_rss_mb, percentile, prepare_database, proc_cpu_ms, session_cookie, write_results
+
+BENCH_DB = "marketplace_bench_web"
+CUSTOMERS = 20
+TRADES = 10
+WALL = time.time() - time.perf_counter()  # perf_counter -> wall clock (the database's timestamps)
+STEADY: dict[int, tuple[float, float]] = {}  # job id -> (POST start, websocket receipt), perf_counter, steady phase
+
+
+class Poster:
+    """Blocking keep-alive HTTP posts from a thread pool (one connection per thread)."""
+
+    def __init__(self, base: str, threads: int) -> None:
+        self.host, port = base.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.local = threading.local()
+        self.pool = ThreadPoolExecutor(threads)
+
+    def request(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple[float, int, bytes]:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        t0 = time.perf_counter()
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return t0, response.status, response.read()
+
+
+async def scenario(
+    base: str, args: argparse.Namespace, pros: list[dict[str, Any]], tokens: list[str], noisy_token: str, pids: Any
+) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    loop = asyncio.get_running_loop()
+    url = base.replace("http", "ws", 1) + "/ws/live/"
+    arrivals: dict[int, tuple[float, int]] = {}  # job id -> (perf_counter, tradesperson id)
+    sockets = []
+
+    connect_errors: list[str] = []
+    settled: list[int] = []  # one entry per socket that connected or gave up
+
+    async def listen(pro: dict[str, Any]) -> None:
+        for attempt in range(5):  # a handshake can fail on a loaded machine; a browser would reconnect too
+            try:
+                ws = await connect(
+                    url,
+                    origin=base,  # type: ignore[arg-type]
+                    additional_headers={"Cookie": f"sessionid={pro['cookie']}"},
+                    open_timeout=120,
+                    max_queue=None,
+                )
+                break
+            except Exception as exc:
+                connect_errors.append(repr(exc))
+                await asyncio.sleep(0.5 * (attempt + 1))
+        else:
+            settled.append(pro["id"])
+            return
+        settled.append(pro["id"])
+        sockets.append(ws)
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame.get("type") == "event" and frame.get("event") == "lead.offered":
+                arrivals.setdefault(frame["data"]["job_id"], (time.perf_counter(), pro["id"]))
+
+    listeners: list[asyncio.Future[None]] = []
+    for first in range(0, len(pros), 50):
+        listeners.extend(asyncio.ensure_future(listen(pro)) for pro in pros[first : first + 50])
+        ramp = time.monotonic() + 60  # a ramp, like tabs opening: this batch's handshakes done before the next
+        while len(settled) < min(first + 50, len(pros)) and time.monotonic() < ramp:
+            await asyncio.sleep(0.05)
+    deadline = time.monotonic() + 120
+    while len(sockets) < len(pros) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert len(sockets) == len(pros), f"only {len(sockets)} of {len(pros)} websockets connected: {connect_errors[-3:]}"
+
+    poster = Poster(base, threads=48)
+    sent: dict[int, dict[str, Any]] = {}
+    failures: list[str] = []
+
+    def post(token: str, pro: dict[str, Any], tag: str) -> None:
+        body = json.dumps(
+            {
+                "trade": pro["trade"],
+                "title": f"Bench {tag}",
+                "description": "Bench job.",
+                "latitude": str(pro["lat"]),
+                "longitude": str(pro["lng"]),
+            }
+        ).encode()
+        t0, status, data = poster.request(
+            "POST", "/api/jobs/", body, {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        )
+        if status != 201:
+            failures.append(f"{status} {data[:200]!r}")
+            return
+        sent[json.loads(data)["id"]] = {"t0": t0, "pro": pro["id"], "tag": tag, "done": time.perf_counter()}
+
+    async def drive(rate_per_customer: float, seconds: float, tag: str, noisy: bool) -> list[int]:
+        """Open loop: every customer posts every 1/rate s (staggered); the noisy one 10x as often."""
+        schedule: list[tuple[float, str, str]] = []
+        for c, token in enumerate(tokens):
+            period = 1 / rate_per_customer
+            t = c * period / len(tokens)
+            while t < seconds:
+                schedule.append((t, token, tag))
+                t += period
+        if noisy:
+            period = 1 / (10 * rate_per_customer)
+            t = period / 2
+            while t < seconds:
+                schedule.append((t, noisy_token, tag + "-noisy"))
+                t += period
+        schedule.sort()
+        start = loop.time()
+        futures = []
+        for at, token, label in schedule:
+            delay = start + at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            futures.append(loop.run_in_executor(poster.pool, post, token, random.choice(pros), label))
+        await asyncio.gather(*futures)
+        ids = [job_id for job_id, info in sent.items() if info["tag"] == tag]
+        deadline = time.monotonic() + 60
+        while any(job_id not in arrivals for job_id in ids) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return ids
+
+    def latencies(ids: list[int]) -> dict[str, Any]:
+        values = [(arrivals[i][0] - sent[i]["t0"]) * 1000 for i in ids if i in arrivals]
+        responses = [(sent[i]["done"] - sent[i]["t0"]) * 1000 for i in ids]
+        wrong = sum(1 for i in ids if i in arrivals and arrivals[i][1] != sent[i]["pro"])
+        return {
+            "p50_ms": percentile(values, 50),
+            "p99_ms": percentile(values, 99),
+            "max_ms": max(values) if values else float("nan"),
+            "http_response_p50_ms": percentile(responses, 50),  # the POST alone (201 back), for the breakdown
+            "http_response_p99_ms": percentile(responses, 99),
+            "posts": len(ids),
+            "lost": len(ids) - len(values),
+            "wrong_recipient": wrong,
+        }
+
+    results: dict[str, Any] = {"websocket_connect_retries": len(connect_errors)}
+    per_customer = args.rate / len(tokens)
+    # Warm-up: consumer groups join, first connections, caches.
+    await drive(per_customer, 3.0, "warmup", noisy=False)
+
+    # Floor: hello-world GETs at the same pace.
+    hello: list[float] = []
+
+    def get_hello() -> None:
+        t0, status, _ = poster.request("GET", "/bench/hello/", None, {})
+        assert status == 200
+        hello.append((time.perf_counter() - t0) * 1000)
+
+    begin = loop.time()
+    futures = []
+    for k in range(int(args.rate * min(args.seconds, 5))):
+        delay = begin + k / args.rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        futures.append(loop.run_in_executor(poster.pool, get_hello))
+    await asyncio.gather(*futures)
+    results["hello_floor"] = {"p50_ms": percentile(hello, 50), "p99_ms": percentile(hello, 99), "requests": len(hello)}
+
+    cpu0 = {pid: proc_cpu_ms(pid) for pid in pids()}
+    t0 = time.perf_counter()
+    steady_ids = await drive(per_customer, args.seconds, "steady", noisy=False)
+    elapsed = time.perf_counter() - t0
+    cpu = sum(proc_cpu_ms(pid) - c for pid, c in cpu0.items())
+    steady = latencies(steady_ids)
+    steady["posts_per_s"] = len(steady_ids) / args.seconds
+    steady["wall_s"] = elapsed
+    steady["cpu_ms_per_post"] = cpu / max(len(steady_ids), 1)
+    steady["ratio_to_floor"] = steady["p50_ms"] / results["hello_floor"]["p50_ms"]
+    results["steady"] = steady
+    STEADY.update({i: (sent[i]["t0"], arrivals[i][0]) for i in steady_ids if i in arrivals})
+
+    noisy_ids = await drive(per_customer, args.seconds, "noisy", noisy=True)
+    noisy = latencies(noisy_ids)
+    neighbour = latencies([i for i, info in sent.items() if info["tag"] == "noisy-noisy"])
+    noisy["neighbour_posts"] = neighbour["posts"]
+    noisy["neighbour_p99_ms"] = neighbour["p99_ms"]
+    noisy["p99_increase"] = noisy["p99_ms"] / steady["p99_ms"] - 1
+    results["noisy_neighbour"] = noisy
+    results["http_failures"] = failures[:10]
+    results["http_failure_count"] = len(failures)
+    for ws in sockets:
+        await ws.close()
+    for listener in listeners:
+        listener.cancel()
+    await asyncio.gather(*listeners, return_exceptions=True)
+    poster.pool.shutdown()
+    return results
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    prepare_database(BENCH_DB)
+    os.environ["CHANNELS_PREFIX"] = f"benche2e{os.getpid()}"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from marketplace.accounts.models import User
+    from marketplace.events.models import OutboxEvent
+    from tests.jobs.helpers import pro, trade
+    from tests.support import Broker, daphne, manage, subprocess_env, wait_until
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:  # earlier runs' jobs and pros would match too
+        cursor.execute("UPDATE jobs_tradespersonprofile SET is_accepting_leads = false")
+    run_id = uuid.uuid4().hex[:6]
+    trades = [trade(f"bench-trade-{t}", f"Bench trade {t}") for t in range(TRADES)]
+    pros = []
+    for i in range(args.pros):
+        lat = Decimal("51.0") + Decimal("0.05") * (i // 25)
+        lng = Decimal("-1.0") + Decimal("0.08") * (i % 25)
+        user = pro(f"bench_pro_{run_id}_{i}", trades=[trades[i % TRADES]], at=(lat, lng), radius=1)
+        pros.append({"id": user.pk, "trade": trades[i % TRADES].slug, "lat": lat, "lng": lng, "cookie": session_cookie(user)})
+    customers = [User.objects.create_user(f"bench_cust_{run_id}_{c}", password="x", role=User.Role.CUSTOMER) for c in range(CUSTOMERS + 1)]
+    tokens = [Token.objects.create(user=c).key for c in customers]
+
+    broker = Broker()
+    broker.start()
+    env = {**subprocess_env(broker), "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    from tests.support import free_port
+
+    port = free_port()
+    processes = [daphne(port, {**env, **WEB_ENV}).start()]
+    try:
+        call_command_env = {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap}
+        os.environ.update(call_command_env)
+        settings.KAFKA["BOOTSTRAP_SERVERS"] = broker.bootstrap
+        call_command("kafka_topics", verbosity=0)
+        processes += [
+            manage("bench-relay", "outbox_relay", env=env).start(),
+            manage("bench-consumers", "consume", "--all", env=env).start(),
+        ]
+        base = f"http://127.0.0.1:{port}"
+        from bench.common import answers
+
+        wait_until(lambda: answers(base + "/healthz"), timeout=60, message="daphne to listen")
+        wait_until(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(), timeout=120, message="the relay to drain")
+
+        def pids() -> list[int]:
+            found = []
+            for process in processes:
+                if process.proc is not None:
+                    found.append(process.proc.pid)
+                    found.extend(children(process.proc.pid))
+            return found
+
+        try:
+            results = asyncio.run(scenario(base, args, pros, tokens[:CUSTOMERS], tokens[CUSTOMERS], pids))
+        except Exception:
+            print("daphne's log, the end:\n" + "\n".join(processes[0].log().splitlines()[-15:]))
+            raise
+        memory = {}
+        for process in processes:
+            assert process.proc is not None
+            memory[process.name] = peak_rss_mb(process.proc.pid)
+            for child in children(process.proc.pid):
+                try:
+                    cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                except OSError:
+                    continue
+                memory[f"{process.name}/{cmd.rsplit(' ', 1)[-1]}[{child}]"] = peak_rss_mb(child)
+        results["memory_peak_rss_mb"] = memory
+        try:
+            results["steady"]["breakdown_p50_ms"] = breakdown()
+        except Exception as exc:  # a diagnostic; the figures above stand without it
+            results["steady"]["breakdown_p50_ms"] = {"error": repr(exc)}
+        results["memory_max_mb"] = max(memory.values())
+    finally:
+        for process in processes:
+            process.terminate()
+        broker.stop()
+    return {"pros": args.pros, "rate": args.rate, "seconds": args.seconds, "results": results}
+
+
+def breakdown() -> dict[str, float]:
+    """Median time of each hop of the steady phase's posts, from the database's timestamps (same machine clock).
+
+    post->outbox row (HTTP + view until the insert), outbox row->published (relay), published->lead row
+    (Kafka + matching consumer), lead row->websocket (commit, group_send, Daphne, the frame).
+    """
+    from jobs.models import Lead
+    from marketplace.events.models import OutboxEvent
+
+    ids = list(STEADY)
+    created = dict(OutboxEvent.objects.filter(event_type="job.posted", key__in=[str(i) for i in ids]).values_list("key", "created_at"))
+    published = dict(OutboxEvent.objects.filter(event_type="job.posted", key__in=[str(i) for i in ids]).values_list("key", "published_at"))
+    offered = dict(Lead.objects.filter(job_id__in=ids).values_list("job_id", "offered_at"))
+    hops: dict[str, list[float]] = {"post_to_outbox_row": [], "relay": [], "kafka_and_matching": [], "push_to_websocket": []}
+    for job_id, (t0, arrived) in STEADY.items():
+        c, p, o = created.get(str(job_id)), published.get(str(job_id)), offered.get(job_id)
+        if c is None or p is None or o is None:
+            continue
+        hops["post_to_outbox_row"].append((c.timestamp() - (t0 + WALL)) * 1000)
+        hops["relay"].append((p - c).total_seconds() * 1000)
+        hops["kafka_and_matching"].append((o - p).total_seconds() * 1000)
+        hops["push_to_websocket"].append(((arrived + WALL) - o.timestamp()) * 1000)
+    return {name: percentile(values, 50) for name, values in hops.items()} | {"jobs": len(hops["relay"])}
+
+
+def table(data: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    r = data["results"]
+    s, n, f = r["steady"], r["noisy_neighbour"], r["hello_floor"]
+    heaviest = max(r["memory_peak_rss_mb"], key=r["memory_peak_rss_mb"].get)
+    return [
+        ("E2E floor: hello-world GET same pace", f"p50 {f['p50_ms']:.1f} ms", f"p99 {f['p99_ms']:.1f} ms", "floor", ""),
+        (
+            f"E2E POST -> lead on ws ({data['pros']} pros)",
+            f"p50 {s['p50_ms']:.1f} ms",
+            f"p99 {s['p99_ms']:.1f} ms",
+            f"{s['posts_per_s']:.0f} posts/s, lost {s['lost']}; {s['ratio_to_floor']:.1f}x floor p50 (target p50<=30, p99<=150)",
+            f"{s['cpu_ms_per_post']:.1f}",
+        ),
+        (
+            "E2E others with a 10x noisy neighbour",
+            f"p50 {n['p50_ms']:.1f} ms",
+            f"p99 {n['p99_ms']:.1f} ms",
+            f"p99 {n['p99_increase']:+.0%} vs steady (target <= +20%)",
+            "",
+        ),
+        (
+            f"Memory: peak RSS, {len(r['memory_peak_rss_mb'])} processes",
+            f"max {r['memory_max_mb']:.0f} MB",
+            f"({heaviest.split('[')[0]})",
+            "target <= 250 MB each",
+            "",
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pros", type=int, default=500, help="Connected tradespeople.")
+    parser.add_argument("--rate", type=float, default=60.0, help="Job posts per second (all customers together).")
+    parser.add_argument("--seconds", type=float, default=30.0, help="Seconds of each phase (steady, noisy).")
+    parser.add_argument("--smoke", action="store_true", help="A small run for CI (20 pros, 5 posts/s, 4 s phases).")
+    args = parser.parse_args()
+    if args.smoke:
+        args.pros, args.rate, args.seconds = 20, 5.0, 4.0
+    data = run(args)
+    write_results("e2e", data)
+    print(
+        f"\nend-to-end benchmark ({data['pros']} connected tradespeople, {data['rate']:.0f} posts/s target, {data['seconds']:.0f} s phases)"
+    )
+    for row in table(data):
+        print(
+            f"  {row[0]:<44}{row[1]:>16}{row[2]:>16}  {row[3]}  {row[4]} CPU ms/post"
+            if row[4]
+            else f"  {row[0]:<44}{row[1]:>16}{row[2]:>16}  {row[3]}"
+        )
+    for name, mb in data["results"]["memory_peak_rss_mb"].items():
+        print(f"    {name:<60}{mb:>8.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

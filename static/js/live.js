@@ -8,6 +8,9 @@
  * When `prev_seq` is ahead of what this page saw, or after a reconnect, the stream's
  * `resync` callback runs so the page refetches the truth from the API instead of
  * going stale. `positions` (rendered with the page) say what the page already shows.
+ * After a (re)connect a stream resyncs once the server has acknowledged it: only then
+ * can no push be missed. A socket the server accepts but cannot subscribe (Redis down)
+ * is not "live", doesn't refetch and doesn't reset the reconnect backoff.
  *
  * The server acknowledges each subscription; joined streams are listed in
  * `document.body.dataset.liveStreams` (space-separated) and `Live.isSubscribed(name)`.
@@ -17,7 +20,6 @@
   var streams = {};          // stream -> {handlers: [], resync: [], lastSeq: {aggregateKey: seq}}
   var socket = null;
   var backoff = 500;
-  var everConnected = false;
   var joined = {};           // streams the server has acknowledged on the current socket
   var statusEl = function () { return document.getElementById("live-status"); };
 
@@ -48,6 +50,7 @@
     var msg;
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
     if (msg.type === "subscribed" || msg.type === "unsubscribed") {
+      if (msg.type === "subscribed") { backoff = 500; setStatus(true); }   // the channel layer works: really live
       markJoined(msg.stream, msg.type === "subscribed");
       // The page was rendered before this subscription existed: anything pushed in
       // between (a new lead, a new job) has no earlier position to reveal it, so
@@ -82,11 +85,11 @@
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(proto + location.host + "/ws/live/");
     socket.onopen = function () {
-      backoff = 500;
-      setStatus(true);
-      Object.keys(streams).forEach(function (name) { send({ action: "subscribe", stream: name }); });
-      if (everConnected) Object.keys(streams).forEach(resync);     // we may have missed pushes
-      everConnected = true;
+      // We may have missed pushes: each stream refetches when the server acknowledges it (onMessage).
+      Object.keys(streams).forEach(function (name) {
+        streams[name].caughtUp = false;
+        send({ action: "subscribe", stream: name });
+      });
     };
     socket.onmessage = onMessage;
     socket.onclose = function (ev) {

@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -65,46 +64,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+from bench.common import CLOCK_TICKS, peak_rss_mb, prepare_database, proc_cpu_ms  # noqa: E402 - after the sys.path fix
+from bench.common import self_cpu_ms as cpu_ms  # noqa: E402
+
 BENCH_DB = "marketplace_bench"
 CONSUMER = "jobs-board"
 TOPIC = "marketplace.jobs"
 READ_MODEL_TABLES = "events_processedevent, jobs_jobboardentry, jobs_tradeactivity, realtime_liveposition"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def prepare_database() -> None:
-    exists = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{BENCH_DB}'"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {BENCH_DB}"], check=True)
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
-
-
-def cpu_ms() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return (usage.ru_utime + usage.ru_stime) * 1000
-
-
-def proc_cpu_ms(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) * 1000 / CLOCK_TICKS
-
-
-def peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 SERVICES = {"postgres": "postgres", "broker": "tansu", "redis": "redis-server"}
@@ -432,7 +398,7 @@ def main() -> None:
     n = 2000 if args.smoke else args.events
     rate, seconds = (500, 3.0) if args.smoke else (args.rate, args.seconds)
 
-    prepare_database()
+    prepare_database(BENCH_DB)
     os.environ["KAFKA_SESSION_TIMEOUT_MS"] = "2000"
     os.environ["CHANNELS_PREFIX"] = f"benchpipe{os.getpid()}"
     import django

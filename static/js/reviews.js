@@ -193,10 +193,14 @@
     }
 
     function renderList(reviews) {
+      // A reply form already on the page is kept, not rebuilt: a refetch (a push, a resync after
+      // reconnecting) must not wipe what is being typed or the error just shown under it.
+      var forms = {};
+      list.querySelectorAll("[data-reply-for]").forEach(function (slot) { forms[slot.dataset.replyFor] = slot; });
       var nodes = [];
       reviews.forEach(function (r) {
         nodes.push(reviewItem(r, config.is_owner));
-        if (config.is_owner && !r.replied_at) nodes.push(replyForm(r));
+        if (config.is_owner && !r.replied_at) nodes.push(forms[String(r.id)] || replyForm(r));
       });
       list.replaceChildren.apply(list, nodes);
       empty.hidden = reviews.length > 0;

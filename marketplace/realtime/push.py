@@ -32,7 +32,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
 from marketplace.events import bulk
-from marketplace.events.context import current_consumer
+from marketplace.events.context import current_consumer, peek_correlation_id
 from marketplace.events.envelope import Envelope
 
 from .models import LivePosition
@@ -67,6 +67,7 @@ def send_on_commit(stream: str, event: Envelope, data: dict[str, Any], *, name: 
         "aggregate": aggregate,
         "seq": event.sequence,
         "prev_seq": prev_seq,
+        "correlation_id": event.correlation_id,  # the request that caused it, as in every log line about it
         "data": _json(data),  # serialised now: a bad payload fails here, not after commit
     }
     transaction.on_commit(lambda: _deliver([(stream, message)]))
@@ -97,6 +98,7 @@ def send_many_on_commit(stream: str, items: Sequence[tuple[Envelope, dict[str, A
                 "aggregate": aggregate,
                 "seq": event.sequence,
                 "prev_seq": previous.get(aggregate),
+                "correlation_id": event.correlation_id,
                 "data": _json(data),
             },
         )
@@ -115,6 +117,7 @@ def send_plain_on_commit(stream: str, event: str, data: dict[str, Any]) -> None:
         "aggregate": "",
         "seq": None,
         "prev_seq": None,
+        "correlation_id": peek_correlation_id(),
         "data": _json(data),
     }
     transaction.on_commit(lambda: _deliver([(stream, message)]))

@@ -278,3 +278,6 @@ def test_a_live_push_reaches_a_subscribed_websocket_after_the_read_model_commits
     assert message["type"] == "event" and message["stream"] == "board.all"
     assert message["event"] == "job.posted" and message["seq"] == 1
     assert message["data"]["job_id"] == job_id and message["data"]["title"] == "Burst pipe"
+    # The request's correlation id follows it to the browser (and is in every log line on the way).
+    envelope = OutboxEvent.objects.get(key=str(job_id), event_type="job.posted").envelope
+    assert message["correlation_id"] == envelope["correlation_id"] and message["correlation_id"]

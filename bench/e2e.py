@@ -57,13 +57,24 @@ class Poster:
         self.pool = ThreadPoolExecutor(threads)
 
     def request(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple[float, int, bytes]:
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        t0 = time.perf_counter()
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        return t0, response.status, response.read()
+        for attempt in (1, 2):
+            conn = getattr(self.local, "conn", None)
+            if conn is None:
+                conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            t0 = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # Daphne closes a keep-alive connection left idle between phases; the request never
+                # reached it, so open a new one and send again, as any HTTP client does.
+                conn.close()
+                self.local.conn = None
+                if attempt == 2:
+                    raise
+                continue
+            return t0, response.status, response.read()
+        raise AssertionError("unreachable")
 
 
 async def scenario(

@@ -24,11 +24,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import Bid, Job
+from marketplace import deliveries
 from marketplace.accounts.models import User
 from marketplace.realtime import push
 from scheduling.models import Appointment
@@ -252,39 +253,14 @@ def deliveries_send(*, delivery_ids: Iterable[int]) -> int:
     with a later ``next_attempt_at``; after ``WEBHOOK_MAX_ATTEMPTS`` it is failed (an admin action
     retries it).
     """
-    now = timezone.now()
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    sent = 0
-    for delivery_id in list(delivery_ids):
-        claimed = AlertDelivery.objects.filter(due, pk=delivery_id, status=AlertDelivery.Status.PENDING).update(
-            status=AlertDelivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-        if not claimed:
-            continue  # sent already, not due, or someone else is sending it
-        delivery = AlertDelivery.objects.select_related("alert").get(pk=delivery_id)
-        try:
-            webhook.post(delivery.url, webhook.payload(delivery.alert), timeout=conf()["WEBHOOK_TIMEOUT_S"])
-        except Exception as exc:  # any failure (network, 5xx, a bad URL): keep it for a retry
-            _failed(delivery, exc)
-            continue
-        AlertDelivery.objects.filter(pk=delivery_id, status=AlertDelivery.Status.SENDING).update(
-            status=AlertDelivery.Status.SENT, sent_at=timezone.now(), last_error=""
-        )
-        sent += 1
-    return sent
-
-
-def _failed(delivery: AlertDelivery, exc: Exception) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    if delivery.attempts >= conf()["WEBHOOK_MAX_ATTEMPTS"]:
-        log.error("staff alert %s: webhook failed for good after %d attempts: %s", delivery.alert_id, delivery.attempts, error)
-        status, next_at = AlertDelivery.Status.FAILED, None
-    else:
-        log.warning("staff alert %s: webhook failed (attempt %d), will retry: %s", delivery.alert_id, delivery.attempts, error)
-        status = AlertDelivery.Status.PENDING
-        next_at = timezone.now() + timedelta(seconds=conf()["WEBHOOK_RETRY_BASE_S"] * 2 ** (delivery.attempts - 1))
-    AlertDelivery.objects.filter(pk=delivery.pk, status=AlertDelivery.Status.SENDING).update(
-        status=status, next_attempt_at=next_at, last_error=error
+    c = conf()
+    return deliveries.send_due(
+        AlertDelivery,
+        delivery_ids,
+        send=lambda d: webhook.post(d.url, webhook.payload(d.alert), timeout=c["WEBHOOK_TIMEOUT_S"]),
+        policy=deliveries.RetryPolicy(max_attempts=c["WEBHOOK_MAX_ATTEMPTS"], retry_base_s=c["WEBHOOK_RETRY_BASE_S"]),
+        describe=lambda d: f"staff alert {d.alert_id}: webhook",
+        related=("alert",),
     )
 
 
@@ -293,15 +269,7 @@ def deliveries_send_pending(*, limit: int = 200) -> int:
 
     First returns deliveries whose sender died mid-send (claim older than the lease) to pending.
     """
-    now = timezone.now()
-    lease = timedelta(seconds=conf()["WEBHOOK_CLAIM_LEASE_S"])
-    AlertDelivery.objects.filter(status=AlertDelivery.Status.SENDING, claimed_at__lt=now - lease).update(
-        status=AlertDelivery.Status.PENDING
-    )
-    due = AlertDelivery.objects.filter(status=AlertDelivery.Status.PENDING).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    return deliveries_send(delivery_ids=list(due.order_by("pk").values_list("pk", flat=True)[:limit]))
+    return deliveries_send(delivery_ids=deliveries.due_ids(AlertDelivery, lease_s=conf()["WEBHOOK_CLAIM_LEASE_S"], limit=limit))
 
 
 def deliveries_retry(*, delivery_ids: Iterable[int]) -> int:

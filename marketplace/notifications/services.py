@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
+from marketplace import deliveries
 from marketplace.accounts.models import User
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
@@ -90,6 +89,11 @@ def _plan_deliveries(notification: Notification) -> list[Delivery]:
     return Delivery.objects.bulk_create(rows) if rows else []
 
 
+def _policy() -> deliveries.RetryPolicy:
+    conf = settings.NOTIFICATIONS
+    return deliveries.RetryPolicy(max_attempts=conf["MAX_ATTEMPTS"], retry_base_s=conf["RETRY_BASE_S"])
+
+
 def deliveries_send(*, delivery_ids: Iterable[int]) -> int:
     """Send the given deliveries that are pending and due; returns how many were sent.
 
@@ -97,54 +101,14 @@ def deliveries_send(*, delivery_ids: Iterable[int]) -> int:
     committed UPDATE, so a concurrent caller skips it.  A failure leaves it pending
     with a later ``next_attempt_at``; after ``NOTIFICATIONS['MAX_ATTEMPTS']`` it is failed.
     """
-    ids = list(delivery_ids)
-    if not ids:
-        return 0
-    now = timezone.now()
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    sent = 0
-    for delivery_id in ids:
-        claimed = Delivery.objects.filter(due, pk=delivery_id, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-        if not claimed:
-            continue  # sent already, or someone else is sending it
-        delivery = Delivery.objects.select_related("notification", "notification__recipient").get(pk=delivery_id)
-        try:
-            channels.send(delivery)
-        except Exception as exc:  # any provider failure: keep it pending, retry later
-            _failed(delivery, exc)
-            continue
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.SENT, sent_at=timezone.now(), last_error=""
-        )
-        sent += 1
-    return sent
-
-
-def _failed(delivery: Delivery, exc: Exception) -> None:
-    conf = settings.NOTIFICATIONS
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    if delivery.attempts >= conf["MAX_ATTEMPTS"]:
-        log.error(
-            "notification %s: %s delivery failed for good after %d attempts: %s",
-            delivery.notification_id,
-            delivery.channel,
-            delivery.attempts,
-            error,
-        )
-        status, next_at = Delivery.Status.FAILED, None
-    else:
-        log.warning(
-            "notification %s: %s delivery failed (attempt %d), will retry: %s",
-            delivery.notification_id,
-            delivery.channel,
-            delivery.attempts,
-            error,
-        )
-        status = Delivery.Status.PENDING
-        next_at = timezone.now() + timedelta(seconds=conf["RETRY_BASE_S"] * 2 ** (delivery.attempts - 1))
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(status=status, next_attempt_at=next_at, last_error=error)
+    return deliveries.send_due(
+        Delivery,
+        delivery_ids,
+        send=channels.send,
+        policy=_policy(),
+        describe=lambda d: f"notification {d.notification_id}: {d.channel} delivery",
+        related=("notification", "notification__recipient"),
+    )
 
 
 def deliveries_send_pending(*, limit: int = 500, now_due: bool = False) -> int:
@@ -153,15 +117,10 @@ def deliveries_send_pending(*, limit: int = 500, now_due: bool = False) -> int:
     First returns deliveries whose sender died mid-send (claim older than the lease) to pending.
     ``now_due`` ignores the backoff (``send_pending_notifications --now``).
     """
-    now = timezone.now()
-    lease = timedelta(seconds=settings.NOTIFICATIONS["CLAIM_LEASE_S"])
-    Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - lease).update(status=Delivery.Status.PENDING)
-    pending = Delivery.objects.filter(status=Delivery.Status.PENDING)
     if now_due:
-        pending.filter(next_attempt_at__gt=now).update(next_attempt_at=now)
-    else:
-        pending = pending.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-    ids = list(pending.order_by("pk").values_list("pk", flat=True)[:limit])
+        now = timezone.now()
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__gt=now).update(next_attempt_at=now)
+    ids = deliveries.due_ids(Delivery, lease_s=settings.NOTIFICATIONS["CLAIM_LEASE_S"], limit=limit)
     return deliveries_send(delivery_ids=ids)
 
 

@@ -187,7 +187,8 @@ CHANNEL_LAYERS: dict[str, Any] = {
 }
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis backend, with one pool and client per process, not per request (marketplace/cache.py).
+        "BACKEND": "marketplace.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_PREFIX", "marketplace"),
     }

@@ -236,6 +236,13 @@ KAFKA: dict[str, Any] = {
     # librdkafka's default (500 ms) every event waits ~200 ms there.  100 ms costs
     # real Kafka nothing (it answers as soon as data is there).
     "FETCH_WAIT_MAX_MS": env_int("KAFKA_FETCH_WAIT_MAX_MS", 100),
+    # For the consumers whose latency is part of the product (registry.py, ``live=True``: matching).
+    # The development broker (Tansu) holds every fetch for its whole wait, so this is their Kafka
+    # hop's latency; such a consumer polls more often when idle (a few % of a core, BENCHMARKS.md).
+    # On real Kafka a fetch returns when data arrives: raise both (e.g. 500) there.
+    "FAST_FETCH_WAIT_MAX_MS": env_int("KAFKA_FAST_FETCH_WAIT_MAX_MS", 10),
+    # Consumer runners commit stored offsets this often (and on close), not per batch (runner.py).
+    "COMMIT_INTERVAL_MS": env_int("KAFKA_COMMIT_INTERVAL_MS", 1000),
     "GROUP_PREFIX": env("KAFKA_GROUP_PREFIX", "marketplace"),
 }
 OUTBOX: dict[str, Any] = {

@@ -15,7 +15,12 @@ For each batch from ``consume()``:
    the event is dead-lettered; the rest of the batch goes on.
 3. After the commit: live pushes go out, dead letters are produced to the
    ``<topic>.dlq`` topic with the error and origin in headers, and only then are
-   the offsets stored and committed.
+   the offsets stored.  librdkafka commits stored offsets to the broker in the
+   background every ``KAFKA['COMMIT_INTERVAL_MS']`` (1 s) and on close, instead of
+   one synchronous commit per batch: at low load a batch is one or two events,
+   and 15 groups committing each of them cost the broker more than the events
+   did.  A crash can redeliver up to that interval's events, which the inbox
+   absorbs, as it absorbs any redelivery.
 
 Transient errors (database connection lost, :class:`Retryable`) roll back the
 whole batch, which is retried with exponential backoff.  A burst of dead letters
@@ -175,7 +180,15 @@ class ConsumerRunner:
         self.spec = spec
         self.handler = spec.make_handler()
         self.group = group or group_id(spec.name)
-        self.consumer = consumer or make_consumer(self.group, f"consumer-{spec.name}")
+        self.consumer = consumer or make_consumer(
+            self.group,
+            f"consumer-{spec.name}",
+            **{
+                "enable.auto.commit": True,
+                "auto.commit.interval.ms": int(settings.KAFKA["COMMIT_INTERVAL_MS"]),
+                "fetch.wait.max.ms": spec.fetch_wait_max_ms,
+            },
+        )
         self._dlq_producer = dlq_producer
         conf = settings.CONSUMERS
         self.batch_size: int = conf["BATCH_SIZE"]
@@ -253,8 +266,8 @@ class ConsumerRunner:
         log.info("consumer %s: assigned %s", self.spec.name, _fmt(partitions))
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Batches are committed before the next consume() call, and rebalance callbacks
-        # only run inside consume(), so no processed-but-uncommitted work exists here.
+        # A batch's offsets are stored before the next consume() call, and rebalance callbacks
+        # only run inside consume(); librdkafka commits stored offsets of revoked partitions.
         self._assigned.difference_update((p.topic, p.partition) for p in partitions)
         log.info("consumer %s: revoked %s", self.spec.name, _fmt(partitions))
 
@@ -290,14 +303,13 @@ class ConsumerRunner:
         try:
             for message in messages:
                 self.consumer.store_offsets(message=message)
-            self.consumer.commit(asynchronous=False)
         except KafkaException as exc:
-            # The batch is in Postgres (inbox and effects); only its offsets did not reach the broker: the
-            # coordinator is gone (broker restarting) or a rebalance revoked the partitions.  Crashing would
-            # not help: whoever reads these messages next finds them in the inbox and skips them.
+            # The batch is in Postgres (inbox and effects); only its offsets could not be stored (a rebalance
+            # revoked the partitions).  Crashing would not help: whoever reads these messages next finds them
+            # in the inbox and skips them.
             if exc.args and isinstance(exc.args[0], KafkaError) and exc.args[0].fatal():
                 raise
-            log.warning("consumer %s: offsets not committed (%s); the batch will be redelivered and absorbed", self.spec.name, exc)
+            log.warning("consumer %s: offsets not stored (%s); the batch will be redelivered and absorbed", self.spec.name, exc)
         self.stats.batches += 1
 
     def _decode_all(self, messages: list[Message], state: _BatchState) -> list[tuple[Message, _Item]]:

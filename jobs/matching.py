@@ -68,7 +68,10 @@ def find_candidates(job: Job, radius_factor: float) -> list[Candidate]:
     """Tradespeople who could take this job (trade, radius, accepting leads, not yet offered)."""
     lat, lon = float(job.latitude), float(job.longitude)
     profiles = selectors.pros_for_trade(
-        trade_id=job.trade_id, exclude_user_ids=[job.customer_id, *selectors.offered_user_ids(job_id=job.pk)]
+        trade_id=job.trade_id,
+        exclude_user_ids=[job.customer_id, *selectors.offered_user_ids(job_id=job.pk)],
+        near_latitude=job.latitude,
+        radius_factor=radius_factor,
     )
     stats = {s.tradesperson_id: s for s in ProStats.objects.filter(tradesperson_id__in=[p.user_id for p in profiles])}
     result = []

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySet
-from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, FloatField, Q, QuerySet, Value
+from django.db.models.functions import Abs, ACos, Cos, Greatest, Least, Radians, Sin
 
 from marketplace.accounts.models import User
 
@@ -92,12 +92,24 @@ def board_entries(*, status: str = "open") -> QuerySet[JobBoardEntry]:
 # --- profiles and matching --------------------------------------------------------------
 
 
-def pros_for_trade(*, trade_id: int, exclude_user_ids: list[int]) -> list[TradespersonProfile]:
-    return list(
-        TradespersonProfile.objects.filter(trades__id=trade_id, is_accepting_leads=True, user__is_active=True)
-        .exclude(user_id__in=exclude_user_ids)
-        .select_related("user")
-    )
+# Kilometres per degree of latitude, rounded down: a great-circle distance is at least this times the
+# difference in latitude, so the band below never drops a tradesperson who is within reach.
+KM_PER_DEGREE_LATITUDE = Decimal("111.0")
+
+
+def pros_for_trade(
+    *, trade_id: int, exclude_user_ids: list[int], near_latitude: Decimal | None = None, radius_factor: float = 1.0
+) -> list[TradespersonProfile]:
+    """Tradespeople of a trade who accept leads; with ``near_latitude``, only those whose service radius
+    (times ``radius_factor``) reaches that latitude, so matching never loads a whole country's
+    tradespeople to measure distances in Python (the exact distance check stays with the caller)."""
+    profiles = TradespersonProfile.objects.filter(trades__id=trade_id, is_accepting_leads=True, user__is_active=True)
+    if near_latitude is not None:
+        degrees_per_km = Decimal(str(radius_factor)) / KM_PER_DEGREE_LATITUDE
+        profiles = profiles.alias(latitude_gap=Abs(F("base_latitude") - Value(near_latitude))).filter(
+            latitude_gap__lte=ExpressionWrapper(F("service_radius_km") * Value(degrees_per_km), output_field=DecimalField())
+        )
+    return list(profiles.exclude(user_id__in=exclude_user_ids).select_related("user"))
 
 
 def offered_user_ids(*, job_id: int) -> list[int]:

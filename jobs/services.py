@@ -431,15 +431,18 @@ def leads_offer(*, job: Job, offers: list[tuple[TradespersonProfile, Decimal, De
     Called by the matching handler inside its transaction.  A tradesperson already
     offered this job is skipped, so a replayed ``job.posted`` offers nothing twice.
     """
-    created: list[Lead] = []
-    for profile, distance, score in offers:
-        lead, is_new = Lead.objects.get_or_create(
-            job=job,
-            tradesperson_id=profile.user_id,
-            defaults={"match_round": match_round, "distance_km": distance, "score": score},
-        )
-        if is_new:
-            created.append(lead)
+    offered = set(
+        Lead.objects.filter(job=job, tradesperson_id__in=[p.user_id for p, _, _ in offers]).values_list("tradesperson_id", flat=True)
+    )
+    # One INSERT for the round (the unique constraint still refuses a lead offered concurrently: the
+    # runner then re-applies the event alone, and this check skips that tradesperson).
+    created = Lead.objects.bulk_create(
+        [
+            Lead(job=job, tradesperson_id=profile.user_id, match_round=match_round, distance_km=distance, score=score)
+            for profile, distance, score in offers
+            if profile.user_id not in offered
+        ]
+    )
     emit_many(
         [
             PendingEvent(

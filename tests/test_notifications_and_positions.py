@@ -41,3 +41,41 @@ def test_each_push_names_the_position_before_it_so_a_gap_is_visible(django_captu
     assert [(m["seq"], m["prev_seq"]) for m in sent] == [(3, None), (5, 3), (4, 5)]
     # A browser that last saw 3 accepts (5, prev 3); one that saw only 1 would see prev 3 > 1: a gap.
     assert push.positions("job.7") == {"job-live|job:7": 5}
+
+
+def _job_event(job: int, seq: int) -> Envelope:
+    return Envelope(uuid.uuid4(), "lead.offered", 1, datetime.now(UTC), "job", str(job), seq, None, "c", None, {})
+
+
+def test_pushes_sent_together_name_the_same_positions_as_one_by_one(django_capture_on_commit_callbacks, monkeypatch) -> None:
+    """send_all_on_commit (one statement for a bulk handler's pushes) == send_on_commit per push, rows included."""
+    from marketplace.realtime.models import LivePosition
+
+    # Streams with an earlier position, a job pushed several times to one stream (out of order
+    # once), several streams per event: what a run of lead.offered events makes.
+    pushes = [("job.1", 1, 4), ("user.7", 1, 4), ("job.1", 1, 6), ("user.8", 1, 6), ("job.1", 1, 5), ("job.2", 2, 3), ("job.1", 1, 9)]
+    sent: dict[str, list[dict]] = {"one-by-one": [], "together": []}
+    for source in sent:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic(), consuming(source):
+            push.send_on_commit("job.1", _job_event(1, 2), {})  # positions before the run
+            push.send_on_commit("user.8", _job_event(1, 5), {})
+        sent[source].clear()
+    monkeypatch.setattr(push, "send_now", lambda items: sent[items[0][1]["source"]].extend(m for _, m in items))
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic(), consuming("one-by-one"):
+        for stream, job, seq in pushes:
+            push.send_on_commit(stream, _job_event(job, seq), {"seq": seq})
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic(), consuming("together"):
+        push.send_all_on_commit([(stream, _job_event(job, seq), {"seq": seq}) for stream, job, seq in pushes])
+
+    def view(messages: list[dict]) -> list[tuple]:
+        return [(m["stream"], m["aggregate"], m["seq"], m["prev_seq"], m["data"]["seq"]) for m in messages]
+
+    assert view(sent["together"]) == view(sent["one-by-one"])
+    assert [m[3] for m in view(sent["together"])] == [2, None, 4, 5, 6, None, 6]
+    rows = {
+        source: sorted(LivePosition.objects.filter(source=source).values_list("stream", "aggregate", "last_sequence", "previous_sequence"))
+        for source in sent
+    }
+    assert rows["together"] == rows["one-by-one"]
+    assert ("job.1", "job:1", 9, 6) in rows["together"]

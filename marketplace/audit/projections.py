@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 from marketplace.events.schemas import get_event_type
@@ -73,21 +75,36 @@ class TimelineProjection(EventHandler):
             return False
 
     def handle(self, event: Envelope) -> None:
-        entry = timeline.entry_for(event)
-        if entry is None:
-            return
-        if JobTimelineEntry.objects.filter(job_id=entry.job_id, event_id=entry.event_id).exists():
-            return  # already on the timeline (a replay under a new group)
-        entry.save()
-        self._push(event, entry)
+        self._apply([event])
 
-    def _push(self, event: Envelope, entry: JobTimelineEntry) -> None:
-        job = timeline.job_facts(entry.job_id)
-        if job is None:
+    def _apply(self, events: list[Envelope]) -> None:
+        """Put ``events`` on their jobs' timelines in order and push each new entry: a few statements for the lot."""
+        found = timeline.entries_for(events)
+        if not found:
             return
-        if timeline.visible_to_customer(entry):
-            viewer = timeline.Viewer(user_id=job.customer_id, role="customer", zone=job.customer_zone, awarded=False)
-            push.send_on_commit(f"job.{entry.job_id}", event, timeline.entry_json(entry, viewer), name="timeline.entry")
-        for tradesperson_id, zone in timeline.tradespeople_who_see(entry, job):
-            viewer = timeline.Viewer(user_id=tradesperson_id, role="tradesperson", zone=zone, awarded=job.awarded_to == tradesperson_id)
-            push.send_on_commit(user_stream(tradesperson_id), event, timeline.entry_json(entry, viewer), name="timeline.entry")
+        existing = set(
+            JobTimelineEntry.objects.filter(event_id__in=[entry.event_id for _, entry, _ in found]).values_list("job_id", "event_id")
+        )
+        fresh: list[tuple[Envelope, JobTimelineEntry, timeline.JobFacts | None]] = []
+        for event, entry, facts in found:
+            if (entry.job_id, entry.event_id) not in existing:  # not already there (a replay under a new group)
+                existing.add((entry.job_id, entry.event_id))
+                fresh.append((event, entry, facts))
+        JobTimelineEntry.objects.bulk_create([entry for _, entry, _ in fresh])  # sets each pk (Postgres)
+        shown = [(event, entry, facts) for event, entry, facts in fresh if facts is not None]
+        audiences = timeline.tradespeople_who_see([(entry, facts) for _, entry, facts in shown])
+        pushes: list[tuple[str, Envelope, dict[str, Any]]] = []
+        for (event, entry, facts), tradespeople in zip(shown, audiences, strict=True):
+            if timeline.visible_to_customer(entry):
+                viewer = timeline.Viewer(user_id=facts.customer_id, role="customer", zone=facts.customer_zone, awarded=False)
+                pushes.append((f"job.{entry.job_id}", event, timeline.entry_json(entry, viewer)))
+            for tradesperson_id, zone in tradespeople:
+                awarded = facts.awarded_to == tradesperson_id
+                viewer = timeline.Viewer(user_id=tradesperson_id, role="tradesperson", zone=zone, awarded=awarded)
+                pushes.append((user_stream(tradesperson_id), event, timeline.entry_json(entry, viewer)))
+        push.send_all_on_commit(pushes, name="timeline.entry")
+
+    # The event types that come in runs (a matching round offers several leads at once; a busy hour
+    # posts jobs back to back): the runner hands each run to ``_apply`` in one call.
+    bulk_lead_offered = _apply
+    bulk_job_posted = _apply

@@ -17,7 +17,7 @@ entry's stored data; an event type without a sentence gets a readable generic on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -82,64 +82,89 @@ RULES: dict[str, tuple[str, bool, bool]] = {
 NOT_ON_TIMELINE = frozenset({"chat.read"})
 
 
-def job_facts(job_id: int) -> JobFacts | None:
-    row = Job.objects.filter(pk=job_id).values("customer_id", "customer__time_zone", "awarded_bid__tradesperson_id", "title").first()
-    if row is None:
+def job_facts_many(job_ids: Iterable[int]) -> dict[int, JobFacts]:
+    """{job id: facts} for the jobs that exist, in one query."""
+    rows = Job.objects.filter(pk__in=set(job_ids)).values_list(
+        "pk", "customer_id", "customer__time_zone", "awarded_bid__tradesperson_id", "title"
+    )
+    return {pk: JobFacts(pk, customer_id, zone or "UTC", awarded_to, title) for pk, customer_id, zone, awarded_to, title in rows}
+
+
+def _job_id(event: Envelope) -> int | None:
+    raw_job = event.data.get("job_id", event.aggregate_id if event.aggregate_type == "job" else None)
+    try:
+        return int(raw_job) if raw_job is not None else None
+    except (TypeError, ValueError):
         return None
-    return JobFacts(job_id, row["customer_id"], row["customer__time_zone"] or "UTC", row["awarded_bid__tradesperson_id"], row["title"])
 
 
-def _actor_role(actor_id: int | None, facts: JobFacts | None, data: dict[str, Any]) -> str:
+def _known_role(actor_id: int | None, facts: JobFacts | None, data: dict[str, Any]) -> str | None:
+    """The actor's role from the event and the job alone; None when only the user's row can tell."""
     if actor_id is None:
         return Role.SYSTEM
     if facts is not None and actor_id == facts.customer_id:
         return Role.CUSTOMER
     if actor_id in (data.get("tradesperson_id"), facts.awarded_to if facts else None):
         return Role.TRADESPERSON
-    user = User.objects.filter(pk=actor_id).values("role", "is_staff").first()
-    if user is None:
-        return Role.SYSTEM
-    if user["role"] == User.Role.TRADESPERSON:
-        return Role.TRADESPERSON
-    return Role.STAFF if user["is_staff"] else Role.CUSTOMER
+    return None
 
 
-def entry_for(event: Envelope) -> JobTimelineEntry | None:
-    """The (unsaved) timeline entry for a job event; None if the event names no job."""
-    d = dict(event.data)
-    raw_job = d.get("job_id", event.aggregate_id if event.aggregate_type == "job" else None)
-    try:
-        job_id = int(raw_job) if raw_job is not None else None
-    except (TypeError, ValueError):
-        job_id = None
-    if job_id is None:
-        return None
-    facts = job_facts(job_id)
-    visibility, about_one, bidders = RULES.get(event.event_type, (V.BOTH, "tradesperson_id" in d, False))
-    if event.event_type.startswith(("payment.", "appointment.")):
-        visibility, about_one, bidders = V.BOTH, False, False
-    tradesperson_id = d.get("tradesperson_id")
-    if tradesperson_id is not None and "business_name" not in d:
-        d["business_name"] = (
-            TradespersonProfile.objects.filter(user_id=tradesperson_id).values_list("business_name", flat=True).first() or ""
+def _user_roles(user_ids: set[int]) -> dict[int, str]:
+    roles: dict[int, str] = {}
+    for pk, role, is_staff in User.objects.filter(pk__in=user_ids).values_list("pk", "role", "is_staff"):
+        if role == User.Role.TRADESPERSON:
+            roles[pk] = Role.TRADESPERSON
+        else:
+            roles[pk] = Role.STAFF if is_staff else Role.CUSTOMER
+    return roles
+
+
+def entries_for(events: Sequence[Envelope]) -> list[tuple[Envelope, JobTimelineEntry, JobFacts | None]]:
+    """The (unsaved) timeline entries for job events, in order, each with its job's facts (None if the
+    job is gone); events that name no job have none.  A few queries for the lot, not a few per event."""
+    named = [(event, job_id) for event in events if (job_id := _job_id(event)) is not None]
+    if not named:
+        return []
+    facts_of = job_facts_many(job_id for _, job_id in named)
+    data_of = {id(event): dict(event.data) for event, _ in named}
+    unnamed = {d["tradesperson_id"] for d in data_of.values() if d.get("tradesperson_id") is not None and "business_name" not in d}
+    names = dict(TradespersonProfile.objects.filter(user_id__in=unnamed).values_list("user_id", "business_name")) if unnamed else {}
+    unknown = {
+        event.actor_id
+        for event, job_id in named
+        if event.actor_id is not None and _known_role(event.actor_id, facts_of.get(job_id), data_of[id(event)]) is None
+    }
+    roles = _user_roles(unknown) if unknown else {}
+
+    found: list[tuple[Envelope, JobTimelineEntry, JobFacts | None]] = []
+    for event, job_id in named:
+        d = data_of[id(event)]
+        facts = facts_of.get(job_id)
+        visibility, about_one, bidders = RULES.get(event.event_type, (V.BOTH, "tradesperson_id" in d, False))
+        if event.event_type.startswith(("payment.", "appointment.")):
+            visibility, about_one, bidders = V.BOTH, False, False
+        tradesperson_id = d.get("tradesperson_id")
+        if tradesperson_id is not None and "business_name" not in d:
+            d["business_name"] = names.get(tradesperson_id) or ""
+        if facts is not None:
+            d.setdefault("_title", facts.title)
+        role = _known_role(event.actor_id, facts, d) or roles.get(event.actor_id or 0, Role.SYSTEM)
+        entry = JobTimelineEntry(
+            job_id=job_id,
+            event_id=event.event_id,
+            sequence=event.sequence,
+            event_type=event.event_type,
+            occurred_at=event.occurred_at,
+            actor_id=event.actor_id,
+            actor_role=role,
+            visibility=visibility,
+            tradesperson_id=tradesperson_id if about_one else None,
+            bidders=bidders,
+            data=d,
         )
-    if facts is not None:
-        d.setdefault("_title", facts.title)
-    entry = JobTimelineEntry(
-        job_id=job_id,
-        event_id=event.event_id,
-        sequence=event.sequence,
-        event_type=event.event_type,
-        occurred_at=event.occurred_at,
-        actor_id=event.actor_id,
-        actor_role=_actor_role(event.actor_id, facts, d),
-        visibility=visibility,
-        tradesperson_id=tradesperson_id if about_one else None,
-        bidders=bidders,
-        data=d,
-    )
-    entry.summary = describe(entry, Viewer(user_id=None, role="staff"))[:500]
-    return entry
+        entry.summary = describe(entry, Viewer(user_id=None, role="staff"))[:500]
+        found.append((event, entry, facts))
+    return found
 
 
 # --- who sees an entry -----------------------------------------------------------------------
@@ -161,22 +186,34 @@ def visible_to(entry: JobTimelineEntry, viewer: Viewer) -> bool:
     return entry.bidders or viewer.awarded
 
 
-def tradespeople_who_see(entry: JobTimelineEntry, facts: JobFacts) -> list[tuple[int, str]]:
-    """(tradesperson id, time zone) of every tradesperson who may see ``entry``."""
-    if entry.visibility == V.CUSTOMER:
-        return []
-    if entry.tradesperson_id is not None:
-        ids = [entry.tradesperson_id]
-    elif entry.bidders:
-        ids = list(Lead.objects.filter(job_id=entry.job_id).values_list("tradesperson_id", flat=True))
-        if facts.awarded_to is not None and facts.awarded_to not in ids:
-            ids.append(facts.awarded_to)
-    elif facts.awarded_to is not None:
-        ids = [facts.awarded_to]
-    else:
-        ids = []
-    zones = dict(User.objects.filter(pk__in=ids).values_list("pk", "time_zone"))
-    return [(pk, zones.get(pk) or "UTC") for pk in ids if pk in zones]
+def tradespeople_who_see(entries: Sequence[tuple[JobTimelineEntry, JobFacts]]) -> list[list[tuple[int, str]]]:
+    """For each (entry, its job's facts): (tradesperson id, time zone) of every tradesperson who may see it.
+
+    Two queries for the lot: the leads of the jobs whose bidders see an entry, and the time zones."""
+    bidder_jobs = {
+        entry.job_id for entry, _ in entries if entry.visibility != V.CUSTOMER and entry.tradesperson_id is None and entry.bidders
+    }
+    offered: dict[int, list[int]] = {}
+    if bidder_jobs:
+        for job_id, tradesperson_id in Lead.objects.filter(job_id__in=bidder_jobs).order_by("pk").values_list("job_id", "tradesperson_id"):
+            offered.setdefault(job_id, []).append(tradesperson_id)
+    wanted: list[list[int]] = []
+    for entry, facts in entries:
+        ids: list[int] = []
+        if entry.visibility == V.CUSTOMER:
+            pass
+        elif entry.tradesperson_id is not None:
+            ids = [entry.tradesperson_id]
+        elif entry.bidders:
+            ids = list(offered.get(entry.job_id, []))
+            if facts.awarded_to is not None and facts.awarded_to not in ids:
+                ids.append(facts.awarded_to)
+        elif facts.awarded_to is not None:
+            ids = [facts.awarded_to]
+        wanted.append(ids)
+    everyone = {pk for ids in wanted for pk in ids}
+    zones = dict(User.objects.filter(pk__in=everyone).values_list("pk", "time_zone")) if everyone else {}
+    return [[(pk, zones.get(pk) or "UTC") for pk in ids if pk in zones] for ids in wanted]
 
 
 def entry_json(entry: JobTimelineEntry, viewer: Viewer) -> dict[str, Any]:

@@ -59,7 +59,14 @@ def send_on_commit(stream: str, event: Envelope, data: dict[str, Any], *, name: 
     source = current_consumer() or "app"
     aggregate = f"{event.aggregate_type}:{event.aggregate_id}"
     prev_seq = _advance(stream, source, aggregate, event.sequence)
-    message = {
+    message = _event_message(stream, event, data, source=source, aggregate=aggregate, prev_seq=prev_seq, name=name)
+    transaction.on_commit(lambda: _deliver([(stream, message)]))
+
+
+def _event_message(
+    stream: str, event: Envelope, data: dict[str, Any], *, source: str, aggregate: str, prev_seq: int | None, name: str | None
+) -> dict[str, Any]:
+    return {
         "type": "live.event",
         "stream": stream,
         "event": name or event.event_type,
@@ -70,40 +77,32 @@ def send_on_commit(stream: str, event: Envelope, data: dict[str, Any], *, name: 
         "correlation_id": event.correlation_id,  # the request that caused it, as in every log line about it
         "data": _json(data),  # serialised now: a bad payload fails here, not after commit
     }
-    transaction.on_commit(lambda: _deliver([(stream, message)]))
 
 
 def send_many_on_commit(stream: str, items: Sequence[tuple[Envelope, dict[str, Any]]], *, name: str | None = None) -> None:
-    """:func:`send_on_commit` for many events on one stream, with one position upsert for all.
+    """:func:`send_all_on_commit` for many events on one stream."""
+    send_all_on_commit([(stream, event, data) for event, data in items], name=name)
 
-    For a consumer's bulk handler.  Pushes go out in the order given.
+
+def send_all_on_commit(items: Sequence[tuple[str, Envelope, dict[str, Any]]], *, name: str | None = None) -> None:
+    """:func:`send_on_commit` for many (stream, event, data), with one position upsert for all of them.
+
+    For a consumer's bulk handler.  Exactly the effect of calling :func:`send_on_commit` for each in
+    the order given (any streams, an aggregate any number of times): each push names the position
+    its stream had before it, counting the pushes before it in ``items``, and they go out in order.
     """
     if not items:
         return
     source = current_consumer() or "app"
-    aggregates = [f"{event.aggregate_type}:{event.aggregate_id}" for event, _ in items]
-    if len(set(aggregates)) < len(aggregates):  # one aggregate twice: each push must see the one before
-        for event, data in items:
-            send_on_commit(stream, event, data, name=name)
-        return
-    previous = _advance_many(stream, source, {a: event.sequence for a, (event, _) in zip(aggregates, items, strict=True)})
-    messages: list[Push] = [
-        (
-            stream,
-            {
-                "type": "live.event",
-                "stream": stream,
-                "event": name or event.event_type,
-                "source": source,
-                "aggregate": aggregate,
-                "seq": event.sequence,
-                "prev_seq": previous.get(aggregate),
-                "correlation_id": event.correlation_id,
-                "data": _json(data),
-            },
-        )
-        for aggregate, (event, data) in zip(aggregates, items, strict=True)
-    ]
+    keys = [(stream, f"{event.aggregate_type}:{event.aggregate_id}") for stream, event, _ in items]
+    position: dict[tuple[str, str], int] = _advance_all(
+        source, [(key, event.sequence) for key, (_, event, _) in zip(keys, items, strict=True)]
+    )
+    messages: list[Push] = []
+    for (stream, aggregate), (_, event, data) in zip(keys, items, strict=True):
+        prev_seq = position.get((stream, aggregate))
+        position[(stream, aggregate)] = event.sequence if prev_seq is None else max(prev_seq, event.sequence)
+        messages.append((stream, _event_message(stream, event, data, source=source, aggregate=aggregate, prev_seq=prev_seq, name=name)))
     transaction.on_commit(lambda: _deliver(messages))
 
 
@@ -141,19 +140,41 @@ def _advance(stream: str, source: str, aggregate: str, sequence: int) -> int | N
     return None if row is None or row[0] is None else int(row[0])
 
 
-def _advance_many(stream: str, source: str, sequences: dict[str, int]) -> dict[str, int]:
-    """:func:`_advance` for distinct aggregates in one statement; {aggregate: previous} (absent if first)."""
+def _advance_all(source: str, pushes: list[tuple[tuple[str, str], int]]) -> dict[tuple[str, str], int]:
+    """:func:`_advance` for each ((stream, aggregate), sequence) in order; {(stream, aggregate): position before the first}.
+
+    One upsert for all distinct keys, with the highest sequence each reaches; a key pushed more
+    than once then gets, in a second statement, the ``previous_sequence`` the last of its pushes
+    would have left (the highest before it), so the rows end as one :func:`_advance` per push leaves them.
+    """
     table = LivePosition._meta.db_table
-    ordered = sorted(sequences)  # rows locked in one order by every writer
+    highest: dict[tuple[str, str], int] = {}
+    before_last: dict[tuple[str, str], int | None] = {}
+    for key, sequence in pushes:
+        if key in highest:
+            before_last[key] = highest[key]
+            highest[key] = max(highest[key], sequence)
+        else:
+            highest[key] = sequence
+    ordered = sorted(highest)  # rows locked in one order by every writer
     rows = bulk.execute(
         f"""INSERT INTO {table} AS p (stream, source, aggregate, last_sequence, previous_sequence)
-            SELECT %b::text, %b::text, v.aggregate, v.seq, NULL FROM unnest(%b::text[], %b::bigint[]) AS v(aggregate, seq)
+            SELECT v.stream, %b::text, v.aggregate, v.seq, NULL
+            FROM unnest(%b::text[], %b::text[], %b::bigint[]) AS v(stream, aggregate, seq)
             ON CONFLICT (stream, source, aggregate) DO UPDATE
             SET previous_sequence = p.last_sequence, last_sequence = GREATEST(p.last_sequence, EXCLUDED.last_sequence)
-            RETURNING aggregate, previous_sequence""",
-        [stream, source, ordered, [sequences[a] for a in ordered]],
+            RETURNING stream, aggregate, previous_sequence""",
+        [source, [s for s, _ in ordered], [a for _, a in ordered], [highest[k] for k in ordered]],
     )
-    return {aggregate: int(prev) for aggregate, prev in rows if prev is not None}
+    if before_last:
+        repeated = sorted(before_last)
+        bulk.execute(
+            f"""UPDATE {table} AS p SET previous_sequence = GREATEST(p.previous_sequence, v.before_last)
+                FROM unnest(%b::text[], %b::text[], %b::bigint[]) AS v(stream, aggregate, before_last)
+                WHERE p.source = %b::text AND p.stream = v.stream AND p.aggregate = v.aggregate""",
+            [[s for s, _ in repeated], [a for _, a in repeated], [before_last[k] for k in repeated], source],
+        )
+    return {(stream, aggregate): int(prev) for stream, aggregate, prev in rows if prev is not None}
 
 
 def positions(stream: str, aggregates: Iterable[str] | None = None) -> dict[str, int]:

@@ -5,23 +5,29 @@ page, in the API, or in a live push."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from marketplace.asgi import application
 from marketplace.audit.models import JobTimelineEntry
+from marketplace.audit.projections import TimelineProjection
 from marketplace.audit.selectors import timeline_for
 from marketplace.audit.timeline import Viewer, describe
+from marketplace.events.context import consuming
+from marketplace.events.envelope import from_dict
 from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
+from marketplace.realtime import push
 from quotes.services import OptionInput
 from scheduling.services import appointment_book
 from tests.events.pipeline import relay_all, run_consumer_until
@@ -187,3 +193,47 @@ def test_unknown_event_types_get_a_readable_sentence() -> None:
     entry.event_type, entry.actor_role = "visit.arrived", "tradesperson"
     entry.data = {"job_id": 1, "auto": True, "tradesperson_id": 4}
     assert describe(entry, Viewer(user_id=3, role="customer")) == "The tradesperson arrived (detected by location)."
+
+
+def test_a_run_applied_together_reads_and_pushes_exactly_as_one_event_at_a_time(
+    customer: User, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The timeline consumer's bulk path (a matching round's leads, back-to-back posts) is the one-by-one path, in fewer queries."""
+    job, _, _, _ = story(customer)
+    handler = TimelineProjection()
+    rows = OutboxEvent.objects.filter(topic="marketplace.jobs", key=str(job.pk)).order_by("id")
+    events = [from_dict(row.envelope) for row in rows if handler.handles(row.event_type)]
+    assert {"job.posted", "lead.offered", "quote.published", "job.awarded"} <= {e.event_type for e in events}
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(push, "send_now", lambda items: sent.extend(m for _, m in items))
+
+    def applied(apply: Callable[[], None]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+        """What ``apply`` writes and pushes, rolled back afterwards so that both ways start alike."""
+        sent.clear()
+        with transaction.atomic():
+            with (
+                CaptureQueriesContext(connection) as queries,
+                django_capture_on_commit_callbacks(execute=True),
+                transaction.atomic(),
+                consuming("timeline"),
+            ):
+                apply()
+            entries = list(
+                JobTimelineEntry.objects.filter(job_id=job.pk)
+                .order_by("sequence", "id")
+                .values_list("event_type", "sequence", "actor_role", "visibility", "tradesperson_id", "bidders", "summary", "data")
+            )
+            transaction.set_rollback(True)
+        pushed = [(m["stream"], m["seq"], m["prev_seq"], m["data"]["summary"], m["data"]["occurred_at"]) for m in sent]
+        return entries, pushed, len(queries)
+
+    def each() -> None:
+        for event in events:
+            handler.handle(event)
+
+    one_by_one = applied(each)
+    together = applied(lambda: handler._apply(events))
+    assert together[0] == one_by_one[0] and len(together[0]) == len(events)
+    assert together[1] == one_by_one[1] and len(together[1]) > len(events)  # the customer's and each tradesperson's
+    assert together[2] * 3 < one_by_one[2]
+    assert handler.handles_in_bulk("lead.offered") and handler.handles_in_bulk("job.posted")

@@ -95,23 +95,28 @@ class _Pushes:
     @classmethod
     def mark(cls, tradespeople: Iterable[int]) -> None:
         streams = sorted(PLATFORM_STREAM if t == PLATFORM else pro_stream(t) for t in tradespeople)
-        transaction.on_commit(lambda: [cls.send(s) for s in streams])
+        transaction.on_commit(lambda: cls.send(*streams))
 
     @classmethod
-    def send(cls, stream: str) -> None:
+    def send(cls, *streams: str) -> None:
+        """Push now to each of ``streams`` not pushed within the interval (all in one send); the rest trail."""
         interval = float(settings.INSIGHTS["PUSH_MIN_INTERVAL_S"])
+        due: list[str] = []
         with cls._lock:
             now = time.monotonic()
-            wait = cls._last.get(stream, -1e9) + interval - now
-            if wait > 0:
-                if stream not in cls._trailing:  # one trailing push carries every change made meanwhile
-                    timer = threading.Timer(wait, cls._trail, args=(stream,))
-                    timer.daemon = True
-                    cls._trailing[stream] = timer
-                    timer.start()
-                return
-            cls._last[stream] = now
-        push.send_now([(stream, _message(stream))])
+            for stream in streams:
+                wait = cls._last.get(stream, -1e9) + interval - now
+                if wait > 0:
+                    if stream not in cls._trailing:  # one trailing push carries every change made meanwhile
+                        timer = threading.Timer(wait, cls._trail, args=(stream,))
+                        timer.daemon = True
+                        cls._trailing[stream] = timer
+                        timer.start()
+                    continue
+                cls._last[stream] = now
+                due.append(stream)
+        if due:
+            push.send_now([(stream, _message(stream)) for stream in due])
 
     @classmethod
     def _trail(cls, stream: str) -> None:

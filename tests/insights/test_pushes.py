@@ -43,3 +43,23 @@ def test_a_burst_of_changes_is_one_push_now_and_one_trailing_push() -> None:
 
 
 pytestmark = pytest.mark.django_db
+
+
+@override_settings(INSIGHTS={"ON_TIME_GRACE_MINUTES": 5, "PUSH_MIN_INTERVAL_S": 0.5})
+def test_one_change_seen_by_several_dashboards_pushes_to_each_of_them() -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    base = int(time.time() * 1000) % 10**9
+    streams = [f"insights.{base + 1}", "insights.platform-test", f"insights.{base + 2}"]
+    channels = {stream: async_to_sync(layer.new_channel)() for stream in streams}
+    for stream, channel in channels.items():
+        async_to_sync(layer.group_add)(stream, channel)
+    try:
+        _Pushes.send(*streams)  # a lead offered: the platform's and the tradesperson's numbers changed
+        _Pushes.send(streams[0])  # within the interval: trails
+        got = {stream: async_to_sync(_drain)(layer, channel, 1.0) for stream, channel in channels.items()}
+    finally:
+        for stream, channel in channels.items():
+            async_to_sync(layer.group_discard)(stream, channel)
+    assert {stream: len(messages) for stream, messages in got.items()} == {streams[0]: 2, streams[1]: 1, streams[2]: 1}
+    assert all(m["stream"] == stream for stream, messages in got.items() for m in messages)

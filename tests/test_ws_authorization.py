@@ -14,11 +14,13 @@ prefix (``marketplace.realtime.streams.register``) without adding rows here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
@@ -106,26 +108,67 @@ async def _ask(cookie: str | None, wanted: list[str]) -> dict[str, str]:
         if cookie:
             headers.append((b"cookie", cookie.encode()))
         ws = WebsocketCommunicator(application, "/ws/live/", headers=headers)
-        connected, code = await ws.connect()
+        connected, code = await ws.connect(timeout=15)
         if not connected:
             answers.update(dict.fromkeys(wanted[start : start + CHUNK], f"closed:{code}"))
             continue
-        hello = await ws.receive_json_from()
-        assert hello["type"] == "subscribed" and hello["stream"].startswith("user.")
-        for stream in wanted[start : start + CHUNK]:
-            await ws.send_json_to({"action": "subscribe", "stream": stream})
-            reply = await ws.receive_json_from(timeout=5)
-            if reply["type"] == "subscribed" and reply["stream"] == stream:
-                answers[stream] = "subscribed"
-            elif reply["type"] == "error" and reply.get("stream") == stream:
-                answers[stream] = reply["code"]
-            else:
-                raise AssertionError(f"unexpected reply to {stream}: {reply}")
-        await ws.disconnect()
+        # Always disconnect, and give the consumer time to leave its groups on a loaded machine: the
+        # communicator's default (1 s) cancels the consumer mid-clean-up instead.
+        try:
+            hello = await ws.receive_json_from(timeout=15)
+            assert hello["type"] == "subscribed" and hello["stream"].startswith("user.")
+            for stream in wanted[start : start + CHUNK]:
+                await ws.send_json_to({"action": "subscribe", "stream": stream})
+                reply = await ws.receive_json_from(timeout=15)
+                if reply["type"] == "subscribed" and reply["stream"] == stream:
+                    answers[stream] = "subscribed"
+                elif reply["type"] == "error" and reply.get("stream") == stream:
+                    answers[stream] = reply["code"]
+                else:
+                    raise AssertionError(f"unexpected reply to {stream}: {reply}")
+        finally:
+            await ws.disconnect(timeout=15)
     return answers
 
 
+async def _ask_every_role(cookies: dict[str, str | None], wanted: list[str]) -> dict[str, dict[str, str]]:
+    return {role: await _ask(cookie, wanted) for role, cookie in cookies.items()}
+
+
+def _run(coroutine: Any) -> Any:
+    """Run ``coroutine`` on one fresh loop under an overall limit; fail, naming them, if tasks are left behind.
+
+    Every socket of every role runs on this one loop, against a channel layer of this test's own
+    (``own_channel_layer``): a channels_redis layer refuses receives from two loops at once, and a
+    receive another test left behind on another loop must not decide this test."""
+    loop = asyncio.new_event_loop()
+    try:
+        result = loop.run_until_complete(asyncio.wait_for(coroutine, 240))
+        leftovers = asyncio.all_tasks(loop)
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            _, pending = loop.run_until_complete(asyncio.wait(leftovers, timeout=15))
+            assert not pending, f"tasks that would not finish cancelling: {pending}"
+        return result
+    finally:
+        loop.close()
+
+
+@pytest.fixture
+def own_channel_layer() -> Iterator[None]:
+    """A channel layer instance for this test alone, dropped afterwards."""
+    saved = channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+    try:
+        yield
+    finally:
+        channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+        if saved is not None:
+            channel_layers.backends[DEFAULT_CHANNEL_LAYER] = saved
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("own_channel_layer")
 def test_subscription_matrix_over_every_stream_and_role(world: World) -> None:
     named = {key: (stream(world), allowed) for key, (stream, allowed) in MATRIX.items()}
     wanted = [stream for stream, _ in named.values()]
@@ -133,9 +176,11 @@ def test_subscription_matrix_over_every_stream_and_role(world: World) -> None:
 
     failures: list[str] = []
     cases = 0
+    cookies = {role: _cookie(world.users[role]) if role in world.users else None for role in ROLES}
+    answers_by_role = _run(_ask_every_role(cookies, wanted))
     for role in ROLES:
         user = world.users.get(role)
-        answers = async_to_sync(_ask)(_cookie(user) if user is not None else None, wanted)
+        answers = answers_by_role[role]
         for (prefix, what), (stream, allowed) in named.items():
             cases += 1
             expected = "subscribed" if role in allowed else ("closed:4401" if role == "anon" else "forbidden")

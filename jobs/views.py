@@ -427,6 +427,7 @@ def render_lead(
         "preview_url": reverse("quote-preview", args=[job.pk]),
         "payment_url": reverse("payment-panel", args=[job.pk]),
     }
+    won = bid is not None and bid.status == Bid.Status.ACCEPTED
     context = {
         "job": job,
         "lead": lead,
@@ -435,7 +436,8 @@ def render_lead(
         "line_kinds": LINE_KINDS,
         "versions": versions[::-1],
         "latest": versions[-1] if versions else None,
-        "won": bid is not None and bid.status == Bid.Status.ACCEPTED,
+        "won": won,
+        "waits_for_win": bid is not None and not won,  # the appointment section appears live when it wins
         "live": live,
         **quote_views.payment_context(job, user),
     }

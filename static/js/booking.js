@@ -481,7 +481,16 @@
     pending = setTimeout(function () { pending = null; load(); }, 150);   // booked + status_changed arrive together: one refetch
   }
 
+  /* A bid that has not won (the lead page): nothing to book yet; lead-detail.js fires "tl:lead-won" when it wins. */
+  function waiting() { return d.wait === "win"; }
+  document.addEventListener("tl:lead-won", function () {
+    if (!waiting()) return;
+    delete d.wait;
+    load();
+  });
+
   Live.subscribe(d.stream, function (msg) {
+    if (waiting()) return;
     var data = msg.data || {};
     if (Number(data.job_id) !== jobId) return;
     if (/^appointment\./.test(msg.event)) {
@@ -491,7 +500,7 @@
     } else if (msg.event === "job.awarded" || msg.event === "job.status_changed") {
       refreshSoon();
     }
-  }, { resync: refreshSoon });
+  }, { resync: function () { if (!waiting()) refreshSoon(); } });
 
-  load();
+  if (!waiting()) load();
 })();

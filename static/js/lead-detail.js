@@ -32,6 +32,8 @@
   function setBid(bid) {
     page.dataset.bidStatus = bid ? bid.status : "";
     if (!bid) return;
+    // The appointment section (booking.js) waits for this: a winner books without reloading.
+    if (bid.status === "accepted") document.dispatchEvent(new CustomEvent("tl:lead-won"));
     var status = document.getElementById("my-bid-status");
     if (status) { status.className = "badge s-" + bid.status; status.textContent = BID_LABELS[bid.status] || bid.status; }
     var amount = document.getElementById("my-bid-amount");

@@ -165,5 +165,10 @@ def test_good_better_best_revised_live_then_accepted_with_a_promo_and_a_test_car
     expect(bob.locator("#live-banner")).to_contain_text("You won this job!", timeout=LIVE)
     expect(bob.locator("#payment-status")).to_have_text("Deposit held", timeout=LIVE)
     expect(bob.get_by_role("button", name="Start work")).to_be_visible()
+    # The appointment section, hidden and idle while Bob was only bidding, appears with times to book.
+    expect(bob.get_by_test_id("appointment-section")).to_be_visible(timeout=LIVE)
+    expect(bob.get_by_test_id("mode-book")).to_be_visible(timeout=LIVE)
+    expect(bob.get_by_test_id("open-visit")).to_be_visible()
+    expect(carol.get_by_test_id("appointment-section")).to_be_hidden()
     assert_not_reloaded(bob)
     shot(bob, "quote-bob-won")

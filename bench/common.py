@@ -21,10 +21,22 @@ RESULTS = ROOT / "bench" / "results"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # What Procfile.dev's web line sets for Daphne (`make run`): a psycopg pool instead of a connection per request.
 WEB_ENV = {"DATABASE_POOL_SIZE": "8"}
+# Production mode for every process of a benchmark (this one and the stack it starts): DEBUG off, so no
+# query log, no debug cursor, no template/static finders on each request.  Plain HTTP on 127.0.0.1, so
+# no HTTPS redirect; the secret is a throwaway.
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "bench-only-not-a-secret",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "DJANGO_SECURE_COOKIES": "0",
+    "PAYMENTS_WEBHOOK_SECRET": "bench-only-webhook-secret",
+}
 
 
 def prepare_database(name: str) -> None:
-    """Create (once) and select the benchmark's own database; call before django.setup()."""
+    """Create (once) and select the benchmark's own database, in production mode; call before django.setup()."""
+    for name_, value in PRODUCTION_ENV.items():
+        os.environ.setdefault(name_, value)
     exists = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
         capture_output=True,
@@ -42,6 +54,22 @@ def self_cpu_ms() -> float:
     return (usage.ru_utime + usage.ru_stime) * 1000
 
 
+def reference_cpu_ms(rounds: int = 5) -> float:
+    """CPU ms of a fixed pure-Python workload (JSON, dicts, string formatting), the fastest of ``rounds``.
+
+    This machine is shared: the same code measured an hour apart differs by a third or more.  Each
+    run prints this figure before and after, so two runs' CPU figures can be compared through it
+    (a run with a reference twice as high ran on a machine twice as slow)."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        for i in range(4_000):
+            row = {"id": i, "title": f"job {i}", "budget": str(i * 3), "tags": [i, i + 1, i + 2], "ok": i % 2 == 0}
+            json.loads(json.dumps(row))
+        best = min(best, time.process_time() - start)
+    return round(best * 1000, 1)
+
+
 def proc_cpu_ms(pid: int) -> float:
     """User + system CPU of one process (from /proc), in ms; 0 if it is gone."""
     try:
@@ -49,6 +77,52 @@ def proc_cpu_ms(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) * 1000 / CLOCK_TICKS
+
+
+def machine_busy_ms() -> float:
+    """CPU time every core spent busy since boot (all processes: ours, Postgres, Redis, the broker, the load), in ms."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) * 1000 / CLOCK_TICKS
+
+
+def process_name(pid: int) -> str:
+    """A short name for a process: its command's last word (a consumer's name, 'daphne', 'postgres: ...')."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return "?"
+    return cmd.rsplit(" ", 1)[-1] if cmd else "?"
+
+
+def pids_of(command: str) -> list[int]:
+    """Every process whose command line starts with ``command`` (or its path ends with it), e.g. 'postgres'."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            first = (entry / "cmdline").read_bytes().split(b"\0", 1)[0].decode()
+        except OSError:
+            continue
+        if first.startswith(command) or first.rsplit("/", 1)[-1].startswith(command):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_quiet(pids: list[int], *, busy_share: float = 0.1, seconds: int = 3, timeout: float = 600) -> float:
+    """Wait until ``pids`` together use under ``busy_share`` of a core for ``seconds`` seconds in a row.
+
+    Used to let consumers finish the setup's backlog (e.g. capacity rows for hundreds of new
+    tradespeople) before a measurement starts.  Returns the seconds waited.
+    """
+    start = time.monotonic()
+    quiet = 0
+    while quiet < seconds and time.monotonic() - start < timeout:
+        before = sum(proc_cpu_ms(pid) for pid in pids)
+        time.sleep(1)
+        quiet = quiet + 1 if sum(proc_cpu_ms(pid) for pid in pids) - before < busy_share * 1000 else 0
+    return time.monotonic() - start
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -21,7 +21,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.common import RESULTS, ROOT
+from bench.common import RESULTS, ROOT, reference_cpu_ms
 
 MODULES = ["pipeline", "tracking", "http", "fanout", "e2e"]
 Row = tuple[str, str, str, str, str]
@@ -97,6 +97,7 @@ def main() -> None:
         "modules": {},
         "failed": [],
     }
+    reference_before = reference_cpu_ms()
     previous_path = RESULTS / "all.json"
     if set(chosen) != set(MODULES) and previous_path.exists():
         # A partial run (--only) refreshes those modules in the last combined table of the same size.
@@ -134,6 +135,7 @@ def main() -> None:
     for name in MODULES:
         if name in report["modules"]:
             rows.extend(rows_for(name, report["modules"][name]))
+    report["reference_cpu_ms"] = {"before": reference_before, "after": reference_cpu_ms()}
     report["table"] = [dict(zip(("figure", "value", "floor_or_p99", "ratio", "cpu_ms_per_op"), row, strict=True)) for row in rows]
     report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -141,6 +143,8 @@ def main() -> None:
 
     size = "smoke size" if args.smoke else "full size"
     print(f"\n\nTradeLink benchmarks, {size}, {report['started']} (2-core machine; see BENCHMARKS.md)")
+    reference = report["reference_cpu_ms"]
+    print(f"machine speed: a fixed workload took {reference['before']} / {reference['after']} CPU ms before / after (lower is faster)")
     widths = (46, 18, 18, 0, 10)
     print(f"{'figure':<{widths[0]}}{'value':>{widths[1]}}{'floor / p99':>{widths[2]}}  {'CPU ms/op':>{widths[4]}}  ratio / target")
     for figure, value, extra, ratio, cpu in rows:

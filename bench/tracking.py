@@ -1,6 +1,6 @@
 """Tracking benchmark: ping -> live push latency and sustained pings/s, each beside its floor.
 
-    python bench/tracking.py [--pings N] [--smoke]
+    python -m bench.tracking [--pings N] [--smoke]
 
 Runs against its own database (marketplace_bench_tracking, created and migrated here), its own
 in-memory broker on a free port and its own channel-layer prefix, so it never touches development
@@ -23,38 +23,17 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+from bench.common import percentile, prepare_database, write_results
+
 BENCH_DB = "marketplace_bench_tracking"
 LATENCY_JOBS = 5
 THROUGHPUT_JOBS = 20
-
-
-def prepare_database() -> None:
-    exists = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{BENCH_DB}'"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {BENCH_DB}"], check=True)
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -66,7 +45,7 @@ def main() -> None:
     n = 2000 if args.smoke else args.pings
     latency_n = 100 if args.smoke else args.latency_pings
 
-    prepare_database()
+    prepare_database(BENCH_DB)
     os.environ["KAFKA_SESSION_TIMEOUT_MS"] = "2000"
     os.environ["CHANNELS_PREFIX"] = f"bench{os.getpid()}"
     import django
@@ -79,6 +58,10 @@ def main() -> None:
 
     from marketplace import devbroker
     from marketplace.events.kafka import make_admin, make_consumer, make_producer
+    from marketplace.events.registry import get_consumer
+
+    # The floors fetch as the tracking consumer does (registry.py: its fetch wait).
+    same_fetch = {"fetch.wait.max.ms": get_consumer("tracking").fetch_wait_max_ms}
     from marketplace.events.registry import get_consumer
     from marketplace.events.runner import ConsumerRunner
     from scheduling.services import appointment_book
@@ -122,7 +105,7 @@ def main() -> None:
         lat0 = float(latency_visits[0][0].latitude) + 0.18
 
         # --- latency floor: produce -> consume round trip, one message at a time ----------------------
-        floor_consumer = make_consumer(f"bench-floor-{run}", "bench")
+        floor_consumer = make_consumer(f"bench-floor-{run}", "bench", **same_fetch)
         from confluent_kafka import TopicPartition
 
         floor_consumer.assign([TopicPartition("bench.tracking.floor", p, -1) for p in range(12)])  # -1: the end
@@ -245,7 +228,7 @@ def main() -> None:
             tracking.produce_pings(envelopes[k : k + 500])
         results["produce"] = {"pings_per_s": total / (time.perf_counter() - t0)}
 
-        floor = make_consumer(f"bench-noop-{run}", "bench")
+        floor = make_consumer(f"bench-noop-{run}", "bench", **same_fetch)
         floor.subscribe(["marketplace.tracking"])
         seen, first = 0, None
         deadline = time.monotonic() + 120
@@ -300,9 +283,7 @@ def main() -> None:
     print(f"{'  floor: no-op consumer':<34}{results['consume_floor']['pings_per_s']:>10,.0f}{'floor':>10}")
     ratio = f"{results['consumer']['ratio_to_floor']:.2f}x"
     print(f"{'  tracking consumer':<34}{results['consumer']['pings_per_s']:>10,.0f}{ratio:>10}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "tracking.json").write_text(json.dumps({"pings": n, "results": results}, indent=2))
+    write_results("tracking", {"pings": n, "results": results})
 
 
 if __name__ == "__main__":

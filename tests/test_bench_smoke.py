@@ -46,6 +46,7 @@ EXPECTED: dict[str, list[tuple[str, ...]]] = {
         ("steady", "cpu_ms_per_post"),
         ("noisy_neighbour", "p99_ms"),
         ("noisy_neighbour", "p99_increase"),
+        ("noisy_neighbour_rate_limited", "p99_ms"),
         ("memory_max_mb",),
     ],
 }
@@ -56,6 +57,7 @@ def test_bench_smoke_writes_every_figure() -> None:
     assert outcome.returncode == 0, outcome.stdout[-4000:] + outcome.stderr[-4000:]
     report = json.loads((RESULTS / "all.json").read_text())
     assert report["smoke"] is True and report["failed"] == []
+    assert report["reference_cpu_ms"]["before"] > 0 and report["reference_cpu_ms"]["after"] > 0
     for module, paths in EXPECTED.items():
         results = report["modules"][module]["results"]
         for path in paths:
@@ -65,6 +67,8 @@ def test_bench_smoke_writes_every_figure() -> None:
                 value = value[key]
             assert isinstance(value, int | float), f"{module}: {'.'.join(path)} = {value!r}"
     assert report["modules"]["e2e"]["results"]["steady"]["lost"] == 0
+    # With its counter past the hourly limit, the noisy neighbour is refused (429), as in production.
+    assert report["modules"]["e2e"]["results"]["noisy_neighbour_rate_limited"]["neighbour_refused"] > 0
     assert all(mb > 0 for mb in report["modules"]["e2e"]["results"]["memory_peak_rss_mb"].values())
     assert len(report["table"]) >= 15
     assert "HTTP job POST" in outcome.stdout

@@ -152,6 +152,7 @@
         showError(null);
         state.picking = null; state.chosen = null; state.proposing = []; state.cancelling = false; state.from = null; state.history = [];
         if (res.data && res.data.id && res.data.starts_at && res.data.status) state.appointment = res.data.status === "cancelled" ? null : res.data;
+        if (res.data && res.data.proposal) state.proposal = res.data.proposal;   // what was just proposed, before the refetch
         render();
         TL.fresh(root);
         load();

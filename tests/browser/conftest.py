@@ -8,17 +8,23 @@ A failing test leaves a screenshot in test-artifacts/.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
 
 from tests.support import ARTIFACTS, Broker, Process, running_stack
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
 # make are ordinary blocking calls, so let Django allow them.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Playwright's expect() waits 5 s by default, half the context's 10 s for actions.  A UI step that
+# makes several requests can take longer than 5 s when three xdist workers, each with its own Daphne,
+# consumers and chromium, share two cores; live-push latency is measured in bench/, not here.
+expect.set_options(timeout=10_000)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+SLOW_REQUEST_MS = 1000  # logged for a failing test's report
 
 
 @dataclass
@@ -43,6 +50,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"rep_{report.when}", report)
+    log = getattr(item, "browser_log", None)
+    if report.when == "call" and report.failed and log:
+        # What the pages said and which requests failed or were slow: the first thing to read when a
+        # browser test fails only under load, where a screenshot alone cannot tell why.
+        report.sections.append(("browser log", "\n".join(log[-200:])))
 
 
 @pytest.fixture(scope="module")
@@ -68,19 +80,39 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[calla
     """Factory for pages in separate browser contexts (separate people, separate cookies)."""
     contexts: list[BrowserContext] = []
     pages: list[Page] = []
+    log: list[str] = []
+    request.node.browser_log = log
+    started = time.monotonic()
+
+    def note(index: int, text: str) -> None:
+        log.append(f"{time.monotonic() - started:8.3f}s page {index}: {text}")
 
     def make() -> Page:
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
-        page.on("console", lambda msg: note_csp_violation(page, msg))
+        index = len(pages)
+        page.on("console", lambda msg: note_console(index, page, msg))
+        page.on("pageerror", lambda exc: note(index, f"page error: {exc}"))
+        page.on("requestfailed", lambda req: note(index, f"request failed: {req.method} {req.url} ({req.failure})"))
+        page.on("requestfinished", lambda req: note_finished(index, req))
         pages.append(page)
         return page
 
+    def note_finished(index: int, req: Request) -> None:
+        timing = req.timing
+        took_ms = timing["responseEnd"] - timing["requestStart"] if timing["requestStart"] >= 0 else -1
+        response = req.response()
+        status = response.status if response is not None else 0
+        if status >= 400 or took_ms > SLOW_REQUEST_MS:
+            note(index, f"{req.method} {req.url} -> {status} in {took_ms:.0f} ms")
+
     violations: list[str] = []
 
-    def note_csp_violation(page: Page, msg: ConsoleMessage) -> None:
+    def note_console(index: int, page: Page, msg: ConsoleMessage) -> None:
+        if msg.type in ("error", "warning"):
+            note(index, f"console {msg.type}: {msg.text}")
         # A script the Content-Security-Policy blocks is a page that silently does nothing: fail on it.
         if "Content Security Policy" in msg.text:
             violations.append(f"{page.url}: {msg.text}")

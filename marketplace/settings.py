@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import redis.exceptions
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -178,7 +181,19 @@ CHANNEL_LAYERS: dict[str, Any] = {
             # ~5 s (django/channels_redis#422). A longer read timeout keeps them.
             # max_connections: redis-py 8 caps a pool at 100 and raises (not waits) beyond; a burst of ~100
             # handshakes (each group_add takes a connection) then failed with 1011 (bench/e2e.py, 500 sockets).
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": env_int("CHANNELS_REDIS_MAX_CONNECTIONS", 1000)}],
+            # retry: a pooled connection can still look open for a moment after Redis restarted (more so on a
+            # busy event loop); without a retry the first command on it fails, the websocket closes, and the
+            # browser backs off up to 10 s more (tests/browser/test_redis_restart.py).  Three quick retries
+            # on a fresh connection instead; while Redis is down they add under half a second to each failure.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 15,
+                    "max_connections": env_int("CHANNELS_REDIS_MAX_CONNECTIONS", 1000),
+                    "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 3),
+                    "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+                }
+            ],
             "prefix": env("CHANNELS_PREFIX", "marketplace"),
             "capacity": 1000,
             "expiry": 30,

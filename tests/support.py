@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -173,3 +174,41 @@ def daphne(port: int, env: dict[str, str]) -> Process:
         env,
         f"daphne-{port}",
     )
+
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of this test's own, without persistence: a restart comes back empty."""
+
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(ARTIFACTS)]
+        with open(ARTIFACTS / f"redis-{self.port}.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        wait_until(self.answers, timeout=10, message=f"redis-server on {self.port}")
+
+    def answers(self) -> bool:
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """SIGKILL, like a crashed Redis pod: no clean shutdown, every socket reset."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None

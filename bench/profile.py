@@ -2,9 +2,10 @@
 
     python -m bench.profile consumer NAME [--events N] [--batch B] [--cprofile]
     python -m bench.profile post [--posts N] [--cprofile]
+    python -m bench.profile push [--sends N] [--cprofile]
 
-Runs on the end-to-end benchmark's database (``marketplace_bench_web``: run ``python -m bench.e2e``
-first) in production mode, so the events and rows are the ones the benchmark made.
+Runs in production mode on the end-to-end benchmark's database (``marketplace_bench_web``): ``consumer``
+replays the events that benchmark made (run ``python -m bench.e2e`` first); ``post`` needs nothing earlier.
 
 - ``consumer``: the last N events of the consumer's topics from the outbox, fed to the consumer's own
   :class:`~marketplace.events.runner.ConsumerRunner` ``process_batch`` (decode, validation, inbox,
@@ -12,8 +13,12 @@ first) in production mode, so the events and rows are the ones the benchmark mad
   low load; prints CPU ms per event.  The consumer's inbox rows for those events (and, for the
   timeline, their entries) are deleted first so that they are applied again.  Only the Kafka client
   is replaced (offsets go nowhere).
-- ``post``: N ``POST /api/jobs/`` through Django's test client with a bench customer's token (every
+- ``post``: N ``POST /api/jobs/`` (bench/http.py's job) through Django's test client with a customer's token (every
   middleware, DRF, the service, the outbox row, the commit); prints CPU ms per POST (no HTTP server).
+
+- ``push``: N ``push.send_now`` calls from sync code, one message each to a group with one subscribed
+  channel on the real Redis (what every consumer does after each batch); prints CPU ms per call and
+  checks every message arrived.
 
 ``--cprofile`` adds a cProfile table (CPU time; profiled runs are several times slower, the shares
 are what matter).  For a live process, ``py-spy record -p PID`` (requirements-dev.txt) samples it
@@ -110,21 +115,21 @@ def consumer(name: str, events: int, batch: int, profile: bool) -> None:
 
 
 def post(posts: int, profile: bool) -> None:
+    from django.core.management import call_command
     from django.test import Client
     from rest_framework.authtoken.models import Token
 
-    from jobs.models import TradespersonProfile
+    from bench.http import JOB
+    from marketplace.accounts.models import User
+    from tests.jobs.helpers import trade
 
-    token = Token.objects.filter(user__username__startswith="bench_cust_").order_by("-created").first()
-    pro = TradespersonProfile.objects.filter(user__username__startswith="bench_pro_").prefetch_related("trades").last()
-    assert token is not None and pro is not None, "run python -m bench.e2e first"
-    body = {
-        "trade": pro.trades.all()[0].slug,
-        "title": "Profiled job",
-        "description": "Bench job.",
-        "latitude": str(pro.base_latitude),
-        "longitude": str(pro.base_longitude),
-    }
+    # The job the HTTP benchmark posts, by a customer of this run's own (the database is migrated and the
+    # trade created when missing, so this needs no earlier benchmark run).
+    call_command("migrate", verbosity=0)
+    trade()
+    customer = User.objects.create_user(f"bench_profile_{os.getpid()}_{time.time_ns()}", password="x", role=User.Role.CUSTOMER)
+    token = Token.objects.create(user=customer)
+    body = dict(JOB)
     client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
     for _ in range(20):  # warm-up: connections, URL resolver, serializer caches
         assert client.post("/api/jobs/", body, content_type="application/json").status_code == 201
@@ -134,6 +139,47 @@ def post(posts: int, profile: bool) -> None:
             client.post("/api/jobs/", body, content_type="application/json")
 
     print(f"job POST: {measure(work, posts, profile):.2f} CPU ms per POST over {posts}")
+
+
+def push(sends: int, profile: bool) -> None:
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from marketplace.realtime import push as live
+
+    layer = get_channel_layer()
+    assert layer is not None
+    group = f"bench-push-{os.getpid()}"
+    channel = asyncio.run(_subscribe(layer, group))
+
+    def work() -> None:
+        for i in range(sends):
+            live.send_now([(group, {"type": "live.event", "n": i})])
+
+    cpu = measure(work, sends, profile)
+    received = asyncio.run(_drain(layer, channel, sends))
+    assert received == sends, f"{received} of {sends} pushes arrived"
+    print(f"push: {cpu:.3f} CPU ms per send_now (one message, one socket) over {sends}; all {received} arrived")
+
+
+async def _subscribe(layer: Any, group: str) -> str:
+    channel: str = await layer.new_channel()
+    await layer.group_add(group, channel)
+    return channel
+
+
+async def _drain(layer: Any, channel: str, expected: int) -> int:
+    import asyncio
+
+    received = 0
+    while received < expected:
+        try:
+            await asyncio.wait_for(layer.receive(channel), 5)
+        except TimeoutError:
+            break
+        received += 1
+    return received
 
 
 def main() -> None:
@@ -147,6 +193,9 @@ def main() -> None:
     web = sub.add_parser("post")
     web.add_argument("--posts", type=int, default=300)
     web.add_argument("--cprofile", action="store_true")
+    pushes = sub.add_parser("push")
+    pushes.add_argument("--sends", type=int, default=500)
+    pushes.add_argument("--cprofile", action="store_true")
     args = parser.parse_args()
 
     prepare_database(BENCH_DB)
@@ -156,6 +205,8 @@ def main() -> None:
     django.setup()
     if args.what == "consumer":
         consumer(args.name, args.events, args.batch, args.cprofile)
+    elif args.what == "push":
+        push(args.sends, args.cprofile)
     else:
         post(args.posts, args.cprofile)
 

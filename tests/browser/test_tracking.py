@@ -1,7 +1,7 @@
 """Tracking through a browser, on the real stack: the tradesperson taps "On my way" on their phone page, which shares
 the browser's geolocation (Playwright moves it step by step towards the job); the customer's job page, never reloaded,
 shows the marker moving on the local SVG map and the ETA changing, then the arrival detected by the geofence; the
-tradesperson starts work and the customer sees that too.
+tradesperson starts work, pauses, resumes and completes it (after a confirmation), and the customer sees each step.
 
 Screenshots go to test-artifacts/ui-tracking-*.png for review.
 """
@@ -144,6 +144,32 @@ def test_the_customer_follows_the_tradesperson_live_until_the_geofence_detects_a
     expect(customer.locator("#job-status")).to_have_text("In progress", timeout=LIVE)
     assert Job.objects.get(pk=job.pk).status == Job.Status.IN_PROGRESS
     shot(phone, "tracking-visit-working-phone")
+
+    # A break (waiting for a part): Bob pauses, Dora sees it; he resumes, she sees that too.
+    visit.locator("[data-action=pause]").click()
+    expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Paused")
+    expect(visit.locator("[data-action=resume]")).to_be_visible()
+    expect(visit.locator("[data-action=pause]")).to_be_hidden()
+    expect(panel.locator("[data-testid=tracking-stage]")).to_have_text("Paused", timeout=LIVE)
+    visit.locator("[data-action=resume]").click()
+    expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Working")
+    expect(panel.locator("[data-testid=tracking-stage]")).to_have_text("Working", timeout=LIVE)
+
+    # Done: completing asks first (the customer's payment is taken); dismissing it changes nothing.
+    prompts: list[str] = []
+    phone.once("dialog", lambda dialog: (prompts.append(dialog.message), dialog.dismiss()))
+    visit.locator("[data-action=complete]").click()
+    expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Working")
+    assert prompts and "payment" in prompts[0], prompts
+    phone.once("dialog", lambda dialog: dialog.accept())
+    visit.locator("[data-action=complete]").click()
+    expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Completed")
+    expect(panel.locator("[data-testid=tracking-stage]")).to_have_text("Completed", timeout=LIVE)
+    expect(customer.locator("#job-status")).to_have_text("Completed", timeout=LIVE)
+    assert Job.objects.get(pk=job.pk).status == Job.Status.COMPLETED
+    steps = list(Visit.objects.get(job=job).steps.order_by("at", "pk").values_list("stage", flat=True))
+    assert steps == ["on_the_way", "arrived", "working", "paused", "working", "completed"], steps
+    shot(phone, "tracking-visit-completed-phone")
     assert_not_reloaded(customer)
     customer.set_viewport_size(PHONE)
     shot(customer, "tracking-customer-phone")

@@ -22,6 +22,9 @@ VISIT_ON_THE_WAY = _job_event("visit.on_the_way", "The tradesperson set off for 
 VISIT_ARRIVED = _job_event("visit.arrived", "The tradesperson arrived (tapped, or detected by the geofence: auto).")
 VISIT_PAUSED = _job_event("visit.paused", "Work on site was paused.")
 VISIT_RESUMED = _job_event("visit.resumed", "Work on site resumed.")
+VISIT_CALLED_OFF = _job_event(
+    "visit.called_off", "The trip was called off before work began (appointment or job cancelled): back to scheduled."
+)
 ETA_DRIFT = _job_event("tracking.eta_drift", "The tradesperson on the way will miss the appointment start (once per visit).")
 PING = register(
     "tracking.ping",

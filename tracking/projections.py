@@ -409,6 +409,17 @@ class TrackingHandler(EventHandler):
         if Visit.objects.filter(job_id=event.data["job_id"]).exists():
             push.send_on_commit(track_stream(event.data["job_id"]), event, event.data)
 
+    # --- a trip that can no longer happen -----------------------------------------------------
+
+    def on_appointment_cancelled(self, event: Envelope) -> None:
+        # Cancelling a job cancels its appointment first (same transaction), so this sees both cases.
+        if Visit.objects.filter(job_id=event.data["job_id"], stage__in=services.CALL_OFF_STAGES).exists():
+            services.visit_call_off(job_id=event.data["job_id"])
+
+    def on_visit_called_off(self, event: Envelope) -> None:
+        self._forget(event.data["job_id"])  # the remembered position state of the trip
+        self._push(event)
+
     # --- rebuild --------------------------------------------------------------------------
 
     def reset(self) -> None:

@@ -219,6 +219,53 @@ def visit_flag_drift(*, job_id: int, eta_at: datetime, eta_minutes: float) -> Vi
     return visit
 
 
+# What the customer was shown of a trip; forgotten when the trip is called off (privacy: nothing
+# about where the tradesperson is stays on the customer's page once they are not coming).
+_TRIP_FIELDS = {
+    "last_lat": None,
+    "last_lng": None,
+    "last_accuracy_m": None,
+    "last_recorded_at": None,
+    "speed_kmh": None,
+    "speed_samples": 0,
+    "eta_minutes": None,
+    "eta_at": None,
+    "eta_distance_km": None,
+    "eta_speed_kmh": None,
+    "eta_late": False,
+    "drift_alerted_at": None,
+}
+CALL_OFF_STAGES = (Stage.ON_THE_WAY, Stage.ARRIVED)
+
+
+def visit_call_off(*, job_id: int) -> Visit | None:
+    """The trip can no longer happen (the appointment or the whole job was cancelled): a visit on the way
+    or arrived goes back to ``scheduled``, its position, ETA and trail are forgotten, and ``visit.called_off``
+    is emitted (``reason`` ``job_cancelled`` or ``appointment_cancelled``), so both pages stop showing a
+    trip and pings are refused until the tradesperson sets off again for a new appointment.
+
+    Called by the tracking consumer when it sees the cancellation.  None (nothing emitted) if the visit has
+    not set off, has started work (the work's own rules apply then), or an appointment is booked again by
+    the time the event is applied; a redelivered event therefore does nothing.
+    """
+    with transaction.atomic():
+        job, visit, appointment = _locked(job_id)
+        if visit.stage not in CALL_OFF_STAGES:
+            return None
+        if appointment is not None and job.status == Job.Status.SCHEDULED:
+            return None  # booked again meanwhile: the trip may go on
+        from_stage = visit.stage
+        now = timezone.now()
+        for name, value in _TRIP_FIELDS.items():
+            setattr(visit, name, value)
+        visit.save(update_fields=[*_TRIP_FIELDS, "updated_at"])
+        TrackPoint.objects.filter(visit=visit).delete()
+        _move(visit, Stage.SCHEDULED, now, None)
+        reason = "job_cancelled" if job.status == Job.Status.CANCELLED else "appointment_cancelled"
+        emit(ev.VISIT_CALLED_OFF, aggregate_id=job.pk, data=_event_data(job, visit, now, from_stage=from_stage, reason=reason))
+    return visit
+
+
 # --- pings --------------------------------------------------------------------------------
 
 

@@ -75,6 +75,7 @@ RULES: dict[str, tuple[str, bool, bool]] = {
     "visit.arrived": (V.BOTH, False, False),
     "visit.paused": (V.BOTH, False, False),
     "visit.resumed": (V.BOTH, False, False),
+    "visit.called_off": (V.BOTH, False, False),
     "tracking.eta_drift": (V.BOTH, False, False),
     "chat.message_sent": (V.BOTH, True, False),  # a thread is between the customer and one tradesperson
 }
@@ -430,6 +431,13 @@ def _visit(text: str) -> Callable[[JobTimelineEntry, Viewer], str]:
     return render
 
 
+def _called_off(e: JobTimelineEntry, v: Viewer) -> str:
+    what = "the job was cancelled" if e.data.get("reason") == "job_cancelled" else "the appointment was cancelled"
+    if v.role == "tradesperson":
+        return f"Your trip was called off ({what}); location sharing stopped."
+    return f"The tradesperson's trip was called off ({what}); their location is no longer shown."
+
+
 def _arrived(e: JobTimelineEntry, v: Viewer) -> str:
     who = "You" if v.role == "tradesperson" else "The tradesperson"
     return f"{who} arrived" + (" (detected by location)." if e.data.get("auto") else ".")
@@ -472,6 +480,7 @@ SENTENCES: dict[str, Callable[[JobTimelineEntry, Viewer], str]] = {
     "visit.arrived": _arrived,
     "visit.paused": _visit("{who} paused the work."),
     "visit.resumed": _visit("{who} resumed the work."),
+    "visit.called_off": lambda e, v: _called_off(e, v),
     "tracking.eta_drift": lambda e, v: _eta_drift(e, v),
     "chat.message_sent": lambda e, v: _chat(e, v),
 }

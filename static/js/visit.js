@@ -21,6 +21,7 @@
   var sharingBox = root.querySelector("[data-testid=visit-sharing]");
   var errorBox = root.querySelector("[data-testid=visit-error]");
   var noneBox = root.querySelector("[data-testid=visit-none]");
+  var whereBox = root.querySelector("[data-testid=visit-where]");
   var timeline = root.querySelector("[data-testid=visit-timeline]");
   var buttons = Array.prototype.slice.call(root.querySelectorAll("[data-action]"));
   var LABELS = { scheduled: "Scheduled", on_the_way: "On the way", arrived: "Arrived", working: "Working", paused: "Paused", completed: "Completed" };
@@ -44,6 +45,12 @@
     catch (e) { return d.toTimeString().slice(0, 5); }
   }
 
+  function dayTime(iso) {
+    var d = new Date(iso);
+    try { return new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: document.body.dataset.tz || undefined }).format(d) + ", " + hm(iso); }
+    catch (e) { return d.toDateString() + ", " + hm(iso); }
+  }
+
   function etaText(eta) {
     if (!eta) return "";
     var minutes = Math.max(1, Math.round(eta.minutes));
@@ -61,6 +68,10 @@
     (v.actions || []).forEach(function (a) { allowed[a] = true; });
     buttons.forEach(function (b) { b.hidden = !allowed[b.dataset.action]; b.disabled = busy; });
     noneBox.hidden = (v.actions || []).length > 0;
+    // The appointment can be cancelled or moved while this page is open (a trip called off goes back to scheduled).
+    var unbooked = !v.appointment && v.stage === "scheduled";
+    noneBox.textContent = unbooked ? "No appointment booked: book a time on the job page before setting off." : "Nothing to do now.";
+    if (whereBox) whereBox.textContent = whereBox.dataset.place + (v.appointment ? " · " + dayTime(v.appointment.starts_at) + "–" + hm(v.appointment.ends_at) : " · no appointment booked");
     timeline.replaceChildren.apply(timeline, (v.timeline || []).map(function (step) {
       return el("li", { dataset: { stage: step.stage } }, [
         el("strong", { text: LABELS[step.stage] || step.stage }),

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from jobs.models import Job, Lead, Trade
 from marketplace.accounts.models import User
@@ -157,7 +157,12 @@ def test_the_customer_follows_the_tradesperson_live_until_the_geofence_detects_a
 
     # Done: completing asks first (the customer's payment is taken); dismissing it changes nothing.
     prompts: list[str] = []
-    phone.once("dialog", lambda dialog: (prompts.append(dialog.message), dialog.dismiss()))
+
+    def decline(dialog: Dialog) -> None:
+        prompts.append(dialog.message)
+        dialog.dismiss()
+
+    phone.once("dialog", decline)
     visit.locator("[data-action=complete]").click()
     expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Working")
     assert prompts and "payment" in prompts[0], prompts
@@ -199,3 +204,46 @@ def _quick_scheduled_job() -> tuple[Job, User, User]:
     job = awarded_job(dora, bob)
     appointment_book(job=job, worker=worker, starts_at=future_monday(10), duration_minutes=60, actor=dora)
     return Job.objects.get(pk=job.pk), dora, bob
+
+
+def test_the_trip_is_called_off_live_when_the_customer_cancels_the_appointment(stack, new_page) -> None:
+    """Bob is on his way and Dora watches him come; she cancels the appointment from her job page. His phone stops
+    sharing and shows the visit back to scheduled, and her page stops showing where he is, both without a reload."""
+    job, _dora, _bob = scheduled_job()
+    base = stack.base_url
+
+    phone = new_page()
+    phone.set_viewport_size(PHONE)
+    phone.context.grant_permissions(["geolocation"], origin=base)
+    phone.context.set_geolocation({"latitude": ROUTE[0][0], "longitude": ROUTE[0][1], "accuracy": 10})
+    log_in(phone, base, "bob")
+    phone.goto(f"{base}/visits/{job.pk}/")
+    visit = phone.locator("#visit")
+    wait_live(phone, f"track.{job.pk}")
+    mark(phone)
+    visit.locator("[data-action=on_the_way]").click()
+    expect(visit.locator("[data-testid=visit-sharing]")).to_have_attribute("data-state", "on")
+
+    customer = new_page()
+    log_in(customer, base, "dora")
+    customer.goto(f"{base}/jobs/{job.pk}/")
+    wait_live(customer, f"job.{job.pk}")
+    mark(customer)
+    panel = customer.locator("#tracking")
+    expect(panel.locator("[data-testid=tracking-marker]")).to_be_visible(timeout=LIVE)
+
+    section = customer.locator("#appointment")
+    section.locator("[data-testid=appointment-cancel]").click()
+    section.locator("[data-testid=confirm-cancel]").click()
+
+    expect(panel).to_be_hidden(timeout=LIVE)  # no appointment, no trip: nothing about where he is
+    expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Scheduled", timeout=LIVE)
+    expect(visit.locator("[data-testid=visit-sharing]")).to_have_attribute("data-state", "off")
+    expect(visit.locator("[data-action=arrived]")).to_be_hidden()
+    expect(visit.locator("[data-testid=visit-where]")).to_contain_text("no appointment booked")
+    expect(visit.locator("[data-testid=visit-none]")).to_contain_text("book a time on the job page")
+    row = Visit.objects.get(job=job)
+    assert row.stage == "scheduled" and row.last_lat is None
+    assert_not_reloaded(customer)
+    assert_not_reloaded(phone)
+    shot(phone, "tracking-visit-called-off-phone")

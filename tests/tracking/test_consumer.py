@@ -232,3 +232,82 @@ def test_the_consumer_never_trusts_a_fix_it_remembers_from_a_rolled_back_batch(c
     v = visit(s)
     assert v.last_lat == 51.515 and v.speed_samples == 1
     assert list(TrackPoint.objects.filter(visit=v).values_list("lat", flat=True)) == [51.52, 51.515]
+
+
+# --- a trip called off ------------------------------------------------------------------------
+
+
+def test_cancelling_the_appointment_mid_trip_calls_the_trip_off(broker, customer) -> None:
+    """Bob is on the way, sharing his position; Dora cancels the appointment. The consumer puts the visit back to
+    scheduled, forgets the position, ETA and trail, and tells both pages; his next pings are refused; a redelivered
+    cancellation changes nothing; booked again, he can set off again."""
+    from scheduling.services import appointment_book, appointment_cancel
+    from tests.scheduling.helpers import future_monday
+
+    s = scheduled_job(customer)
+    set_off(s)
+    pings = trip(start_km=4, step_km=0.5, every_s=30, count=3, start=timezone.now() - timedelta(minutes=2))
+    send(s, pings)
+    relay_all()
+    consume_until_fix(s, pings[-1])
+    assert visit(s).last_lat is not None and TrackPoint.objects.filter(visit=visit(s)).exists()
+
+    appointment_cancel(appointment=s.appointment, actor=customer, reason="Plans changed")
+    relay_all()
+    run_consumer_until(lambda: visit(s).stage == "scheduled", SPEC)
+
+    v = visit(s)
+    assert (v.last_lat, v.last_lng, v.eta_at, v.eta_minutes, v.speed_kmh) == (None, None, None, None, None)
+    assert not TrackPoint.objects.filter(visit=v).exists()
+    assert [step.stage for step in v.steps.order_by("at", "pk")] == ["on_the_way", "scheduled"]
+    (called_off,) = emitted(s, "visit.called_off")
+    assert called_off["reason"] == "appointment_cancelled" and called_off["from_stage"] == "on_the_way"
+    assert called_off["stage"] == "scheduled" and called_off["customer_id"] == customer.pk
+    refused = client_for(s.owner).post("/api/tracking/pings/", {"job": s.job.pk, "pings": pings[-1:]}, format="json")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "visit_not_active"
+    body = client_for(customer).get(f"/api/jobs/{s.job.pk}/visit/").json()
+    assert body["stage"] == "scheduled" and body["position"] is None and body["trail"] == []
+
+    # Redelivered (the consumer group starts over): the trip is already called off, nothing more is emitted.
+    ProcessedEvent.objects.filter(consumer=SPEC.name).delete()
+    run_consumer_until(
+        lambda: ProcessedEvent.objects.filter(consumer=SPEC.name, event_type="appointment.cancelled").exists(),
+        SPEC,
+        group=f"again-{uuid.uuid4().hex[:6]}",
+    )
+    assert len(emitted(s, "visit.called_off")) == 1
+
+    # Booked again: he sets off again like the first time.
+    appointment_book(job=s.job, worker=s.worker, starts_at=future_monday(14), duration_minutes=60, actor=customer)
+    assert visit_act(job=s.job, actor=s.owner, action="on_the_way").stage == "on_the_way"
+
+
+def test_cancelling_the_job_after_arrival_calls_the_trip_off_with_that_reason(broker, customer) -> None:
+    from jobs.services import job_cancel
+
+    s = scheduled_job(customer)
+    set_off(s)
+    visit_act(job=s.job, actor=s.owner, action="arrived")
+    job_cancel(job=s.job, actor=s.owner, reason="Van broke down")
+    relay_all()
+    run_consumer_until(lambda: visit(s).stage == "scheduled", SPEC)
+    (called_off,) = emitted(s, "visit.called_off")
+    assert called_off["reason"] == "job_cancelled" and called_off["from_stage"] == "arrived"
+
+
+def test_a_trip_booked_again_before_the_cancellation_is_applied_goes_on(customer) -> None:
+    """The consumer applies the cancellation after a new appointment was booked: the trip is not called off."""
+    from scheduling.services import appointment_book, appointment_cancel
+    from tests.scheduling.helpers import future_monday
+    from tracking.services import visit_call_off
+
+    s = scheduled_job(customer)
+    set_off(s)
+    appointment_cancel(appointment=s.appointment, actor=customer)
+    appointment_book(job=s.job, worker=s.worker, starts_at=future_monday(14), duration_minutes=60, actor=customer)
+    assert visit_call_off(job_id=s.job.pk) is None
+    assert visit(s).stage == "on_the_way" and not emitted(s, "visit.called_off")
+    # And a visit that has not set off, or has started work, is never called off.
+    other = scheduled_job(customer, owner_name="carltrack")
+    assert visit_call_off(job_id=other.job.pk) is None
+    assert not emitted(other, "visit.called_off")

@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from marketplace.accounts.models import User
 
-from .support import Broker
+from .support import Broker, PrivateRedis
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -75,6 +75,17 @@ def broker() -> Iterator[Broker]:
         settings.KAFKA.clear()
         settings.KAFKA.update(previous)
         instance.stop()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own (fault tests kill and restart it; the machine's Redis is never touched)."""
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from jobs import services
 from jobs.models import Bid, Job, Lead, Trade
@@ -23,7 +23,7 @@ from tests.support import ARTIFACTS, wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LIVE_TIMEOUT = 20_000  # ms: relay -> Kafka -> consumer -> Redis -> websocket, with consumer groups joining at start-up
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def shot(page: Page, name: str) -> None:

@@ -39,16 +39,6 @@ RESYNC_URL = re.compile(r"/(leads|bids)\.json|/unread-count\.json")
 
 
 @pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-@pytest.fixture
 def redis_stack(broker: Broker, private_redis: PrivateRedis, transactional_db: None) -> Iterator[Stack]:
     """tests.support.running_stack, but with Redis (channel layer and cache) on the private server."""
     port = free_port()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
 
 from jobs.models import Job, Lead, Trade
 from marketplace.accounts.models import User
@@ -62,6 +63,17 @@ MARKER_AT = (
 )
 
 
+def visit_page(new_page: Any, base: str, job: Job) -> tuple[Page, Locator]:
+    """Bob's phone on the job's visit page, the browser's location allowed and set at the start of ROUTE."""
+    phone: Page = new_page()
+    phone.set_viewport_size(PHONE)
+    phone.context.grant_permissions(["geolocation"], origin=base)
+    phone.context.set_geolocation({"latitude": ROUTE[0][0], "longitude": ROUTE[0][1], "accuracy": 10})
+    log_in(phone, base, "bob")
+    phone.goto(f"{base}/visits/{job.pk}/")
+    return phone, phone.locator("#visit")
+
+
 def marker_km(page: Page) -> float:
     return float(page.locator("[data-testid=tracking-marker]").get_attribute("data-distance-km") or "nan")
 
@@ -82,13 +94,7 @@ def test_the_customer_follows_the_tradesperson_live_until_the_geofence_detects_a
     mark(customer)
 
     # Bob's phone: the visit page, with the browser's location allowed and set 3 km south of the job.
-    phone = new_page()
-    phone.set_viewport_size(PHONE)
-    phone.context.grant_permissions(["geolocation"], origin=base)
-    phone.context.set_geolocation({"latitude": ROUTE[0][0], "longitude": ROUTE[0][1], "accuracy": 10})
-    log_in(phone, base, "bob")
-    phone.goto(f"{base}/visits/{job.pk}/")
-    visit = phone.locator("#visit")
+    phone, visit = visit_page(new_page, base, job)
     expect(visit.locator("[data-testid=visit-stage]")).to_have_text("Scheduled")
     expect(visit.locator("[data-action=arrived]")).to_be_hidden()
     wait_live(phone, f"track.{job.pk}")
@@ -212,13 +218,7 @@ def test_the_trip_is_called_off_live_when_the_customer_cancels_the_appointment(s
     job, _dora, _bob = scheduled_job()
     base = stack.base_url
 
-    phone = new_page()
-    phone.set_viewport_size(PHONE)
-    phone.context.grant_permissions(["geolocation"], origin=base)
-    phone.context.set_geolocation({"latitude": ROUTE[0][0], "longitude": ROUTE[0][1], "accuracy": 10})
-    log_in(phone, base, "bob")
-    phone.goto(f"{base}/visits/{job.pk}/")
-    visit = phone.locator("#visit")
+    phone, visit = visit_page(new_page, base, job)
     wait_live(phone, f"track.{job.pk}")
     mark(phone)
     visit.locator("[data-action=on_the_way]").click()

@@ -12,7 +12,6 @@ configured against a Redis of its own, restarts it, and requires the very first 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,16 +21,6 @@ from django.conf import settings
 from tests.support import PrivateRedis
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 def layer_on(server: PrivateRedis, **overrides: Any) -> RedisChannelLayer:

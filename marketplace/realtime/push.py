@@ -263,6 +263,12 @@ class PushLoop:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid = 0
+        # A fork taken while another thread held the lock would leave it held forever in the child.
+        os.register_at_fork(after_in_child=self._forget_parent)
+
+    def _forget_parent(self) -> None:
+        self._lock = threading.Lock()
+        self._loop, self._pid = None, 0
 
     def loop(self) -> asyncio.AbstractEventLoop:
         pid = os.getpid()

@@ -96,8 +96,11 @@ def pro_profile_save(
 # --- jobs -------------------------------------------------------------------------------
 
 
-def job_snapshot(job: Job) -> dict[str, Any]:
-    """The job as events carry it (job.posted): enough for any read model."""
+def job_snapshot(job: Job, photos: Iterable[JobPhoto] | None = None) -> dict[str, Any]:
+    """The job as events carry it (job.posted): enough for any read model.
+
+    ``photos``: the job's photos when the caller has them (a job just posted), saving the query.
+    """
     return {
         "job_id": job.pk,
         "customer_id": job.customer_id,
@@ -115,7 +118,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
         "status": job.status,
         "posted_at": job.created_at.isoformat(),
         "expires_at": job.expires_at.isoformat(),
-        "photo_urls": [photo.image.url for photo in job.photos.all()],
+        "photo_urls": [photo.image.url for photo in (job.photos.all() if photos is None else photos)],
     }
 
 
@@ -191,9 +194,8 @@ def job_post(
                 expires_at=timezone.now() + timedelta(hours=settings.JOBS["EXPIRE_AFTER_HOURS"]),
                 idempotency_key=idempotency_key,
             )
-            for photo in photos:
-                JobPhoto.objects.create(job=job, image=photo)
-            emit(ev.JOB_POSTED, aggregate_id=job.pk, data=job_snapshot(job), actor_id=customer.pk)
+            saved = [JobPhoto.objects.create(job=job, image=photo) for photo in photos]
+            emit(ev.JOB_POSTED, aggregate_id=job.pk, data=job_snapshot(job, saved), actor_id=customer.pk)
     except IntegrityError:
         # Two requests with the same key raced; the other one won.
         existing = Job.objects.filter(customer=customer, idempotency_key=idempotency_key).first() if idempotency_key else None

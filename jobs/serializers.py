@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from marketplace.accounts.models import User
+from marketplace.serializer_fields import FieldsBuiltOnce
 
 from . import places
 from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradespersonProfile
@@ -284,7 +285,7 @@ class JobPhotoOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "uploaded_at"]
 
 
-class JobOutputSerializer(serializers.ModelSerializer):
+class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A job as its customer, staff or a tradesperson offered it sees it.
 
     ``bid_count`` (bids not withdrawn) is shown to the job's customer only; pass the

@@ -1,0 +1,36 @@
+"""Serializers whose fields are built once per class, not once per instance.
+
+DRF builds a serializer's fields for every instance: a ``ModelSerializer`` reads its model's metadata
+and constructs each field again (``get_fields``), then binds them to the instance.  For a serializer
+whose fields never depend on the instance or context, that work is the same every time: building
+``JobOutputSerializer``'s fields took 0.69 ms of a job POST's ~6 CPU ms (``python -m bench.profile
+post --cprofile``).  :class:`FieldsBuiltOnce` keeps the built fields as a template per class and hands
+each instance a deep copy (0.20 ms), as DRF already does with declared fields.
+
+Only for serializers whose ``get_fields`` has no dependence on ``self.context``, ``self.instance`` or
+the request (no per-request field removal): those must keep DRF's default.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+from rest_framework import serializers
+
+_templates: dict[type, dict[str, serializers.Field]] = {}
+_lock = threading.Lock()
+
+
+class FieldsBuiltOnce:
+    """Mixin for a ``Serializer`` (first in the bases): ``get_fields`` runs once per class."""
+
+    def get_fields(self) -> dict[str, Any]:
+        cls = type(self)
+        template = _templates.get(cls)
+        if template is None:
+            built = super().get_fields()  # type: ignore[misc]
+            with _lock:
+                template = _templates.setdefault(cls, built)
+        return copy.deepcopy(template)

@@ -1,4 +1,4 @@
-"""Contact details never reach a chat message (chat.masking): UK phone formats, emails, card numbers."""
+"""Contact details never reach a chat message (chat.masking): UK phone formats (digits or spelled out), emails, card numbers."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ PHONES = [
     "020-7946-0958",
     "0 7 7 0 0 9 0 0 1 2 3",
     "07700.900.123",
+    "oh seven seven oh oh nine oh oh one two three",
+    "zero seven seven double oh, nine double oh one two three",
+    "Oh-Seven-Seven-Zero-Zero 900123",
+    "07700 nine oh oh one two three",
+    "nought two nought seven nine four six nought nine five eight",
 ]
 EMAILS = [
     "bob.smith+work@gmail.co.uk",
@@ -33,6 +38,9 @@ KEPT = [
     "See you at 10am. Thanks!",
     "Quote ref 123456",
     "Flat 3, 221B Baker St",
+    "One or two days, three at most; oh, and four lads",
+    "two, three, four, five, six, seven, eight, nine",
+    "Seven thousand seven hundred pounds",
 ]
 
 

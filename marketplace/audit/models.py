@@ -17,7 +17,7 @@ from django.utils import timezone
 class AuditLog(models.Model):
     event_id = models.UUIDField(unique=True)
     topic = models.CharField(max_length=200, db_index=True)
-    # Not known to handlers yet (the runner passes the envelope only): null until it does.
+    # Where the consumer read it (marketplace.events.context.message_position); null for a replay from the outbox.
     partition = models.IntegerField(null=True, blank=True)
     offset = models.BigIntegerField(null=True, blank=True)
     key = models.CharField(max_length=200, blank=True, help_text="The Kafka message key (the aggregate id).")

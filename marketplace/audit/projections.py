@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from marketplace.events.context import message_position
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 from marketplace.events.schemas import get_event_type
@@ -33,16 +34,23 @@ class AuditProjection(EventHandler):
         return event_type not in NOT_AUDITED
 
     def handle(self, event: Envelope) -> None:
-        # The runner hands handlers the envelope only, so the topic comes from the event type's
-        # declaration and the key is the aggregate id (what the relay keys by); partition and
-        # offset stay null until the runner passes the message's position.
-        try:
-            topic = str(get_event_type(event.event_type).topic)
-        except LookupError:
-            topic = ""
+        # Where the message came from, as the runner saw it; outside the runner (a replay from the
+        # outbox) the topic comes from the event type's declaration and the position stays null.
+        # The key is the aggregate id (what the relay keys by).
+        position = message_position(event.event_id)
+        partition = offset = None
+        if position is not None:
+            topic, partition, offset = position
+        else:
+            try:
+                topic = str(get_event_type(event.event_type).topic)
+            except LookupError:
+                topic = ""
         row = AuditLog(
             event_id=event.event_id,
             topic=topic,
+            partition=partition,
+            offset=offset,
             key=event.aggregate_id[:200],
             event_type=event.event_type,
             schema_version=event.schema_version,

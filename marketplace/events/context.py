@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 _causation_id: ContextVar[str | None] = ContextVar("causation_id", default=None)
 _consumer: ContextVar[str] = ContextVar("consumer", default="")
+# Where each event of the batch being applied came from: {event id: (topic, partition, offset)}.
+_positions: ContextVar[Mapping[uuid.UUID, tuple[str, int, int]] | None] = ContextVar("positions", default=None)
 
 
 def current_correlation_id() -> str:
@@ -39,6 +41,22 @@ def peek_causation_id() -> str | None:
 def current_consumer() -> str:
     """The consumer group whose handler is running ('' outside the consumer runner)."""
     return _consumer.get()
+
+
+def message_position(event_id: uuid.UUID) -> tuple[str, int, int] | None:
+    """(topic, partition, offset) of the Kafka message that delivered ``event_id`` to the running consumer
+    (None outside the consumer runner, e.g. a replay from the outbox)."""
+    positions = _positions.get()
+    return positions.get(event_id) if positions is not None else None
+
+
+@contextlib.contextmanager
+def delivered(positions: Mapping[uuid.UUID, tuple[str, int, int]]) -> Iterator[None]:
+    token = _positions.set(positions)
+    try:
+        yield
+    finally:
+        _positions.reset(token)
 
 
 @contextlib.contextmanager

@@ -62,7 +62,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from marketplace.realtime import push
 
 from . import bulk
-from .context import consuming, correlation
+from .context import consuming, correlation, delivered
 from .envelope import BareTombstone, Envelope, InvalidMessage, decode_message, header
 from .handlers import EventHandler, Retryable
 from .kafka import group_id, make_consumer, make_producer
@@ -281,9 +281,15 @@ class ConsumerRunner:
             try:
                 with push.batched(), transaction.atomic():
                     pending = self._decode_all(messages, state)
-                    if not self._apply_together(pending):
-                        for message, event in pending:
-                            self._apply_one(message, event, state)
+                    positions = {
+                        item.event_id: (str(message.topic()), int(message.partition() or 0), int(message.offset() or 0))
+                        for message, item in pending
+                        if isinstance(item, Envelope)
+                    }
+                    with delivered(positions):
+                        if not self._apply_together(pending):
+                            for message, event in pending:
+                                self._apply_one(message, event, state)
                 break
             except TRANSIENT_ERRORS as exc:
                 attempt += 1

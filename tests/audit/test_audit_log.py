@@ -8,9 +8,11 @@ DELETE in the database, and stay the same when the events are delivered again.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from confluent_kafka import TopicPartition
 from django.contrib.admin.sites import site
 from django.db import IntegrityError, transaction
 from django.test import Client
@@ -18,6 +20,7 @@ from django.test import Client
 from marketplace.accounts.models import User
 from marketplace.audit.admin import AuditLogAdmin
 from marketplace.audit.models import AuditLog
+from marketplace.events.kafka import make_consumer
 from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.topics import TOPICS
@@ -60,6 +63,13 @@ def test_every_event_is_logged_once_append_only_and_replay_safe(broker: Any, cus
     awarded = AuditLog.objects.get(event_type="job.awarded")
     assert awarded.aggregate_type == "job" and awarded.aggregate_id == str(job.pk) and awarded.actor_id == customer.pk
 
+    # Each row names the message it was read from, and that message on the broker is this event.
+    positions = {(row.topic, row.partition, row.offset) for row in logged.values()}
+    assert len(positions) == len(logged) and all(p is not None and o is not None for _, p, o in positions)
+    for row in sorted(logged.values(), key=lambda r: r.sequence)[:6]:
+        assert row.partition is not None and row.offset is not None
+        assert read_event_id(row.topic, row.partition, row.offset) == str(row.event_id), row
+
     # Append-only, whatever code tries.
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         AuditLog.objects.filter(pk=awarded.pk).update(event_type="job.cancelled")
@@ -75,6 +85,19 @@ def test_every_event_is_logged_once_append_only_and_replay_safe(broker: Any, cus
     ProcessedEvent.objects.filter(consumer="audit").delete()
     run_consumer_until(lambda: ProcessedEvent.objects.filter(consumer="audit").count() >= count, spec, group="audit-again")
     assert AuditLog.objects.count() == count
+
+
+def read_event_id(topic: str, partition: int, offset: int) -> str | None:
+    """The event_id header of the message at (topic, partition, offset) on the broker."""
+    consumer = make_consumer(f"audit-check-{uuid.uuid4().hex[:6]}", "audit-check", **{"enable.auto.commit": False})
+    try:
+        consumer.assign([TopicPartition(topic, partition, offset)])
+        message = consumer.poll(10)
+        assert message is not None and message.error() is None and message.offset() == offset
+        raw = dict(message.headers() or []).get("event_id")
+        return raw.decode() if isinstance(raw, bytes) else raw
+    finally:
+        consumer.close()
 
 
 def test_admin_is_read_only_with_filters_and_search(broker: Any, customer: User) -> None:

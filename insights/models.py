@@ -32,6 +32,7 @@ class DailyMetric(models.Model):
     jobs_awarded = models.IntegerField(default=0)
     jobs_completed = models.IntegerField(default=0)
     jobs_cancelled = models.IntegerField(default=0)
+    jobs_expired = models.IntegerField(default=0, help_text="Open jobs that expired without an award (platform rows only).")
     repeat_jobs = models.IntegerField(default=0, help_text="Completed jobs whose customer had an earlier completed job (with them).")
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0, help_text="Money kept from customers (captured - refunded).")
     platform_fees = models.DecimalField(max_digits=14, decimal_places=2, default=0)

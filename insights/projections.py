@@ -262,6 +262,14 @@ class InsightsProjection(EventHandler):
         JobFact.objects.filter(pk=job.pk).update(status="cancelled")
         add(event.occurred_at, job.trade_slug, [job.tradesperson_id], jobs_cancelled=1)
 
+    def on_job_expired(self, event: Envelope) -> None:
+        # Demand nobody met: counted on the trade's platform row (an expired job has no tradesperson).
+        job = self._fact(event)
+        if job is None or job.status == "expired":
+            return
+        JobFact.objects.filter(pk=job.pk).update(status="expired")
+        add(event.occurred_at, job.trade_slug, [], jobs_expired=1)
+
     def on_job_status_changed(self, event: Envelope) -> None:
         job = self._fact(event)
         status, at = event.data["status"], event.occurred_at

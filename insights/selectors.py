@@ -62,6 +62,7 @@ def derive(s: dict[str, Any]) -> dict[str, Any]:
         "jobs_awarded": s["jobs_awarded"],
         "jobs_completed": s["jobs_completed"],
         "jobs_cancelled": s["jobs_cancelled"],
+        "jobs_expired": s["jobs_expired"],
         "avg_minutes_to_first_bid": _ratio(s["first_bid_seconds"], s["jobs_bid"], 1 / 60),
         "win_rate": _ratio(s["jobs_awarded"], s["jobs_bid"]),
         "avg_quote": str(Decimal(s["quote_total"] / s["bids"]).quantize(Decimal("0.01"))) if s["bids"] else None,

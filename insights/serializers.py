@@ -32,6 +32,7 @@ class FiguresSerializer(serializers.Serializer):
     jobs_awarded = serializers.IntegerField()
     jobs_completed = serializers.IntegerField()
     jobs_cancelled = serializers.IntegerField()
+    jobs_expired = serializers.IntegerField(help_text="Open jobs that expired without an award (platform only; 0 for a tradesperson).")
     avg_minutes_to_first_bid = serializers.FloatField(
         allow_null=True, help_text="Platform: posted to first bid; a tradesperson: lead to their bid."
     )

@@ -21,7 +21,7 @@
 
   var KPIS = cfg.platform ? [
     ["jobs_posted", "Jobs posted"], ["jobs_awarded", "Awarded"], ["jobs_completed", "Completed"], ["jobs_cancelled", "Cancelled"],
-    ["avg_minutes_to_first_bid", "Avg. minutes to first bid", "min"], ["win_rate", "Win rate (awarded / bid on)", "pct"],
+    ["jobs_expired", "Expired unawarded"], ["avg_minutes_to_first_bid", "Avg. minutes to first bid", "min"], ["win_rate", "Win rate (awarded / bid on)", "pct"],
     ["avg_quote", "Avg. quote", "money"], ["revenue", "Revenue", "money"], ["platform_fees", "Platform fees", "money"],
     ["on_time_rate", "On-time arrivals", "pct"], ["avg_arrival_delay_minutes", "Avg. lateness", "min"],
     ["scheduled_hours", "Worker-hours scheduled", "h"], ["used_hours", "Worker-hours used", "h"], ["repeat_rate", "Repeat customers", "pct"]
@@ -118,8 +118,9 @@
 
   function renderTable(rows) {
     var cols = [["name", "Trade"], [cfg.platform ? "jobs_posted" : "leads", cfg.platform ? "Posted" : "Leads"], ["jobs_awarded", cfg.platform ? "Awarded" : "Won"],
-      ["jobs_completed", "Completed"], ["jobs_cancelled", "Cancelled"], ["win_rate", "Win rate", "pct"], ["avg_quote", "Avg. quote", "money"],
-      ["revenue", "Revenue", "money"], ["platform_fees", "Fees", "money"], ["on_time_rate", "On time", "pct"], ["used_hours", "Hours used", "h"]];
+      ["jobs_completed", "Completed"], ["jobs_cancelled", "Cancelled"]].concat(cfg.platform ? [["jobs_expired", "Expired"]] : []).concat([
+      ["win_rate", "Win rate", "pct"], ["avg_quote", "Avg. quote", "money"],
+      ["revenue", "Revenue", "money"], ["platform_fees", "Fees", "money"], ["on_time_rate", "On time", "pct"], ["used_hours", "Hours used", "h"]]);
     table.tHead.innerHTML = "<tr>" + cols.map(function (c) { return "<th>" + c[1] + "</th>"; }).join("") + "</tr>";
     table.tBodies[0].innerHTML = "";
     if (!rows.length) {

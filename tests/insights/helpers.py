@@ -10,11 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from insights.models import PLATFORM
 from insights.projections import COUNTERS
 from jobs.models import Job, Trade
-from jobs.services import job_cancel, job_complete, job_start_work
+from jobs.services import job_cancel, job_complete, job_expire, job_start_work
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
@@ -72,8 +73,12 @@ def one_job(w: World, rng: random.Random, *, outcome: str | None = None) -> Job:
             if rng.random() < 0.3:
                 versions[p.pk] = revise(versions[p.pk].bid, p, _quote(rng))
     outcome = outcome or rng.choice(
-        ["open", "cancel_open", "awarded", "cancel_awarded", "complete_direct", "complete_visit", "complete_visit"]
+        ["open", "expire_open", "cancel_open", "awarded", "cancel_awarded", "complete_direct", "complete_visit", "complete_visit"]
     )
+    if outcome == "expire_open":  # nobody awarded it in time: the clock expires it
+        Job.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+        job_expire(job=Job.objects.get(pk=job.pk))
+        return job
     if not versions or outcome == "open":
         return job
     if outcome == "cancel_open":
@@ -213,12 +218,14 @@ def expected_from_write_model() -> dict[tuple[str, int], dict[str, Any]]:
         f"""SELECT t.slug, {_scope("ab.tradesperson_id")},
                    count(ab.id),
                    count(*) FILTER (WHERE j.status = 'completed'),
-                   count(*) FILTER (WHERE j.status = 'cancelled')
+                   count(*) FILTER (WHERE j.status = 'cancelled'),
+                   count(*) FILTER (WHERE j.status = 'expired')
             FROM jobs_job j {job_trade} {awarded}
             GROUP BY GROUPING SETS ((t.slug), (t.slug, ab.tradesperson_id))""",
         "jobs_awarded",
         "jobs_completed",
         "jobs_cancelled",
+        "jobs_expired",
     )
     both(
         f"""SELECT t.slug, {_scope("p.tradesperson_id")}, sum(p.captured - p.refunded), sum(p.platform_revenue)

@@ -69,13 +69,15 @@ def test_a_random_workload_adds_up_to_sql_over_the_write_model_and_a_rebuild_giv
         one_job(w, rng)
     one_job(w, rng, outcome="complete_visit")  # at least one of everything that matters
     one_job(w, rng, outcome="cancel_awarded")
+    one_job(w, rng, outcome="expire_open")
     settle(w, rng)
     consume_insights()
     assert_matches_write_model()
     platform = DailyMetric.objects.filter(tradesperson_id=PLATFORM)
-    assert sum(r.jobs_posted for r in platform) >= 16
+    assert sum(r.jobs_posted for r in platform) >= 17
     assert all(
-        sum(getattr(r, f) for r in platform) > 0 for f in ("jobs_completed", "jobs_cancelled", "revenue", "arrivals", "used_seconds")
+        sum(getattr(r, f) for r in platform) > 0
+        for f in ("jobs_completed", "jobs_cancelled", "jobs_expired", "revenue", "arrivals", "used_seconds")
     )
 
     # Rebuild from scratch: the read model is emptied and the whole log (both topics) re-applied.

@@ -32,6 +32,22 @@ class Stage(models.TextChoices):
 # While a visit is in one of these stages its worker's pings are accepted.
 PING_STAGES = (Stage.ON_THE_WAY, Stage.ARRIVED)
 
+# A visit's position, speed and ETA columns (the tracking consumer's read model on the row) with their
+# empty values: what a rebuild starts from and what a called-off trip forgets.
+POSITION_FIELDS = {
+    "last_lat": None,
+    "last_lng": None,
+    "last_accuracy_m": None,
+    "last_recorded_at": None,
+    "speed_kmh": None,
+    "speed_samples": 0,
+    "eta_minutes": None,
+    "eta_at": None,
+    "eta_distance_km": None,
+    "eta_speed_kmh": None,
+    "eta_late": False,
+}
+
 
 class Visit(models.Model):
     job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="visit")

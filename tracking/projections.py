@@ -64,7 +64,7 @@ from marketplace.realtime.streams import user_stream
 from scheduling.models import Appointment, Worker
 
 from . import eta, services
-from .models import PING_STAGES, Stage, TrackPoint, Visit
+from .models import PING_STAGES, POSITION_FIELDS, Stage, TrackPoint, Visit
 from .selectors import eta_payload, utc_iso
 from .streams import track_stream
 
@@ -425,16 +425,4 @@ class TrackingHandler(EventHandler):
     def reset(self) -> None:
         """Forget positions and trails (stages are the write model and stay)."""
         TrackPoint.objects.all().delete()
-        Visit.objects.update(
-            last_lat=None,
-            last_lng=None,
-            last_accuracy_m=None,
-            last_recorded_at=None,
-            speed_kmh=None,
-            speed_samples=0,
-            eta_minutes=None,
-            eta_at=None,
-            eta_distance_km=None,
-            eta_speed_kmh=None,
-            eta_late=False,
-        )
+        Visit.objects.update(**POSITION_FIELDS)

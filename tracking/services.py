@@ -57,7 +57,7 @@ from scheduling.models import Appointment
 from scheduling.selectors import booked_appointment
 
 from . import events as ev
-from .models import PING_STAGES, Stage, TrackPoint, Visit, VisitStep
+from .models import PING_STAGES, POSITION_FIELDS, Stage, TrackPoint, Visit, VisitStep
 from .selectors import ACTING_PARTIES, ACTIONS, SET_OFF_GRACE, awarded_tradesperson_id, job_state_problem, party_of, utc_iso
 
 log = logging.getLogger(__name__)
@@ -219,22 +219,9 @@ def visit_flag_drift(*, job_id: int, eta_at: datetime, eta_minutes: float) -> Vi
     return visit
 
 
-# What the customer was shown of a trip; forgotten when the trip is called off (privacy: nothing
-# about where the tradesperson is stays on the customer's page once they are not coming).
-_TRIP_FIELDS = {
-    "last_lat": None,
-    "last_lng": None,
-    "last_accuracy_m": None,
-    "last_recorded_at": None,
-    "speed_kmh": None,
-    "speed_samples": 0,
-    "eta_minutes": None,
-    "eta_at": None,
-    "eta_distance_km": None,
-    "eta_speed_kmh": None,
-    "eta_late": False,
-    "drift_alerted_at": None,
-}
+# What the customer was shown of a trip, and its one-off late alert; forgotten when the trip is called
+# off (privacy: nothing about where the tradesperson is stays on the customer's page once they are not coming).
+_TRIP_FIELDS = {**POSITION_FIELDS, "drift_alerted_at": None}
 CALL_OFF_STAGES = (Stage.ON_THE_WAY, Stage.ARRIVED)
 
 

@@ -262,22 +262,21 @@ class PushLoop:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid = 0
-        # A fork taken while another thread held the lock would leave it held forever in the child.
+        # In a forked child the loop's thread is gone, and a fork taken while another thread held the
+        # lock would leave it held forever: start over there.
         os.register_at_fork(after_in_child=self._forget_parent)
 
     def _forget_parent(self) -> None:
         self._lock = threading.Lock()
-        self._loop, self._pid = None, 0
+        self._loop = None
 
     def loop(self) -> asyncio.AbstractEventLoop:
-        pid = os.getpid()
-        if self._loop is None or self._pid != pid:
+        if self._loop is None:
             with self._lock:
-                if self._loop is None or self._pid != pid:
+                if self._loop is None:
                     loop = asyncio.new_event_loop()
                     threading.Thread(target=loop.run_forever, name="live-push-loop", daemon=True).start()
-                    self._loop, self._pid = loop, pid
+                    self._loop = loop
         return self._loop
 
     def run(self, work: Callable[[], Coroutine[Any, Any, None]], *, timeout: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from decimal import Decimal
 
@@ -74,3 +75,22 @@ def test_guessing_a_password_is_slowed_on_the_page_and_the_api(customer: User) -
     assert token.status_code == 429 and token["Retry-After"]
     # Another account from the same address can still sign in.
     assert page.post("/accounts/login/", {"username": "other_user", "password": "x"}).status_code == 200
+
+
+def test_the_counter_is_the_cache_key_and_expires_with_its_window() -> None:
+    """One round trip creates the window's counter with an expiry and adds the cost; the Django cache reads it."""
+    from django.core.cache import cache
+
+    from marketplace import ratelimit
+
+    who = uuid.uuid4().hex
+    assert ratelimit.hit("bid", who, limit=10, window=600, cost=3) is None
+    assert ratelimit.hit("bid", who, limit=10, window=600, cost=4) is None
+    bucket = int(time.time()) // 600
+    counter = ratelimit.key("bid", who, bucket)
+    assert cache.get(counter) == 7
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    assert 0 < client.ttl(cache.make_and_validate_key(counter)) <= 601
+    # Past the limit: the seconds left in the window, never 0.
+    wait = ratelimit.hit("bid", who, limit=10, window=600, cost=4)
+    assert wait is not None and 1 <= wait <= 600

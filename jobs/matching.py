@@ -22,7 +22,7 @@ from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
 from . import selectors, services
-from .models import Job, ProStats, TradespersonProfile
+from .models import Job
 
 EARTH_RADIUS_KM = 6371.0088
 DEFAULT_RATING = 4.0  # a newcomer ranks like a solid pro, not like a bad one
@@ -40,7 +40,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 @dataclass(frozen=True)
 class Candidate:
-    profile: TradespersonProfile
+    profile: selectors.MatchCandidate
     distance_km: float
     radius_km: float
     rating: float | None
@@ -67,27 +67,19 @@ def rank(candidates: list[Candidate], *, emergency: bool, limit: int) -> list[tu
 def find_candidates(job: Job, radius_factor: float) -> list[Candidate]:
     """Tradespeople who could take this job (trade, radius, accepting leads, not yet offered)."""
     lat, lon = float(job.latitude), float(job.longitude)
-    profiles = selectors.pros_for_trade(
-        trade_id=job.trade_id,
-        exclude_user_ids=[job.customer_id, *selectors.offered_user_ids(job_id=job.pk)],
-        near_latitude=job.latitude,
-        radius_factor=radius_factor,
-    )
-    stats = {s.tradesperson_id: s for s in ProStats.objects.filter(tradesperson_id__in=[p.user_id for p in profiles])}
     result = []
-    for profile in profiles:
-        radius = profile.service_radius_km * radius_factor
-        distance = haversine_km(lat, lon, float(profile.base_latitude), float(profile.base_longitude))
-        if distance > radius or not selectors.pro_is_available(profile=profile, job=job):
+    for pro in selectors.match_candidates(job=job, radius_factor=radius_factor):
+        radius = pro.service_radius_km * radius_factor
+        distance = haversine_km(lat, lon, float(pro.base_latitude), float(pro.base_longitude))
+        if distance > radius or not selectors.pro_is_available(profile=pro, job=job):
             continue
-        stat = stats.get(profile.user_id)
         result.append(
             Candidate(
-                profile=profile,
+                profile=pro,
                 distance_km=distance,
                 radius_km=radius,
-                rating=float(stat.rating_average) if stat and stat.rating_average is not None else None,
-                response_minutes=stat.average_response_minutes if stat else None,
+                rating=float(pro.rating_average) if pro.rating_average is not None else None,
+                response_minutes=pro.response_minutes,
             )
         )
     return result

@@ -234,6 +234,11 @@ class ProStats(models.Model):
 
     @property
     def average_response_minutes(self) -> float | None:
-        if not self.bids_placed:
-            return None
-        return round(self.response_seconds_total / self.bids_placed / 60, 1)
+        return average_response_minutes(self.response_seconds_total, self.bids_placed)
+
+
+def average_response_minutes(response_seconds_total: float, bids_placed: int | None) -> float | None:
+    """Mean minutes from lead to bid, one decimal; None before a first bid (ProStats, and matching's rows)."""
+    if not bids_placed:
+        return None
+    return round(response_seconds_total / bids_placed / 60, 1)

@@ -8,10 +8,10 @@ Every function runs in one transaction that writes its rows and its events
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +28,9 @@ from marketplace.events.outbox import PendingEvent, emit, emit_many
 from . import events as ev
 from .lifecycle import check_transition
 from .models import Bid, Job, JobPhoto, Lead, Trade, TradespersonProfile
+
+if TYPE_CHECKING:
+    from .selectors import MatchCandidate
 
 
 def scrub(text: str) -> str:
@@ -427,7 +430,9 @@ def job_complete(*, job: Job, actor: User) -> Job:
 # --- leads ------------------------------------------------------------------------------
 
 
-def leads_offer(*, job: Job, offers: list[tuple[TradespersonProfile, Decimal, Decimal]], match_round: int) -> list[Lead]:
+def leads_offer(
+    *, job: Job, offers: Sequence[tuple[TradespersonProfile | MatchCandidate, Decimal, Decimal]], match_round: int
+) -> list[Lead]:
     """Record leads (profile, distance_km, score) and emit ``lead.offered`` for each new one.
 
     Called by the matching handler inside its transaction.  A tradesperson already

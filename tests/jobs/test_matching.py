@@ -8,14 +8,15 @@ import pytest
 
 from jobs import services
 from jobs.matching import Candidate, haversine_km, rank
-from jobs.models import Lead, TradespersonProfile
+from jobs.models import Job, Lead, ProStats
+from jobs.selectors import MatchCandidate, match_candidates
 from marketplace.events.models import OutboxEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
 from marketplace.notifications.models import Notification
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.factories import post_job
-from tests.jobs.helpers import pro, trade
+from tests.jobs.helpers import offer, pro, trade
 
 
 def test_haversine_matches_known_distances() -> None:
@@ -27,7 +28,7 @@ def test_haversine_matches_known_distances() -> None:
 
 
 def _candidate(user_id: int, distance: float, rating: float | None, response: float | None) -> Candidate:
-    profile = TradespersonProfile(user_id=user_id, business_name=str(user_id), base_latitude=Decimal(0), base_longitude=Decimal(0))
+    profile = MatchCandidate(user_id, 20, Decimal(0), Decimal(0), None, None)
     return Candidate(profile=profile, distance_km=distance, radius_km=20, rating=rating, response_minutes=response)
 
 
@@ -39,6 +40,43 @@ def test_ranking_prefers_rating_then_closeness_and_caps() -> None:
     assert [c.profile.user_id for c, _ in ranked] == [1, 3]
     # In an emergency closeness weighs most: the nearby pro comes first.
     assert rank([excellent_far, poor_near], emergency=True, limit=1)[0][0].profile.user_id == 2
+
+
+@pytest.mark.django_db
+def test_match_candidates_are_the_trade_s_active_accepting_pros_in_the_latitude_band_not_yet_offered(customer) -> None:
+    """The one statement matching reads per job: each rule of who may be offered it, and their stats."""
+    plumbing, electrical = trade(), trade("electrical", "Electrical")
+    rated = pro("rated")  # Islington, 15 km
+    new_pro = pro("newcomer", at=(Decimal("51.55"), Decimal("-0.30")))  # in the band; the exact distance is the caller's
+    pro("sparky", trades=[electrical])
+    pro("resting", is_accepting_leads=False)
+    gone = pro("gone")
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    north = pro("north", at=(Decimal("51.80"), Decimal("-0.10")))  # 0.27 degrees (30 km) north: outside a 15 km band
+    offered = pro("offered")
+    ProStats.objects.create(tradesperson_id=rated.pk, rating_average=Decimal("4.50"), bids_placed=4, response_seconds_total=4 * 30 * 60)
+    job = post_job(customer, trade=plumbing, latitude=Decimal("51.53620"), longitude=Decimal("-0.10330"))
+    offer(job, offered)
+
+    found = {c.user_id: c for c in match_candidates(job=job)}
+    assert set(found) == {rated.pk, new_pro.pk}
+    assert (found[rated.pk].rating_average, found[rated.pk].response_minutes) == (Decimal("4.50"), 30.0)
+    assert (found[new_pro.pk].rating_average, found[new_pro.pk].response_minutes) == (None, None)
+    assert (found[rated.pk].service_radius_km, found[rated.pk].base_latitude) == (15, Decimal("51.53620"))
+    # Widening the round widens the band: 2.5 x 15 km reaches the pro 30 km north.
+    assert {c.user_id for c in match_candidates(job=job, radius_factor=2.5)} == {rated.pk, new_pro.pk, north.pk}
+    # Never the job's own customer, even if that account is a tradesperson of the trade.
+    own = Job.objects.create(
+        customer=rated,
+        trade=plumbing,
+        title="Mine",
+        description="-",
+        latitude=job.latitude,
+        longitude=job.longitude,
+        expires_at=job.expires_at,
+    )
+    assert rated.pk not in {c.user_id for c in match_candidates(job=own)}
 
 
 @pytest.mark.django_db(transaction=True)

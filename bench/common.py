@@ -21,6 +21,8 @@ RESULTS = ROOT / "bench" / "results"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # What Procfile.dev's web line sets for Daphne (`make run`): a psycopg pool instead of a connection per request.
 WEB_ENV = {"DATABASE_POOL_SIZE": "8"}
+# The table both HTTP write floors insert into (bench/urls.py's DRF create view and bench/http.py's psycopg loop).
+FLOOR_TABLE = "bench_http_floor"
 # Production mode for every process of a benchmark (this one and the stack it starts): DEBUG off, so no
 # query log, no debug cursor, no template/static finders on each request.  Plain HTTP on 127.0.0.1, so
 # no HTTPS redirect; the secret is a throwaway.

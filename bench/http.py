@@ -13,6 +13,9 @@ hello-world and job-POST runs alternate in two halves so a noisy neighbour hits 
   session-less, anonymous).
 - job POST: ``POST /api/jobs/`` with token auth: validation, the Redis rate limiter, the job and its
   ``job.posted`` outbox row committed in one transaction, the serialized job back (201).
+- floor: ``POST /bench/drf-create/`` (bench/urls.py), the least a create endpoint does on this stack: DRF
+  with the same token authentication, a plain serializer over the same fields, one row inserted and
+  committed, 201.  The job POST's cost above it is the project's own (model, rate limit, event, response).
 - floor: C threads each looping ``INSERT ... ; COMMIT`` on its own psycopg connection (the database's
   ceiling for one small committed write).
 
@@ -33,7 +36,7 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import percentile, prepare_database, proc_cpu_ms, self_cpu_ms, web_server, write_results
+from bench.common import FLOOR_TABLE, percentile, prepare_database, proc_cpu_ms, self_cpu_ms, web_server, write_results
 
 BENCH_DB = "marketplace_bench_web"
 JOB = {"trade": "plumbing", "title": "Leaking tap", "description": "Kitchen tap drips.", "latitude": "51.5362", "longitude": "-0.1033"}
@@ -75,12 +78,19 @@ def load(
     return {"elapsed": time.perf_counter() - t0, "statuses": statuses, "latencies": latencies}
 
 
-def psycopg_floor(dsn: str, seconds: float, concurrency: int) -> dict[str, Any]:
+def create_floor_table(dsn: str) -> None:
+    """The table both write floors insert into (the DRF floor view and the psycopg loop), emptied."""
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_http_floor (id bigserial PRIMARY KEY, title text, payload jsonb, at timestamptz)")
-        conn.execute("TRUNCATE bench_http_floor")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (id bigserial PRIMARY KEY, title text, payload jsonb, at timestamptz)")
+        conn.execute(f"TRUNCATE {FLOOR_TABLE}")
+
+
+def psycopg_floor(dsn: str, seconds: float, concurrency: int) -> dict[str, Any]:
+    import psycopg
+
+    create_floor_table(dsn)
     count = [0] * concurrency
     stop = time.perf_counter() + seconds
     payload = json.dumps(JOB)
@@ -88,7 +98,7 @@ def psycopg_floor(dsn: str, seconds: float, concurrency: int) -> dict[str, Any]:
     def worker(i: int) -> None:
         with psycopg.connect(dsn) as conn:
             while time.perf_counter() < stop:
-                conn.execute("INSERT INTO bench_http_floor (title, payload, at) VALUES (%s, %s, now())", ("Leaking tap", payload))
+                conn.execute(f"INSERT INTO {FLOOR_TABLE} (title, payload, at) VALUES (%s, %s, now())", ("Leaking tap", payload))
                 conn.commit()
                 count[i] += 1
 
@@ -118,6 +128,7 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
     from tests.support import subprocess_env
 
     call_command("migrate", verbosity=0)
+    create_floor_table(os.environ["DATABASE_URL"])
     trade()
     customer = User.objects.create_user(f"bench_http_{uuid.uuid4().hex[:8]}", password="x", role=User.Role.CUSTOMER)
     token = Token.objects.create(user=customer).key
@@ -131,13 +142,15 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
         # Warm up both paths (imports, first DB connection, URL resolver caches).
         load(base, "GET", "/bench/hello/", None, {}, 1.0, concurrency)
         load(base, "POST", "/api/jobs/", body, post_headers, 1.0, concurrency)
+        load(base, "POST", "/bench/drf-create/", body, post_headers, 1.0, concurrency)
         jobs_before, outbox_before = Job.objects.count(), OutboxEvent.objects.count()
         totals: dict[str, dict[str, Any]] = {
-            name: {"n": 0, "elapsed": 0.0, "cpu": 0.0, "latencies": [], "statuses": {}} for name in ("hello", "post")
+            name: {"n": 0, "elapsed": 0.0, "cpu": 0.0, "latencies": [], "statuses": {}} for name in ("hello", "drf_floor", "post")
         }
         for _half in range(2):
             for name, method, path, data, headers in (
                 ("hello", "GET", "/bench/hello/", None, {}),
+                ("drf_floor", "POST", "/bench/drf-create/", body, post_headers),
                 ("post", "POST", "/api/jobs/", body, post_headers),
             ):
                 c0 = proc_cpu_ms(pid)
@@ -162,9 +175,12 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
         }
     assert results["hello"]["statuses"] == {"200": results["hello"]["requests"]}, results["hello"]["statuses"]
     assert results["post"]["statuses"] == {"201": results["post"]["requests"]}, results["post"]["statuses"]
+    assert results["drf_floor"]["statuses"] == {"201": results["drf_floor"]["requests"]}, results["drf_floor"]["statuses"]
     assert created == outboxed == results["post"]["requests"], (created, outboxed, results["post"]["requests"])
     results["post"]["ratio_to_floor"] = results["post"]["requests_per_s"] / results["hello"]["requests_per_s"]
     results["post"]["target_ratio"] = 0.5
+    results["drf_floor"]["ratio_to_hello"] = results["drf_floor"]["requests_per_s"] / results["hello"]["requests_per_s"]
+    results["post"]["ratio_to_drf_floor"] = results["post"]["requests_per_s"] / results["drf_floor"]["requests_per_s"]
     results["psycopg_floor"] = psycopg_floor(os.environ["DATABASE_URL"], seconds / 2, concurrency)
     results["post"]["ratio_to_psycopg"] = results["post"]["requests_per_s"] / results["psycopg_floor"]["requests_per_s"]
     results["hello"]["ratio_to_psycopg"] = results["hello"]["requests_per_s"] / results["psycopg_floor"]["requests_per_s"]
@@ -183,6 +199,13 @@ def table(data: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             f"{r['hello']['cpu_ms_per_op']:.2f}",
         ),
         (
+            "HTTP floor: minimal DRF create",
+            f"{r['drf_floor']['requests_per_s']:,.0f} req/s",
+            "hello-world",
+            f"{r['drf_floor']['ratio_to_hello']:.2f}x hello-world (the stack's own ceiling for the 0.5x target)",
+            f"{r['drf_floor']['cpu_ms_per_op']:.2f}",
+        ),
+        (
             "HTTP floor: psycopg INSERT+COMMIT",
             f"{r['psycopg_floor']['requests_per_s']:,.0f} op/s",
             "",
@@ -193,7 +216,10 @@ def table(data: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             "HTTP job POST (DRF, job+outbox)",
             f"{r['post']['requests_per_s']:,.0f} req/s",
             "hello-world",
-            f"{r['post']['ratio_to_floor']:.2f}x (target >= 0.5x); {r['post']['ratio_to_psycopg']:.2f}x psycopg",
+            (
+                f"{r['post']['ratio_to_floor']:.2f}x (target >= 0.5x); {r['post']['ratio_to_drf_floor']:.2f}x DRF floor; "
+                f"{r['post']['ratio_to_psycopg']:.2f}x psycopg"
+            ),
             f"{r['post']['cpu_ms_per_op']:.2f}",
         ),
     ]

@@ -33,6 +33,9 @@ EXPECTED: dict[str, list[tuple[str, ...]]] = {
         ("post", "requests_per_s"),
         ("post", "ratio_to_floor"),
         ("post", "cpu_ms_per_op"),
+        ("drf_floor", "requests_per_s"),
+        ("drf_floor", "ratio_to_hello"),
+        ("post", "ratio_to_drf_floor"),
         ("psycopg_floor", "requests_per_s"),
     ],
     "fanout": [

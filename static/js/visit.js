@@ -72,9 +72,11 @@
     var unbooked = !v.appointment && v.stage === "scheduled";
     noneBox.textContent = unbooked ? "No appointment booked: book a time on the job page before setting off." : "Nothing to do now.";
     if (whereBox) whereBox.textContent = whereBox.dataset.place + (v.appointment ? " · " + dayTime(v.appointment.starts_at) + "–" + hm(v.appointment.ends_at) : " · no appointment booked");
-    timeline.replaceChildren.apply(timeline, (v.timeline || []).map(function (step) {
+    timeline.replaceChildren.apply(timeline, (v.timeline || []).map(function (step, i) {
+      // Back to scheduled after setting off means the trip was called off (appointment or job cancelled).
+      var label = step.stage === "scheduled" && i > 0 ? "Trip called off" : LABELS[step.stage] || step.stage;
       return el("li", { dataset: { stage: step.stage } }, [
-        el("strong", { text: LABELS[step.stage] || step.stage }),
+        el("strong", { text: label }),
         el("span", { className: "muted", text: " " + hm(step.at) + (step.auto ? " (detected)" : "") })
       ]);
     }));

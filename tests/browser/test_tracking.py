@@ -242,6 +242,8 @@ def test_the_trip_is_called_off_live_when_the_customer_cancels_the_appointment(s
     expect(visit.locator("[data-action=arrived]")).to_be_hidden()
     expect(visit.locator("[data-testid=visit-where]")).to_contain_text("no appointment booked")
     expect(visit.locator("[data-testid=visit-none]")).to_contain_text("book a time on the job page")
+    steps = visit.locator("[data-testid=visit-timeline] li strong")
+    expect(steps).to_have_text(["On the way", "Trip called off"])  # the history says what happened, not "Scheduled"
     row = Visit.objects.get(job=job)
     assert row.stage == "scheduled" and row.last_lat is None
     assert_not_reloaded(customer)

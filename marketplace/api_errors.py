@@ -77,4 +77,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         codes = exc.get_codes()
         body = {"code": codes if isinstance(codes, str) else exc.default_code, "message": str(exc.detail)}
     response.data = {"error": body}
+    if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE and "Retry-After" not in response:
+        response["Retry-After"] = "5"  # a dependency is briefly away (payment gateway, broker): when to try again
     return response

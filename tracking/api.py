@@ -92,7 +92,10 @@ class PingsApi(FieldErrorsApiView):
             **errors(400, 403, 404),
             409: OpenApiResponse(ErrorSerializer, description="visit_not_active: not on the way or arrived (e.g. completed)."),
             429: OpenApiResponse(ErrorSerializer, description="rate_limited: too many fixes this minute; see Retry-After."),
-            503: OpenApiResponse(ErrorSerializer, description="tracking_unavailable: the broker did not acknowledge; retry."),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="tracking_unavailable: the broker did not acknowledge; keep the fixes and send them again after Retry-After.",
+            ),
         },
     )
     def post(self, request: Request) -> Response:

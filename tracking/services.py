@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -352,6 +352,18 @@ def _producer() -> Producer:
         return producer
 
 
+def _discard_producer(producer: Producer) -> None:
+    """The next request builds a fresh producer (a new producer id), as the relay does.
+
+    An idempotent producer whose broker lost its id (the development broker restarts empty; a real
+    cluster can expire it) fails every later send, fatally or by timing out, forever.
+    """
+    with _producer_lock:
+        for bootstrap, cached in list(_producers.items()):
+            if cached is producer:
+                del _producers[bootstrap]
+
+
 def ping_envelope(*, job_id: int, worker_id: int, ping: dict[str, Any], actor_id: int | None, now: datetime) -> Envelope:
     """The envelope of one ping.  ``sequence`` is the fix time in ms: it only ever grows for one worker."""
     data = normalise_data({"job_id": job_id, "worker_id": worker_id, **ping, "received_at": utc_iso(now)})
@@ -374,10 +386,29 @@ def ping_envelope(*, job_id: int, worker_id: int, ping: dict[str, Any], actor_id
 
 
 def produce_pings(envelopes: list[Envelope]) -> None:
-    """Produce and wait for the broker's acks; 503 ``tracking_unavailable`` if any is not acknowledged."""
+    """Produce and wait for the broker's acks; 503 ``tracking_unavailable`` if any is not acknowledged.
+
+    The page keeps the batch of a 503 and sends it again (static/js/visit.js), so after any failure
+    this producer is replaced: a duplicate of a ping that did land is dropped by the consumer's inbox.
+    """
     if not envelopes:
         return
     producer = _producer()
+    try:
+        failed = _produce_and_wait(producer, envelopes)
+    except KafkaException as exc:  # fatal, e.g. the broker no longer knows this idempotent producer
+        failed = [exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None]
+    if failed:
+        _discard_producer(producer)
+        log.warning("tracking: %d of %d pings not acknowledged (%s)", len(failed), len(envelopes), failed[:1])
+        raise ServiceError("Tracking is briefly unavailable; keep the pings and retry shortly.", "tracking_unavailable", 503)
+
+
+def _produce_and_wait(producer: Producer, envelopes: list[Envelope]) -> list[KafkaError | None]:
+    """Send every envelope and wait for its report: the errors, one None per envelope not reported in time.
+
+    Raises KafkaException on a fatal producer error.
+    """
     done: list[KafkaError | None] = []
 
     def on_delivery(err: KafkaError | None, _msg: Message) -> None:
@@ -397,10 +428,10 @@ def produce_pings(envelopes: list[Envelope]) -> None:
     deadline = time.monotonic() + DELIVERY_TIMEOUT_S + 1
     while len(done) < len(envelopes) and time.monotonic() < deadline:
         producer.poll(0.01)
-    errors = [err for err in done if err is not None]
-    if errors or len(done) < len(envelopes):
-        log.warning("tracking: %d of %d pings not acknowledged (%s)", len(envelopes) - len(done) + len(errors), len(envelopes), errors[:1])
-        raise ServiceError("Tracking is briefly unavailable; keep the pings and retry shortly.", "tracking_unavailable", 503)
+    for err in done:
+        if err is not None and err.fatal():
+            raise KafkaException(err)
+    return [err for err in done if err is not None] + [None] * (len(envelopes) - len(done))
 
 
 def pings_accept(*, job: Job, actor: User, pings: list[Any], now: datetime | None = None) -> PingResult:

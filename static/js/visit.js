@@ -3,7 +3,7 @@
  *
  *   GET  /api/jobs/<id>/visit/              stage, timeline, ETA and the actions allowed now
  *   POST /api/jobs/<id>/visit/ {action}     on_the_way | arrived | start | pause | resume | complete
- *   POST /api/tracking/pings/ {job, pings}  positions, batched every few seconds (202; 429 = slow down)
+ *   POST /api/tracking/pings/ {job, pings}  positions, batched every few seconds (202; 429 = slow down; 5xx = kept, retried)
  *
  * While the visit is on the way (or just arrived) the page watches navigator.geolocation and sends the
  * fixes it collected every `flush_ms`; it stops as soon as the stage moves on. A geofence arrival made
@@ -162,6 +162,11 @@
       } else if (r.status === 429) {
         pauseUntil = Date.now() + (r.retryAfter || 10) * 1000;    // keep the fixes, send them later
         setSharing("on", "Sending too often: pausing for a moment.");
+      } else if (r.status >= 500) {
+        // The server or the broker is briefly away (503 tracking_unavailable says "keep the pings"):
+        // keep the fixes and try again; with a phone standing still there may be no newer fix.
+        pauseUntil = Date.now() + (r.retryAfter || 2) * 1000;
+        setSharing("on", "Can't reach the server right now: your positions will be sent shortly.");
       } else {
         queue = queue.slice(batch.length);                      // refused (e.g. the visit moved on): drop
         if (r.status === 409 || r.status === 403) refresh();

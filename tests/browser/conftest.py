@@ -55,6 +55,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         # What the pages said and which requests failed or were slow: the first thing to read when a
         # browser test fails only under load, where a screenshot alone cannot tell why.
         report.sections.append(("browser log", "\n".join(log[-200:])))
+    stack = getattr(item, "funcargs", {}).get("stack")
+    if report.when == "call" and report.failed and isinstance(stack, Stack):
+        # And what the server side complained about meanwhile (a stalled broker, a retried batch, a 503).
+        for process in stack.processes:
+            complaints = [line for line in process.log().splitlines() if '"level": "WARNING"' in line or '"level": "ERROR"' in line]
+            if complaints:
+                report.sections.append((f"{process.name} warnings and errors", "\n".join(complaints[-60:])))
 
 
 @pytest.fixture(scope="module")

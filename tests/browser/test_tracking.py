@@ -8,13 +8,14 @@ Screenshots go to test-artifacts/ui-tracking-*.png for review.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Dialog, Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, Route, expect
 
 from jobs.models import Job, Lead, Trade
 from marketplace.accounts.models import User
@@ -184,6 +185,42 @@ def test_the_customer_follows_the_tradesperson_live_until_the_geofence_detects_a
     assert_not_reloaded(customer)
     customer.set_viewport_size(PHONE)
     shot(customer, "tracking-customer-phone")
+
+
+def test_a_position_answered_503_is_kept_and_sent_again(stack, new_page) -> None:
+    """The broker is briefly away and the pings API answers 503 tracking_unavailable ("keep the pings": the server
+    side is tests/tracking/test_pings.py, on a stopped broker). Bob's phone stands still, so no newer fix would
+    replace a dropped one: it says so, keeps the fix, sends it again, and Dora sees where he is."""
+    job, _dora, _bob = scheduled_job()
+    base = stack.base_url
+    phone, visit = visit_page(new_page, base, job)
+    answers: list[int] = []
+
+    def broker_away_once(route: Route) -> None:
+        if answers:
+            answers.append(202)
+            route.continue_()
+            return
+        answers.append(503)
+        body = {"error": {"code": "tracking_unavailable", "message": "Tracking is briefly unavailable; keep the pings and retry shortly."}}
+        route.fulfill(status=503, content_type="application/json", headers={"Retry-After": "1"}, body=json.dumps(body))
+
+    phone.route("**/api/tracking/pings/", broker_away_once)
+    wait_live(phone, f"track.{job.pk}")
+    mark(phone)
+    visit.locator("[data-action=on_the_way]").click()
+    sharing = visit.locator("[data-testid=visit-sharing]")
+    expect(sharing).to_contain_text("your positions will be sent shortly")
+    expect(sharing).to_contain_text("1 position sent", timeout=LIVE)
+    assert answers[:2] == [503, 202], answers
+
+    customer = new_page()
+    log_in(customer, base, "dora")
+    customer.goto(f"{base}/jobs/{job.pk}/")
+    customer.wait_for_function(MARKER_AT, arg=ROUTE[0][0], timeout=LIVE)
+    assert float(Visit.objects.get(job=job).last_lat or 0) == pytest.approx(ROUTE[0][0])
+    assert_not_reloaded(phone)
+    phone.unroute_all(behavior="ignoreErrors")
 
 
 @pytest.mark.django_db

@@ -4,19 +4,24 @@ published; good fixes reach the tracking topic keyed by worker."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
+from django.core.management import call_command
 from django.utils import timezone
 
 from jobs.services import job_cancel
+from marketplace.api_errors import ServiceError
 from marketplace.events.envelope import decode_message
 from marketplace.events.models import OutboxEvent
 from tests.events.pipeline import read_topic
 from tests.jobs.helpers import pro
 from tests.jobs.test_api_support import client_for, error_code
+from tracking import services as tracking_services
 from tracking.models import TrackPoint, Visit
 from tracking.services import visit_act
 
@@ -175,3 +180,66 @@ def test_a_cancelled_job_takes_no_pings(customer) -> None:
     assert response.status_code == 409 and error_code(response) == "visit_not_active"
     assert Visit.objects.get(job=s.job).stage == "on_the_way"
     json.dumps(response.json())
+
+
+def test_while_the_broker_is_away_pings_get_a_503_to_retry_and_go_through_once_it_is_back(broker, customer) -> None:
+    """The page keeps the fixes of a 503 and sends them again (static/js/visit.js); the next batch after the broker
+    is back (in memory: restarted empty) is published, without restarting the web server."""
+    s = on_the_way(customer)
+    assert send(s.owner, s.job.pk, [ping(51.508, -0.12, timezone.now())]).status_code == 202  # this process's producer is known
+    broker.stop()
+    started = time.monotonic()
+    response = send(s.owner, s.job.pk, [ping(51.51, -0.12, timezone.now())])
+    waited = time.monotonic() - started
+    assert response.status_code == 503 and error_code(response) == "tracking_unavailable", response.content
+    assert "keep the pings" in response.json()["error"]["message"] and int(response["Retry-After"]) >= 1
+    print(f"\npings without a broker: 503 after {waited:.1f} s", flush=True)
+
+    broker.start()
+    call_command("kafka_topics", wait=20, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    response = send(s.owner, s.job.pk, [ping(51.512, -0.12, timezone.now())])
+    assert response.status_code == 202 and response.json()["accepted"] == 1, response.content
+    published = [decode_message(m) for m in read_topic(TOPIC, expect=1)]
+    assert [e.data["lat"] for e in published] == [51.512]
+
+
+def test_a_broker_restarted_empty_between_two_batches_fails_one_batch_not_every_later_one(broker, customer) -> None:
+    """The broker no longer knows the web process's idempotent producer, whose sends then fail forever: that batch
+    gets the 503 (the page keeps it and sends it again) and the next one goes through on a fresh producer."""
+    s = on_the_way(customer)
+    assert send(s.owner, s.job.pk, [ping(51.508, -0.12, timezone.now())]).status_code == 202
+    broker.stop()
+    broker.start()
+    call_command("kafka_topics", wait=20, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    batch = [ping(51.512, -0.12, timezone.now())]
+    first = send(s.owner, s.job.pk, batch)
+    assert first.status_code in (202, 503), first.content
+    if first.status_code == 503:
+        assert send(s.owner, s.job.pk, batch).status_code == 202
+    assert [decode_message(m).data["lat"] for m in read_topic(TOPIC, expect=1)] == [51.512]
+
+
+def test_a_fatal_producer_error_is_a_503_and_the_producer_is_replaced(settings) -> None:
+    """Pure logic (no broker): librdkafka raising a fatal error while waiting for reports."""
+
+    class Fatal:
+        def produce(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def poll(self, _timeout: float) -> int:
+            raise KafkaException(KafkaError(KafkaError.UNKNOWN_PRODUCER_ID, "unknown producer id", fatal=True))
+
+    settings.KAFKA = {**settings.KAFKA, "BOOTSTRAP_SERVERS": "fatal.invalid:9092"}
+    fatal = Fatal()
+    tracking_services._producers["fatal.invalid:9092"] = fatal  # type: ignore[assignment]
+    envelope = tracking_services.ping_envelope(
+        job_id=1,
+        worker_id=1,
+        ping={"lat": 51.5, "lng": -0.12, "accuracy_m": 5.0, "recorded_at": timezone.now().isoformat()},
+        actor_id=None,
+        now=timezone.now(),
+    )
+    with pytest.raises(ServiceError) as refused:
+        tracking_services.produce_pings([envelope])
+    assert refused.value.status_code == 503 and refused.value.get_codes() == "tracking_unavailable"
+    assert "fatal.invalid:9092" not in tracking_services._producers

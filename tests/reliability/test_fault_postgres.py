@@ -6,7 +6,8 @@ the ``jobs-board`` consumer, each a child process.  Client threads post jobs ove
 every third accepted job, while a killer thread terminates every client backend of the
 test database (except the test's own) every few hundred milliseconds: request
 connections in Daphne, the relay's connections (its leader lock and its queries) and the
-consumer's.
+consumer's.  Once quiet, one more round kills the consumer's idle connection before one more
+job, so the fault reaches the consumer even in a run whose random rounds all missed its batches.
 
 What must hold:
 
@@ -25,6 +26,7 @@ The ledger figures are printed (``-s`` shows them; they are printed either way).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -207,13 +209,22 @@ class Killer:
         rng = random.Random(8)
         with psycopg.connect(**self.conninfo, autocommit=True) as conn:
             while not self.stop.wait(rng.uniform(0.15, 0.5)):
-                row = conn.execute(
-                    """SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-                       WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s AND backend_type = 'client backend'""",
-                    [self.conninfo["dbname"], self.spare_pid],
-                ).fetchone()
-                self.killed += row[0] if row else 0
-                self.rounds += 1
+                self.round(conn)
+
+    def round(self, conn: psycopg.Connection[Any] | None = None) -> int:
+        """Terminate them once; returns how many."""
+        with contextlib.ExitStack() as stack:
+            if conn is None:
+                conn = stack.enter_context(psycopg.connect(**self.conninfo, autocommit=True))
+            row = conn.execute(
+                """SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                   WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s AND backend_type = 'client backend'""",
+                [self.conninfo["dbname"], self.spare_pid],
+            ).fetchone()
+        killed = row[0] if row else 0
+        self.killed += killed
+        self.rounds += 1
+        return killed
 
     def __enter__(self) -> Killer:
         self.thread.start()
@@ -262,8 +273,6 @@ def test_postgres_connections_killed_under_load_answer_503_and_lose_nothing(brok
         posting_s = time.monotonic() - started
         assert not any(thread.is_alive() for thread in threads)
 
-        accepted = set(warm.accepted) | set(workload.accepted)
-        edited = warm.edited | workload.edited
         wait_until(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(), timeout=60, message="an empty outbox")
         wait_until(
             lambda: ProcessedEvent.objects.filter(consumer=CONSUMER).count() >= OutboxEvent.objects.filter(event_type__in=KINDS).count(),
@@ -271,6 +280,21 @@ def test_postgres_connections_killed_under_load_answer_503_and_lose_nothing(brok
             message="the consumer to apply every event",
         )
         quiet_s = time.monotonic() - started
+        # The random rounds can all miss the consumer's batches (a fast run: the second consumer joins the
+        # group as the posting ends). So, once more: kill its idle connection and post one more job; its
+        # next batch meets the dead connection for certain, and must retry and apply it.
+        retries_before = log_count(consumer, "transient error")
+        assert killer.round() > 0
+        last = Workload(base, token, 1)
+        last.worker()
+        wait_until(lambda: log_count(consumer, "transient error") > retries_before, timeout=30, message="the consumer to meet it")
+        wait_until(
+            lambda: ProcessedEvent.objects.filter(consumer=CONSUMER).count() >= OutboxEvent.objects.filter(event_type__in=KINDS).count(),
+            timeout=60,
+            message="the consumer to apply the last job",
+        )
+        accepted = set(warm.accepted) | set(workload.accepted) | set(last.accepted)
+        edited = warm.edited | workload.edited | last.edited
         alive = {
             "relay": relay.proc is not None and relay.proc.poll() is None,
             "consumer": consumer.proc is not None and consumer.proc.poll() is None,
@@ -285,10 +309,10 @@ def test_postgres_connections_killed_under_load_answer_503_and_lose_nothing(brok
     absorbed = absorbed_by(consumer)
     relay_hits = log_count(relay, "publishing failed") + log_count(relay, "database connection lost")
     consumer_hits = first_hits + log_count(consumer, "transient error")
-    statuses = workload.statuses + warm.statuses
+    statuses = workload.statuses + warm.statuses + last.statuses
 
     print(
-        f"\nfault ledger (postgres killed): accepted {ledger.accepted} of {N + 1} posts (+{len(edited)} edits) in {posting_s:.1f} s, "
+        f"\nfault ledger (postgres killed): accepted {ledger.accepted} of {N + 2} posts (+{len(edited)} edits) in {posting_s:.1f} s, "
         f"quiet after {quiet_s:.1f} s; HTTP {dict(sorted(statuses.items()))}, 503s {statuses[503]}, "
         f"503-then-committed (200 on retry) {workload.replayed}; backends killed {killer.killed} in {killer.rounds} rounds "
         f"(relay errors {relay_hits}, consumer batch retries {consumer_hits}; consumer SIGKILLed once); "
@@ -298,7 +322,7 @@ def test_postgres_connections_killed_under_load_answer_503_and_lose_nothing(brok
         f"order violations per key {ledger.order_violations}",
         flush=True,
     )
-    assert workload.bad == [] and warm.bad == []
+    assert workload.bad == [] and warm.bad == [] and last.bad == []
     assert statuses[500] == 0 and statuses[0] == 0
     assert alive == {"relay": True, "consumer": True}
     assert killer.killed > 0 and relay_hits > 0 and consumer_hits > 0  # the fault reached every process

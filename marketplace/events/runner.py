@@ -190,6 +190,7 @@ class ConsumerRunner:
             },
         )
         self._dlq_producer = dlq_producer
+        self._owns_dlq_producer = dlq_producer is None
         conf = settings.CONSUMERS
         self.batch_size: int = conf["BATCH_SIZE"]
         self.max_attempts: int = conf["MAX_ATTEMPTS"]
@@ -547,6 +548,11 @@ class ConsumerRunner:
             if remaining == 0 and not errors:
                 return
             log.warning("consumer %s: dead-letter topic not reachable (%s); retrying", self.spec.name, errors[:1])
+            if self._owns_dlq_producer:
+                # As in the relay: an idempotent producer whose broker lost its id (the development broker
+                # restarts empty) never delivers again.  Every pending dead letter is produced again below, so
+                # a fresh producer loses nothing; one the old one still delivers is a harmless duplicate.
+                self._dlq_producer = None
             if self.stop_event.wait(delay):
                 raise ShutdownRequested
             delay = min(delay * 2, self.backoff_max)

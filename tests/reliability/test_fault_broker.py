@@ -29,8 +29,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import Producer, TopicPartition
 from django.core.management import call_command
+from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from jobs.models import JobBoardEntry
@@ -183,3 +184,54 @@ def test_broker_restarted_empty_under_load_is_refilled_from_the_outbox_without_l
     assert absorbed >= applied_before > 0  # what was applied before the restart came back and was absorbed
     assert ledger.dead_letters == 0
     assert (ledger.order_violations, topic_order_violations) == (0, 0)
+
+
+def test_a_consumer_left_running_dead_letters_again_once_the_broker_is_back_empty(broker) -> None:
+    """Its dead-letter producer, like the relay's, is unknown to the new broker once it has delivered to the old one
+    (every send would fail, and the consumer would retry the batch forever): the runner replaces it."""
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce(TOPIC, key=b"1", value=b"garbage before the restart")
+    producer.flush(10)
+    runner = ConsumerRunner(get_consumer(CONSUMER))
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            runner.run()
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: failure or runner.stats.dead_lettered == 1, timeout=30, message="the first dead letter")
+        assert read_dead_letters() == [b"garbage before the restart"]
+        broker.stop()
+        broker.start()
+        call_command("kafka_topics", wait=20, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        producer = Producer({"bootstrap.servers": broker.bootstrap})
+        producer.produce(TOPIC, key=b"1", value=b"garbage after the restart")
+        producer.flush(10)
+        started = time.monotonic()
+        wait_until(lambda: failure or runner.stats.dead_lettered == 2, timeout=60, message="the second dead letter")
+        wait_until(lambda: read_dead_letters() == [b"garbage after the restart"], timeout=60, message="it on the new DLQ topic")
+        print(f"\nconsumer left running: dead-lettered again {time.monotonic() - started:.1f} s after the broker came back", flush=True)
+    finally:
+        runner.stop()
+        thread.join(60)
+    assert not failure and not thread.is_alive()
+
+
+def read_dead_letters() -> list[bytes]:
+    reader = make_consumer(f"fault-broker-dlq-{time.monotonic_ns()}", "fault-broker-dlq")
+    try:
+        metadata = reader.list_topics(f"{TOPIC}.dlq", timeout=10)
+        reader.assign([TopicPartition(f"{TOPIC}.dlq", p, 0) for p in metadata.topics[f"{TOPIC}.dlq"].partitions])
+        found: list[bytes] = []
+        while batch := reader.consume(100, 1.0):
+            found.extend(value for m in batch if not m.error() and (value := m.value()) is not None)
+        return found
+    finally:
+        reader.close()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
@@ -34,6 +35,15 @@ def run_consumer_until(
 ) -> RunnerStats:
     """Run a consumer in a thread until ``done()`` is true, then stop it cleanly."""
     runner = runner or ConsumerRunner(spec or get_consumer("jobs-board"), group=group)
+    with running(runner) as failure:
+        wait_until(lambda: failure or done(), timeout=timeout, message="the consumer to catch up")
+    return runner.stats
+
+
+@contextlib.contextmanager
+def running(runner: ConsumerRunner) -> Iterator[list[BaseException]]:
+    """``runner`` consuming in a thread for the block (which may wait on the list it yields: what the runner
+    raised); stopped cleanly after it, and what it raised is raised here."""
     failure: list[BaseException] = []
 
     def target() -> None:
@@ -47,13 +57,13 @@ def run_consumer_until(
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     try:
-        wait_until(lambda: failure or done(), timeout=timeout, message="the consumer to catch up")
+        yield failure
     finally:
         runner.stop()
-        thread.join(30)
+        thread.join(60)
     if failure:
         raise failure[0]
-    return runner.stats
+    assert not thread.is_alive(), "the consumer did not stop"
 
 
 def read_topic(topic: str, *, expect: int, timeout: float = 20) -> list[Any]:

@@ -31,7 +31,6 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer, TopicPartition
 from django.core.management import call_command
-from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from jobs.models import JobBoardEntry
@@ -41,6 +40,7 @@ from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.relay import OutboxRelay
 from marketplace.events.runner import ConsumerRunner
+from tests.events.pipeline import running
 from tests.factories import TradeFactory, post_job
 from tests.reliability.test_fault_postgres import CONSUMER, KINDS, Workload, check_ledger
 from tests.reliability.test_loss_ledger import absorbed_by, read_everything
@@ -193,19 +193,7 @@ def test_a_consumer_left_running_dead_letters_again_once_the_broker_is_back_empt
     producer.produce(TOPIC, key=b"1", value=b"garbage before the restart")
     producer.flush(10)
     runner = ConsumerRunner(get_consumer(CONSUMER))
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            runner.run()
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
+    with running(runner) as failure:
         wait_until(lambda: failure or runner.stats.dead_lettered == 1, timeout=30, message="the first dead letter")
         assert read_dead_letters() == [b"garbage before the restart"]
         broker.stop()
@@ -218,10 +206,6 @@ def test_a_consumer_left_running_dead_letters_again_once_the_broker_is_back_empt
         wait_until(lambda: failure or runner.stats.dead_lettered == 2, timeout=60, message="the second dead letter")
         wait_until(lambda: read_dead_letters() == [b"garbage after the restart"], timeout=60, message="it on the new DLQ topic")
         print(f"\nconsumer left running: dead-lettered again {time.monotonic() - started:.1f} s after the broker came back", flush=True)
-    finally:
-        runner.stop()
-        thread.join(60)
-    assert not failure and not thread.is_alive()
 
 
 def read_dead_letters() -> list[bytes]:

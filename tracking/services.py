@@ -394,44 +394,39 @@ def produce_pings(envelopes: list[Envelope]) -> None:
     if not envelopes:
         return
     producer = _producer()
-    try:
-        failed = _produce_and_wait(producer, envelopes)
-    except KafkaException as exc:  # fatal, e.g. the broker no longer knows this idempotent producer
-        failed = [exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None]
-    if failed:
-        _discard_producer(producer)
-        log.warning("tracking: %d of %d pings not acknowledged (%s)", len(failed), len(envelopes), failed[:1])
-        raise ServiceError("Tracking is briefly unavailable; keep the pings and retry shortly.", "tracking_unavailable", 503)
-
-
-def _produce_and_wait(producer: Producer, envelopes: list[Envelope]) -> list[KafkaError | None]:
-    """Send every envelope and wait for its report: the errors, one None per envelope not reported in time.
-
-    Raises KafkaException on a fatal producer error.
-    """
     done: list[KafkaError | None] = []
 
     def on_delivery(err: KafkaError | None, _msg: Message) -> None:
         done.append(err)
 
-    for envelope in envelopes:
-        headers: list[tuple[str, str | bytes | None]] = [
-            ("event_type", envelope.event_type.encode()),
-            ("event_id", str(envelope.event_id).encode()),
-        ]
-        while True:
-            try:
-                producer.produce(str(ev.PING.topic), key=envelope.key, value=envelope.to_json(), headers=headers, on_delivery=on_delivery)
-                break
-            except BufferError:
-                producer.poll(0.05)
-    deadline = time.monotonic() + DELIVERY_TIMEOUT_S + 1
-    while len(done) < len(envelopes) and time.monotonic() < deadline:
-        producer.poll(0.01)
-    for err in done:
-        if err is not None and err.fatal():
-            raise KafkaException(err)
-    return [err for err in done if err is not None] + [None] * (len(envelopes) - len(done))
+    try:
+        for envelope in envelopes:
+            headers: list[tuple[str, str | bytes | None]] = [
+                ("event_type", envelope.event_type.encode()),
+                ("event_id", str(envelope.event_id).encode()),
+            ]
+            while True:
+                try:
+                    producer.produce(
+                        str(ev.PING.topic), key=envelope.key, value=envelope.to_json(), headers=headers, on_delivery=on_delivery
+                    )
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        deadline = time.monotonic() + DELIVERY_TIMEOUT_S + 1
+        while len(done) < len(envelopes) and time.monotonic() < deadline:
+            producer.poll(0.01)
+    except KafkaException as exc:  # fatal, e.g. the broker no longer knows this idempotent producer
+        fatal: KafkaException | None = exc
+    else:
+        fatal = None
+    errors = [err for err in done if err is not None]
+    if fatal is not None or errors or len(done) < len(envelopes):
+        _discard_producer(producer)
+        log.warning(
+            "tracking: %d of %d pings not acknowledged (%s)", len(envelopes) - len(done) + len(errors), len(envelopes), fatal or errors[:1]
+        )
+        raise ServiceError("Tracking is briefly unavailable; keep the pings and retry shortly.", "tracking_unavailable", 503)
 
 
 def pings_accept(*, job: Job, actor: User, pings: list[Any], now: datetime | None = None) -> PingResult:

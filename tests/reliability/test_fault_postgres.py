@@ -26,7 +26,6 @@ The ledger figures are printed (``-s`` shows them; they are printed either way).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import threading
@@ -211,16 +210,13 @@ class Killer:
             while not self.stop.wait(rng.uniform(0.15, 0.5)):
                 self.round(conn)
 
-    def round(self, conn: psycopg.Connection[Any] | None = None) -> int:
+    def round(self, conn: psycopg.Connection[Any]) -> int:
         """Terminate them once; returns how many."""
-        with contextlib.ExitStack() as stack:
-            if conn is None:
-                conn = stack.enter_context(psycopg.connect(**self.conninfo, autocommit=True))
-            row = conn.execute(
-                """SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-                   WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s AND backend_type = 'client backend'""",
-                [self.conninfo["dbname"], self.spare_pid],
-            ).fetchone()
+        row = conn.execute(
+            """SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+               WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s AND backend_type = 'client backend'""",
+            [self.conninfo["dbname"], self.spare_pid],
+        ).fetchone()
         killed = row[0] if row else 0
         self.killed += killed
         self.rounds += 1
@@ -284,7 +280,8 @@ def test_postgres_connections_killed_under_load_answer_503_and_lose_nothing(brok
         # group as the posting ends). So, once more: kill its idle connection and post one more job; its
         # next batch meets the dead connection for certain, and must retry and apply it.
         retries_before = log_count(consumer, "transient error")
-        assert killer.round() > 0
+        with psycopg.connect(**killer.conninfo, autocommit=True) as conn:
+            assert killer.round(conn) > 0
         last = Workload(base, token, 1)
         last.worker()
         wait_until(lambda: log_count(consumer, "transient error") > retries_before, timeout=30, message="the consumer to meet it")

@@ -39,15 +39,15 @@ def prepare_database(name: str) -> None:
     """Create (once) and select the benchmark's own database, in production mode; call before django.setup()."""
     for name_, value in PRODUCTION_ENV.items():
         os.environ.setdefault(name_, value)
+    # The development role that scripts/setup.sh creates (CREATEDB); psql reads the password from the environment.
+    psql = ["psql", "-h", "127.0.0.1", "-U", "marketplace", "-d", "marketplace"]
+    auth = {**os.environ, "PGPASSWORD": "marketplace"}
     exists = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
-        capture_output=True,
-        text=True,
-        check=True,
+        [*psql, "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"], capture_output=True, text=True, check=True, env=auth
     ).stdout.strip()
     if not exists:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+        subprocess.run([*psql, "-qc", f"CREATE DATABASE {name}"], check=True, env=auth)
+    os.environ["DATABASE_URL"] = f"postgres://marketplace:marketplace@127.0.0.1:5432/{name}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 
 

@@ -3,7 +3,7 @@
     python -m bench.e2e [--pros N] [--rate R] [--carried-rate C] [--seconds S] [--smoke]
 
 The real stack as ``make run`` starts it (Procfile.dev): Daphne, ``outbox_relay`` and ``consume --all``
-(one child process per consumer) as processes, its own in-memory Kafka broker (marketplace.devbroker)
+(one child process per consumer) as processes, its own Apache Kafka broker (marketplace.devbroker)
 on a free port, its own database (marketplace_bench_web) and channel-layer prefix.
 
 World: N tradespeople, each alone on a 5.5 km grid cell (radius 1 km, one of 10 trades), each with a
@@ -247,7 +247,7 @@ async def scenario(
         """One measured phase: latencies of the 20 customers' posts, and CPU per post by process."""
         await loop.run_in_executor(None, lambda: wait_quiet(list(pids()), busy_share=0.25))  # the last phase's tail
         named = pids()
-        others = {pid: name for name in ("postgres", "redis-server", "tansu") for pid in pids_of(name)}
+        others = {pid: name for name in ("postgres", "redis-server", "java") for pid in pids_of(name)}
         cpu0 = {pid: proc_cpu_ms(pid) for pid in [*named, *others]}
         busy0, self0 = machine_busy_ms(), self_cpu_ms()
         print(f"  {tag} phase: {rate:g} posts/s{' + a noisy neighbour' if noisy else ''} for {args.seconds:g} s", flush=True)
@@ -405,7 +405,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         for process in processes:
             process.terminate()
-        broker.stop()
+        broker.remove()
     return {"pros": args.pros, "rate": args.rate, "carried_rate": args.carried_rate, "seconds": args.seconds, "results": results}
 
 

@@ -4,7 +4,7 @@
     (python bench/pipeline.py works too)
 
 Runs against its own database (marketplace_bench, created and migrated here) and its
-own in-memory broker on a free port, so it never touches development data. Prints a
+own Apache Kafka broker on a free port, so it never touches development data. Prints a
 table and writes bench/results/pipeline.json.  Every figure is measured in this one
 run, beside its floor; the machine is whatever this runs on (2 cores here, shared with
 Postgres, Redis and the broker), so only ratios compare across runs.
@@ -74,7 +74,7 @@ TOPIC = "marketplace.jobs"
 READ_MODEL_TABLES = "events_processedevent, jobs_jobboardentry, jobs_tradeactivity, realtime_liveposition"
 
 
-SERVICES = {"postgres": "postgres", "broker": "tansu", "redis": "redis-server"}
+SERVICES = {"postgres": "postgres", "broker": "java", "redis": "redis-server"}  # the broker is a JVM
 
 
 def service_cpu_ms() -> dict[tuple[str, int], float]:
@@ -420,7 +420,6 @@ def main() -> None:
     rounds = 1 if args.smoke else args.scaling_rounds
 
     prepare_database(BENCH_DB)
-    os.environ["KAFKA_SESSION_TIMEOUT_MS"] = "2000"
     os.environ["CHANNELS_PREFIX"] = f"benchpipe{os.getpid()}"
     import django
 
@@ -432,7 +431,6 @@ def main() -> None:
 
     from jobs.events import JOB_POSTED
     from jobs.projections import _BOARD_FIELDS, JobBoardProjection
-    from marketplace import devbroker
     from marketplace.events.envelope import decode
     from marketplace.events.kafka import make_consumer, make_producer
     from marketplace.events.models import OutboxEvent, ProcessedEvent
@@ -440,12 +438,12 @@ def main() -> None:
     from marketplace.events.registry import get_consumer
     from marketplace.events.relay import OutboxRelay, _libpq_dsn
     from marketplace.events.runner import ConsumerRunner
-    from tests.support import free_port
+    from tests.support import Broker
 
     call_command("migrate", verbosity=0)
-    port = free_port()
-    broker = devbroker.start(port)
-    settings.KAFKA["BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
+    broker = Broker()  # Apache Kafka of the benchmark's own (marketplace.devbroker), thrown away at the end
+    broker.start()
+    settings.KAFKA["BOOTSTRAP_SERVERS"] = broker.bootstrap
     settings.KAFKA["GROUP_PREFIX"] = f"bench-{uuid.uuid4().hex[:6]}"
     child_env = {
         **os.environ,
@@ -546,7 +544,7 @@ def main() -> None:
         results["consumer_1proc"], results["consumer_2proc"] = scaling_rounds(n, child_env, rounds)
         results["sustained"], results["relay_latency"] = sustained_run(rate, seconds, 10_000_000, child_env)
     finally:
-        broker.kill()
+        broker.remove()
 
     results["relay"]["ratio_to_floor"] = results["relay"]["events_per_s"] / results["produce_floor"]["events_per_s"]
     results["consumer"]["ratio_to_floor"] = results["consumer"]["events_per_s"] / results["consume_floor"]["events_per_s"]

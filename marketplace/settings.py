@@ -124,7 +124,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/marketplace"),
+        env("DATABASE_URL", "postgres://marketplace:marketplace@127.0.0.1:5432/marketplace"),
         # 0: under ASGI each request runs in its own thread, so persistent connections
         # would pile up. Long-running relay and consumer processes keep theirs anyway.
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
@@ -243,19 +243,20 @@ KAFKA: dict[str, Any] = {
     "SASL_USERNAME": env("KAFKA_SASL_USERNAME", ""),
     "SASL_PASSWORD": env("KAFKA_SASL_PASSWORD", ""),
     "SSL_CA_LOCATION": env("KAFKA_SSL_CA_LOCATION", ""),
-    # The development broker's group join takes about half the session timeout, so
-    # development uses a short one; production keeps Kafka's default.
+    # Within the broker's group.min/max.session.timeout.ms (6 s to 30 min by default).  Development uses the
+    # minimum, so a killed consumer's partitions move within seconds; production keeps Kafka's default.
     "SESSION_TIMEOUT_MS": env_int("KAFKA_SESSION_TIMEOUT_MS", 6000 if DEBUG else 45000),
-    "REPLICATION_FACTOR": env_int("KAFKA_REPLICATION_FACTOR", 1),
-    # The development broker does not end a fetch early when data arrives: with
-    # librdkafka's default (500 ms) every event waits ~200 ms there.  100 ms costs
-    # real Kafka nothing (it answers as soon as data is there).
-    "FETCH_WAIT_MAX_MS": env_int("KAFKA_FETCH_WAIT_MAX_MS", 100),
-    # For the consumers whose latency is part of the product (registry.py, ``live=True``: matching).
-    # The development broker (Tansu) holds every fetch for its whole wait, so this is their Kafka
-    # hop's latency; such a consumer polls more often when idle (a few % of a core, BENCHMARKS.md).
-    # On real Kafka a fetch returns when data arrives: raise both (e.g. 500) there.
-    "FAST_FETCH_WAIT_MAX_MS": env_int("KAFKA_FAST_FETCH_WAIT_MAX_MS", 10),
+    "REPLICATION_FACTOR": env_int("KAFKA_REPLICATION_FACTOR", 1 if DEBUG else 3),
+    "MIN_INSYNC_REPLICAS": env_int("KAFKA_MIN_INSYNC_REPLICAS", 1 if DEBUG else 2),
+    # Prepended to every declared topic's name on the broker (topics.kafka_topic): lets several environments
+    # or test runs share one cluster.  Empty by default.
+    "TOPIC_PREFIX": env("KAFKA_TOPIC_PREFIX", ""),
+    # Static membership (KIP-345): a stable id per consumer process (pod name, Procfile process name).  A restarted
+    # member with the same id takes its partitions back without a rebalance; empty means dynamic membership.
+    "GROUP_INSTANCE_ID": env("KAFKA_GROUP_INSTANCE_ID", ""),
+    # A Kafka fetch returns as soon as data arrives (fetch.min.bytes 1), so the longest wait costs no latency;
+    # librdkafka's default (500 ms) only bounds how long an idle fetch is held.
+    "FETCH_WAIT_MAX_MS": env_int("KAFKA_FETCH_WAIT_MAX_MS", 500),
     # Consumer runners commit stored offsets this often (and on close), not per batch (runner.py).
     "COMMIT_INTERVAL_MS": env_int("KAFKA_COMMIT_INTERVAL_MS", 1000),
     "GROUP_PREFIX": env("KAFKA_GROUP_PREFIX", "marketplace"),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: install what the suite needs (packages, chromium, local services),
-# then ruff, mypy and the whole pytest suite. Extra arguments go to pytest.
+# `make test`: install what the suite needs (Debian packages, the virtualenv, chromium, Apache Kafka's
+# jars), start Postgres and Redis if they are not running, start one Apache Kafka broker for the whole
+# run, then ruff, mypy, the migration check and the whole pytest suite.
+# Extra arguments go to pytest.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 cd "$ROOT"
@@ -16,6 +18,36 @@ log "mypy"
 "$VENV/bin/mypy" .
 log "migrations are up to date"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null
+
+# One broker for every test of the run (tests isolate themselves by topic and group names); the tests
+# that stop, kill or wipe a broker start their own.  Its data is thrown away at the end.
+BROKER_DIR="$ROOT/test-artifacts/kafka-run"
+BROKER_PID=""
+stop_broker() {
+  if [ -n "$BROKER_PID" ] && kill -0 "$BROKER_PID" 2>/dev/null; then
+    kill "$BROKER_PID" 2>/dev/null || true
+    wait "$BROKER_PID" 2>/dev/null || true
+  fi
+}
+trap stop_broker EXIT
+if [ -z "${TEST_KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+  rm -rf "$BROKER_DIR"
+  mkdir -p "$BROKER_DIR"
+  KAFKA_PORT="$("$PY" -c 'from marketplace.devbroker import free_port; print(free_port())')"
+  CONTROLLER_PORT="$("$PY" -c 'from marketplace.devbroker import free_port; print(free_port())')"
+  log "starting Apache Kafka $("$PY" -c 'from marketplace.devbroker import kafka_version; print(kafka_version())') for the test run on 127.0.0.1:$KAFKA_PORT"
+  "$PY" -m marketplace.devbroker --port "$KAFKA_PORT" --controller-port "$CONTROLLER_PORT" --data "$BROKER_DIR" \
+    > "$BROKER_DIR.out" 2>&1 &
+  BROKER_PID=$!
+  for _ in $(seq 1 600); do
+    grep -q "is ready" "$BROKER_DIR.out" 2>/dev/null && break
+    kill -0 "$BROKER_PID" 2>/dev/null || { cat "$BROKER_DIR.out"; die "the test broker did not start"; }
+    sleep 0.1
+  done
+  grep -q "is ready" "$BROKER_DIR.out" || { cat "$BROKER_DIR.out"; die "the test broker did not answer within 60 s"; }
+  export TEST_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
+fi
+
 log "pytest"
 # Three xdist workers on two cores: most tests wait on the broker, a subprocess or a socket, not the CPU.
 # Browser tests run one at a time on one of them (tests/conftest.py).  PYTEST_WORKERS=0 runs in one process.

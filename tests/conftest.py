@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 
 from marketplace.accounts.models import User
+from marketplace.devbroker import KafkaNode
+from marketplace.events.management.commands.kafka_topics import wanted_topics
 
-from .support import Broker, PrivateRedis
+from .support import ARTIFACTS, Broker, PrivateRedis, SharedBroker
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -31,6 +37,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     else:
         # In one process, browser tests last: they are the slowest, and a fast failure elsewhere should show first.
         items[:] = others + browser
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clock() -> Iterator[None]:
+    """TEST_CLOCK=2027-02-28T23:30:00Z runs this process's tests as if it were then (the clock ticks on).
+
+    The suite must pass on any date; scripts/clock_sweep.sh runs it at awkward ones (31 December, 29 February,
+    the days the clocks change).  Child processes (web, consumers) and Postgres's now() keep the real time, so
+    the sweep runs the in-process tests.  Unset, nothing is changed.
+    """
+    when = os.environ.get("TEST_CLOCK")
+    if not when:
+        yield
+        return
+    with time_machine.travel(datetime.fromisoformat(when.replace("Z", "+00:00")), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -59,22 +81,71 @@ def _fast_password_hashing(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """The test run's Apache Kafka broker: one JVM for the whole run, never one per test.
+
+    ``make test`` starts one for all xdist workers and names it in TEST_KAFKA_BOOTSTRAP_SERVERS;
+    a bare ``pytest`` run starts one here (per worker) and stops it at the end.
+    """
+    shared = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if shared:
+        yield shared
+        return
+    node = KafkaNode(ARTIFACTS / "kafka-session")
+    shutil.rmtree(node.data_dir, ignore_errors=True)
+    node.start()
+    try:
+        yield node.bootstrap
+    finally:
+        node.stop()
+
+
+def _use_kafka(bootstrap: str, topic_prefix: str) -> dict[str, Any]:
+    previous = dict(settings.KAFKA)
+    settings.KAFKA["BOOTSTRAP_SERVERS"] = bootstrap
+    settings.KAFKA["TOPIC_PREFIX"] = topic_prefix
+    settings.KAFKA["GROUP_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"
+    call_command("kafka_topics", wait=30, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return previous
+
+
 @pytest.fixture
-def broker() -> Iterator[Broker]:
-    """A fresh in-memory broker for this test, with the declared topics created."""
+def broker(kafka_bootstrap: str) -> Iterator[SharedBroker]:
+    """The run's broker with topics and consumer groups of this test's own (a fresh prefix), deleted afterwards."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    previous = _use_kafka(kafka_bootstrap, prefix)
+    try:
+        yield SharedBroker(kafka_bootstrap, prefix)
+    finally:
+        names = [name for name, _, _ in wanted_topics()]
+        settings.KAFKA.clear()
+        settings.KAFKA.update(previous)
+        # Deleted so that hundreds of tests do not leave thousands of partitions on one broker.
+        _delete_topics(kafka_bootstrap, names)
+
+
+def _delete_topics(bootstrap: str, names: list[str]) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.delete_topics(names, operation_timeout=10, request_timeout=15).values():
+        with contextlib.suppress(Exception):  # a test that deleted one itself, or a slow broker: nothing to keep
+            future.result()
+
+
+@pytest.fixture
+def private_broker() -> Iterator[Broker]:
+    """An Apache Kafka broker of this test's own, for tests that stop, kill or wipe it."""
     instance = Broker()
     instance.start()
-    previous = dict(settings.KAFKA)
-    settings.KAFKA["BOOTSTRAP_SERVERS"] = instance.bootstrap
-    settings.KAFKA["SESSION_TIMEOUT_MS"] = 2000
-    settings.KAFKA["GROUP_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"
+    previous = _use_kafka(instance.bootstrap, "")
     try:
-        call_command("kafka_topics", wait=10, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
         yield instance
     finally:
         settings.KAFKA.clear()
         settings.KAFKA.update(previous)
-        instance.stop()
+        instance.remove()
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
-"""Test helpers that start real components: a Tansu broker, Django processes, a web server.
+"""Test helpers that start real components: Apache Kafka brokers, Django processes, a web server.
 
 Nothing here is a fake: each helper runs the same binary or management command
-that production runs, pointed at the test database and a broker of its own.
+that production runs, pointed at the test database and the test run's broker (or
+a broker of the test's own, for the tests that stop, kill or wipe one).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,12 +21,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import redis
 from django.conf import settings
 from django.db import connection
 
-from marketplace import devbroker
+from marketplace.devbroker import KafkaNode
 
 ROOT = Path(__file__).resolve().parent.parent
 # One directory per xdist worker: two workers must not truncate each other's process logs.
@@ -50,24 +53,42 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: fl
 
 @dataclass
 class Broker:
-    """A Tansu broker on its own port (in memory: stop() loses everything)."""
+    """An Apache Kafka broker of one test's own (or one benchmark's): stop() and kill() keep its data, wipe() loses it."""
 
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
+    node: KafkaNode = field(default_factory=lambda: KafkaNode(ARTIFACTS / f"kafka-{uuid.uuid4().hex[:8]}"))
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return self.node.bootstrap
 
     def start(self) -> None:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.proc = devbroker.start(self.port, ARTIFACTS / "broker.log")
+        """Start (or restart on the same ports and data) and wait until it answers."""
+        if not self.node.running:
+            self.node.start()
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
+        """A clean shutdown; a later start() comes back with every topic, message and offset."""
+        self.node.stop()
+
+    def kill(self) -> None:
+        """SIGKILL, like a machine that died."""
+        self.node.kill()
+
+    def wipe(self) -> None:
+        """Lose every topic, message and offset, as a lost volume would (stop it first)."""
+        self.node.wipe()
+
+    def remove(self) -> None:
+        self.node.stop()
+        shutil.rmtree(self.node.data_dir, ignore_errors=True)
+
+
+@dataclass
+class SharedBroker:
+    """The test run's broker, shared by every test: a test gets topics and groups of its own, never stop()."""
+
+    bootstrap: str
+    topic_prefix: str
 
 
 def channel_prefix() -> str:
@@ -75,13 +96,25 @@ def channel_prefix() -> str:
     return str(config["prefix"])
 
 
-def subprocess_env(broker: Broker | None = None, **extra: str) -> dict[str, str]:
+def database_url(name: str) -> str:
+    """The URL of database ``name`` on the server and with the credentials the tests use."""
     db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+
+
+def subprocess_env(broker: Broker | SharedBroker | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a child process: this test's database, channel prefix, broker, topics and groups."""
+    db = connection.settings_dict
+    kafka = settings.KAFKA
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": database_url(db["NAME"]),
         "CHANNELS_PREFIX": channel_prefix(),
-        "KAFKA_SESSION_TIMEOUT_MS": "2000",
+        "KAFKA_BOOTSTRAP_SERVERS": str(kafka["BOOTSTRAP_SERVERS"]),
+        "KAFKA_TOPIC_PREFIX": str(kafka["TOPIC_PREFIX"]),
+        "KAFKA_GROUP_PREFIX": str(kafka["GROUP_PREFIX"]),
+        "KAFKA_SESSION_TIMEOUT_MS": str(kafka["SESSION_TIMEOUT_MS"]),
         "OUTBOX_POLL_INTERVAL_S": "0.2",
         "DATABASE_CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
@@ -145,7 +178,7 @@ def _answers(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_stack(broker: Broker, name: str) -> Iterator[tuple[str, list[Process]]]:
+def running_stack(broker: Broker | SharedBroker, name: str) -> Iterator[tuple[str, list[Process]]]:
     """Daphne, the outbox relay and every consumer as child processes, as ``make run`` starts them.
 
     Yields (base URL, processes) once Daphne answers; stops them all afterwards.

@@ -53,6 +53,7 @@ from marketplace.events.envelope import Envelope, normalise_data
 from marketplace.events.kafka import make_producer
 from marketplace.events.outbox import emit
 from marketplace.events.schemas import EventType, validate_data
+from marketplace.events.topics import kafka_topic
 from scheduling.models import Appointment
 from scheduling.selectors import booked_appointment
 
@@ -408,7 +409,7 @@ def produce_pings(envelopes: list[Envelope]) -> None:
             while True:
                 try:
                     producer.produce(
-                        str(ev.PING.topic), key=envelope.key, value=envelope.to_json(), headers=headers, on_delivery=on_delivery
+                        kafka_topic(ev.PING.topic), key=envelope.key, value=envelope.to_json(), headers=headers, on_delivery=on_delivery
                     )
                     break
                 except BufferError:

@@ -66,9 +66,13 @@ def consumer_config(group_id: str, client_suffix: str = "consumer", **overrides:
             # database transaction has committed.
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
-            "session.timeout.ms": settings.KAFKA["SESSION_TIMEOUT_MS"],
-            "heartbeat.interval.ms": max(100, int(settings.KAFKA["SESSION_TIMEOUT_MS"]) // 6),
+            # Within the broker's group.min/max.session.timeout.ms; heartbeats at a third of it, as Kafka advises.
+            "session.timeout.ms": int(settings.KAFKA["SESSION_TIMEOUT_MS"]),
+            "heartbeat.interval.ms": max(1000, int(settings.KAFKA["SESSION_TIMEOUT_MS"]) // 3),
             "max.poll.interval.ms": 300000,
+            # Incremental rebalancing: a member joining or leaving moves only the partitions that change
+            # owner; the others keep consuming through it (a rolling restart does not stop the group).
+            "partition.assignment.strategy": "cooperative-sticky",
             "fetch.wait.max.ms": int(settings.KAFKA["FETCH_WAIT_MAX_MS"]),
             "reconnect.backoff.max.ms": 2000,
         }

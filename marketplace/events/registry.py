@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.conf import settings
 from django.utils.module_loading import import_string
 
 from .handlers import EventHandler
-from .topics import TOPICS, Topic, dead_letter_topic
+from .topics import TOPICS, Topic, dead_letter_topic, kafka_topic
 
 
 @dataclass(frozen=True)
@@ -23,18 +22,6 @@ class ConsumerSpec:
     topics: tuple[Topic, ...]
     handler_path: str
     description: str = ""
-    # True where latency is part of the product (matching: leads go to several tradespeople who race
-    # to bid): fetch with KAFKA['FAST_FETCH_WAIT_MAX_MS'] instead of KAFKA['FETCH_WAIT_MAX_MS'].  This
-    # matters on the development broker, which answers a fetch only when its wait runs out even if
-    # messages arrived sooner (a Kafka hop there takes about half the wait); real Kafka answers as
-    # soon as there is data, so in production both settings can stay high.  Each such consumer costs
-    # the development broker a few % of a core while idle, so only matching has it.
-    live: bool = False
-
-    @property
-    def fetch_wait_max_ms(self) -> int:
-        key = "FAST_FETCH_WAIT_MAX_MS" if self.live else "FETCH_WAIT_MAX_MS"
-        return int(settings.KAFKA[key])
 
     @cached_property
     def handler_class(self) -> type[EventHandler]:
@@ -48,7 +35,13 @@ class ConsumerSpec:
     def topic_names(self) -> list[str]:
         return [str(t) for t in self.topics]
 
+    @property
+    def kafka_topic_names(self) -> list[str]:
+        """The topics' names on the broker (with the configured prefix, see topics.kafka_topic)."""
+        return [kafka_topic(t) for t in self.topics]
+
     def dlq_for(self, topic: str) -> str:
+        """The dead-letter topic of ``topic`` as named on the broker (the prefix carries over)."""
         return dead_letter_topic(topic)
 
 
@@ -66,7 +59,6 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             topics=(Topic.JOBS,),
             handler_path="jobs.matching.MatchingHandler",
             description="Offers new jobs to matching tradespeople (lead ledger), live.",
-            live=True,
         ),
         ConsumerSpec(
             name="job-live",

@@ -34,6 +34,7 @@ from .context import correlation
 from .envelope import ENVELOPE_HEADER
 from .kafka import make_producer
 from .models import OutboxEvent
+from .topics import kafka_topic
 
 log = logging.getLogger(__name__)
 # One line per published event, logged with the event's correlation id (LOG_EVENTS=WARNING silences it).
@@ -148,7 +149,7 @@ class OutboxRelay:
             while True:
                 try:
                     self.producer.produce(
-                        row.topic,
+                        kafka_topic(row.topic),
                         key=row.key.encode(),
                         value=row.message_value(),
                         headers=headers,

@@ -90,7 +90,7 @@ def rebuild(spec: ConsumerSpec, *, source: str = "kafka") -> ReplayResult:
     in per-partition order, which is per-aggregate order.
     """
     handler = spec.make_handler()
-    events = events_from_kafka(spec.topic_names) if source == "kafka" else events_from_outbox(spec.topic_names)
+    events = events_from_kafka(spec.kafka_topic_names) if source == "kafka" else events_from_outbox(spec.topic_names)
     result = ReplayResult()
     with transaction.atomic():
         handler.reset()

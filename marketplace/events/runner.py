@@ -54,6 +54,7 @@ import traceback
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from django.conf import settings
@@ -176,19 +177,21 @@ class ConsumerRunner:
         consumer: Consumer | None = None,
         dlq_producer: Producer | None = None,
         group: str | None = None,
+        instance_id: str | None = None,
     ) -> None:
         self.spec = spec
         self.handler = spec.make_handler()
         self.group = group or group_id(spec.name)
-        self.consumer = consumer or make_consumer(
-            self.group,
-            f"consumer-{spec.name}",
-            **{
-                "enable.auto.commit": True,
-                "auto.commit.interval.ms": int(settings.KAFKA["COMMIT_INTERVAL_MS"]),
-                "fetch.wait.max.ms": spec.fetch_wait_max_ms,
-            },
-        )
+        overrides: dict[str, Any] = {
+            "enable.auto.commit": True,
+            "auto.commit.interval.ms": int(settings.KAFKA["COMMIT_INTERVAL_MS"]),
+        }
+        # Static membership: the same id after a restart takes the same partitions back without a rebalance,
+        # as long as it returns within the session timeout.  Unique per member of a group (pod or process name).
+        instance = settings.KAFKA["GROUP_INSTANCE_ID"] if instance_id is None else instance_id
+        if instance:
+            overrides["group.instance.id"] = instance
+        self.consumer = consumer or make_consumer(self.group, f"consumer-{spec.name}", **overrides)
         self._dlq_producer = dlq_producer
         self._owns_dlq_producer = dlq_producer is None
         conf = settings.CONSUMERS
@@ -213,8 +216,8 @@ class ConsumerRunner:
 
     def run(self, *, idle_timeout: float | None = None) -> RunnerStats:
         """Consume until stopped (or until ``idle_timeout`` seconds pass with no message)."""
-        self.consumer.subscribe(self.spec.topic_names, on_assign=self._on_assign, on_revoke=self._on_revoke)
-        log.info("consumer %s: subscribed to %s as group %s", self.spec.name, ", ".join(self.spec.topic_names), self.group)
+        self.consumer.subscribe(self.spec.kafka_topic_names, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        log.info("consumer %s: subscribed to %s as group %s", self.spec.name, ", ".join(self.spec.kafka_topic_names), self.group)
         last_message = time.monotonic()
         try:
             while not self.stop_event.is_set():

@@ -76,6 +76,19 @@ def dead_letter_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+def kafka_topic(topic: str) -> str:
+    """The name a declared topic has on the broker: ``settings.KAFKA["TOPIC_PREFIX"]`` + its declared name.
+
+    The prefix lets several environments (or test runs) share one cluster without seeing each
+    other's events; it is empty by default.  Only the code that talks to the broker (relay,
+    runner, pings producer, replay, topic creation, lag probe) uses this; rows in the
+    database (outbox) keep the declared name.
+    """
+    from django.conf import settings
+
+    return f"{settings.KAFKA.get('TOPIC_PREFIX', '')}{topic}"
+
+
 DLQ_RETENTION_MS = 30 * DAY_MS
 
 TOPICS: dict[Topic, TopicSpec] = {

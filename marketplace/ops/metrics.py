@@ -144,7 +144,7 @@ def consumer_lag(timeout: float = 3.0) -> list[tuple[str, str, int, int]]:
         probe = make_consumer(group_id(spec.name), "lag-probe")
         try:
             partitions = []
-            for topic in spec.topic_names:
+            for topic in spec.kafka_topic_names:
                 metadata = probe.list_topics(topic, timeout=timeout).topics.get(topic)
                 if metadata is not None and metadata.error is None:
                     partitions += [TopicPartition(topic, p) for p in sorted(metadata.partitions)]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
 
-from tests.support import ARTIFACTS, Broker, Process, running_stack
+from tests.support import ARTIFACTS, Process, SharedBroker, running_stack
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
 # make are ordinary blocking calls, so let Django allow them.
@@ -77,7 +77,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def stack(broker: Broker, transactional_db: None) -> Iterator[Stack]:
+def stack(broker: SharedBroker, transactional_db: None) -> Iterator[Stack]:
     with running_stack(broker, "browser") as (base_url, processes):
         yield Stack(base_url, processes)
 

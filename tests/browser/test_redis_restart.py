@@ -30,7 +30,7 @@ from marketplace.realtime.models import LivePosition
 from tests.browser.conftest import Stack, log_in
 from tests.browser.test_marketplace import LIVE_TIMEOUT, assert_not_reloaded, mark, people, shot, wait_live
 from tests.factories import post_job
-from tests.support import Broker, PrivateRedis, daphne, free_port, manage, subprocess_env, wait_until
+from tests.support import PrivateRedis, SharedBroker, daphne, free_port, manage, subprocess_env, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,7 +39,7 @@ RESYNC_URL = re.compile(r"/(leads|bids)\.json|/unread-count\.json")
 
 
 @pytest.fixture
-def redis_stack(broker: Broker, private_redis: PrivateRedis, transactional_db: None) -> Iterator[Stack]:
+def redis_stack(broker: SharedBroker, private_redis: PrivateRedis, transactional_db: None) -> Iterator[Stack]:
     """tests.support.running_stack, but with Redis (channel layer and cache) on the private server."""
     port = free_port()
     env = subprocess_env(broker, REDIS_URL=private_redis.url)

@@ -15,6 +15,7 @@ from marketplace.events.kafka import make_consumer
 from marketplace.events.registry import ConsumerSpec, get_consumer
 from marketplace.events.relay import OutboxRelay
 from marketplace.events.runner import ConsumerRunner, RunnerStats
+from marketplace.events.topics import kafka_topic
 from tests.support import wait_until
 
 
@@ -67,7 +68,8 @@ def running(runner: ConsumerRunner) -> Iterator[list[BaseException]]:
 
 
 def read_topic(topic: str, *, expect: int, timeout: float = 20) -> list[Any]:
-    """Every message on ``topic`` (all partitions) once ``expect`` have arrived."""
+    """Every message on ``topic`` (its declared name; all partitions) once ``expect`` have arrived."""
+    topic = kafka_topic(topic)
     consumer: Consumer = make_consumer(f"reader-{uuid.uuid4()}", "reader")
     messages: list[Any] = []
     try:
@@ -89,6 +91,7 @@ def read_topic(topic: str, *, expect: int, timeout: float = 20) -> list[Any]:
 
 
 def committed_offsets(group: str, topic: str) -> dict[int, int]:
+    topic = kafka_topic(topic)
     consumer: Consumer = make_consumer(group, "offset-reader")
     try:
         metadata = consumer.list_topics(topic, timeout=10)

@@ -24,6 +24,7 @@ from marketplace.events.registry import get_consumer
 from marketplace.events.relay import OutboxRelay
 from marketplace.events.replay import rebuild, redrive, republish_outbox
 from marketplace.events.runner import ConsumerRunner, DeadLetterLimitExceeded
+from marketplace.events.topics import kafka_topic
 from tests.events.pipeline import committed_offsets, read_topic, relay_all, run_consumer_until
 from tests.factories import post_job
 
@@ -73,10 +74,10 @@ def test_relay_crash_between_broker_ack_and_marking_is_absorbed(broker, customer
     assert len(read_topic(JOBS, expect=2)) == 2
 
 
-def test_broker_outage_keeps_requests_working_and_delivers_everything_in_order_after(broker, customer, client) -> None:
+def test_broker_outage_keeps_requests_working_and_delivers_everything_in_order_after(private_broker, customer, client) -> None:
     client.force_login(customer)
     post_job(customer)  # creates the trade
-    broker.stop()
+    private_broker.stop()
     created = []
     for i in range(5):
         response = client.post(
@@ -96,7 +97,7 @@ def test_broker_outage_keeps_requests_working_and_delivers_everything_in_order_a
     assert published == 0 and failed == 7
     assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 7
 
-    broker.start()  # same port, empty (in-memory): recreate the topics like an operator would
+    private_broker.start()  # the same port and data: its topics and messages are back
     from django.core.management import call_command
 
     call_command("kafka_topics", wait=10, verbosity=0)
@@ -152,12 +153,12 @@ def _envelope(job_id: int, **overrides: object) -> dict[str, object]:
 def test_poison_messages_are_dead_lettered_and_the_partition_keeps_moving(broker) -> None:
     producer = _raw_producer(broker)
     key = b"900"  # one key, so everything lands on one partition, in this order
-    producer.produce(JOBS, key=key, value=b"{not json")
-    producer.produce(JOBS, key=key, value=json.dumps(_envelope(900, event_type="job.teleported")).encode())
+    producer.produce(kafka_topic(JOBS), key=key, value=b"{not json")
+    producer.produce(kafka_topic(JOBS), key=key, value=json.dumps(_envelope(900, event_type="job.teleported")).encode())
     bad: dict = _envelope(900)
     bad["data"]["latitude"] = 51.5  # a number where the schema wants a string
-    producer.produce(JOBS, key=key, value=json.dumps(bad).encode())
-    producer.produce(JOBS, key=key, value=json.dumps(_envelope(900)).encode())
+    producer.produce(kafka_topic(JOBS), key=key, value=json.dumps(bad).encode())
+    producer.produce(kafka_topic(JOBS), key=key, value=json.dumps(_envelope(900)).encode())
     producer.flush(10)
 
     stats = run_consumer_until(lambda: board_count() == 1)
@@ -169,7 +170,7 @@ def test_poison_messages_are_dead_lettered_and_the_partition_keeps_moving(broker
 
     dlq = read_topic(f"{JOBS}.dlq", expect=3)
     headers = dict(dlq[0].headers())
-    assert headers["dlq.original_topic"] == JOBS.encode()
+    assert headers["dlq.original_topic"] == kafka_topic(JOBS).encode()
     assert headers["dlq.consumer"] == b"jobs-board"
     assert b"not JSON" in headers["dlq.error"]
     assert {int(dict(m.headers())["dlq.original_offset"]) for m in dlq} == set(DeadLetter.objects.values_list("offset", flat=True))
@@ -224,7 +225,7 @@ def test_a_burst_of_dead_letters_stops_the_consumer_without_committing(broker, s
     settings.CONSUMERS = {**settings.CONSUMERS, "DLQ_LIMIT": 2}
     producer = _raw_producer(broker)
     for i in range(5):
-        producer.produce(JOBS, key=b"1", value=f"garbage {i}".encode())
+        producer.produce(kafka_topic(JOBS), key=b"1", value=f"garbage {i}".encode())
     producer.flush(10)
     spec = get_consumer("jobs-board")
     with pytest.raises(DeadLetterLimitExceeded, match="more than 2 dead letters"):

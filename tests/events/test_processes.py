@@ -178,7 +178,7 @@ def test_consume_all_threads_runs_every_group_in_one_process_applies_events_and_
 
 
 def test_relay_and_consumer_exit_cleanly_when_the_database_is_unreachable() -> None:
-    env = subprocess_env(None, DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere", STARTUP_WAIT_S="2")
+    env = subprocess_env(None, DATABASE_URL=f"postgres://marketplace:marketplace@127.0.0.1:{free_port()}/nowhere", STARTUP_WAIT_S="2")
     for command in (["outbox_relay"], ["consume", "jobs-board"]):
         result = subprocess.run(
             [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False

@@ -33,6 +33,7 @@ from marketplace.events.models import DeadLetter, OutboxEvent
 from marketplace.events.outbox import PendingEvent, emit_many
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
+from marketplace.events.topics import kafka_topic
 from marketplace.realtime import push
 from marketplace.realtime.models import LivePosition
 from tests.events.pipeline import run_consumer_until
@@ -168,11 +169,11 @@ def test_the_runner_skips_by_header_validates_what_it_takes_and_applies_runs_in_
     producer = _producer(broker)
     key = b"500"  # one partition, this order
     # Not JSON, but named as a type jobs-board does not handle: skipped unread, never dead-lettered.
-    producer.produce(JOBS, key=key, value=b"{not json", headers=[("event_type", b"tracking.ping")])
+    producer.produce(kafka_topic(JOBS), key=key, value=b"{not json", headers=[("event_type", b"tracking.ping")])
     # Not JSON and named as a type it does handle: read, and dead-lettered.
-    producer.produce(JOBS, key=key, value=b"{not json", headers=[("event_type", b"job.posted")])
+    producer.produce(kafka_topic(JOBS), key=key, value=b"{not json", headers=[("event_type", b"job.posted")])
     for job_id in (501, 502, 503):
-        producer.produce(JOBS, key=key, value=json.dumps(_raw(job_id)).encode(), headers=[("event_type", b"job.posted")])
+        producer.produce(kafka_topic(JOBS), key=key, value=json.dumps(_raw(job_id)).encode(), headers=[("event_type", b"job.posted")])
     producer.flush(10)
 
     runner = ConsumerRunner(get_consumer("jobs-board"))
@@ -200,7 +201,7 @@ def test_a_failing_bulk_run_is_reapplied_one_by_one_and_only_the_culprit_is_dead
     monkeypatch.setattr(JobBoardProjection, "on_job_posted", one_bad)
     producer = _producer(broker)
     for job_id in (601, 602, 603):
-        producer.produce(JOBS, key=b"600", value=json.dumps(_raw(job_id)).encode(), headers=[("event_type", b"job.posted")])
+        producer.produce(kafka_topic(JOBS), key=b"600", value=json.dumps(_raw(job_id)).encode(), headers=[("event_type", b"job.posted")])
     producer.flush(10)
 
     run_consumer_until(lambda: DeadLetter.objects.exists() and JobBoardEntry.objects.count() == 2)

@@ -33,9 +33,10 @@ from marketplace.events.registry import CONSUMERS, ConsumerSpec
 from marketplace.events.replay import events_from_kafka, events_from_outbox, rebuild, redrive, republish_outbox
 from marketplace.events.runner import ConsumerRunner
 from marketplace.events.schemas import SchemaViolation
-from marketplace.events.topics import DAY_MS, HOUR_MS, TOPICS, Topic, TopicSpec
+from marketplace.events.topics import DAY_MS, HOUR_MS, TOPICS, Topic, TopicSpec, kafka_topic
 from quotes.events import PAYMENT_SETTLED, PAYMENT_SNAPSHOT
 from tests.events.pipeline import committed_offsets, read_topic, relay_all, run_consumer_until
+from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -211,7 +212,7 @@ def test_a_tombstone_whose_handler_fails_is_dead_lettered_with_a_null_value_and_
     assert not ProcessedEvent.objects.filter(event_id=tombstone.event_id).exists()
 
     letter = DeadLetter.objects.get()
-    assert (letter.consumer, letter.topic, letter.key) == (SPEC.name, PAYMENTS, "503")
+    assert (letter.consumer, letter.topic, letter.key) == (SPEC.name, kafka_topic(PAYMENTS), "503")
     assert letter.value is None
     assert (letter.event_id, letter.event_type, letter.attempts) == (tombstone.event_id, "payment.settled", 3)
     assert "ValueError: cannot settle this payment" in letter.error
@@ -225,7 +226,7 @@ def test_a_tombstone_whose_handler_fails_is_dead_lettered_with_a_null_value_and_
     assert b"cannot settle this payment" in headers["dlq.error"]
     assert headers["dlq.error_class"] == b"ValueError"
     assert headers["dlq.consumer"] == SPEC.name.encode()
-    assert headers["dlq.original_topic"] == PAYMENTS.encode()
+    assert headers["dlq.original_topic"] == kafka_topic(PAYMENTS).encode()
     assert int(headers["dlq.original_offset"]) == letter.offset
 
     STATE.fail_settled = False  # the fix is deployed
@@ -240,8 +241,8 @@ def test_a_tombstone_whose_handler_fails_is_dead_lettered_with_a_null_value_and_
 def test_bare_and_broken_tombstones_do_not_block_the_partition(broker, settings) -> None:
     fast_retries(settings)
     producer = raw_producer(broker)
-    producer.produce(PAYMENTS, key=b"504", value=None)  # bare: no headers at all
-    producer.produce(PAYMENTS, key=b"504", value=None, headers=[("envelope", b"{broken")])  # claims an envelope: poison
+    producer.produce(kafka_topic(PAYMENTS), key=b"504", value=None)  # bare: no headers at all
+    producer.produce(kafka_topic(PAYMENTS), key=b"504", value=None, headers=[("envelope", b"{broken")])  # claims an envelope: poison
     producer.flush(10)
     with transaction.atomic():
         emit(PAYMENT_SNAPSHOT, aggregate_id=504, data=snapshot_data(504))
@@ -264,7 +265,7 @@ def test_bare_and_broken_tombstones_do_not_block_the_partition(broker, settings)
     STATE.applied.clear()
     runner = ConsumerRunner(HOOK_SPEC)
     run_consumer_until(lambda: len(STATE.applied) == 2, runner=runner)
-    assert STATE.applied == [("bare", PAYMENTS, "504"), ("snapshot", "504", 1, False)]
+    assert STATE.applied == [("bare", kafka_topic(PAYMENTS), "504"), ("snapshot", "504", 1, False)]
     assert (runner.stats.skipped, runner.stats.processed) == (0, 2)
     assert committed_offsets(group_id(HOOK_SPEC.name), PAYMENTS)[partition] == messages[-1].offset() + 1
 
@@ -276,13 +277,13 @@ def test_replay_from_kafka_and_from_the_outbox_yields_the_tombstone(broker) -> N
     snapshot, tombstone = snapshot_then_settle(505)
     relay_all()
     producer = raw_producer(broker)
-    producer.produce(PAYMENTS, key=b"506", value=None)
+    producer.produce(kafka_topic(PAYMENTS), key=b"506", value=None)
     producer.flush(10)
 
-    from_kafka = list(events_from_kafka([PAYMENTS]))
+    from_kafka = list(events_from_kafka([kafka_topic(PAYMENTS)]))
     assert [e for e in from_kafka if isinstance(e, Envelope)] == [snapshot, tombstone]
     bare = [e for e in from_kafka if isinstance(e, BareTombstone)]
-    assert [(b.topic, b.key) for b in bare] == [(PAYMENTS, "506")]
+    assert [(b.topic, b.key) for b in bare] == [(kafka_topic(PAYMENTS), "506")]
     assert len(from_kafka) == 3
     assert list(events_from_outbox([PAYMENTS])) == [snapshot, tombstone]
     assert [e.tombstone for e in events_from_outbox([PAYMENTS]) if isinstance(e, Envelope)] == [False, True]
@@ -296,7 +297,7 @@ def test_replay_from_kafka_and_from_the_outbox_yields_the_tombstone(broker) -> N
     assert STATE.applied == expected
     result = rebuild(HOOK_SPEC, source="kafka")
     assert (result.applied, result.skipped, result.invalid) == (3, 0, 0)
-    assert sorted(STATE.applied) == sorted([*expected, ("bare", PAYMENTS, "506")])
+    assert sorted(STATE.applied) == sorted([*expected, ("bare", kafka_topic(PAYMENTS), "506")])
 
 
 # --- (f) only compacted topics take tombstones ------------------------------------------
@@ -337,7 +338,7 @@ def test_emit_tombstone_validates_and_sequences_like_emit() -> None:
 
 def _topic_config(name: str) -> dict[str, str]:
     admin = make_admin()  # kept referenced until the result is in: a collected client cancels it
-    resource = ConfigResource("topic", name)
+    resource = ConfigResource("topic", kafka_topic(name))  # the declared name, as this test's broker names it
     described = admin.describe_configs([resource])[resource].result(timeout=10)
     return {key: entry.value for key, entry in described.items()}
 
@@ -364,16 +365,17 @@ def test_kafka_topics_updates_the_config_of_an_existing_topic(broker) -> None:
         ConfigEntry("delete.retention.ms", "1", incremental_operation=AlterConfigOpType.SET),
     ]
     admin = make_admin()
-    resource = ConfigResource("topic", PAYMENTS, incremental_configs=stale)
+    resource = ConfigResource("topic", kafka_topic(PAYMENTS), incremental_configs=stale)
     admin.incremental_alter_configs([resource])[resource].result(timeout=10)
-    assert _topic_config(PAYMENTS)["min.compaction.lag.ms"] == "0"
+    # A broker applies a config change through its metadata log: a describe right after may still show the old value.
+    wait_until(lambda: _topic_config(PAYMENTS)["min.compaction.lag.ms"] == "0", timeout=10, message="the stale config")
 
     out, err = io.StringIO(), io.StringIO()
     call_command("kafka_topics", wait=10, stdout=out, stderr=err)
-    assert f"updated config of {PAYMENTS}: delete.retention.ms={DAY_MS}, min.compaction.lag.ms={HOUR_MS}" in out.getvalue()
+    assert f"updated config of {kafka_topic(PAYMENTS)}: delete.retention.ms={DAY_MS}, min.compaction.lag.ms={HOUR_MS}" in out.getvalue()
     assert err.getvalue() == ""
-    config = _topic_config(PAYMENTS)
-    assert (config["delete.retention.ms"], config["min.compaction.lag.ms"]) == (str(DAY_MS), str(HOUR_MS))
+    declared = (str(DAY_MS), str(HOUR_MS))
+    wait_until(lambda: tuple(map(_topic_config(PAYMENTS).get, ("delete.retention.ms", "min.compaction.lag.ms"))) == declared, timeout=10)
 
     out = io.StringIO()
     call_command("kafka_topics", wait=10, stdout=out, stderr=err)

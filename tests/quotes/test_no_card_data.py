@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -184,7 +185,9 @@ def scan_topics() -> tuple[int, int, list[str]]:
     hits: list[str] = []
     messages = 0
     try:
-        topics = sorted(name for name in consumer.list_topics(timeout=10).topics if not name.startswith("__"))
+        # This test's own topics only: the broker is shared by the whole run (tests/conftest.py).
+        prefix = str(settings.KAFKA["TOPIC_PREFIX"])
+        topics = sorted(name for name in consumer.list_topics(timeout=10).topics if name.startswith(prefix) and not name.startswith("__"))
         for topic in topics:
             metadata = consumer.list_topics(topic, timeout=10).topics[topic]
             ends: dict[int, int] = {}

@@ -1,7 +1,8 @@
-"""Fault injection with a loss ledger: the broker stopped under load, then restarted EMPTY.
+"""Fault injection with a loss ledger: the broker's volume lost under load, the broker restarted EMPTY.
 
-The development broker keeps everything in memory, so a restart loses every message and
-every committed offset.  Daphne, the outbox relay and the ``jobs-board`` consumer run as
+A broker that keeps its log comes back with everything (tests/reliability/test_cluster.py kills one
+of three).  Here its data directory is wiped while it is down, as a lost volume would be: every
+message and every committed offset is gone.  Daphne, the outbox relay and the ``jobs-board`` consumer run as
 child processes; client threads post jobs over HTTP and edit every third.  A third of the
 way in, the broker is killed.  Posting goes on (the API only writes Postgres: jobs and
 their outbox rows), the outbox grows.  Then the operator recovers as the README says
@@ -63,13 +64,14 @@ def messages_on(topic: str) -> int:
         reader.close()
 
 
-def test_a_relay_left_running_publishes_again_once_the_broker_is_back_empty(broker, customer) -> None:
+def test_a_relay_left_running_publishes_again_once_the_broker_is_back_empty(private_broker, customer) -> None:
     """Its idempotent producer is unknown to the new broker (every send would time out, forever): the relay replaces it."""
     post_job(customer)
     relay = OutboxRelay()
     assert relay.drain() == 1
-    broker.stop()
-    broker.start()
+    private_broker.stop()
+    private_broker.wipe()
+    private_broker.start()
     call_command("kafka_topics", wait=20, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
     post_job(customer, title="Posted after the restart")
     started = time.monotonic()
@@ -79,14 +81,14 @@ def test_a_relay_left_running_publishes_again_once_the_broker_is_back_empty(brok
     assert messages_on(TOPIC) == 1
 
 
-def test_a_consumer_whose_offset_commit_fails_keeps_the_stored_batch_and_carries_on(broker, customer) -> None:
+def test_a_consumer_whose_offset_commit_fails_keeps_the_stored_batch_and_carries_on(private_broker, customer) -> None:
     """The broker goes away between the batch's transaction and its offset commit: no crash; redelivery is absorbed."""
     job = post_job(customer)
     assert OutboxRelay().drain() == 1
     runner = ConsumerRunner(get_consumer(CONSUMER))
-    runner.consumer.subscribe(runner.spec.topic_names)
+    runner.consumer.subscribe(runner.spec.kafka_topic_names)
     messages = wait_until(runner._poll, timeout=30, message="the event")
-    broker.stop()
+    private_broker.stop()
     started = time.monotonic()
     runner.process_batch(messages)  # stored in Postgres; the commit fails (no coordinator) and is logged, not raised
     print(f"\nconsumer commit without a broker: returned after {time.monotonic() - started:.1f} s", flush=True)
@@ -94,11 +96,11 @@ def test_a_consumer_whose_offset_commit_fails_keeps_the_stored_batch_and_carries
     assert ProcessedEvent.objects.filter(consumer=CONSUMER).count() == 1 and runner.stats.processed == 1
 
 
-def test_broker_restarted_empty_under_load_is_refilled_from_the_outbox_without_loss(broker) -> None:
+def test_broker_restarted_empty_under_load_is_refilled_from_the_outbox_without_loss(private_broker) -> None:
     TradeFactory(slug="plumbing", name="Plumbing")
     customer = User.objects.create_user("fault_broker_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
     token = Token.objects.create(user=customer).key
-    env = subprocess_env(broker, CONSUMER_BATCH_SIZE="20", OUTBOX_BATCH_SIZE="50", LOG_EVENTS="WARNING")
+    env = subprocess_env(private_broker, CONSUMER_BATCH_SIZE="20", OUTBOX_BATCH_SIZE="50", LOG_EVENTS="WARNING")
     port = free_port()
     web = daphne(port, env).start()
     base = f"http://127.0.0.1:{port}"
@@ -114,7 +116,8 @@ def test_broker_restarted_empty_under_load_is_refilled_from_the_outbox_without_l
         wait_until(lambda: workload.count() >= N * 0.3, timeout=90, message="a third of the workload")
         wait_until(lambda: ProcessedEvent.objects.filter(consumer=CONSUMER).exists(), timeout=60, message="the consumer to apply")
 
-        broker.stop()  # in memory: every message and committed offset is gone
+        private_broker.kill()
+        private_broker.wipe()  # a lost volume: every message and committed offset is gone
         published_before = OutboxEvent.objects.filter(published_at__isnull=False).count()
         applied_before = ProcessedEvent.objects.filter(consumer=CONSUMER).count()
         wait_until(lambda: workload.count() >= N * 0.6, timeout=90, message="posts during the outage")
@@ -126,7 +129,7 @@ def test_broker_restarted_empty_under_load_is_refilled_from_the_outbox_without_l
         stopping = time.monotonic()
         consumers[-1].terminate()
         stop_consumer_s = time.monotonic() - stopping
-        broker.start()  # the same port, empty
+        private_broker.start()  # the same port, empty
         call_command("kafka_topics", wait=20, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
         on_new_broker = messages_on(TOPIC)
         out = io.StringIO()
@@ -186,20 +189,21 @@ def test_broker_restarted_empty_under_load_is_refilled_from_the_outbox_without_l
     assert (ledger.order_violations, topic_order_violations) == (0, 0)
 
 
-def test_a_consumer_left_running_dead_letters_again_once_the_broker_is_back_empty(broker) -> None:
+def test_a_consumer_left_running_dead_letters_again_once_the_broker_is_back_empty(private_broker) -> None:
     """Its dead-letter producer, like the relay's, is unknown to the new broker once it has delivered to the old one
     (every send would fail, and the consumer would retry the batch forever): the runner replaces it."""
-    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer = Producer({"bootstrap.servers": private_broker.bootstrap})
     producer.produce(TOPIC, key=b"1", value=b"garbage before the restart")
     producer.flush(10)
     runner = ConsumerRunner(get_consumer(CONSUMER))
     with running(runner) as failure:
         wait_until(lambda: failure or runner.stats.dead_lettered == 1, timeout=30, message="the first dead letter")
         assert read_dead_letters() == [b"garbage before the restart"]
-        broker.stop()
-        broker.start()
+        private_broker.stop()
+        private_broker.wipe()
+        private_broker.start()
         call_command("kafka_topics", wait=20, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
-        producer = Producer({"bootstrap.servers": broker.bootstrap})
+        producer = Producer({"bootstrap.servers": private_broker.bootstrap})
         producer.produce(TOPIC, key=b"1", value=b"garbage after the restart")
         producer.flush(10)
         started = time.monotonic()

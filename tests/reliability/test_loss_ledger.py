@@ -36,6 +36,7 @@ from jobs.models import Job, JobBoardEntry, TradeActivity
 from marketplace.accounts.models import User
 from marketplace.events.kafka import make_consumer
 from marketplace.events.models import OutboxEvent, ProcessedEvent
+from marketplace.events.topics import kafka_topic
 from tests.factories import TradeFactory
 from tests.support import _answers, daphne, free_port, manage, subprocess_env, wait_until
 
@@ -46,7 +47,8 @@ THREADS = 4
 
 
 def read_everything(topic: str, *, at_least: int, timeout: float = 60) -> list[Any]:
-    """Every message on ``topic``: at least ``at_least``, then until 2 s pass with nothing new (duplicates count)."""
+    """Every message on ``topic`` (declared name): at least ``at_least``, then until 2 s pass with nothing new (duplicates count)."""
+    topic = kafka_topic(topic)
     reader = make_consumer(f"ledger-reader-{time.monotonic_ns()}", "ledger-reader")
     messages: list[Any] = []
     try:

@@ -31,7 +31,12 @@ def worker_all_week(owner: User, *, start: time = time(8), end: time = time(18),
 
 
 def future_monday(hour: int = 10, weeks: int = 2) -> datetime:
-    """A Monday ``weeks`` ahead at ``hour`` UTC (in January, so London is on UTC)."""
+    """A Monday in a coming January at ``hour`` UTC (London is on UTC then), ``weeks - 2`` weeks after its first.
+
+    Always more than 60 days ahead, so it lies past the capacity projection's 28-day horizon on any date
+    (in December, next January would not).
+    """
     now = datetime.now(UTC)
-    day = datetime(now.year + 1, 1, 4, hour, tzinfo=UTC)
+    year = now.year + 1 if now.month < 11 else now.year + 2
+    day = datetime(year, 1, 4, hour, tzinfo=UTC)
     return day + timedelta(days=(7 - day.weekday()) % 7 + 7 * (weeks - 2))

@@ -254,6 +254,9 @@ KAFKA: dict[str, Any] = {
     # Static membership (KIP-345): a stable id per consumer process (pod name, Procfile process name).  A restarted
     # member with the same id takes its partitions back without a rebalance; empty means dynamic membership.
     "GROUP_INSTANCE_ID": env("KAFKA_GROUP_INSTANCE_ID", ""),
+    # Incremental (cooperative) rebalancing by default.  A group that ran an eager assignor moves to this one in two
+    # rolling restarts: first with "range,cooperative-sticky", then with "cooperative-sticky" alone.
+    "ASSIGNMENT_STRATEGY": env("KAFKA_ASSIGNMENT_STRATEGY", "cooperative-sticky"),
     # A Kafka fetch returns as soon as data arrives (fetch.min.bytes 1), so the longest wait costs no latency;
     # librdkafka's default (500 ms) only bounds how long an idle fetch is held.
     "FETCH_WAIT_MAX_MS": env_int("KAFKA_FETCH_WAIT_MAX_MS", 500),

@@ -424,6 +424,9 @@ class FinanceLedgerEntry(models.Model):
     platform_revenue = money_field()
     payout_paid = money_field()
     last_sequence = models.PositiveBigIntegerField(help_text="The payment's last applied event sequence (stale events are ignored).")
+    # Set by the payment.settled tombstone.  A settled payment's records leave the compacted topic once the
+    # tombstone's retention passes, so a rebuild cannot bring its entry back: the rebuild keeps settled entries.
+    settled = models.BooleanField(default=False, help_text="Final: its records may be compacted away, so a rebuild keeps it.")
     updated_at = models.DateTimeField()
 
     class Meta:

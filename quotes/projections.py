@@ -7,8 +7,9 @@
   gateway outage raises ``Retryable`` (retried with backoff, never dead-lettered).
 - ``FinanceProjection`` (consumer ``finance``, topic ``marketplace.payments``, compacted):
   the finance read model. ``payment.snapshot`` upserts the payment's ledger entry and its open
-  position; the ``payment.settled`` tombstone deletes the open position (the ledger entry
-  stays, so revenue and payouts survive compaction of settled keys).
+  position; the ``payment.settled`` tombstone deletes the open position and marks the ledger
+  entry settled (it stays, and a rebuild keeps it, so revenue and payouts survive compaction of
+  settled keys: tests/quotes/test_compaction.py).
 """
 
 from __future__ import annotations
@@ -40,8 +41,13 @@ class PaymentsHandler(EventHandler):
 
 class FinanceProjection(EventHandler):
     def reset(self) -> None:
+        """Empty what the payments topic can rebuild.
+
+        Settled entries stay: compaction removes a settled payment's snapshots and, after
+        ``delete.retention.ms``, its tombstone, so the topic no longer holds what they recorded.
+        """
         FinanceOpenPayment.objects.all().delete()
-        FinanceLedgerEntry.objects.all().delete()
+        FinanceLedgerEntry.objects.filter(settled=False).delete()
 
     def _fresh(self, event: Envelope, payment_id: int) -> bool:
         """True if this event is newer than what the read model has for the payment (then it records the sequence)."""
@@ -89,5 +95,5 @@ class FinanceProjection(EventHandler):
         payment_id = int(event.data["payment_id"])
         if not self._fresh(event, payment_id):
             return
-        FinanceLedgerEntry.objects.filter(payment_id=payment_id).update(last_sequence=event.sequence)
+        FinanceLedgerEntry.objects.filter(payment_id=payment_id).update(last_sequence=event.sequence, settled=True)
         FinanceOpenPayment.objects.filter(payment_id=payment_id).delete()

@@ -72,7 +72,7 @@ def consumer_config(group_id: str, client_suffix: str = "consumer", **overrides:
             "max.poll.interval.ms": 300000,
             # Incremental rebalancing: a member joining or leaving moves only the partitions that change
             # owner; the others keep consuming through it (a rolling restart does not stop the group).
-            "partition.assignment.strategy": "cooperative-sticky",
+            "partition.assignment.strategy": settings.KAFKA["ASSIGNMENT_STRATEGY"],
             "fetch.wait.max.ms": int(settings.KAFKA["FETCH_WAIT_MAX_MS"]),
             "reconnect.backoff.max.ms": 2000,
         }

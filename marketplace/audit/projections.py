@@ -16,6 +16,7 @@ from marketplace.events.context import message_position
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 from marketplace.events.schemas import get_event_type
+from marketplace.events.topics import kafka_topic
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
@@ -35,7 +36,8 @@ class AuditProjection(EventHandler):
 
     def handle(self, event: Envelope) -> None:
         # Where the message came from, as the runner saw it; outside the runner (a replay from the
-        # outbox) the topic comes from the event type's declaration and the position stays null.
+        # outbox) the topic comes from the event type's declaration and the position stays null.  Topics are
+        # recorded as named on the broker (with KAFKA_TOPIC_PREFIX), so a position can be read back.
         # The key is the aggregate id (what the relay keys by).
         position = message_position(event.event_id)
         partition = offset = None
@@ -43,7 +45,7 @@ class AuditProjection(EventHandler):
             topic, partition, offset = position
         else:
             try:
-                topic = str(get_event_type(event.event_type).topic)
+                topic = kafka_topic(get_event_type(event.event_type).topic)  # as the broker names it, like a position
             except LookupError:
                 topic = ""
         row = AuditLog(

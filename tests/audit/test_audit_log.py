@@ -23,7 +23,7 @@ from marketplace.audit.models import AuditLog
 from marketplace.events.kafka import make_consumer
 from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
-from marketplace.events.topics import TOPICS
+from marketplace.events.topics import TOPICS, kafka_topic
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.quotes.test_payments import booked, finish
 
@@ -52,7 +52,7 @@ def test_every_event_is_logged_once_append_only_and_replay_safe(broker: Any, cus
     for event_id, row in logged.items():
         source = outbox[event_id]
         assert (row.topic, row.key, row.event_type, row.sequence, row.tombstone) == (
-            source.topic,
+            kafka_topic(source.topic),  # where it was read from: the topic as the broker names it
             source.key,
             source.event_type,
             source.sequence,

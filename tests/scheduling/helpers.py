@@ -31,12 +31,14 @@ def worker_all_week(owner: User, *, start: time = time(8), end: time = time(18),
 
 
 def future_monday(hour: int = 10, weeks: int = 2) -> datetime:
-    """A Monday in a coming January at ``hour`` UTC (London is on UTC then), ``weeks - 2`` weeks after its first.
+    """A Monday in the UK's winter (November to February: London is on UTC) at ``hour`` UTC, plus ``weeks - 2`` weeks.
 
-    Always more than 60 days ahead, so it lies past the capacity projection's 28-day horizon on any date
-    (in December, next January would not).
+    On any date it lies at least five weeks ahead (past the capacity projection's 28-day horizon) and
+    well inside a year (the time-off horizon), with room for a few more weeks before the clocks change.
     """
     now = datetime.now(UTC)
-    year = now.year + 1 if now.month < 11 else now.year + 2
-    day = datetime(year, 1, 4, hour, tzinfo=UTC)
-    return day + timedelta(days=(7 - day.weekday()) % 7 + 7 * (weeks - 2))
+    day = datetime(now.year, now.month, now.day, hour, tzinfo=UTC) + timedelta(days=35)
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    while day.month not in (11, 12, 1, 2):
+        day += timedelta(days=7)
+    return day + timedelta(days=7 * (weeks - 2))

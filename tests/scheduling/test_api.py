@@ -60,7 +60,7 @@ def test_slots_are_utc_with_the_viewers_local_rendering(customer: User, job: Job
     assert first["starts_at"] == iso(monday + timedelta(hours=8)) and first["ends_at"] == iso(monday + timedelta(hours=9))
     assert first["starts_at_local"].endswith("T09:00:00+01:00") and first["starts_label"].endswith("09:00")
     assert first["worker"] == worker.pk
-    # 08:00 to 17:00 London (= UTC in January) on the half hour: 19 starts for an hour's job.
+    # 08:00 to 17:00 London (= UTC in winter) on the half hour: 19 starts for an hour's job.
     assert len(body["slots"]) == 19
 
 

@@ -93,7 +93,7 @@ def _day(worker: Worker, day: date) -> WorkerDayCapacity:
 def test_a_day_is_working_time_minus_time_off_minus_appointments_with_their_travel(customer):
     bob = pro("capcompute")
     worker = worker_all_week(bob, start=time(9), end=time(17), buffer=30)
-    monday = future_monday(10)  # January: London is on UTC
+    monday = future_monday(10)  # winter: London is on UTC
     day = monday.date()
     appointment_book(job=awarded_job(customer, bob, title="A"), worker=worker, starts_at=monday, duration_minutes=120, actor=customer)
     late = monday.replace(hour=16)  # its buffer runs past the end of the day: only the working part counts

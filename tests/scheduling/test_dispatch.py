@@ -28,7 +28,7 @@ from .helpers import awarded_job, future_monday, worker_all_week
 
 pytestmark = pytest.mark.django_db
 
-MONDAY = future_monday(0)  # 00:00 UTC on a January Monday: London is on UTC
+MONDAY = future_monday(0)  # 00:00 UTC on a winter Monday: London is on UTC
 LAT, LNG = Decimal("51.50000"), Decimal("-0.12000")
 KM = Decimal("0.00899")  # about one kilometre of latitude
 

@@ -46,7 +46,7 @@ OVERLAPS_SQL = """
 
 
 def fits_hours(start: datetime, end: datetime) -> bool:
-    # The week is in January: London is on UTC, so the UTC clock is the local clock.
+    # The week is in winter: London is on UTC, so the UTC clock is the local clock.
     return start.weekday() < 5 and start.date() == end.date() and start.time() >= OPEN and end.time() <= CLOSE
 
 

@@ -275,9 +275,17 @@ class KafkaNode:
         self.proc = None
 
     def wipe(self) -> None:
-        """Lose the data directory, as a lost volume would (the broker must be stopped)."""
+        """Lose every topic, message and offset, as a lost volume would (the broker must be stopped).
+
+        The node stays in its cluster: the next start formats a new log directory with the same cluster id.
+        """
         if self.proc is not None:
             raise BrokerError("stop the broker before wiping its data")
+        meta = self.data_dir / "log" / "meta.properties"
+        if meta.exists():
+            found = re.search(r"^cluster\.id=(.+)$", meta.read_text(), re.MULTILINE)
+            if found:
+                self.cluster_id = found.group(1).strip()
         shutil.rmtree(self.data_dir / "log", ignore_errors=True)
 
     @property

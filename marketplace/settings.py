@@ -1,8 +1,8 @@
 """Settings for the marketplace, read from the environment in this one place.
 
 Every value has a development default that works on a fresh development machine
-(Postgres on 127.0.0.1:5432 as user ``postgres``, Redis on 127.0.0.1:6379, the
-Tansu development broker on 127.0.0.1:9092).  Production sets the variables
+(Postgres on 127.0.0.1:5432 as the role ``marketplace`` that scripts/setup.sh creates, Redis on
+127.0.0.1:6379, the Apache Kafka development broker on 127.0.0.1:9092).  Production sets the variables
 documented in the README; nothing secret lives in the repository.
 """
 

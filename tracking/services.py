@@ -356,8 +356,8 @@ def _producer() -> Producer:
 def _discard_producer(producer: Producer) -> None:
     """The next request builds a fresh producer (a new producer id), as the relay does.
 
-    An idempotent producer whose broker lost its id (the development broker restarts empty; a real
-    cluster can expire it) fails every later send, fatally or by timing out, forever.
+    An idempotent producer whose broker lost its id (a broker that lost its volume; a cluster can also
+    expire an idle producer's id) fails every later send, fatally or by timing out, forever.
     """
     with _producer_lock:
         for bootstrap, cached in list(_producers.items()):

@@ -191,8 +191,8 @@ class OutboxRelay:
         if failed:
             log.warning("relay: %d of %d events not acknowledged (%s); will retry", len(failed), len(rows), next(iter(failed.values())))
         if failed and not acked and self._owns_producer:
-            # An idempotent producer that has delivered to a broker which then lost its data (the development
-            # broker restarts empty) never recovers: the broker no longer knows its producer id, and every send
+            # An idempotent producer that has delivered to a broker which then lost its data (a lost volume)
+            # never recovers: the broker no longer knows its producer id, and every send
             # times out, forever.  publish() waited for every report, so nothing is in flight: a fresh producer
             # (a new id) loses nothing, and the rows go again in id order.
             self.producer = make_producer("relay")

@@ -146,8 +146,8 @@ def redrive(dead_letter: DeadLetter) -> tuple[bool, str]:
 def republish_outbox(*, since_hours: float | None = None) -> int:
     """Mark retained outbox rows unpublished so the relay sends them again.
 
-    For an operator after a broker lost its data (the development broker keeps
-    everything in memory).  Consumers absorb the events they already applied.
+    For an operator after a broker or cluster lost its data (its volumes), README "When the
+    broker goes away".  Consumers absorb the events they already applied.
     """
     rows = OutboxEvent.objects.filter(published_at__isnull=False)
     if since_hours is not None:

@@ -552,9 +552,9 @@ class ConsumerRunner:
                 return
             log.warning("consumer %s: dead-letter topic not reachable (%s); retrying", self.spec.name, errors[:1])
             if self._owns_dlq_producer:
-                # As in the relay: an idempotent producer whose broker lost its id (the development broker
-                # restarts empty) never delivers again.  The next pass produces every pending dead letter again, so
-                # a fresh producer loses nothing; one the old one still delivers is a harmless duplicate.
+                # As in the relay: an idempotent producer can fail for good (a fatal error, a producer id the cluster
+                # no longer knows).  The next pass produces every pending dead letter again, so a fresh producer
+                # loses nothing; one the old one still delivers is a harmless duplicate.
                 self._dlq_producer = None
             if self.stop_event.wait(delay):
                 raise ShutdownRequested

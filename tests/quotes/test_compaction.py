@@ -56,7 +56,7 @@ def records_by_key(topic: str) -> dict[bytes, list[Any]]:
             for message in reader.consume(500, 0.5):
                 if message.error():
                     continue
-                position[message.partition()] = message.offset()
+                position[int(message.partition() or 0)] = int(message.offset() or 0)
                 found.setdefault(message.key() or b"", []).append(message)
         return found
     finally:

@@ -15,12 +15,9 @@ and per job the consumer applied events in sequence order.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from confluent_kafka import TopicPartition
@@ -35,7 +32,7 @@ from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.topics import Topic, kafka_topic
 from tests.factories import TradeFactory
 from tests.reliability.test_fault_postgres import CONSUMER, KINDS, Workload, check_ledger
-from tests.reliability.test_loss_ledger import absorbed_by, read_everything
+from tests.reliability.test_loss_ledger import absorbed_by, topic_ledger
 from tests.support import ARTIFACTS, _answers, daphne, free_port, manage, subprocess_env, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -158,20 +155,9 @@ def test_a_three_broker_cluster_loses_the_leader_of_a_busy_partition_and_no_acce
 
     accepted, edited = set(workload.accepted), workload.edited
     ledger = check_ledger(customer, accepted, edited)
-    event_ids = {str(e) for e in OutboxEvent.objects.filter(event_type__in=KINDS).values_list("event_id", flat=True)}
-    messages = read_everything(str(Topic.JOBS), at_least=ledger.events)
-    envelopes: list[dict[str, Any]] = [json.loads(m.value()) for m in messages if m.value() is not None]
-    copies = Counter(e["event_id"] for e in envelopes)
-    first_seen: dict[str, list[int]] = {}
-    seen: set[str] = set()
-    for e in envelopes:
-        if e["event_id"] not in seen:
-            seen.add(e["event_id"])
-            first_seen.setdefault(e["aggregate_id"], []).append(e["sequence"])
-    topic_order_violations = sum(1 for seqs in first_seen.values() if seqs != sorted(seqs))
-    duplicates_on_topic = sum(n - 1 for n in copies.values())
+    on_topic = topic_ledger(str(Topic.JOBS), KINDS, at_least=ledger.events)
+    topic_order_violations, duplicates_on_topic, lost_from_kafka = on_topic.order_violations, on_topic.duplicates, on_topic.missing
     absorbed = absorbed_by(consumer)
-    lost_from_kafka = len(event_ids - set(copies))
 
     print(
         f"\ncluster ledger (3 brokers, rf 3, min.insync 2, acks=all): accepted {ledger.accepted} of {N} posts "

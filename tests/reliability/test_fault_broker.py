@@ -22,12 +22,9 @@ by its inbox (counted), and per key the consumer applied events in sequence orde
 from __future__ import annotations
 
 import io
-import json
 import os
 import threading
 import time
-from collections import Counter
-from typing import Any
 
 import pytest
 from confluent_kafka import KafkaException, TopicPartition
@@ -43,7 +40,7 @@ from marketplace.events.relay import OutboxRelay
 from marketplace.events.runner import ConsumerRunner
 from tests.factories import TradeFactory, post_job
 from tests.reliability.test_fault_postgres import CONSUMER, KINDS, Workload, check_ledger
-from tests.reliability.test_loss_ledger import absorbed_by, read_everything
+from tests.reliability.test_loss_ledger import absorbed_by, topic_ledger
 from tests.support import _answers, daphne, free_port, manage, subprocess_env, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -160,19 +157,9 @@ def test_broker_restarted_empty_under_load_is_refilled_from_the_outbox_without_l
             process.terminate()
     accepted, edited = set(workload.accepted), workload.edited
     ledger = check_ledger(customer, accepted, edited)
-    event_ids = {str(event_id) for event_id in OutboxEvent.objects.filter(event_type__in=KINDS).values_list("event_id", flat=True)}
-    messages = read_everything(TOPIC, at_least=ledger.events)
-    envelopes: list[dict[str, Any]] = [json.loads(m.value()) for m in messages if m.value() is not None]
-    copies = Counter(e["event_id"] for e in envelopes)
-    first_seen: dict[str, list[int]] = {}
-    seen: set[str] = set()
-    for e in envelopes:
-        if e["event_id"] not in seen:
-            seen.add(e["event_id"])
-            first_seen.setdefault(e["aggregate_id"], []).append(e["sequence"])
-    topic_order_violations = sum(1 for seqs in first_seen.values() if seqs != sorted(seqs))
+    on_topic = topic_ledger(TOPIC, KINDS, at_least=ledger.events)
+    topic_order_violations, lost_from_kafka = on_topic.order_violations, on_topic.missing
     absorbed = sum(absorbed_by(process) for process in consumers)
-    lost_from_kafka = len(event_ids - set(copies))
 
     print(
         f"\nfault ledger (broker restarted empty): accepted {ledger.accepted} of {N} posts (+{len(edited)} edits) in {posting_s:.1f} s, "

@@ -26,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -66,6 +67,33 @@ def read_everything(topic: str, *, at_least: int, timeout: float = 60) -> list[A
         reader.close()
     assert len(messages) >= at_least, f"only {len(messages)} of {at_least} messages on {topic}"
     return messages
+
+
+@dataclass
+class TopicLedger:
+    """What the topic holds compared with the outbox: events missing, extra copies, per-key order of first copies."""
+
+    missing: int
+    duplicates: int
+    order_violations: int
+
+
+def topic_ledger(topic: str, kinds: list[str], *, at_least: int) -> TopicLedger:
+    """Read every message on ``topic`` (declared name) and compare it with the outbox events of ``kinds``."""
+    event_ids = {str(e) for e in OutboxEvent.objects.filter(event_type__in=kinds).values_list("event_id", flat=True)}
+    envelopes = [json.loads(m.value()) for m in read_everything(topic, at_least=at_least) if m.value() is not None]
+    copies = Counter(e["event_id"] for e in envelopes)
+    first_seen: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for e in envelopes:
+        if e["event_id"] not in seen:
+            seen.add(e["event_id"])
+            first_seen.setdefault(e["aggregate_id"], []).append(e["sequence"])
+    return TopicLedger(
+        missing=len(event_ids - set(copies)),
+        duplicates=sum(n - 1 for n in copies.values()),
+        order_violations=sum(1 for seqs in first_seen.values() if seqs != sorted(seqs)),
+    )
 
 
 def absorbed_by(process: Any) -> int:
@@ -217,28 +245,19 @@ def test_jobs_posted_while_relay_and_consumer_are_killed_are_neither_lost_nor_do
     inbox = Counter(str(event_id) for event_id in applied)
     board = dict(JobBoardEntry.objects.filter(job_id__in=ledger).values_list("job_id", "title"))
     expected_events = N + len(workload.edited)
-    messages = read_everything("marketplace.jobs", at_least=expected_events)
-    envelopes = [json.loads(m.value()) for m in messages if m.value() is not None]
-    ours = [e for e in envelopes if e["event_id"] in event_ids]
-    copies = Counter(e["event_id"] for e in ours)
-    first_seen: dict[str, list[int]] = {}
-    seen: set[str] = set()
-    for e in ours:
-        if e["event_id"] not in seen:
-            seen.add(e["event_id"])
-            first_seen.setdefault(e["aggregate_id"], []).append(e["sequence"])
-    order_violations = sum(1 for seqs in first_seen.values() if seqs != sorted(seqs))
+    on_topic = topic_ledger("marketplace.jobs", kinds, at_least=expected_events)
+    order_violations = on_topic.order_violations
     stale = [job_id for job_id in workload.edited if not board.get(job_id, "").endswith("(edited)")]
 
     lost = {
         "jobs table": len(ledger - jobs),
         "outbox": len(ledger - posted_keys),
-        "kafka": len(event_ids - set(copies)),
+        "kafka": on_topic.missing,
         "inbox": len(event_ids - set(inbox)),
         "read model": len(ledger - set(board)),
         "stale edits": len(stale),
     }
-    duplicates_on_topic = sum(count - 1 for count in copies.values())
+    duplicates_on_topic = on_topic.duplicates
     with capsys.disabled():
         print(
             f"\nloss ledger: N={N} posts (+{len(workload.edited)} edits) over HTTP in {posting_s:.1f} s, quiet after {quiet_s:.1f} s; "

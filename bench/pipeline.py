@@ -431,6 +431,7 @@ def main() -> None:
 
     from jobs.events import JOB_POSTED
     from jobs.projections import _BOARD_FIELDS, JobBoardProjection
+    from marketplace.devbroker import KafkaNode
     from marketplace.events.envelope import decode
     from marketplace.events.kafka import make_consumer, make_producer
     from marketplace.events.models import OutboxEvent, ProcessedEvent
@@ -438,10 +439,14 @@ def main() -> None:
     from marketplace.events.registry import get_consumer
     from marketplace.events.relay import OutboxRelay, _libpq_dsn
     from marketplace.events.runner import ConsumerRunner
-    from tests.support import Broker
+    from tests.support import ARTIFACTS, Broker
 
     call_command("migrate", verbosity=0)
-    broker = Broker()  # Apache Kafka of the benchmark's own (marketplace.devbroker), thrown away at the end
+    # Apache Kafka of the benchmark's own (marketplace.devbroker), thrown away at the end.  With Kafka's default
+    # group.initial.rebalance.delay.ms (3 s; development brokers use 0), the scaling run's two members, started
+    # together, share the first assignment instead of one taking every partition and the other waiting for the
+    # cooperative rebalance that its arrival starts (two rounds, each at the first member's next heartbeat).
+    broker = Broker(KafkaNode(ARTIFACTS / f"kafka-bench-{uuid.uuid4().hex[:6]}", settings={"group.initial.rebalance.delay.ms": "3000"}))
     broker.start()
     settings.KAFKA["BOOTSTRAP_SERVERS"] = broker.bootstrap
     settings.KAFKA["GROUP_PREFIX"] = f"bench-{uuid.uuid4().hex[:6]}"

@@ -3,8 +3,8 @@
 # a root filesystem made with debootstrap, entered with chroot (/proc, /sys, /dev mounted), a fresh
 # clone of this repository's HEAD inside.  Needs root, debootstrap and Debian's mirror.
 #
-#   bash scripts/cleanroom.sh                 # make test in the clean room
-#   bash scripts/cleanroom.sh "make run"      # or any command, run in the clone (Ctrl-C ends it)
+#   bash scripts/cleanroom.sh                 # `make run` until the home page answers (timed), then `make test`
+#   bash scripts/cleanroom.sh "make test"     # or any command, run in the clone (Ctrl-C ends it)
 #
 # The chroot shares this machine's network, so Postgres, Redis and Kafka must not already listen on
 # 5432, 6379 and 9092 here (the clean room would find them and not start its own).  The root filesystem
@@ -12,7 +12,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 CLEANROOM="${CLEANROOM:-/var/tmp/cleanroom/root}"
-COMMAND="${1:-make test}"
+COMMAND="${1:-bash /tmp/cleanroom-check.sh}"
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root (debootstrap and chroot need it)" >&2; exit 1; }
 command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
@@ -43,7 +43,7 @@ trap cleanup EXIT
 mount_into() { mkdir -p "$CLEANROOM$2"; mount "${@:3}" "$1" "$CLEANROOM$2"; mounted+=("$CLEANROOM$2"); }
 mount_into proc /proc -t proc
 mount_into sysfs /sys -t sysfs
-mount_into /dev /dev --bind
+mount_into /dev /dev --rbind
 mount_into devpts /dev/pts -t devpts
 
 echo "==> a fresh clone of $(git -C "$REPO" rev-parse --short HEAD) in /src/tradelink"
@@ -51,6 +51,49 @@ rm -rf "$CLEANROOM/src/tradelink"
 mkdir -p "$CLEANROOM/src"
 git clone -q "$REPO" "$CLEANROOM/src/tradelink"
 cp -r "$REPO/../shared" "$CLEANROOM/src/shared" 2>/dev/null || true
+
+# The default check: the README's two commands as a new user runs them.
+cat > "$CLEANROOM/tmp/cleanroom-check.sh" <<'CHECK'
+set -eu
+cd /src/tradelink
+started=$(date +%s)
+setsid make run > /tmp/make-run.log 2>&1 &
+run=$!
+python3 - <<'PY'
+import sys, time, urllib.request
+for _ in range(1800):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:8000/", timeout=2) as page:
+            sys.exit(0 if page.status == 200 else 1)
+    except OSError:
+        time.sleep(0.5)
+sys.exit("make run: the home page never answered; see /tmp/make-run.log")
+PY
+echo "==> make run: http://127.0.0.1:8000/ answered $(( $(date +%s) - started )) s after a bare start"
+sleep 20  # the consumers and relay settle; then what the stack holds in memory
+python3 - <<'PY'
+import collections, pathlib
+rss = collections.Counter()
+for status in pathlib.Path("/proc").glob("[0-9]*/status"):
+    try:
+        if str(pathlib.Path(status.parent, "root").readlink()) != "/":
+            continue  # a process of the machine outside the clean room
+        fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+    except OSError:
+        continue
+    if "VmRSS" in fields:
+        rss[fields["Name"].strip()] += int(fields["VmRSS"].split()[0]) // 1024
+for name, mb in rss.most_common():
+    if mb >= 20:
+        print(f"    {name:16} {mb:6} MB")
+print(f"    {'all':16} {sum(rss.values()):6} MB")
+PY
+kill -INT -- -"$run"; wait "$run" || true
+tail -3 /tmp/make-run.log
+started=$(date +%s)
+make test
+echo "==> make test: $(( $(date +%s) - started )) s"
+CHECK
 
 echo "==> in the clean room: $COMMAND"
 chroot "$CLEANROOM" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

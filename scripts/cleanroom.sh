@@ -29,6 +29,15 @@ if [ ! -x "$CLEANROOM/usr/bin/python3" ]; then
   debootstrap --variant=minbase --include=git,make,python3,ca-certificates bookworm "$CLEANROOM" http://deb.debian.org/debian
 fi
 cp /etc/resolv.conf "$CLEANROOM/etc/resolv.conf"
+# The clean room is on this machine's network.  Where that network reaches the registries through a
+# TLS-inspecting proxy, the machine trusts extra CA certificates: they (and pip's setting that points at the
+# system bundle) are the only things copied in from the host; a Debian machine on the open internet needs neither.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$CLEANROOM/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$CLEANROOM/usr/local/share/ca-certificates/"
+  chroot "$CLEANROOM" update-ca-certificates >/dev/null
+fi
+[ -f /etc/pip.conf ] && cp /etc/pip.conf "$CLEANROOM/etc/pip.conf"
 
 mounted=()
 cleanup() {
@@ -97,4 +106,4 @@ CHECK
 
 echo "==> in the clean room: $COMMAND"
 chroot "$CLEANROOM" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  LANG=C.UTF-8 TERM="${TERM:-dumb}" bash -c "cd /src/tradelink && $COMMAND"
+  LANG=C.UTF-8 TERM="${TERM:-dumb}" SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt bash -c "cd /src/tradelink && $COMMAND"

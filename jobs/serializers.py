@@ -15,7 +15,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from marketplace.accounts.models import User
-from marketplace.serializer_fields import FieldsBuiltOnce
+from marketplace.serializer_fields import FieldsBuiltOnce, SlugRelatedField
 
 from . import places
 from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradespersonProfile
@@ -162,7 +162,7 @@ class ProProfileInputSerializer(serializers.Serializer):
 
     business_name = serializers.CharField(max_length=120)
     bio = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    trades = serializers.SlugRelatedField(slug_field="slug", queryset=Trade.objects.all(), many=True, help_text="Trade slugs.")
+    trades = SlugRelatedField(slug_field="slug", queryset=Trade.objects.all(), many=True, help_text="Trade slugs.")
     base_latitude = latitude_field(required=False)
     base_longitude = longitude_field(required=False)
     base_place = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
@@ -227,7 +227,7 @@ class ProPublicOutputSerializer(serializers.ModelSerializer):
 class JobInputSerializer(serializers.Serializer):
     """A new job. Give coordinates, or a known ``place`` label (see /api/places/) to take them from."""
 
-    trade = serializers.SlugRelatedField(slug_field="slug", queryset=Trade.objects.all())
+    trade = SlugRelatedField(slug_field="slug", queryset=Trade.objects.all())
     title = serializers.CharField(max_length=120, trim_whitespace=True)
     description = serializers.CharField(max_length=5000, trim_whitespace=True)
     latitude = latitude_field(required=False)

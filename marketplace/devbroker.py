@@ -216,7 +216,8 @@ class KafkaNode:
         if self.formatted:
             return
         cluster_id = self.cluster_id or new_cluster_id()
-        command = self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), heap_mb=256)
+        # --cluster-id=ID, one argument: a base64 id may start with "-", which the tool would read as an option.
+        command = self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", f"--config={config}", heap_mb=256)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise BrokerError(f"could not format {self.data_dir}: {result.stdout}{result.stderr}")

@@ -34,3 +34,16 @@ class FieldsBuiltOnce:
             with _lock:
                 template = _templates.setdefault(cls, built)
         return copy.deepcopy(template)
+
+
+class SlugRelatedField(serializers.SlugRelatedField):
+    """DRF's ``SlugRelatedField`` that answers "does not exist" for a value Postgres cannot compare.
+
+    A text value with a NUL byte makes Postgres refuse the lookup itself (``DataError``), which DRF's
+    field would let through as a 500; no slug can contain one, so it is simply not found (400).
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\0"))
+        return super().to_internal_value(data)

@@ -111,7 +111,7 @@ def read_lag(*, fresh: bool = False, timeout: float = 3.0) -> tuple[list[tuple[s
 
 def backbone(*, fresh_lag: bool = False) -> Backbone:
     pending = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(count=Count("id"), oldest=Min("created_at"))
-    age = (timezone.now() - pending["oldest"]).total_seconds() if pending["oldest"] else 0.0
+    age = max(0.0, (timezone.now() - pending["oldest"]).total_seconds()) if pending["oldest"] else 0.0  # clock skew
     letters = DeadLetter.objects.filter(status=DeadLetter.Status.PENDING)
     rows, error, read_at = read_lag(fresh=fresh_lag)
     groups: dict[str, GroupLag] = {name: GroupLag(name, 0, GREEN) for name in CONSUMERS}

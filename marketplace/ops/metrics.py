@@ -99,8 +99,9 @@ class BackboneCollector(Collector):
         dead = GaugeMetricFamily("dead_letters_pending", "Dead letters not yet re-driven or dismissed.")
         try:
             with connection.cursor() as cursor:
+                # created_at comes from the writing process's clock, now() from the database's: clamp a skew at 0.
                 cursor.execute(
-                    "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) "
+                    "SELECT count(*), GREATEST(COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0), 0) "
                     "FROM events_outboxevent WHERE published_at IS NULL"
                 )
                 count, oldest = cursor.fetchone() or (0, 0)

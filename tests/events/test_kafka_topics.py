@@ -36,6 +36,8 @@ def test_a_topic_with_fewer_partitions_is_reported_and_left_alone_until_asked(br
     name = kafka_topic(Topic.JOBS)
     admin = make_admin()
     admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])[name].result(timeout=15)
+    # A new topic reaches the broker's metadata a moment after the controller accepted it.
+    wait_until(lambda: name in make_admin().list_topics(timeout=10).topics, timeout=10, message="the short topic")
 
     out, err = io.StringIO(), io.StringIO()
     call_command("kafka_topics", wait=10, stdout=out, stderr=err)

@@ -22,6 +22,13 @@ pytestmark = pytest.mark.django_db
 TODAY = timezone.now().date()
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    # The date when each test runs, not when the module was imported: a run may cross midnight (or run under TEST_CLOCK).
+    global TODAY
+    TODAY = timezone.now().date()
+
+
 def noon(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
 

@@ -31,14 +31,15 @@ def worker_all_week(owner: User, *, start: time = time(8), end: time = time(18),
 
 
 def future_monday(hour: int = 10, weeks: int = 2) -> datetime:
-    """A Monday in the UK's winter (November to February: London is on UTC) at ``hour`` UTC, plus ``weeks - 2`` weeks.
+    """A winter Monday (December to February) at ``hour`` UTC, plus ``weeks - 2`` weeks.
 
-    On any date it lies at least five weeks ahead (past the capacity projection's 28-day horizon) and
-    well inside a year (the time-off horizon), with room for a few more weeks before the clocks change.
+    Winter: London is on UTC and New York on EST, away from either's clock change (the US's falls in early
+    November and mid-March).  On any date it lies at least five weeks ahead (past the capacity projection's
+    28-day horizon) and well inside a year (the time-off horizon), with room for a few more weeks.
     """
     now = datetime.now(UTC)
     day = datetime(now.year, now.month, now.day, hour, tzinfo=UTC) + timedelta(days=35)
     day += timedelta(days=(7 - day.weekday()) % 7)
-    while day.month not in (11, 12, 1, 2):
+    while day.month not in (12, 1, 2):
         day += timedelta(days=7)
     return day + timedelta(days=7 * (weeks - 2))

@@ -30,6 +30,13 @@ pytestmark = pytest.mark.django_db
 MONDAY = future_monday(0)
 
 
+@pytest.fixture(autouse=True)
+def _monday() -> None:
+    # A winter Monday ahead of the date each test runs, not of the date the module was imported (TEST_CLOCK).
+    global MONDAY
+    MONDAY = future_monday(0)
+
+
 def at(hour: int, minute: int = 0) -> datetime:
     return MONDAY + timedelta(hours=hour, minutes=minute)
 

@@ -29,6 +29,15 @@ from .helpers import awarded_job, future_monday, worker_all_week
 pytestmark = pytest.mark.django_db
 
 MONDAY = future_monday(0)  # 00:00 UTC on a winter Monday: London is on UTC
+
+
+@pytest.fixture(autouse=True)
+def _monday() -> None:
+    # A winter Monday ahead of the date each test runs, not of the date the module was imported (TEST_CLOCK).
+    global MONDAY
+    MONDAY = future_monday(0)
+
+
 LAT, LNG = Decimal("51.50000"), Decimal("-0.12000")
 KM = Decimal("0.00899")  # about one kilometre of latitude
 

@@ -13,10 +13,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from jobs.api import FieldErrorsApiView, _job_or_404, _valid, request_user
-from jobs.serializers import ErrorSerializer, errors
+from jobs.api import job_or_404
 from marketplace.accounts.models import User
+from marketplace.api import ErrorSerializer, errors, request_user, valid
 
 from . import selectors, services
 from .models import Message, Thread
@@ -71,7 +72,7 @@ def _thread_or_404(request: Request, thread_id: int) -> Thread:
     return thread
 
 
-class JobChatApi(FieldErrorsApiView):
+class JobChatApi(APIView):
     @extend_schema(
         tags=["chat"],
         summary="The chat threads the viewer has on a job (its customer: one per tradesperson who quoted; a quoting tradesperson: theirs)",
@@ -80,7 +81,7 @@ class JobChatApi(FieldErrorsApiView):
         responses={200: JobChatOutputSerializer, **errors(403, 404)},
     )
     def get(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
+        job = job_or_404(request, job_id)
         viewer = request_user(request)
         ids = [t.pk for t in services.chat_threads_open(job=job, viewer=viewer)]
         loaded = {t.pk: t for t in selectors.threads_of_job(job=job).filter(pk__in=ids)}
@@ -89,7 +90,7 @@ class JobChatApi(FieldErrorsApiView):
         return Response(JobChatOutputSerializer(body).data)
 
 
-class ChatMessagesApi(FieldErrorsApiView):
+class ChatMessagesApi(APIView):
     @extend_schema(
         tags=["chat"],
         summary="Messages of a chat thread (its two participants)",
@@ -100,7 +101,7 @@ class ChatMessagesApi(FieldErrorsApiView):
     )
     def get(self, request: Request, thread_id: int) -> Response:
         thread = _thread_or_404(request, thread_id)
-        query = _valid(MessagesQuerySerializer, request.query_params)
+        query = valid(MessagesQuerySerializer, request.query_params)
         viewer = request_user(request)
         rows = selectors.messages(thread=thread, after=query["after"])
         body = {"thread": thread_body(thread, viewer), "messages": [message_body(m, viewer) for m in rows]}
@@ -127,7 +128,7 @@ class ChatMessagesApi(FieldErrorsApiView):
     )
     def post(self, request: Request, thread_id: int) -> Response:
         thread = _thread_or_404(request, thread_id)
-        data = _valid(MessageInputSerializer, request.data)
+        data = valid(MessageInputSerializer, request.data)
         viewer = request_user(request)
         key = request.headers.get("Idempotency-Key", "").strip()
         message, created = services.chat_send(thread=thread, sender=viewer, text=data["text"], client_key=key)
@@ -135,7 +136,7 @@ class ChatMessagesApi(FieldErrorsApiView):
         return Response(MessageOutputSerializer(message_body(message, viewer)).data, status=code)
 
 
-class ChatReadApi(FieldErrorsApiView):
+class ChatReadApi(APIView):
     @extend_schema(
         tags=["chat"],
         summary="Mark the other side's messages read up to a message id (its two participants)",
@@ -145,7 +146,7 @@ class ChatReadApi(FieldErrorsApiView):
     )
     def post(self, request: Request, thread_id: int) -> Response:
         thread = _thread_or_404(request, thread_id)
-        data = _valid(ReadInputSerializer, request.data)
+        data = valid(ReadInputSerializer, request.data)
         viewer = request_user(request)
         thread = services.chat_mark_read(thread=thread, reader=viewer, up_to_message_id=data["up_to"])
         return Response(ReadOutputSerializer({"thread": thread.pk, "read_up_to": thread.read_up_to(viewer.pk)}).data)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import emit
 
 from . import events as ev
@@ -35,7 +35,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class RateLimited(ServiceError):
-    status_code = 429
+    kind = Refusal.RATE_LIMITED
     default_code = "rate_limited"
 
 
@@ -69,7 +69,7 @@ def chat_threads_open(*, job: Job, viewer: User) -> list[Thread]:
     raise ServiceError(
         "Only the job's customer and the tradespeople who quoted for it can chat about it. Send a quote to start a chat.",
         code="not_a_participant",
-        status_code=403,
+        kind=Refusal.FORBIDDEN,
     )
 
 
@@ -88,17 +88,17 @@ def chat_send(*, thread: Thread, sender: User, text: str, client_key: str = "") 
     message (created False) and emits nothing.
     """
     if not thread.is_participant(sender.pk):
-        raise ServiceError("Only the two people in this chat can write in it.", code="forbidden", status_code=403)
+        raise ServiceError("Only the two people in this chat can write in it.", code="forbidden", kind=Refusal.FORBIDDEN)
     if len(client_key) > CLIENT_KEY_MAX:
-        raise ServiceError(f"The Idempotency-Key is at most {CLIENT_KEY_MAX} characters.", code="validation_error", status_code=400)
+        raise ServiceError(f"The Idempotency-Key is at most {CLIENT_KEY_MAX} characters.", code="validation_error", kind=Refusal.INVALID)
     cleaned = clean_text(text)
     if not cleaned:
-        raise ServiceError("Write a message first: it is empty.", code="empty_message", status_code=400)
+        raise ServiceError("Write a message first: it is empty.", code="empty_message", kind=Refusal.INVALID)
     if len(cleaned) > MAX_TEXT:
         raise ServiceError(
             f"Messages are at most {MAX_TEXT} characters; this one has {len(cleaned)}. Split it into several messages.",
             code="message_too_long",
-            status_code=400,
+            kind=Refusal.INVALID,
         )
     with transaction.atomic():
         # One writer per thread at a time: keeps message ids in commit order and makes the key check exact.
@@ -109,7 +109,7 @@ def chat_send(*, thread: Thread, sender: User, text: str, client_key: str = "") 
                 return existing, False
         reason = closed_reason(thread=locked)
         if reason:
-            raise ServiceError(reason, code="chat_closed", status_code=409)
+            raise ServiceError(reason, code="chat_closed", kind=Refusal.CONFLICT)
         since = timezone.now() - RATE_WINDOW
         if Message.objects.filter(sender=sender, created_at__gte=since).count() >= RATE_LIMIT:
             raise RateLimited(
@@ -148,9 +148,9 @@ def chat_mark_read(*, thread: Thread, reader: User, up_to_message_id: int) -> Th
     read-only thread.
     """
     if not thread.is_participant(reader.pk):
-        raise ServiceError("Only the two people in this chat can read it.", code="forbidden", status_code=403)
+        raise ServiceError("Only the two people in this chat can read it.", code="forbidden", kind=Refusal.FORBIDDEN)
     if up_to_message_id < 0:
-        raise ServiceError("up_to must be a message id.", code="validation_error", status_code=400)
+        raise ServiceError("up_to must be a message id.", code="validation_error", kind=Refusal.INVALID)
     with transaction.atomic():
         locked = Thread.objects.select_for_update().get(pk=thread.pk)
         newest_from_other = (

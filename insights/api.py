@@ -20,9 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.api import _valid, request_user
-from jobs.serializers import errors
-from marketplace.api_errors import ServiceError
+from marketplace.api import errors, request_user, valid
+from marketplace.errors import Refusal, ServiceError
 
 from . import selectors
 from .models import PLATFORM
@@ -32,7 +31,7 @@ QUERY = [InsightsQuerySerializer]
 
 
 def _filters(request: Request) -> tuple[selectors.Filters, dict[str, object]]:
-    data = _valid(InsightsQuerySerializer, request.query_params)
+    data = valid(InsightsQuerySerializer, request.query_params)
     default = selectors.Filters.default()
     end = data.get("date_to") or default.date_to
     start = data.get("date_from") or end - (default.date_to - default.date_from)
@@ -47,13 +46,13 @@ def _pro_scope(request: Request, data: dict[str, object]) -> int:
     if user.is_tradesperson and (asked is None or asked == user.pk):
         return user.pk
     if user.is_staff:
-        raise ServiceError("Staff: pass ?tradesperson=<user id>, or use /api/insights/platform/.", "tradesperson_required", 400)
-    raise ServiceError("Insights are for tradespeople (their own numbers) and staff.", code="forbidden", status_code=403)
+        raise ServiceError("Staff: pass ?tradesperson=<user id>, or use /api/insights/platform/.", "tradesperson_required", Refusal.INVALID)
+    raise ServiceError("Insights are for tradespeople (their own numbers) and staff.", code="forbidden", kind=Refusal.FORBIDDEN)
 
 
 def _platform_scope(request: Request) -> int:
     if not request_user(request).is_staff:
-        raise ServiceError("The platform dashboard is for staff.", code="forbidden", status_code=403)
+        raise ServiceError("The platform dashboard is for staff.", code="forbidden", kind=Refusal.FORBIDDEN)
     return PLATFORM
 
 

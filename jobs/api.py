@@ -11,15 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.api import IsTradesperson, IsTradespersonOrStaff, errors, found, request_user, valid
+from marketplace.errors import ServiceError
 from quotes import selectors as quote_selectors
 from quotes import services as quote_services
 from quotes.serializers import QuotedBidOutputSerializer, QuoteInputSerializer, locate_quote_error, quote_input
@@ -41,70 +41,18 @@ from .serializers import (
     ProProfileOutputSerializer,
     ProPublicOutputSerializer,
     TradeOutputSerializer,
-    errors,
 )
 
 IDEMPOTENCY_KEY_MAX = 64
 
 
-def request_user(request: Request) -> User:
-    """The signed-in user (views behind IsAuthenticated only)."""
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-class IsTradesperson(BasePermission):
-    message = "This is for tradespeople; sign in with a tradesperson account."
-    code = "not_a_tradesperson"
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user.is_authenticated and isinstance(request.user, User) and request.user.is_tradesperson)
-
-
-class IsTradespersonOrStaff(BasePermission):
-    message = "The jobs board is for tradespeople. Customers see their own jobs at /api/jobs/."
-    code = "not_a_tradesperson"
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and isinstance(user, User) and (user.is_tradesperson or user.is_staff))
-
-
-def _job_or_404(request: Request, job_id: int) -> Job:
-    job = selectors.job_for_viewer(user=request_user(request), job_id=job_id)
-    if job is None:
-        raise exceptions.NotFound("No such job, or not one you can see.")
-    return job
+def job_or_404(request: Request, job_id: int) -> Job:
+    """The job, if the requester may see it; otherwise 404 (used by every app's API that works on a job)."""
+    return found(selectors.job_for_viewer(user=request_user(request), job_id=job_id), "No such job, or not one you can see.")
 
 
 def _bid_or_404(request: Request, bid_id: int) -> Bid:
-    bid = selectors.bid_for_viewer(user=request_user(request), bid_id=bid_id)
-    if bid is None:
-        raise exceptions.NotFound("No such bid, or not one you can see.")
-    return bid
-
-
-def _valid(serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False) -> dict[str, Any]:
-    # partial: a field that was not sent stays unset, even from a form (where DRF would read a missing checkbox as false).
-    serializer = serializer_class(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-class FieldErrorsApiView(APIView):
-    """An APIView whose ServiceErrors may name the input they are about (``error.field``, e.g. a pricing refusal).
-
-    The error then carries ``fields: {"options[0].lines[3].unit_price": [message]}``, like a validation error.
-    """
-
-    def handle_exception(self, exc: Exception) -> Response:
-        response = super().handle_exception(exc)
-        field = getattr(exc, "field", "")
-        error = response.data.get("error") if isinstance(response.data, dict) else None
-        if field and isinstance(exc, exceptions.APIException) and isinstance(error, dict):
-            error["fields"] = {field: [str(exc.detail)]}
-        return response
+    return found(selectors.bid_for_viewer(user=request_user(request), bid_id=bid_id), "No such bid, or not one you can see.")
 
 
 def _bid_response(request: Request, bid: Bid, status_code: int = status.HTTP_200_OK) -> Response:
@@ -117,7 +65,7 @@ def _bid_response(request: Request, bid: Bid, status_code: int = status.HTTP_200
 
 
 def _quote_from(request: Request) -> tuple[dict[str, Any], quote_services.QuoteInput]:
-    data = _valid(QuoteInputSerializer, request.data)
+    data = valid(QuoteInputSerializer, request.data)
     try:
         return data, quote_input(data)
     except ServiceError as exc:
@@ -151,7 +99,7 @@ class PlaceListApi(APIView):
         responses={200: PlaceOutputSerializer(many=True), **errors(400)},
     )
     def get(self, request: Request) -> Response:
-        query = _valid(PlaceQuerySerializer, request.query_params)
+        query = valid(PlaceQuerySerializer, request.query_params)
         return Response(PlaceOutputSerializer(places.search(query["q"], limit=query["limit"]), many=True).data)
 
 
@@ -175,7 +123,7 @@ class ProProfileApi(APIView):
         responses={200: ProProfileOutputSerializer, **errors(400, 403)},
     )
     def put(self, request: Request) -> Response:
-        data = _valid(ProProfileInputSerializer, request.data)
+        data = valid(ProProfileInputSerializer, request.data)
         profile = services.pro_profile_save(user=request_user(request), **data)
         return Response(ProProfileOutputSerializer(profile).data)
 
@@ -231,7 +179,7 @@ class JobListCreateApi(GenericAPIView):
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > IDEMPOTENCY_KEY_MAX:
             raise exceptions.ValidationError({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX} characters."]})
-        data = _valid(JobInputSerializer, request.data)
+        data = valid(JobInputSerializer, request.data)
         job, created = services.job_post(customer=request_user(request), idempotency_key=key, **data)
         if created:  # a job posted just now has no bids: no count query (bench/http.py, BENCHMARKS.md)
             context = {"request": request, "bid_counts": {job.pk: 0}}
@@ -242,7 +190,7 @@ class JobListCreateApi(GenericAPIView):
 class JobDetailApi(APIView):
     @extend_schema(tags=["jobs"], summary="A job", responses={200: JobOutputSerializer, **errors(403, 404)})
     def get(self, request: Request, job_id: int) -> Response:
-        return _job_response(request, _job_or_404(request, job_id))
+        return _job_response(request, job_or_404(request, job_id))
 
     @extend_schema(
         tags=["jobs"],
@@ -251,8 +199,8 @@ class JobDetailApi(APIView):
         responses={200: JobOutputSerializer, **errors(400, 403, 404, 409)},
     )
     def patch(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
-        data = _valid(JobUpdateInputSerializer, request.data, partial=True)
+        job = job_or_404(request, job_id)
+        data = valid(JobUpdateInputSerializer, request.data, partial=True)
         return _job_response(request, services.job_update(job=job, actor=request_user(request), **data))
 
 
@@ -266,8 +214,8 @@ class JobCancelApi(APIView):
         responses={200: JobOutputSerializer, **errors(400, 403, 404, 409)},
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
-        data = _valid(JobCancelInputSerializer, request.data)
+        job = job_or_404(request, job_id)
+        data = valid(JobCancelInputSerializer, request.data)
         return _job_response(request, services.job_cancel(job=job, actor=request_user(request), reason=data["reason"]))
 
 
@@ -279,7 +227,7 @@ class JobStartApi(APIView):
         responses={200: JobOutputSerializer, **errors(403, 404, 409)},
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
+        job = job_or_404(request, job_id)
         return _job_response(request, services.job_start_work(job=job, actor=request_user(request)))
 
 
@@ -293,7 +241,7 @@ class JobCompleteApi(APIView):
         responses={200: JobOutputSerializer, **errors(403, 404, 409)},
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
+        job = job_or_404(request, job_id)
         return _job_response(request, services.job_complete(job=job, actor=request_user(request)))
 
 
@@ -312,7 +260,7 @@ class BoardApi(GenericAPIView):
         responses={200: BoardEntrySerializer(many=True), **errors(400, 403)},
     )
     def get(self, request: Request) -> Response:
-        query = _valid(BoardQuerySerializer, request.query_params)
+        query = valid(BoardQuerySerializer, request.query_params)
         near: tuple[float, float] | None = None
         if "lat" in query:
             near = (query["lat"], query["lon"])
@@ -370,7 +318,7 @@ class LeadSeenApi(APIView):
 # --- bids -------------------------------------------------------------------------------
 
 
-class JobBidsApi(FieldErrorsApiView):
+class JobBidsApi(APIView):
     @extend_schema(
         tags=["bids"],
         summary="Bids on a job",
@@ -379,7 +327,7 @@ class JobBidsApi(FieldErrorsApiView):
         responses={200: QuotedBidOutputSerializer(many=True), **errors(403, 404)},
     )
     def get(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
+        job = job_or_404(request, job_id)
         viewer = request_user(request)
         context = {"viewer": viewer, "quotes": quote_selectors.latest_quotes_for_job(job=job, viewer=viewer)}
         return Response(QuotedBidOutputSerializer(selectors.bids_for_job(job=job, viewer=viewer), many=True, context=context).data)
@@ -394,7 +342,7 @@ class JobBidsApi(FieldErrorsApiView):
         responses={201: QuotedBidOutputSerializer, **errors(400, 403, 404, 409, 429)},
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
+        job = job_or_404(request, job_id)
         data, quote = _quote_from(request)
         try:
             version = quote_services.quote_submit(job=job, tradesperson=request_user(request), quote=quote)
@@ -403,7 +351,7 @@ class JobBidsApi(FieldErrorsApiView):
         return _bid_response(request, version.bid, status.HTTP_201_CREATED)
 
 
-class BidDetailApi(FieldErrorsApiView):
+class BidDetailApi(APIView):
     @extend_schema(
         tags=["bids"],
         summary="Revise your bid's quote before the customer decides",
@@ -452,5 +400,5 @@ class BidDeclineApi(APIView):
     )
     def post(self, request: Request, bid_id: int) -> Response:
         bid = _bid_or_404(request, bid_id)
-        data = _valid(BidDeclineInputSerializer, request.data)
+        data = valid(BidDeclineInputSerializer, request.data)
         return _bid_response(request, services.bid_decline(bid=bid, actor=request_user(request), reason=data["reason"]))

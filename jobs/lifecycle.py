@@ -10,7 +10,7 @@ step raises a 409 with a message a person can act on.
 
 from __future__ import annotations
 
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 
 from .models import Job
 

@@ -11,18 +11,16 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from marketplace.accounts.models import User
+from marketplace.api import money_field
 from marketplace.serializer_fields import FieldsBuiltOnce, SlugRelatedField
 
 from . import places
 from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradespersonProfile
 from .services import MAX_AMOUNT
-
-MONEY: dict[str, Any] = {"max_digits": 10, "decimal_places": 2}
-
 
 # --- shared fields and errors -----------------------------------------------------------
 
@@ -62,49 +60,6 @@ def longitude_field(**kwargs: Any) -> CoordinateField:
 @extend_schema_field({"type": "string", "format": "binary"})
 class UploadField(serializers.FileField):
     """A file sent as a multipart/form-data part."""
-
-
-def money_field(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(**MONEY, **kwargs)
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable machine-readable code, e.g. validation_error, not_found, job_closed.")
-    message = serializers.CharField(help_text="What was wrong and what to do, for people.")
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # "fields" cannot be a class attribute: it would shadow Serializer.fields.
-        fields = super().get_fields()
-        fields["fields"] = serializers.DictField(
-            child=serializers.JSONField(),
-            required=False,
-            help_text="Per invalid input, a list of messages: for validation_error nested by index or key for lists and objects; "
-            "for a refusal about one input (e.g. a pricing code) keyed by its path, e.g. options[0].lines[3].unit_price.",
-        )
-        return fields
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error shape of the API."""
-
-    error = ErrorBodySerializer()
-
-
-_ERROR_TEXT = {
-    400: "Invalid input (validation_error with fields) or a rule about the values was broken.",
-    401: "Not signed in.",
-    402: "The card was declined (card_declined); nothing was charged and nothing changed. Try another card.",
-    403: "Not signed in (not_authenticated), or not allowed to do this.",
-    404: "No such object, or not one you may see.",
-    409: "The object is not in a state that allows this (e.g. illegal_transition, job_closed).",
-    429: "Too many requests of this kind (rate_limited); wait the Retry-After seconds.",
-    503: "The payment provider is not answering (gateway_unavailable); nothing was charged. Retry shortly.",
-}
-
-
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """Schema entries for the error responses an endpoint can give."""
-    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[code]) for code in codes}
 
 
 def _fill_from_place(attrs: dict[str, Any], *, place_key: str, lat_key: str, lon_key: str, required: bool) -> dict[str, Any]:

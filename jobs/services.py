@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 
 from marketplace import ratelimit
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit, emit_many
 
 from . import events as ev
@@ -49,9 +49,9 @@ def money(value: Decimal | str | int) -> Decimal:
     try:
         amount = Decimal(value)
     except (ArithmeticError, ValueError, TypeError) as exc:
-        raise ServiceError(f"{value!r} is not an amount of money.", code="bad_amount", status_code=400) from exc
+        raise ServiceError(f"{value!r} is not an amount of money.", code="bad_amount", kind=Refusal.INVALID) from exc
     if not amount.is_finite() or amount != amount.quantize(PENNY):
-        raise ServiceError("Amounts are in pounds and pence (at most two decimal places).", code="bad_amount", status_code=400)
+        raise ServiceError("Amounts are in pounds and pence (at most two decimal places).", code="bad_amount", kind=Refusal.INVALID)
     return amount.quantize(PENNY)
 
 
@@ -72,10 +72,10 @@ def pro_profile_save(
 ) -> TradespersonProfile:
     """Create or update a tradesperson's profile. Badges are left to admins."""
     if not user.is_tradesperson:
-        raise ServiceError("Only tradespeople have a business profile.", code="not_a_tradesperson", status_code=403)
+        raise ServiceError("Only tradespeople have a business profile.", code="not_a_tradesperson", kind=Refusal.FORBIDDEN)
     trades = list(trades)
     if not trades:
-        raise ServiceError("Choose at least one trade.", code="no_trades", status_code=400)
+        raise ServiceError("Choose at least one trade.", code="no_trades", kind=Refusal.INVALID)
     with transaction.atomic():
         profile, _ = TradespersonProfile.objects.update_or_create(
             user=user,
@@ -127,19 +127,19 @@ def job_snapshot(job: Job, photos: Iterable[JobPhoto] | None = None) -> dict[str
 
 def _check_window(window_start: datetime | None, window_end: datetime | None) -> None:
     if (window_start is None) != (window_end is None):
-        raise ServiceError("Give both the start and the end of the preferred window, or neither.", code="bad_window", status_code=400)
+        raise ServiceError("Give both the start and the end of the preferred window, or neither.", code="bad_window", kind=Refusal.INVALID)
     if window_start and window_end:
         if window_end <= window_start:
-            raise ServiceError("The preferred window must end after it starts.", code="bad_window", status_code=400)
+            raise ServiceError("The preferred window must end after it starts.", code="bad_window", kind=Refusal.INVALID)
         if window_end < timezone.now():
-            raise ServiceError("The preferred window is in the past.", code="bad_window", status_code=400)
+            raise ServiceError("The preferred window is in the past.", code="bad_window", kind=Refusal.INVALID)
 
 
 def _check_budget(budget_min: Decimal, budget_max: Decimal) -> None:
     if budget_min < 0 or budget_max < 0 or budget_max > MAX_AMOUNT:
-        raise ServiceError("Budgets must be between 0 and 1,000,000.", code="bad_budget", status_code=400)
+        raise ServiceError("Budgets must be between 0 and 1,000,000.", code="bad_budget", kind=Refusal.INVALID)
     if budget_max < budget_min:
-        raise ServiceError("The maximum budget must be at least the minimum.", code="bad_budget", status_code=400)
+        raise ServiceError("The maximum budget must be at least the minimum.", code="bad_budget", kind=Refusal.INVALID)
 
 
 def job_post(
@@ -165,7 +165,7 @@ def job_post(
     first request created and ``created=False``, emitting nothing.
     """
     if not customer.is_customer:
-        raise ServiceError("Only customers can post jobs.", code="not_a_customer", status_code=403)
+        raise ServiceError("Only customers can post jobs.", code="not_a_customer", kind=Refusal.FORBIDDEN)
     if idempotency_key:
         existing = Job.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
         if existing:
@@ -176,7 +176,7 @@ def job_post(
     _check_window(window_start, window_end)
     photos = list(photos)
     if len(photos) > settings.JOBS["MAX_PHOTOS"]:
-        raise ServiceError(f"At most {settings.JOBS['MAX_PHOTOS']} photos per job.", code="too_many_photos", status_code=400)
+        raise ServiceError(f"At most {settings.JOBS['MAX_PHOTOS']} photos per job.", code="too_many_photos", kind=Refusal.INVALID)
     for photo in photos:
         validate_photo(photo)
     try:
@@ -212,7 +212,7 @@ def validate_photo(photo: UploadedFile) -> None:
     """A real JPEG/PNG/WebP image under the size limit, or a clear 400."""
     limit = settings.JOBS["MAX_PHOTO_BYTES"]
     if photo.size is None or photo.size > limit:
-        raise ServiceError(f"Each photo must be at most {limit // (1024 * 1024)} MB.", code="photo_too_large", status_code=400)
+        raise ServiceError(f"Each photo must be at most {limit // (1024 * 1024)} MB.", code="photo_too_large", kind=Refusal.INVALID)
     try:
         with warnings.catch_warnings():
             # A small file that decodes to a gigantic image is an attack, not a photo.
@@ -221,11 +221,13 @@ def validate_photo(photo: UploadedFile) -> None:
                 image.verify()
                 kind = (image.format or "").upper()
     except (UnidentifiedImageError, OSError, ValidationError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ServiceError("That file is not an image we can read (use JPEG, PNG or WebP).", code="bad_photo", status_code=400) from exc
+        raise ServiceError(
+            "That file is not an image we can read (use JPEG, PNG or WebP).", code="bad_photo", kind=Refusal.INVALID
+        ) from exc
     finally:
         photo.seek(0)
     if kind not in {"JPEG", "PNG", "WEBP"}:
-        raise ServiceError("Photos must be JPEG, PNG or WebP.", code="bad_photo", status_code=400)
+        raise ServiceError("Photos must be JPEG, PNG or WebP.", code="bad_photo", kind=Refusal.INVALID)
 
 
 def _locked_job(job: Job | int) -> Job:
@@ -236,7 +238,7 @@ def _locked_job(job: Job | int) -> Job:
 def _owned_job(job: Job, actor: User, action: str) -> Job:
     locked = _locked_job(job)
     if locked.customer_id != actor.pk:
-        raise ServiceError(f"Only the customer who posted this job can {action} it.", code="forbidden", status_code=403)
+        raise ServiceError(f"Only the customer who posted this job can {action} it.", code="forbidden", kind=Refusal.FORBIDDEN)
     return locked
 
 
@@ -259,7 +261,7 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
     """Edit an open job's details (title, description, location, budget, window, urgency)."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ServiceError(f"These fields cannot be edited: {', '.join(sorted(unknown))}.", code="not_editable", status_code=400)
+        raise ServiceError(f"These fields cannot be edited: {', '.join(sorted(unknown))}.", code="not_editable", kind=Refusal.INVALID)
     with transaction.atomic():
         job = _owned_job(job, actor, "edit")
         if job.status != Job.Status.OPEN:
@@ -292,7 +294,9 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
         is_customer = job.customer_id == actor.pk
         is_assigned = job.awarded_bid_id is not None and Bid.objects.filter(pk=job.awarded_bid_id, tradesperson=actor).exists()
         if not (is_customer or is_assigned):
-            raise ServiceError("Only the customer or the tradesperson doing this job can cancel it.", code="forbidden", status_code=403)
+            raise ServiceError(
+                "Only the customer or the tradesperson doing this job can cancel it.", code="forbidden", kind=Refusal.FORBIDDEN
+            )
         check_transition(job, Job.Status.CANCELLED)
         job.status = Job.Status.CANCELLED
         job.save(update_fields=["status", "updated_at"])
@@ -345,7 +349,7 @@ def job_award(*, job: Job, bid: Bid, actor: User) -> Job:
         job = _owned_job(job, actor, "award")
         bid = Bid.objects.select_for_update().get(pk=bid.pk)
         if bid.job_id != job.pk:
-            raise ServiceError("That bid is for another job.", code="bid_not_on_job", status_code=400)
+            raise ServiceError("That bid is for another job.", code="bid_not_on_job", kind=Refusal.INVALID)
         if bid.status not in (Bid.Status.ACTIVE, Bid.Status.SHORTLISTED):
             raise ServiceError(f"This bid is {bid.get_status_display().lower()} and cannot be accepted.", code="bid_not_open")
         check_transition(job, Job.Status.AWARDED)
@@ -411,7 +415,7 @@ def job_set_status(*, job: Job, status: str, actor: User | None = None) -> Job:
 def _assigned_job(job: Job, actor: User) -> Job:
     locked = _locked_job(job)
     if locked.awarded_bid_id is None or not Bid.objects.filter(pk=locked.awarded_bid_id, tradesperson=actor).exists():
-        raise ServiceError("Only the tradesperson doing this job can change its progress.", code="forbidden", status_code=403)
+        raise ServiceError("Only the tradesperson doing this job can change its progress.", code="forbidden", kind=Refusal.FORBIDDEN)
     return locked
 
 
@@ -481,7 +485,7 @@ def lead_mark_seen(*, lead: Lead, actor: User) -> Lead:
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         if lead.tradesperson_id != actor.pk:
-            raise ServiceError("This lead is not yours.", code="forbidden", status_code=403)
+            raise ServiceError("This lead is not yours.", code="forbidden", kind=Refusal.FORBIDDEN)
         if lead.seen_at is None:
             lead.seen_at = timezone.now()
             lead.save(update_fields=["seen_at"])
@@ -516,7 +520,7 @@ def _bid_data(bid: Bid, lead: Lead | None = None) -> dict[str, Any]:
 def _check_amount(amount: Decimal) -> Decimal:
     amount = money(amount)
     if amount <= 0 or amount > MAX_AMOUNT:
-        raise ServiceError("A bid must be more than 0 and at most 1,000,000.", code="bad_amount", status_code=400)
+        raise ServiceError("A bid must be more than 0 and at most 1,000,000.", code="bad_amount", kind=Refusal.INVALID)
     return amount
 
 
@@ -534,16 +538,16 @@ def bid_place(
     own, or they already bid (revise that bid instead).
     """
     if not tradesperson.is_tradesperson:
-        raise ServiceError("Only tradespeople can bid.", code="not_a_tradesperson", status_code=403)
+        raise ServiceError("Only tradespeople can bid.", code="not_a_tradesperson", kind=Refusal.FORBIDDEN)
     ratelimit.check("bid", tradesperson.pk, what="bids in a short time")
     amount = _check_amount(amount)
     with transaction.atomic():
         job = _locked_job(job)
         if job.customer_id == tradesperson.pk:
-            raise ServiceError("You cannot bid on your own job.", code="own_job", status_code=403)
+            raise ServiceError("You cannot bid on your own job.", code="own_job", kind=Refusal.FORBIDDEN)
         lead = Lead.objects.select_for_update().filter(job=job, tradesperson=tradesperson).first()
         if lead is None:
-            raise ServiceError("You can only bid on jobs offered to you as a lead.", code="no_lead", status_code=403)
+            raise ServiceError("You can only bid on jobs offered to you as a lead.", code="no_lead", kind=Refusal.FORBIDDEN)
         if job.status != Job.Status.OPEN:
             raise ServiceError(f"This job is {job.get_status_display().lower()} and takes no more bids.", code="job_closed")
         if Bid.objects.filter(job=job, tradesperson=tradesperson).exists():
@@ -559,7 +563,7 @@ def bid_place(
 def _own_open_bid(bid: Bid, actor: User) -> Bid:
     bid = Bid.objects.select_for_update().select_related("job").get(pk=bid.pk)
     if bid.tradesperson_id != actor.pk:
-        raise ServiceError("This bid is not yours.", code="forbidden", status_code=403)
+        raise ServiceError("This bid is not yours.", code="forbidden", kind=Refusal.FORBIDDEN)
     if bid.status not in (Bid.Status.ACTIVE, Bid.Status.SHORTLISTED):
         raise ServiceError(f"This bid is {bid.get_status_display().lower()} and cannot be changed.", code="bid_not_open")
     if bid.job.status != Job.Status.OPEN:

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
 from quotes import selectors as quote_selectors
@@ -69,13 +69,12 @@ def _tradesperson(request: HttpRequest) -> User:
 
 def _show_service_error(form: Any, exc: ServiceError) -> None:
     """Put a service's refusal next to the field it is about, or above the form."""
-    codes = exc.get_codes()
-    field = SERVICE_ERROR_FIELDS.get(codes if isinstance(codes, str) else "")
-    form.add_error(field if field in form.fields else None, str(exc.detail))
+    field = SERVICE_ERROR_FIELDS.get(exc.code)
+    form.add_error(field if field in form.fields else None, exc.message)
 
 
 def _flash_service_error(request: HttpRequest, exc: ServiceError) -> None:
-    messages.error(request, str(exc.detail))
+    messages.error(request, exc.message)
 
 
 def _when(value: Any) -> str:

@@ -17,17 +17,35 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from marketplace.errors import Refusal, ServiceError
 
-class ServiceError(exceptions.APIException):
-    """A business rule refused the request (illegal transition, duplicate, ...)."""
+# What HTTP status each kind of domain refusal is (services know nothing of HTTP: marketplace.errors).
+STATUS_FOR_REFUSAL: dict[Refusal, int] = {
+    Refusal.INVALID: status.HTTP_400_BAD_REQUEST,
+    Refusal.DECLINED: status.HTTP_402_PAYMENT_REQUIRED,
+    Refusal.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    Refusal.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    Refusal.CONFLICT: status.HTTP_409_CONFLICT,
+    Refusal.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
+    Refusal.UNAVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
 
-    status_code: int = status.HTTP_409_CONFLICT
-    default_code = "conflict"
 
-    def __init__(self, message: str, code: str = "conflict", status_code: int | None = None) -> None:
-        super().__init__(detail=message, code=code)
-        if status_code is not None:
-            self.status_code = status_code
+def status_for(error: ServiceError) -> int:
+    """The HTTP status a domain refusal is answered with."""
+    return STATUS_FOR_REFUSAL[error.kind]
+
+
+def refusal_response(error: ServiceError) -> Response:
+    """The JSON error for a domain refusal; ``fields`` names the input it is about, when it is about one."""
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.field:
+        body["fields"] = {error.field: [error.message]}
+    response = Response({"error": body}, status=status_for(error))
+    wait = getattr(error, "wait", None)
+    if isinstance(wait, int):
+        response["Retry-After"] = str(wait)
+    return response
 
 
 def _api_error(request: HttpRequest, status_code: int, code: str, message: str) -> JsonResponse | None:
@@ -50,6 +68,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        refusal = refusal_response(exc)
+        if refusal.status_code == status.HTTP_503_SERVICE_UNAVAILABLE and "Retry-After" not in refusal:
+            refusal["Retry-After"] = "5"
+        return refusal
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"error": {"code": "request_too_large", "message": "The request body is too large (at most 2.5 MB of form or JSON data)."}},

@@ -16,16 +16,16 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 
 log = logging.getLogger(__name__)
 
 
 class RateLimited(ServiceError):
-    """HTTP 429 ``rate_limited``; ``wait`` (seconds) becomes the Retry-After header in the API."""
+    """``rate_limited``; ``wait`` (seconds) becomes the Retry-After header in the API."""
 
     def __init__(self, message: str, *, wait: int) -> None:
-        super().__init__(message, code="rate_limited", status_code=429)
+        super().__init__(message, code="rate_limited", kind=Refusal.RATE_LIMITED)
         self.wait = wait
 
 

@@ -32,7 +32,7 @@ from django.utils.safestring import SafeString
 
 from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 
 from . import selectors
 from .models import (
@@ -224,7 +224,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                         idempotency_key=f"admin:{form.cleaned_data['idempotency_key']}",
                     )
                 except ServiceError as exc:
-                    form.add_error("amount" if exc.get_codes() in ("bad_amount", "exceeds_refundable") else None, str(exc.detail))
+                    form.add_error("amount" if exc.code in ("bad_amount", "exceeds_refundable") else None, exc.message)
                 else:
                     self.message_user(
                         request,

@@ -19,20 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import selectors as job_selectors
-from jobs.api import (
-    IDEMPOTENCY_KEY_MAX,
-    FieldErrorsApiView,
-    IsTradesperson,
-    _bid_or_404,
-    _job_or_404,
-    _quote_from,
-    _valid,
-    request_user,
-)
+from jobs.api import IDEMPOTENCY_KEY_MAX, _bid_or_404, _quote_from, job_or_404
 from jobs.models import Bid, Job
-from jobs.serializers import ErrorSerializer, errors
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.api import ErrorSerializer, IsTradesperson, errors, request_user, valid
+from marketplace.errors import Refusal, ServiceError
 
 from . import payments, selectors, services
 from .gateway import WebhookRejected
@@ -98,7 +89,10 @@ def _payment_response(payment: Payment, viewer: User, status_code: int = status.
 
 def _payment_or_404(request: Request, job_id: int) -> Payment:
     viewer = request_user(request)
-    payment = selectors.payment_for_job(job=_job_or_404(request, job_id), viewer=viewer)
+    payment = selectors.payment_for_job(
+        job=job_or_404(request, job_id),
+        viewer=viewer,
+    )
     if payment is None:
         raise exceptions.NotFound("This job has no payment (no quote was accepted), or it is not one you can see.")
     return payment
@@ -107,7 +101,7 @@ def _payment_or_404(request: Request, job_id: int) -> Payment:
 # --- quotes -----------------------------------------------------------------------------------
 
 
-class QuotePriceApi(FieldErrorsApiView):
+class QuotePriceApi(APIView):
     permission_classes = [IsAuthenticated, IsTradesperson]
 
     @extend_schema(
@@ -147,7 +141,7 @@ class BidQuoteApi(APIView):
         return Response(QuoteHistorySerializer({"bid_id": bid.pk, "versions": versions}, context=context).data)
 
 
-class BidQuotePriceApi(FieldErrorsApiView):
+class BidQuotePriceApi(APIView):
     @extend_schema(
         tags=["quotes"],
         summary="Price an option of the latest quote with a promo code (the job's customer)",
@@ -159,10 +153,10 @@ class BidQuotePriceApi(FieldErrorsApiView):
     def post(self, request: Request, bid_id: int) -> Response:
         bid = _bid_or_404(request, bid_id)
         viewer = request_user(request)
-        data = _valid(PromoPriceInputSerializer, request.data)
+        data = valid(PromoPriceInputSerializer, request.data)
         if bid.job.customer_id != viewer.pk:
             raise ServiceError(
-                "Only the customer who posted this job can price its quotes with a promo code.", code="forbidden", status_code=403
+                "Only the customer who posted this job can price its quotes with a promo code.", code="forbidden", kind=Refusal.FORBIDDEN
             )
         version = selectors.latest_quote(bid=bid, viewer=viewer)
         if version is None:
@@ -188,7 +182,7 @@ class BidQuotePriceApi(FieldErrorsApiView):
 
 
 def _named(error: ServiceError, field: str) -> ServiceError:
-    error.field = field  # type: ignore[attr-defined]
+    error.field = field
     return error
 
 
@@ -232,7 +226,7 @@ def _accept(request: Request, job: Job, bid: Bid, data: dict[str, Any]) -> Respo
     return Response(body, status=status.HTTP_200_OK if repeat else status.HTTP_201_CREATED)
 
 
-class BidAcceptApi(FieldErrorsApiView):
+class BidAcceptApi(APIView):
     @extend_schema(
         tags=["quotes"],
         summary="Accept a quote and pay the deposit (the job's customer)",
@@ -243,11 +237,11 @@ class BidAcceptApi(FieldErrorsApiView):
     )
     def post(self, request: Request, bid_id: int) -> Response:
         bid = _bid_or_404(request, bid_id)
-        data = _valid(AcceptInputSerializer, request.data)
+        data = valid(AcceptInputSerializer, request.data)
         return _accept(request, bid.job, bid, data)
 
 
-class JobAwardApi(FieldErrorsApiView):
+class JobAwardApi(APIView):
     @extend_schema(
         tags=["jobs"],
         summary="Accept a bid's quote (the job's customer); same as POST /api/bids/{bid_id}/accept/",
@@ -258,8 +252,8 @@ class JobAwardApi(FieldErrorsApiView):
         parameters=[idempotency_parameter(required=False, what="holds the deposit")],
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
-        data = _valid(AwardInputSerializer, request.data)
+        job = job_or_404(request, job_id)
+        data = valid(AwardInputSerializer, request.data)
         bid = job_selectors.bids_for_job(job=job, viewer=request_user(request)).filter(pk=data["bid_id"]).first()
         if bid is None:
             raise exceptions.ValidationError({"bid_id": ["No such bid on this job."]})
@@ -281,7 +275,7 @@ class JobPaymentApi(APIView):
         return _payment_response(_payment_or_404(request, job_id), request_user(request))
 
 
-class JobPayBalanceApi(FieldErrorsApiView):
+class JobPayBalanceApi(APIView):
     @extend_schema(
         tags=["payments"],
         summary="Pay the balance with another card after it failed (the job's customer)",
@@ -291,14 +285,14 @@ class JobPayBalanceApi(FieldErrorsApiView):
     )
     def post(self, request: Request, job_id: int) -> Response:
         payment = _payment_or_404(request, job_id)
-        data = _valid(PayBalanceInputSerializer, request.data)
+        data = valid(PayBalanceInputSerializer, request.data)
         viewer = request_user(request)
         key = _idempotency_key(request)
         payment = payments.payment_pay_balance(payment=payment, actor=viewer, card_token=data["card_token"], idempotency_key=key)
         return _payment_response(payment, viewer)
 
 
-class PaymentRefundsApi(FieldErrorsApiView):
+class PaymentRefundsApi(APIView):
     permission_classes = [IsAuthenticated, IsStaff]
 
     @extend_schema(
@@ -315,7 +309,7 @@ class PaymentRefundsApi(FieldErrorsApiView):
         payment = Payment.objects.filter(pk=payment_id).first()
         if payment is None:
             raise exceptions.NotFound("No such payment.")
-        data = _valid(RefundInputSerializer, request.data)
+        data = valid(RefundInputSerializer, request.data)
         viewer = request_user(request)
         payment = payments.payment_refund(payment=payment, actor=viewer, amount=data["amount"], reason=data["reason"], idempotency_key=key)
         return _payment_response(payment, viewer)
@@ -347,9 +341,9 @@ class SimulatedWebhookApi(APIView):
         try:
             outcome = payments.webhook_receive(body=request.body, signature=signature, gateway_name="simulated")
         except WebhookRejected as exc:
-            raise ServiceError(str(exc), code=exc.code, status_code=400) from exc
+            raise ServiceError(str(exc), code=exc.code, kind=Refusal.INVALID) from exc
         except payments.WebhookNotReady as exc:
-            raise ServiceError(f"Not ready ({exc}); send it again later.", code="not_ready", status_code=409) from exc
+            raise ServiceError(f"Not ready ({exc}); send it again later.", code="not_ready", kind=Refusal.CONFLICT) from exc
         return Response(WebhookOutputSerializer({"outcome": outcome}).data)
 
 

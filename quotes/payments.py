@@ -40,7 +40,7 @@ from django.utils.module_loading import import_string
 
 from jobs.models import Job
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 from marketplace.events.handlers import Retryable
 from marketplace.events.outbox import PendingEvent, emit_many
 
@@ -81,9 +81,9 @@ def _currency() -> str:
 def _check_token(card_token: str) -> str:
     token = (card_token or "").strip()
     if luhn_like_numbers(token) or sum(ch.isdigit() for ch in token) >= 12:
-        raise ServiceError("Send the card token from the payment form, never a card number.", code="card_number_sent", status_code=400)
+        raise ServiceError("Send the card token from the payment form, never a card number.", code="card_number_sent", kind=Refusal.INVALID)
     if not token or len(token) > 64:
-        raise ServiceError("Choose a card to pay the deposit with.", code="card_required", status_code=400)
+        raise ServiceError("Choose a card to pay the deposit with.", code="card_required", kind=Refusal.INVALID)
     return token
 
 
@@ -91,12 +91,12 @@ def _unavailable() -> ServiceError:
     return ServiceError(
         "The payment provider is not answering; nothing was charged. Please try again in a minute.",
         code="gateway_unavailable",
-        status_code=503,
+        kind=Refusal.UNAVAILABLE,
     )
 
 
 def _rejected(exc: GatewayRequestError) -> ServiceError:
-    return ServiceError(f"The payment provider refused the request: {exc}", code=f"gateway_{exc.code}", status_code=400)
+    return ServiceError(f"The payment provider refused the request: {exc}", code=f"gateway_{exc.code}", kind=Refusal.INVALID)
 
 
 # --- acceptance: the deposit ------------------------------------------------------------------
@@ -160,7 +160,7 @@ def deposit_authorize(*, job: Job, customer: User, amount: Decimal, card_token: 
         raise ServiceError(
             f"Your card was declined ({result.message.replace('_', ' ')}). The quote is still open: try another card.",
             code="card_declined",
-            status_code=402,
+            kind=Refusal.DECLINED,
         )
     _finish(op, Op.Status.SUCCEEDED, result=result)
     return Hold(op.pk, result.gateway_id, amount, key)
@@ -382,7 +382,7 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
     """After a failed balance charge, the customer pays the rest with another card (synchronous)."""
     token = _check_token(card_token)
     if payment.customer_id != actor.pk:
-        raise ServiceError("Only the customer can pay for this job.", code="forbidden", status_code=403)
+        raise ServiceError("Only the customer can pay for this job.", code="forbidden", kind=Refusal.FORBIDDEN)
     payment.refresh_from_db()
     if payment.status != Payment.Status.BALANCE_FAILED:
         raise ServiceError("Nothing is due on this job.", code="nothing_due")
@@ -393,7 +393,7 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
             token=token, amount=rest, currency=payment.currency, idempotency_key=key, reference=f"job:{payment.job_id}"
         )
         if not result.ok:
-            raise ServiceError(f"Your card was declined ({result.message.replace('_', ' ')}).", code="card_declined", status_code=402)
+            raise ServiceError(f"Your card was declined ({result.message.replace('_', ' ')}).", code="card_declined", kind=Refusal.DECLINED)
         charge = gateway().capture(authorization_id=result.gateway_id, amount=rest, idempotency_key=f"{key}:capture")
     except GatewayUnavailable as exc:
         raise _unavailable() from exc
@@ -496,12 +496,12 @@ def _apply_refund(payment: Payment, amount: Decimal) -> None:
 def payment_refund(*, payment: Payment, actor: User, amount: Decimal, reason: str, idempotency_key: str) -> Payment:
     """Give back part or all of what the customer paid (staff only). Idempotent per ``idempotency_key``."""
     if not actor.is_staff:
-        raise ServiceError("Only staff can refund a payment.", code="forbidden", status_code=403)
+        raise ServiceError("Only staff can refund a payment.", code="forbidden", kind=Refusal.FORBIDDEN)
     key = (idempotency_key or "").strip()
     if not key:
-        raise ServiceError("A refund needs an idempotency key.", code="idempotency_key_required", status_code=400)
+        raise ServiceError("A refund needs an idempotency key.", code="idempotency_key_required", kind=Refusal.INVALID)
     if amount <= 0:
-        raise ServiceError("A refund must be more than £0.", code="bad_amount", status_code=400)
+        raise ServiceError("A refund must be more than £0.", code="bad_amount", kind=Refusal.INVALID)
     reason = redact_card_numbers(reason or "")
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("acceptance").get(pk=payment.pk)
@@ -511,7 +511,7 @@ def payment_refund(*, payment: Payment, actor: User, amount: Decimal, reason: st
                 raise ServiceError(f"A payment that is {payment.get_status_display().lower()} cannot be refunded.", code="not_refundable")
             refundable = payment.captured - payment.refunded
             if amount > refundable:
-                raise ServiceError(f"At most £{refundable:,.2f} can be refunded.", code="exceeds_refundable", status_code=400)
+                raise ServiceError(f"At most £{refundable:,.2f} can be refunded.", code="exceeds_refundable", kind=Refusal.INVALID)
             left = amount
             for charge_id, available in _charges(payment):
                 part = min(left, available)

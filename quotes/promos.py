@@ -23,7 +23,7 @@ from django.utils import timezone
 from jobs.models import Trade
 from jobs.services import money
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 
 from .models import PromoCode, PromoRedemption
 from .pricing import AdjustmentKind, LineItem, PricingPolicy, Promo, price
@@ -34,7 +34,7 @@ _KINDS: dict[str, AdjustmentKind] = {PromoCode.Kind.PERCENT: "percent", PromoCod
 
 
 def _refuse(code: str, message: str) -> ServiceError:
-    return ServiceError(message, code=code, status_code=400)
+    return ServiceError(message, code=code, kind=Refusal.INVALID)
 
 
 def _pounds(amount: Decimal) -> str:

@@ -22,10 +22,11 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.serializers import BidOutputSerializer, money_field
+from jobs.serializers import BidOutputSerializer
 from jobs.services import MAX_AMOUNT
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.api import money_field
+from marketplace.errors import Refusal, ServiceError
 
 from .gateway import luhn_like_numbers
 from .models import FinanceOpenPayment, Payment, PaymentOperation, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
@@ -35,11 +36,9 @@ from .services import OptionInput, QuoteInput, pricing_error, single_line_quote
 NUMBER_MAX_LENGTH = 40
 
 
-def field_error(message: str, *, code: str, field: str, status_code: int = 400) -> ServiceError:
+def field_error(message: str, *, code: str, field: str, kind: Refusal = Refusal.INVALID) -> ServiceError:
     """A ServiceError naming the input it is about (rendered as ``fields: {field: [message]}``)."""
-    error = ServiceError(message, code=code, status_code=status_code)
-    error.field = field  # type: ignore[attr-defined]
-    return error
+    return ServiceError(message, code=code, kind=kind, field=field)
 
 
 def rename_pricing_field(field: str) -> str:
@@ -178,7 +177,7 @@ def locate_quote_error(error: ServiceError, data: dict[str, Any]) -> ServiceErro
             field = re.sub(r"^options\[0\]\.", "", rename_pricing_field(field))
         else:
             field = rename_pricing_field(field)
-        error.field = field  # type: ignore[attr-defined]
+        error.field = field
     return error
 
 

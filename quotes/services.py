@@ -31,7 +31,7 @@ from jobs import services as job_services
 from jobs.models import Bid, Job, Trade, TradespersonProfile
 from jobs.services import scrub
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit_many
 
 from . import events as ev
@@ -62,8 +62,8 @@ class QuoteInput:
 
 def pricing_error(exc: PricingError, prefix: str = "") -> ServiceError:
     """A pricing refusal as an API error (400, the pricing code, the field named)."""
-    error = ServiceError(exc.message, code=exc.code, status_code=400)
-    error.field = f"{prefix}{exc.field}" if exc.field else prefix.rstrip(".")  # type: ignore[attr-defined]
+    error = ServiceError(exc.message, code=exc.code, kind=Refusal.INVALID)
+    error.field = f"{prefix}{exc.field}" if exc.field else prefix.rstrip(".")
     return error
 
 
@@ -80,23 +80,23 @@ def quote_price(quote: QuoteInput) -> list[Breakdown]:
 def _check_quote(quote: QuoteInput, today: date) -> list[Breakdown]:
     max_options = int(settings.PRICING["MAX_OPTIONS"])
     if not 1 <= len(quote.options) <= max_options:
-        raise ServiceError(f"A quote has 1 to {max_options} options (good / better / best).", code="bad_options", status_code=400)
+        raise ServiceError(f"A quote has 1 to {max_options} options (good / better / best).", code="bad_options", kind=Refusal.INVALID)
     tiers = [option.tier for option in quote.options]
     if len(set(tiers)) != len(tiers) or any(t not in QuoteOption.Tier.values for t in tiers):
-        raise ServiceError("Each option needs a different tier: standard, good, better or best.", code="bad_options", status_code=400)
+        raise ServiceError("Each option needs a different tier: standard, good, better or best.", code="bad_options", kind=Refusal.INVALID)
     if len(quote.options) > 1 and QuoteOption.Tier.STANDARD in tiers:
-        raise ServiceError("With alternatives, name them good, better and best.", code="bad_options", status_code=400)
+        raise ServiceError("With alternatives, name them good, better and best.", code="bad_options", kind=Refusal.INVALID)
     if quote.valid_until is not None and quote.valid_until < today:
-        raise ServiceError("A quote cannot be valid until a day in the past.", code="bad_valid_until", status_code=400)
+        raise ServiceError("A quote cannot be valid until a day in the past.", code="bad_valid_until", kind=Refusal.INVALID)
     if len(quote.notes) > 2000:
-        raise ServiceError("Notes are at most 2,000 characters.", code="too_long", status_code=400)
+        raise ServiceError("Notes are at most 2,000 characters.", code="too_long", kind=Refusal.INVALID)
     for index, option in enumerate(quote.options):
         if len(option.title) > 120:
-            raise ServiceError("An option title is at most 120 characters.", code="too_long", status_code=400)
+            raise ServiceError("An option title is at most 120 characters.", code="too_long", kind=Refusal.INVALID)
         for number, line in enumerate(option.lines):
             if isinstance(line, LineItem) and len(line.description) > 200:
-                error = ServiceError("A line's description is at most 200 characters.", code="too_long", status_code=400)
-                error.field = f"options[{index}].lines[{number}].description"  # type: ignore[attr-defined]
+                error = ServiceError("A line's description is at most 200 characters.", code="too_long", kind=Refusal.INVALID)
+                error.field = f"options[{index}].lines[{number}].description"
                 raise error
     breakdowns = []
     for index, option in enumerate(quote.options):
@@ -243,16 +243,16 @@ class Acceptance:
     promo_code: str
 
 
-def _refuse(message: str, code: str, status_code: int = 409) -> ServiceError:
-    return ServiceError(message, code=code, status_code=status_code)
+def _refuse(message: str, code: str, kind: Refusal = Refusal.CONFLICT) -> ServiceError:
+    return ServiceError(message, code=code, kind=kind)
 
 
 def _check_acceptance(*, job: Job, bid: Bid, actor: User, version_number: int, tier: str, promo_code: str) -> Acceptance:
     """Every rule of acceptance, read-only. Run before authorising and again under the locks."""
     if job.customer_id != actor.pk:
-        raise _refuse("Only the customer who posted this job can accept a quote.", "forbidden", 403)
+        raise _refuse("Only the customer who posted this job can accept a quote.", "forbidden", Refusal.FORBIDDEN)
     if bid.job_id != job.pk:
-        raise _refuse("That bid is for another job.", "bid_not_on_job", 400)
+        raise _refuse("That bid is for another job.", "bid_not_on_job", Refusal.INVALID)
     if job.status != Job.Status.OPEN:
         raise _refuse(f"This job is {job.get_status_display().lower()}; a quote can no longer be accepted.", "job_closed")
     if bid.status not in (Bid.Status.ACTIVE, Bid.Status.SHORTLISTED):
@@ -268,7 +268,7 @@ def _check_acceptance(*, job: Job, bid: Bid, actor: User, version_number: int, t
         raise _refuse(f"This quote expired on {version.valid_until:%d %b %Y}; ask the tradesperson to revise it.", "quote_expired")
     option = version.options.filter(tier=tier).first()
     if option is None:
-        raise _refuse("That option is not part of this quote.", "no_such_option", 400)
+        raise _refuse("That option is not part of this quote.", "no_such_option", Refusal.INVALID)
     breakdown, code = option_price(option, customer=actor, trade=job.trade, promo_code=promo_code)
     return Acceptance(job, bid, version, option, breakdown, code)
 
@@ -286,7 +286,7 @@ def option_price(option: QuoteOption, *, customer: User, trade: Trade, promo_cod
         promo = promo_to_pricing(promo_check(code=code, customer=customer, trade=trade, amount=before_promo))
     breakdown = terms.option_breakdown(option, promo=promo)
     if promo is not None and not breakdown.promo_applied:
-        raise _refuse(breakdown.promo_reason, "promo_min_spend", 400)
+        raise _refuse(breakdown.promo_reason, "promo_min_spend", Refusal.INVALID)
     return breakdown, promo.code if promo else ""
 
 

@@ -29,7 +29,7 @@ from jobs import selectors as job_selectors
 from jobs import services as job_services
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 
 from . import selectors, services
 from .cancellation import CancellationCharge, CancellationTerms, cancellation_charge
@@ -57,8 +57,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _code(exc: ServiceError) -> str:
-    codes = exc.get_codes()
-    return codes if isinstance(codes, str) else ""
+    return exc.code
 
 
 # --- the customer's view of a quote -----------------------------------------------------------
@@ -155,7 +154,7 @@ def promo_preview(request: HttpRequest, job_id: int, bid_id: int) -> JsonRespons
         _version, option = _version_and_option(bid, user, request.POST.get("version", ""), request.POST.get("tier", ""))
         figures, code = services.option_price(option, customer=user, trade=job.trade, promo_code=request.POST.get("promo_code", ""))
     except ServiceError as exc:
-        return JsonResponse({"error": {"code": _code(exc), "message": str(exc.detail)}}, status=400)
+        return JsonResponse({"error": {"code": _code(exc), "message": exc.message}}, status=400)
     return JsonResponse({"promo_code": code, "figures": figures_json(figures)})
 
 
@@ -191,7 +190,7 @@ def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse
             messages.error(request, "The payment provider didn't answer in time. Nothing is held yet: press Accept again to retry.")
             retry = {"bid": bid.pk, "tier": tier, "key": key, "token": token, "promo": post.get("promo_code", "")}
             return job_views.render_job_detail(request, job.pk, retry=retry, status=503)
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
         return redirect(f"/jobs/{job.pk}/#bid-{bid.pk}")
     messages.success(request, f"Accepted — {_pounds(acceptance.deposit)} deposit held. We've told the tradesperson.")
     return redirect("job-detail", job_id=job.pk)
@@ -295,7 +294,7 @@ def _quote_error(draft: QuoteDraft, exc: ServiceError) -> None:
     field_name = str(getattr(exc, "field", "") or "")
     if field_name.startswith("options["):
         key = f"opt-{field_name[len('options[')]}"
-    draft.errors[key] = str(exc.detail)
+    draft.errors[key] = exc.message
 
 
 WORK_ACTIONS = {"start", "complete", "cancel"}
@@ -321,5 +320,5 @@ def lead_work(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
             job_services.job_cancel(job=job, actor=user, reason=request.POST.get("reason", "")[:500])
             messages.success(request, "Job cancelled. The customer has been told; their deposit is released in full.")
     except ServiceError as exc:
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
     return redirect("lead-detail", job_id=job.pk)

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 
 from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 
 from .models import RatedReview, RatingSummary, Review
 from .services import review_moderate
@@ -36,7 +36,7 @@ def _moderate(admin_obj: ReviewAdmin, request: HttpRequest, queryset: QuerySet[R
                 after = review_moderate(review=review, moderator=user, hide=hide, reason=form.cleaned_data["reason"])
                 changed += int(before != after.is_hidden)
             except ServiceError as exc:
-                admin_obj.message_user(request, f"Review {review.pk}: {exc.detail}", messages.ERROR)
+                admin_obj.message_user(request, f"Review {review.pk}: {exc.message}", messages.ERROR)
         admin_obj.message_user(request, f"{verb}: {changed} review(s) changed; rating summaries update in a moment.", messages.SUCCESS)
         return None
     context = {

@@ -17,8 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import selectors as job_selectors
-from jobs.api import _valid, request_user
-from jobs.serializers import ErrorSerializer, errors
+from marketplace.api import ErrorSerializer, errors, request_user, valid
 
 from . import selectors, services
 from .serializers import ProReviewsOutputSerializer, ReplyInputSerializer, ReviewInputSerializer, ReviewOutputSerializer
@@ -46,7 +45,7 @@ class JobReviewApi(APIView):
         job = job_selectors.job_for_viewer(user=request_user(request), job_id=job_id)
         if job is None:
             raise exceptions.NotFound("No such job, or not one you can see.")
-        data = _valid(ReviewInputSerializer, request.data)
+        data = valid(ReviewInputSerializer, request.data)
         review = services.review_post(
             job=job, customer=request_user(request), rating=data["rating"], aspects=dict(data["aspects"]), comment=data["comment"]
         )
@@ -88,6 +87,6 @@ class ReviewReplyApi(APIView):
         review = selectors.review_for_viewer(viewer=request_user(request), review_id=review_id)
         if review is None:
             raise exceptions.NotFound("No such review, or not one you can see.")
-        data = _valid(ReplyInputSerializer, request.data)
+        data = valid(ReplyInputSerializer, request.data)
         review = services.review_reply(review=review, actor=request_user(request), reply=data["reply"])
         return Response(ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED)

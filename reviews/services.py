@@ -21,7 +21,7 @@ from django.utils import timezone
 from jobs.models import Bid, Job
 from jobs.services import scrub
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import emit
 
 from . import events as ev
@@ -34,7 +34,7 @@ def _stars(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
         label = "The overall rating" if name == "rating" else f"The {name} rating"
         raise ServiceError(
-            f"{label} must be a whole number of stars from 1 to 5 (got {value!r}).", code="rating_out_of_range", status_code=400
+            f"{label} must be a whole number of stars from 1 to 5 (got {value!r}).", code="rating_out_of_range", kind=Refusal.INVALID
         )
     return value
 
@@ -42,7 +42,7 @@ def _stars(name: str, value: Any) -> int:
 def _text(value: str, what: str) -> str:
     value = (value or "").strip()
     if len(value) > MAX_TEXT:
-        raise ServiceError(f"The {what} is too long: at most {MAX_TEXT} characters.", code="too_long", status_code=400)
+        raise ServiceError(f"The {what} is too long: at most {MAX_TEXT} characters.", code="too_long", kind=Refusal.INVALID)
     return scrub(value)
 
 
@@ -72,7 +72,7 @@ def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int
         with transaction.atomic():
             job = Job.objects.select_for_update().get(pk=job.pk)
             if job.customer_id != customer.pk:
-                raise ServiceError("Only the customer who posted this job can review it.", code="not_your_job", status_code=403)
+                raise ServiceError("Only the customer who posted this job can review it.", code="not_your_job", kind=Refusal.FORBIDDEN)
             if job.status != Job.Status.COMPLETED:
                 raise ServiceError(
                     f"You can review the work once the job is completed (it is {job.get_status_display().lower()}).",
@@ -99,11 +99,11 @@ def review_reply(*, review: Review, actor: User, reply: str) -> Review:
     """The reviewed tradesperson answers, once.  Emits ``review.replied``."""
     text = _text(reply, "reply")
     if not text:
-        raise ServiceError("Write a reply first.", code="reply_required", status_code=400)
+        raise ServiceError("Write a reply first.", code="reply_required", kind=Refusal.INVALID)
     with transaction.atomic():
         review = Review.objects.select_for_update().get(pk=review.pk)
         if review.tradesperson_id != actor.pk:
-            raise ServiceError("Only the tradesperson who was reviewed can reply.", code="not_your_review", status_code=403)
+            raise ServiceError("Only the tradesperson who was reviewed can reply.", code="not_your_review", kind=Refusal.FORBIDDEN)
         if review.replied_at is not None:
             raise ServiceError("You have already replied to this review; a review has one reply.", code="already_replied")
         review.reply, review.replied_at = text, timezone.now()
@@ -128,12 +128,12 @@ def review_moderate(*, review: Review, moderator: User, hide: bool, reason: str)
     Emits ``review.moderated``.
     """
     if not moderator.is_staff:
-        raise ServiceError("Only staff moderate reviews.", code="forbidden", status_code=403)
+        raise ServiceError("Only staff moderate reviews.", code="forbidden", kind=Refusal.FORBIDDEN)
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError("Give a reason for hiding or restoring the review.", code="reason_required", status_code=400)
+        raise ServiceError("Give a reason for hiding or restoring the review.", code="reason_required", kind=Refusal.INVALID)
     if len(reason) > 500:
-        raise ServiceError("The reason is too long: at most 500 characters.", code="too_long", status_code=400)
+        raise ServiceError("The reason is too long: at most 500 characters.", code="too_long", kind=Refusal.INVALID)
     with transaction.atomic():
         review = Review.objects.select_for_update().get(pk=review.pk)
         if review.is_hidden == hide:

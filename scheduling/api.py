@@ -20,12 +20,13 @@ from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from jobs.api import FieldErrorsApiView, IsTradesperson, IsTradespersonOrStaff, _job_or_404, _valid, request_user
+from jobs.api import job_or_404
 from jobs.models import Bid, Job
-from jobs.serializers import ErrorSerializer, errors
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.api import ErrorSerializer, IsTradesperson, IsTradespersonOrStaff, errors, request_user, valid
+from marketplace.errors import Refusal, ServiceError
 
 from . import dispatch, selectors, services, slots
 from .models import Appointment, SlotProposal, Worker
@@ -63,7 +64,7 @@ SLOT_TAKEN_409 = OpenApiResponse(
 )
 
 
-class SchedulingApiView(FieldErrorsApiView):
+class SchedulingApiView(APIView):
     """Adds ``suggestions`` (ISO starts, UTC) to the error of a refused time."""
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -89,7 +90,9 @@ def _check_party(job: Job, viewer: User, *, staff: bool = False) -> None:
     """The job's customer or the awarded tradesperson (and staff when ``staff``); anyone else who can see the job is 403."""
     if viewer.pk == job.customer_id or viewer.pk == _awarded_tradesperson_id(job) or (staff and viewer.is_staff):
         return
-    raise ServiceError("Only the job's customer or the tradesperson doing it can see its schedule.", code="forbidden", status_code=403)
+    raise ServiceError(
+        "Only the job's customer or the tradesperson doing it can see its schedule.", code="forbidden", kind=Refusal.FORBIDDEN
+    )
 
 
 def _worker_or_400(worker_id: int, field: str = "worker") -> Worker:
@@ -157,13 +160,15 @@ class JobSlotsApi(SchedulingApiView):
         responses={200: SlotsOutputSerializer, **errors(400, 403, 404, 409)},
     )
     def get(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
-        query = _valid(SlotQuerySerializer, request.query_params)
+        job = job_or_404(request, job_id)
+        query = valid(SlotQuerySerializer, request.query_params)
         viewer = request_user(request)
         _check_party(job, viewer)
         tradesperson_id = _awarded_tradesperson_id(job)
         if tradesperson_id is None or job.status not in (Job.Status.AWARDED, Job.Status.SCHEDULED):
-            raise ServiceError("Slots are offered once the job is awarded, until work starts.", code="job_not_awarded", status_code=409)
+            raise ServiceError(
+                "Slots are offered once the job is awarded, until work starts.", code="job_not_awarded", kind=Refusal.CONFLICT
+            )
         workers = selectors.workers_of(owner_id=tradesperson_id)
         if query["worker"] is not None:
             workers = [w for w in workers if w.pk == query["worker"]]
@@ -220,7 +225,7 @@ class JobAppointmentApi(SchedulingApiView):
         responses={200: AppointmentOutputSerializer, **errors(403, 404)},
     )
     def get(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
+        job = job_or_404(request, job_id)
         _check_party(job, request_user(request), staff=True)
         return _appointment_response(request, _booked_or_404(job))
 
@@ -234,8 +239,8 @@ class JobAppointmentApi(SchedulingApiView):
         responses={201: AppointmentOutputSerializer, **errors(400, 403, 404), 409: SLOT_TAKEN_409},
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
-        data = _valid(AppointmentBookInputSerializer, request.data)
+        job = job_or_404(request, job_id)
+        data = valid(AppointmentBookInputSerializer, request.data)
         worker = _worker_or_400(data["worker"])
         appointment = services.appointment_book(
             job=job, worker=worker, starts_at=data["starts_at"], duration_minutes=data["duration_minutes"], actor=request_user(request)
@@ -251,8 +256,8 @@ class JobAppointmentApi(SchedulingApiView):
         responses={200: AppointmentOutputSerializer, **errors(400, 403, 404), 409: SLOT_TAKEN_409},
     )
     def patch(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
-        data = _valid(AppointmentRescheduleInputSerializer, request.data)
+        job = job_or_404(request, job_id)
+        data = valid(AppointmentRescheduleInputSerializer, request.data)
         worker = _worker_or_400(data["worker"]) if data["worker"] is not None else None
         appointment = services.appointment_reschedule(
             appointment=_booked_or_404(job),
@@ -273,8 +278,8 @@ class JobAppointmentCancelApi(SchedulingApiView):
         responses={200: AppointmentOutputSerializer, **errors(400, 403, 404, 409)},
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
-        data = _valid(AppointmentCancelInputSerializer, request.data)
+        job = job_or_404(request, job_id)
+        data = valid(AppointmentCancelInputSerializer, request.data)
         appointment = services.appointment_cancel(appointment=_booked_or_404(job), actor=request_user(request), reason=data["reason"])
         return _appointment_response(request, appointment)
 
@@ -289,7 +294,7 @@ class JobAppointmentConfirmApi(SchedulingApiView):
         responses={200: AppointmentOutputSerializer, **errors(403, 404, 409)},
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
+        job = job_or_404(request, job_id)
         appointment = services.appointment_confirm(appointment=_booked_or_404(job), actor=request_user(request))
         return _appointment_response(request, appointment)
 
@@ -325,7 +330,7 @@ class JobProposalsApi(SchedulingApiView):
         responses={200: ProposalOutputSerializer, **errors(403, 404)},
     )
     def get(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
+        job = job_or_404(request, job_id)
         _check_party(job, request_user(request), staff=True)
         proposal = selectors.open_proposal(job_id=job.pk)
         body = {"proposal": proposal_body(proposal, _zone(request)) if proposal is not None else None}
@@ -340,8 +345,8 @@ class JobProposalsApi(SchedulingApiView):
         responses={201: ProposalOutputSerializer, **errors(400, 403, 404), 409: SLOT_TAKEN_409},
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_or_404(request, job_id)
-        data = _valid(ProposalInputSerializer, request.data)
+        job = job_or_404(request, job_id)
+        data = valid(ProposalInputSerializer, request.data)
         proposal = services.proposal_create(
             job=job,
             worker=_worker_or_400(data["worker"]),
@@ -365,8 +370,8 @@ class JobProposalAcceptApi(SchedulingApiView):
         responses={201: AppointmentOutputSerializer, **errors(400, 403, 404), 409: SLOT_TAKEN_409},
     )
     def post(self, request: Request, job_id: int, proposal_id: int) -> Response:
-        job = _job_or_404(request, job_id)
-        data = _valid(ProposalAcceptInputSerializer, request.data)
+        job = job_or_404(request, job_id)
+        data = valid(ProposalAcceptInputSerializer, request.data)
         proposal = SlotProposal.objects.filter(pk=proposal_id, job=job).first()
         if proposal is None:
             raise exceptions.NotFound("No such proposal for this job.")
@@ -420,7 +425,7 @@ class WorkerHoursApi(SchedulingApiView):
     )
     def put(self, request: Request, worker_id: int) -> Response:
         worker = _own_worker_or_404(request, worker_id)
-        data = _valid(HoursInputSerializer, request.data)
+        data = valid(HoursInputSerializer, request.data)
         hours = [(row["weekday"], row["start"], row["end"]) for row in data["hours"]]
         services.worker_set_hours(worker=worker, actor=request_user(request), hours=hours)
         return _worker_response(worker)
@@ -438,7 +443,7 @@ class WorkerTimeOffApi(SchedulingApiView):
     )
     def post(self, request: Request, worker_id: int) -> Response:
         worker = _own_worker_or_404(request, worker_id)
-        data = _valid(TimeOffInputSerializer, request.data)
+        data = valid(TimeOffInputSerializer, request.data)
         time_off = services.time_off_add(
             worker=worker, actor=request_user(request), starts_at=data["starts_at"], ends_at=data["ends_at"], reason=data["reason"]
         )
@@ -461,7 +466,7 @@ class CalendarApi(SchedulingApiView):
     )
     def get(self, request: Request) -> Response:
         viewer = request_user(request)
-        query = _valid(CalendarQuerySerializer, request.query_params)
+        query = valid(CalendarQuerySerializer, request.query_params)
         window_start: datetime = query["from"] or timezone.now()
         window_end: datetime = query["to"] or window_start + timedelta(days=7)
         if window_end <= window_start:
@@ -501,7 +506,7 @@ class DispatchApi(SchedulingApiView):
     )
     def get(self, request: Request) -> Response:
         viewer = request_user(request)
-        query = _valid(DispatchQuerySerializer, request.query_params)
+        query = valid(DispatchQuerySerializer, request.query_params)
         owner = viewer
         if viewer.is_staff and not viewer.is_tradesperson:
             if query["owner"] is None:

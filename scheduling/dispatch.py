@@ -47,7 +47,7 @@ from zoneinfo import ZoneInfo
 
 from jobs.matching import haversine_km
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 
 from . import slots
 from .models import Appointment, TimeOff, Worker, WorkingHours
@@ -208,7 +208,7 @@ def dispatch_board(*, owner: User, start_day: date, days: int = 7, worker_id: in
     Refuses ``days`` outside 1..:data:`MAX_BOARD_DAYS` (400 ``invalid_days``).  Four queries.
     """
     if not 1 <= days <= MAX_BOARD_DAYS:
-        raise ServiceError(f"Show between 1 and {MAX_BOARD_DAYS} days.", code="invalid_days", status_code=400)
+        raise ServiceError(f"Show between 1 and {MAX_BOARD_DAYS} days.", code="invalid_days", kind=Refusal.INVALID)
     zone_name = owner.time_zone
     zone = ZoneInfo(zone_name)
     board_days = [start_day + timedelta(days=i) for i in range(days)]
@@ -219,7 +219,7 @@ def dispatch_board(*, owner: User, start_day: date, days: int = 7, worker_id: in
     if worker_id is not None:
         workers = list(worker_qs.filter(pk=worker_id))
         if not workers:
-            raise ServiceError("No such worker in your business.", code="not_found", status_code=404)
+            raise ServiceError("No such worker in your business.", code="not_found", kind=Refusal.NOT_FOUND)
     else:
         workers = list(worker_qs.filter(active=True))
 

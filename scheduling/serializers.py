@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 
 MAX_DURATION_MINUTES = 24 * 60
 MAX_SLOT_DAYS = 28
@@ -58,9 +58,9 @@ class AwareDateTimeField(serializers.DateTimeField):
                 error = ServiceError(
                     "Send the time with its offset (e.g. 2027-01-04T10:00:00Z or +01:00); a time without one is ambiguous.",
                     code="naive_time",
-                    status_code=400,
+                    kind=Refusal.INVALID,
+                    field=self.field_name or "",
                 )
-                error.field = self.field_name or ""  # type: ignore[attr-defined]
                 raise error
         result: datetime = super().to_internal_value(value)
         return result

@@ -19,12 +19,11 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from psycopg.types.range import Range
-from rest_framework.exceptions import ErrorDetail
 
 from jobs.models import Bid, Job
 from jobs.services import job_set_status
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import emit
 
 from . import events as ev
@@ -55,8 +54,8 @@ _BAD_INPUT = {slots.Problem.IN_THE_PAST, slots.Problem.BAD_DURATION, slots.Probl
 class SlotUnavailable(ServiceError):
     """A refused time, with the next free starts (UTC) the client can offer instead."""
 
-    def __init__(self, message: str, *, code: str, status_code: int, suggestions: Sequence[datetime] = ()) -> None:
-        super().__init__(message, code=code, status_code=status_code)
+    def __init__(self, message: str, *, code: str, kind: Refusal, suggestions: Sequence[datetime] = ()) -> None:
+        super().__init__(message, code=code, kind=kind)
         self.suggestions = list(suggestions)
 
 
@@ -95,7 +94,9 @@ def _availability_changed(worker: Worker, change: str, *, actor_id: int | None, 
 
 def _check_owner(worker: Worker, actor: User) -> None:
     if worker.owner_id != actor.pk:
-        raise ServiceError("Only the business this worker belongs to can change their availability.", code="forbidden", status_code=403)
+        raise ServiceError(
+            "Only the business this worker belongs to can change their availability.", code="forbidden", kind=Refusal.FORBIDDEN
+        )
 
 
 def worker_set_hours(*, worker: Worker, actor: User, hours: Sequence[tuple[int, time, time]]) -> list[WorkingHours]:
@@ -103,9 +104,9 @@ def worker_set_hours(*, worker: Worker, actor: User, hours: Sequence[tuple[int, 
     _check_owner(worker, actor)
     for weekday, start, end in hours:
         if not 0 <= weekday <= 6:
-            raise ServiceError("The weekday must be 0 (Monday) to 6 (Sunday).", code="invalid_weekday", status_code=400)
+            raise ServiceError("The weekday must be 0 (Monday) to 6 (Sunday).", code="invalid_weekday", kind=Refusal.INVALID)
         if end <= start:
-            raise ServiceError("Working hours must end after they start.", code="ends_before_start", status_code=400)
+            raise ServiceError("Working hours must end after they start.", code="ends_before_start", kind=Refusal.INVALID)
     with transaction.atomic():
         WorkingHours.objects.filter(worker=worker).delete()
         created = WorkingHours.objects.bulk_create([WorkingHours(worker=worker, weekday=d, start=s, end=e) for d, s, e in hours])
@@ -117,7 +118,7 @@ def time_off_add(*, worker: Worker, actor: User, starts_at: datetime, ends_at: d
     """Block ``[starts_at, ends_at)``; existing appointments are kept (moving them is a reschedule)."""
     _check_owner(worker, actor)
     if ends_at <= starts_at:
-        raise ServiceError("Time off must end after it starts.", code="ends_before_start", status_code=400)
+        raise ServiceError("Time off must end after it starts.", code="ends_before_start", kind=Refusal.INVALID)
     with transaction.atomic():
         time_off = TimeOff.objects.create(worker=worker, starts_at=starts_at, ends_at=ends_at, reason=reason)
         _availability_changed(worker, "time_off", actor_id=actor.pk, span=(starts_at, ends_at))
@@ -144,17 +145,17 @@ def _side(job: Job, actor: User) -> str:
         return "customer"
     if job.awarded_bid_id is not None and Bid.objects.filter(pk=job.awarded_bid_id, tradesperson_id=actor.pk).exists():
         return "tradesperson"
-    raise ServiceError("Only the job's customer or the tradesperson doing it can schedule it.", code="forbidden", status_code=403)
+    raise ServiceError("Only the job's customer or the tradesperson doing it can schedule it.", code="forbidden", kind=Refusal.FORBIDDEN)
 
 
 def _check_worker(job: Job, worker: Worker, side: str) -> None:
     tradesperson_id = Bid.objects.filter(pk=job.awarded_bid_id or 0).values_list("tradesperson_id", flat=True).first()
     if worker.owner_id != tradesperson_id:
         if side == "tradesperson":
-            raise ServiceError("That worker is not part of your business.", code="forbidden", status_code=403)
-        raise ServiceError("That worker does not work for the tradesperson doing this job.", code="wrong_worker", status_code=400)
+            raise ServiceError("That worker is not part of your business.", code="forbidden", kind=Refusal.FORBIDDEN)
+        raise ServiceError("That worker does not work for the tradesperson doing this job.", code="wrong_worker", kind=Refusal.INVALID)
     if not worker.active:
-        raise ServiceError("That worker is not taking appointments.", code="worker_inactive", status_code=409)
+        raise ServiceError("That worker is not taking appointments.", code="worker_inactive", kind=Refusal.CONFLICT)
 
 
 def _format(moment: datetime, zone: str) -> str:
@@ -165,7 +166,7 @@ def _refuse(
     problem: str, *, worker: Worker, duration: timedelta, starts_at: datetime, ignore: Appointment | None = None
 ) -> SlotUnavailable:
     if problem in _BAD_INPUT:
-        return SlotUnavailable(_MESSAGES[problem], code=problem, status_code=400)
+        return SlotUnavailable(_MESSAGES[problem], code=problem, kind=Refusal.INVALID)
     suggestions = selectors.next_free_slots(worker=worker, duration=duration, after=starts_at, ignore=ignore)
     if not suggestions:
         suggestions = selectors.next_free_slots(worker=worker, duration=duration, after=timezone.now(), ignore=ignore)
@@ -174,14 +175,14 @@ def _refuse(
         if suggestions
         else " No free time in the next four weeks."
     )
-    return SlotUnavailable(_MESSAGES[problem] + hint, code=problem, status_code=409, suggestions=suggestions)
+    return SlotUnavailable(_MESSAGES[problem] + hint, code=problem, kind=Refusal.CONFLICT, suggestions=suggestions)
 
 
 def _check_slot(*, worker: Worker, starts_at: datetime, duration: timedelta, ignore: Appointment | None = None) -> None:
     if starts_at.tzinfo is None:
-        raise ServiceError("The start time needs a time zone.", code="naive_time", status_code=400)
+        raise ServiceError("The start time needs a time zone.", code="naive_time", kind=Refusal.INVALID)
     if duration <= timedelta(0):
-        raise SlotUnavailable(_MESSAGES[slots.Problem.BAD_DURATION], code=slots.Problem.BAD_DURATION, status_code=400)
+        raise SlotUnavailable(_MESSAGES[slots.Problem.BAD_DURATION], code=slots.Problem.BAD_DURATION, kind=Refusal.INVALID)
     availability = selectors.worker_availability(worker=worker, start=starts_at, end=starts_at + duration)
     problem = slots.slot_problem(availability, start=starts_at, duration=duration, now=timezone.now(), ignore=ignore.pk if ignore else None)
     if problem is not None:
@@ -205,7 +206,7 @@ def _write(appointment: Appointment, *, duration: timedelta, update_fields: list
                 slots.Problem.OVERLAP, worker=appointment.worker, duration=duration, starts_at=appointment.starts_at, ignore=ignore
             ) from exc
         if sqlstate == _UNIQUE_VIOLATION:
-            raise ServiceError("This job already has a booked appointment.", code="already_scheduled", status_code=409) from exc
+            raise ServiceError("This job already has a booked appointment.", code="already_scheduled", kind=Refusal.CONFLICT) from exc
         raise
 
 
@@ -239,9 +240,11 @@ def appointment_book(*, job: Job, worker: Worker, starts_at: datetime, duration_
         job = _locked_job(job)
         side = _side(job, actor)
         if job.status == Job.Status.SCHEDULED:
-            raise ServiceError("This job already has an appointment; reschedule it instead.", code="already_scheduled", status_code=409)
+            raise ServiceError(
+                "This job already has an appointment; reschedule it instead.", code="already_scheduled", kind=Refusal.CONFLICT
+            )
         if job.status != Job.Status.AWARDED:
-            raise ServiceError("Only an awarded job can be booked.", code="job_not_awarded", status_code=409)
+            raise ServiceError("Only an awarded job can be booked.", code="job_not_awarded", kind=Refusal.CONFLICT)
         _check_worker(job, worker, side)
         _check_prerequisites(job=job, worker=worker, starts_at=starts_at, duration=duration, zone=actor.time_zone)
         _check_slot(worker=worker, starts_at=starts_at, duration=duration)
@@ -270,7 +273,7 @@ def _locked_booked(appointment: Appointment, actor: User) -> tuple[Appointment, 
     locked = Appointment.objects.select_for_update(of=("self",)).select_related("worker").get(pk=appointment.pk)
     side = _side(job, actor)
     if locked.status != Appointment.Status.BOOKED:
-        raise ServiceError("This appointment is no longer booked.", code="not_booked", status_code=409)
+        raise ServiceError("This appointment is no longer booked.", code="not_booked", kind=Refusal.CONFLICT)
     return locked, job, side
 
 
@@ -351,11 +354,11 @@ def appointment_confirm(*, appointment: Appointment, actor: User) -> Appointment
     with transaction.atomic():
         appointment, job, side = _locked_booked(appointment, actor)
         if side != "customer":
-            raise ServiceError("Only the customer confirms the appointment time.", code="forbidden", status_code=403)
+            raise ServiceError("Only the customer confirms the appointment time.", code="forbidden", kind=Refusal.FORBIDDEN)
         if appointment.confirmed_at is not None:
             return appointment
         if appointment.ends_at <= timezone.now():
-            raise ServiceError("This appointment is already over.", code="appointment_over", status_code=409)
+            raise ServiceError("This appointment is already over.", code="appointment_over", kind=Refusal.CONFLICT)
         appointment.confirmed_at = timezone.now()
         appointment.save(update_fields=["confirmed_at", "updated_at"])
         emit(ev.APPOINTMENT_CONFIRMED, aggregate_id=job.pk, data=_event_data(appointment, side), actor_id=actor.pk)
@@ -430,20 +433,20 @@ def proposal_create(
     ``appointment.proposed``.
     """
     if not 1 <= len(starts) <= MAX_PROPOSED_STARTS:
-        raise ServiceError(f"Propose between 1 and {MAX_PROPOSED_STARTS} times.", code="invalid_starts", status_code=400)
+        raise ServiceError(f"Propose between 1 and {MAX_PROPOSED_STARTS} times.", code="invalid_starts", kind=Refusal.INVALID)
     if any(s.tzinfo is None for s in starts):
-        raise ServiceError("Each start time needs a time zone.", code="naive_time", status_code=400)
+        raise ServiceError("Each start time needs a time zone.", code="naive_time", kind=Refusal.INVALID)
     if len({s.astimezone(UTC) for s in starts}) != len(starts):
-        raise ServiceError("The proposed times must be different.", code="duplicate_starts", status_code=400)
+        raise ServiceError("The proposed times must be different.", code="duplicate_starts", kind=Refusal.INVALID)
     duration = timedelta(minutes=duration_minutes)
     with transaction.atomic():
         job = _locked_job(job)
         side = _side(job, actor)
         if side != "tradesperson":
-            raise ServiceError("Only the tradesperson doing the job proposes times.", code="forbidden", status_code=403)
+            raise ServiceError("Only the tradesperson doing the job proposes times.", code="forbidden", kind=Refusal.FORBIDDEN)
         if job.status != Job.Status.AWARDED:
             raise ServiceError(
-                "Times can be proposed only for an awarded job that is not booked yet.", code="job_not_awarded", status_code=409
+                "Times can be proposed only for an awarded job that is not booked yet.", code="job_not_awarded", kind=Refusal.CONFLICT
             )
         _check_worker(job, worker, side)
         ordered = sorted(starts)
@@ -453,7 +456,7 @@ def proposal_create(
                 _check_slot(worker=worker, starts_at=start, duration=duration)
             except ServiceError as exc:
                 label = _format(start, actor.time_zone)
-                exc.detail = ErrorDetail(f"Time {position} ({label}): {exc.detail}", code=getattr(exc.detail, "code", None))
+                exc.message = f"Time {position} ({label}): {exc.message}"
                 raise
         SlotProposal.objects.filter(job=job, status=SlotProposal.Status.OPEN).update(status=SlotProposal.Status.WITHDRAWN)
         proposal = SlotProposal.objects.create(
@@ -485,13 +488,13 @@ def proposal_accept(*, proposal: SlotProposal, start: datetime, actor: User) -> 
         job = _locked_job(proposal.job)
         proposal = SlotProposal.objects.select_for_update(of=("self",)).select_related("worker").get(pk=proposal.pk)
         if _side(job, actor) != "customer":
-            raise ServiceError("Only the customer books one of the proposed times.", code="forbidden", status_code=403)
+            raise ServiceError("Only the customer books one of the proposed times.", code="forbidden", kind=Refusal.FORBIDDEN)
         if proposal.status != SlotProposal.Status.OPEN:
-            raise ServiceError("These times are no longer on offer.", code="proposal_closed", status_code=409)
+            raise ServiceError("These times are no longer on offer.", code="proposal_closed", kind=Refusal.CONFLICT)
         if start.tzinfo is None:
-            raise ServiceError("The start time needs a time zone.", code="naive_time", status_code=400)
+            raise ServiceError("The start time needs a time zone.", code="naive_time", kind=Refusal.INVALID)
         if all(start != offered for offered in proposal.starts):
-            raise ServiceError("That time is not one of the proposed times.", code="not_proposed", status_code=400)
+            raise ServiceError("That time is not one of the proposed times.", code="not_proposed", kind=Refusal.INVALID)
         proposal.status = SlotProposal.Status.ACCEPTED
         proposal.save(update_fields=["status"])
         appointment = appointment_book(
@@ -578,15 +581,15 @@ def _check_prerequisites(
     *, job: Job, worker: Worker, starts_at: datetime, duration: timedelta, zone: str, ignore: Appointment | None = None
 ) -> None:
     if starts_at.tzinfo is None:
-        raise ServiceError("The start time needs a time zone.", code="naive_time", status_code=400)
+        raise ServiceError("The start time needs a time zone.", code="naive_time", kind=Refusal.INVALID)
     conflict = _prerequisite_conflict(job_id=job.pk, starts_at=starts_at)
     if conflict is None:
         return
     if conflict.ends_at is None:
-        raise SlotUnavailable(conflict.sentence(zone), code="prerequisite_not_scheduled", status_code=409)
+        raise SlotUnavailable(conflict.sentence(zone), code="prerequisite_not_scheduled", kind=Refusal.CONFLICT)
     suggestions = selectors.next_free_slots(worker=worker, duration=duration, after=conflict.ends_at, ignore=ignore)
     hint = " Next free after that: " + ", ".join(_format(s, zone) for s in suggestions) + "." if suggestions else ""
-    raise SlotUnavailable(conflict.sentence(zone) + hint, code="dependency_violation", status_code=409, suggestions=suggestions)
+    raise SlotUnavailable(conflict.sentence(zone) + hint, code="dependency_violation", kind=Refusal.CONFLICT, suggestions=suggestions)
 
 
 def _set_flag(appointment: Appointment, conflict: _Conflict | None, *, actor: User | None, cause: str = "") -> None:
@@ -673,9 +676,9 @@ def dependency_add(*, job: Job, depends_on: Job, actor: User) -> JobDependency:
     is flagged.  Emits ``dependency.added`` (aggregate: the dependent job).
     """
     if actor.pk != job.customer_id or actor.pk != depends_on.customer_id:
-        raise ServiceError("You can only link jobs you posted yourself.", code="forbidden", status_code=403)
+        raise ServiceError("You can only link jobs you posted yourself.", code="forbidden", kind=Refusal.FORBIDDEN)
     if job.pk == depends_on.pk:
-        raise ServiceError("A job cannot depend on itself.", code="dependency_self", status_code=400)
+        raise ServiceError("A job cannot depend on itself.", code="dependency_self", kind=Refusal.INVALID)
     with transaction.atomic():
         # One lock over all of the customer's jobs (id order): the graph cannot change while we walk it.
         jobs = {j.pk: j for j in Job.objects.select_for_update().filter(customer_id=actor.pk).order_by("pk")}
@@ -685,10 +688,12 @@ def dependency_add(*, job: Job, depends_on: Job, actor: User) -> JobDependency:
             return existing
         if depends_on.status in _NOT_WAITED_FOR:
             done = "is already completed" if depends_on.status == Job.Status.COMPLETED else f"is {depends_on.get_status_display().lower()}"
-            raise ServiceError(f"“{depends_on.title}” {done}; there is nothing to wait for.", code="prerequisite_closed", status_code=400)
+            raise ServiceError(
+                f"“{depends_on.title}” {done}; there is nothing to wait for.", code="prerequisite_closed", kind=Refusal.INVALID
+            )
         if job.status not in (Job.Status.OPEN, Job.Status.AWARDED, Job.Status.SCHEDULED):
             state = job.get_status_display().lower()
-            raise ServiceError(f"“{job.title}” is {state}; it can no longer wait for another job.", code="job_closed", status_code=400)
+            raise ServiceError(f"“{job.title}” is {state}; it can no longer wait for another job.", code="job_closed", kind=Refusal.INVALID)
         edges: dict[int, set[int]] = {}
         for dependent_id, prerequisite_id in JobDependency.objects.filter(job__customer_id=actor.pk).values_list("job_id", "depends_on_id"):
             edges.setdefault(dependent_id, set()).add(prerequisite_id)
@@ -696,7 +701,7 @@ def dependency_add(*, job: Job, depends_on: Job, actor: User) -> JobDependency:
         if loop is not None:
             names = " → ".join(f"“{jobs[pk].title}”" for pk in [job.pk, *loop])
             raise ServiceError(
-                f"That would make a loop ({names}): none of these jobs could ever start.", code="dependency_cycle", status_code=400
+                f"That would make a loop ({names}): none of these jobs could ever start.", code="dependency_cycle", kind=Refusal.INVALID
             )
         dependent_appointment = selectors.booked_appointment(job_id=job.pk)
         prerequisite_appointment = selectors.booked_appointment(job_id=depends_on.pk)
@@ -710,7 +715,7 @@ def dependency_add(*, job: Job, depends_on: Job, actor: User) -> JobDependency:
                 f"“{job.title}” is booked for {_format(dependent_appointment.starts_at, zone)}, before “{depends_on.title}” ends "
                 f"({_format(prerequisite_appointment.ends_at, zone)}, {zone}); reschedule one of them first.",
                 code="dependency_violation",
-                status_code=409,
+                kind=Refusal.CONFLICT,
             )
         dependency = JobDependency.objects.create(job=job, depends_on=depends_on, created_by=actor)
         emit(ev.DEPENDENCY_ADDED, aggregate_id=job.pk, data=_dependency_data(job, depends_on), actor_id=actor.pk)
@@ -724,11 +729,11 @@ def dependency_remove(*, job: Job, depends_on: Job, actor: User) -> None:
     Emits ``dependency.removed`` (and ``appointment.unflagged`` if the dependent appointment fits again).
     """
     if actor.pk != job.customer_id:
-        raise ServiceError("You can only change your own jobs.", code="forbidden", status_code=403)
+        raise ServiceError("You can only change your own jobs.", code="forbidden", kind=Refusal.FORBIDDEN)
     with transaction.atomic():
         job = _locked_job(job)
         deleted, _ = JobDependency.objects.filter(job=job, depends_on_id=depends_on.pk).delete()
         if not deleted:
-            raise ServiceError("That job does not depend on the other one.", code="not_found", status_code=404)
+            raise ServiceError("That job does not depend on the other one.", code="not_found", kind=Refusal.NOT_FOUND)
         emit(ev.DEPENDENCY_REMOVED, aggregate_id=job.pk, data=_dependency_data(job, depends_on), actor_id=actor.pk)
         _review(job_id=job.pk, actor=actor, cause="dependency_removed")

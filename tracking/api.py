@@ -16,11 +16,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from jobs.api import FieldErrorsApiView, _valid, request_user
 from jobs.models import Job
-from jobs.serializers import ErrorSerializer, errors
-from marketplace.api_errors import ServiceError
+from marketplace.api import ErrorSerializer, errors, request_user, valid
+from marketplace.errors import Refusal, ServiceError
 from scheduling.models import Appointment
 
 from . import selectors, services
@@ -38,12 +38,14 @@ def _visit_response(request: Request, job_id: int) -> Response:
     job, appointment = _job_or_404(request, job_id)
     viewer = request_user(request)
     if selectors.party_of(viewer, job, appointment) is None:
-        raise ServiceError("Only the job's customer or the tradesperson doing it can follow the visit.", code="forbidden", status_code=403)
+        raise ServiceError(
+            "Only the job's customer or the tradesperson doing it can follow the visit.", code="forbidden", kind=Refusal.FORBIDDEN
+        )
     body = selectors.visit_body(job=job, appointment=appointment, viewer=viewer)
     return Response(VisitOutputSerializer(body).data)
 
 
-class VisitApi(FieldErrorsApiView):
+class VisitApi(APIView):
     @extend_schema(
         tags=["tracking"],
         summary="A job's visit: stage, timeline, the tradesperson's position and ETA (its customer or the tradesperson)",
@@ -73,12 +75,12 @@ class VisitApi(FieldErrorsApiView):
     )
     def post(self, request: Request, job_id: int) -> Response:
         job, _ = _job_or_404(request, job_id)
-        data = _valid(VisitActionInputSerializer, request.data)
+        data = valid(VisitActionInputSerializer, request.data)
         services.visit_act(job=job, actor=request_user(request), action=data["action"])
         return _visit_response(request, job_id)
 
 
-class PingsApi(FieldErrorsApiView):
+class PingsApi(APIView):
     @extend_schema(
         tags=["tracking"],
         summary="Send GPS positions of a job's visit (the tradesperson doing it or their booked worker)",
@@ -99,7 +101,7 @@ class PingsApi(FieldErrorsApiView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(PingsInputSerializer, request.data)
+        data = valid(PingsInputSerializer, request.data)
         job, _ = _job_or_404(request, data["job"])
         result = services.pings_accept(job=job, actor=request_user(request), pings=data["pings"])
         body = {"accepted": result.accepted, "rejected": [r.as_dict() for r in result.rejected]}

@@ -47,7 +47,7 @@ from jobs import services as job_services
 from jobs.models import Job
 from marketplace import ratelimit
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 from marketplace.events.context import current_correlation_id
 from marketplace.events.envelope import Envelope, normalise_data
 from marketplace.events.kafka import make_producer
@@ -135,13 +135,15 @@ def visit_act(*, job: Job | int, actor: User, action: str) -> Visit:
     409 ``not_scheduled`` / ``not_started`` / ``job_not_active`` (the job's state rules it out).
     """
     if action not in ACTIONS:
-        raise ServiceError(f"Unknown action {action!r}; use one of {', '.join(ACTIONS)}.", code="bad_action", status_code=400)
+        raise ServiceError(f"Unknown action {action!r}; use one of {', '.join(ACTIONS)}.", code="bad_action", kind=Refusal.INVALID)
     sources, target = ACTIONS[action]
     job_id = job.pk if isinstance(job, Job) else job
     with transaction.atomic():
         locked_job, visit, appointment = _locked(job_id)
         if party_of(actor, locked_job, appointment) not in ACTING_PARTIES:
-            raise ServiceError("Only the tradesperson doing this job (or their booked worker) can update the visit.", "forbidden", 403)
+            raise ServiceError(
+                "Only the tradesperson doing this job (or their booked worker) can update the visit.", "forbidden", Refusal.FORBIDDEN
+            )
         if visit.stage == target:
             return visit  # a double tap: already there
         if visit.stage not in sources:
@@ -427,7 +429,9 @@ def produce_pings(envelopes: list[Envelope]) -> None:
         log.warning(
             "tracking: %d of %d pings not acknowledged (%s)", len(envelopes) - len(done) + len(errors), len(envelopes), fatal or errors[:1]
         )
-        raise ServiceError("Tracking is briefly unavailable; keep the pings and retry shortly.", "tracking_unavailable", 503)
+        raise ServiceError(
+            "Tracking is briefly unavailable; keep the pings and retry shortly.", "tracking_unavailable", Refusal.UNAVAILABLE
+        )
 
 
 def pings_accept(*, job: Job, actor: User, pings: list[Any], now: datetime | None = None) -> PingResult:
@@ -439,10 +443,12 @@ def pings_accept(*, job: Job, actor: User, pings: list[Any], now: datetime | Non
     """
     now = now or timezone.now()
     if not 1 <= len(pings) <= MAX_PINGS_PER_REQUEST:
-        raise ServiceError(f"Send 1 to {MAX_PINGS_PER_REQUEST} pings at a time.", code="bad_batch", status_code=400)
+        raise ServiceError(f"Send 1 to {MAX_PINGS_PER_REQUEST} pings at a time.", code="bad_batch", kind=Refusal.INVALID)
     appointment = booked_appointment(job_id=job.pk)
     if party_of(actor, job, appointment) not in ACTING_PARTIES:
-        raise ServiceError("Only the tradesperson doing this job (or their booked worker) can send its positions.", "forbidden", 403)
+        raise ServiceError(
+            "Only the tradesperson doing this job (or their booked worker) can send its positions.", "forbidden", Refusal.FORBIDDEN
+        )
     visit = Visit.objects.filter(job=job).first()
     if visit is None or visit.stage not in PING_STAGES or job.status != Job.Status.SCHEDULED or visit.worker_id is None:
         stage = visit.stage if visit else Stage.SCHEDULED

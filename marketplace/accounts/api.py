@@ -18,10 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import selectors as job_selectors
-from jobs.api import request_user
-from jobs.serializers import ProProfileOutputSerializer, errors
+from jobs.serializers import ProProfileOutputSerializer
 from marketplace import ratelimit
-from marketplace.api_errors import ServiceError
+from marketplace.api import errors, request_user
+from marketplace.errors import Refusal, ServiceError
 from marketplace.ratelimit import login_key
 
 from . import services
@@ -117,7 +117,7 @@ class TokenApi(APIView):
         ratelimit.check("login", login_key(request._request, serializer.validated_data["username"]), what="sign-in attempts")
         user = authenticate(request._request, **serializer.validated_data)
         if not isinstance(user, User):
-            raise ServiceError("Wrong username or password (or the account is disabled).", code="invalid_credentials", status_code=400)
+            raise ServiceError("Wrong username or password (or the account is disabled).", code="invalid_credentials", kind=Refusal.INVALID)
         return Response(TokenOutputSerializer({"token": _token_for(user)}).data)
 
 

@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from marketplace.api_errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 
 from .models import User
 
@@ -17,7 +17,7 @@ def user_sign_up(*, username: str, email: str, password: str, role: str, display
     Raises ServiceError (400) for a taken username, an unknown role or a weak password.
     """
     if role not in (User.Role.CUSTOMER, User.Role.TRADESPERSON):
-        raise ServiceError("Choose whether you are a customer or a tradesperson.", code="bad_role", status_code=400)
+        raise ServiceError("Choose whether you are a customer or a tradesperson.", code="bad_role", kind=Refusal.INVALID)
     from quotes.gateway import redact_card_numbers
 
     display_name = redact_card_numbers(display_name)
@@ -26,11 +26,11 @@ def user_sign_up(*, username: str, email: str, password: str, role: str, display
         validate_password(password, candidate)
         candidate.full_clean(exclude=["password"], validate_unique=False)  # uniqueness: the database decides
     except ValidationError as exc:
-        raise ServiceError(" ".join(exc.messages), code="invalid_account", status_code=400) from exc
+        raise ServiceError(" ".join(exc.messages), code="invalid_account", kind=Refusal.INVALID) from exc
     try:
         with transaction.atomic():
             candidate.set_password(password)
             candidate.save()
     except IntegrityError as exc:
-        raise ServiceError("That username is taken.", code="username_taken", status_code=400) from exc
+        raise ServiceError("That username is taken.", code="username_taken", kind=Refusal.INVALID) from exc
     return candidate

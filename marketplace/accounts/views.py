@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from marketplace import ratelimit
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from marketplace.ratelimit import login_key
 
 from .forms import SignUpForm
@@ -37,8 +37,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 time_zone=data["time_zone"],
             )
         except ServiceError as exc:
-            codes = exc.get_codes()
-            form.add_error(SERVICE_ERROR_FIELDS.get(codes if isinstance(codes, str) else ""), str(exc.detail))
+            form.add_error(SERVICE_ERROR_FIELDS.get(exc.code), exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             if user.is_tradesperson:
@@ -57,7 +56,7 @@ class RateLimitedLoginView(LoginView):
             ratelimit.check("login", login_key(request, request.POST.get("username", "")), what="sign-in attempts")
         except ratelimit.RateLimited as exc:
             form = self.get_form()  # bound, so the username stays filled in; not validated (no password check)
-            response = self.render_to_response(self.get_context_data(form=form, rate_limited=str(exc.detail)), status=429)
+            response = self.render_to_response(self.get_context_data(form=form, rate_limited=exc.message), status=429)
             response["Retry-After"] = str(exc.wait)
             return response
         return super().post(request, *args, **kwargs)

@@ -8,9 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.api import request_user
 from jobs.selectors import job_for_viewer
-from jobs.serializers import errors
+from marketplace.api import errors, request_user
 
 from . import selectors
 

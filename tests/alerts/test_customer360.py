@@ -12,7 +12,7 @@ from alerts.customer360 import reviews_installed
 from chat.services import chat_send, chat_threads_open
 from jobs import services as job_services
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from marketplace.events.registry import get_consumer
 from marketplace.events.replay import rebuild
 from tests.factories import post_job

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alerts.models import Alert, AlertDelivery
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from marketplace.events.models import ProcessedEvent
 from marketplace.events.registry import CONSUMERS, get_consumer
 from tests.events.pipeline import relay_all, run_consumer_until

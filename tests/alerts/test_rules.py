@@ -16,7 +16,7 @@ from django.utils import timezone
 from alerts.models import Alert, CancellationMark
 from alerts.projections import flood_window
 from jobs.services import job_cancel
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from marketplace.events.outbox import emit
 from quotes.events import PAYMENT_FAILED
 from tests.factories import post_job

@@ -10,7 +10,8 @@ from chat import services
 from chat.masking import HIDDEN
 from chat.models import Message, Thread
 from jobs import services as job_services
-from marketplace.api_errors import ServiceError
+from marketplace.api_errors import status_for
+from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 
 from .helpers import Quoted, award_to_x, quoted_job
@@ -39,7 +40,7 @@ def refused(code: str, status: int, fn: Any, **kwargs: Any) -> None:
     before = snapshot()
     with pytest.raises(ServiceError) as info:
         fn(**kwargs)
-    assert (info.value.get_codes(), info.value.status_code) == (code, status)
+    assert (info.value.code, status_for(info.value)) == (code, status)
     assert snapshot() == before, "a refused request wrote something"
 
 

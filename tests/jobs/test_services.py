@@ -11,7 +11,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.lifecycle import TRANSITIONS, IllegalTransition, can_transition
 from jobs.models import Bid, Job
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from tests.factories import post_job
 from tests.jobs.helpers import offer, pro
@@ -25,7 +25,7 @@ def events() -> list[str]:
 
 
 def error_code(excinfo: pytest.ExceptionInfo[ServiceError]) -> str:
-    return str(excinfo.value.get_codes())
+    return str(excinfo.value.code)
 
 
 def test_every_status_has_a_rule_and_finished_jobs_go_nowhere() -> None:

@@ -24,7 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from jobs import services as job_services
 from jobs.models import Job
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from quotes import payments
 from quotes.gateway import sign_webhook
 from quotes.models import Payment, PaymentOperation
@@ -96,7 +96,7 @@ class PaymentLife(RuleBasedStateMachine):
                 payment=self.payment, actor=self.staff, amount=D(pence) / 100, reason="test", idempotency_key=f"k{self.refund_keys}"
             )
         except ServiceError as exc:
-            note(f"refund refused: {exc.get_codes()}")
+            note(f"refund refused: {exc.code}")
 
     def _webhook(self, kind: str, data: dict[str, str]) -> None:
         body = json.dumps({"id": f"evt_{next(_names)}", "type": kind, "created": 1, "data": data}).encode()

@@ -19,7 +19,7 @@ from django.utils import timezone
 from jobs import services as job_services
 from jobs.models import Job
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from quotes import payments
 from quotes.gateway import WebhookRejected, sign_webhook
@@ -122,7 +122,7 @@ def test_refunds_partial_then_the_rest_never_more(customer, staff):
     assert sorted(Op.objects.filter(payment=payment, kind="refund").values_list("amount", flat=True)) == [D("10.80"), D("139.20")]
     with pytest.raises(ServiceError) as err:
         payments.payment_refund(payment=payment, actor=staff, amount=D("24.01"), reason="too much", idempotency_key="r2")
-    assert err.value.get_codes() == "exceeds_refundable"
+    assert err.value.code == "exceeds_refundable"
     payment = payments.payment_refund(payment=payment, actor=staff, amount=D("24.00"), reason="rest", idempotency_key="r3")
     assert payment.status == Payment.Status.REFUNDED and payment.kept == 0
     assert payment.platform_revenue == 0 and payment.payout_paid == 0
@@ -221,7 +221,7 @@ def test_two_customers_racing_for_the_last_promo_use_exactly_one_gets_it() -> No
             accept(version, customer, promo_code="LAST1")  # type: ignore[arg-type]
             outcomes.append("accepted")
         except ServiceError as exc:
-            outcomes.append(str(exc.get_codes()))
+            outcomes.append(str(exc.code))
         finally:
             connection.close()
 

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from jobs.models import Trade
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.api_errors import status_for
+from marketplace.errors import ServiceError
 from quotes.models import PromoCode, PromoRedemption
 from quotes.pricing import Promo
 from quotes.promos import promo_check, promo_redeem, promo_release, promo_to_pricing
@@ -39,8 +40,8 @@ def make_customer(username: str) -> User:
 def refusal_code(call: Callable[[], object]) -> str:
     with pytest.raises(ServiceError) as caught:
         call()
-    assert caught.value.status_code == 400
-    code = caught.value.get_codes()
+    assert status_for(caught.value) == 400
+    code = caught.value.code
     assert isinstance(code, str)
     return code
 
@@ -151,7 +152,7 @@ def test_messages_say_what_is_wrong_and_what_to_do(customer: User) -> None:
     make_promo(min_spend=D("100.00"))
     with pytest.raises(ServiceError) as caught:
         promo_check(code="spring10", customer=customer, trade=trade(), amount=D("80.00"))
-    assert str(caught.value.detail) == "Spend at least £100.00 to use SPRING10; this comes to £80.00."
+    assert str(caught.value.message) == "Spend at least £100.00 to use SPRING10; this comes to £80.00."
 
 
 @pytest.mark.django_db
@@ -207,7 +208,7 @@ def test_a_trade_restricted_code_works_for_its_trade(customer: User) -> None:
     assert promo_check(code="SPRING10", customer=customer, trade=electrical, amount=D("10.00")) == promo
     with pytest.raises(ServiceError) as caught:
         promo_check(code="SPRING10", customer=customer, trade=trade(), amount=D("10.00"))
-    assert "only for Electrical jobs, not Plumbing" in str(caught.value.detail)
+    assert "only for Electrical jobs, not Plumbing" in str(caught.value.message)
 
 
 @pytest.mark.django_db
@@ -381,7 +382,7 @@ def race(calls: list[Callable[[], PromoRedemption]]) -> tuple[list[PromoRedempti
             barrier.wait()
             redeemed.append(call())
         except ServiceError as exc:
-            refused.append(str(exc.get_codes()))
+            refused.append(str(exc.code))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

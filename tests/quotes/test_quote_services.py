@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobs.models import Bid, Job
-from marketplace.api_errors import ServiceError
+from marketplace.api_errors import status_for
+from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from quotes.models import Payment, PaymentOperation, PromoCode, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
 from quotes.pricing import LineItem
@@ -78,13 +79,13 @@ def test_refusals_write_nothing(job, bob):
     too_many = quote(OptionInput(lines=[LineItem("other", f"Item {i}", D(1), D(1)) for i in range(31)]))
     with pytest.raises(ServiceError) as err:
         submit(job, bob, too_many)
-    assert err.value.get_codes() == "too_many_lines"
+    assert err.value.code == "too_many_lines"
     with pytest.raises(ServiceError) as err:
         submit(job, bob, quote(OptionInput(lines=[LineItem("other", "Huge", D(1), D("100000.01"))])))
-    assert err.value.get_codes() == "amount_too_large"
+    assert err.value.code == "amount_too_large"
     with pytest.raises(ServiceError) as err:
         submit(job, bob, quote(valid_until=timezone.localdate() - timedelta(days=1)))
-    assert err.value.get_codes() == "bad_valid_until"
+    assert err.value.code == "bad_valid_until"
     assert not Bid.objects.filter(job=job).exists() and not QuoteVersion.objects.exists()
 
 
@@ -110,14 +111,14 @@ def test_accept_holds_the_deposit_awards_and_declines_the_others(job, bob, custo
     assert PaymentOperation.objects.filter(kind="authorize_deposit").count() == 1
     with pytest.raises(ServiceError) as err:
         accept(other, customer)
-    assert err.value.get_codes() == "already_accepted"
+    assert err.value.code == "already_accepted"
 
 
 def test_a_declined_card_leaves_the_job_open(job, bob, customer):
     version = submit(job, bob)
     with pytest.raises(ServiceError) as err:
         accept(version, customer, token="tok_decline")
-    assert err.value.status_code == 402 and err.value.get_codes() == "card_declined"
+    assert status_for(err.value) == 402 and err.value.code == "card_declined"
     job.refresh_from_db()
     assert job.status == Job.Status.OPEN and not QuoteAcceptance.objects.exists() and not Payment.objects.exists()
     assert "payment.failed" in types(job)
@@ -129,11 +130,11 @@ def test_an_old_or_expired_version_cannot_be_accepted(job, bob, customer):
     revise(v1.bid, bob, quote(OptionInput(lines=lines(labour_hours="4"))))
     with pytest.raises(ServiceError) as err:
         accept(v1, customer)
-    assert err.value.get_codes() == "quote_changed"
+    assert err.value.code == "quote_changed"
     v3 = revise(v1.bid, bob, quote(valid_until=timezone.localdate()))
     with pytest.raises(ServiceError) as err:
         accept(v3, customer, expected_total=D("1.00"))
-    assert err.value.get_codes() == "total_changed"
+    assert err.value.code == "total_changed"
     # A version whose validity has passed (written directly: the service refuses a past date).
     stale = QuoteVersion.objects.create(bid=v1.bid, number=4, valid_until=timezone.localdate() - timedelta(days=1))
     figures = {
@@ -143,7 +144,7 @@ def test_an_old_or_expired_version_cannot_be_accepted(job, bob, customer):
     QuoteOption.objects.create(version=stale, **figures)
     with pytest.raises(ServiceError) as err:
         accept(stale, customer)
-    assert err.value.get_codes() == "quote_expired"
+    assert err.value.code == "quote_expired"
     assert not Payment.objects.exists() and not PaymentOperation.objects.exists()
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from jobs.models import Job
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.api_errors import status_for
+from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from reviews.models import Review
 from reviews.selectors import reviews_for_pro, reviews_written_by
@@ -29,7 +30,7 @@ def events(job: Job, event_type: str) -> list[OutboxEvent]:
 def refused(code: str, status: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> ServiceError:
     with pytest.raises(ServiceError) as info:
         fn(*args, **kwargs)
-    assert (info.value.get_codes(), info.value.status_code) == (code, status), info.value.detail
+    assert (info.value.code, status_for(info.value)) == (code, status), info.value.message
     return info.value
 
 
@@ -59,7 +60,7 @@ def test_a_job_that_is_not_completed_cannot_be_reviewed(customer: User, step: st
 
         job_start_work(job=job, actor=bob)
     error = refused("job_not_completed", 409, review, job, customer)
-    assert "once the job is completed" in str(error.detail)
+    assert "once the job is completed" in str(error.message)
     assert not Review.objects.exists() and not events(job, "review.posted")
 
 
@@ -76,7 +77,7 @@ def test_a_job_that_is_not_completed_cannot_be_reviewed(customer: User, step: st
 def test_stars_outside_1_to_5_are_refused(customer: User, rating: object, aspects: dict[str, int], needle: str) -> None:
     job = completed_job(customer, pro("bob"))
     error = refused("rating_out_of_range", 400, review, job, customer, rating=rating, aspects=aspects)
-    assert needle in str(error.detail) and "1 to 5" in str(error.detail)
+    assert needle in str(error.message) and "1 to 5" in str(error.message)
     assert not Review.objects.exists()
 
 

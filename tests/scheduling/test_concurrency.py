@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, connections
 
 from jobs.models import Job
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from scheduling.models import Appointment
 from scheduling.services import appointment_book
 from tests.jobs.helpers import pro
@@ -37,7 +37,7 @@ def test_32_threads_booking_overlapping_slots_exactly_one_succeeds(customer):
             appointment_book(job=jobs[index], worker=worker, starts_at=start, duration_minutes=60, actor=customer)
             result = "booked"
         except ServiceError as exc:
-            result = str(exc.get_codes())
+            result = str(exc.code)
         except Exception as exc:  # pragma: no cover - reported by the assertion below
             result = f"error {exc!r}"
         finally:

@@ -9,7 +9,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from jobs.models import Job
-from marketplace.api_errors import ServiceError
+from marketplace.api_errors import status_for
+from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from scheduling.models import Appointment, JobDependency
 from scheduling.services import (
@@ -73,7 +74,7 @@ def last_data(job: Job, event_type: str) -> dict[str, Any]:
 
 
 def refusal(exc: pytest.ExceptionInfo[ServiceError]) -> tuple[str, int]:
-    return str(exc.value.get_codes()), exc.value.status_code
+    return str(exc.value.code), status_for(exc.value)
 
 
 def book(job: Job, worker, start: datetime, minutes: int, actor) -> Appointment:
@@ -98,7 +99,7 @@ def test_cycles_and_self_dependencies_are_refused(customer, bob):
     with pytest.raises(ServiceError) as refused:
         dependency_add(job=c, depends_on=a, actor=customer)
     assert refusal(refused) == ("dependency_cycle", 400)
-    assert "“C” → “A” → “B” → “C”" in str(refused.value.detail)
+    assert "“C” → “A” → “B” → “C”" in str(refused.value.message)
     with pytest.raises(ServiceError) as refused:
         dependency_add(job=a, depends_on=a, actor=customer)
     assert refusal(refused) == ("dependency_self", 400)
@@ -141,13 +142,13 @@ def test_the_dependent_can_only_be_booked_after_the_prerequisite(customer, bob, 
     with pytest.raises(SlotUnavailable) as refused:
         book(paint, worker, at(14), 60, customer)
     assert refusal(refused) == ("prerequisite_not_scheduled", 409)
-    assert "Build the wall" in str(refused.value.detail)
+    assert "Build the wall" in str(refused.value.message)
 
     book(wall, worker, at(10), 120, bob)  # 10:00-12:00, then 30 minutes' travel
     with pytest.raises(SlotUnavailable) as refused:
         book(paint, worker, at(11), 60, customer)
     assert refusal(refused) == ("dependency_violation", 409)
-    message = str(refused.value.detail)
+    message = str(refused.value.message)
     assert "Build the wall" in message and "12:00" in message and "Europe/London" in message
     assert refused.value.suggestions and refused.value.suggestions[0] == at(12, 30)
     assert not Appointment.objects.filter(job=paint).exists()

@@ -11,7 +11,8 @@ from psycopg.types.range import Range
 
 from jobs.models import Job
 from marketplace.accounts.models import User
-from marketplace.api_errors import ServiceError
+from marketplace.api_errors import status_for
+from marketplace.errors import ServiceError
 from scheduling.dispatch import Board, Cell, board_json, dispatch_board, travel_minutes, week_start
 from scheduling.models import Appointment, Worker
 from scheduling.services import (
@@ -252,7 +253,7 @@ def test_only_the_owners_workers_appear(customer, other_customer, bob, worker):
     assert [w.pk for w in only.workers] == [ann.pk] and all(not c.appointments for c in only.cells.values())
     with pytest.raises(ServiceError) as refused:
         dispatch_board(owner=bob, start_day=MONDAY.date(), worker_id=carols.pk)
-    assert refused.value.status_code == 404
+    assert status_for(refused.value) == 404
     with pytest.raises(ServiceError):
         dispatch_board(owner=bob, start_day=MONDAY.date(), days=0)
 

@@ -11,7 +11,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from marketplace.api_errors import ServiceError
+from marketplace.api_errors import status_for
+from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from scheduling.models import Appointment, Reminder
 from scheduling.services import appointment_book, appointment_cancel, appointment_confirm, appointment_reschedule, reminders_send
@@ -128,7 +129,7 @@ def test_only_the_customer_confirms_and_confirming_twice_emits_once(customer, bo
     appointment = _book(customer, bob, worker, future_monday(10))
     with pytest.raises(ServiceError) as refused:
         appointment_confirm(appointment=appointment, actor=bob)
-    assert refused.value.status_code == 403
+    assert status_for(refused.value) == 403
     first = appointment_confirm(appointment=appointment, actor=customer)
     again = appointment_confirm(appointment=appointment, actor=customer)
     assert first.confirmed_at is not None and again.confirmed_at == first.confirmed_at

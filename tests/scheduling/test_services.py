@@ -11,7 +11,8 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange  # type: i
 from django.utils import timezone
 
 from jobs.models import Job
-from marketplace.api_errors import ServiceError
+from marketplace.api_errors import status_for
+from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from scheduling.models import Appointment
 from scheduling.services import (
@@ -80,11 +81,11 @@ def test_reschedule_and_cancel(job, worker, customer, bob):
     assert again.pk != appointment.pk
     with pytest.raises(ServiceError) as refused:
         appointment_cancel(appointment=appointment, actor=customer)
-    assert refused.value.get_codes() == "not_booked"
+    assert refused.value.code == "not_booked"
 
 
 def _refusal(exc: pytest.ExceptionInfo[ServiceError]) -> tuple[str, int]:
-    return str(exc.value.get_codes()), exc.value.status_code
+    return str(exc.value.code), status_for(exc.value)
 
 
 def test_overlap_is_409_with_the_next_free_slots(customer, bob, worker, job):
@@ -95,7 +96,7 @@ def test_overlap_is_409_with_the_next_free_slots(customer, bob, worker, job):
     assert _refusal(refused) == ("slot_taken", 409)
     # 10:00-11:00 plus 30 minutes' travel: the next start is 11:30.
     assert refused.value.suggestions[0] == future_monday(11) + timedelta(minutes=30)
-    assert "Next free" in str(refused.value.detail)
+    assert "Next free" in str(refused.value.message)
     other.refresh_from_db()
     assert other.status == Job.Status.AWARDED and Appointment.objects.filter(job=other).count() == 0
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from jobs.models import Job
-from marketplace.api_errors import ServiceError
+from marketplace.errors import ServiceError
 from scheduling.models import Appointment, Worker
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule, dependency_add, worker_set_hours
 from tests.jobs.helpers import pro
@@ -90,7 +90,7 @@ class Booking(RuleBasedStateMachine):
                 job=self.jobs[job], worker=self.workers[worker], starts_at=start, duration_minutes=minutes, actor=self.customer
             )
         except ServiceError as exc:
-            assert not expected, f"refused {exc.get_codes()}: {exc.detail}"
+            assert not expected, f"refused {exc.code}: {exc.message}"
             return
         assert expected, "booked although the model says no"
         event("booked")
@@ -108,7 +108,7 @@ class Booking(RuleBasedStateMachine):
         try:
             appointment_reschedule(appointment=self._appointment(job), starts_at=start, actor=self.pro_user)
         except ServiceError as exc:
-            assert not expected, f"refused {exc.get_codes()}: {exc.detail}"
+            assert not expected, f"refused {exc.code}: {exc.message}"
             return
         assert expected, "rescheduled although the model says no"
         event("rescheduled")

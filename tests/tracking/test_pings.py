@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from jobs.services import job_cancel
-from marketplace.api_errors import ServiceError
+from marketplace.api_errors import status_for
+from marketplace.errors import ServiceError
 from marketplace.events.envelope import decode_message
 from marketplace.events.models import OutboxEvent
 from tests.events.pipeline import read_topic
@@ -244,5 +245,5 @@ def test_a_fatal_producer_error_is_a_503_and_the_producer_is_replaced(settings) 
     )
     with pytest.raises(ServiceError) as refused:
         tracking_services.produce_pings([envelope])
-    assert refused.value.status_code == 503 and refused.value.get_codes() == "tracking_unavailable"
+    assert status_for(refused.value) == 503 and refused.value.code == "tracking_unavailable"
     assert "fatal.invalid:9092" not in tracking_services._producers

@@ -20,9 +20,9 @@ from django.utils import timezone
 from chat.models import Message
 from jobs.models import Bid, Job, JobBoardEntry
 from marketplace.accounts.models import User
-from marketplace.audit.models import JobTimelineEntry
 from quotes.models import FinanceLedgerEntry, FinanceOpenPayment, Payment, PaymentOperation, QuoteOption, QuoteVersion
 from scheduling.models import Appointment
+from timeline.models import JobTimelineEntry
 
 from .models import Alert
 

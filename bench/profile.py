@@ -92,10 +92,10 @@ def measure(work: Any, n: int, profile: bool) -> float:
 
 
 def consumer(name: str, events: int, batch: int, profile: bool) -> None:
-    from marketplace.audit.models import JobTimelineEntry
     from marketplace.events.models import OutboxEvent, ProcessedEvent
     from marketplace.events.registry import get_consumer
     from marketplace.events.runner import ConsumerRunner
+    from timeline.models import JobTimelineEntry
 
     spec = get_consumer(name)
     rows = list(OutboxEvent.objects.filter(topic__in=spec.topic_names, tombstone=False).order_by("-id")[:events])[::-1]

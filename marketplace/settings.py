@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "tracking",
     "reviews",
     "marketplace.audit",
+    "timeline",
     "alerts",
     "insights",
 ]

@@ -21,7 +21,7 @@ urlpatterns = [
     path("api/", include("jobs.api_urls")),
     path("api/", include("quotes.api_urls")),
     path("api/", include("scheduling.api_urls")),
-    path("api/", include("marketplace.audit.api_urls")),
+    path("api/", include("timeline.api_urls")),
     path("api/", include("tracking.api_urls")),
     path("api/", include("chat.api_urls")),
     path("api/", include("insights.api_urls")),

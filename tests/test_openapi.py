@@ -14,11 +14,11 @@ from chat import api_urls as chat_urls
 from insights import api_urls as insights_urls
 from jobs import api_urls as job_urls
 from marketplace.accounts import api_urls as account_urls
-from marketplace.audit import api_urls as audit_urls
 from marketplace.notifications import api_urls as notification_urls
 from quotes import api_urls as quote_urls
 from reviews import api_urls as review_urls
 from scheduling import api_urls as scheduling_urls
+from timeline import api_urls as timeline_urls
 from tracking import api_urls as tracking_urls
 
 
@@ -35,7 +35,7 @@ def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
         scheduling_urls,
         chat_urls,
         tracking_urls,
-        audit_urls,
+        timeline_urls,
         review_urls,
         insights_urls,
     )

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 
-from .models import AuditLog, JobTimelineEntry
+from .models import AuditLog
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -38,12 +38,3 @@ class AuditLogAdmin(ReadOnlyAdmin):
     @admin.display(description="payload")
     def pretty_payload(self, obj: AuditLog) -> str:
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
-
-
-@admin.register(JobTimelineEntry)
-class JobTimelineEntryAdmin(ReadOnlyAdmin):
-    list_display = ("job_id", "sequence", "occurred_at", "event_type", "actor_role", "visibility", "tradesperson_id", "summary")
-    list_filter = ("event_type", "visibility", "actor_role")
-    search_fields = ("=job_id",)
-    search_help_text = "Job number, exactly."
-    list_per_page = 100

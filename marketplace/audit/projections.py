@@ -1,27 +1,15 @@
-"""Kafka handlers of the audit app.
-
-- :class:`AuditProjection` (consumer ``audit``, every declared topic): one append-only
-  :class:`~.models.AuditLog` row per event, whatever its type.
-- :class:`TimelineProjection` (consumer ``timeline``, ``marketplace.jobs``): one
-  :class:`~.models.JobTimelineEntry` per job event, with who may see it, pushed live as
-  ``timeline.entry`` to the customer's ``job.<id>`` and to each tradesperson allowed to
-  see it on ``user.<id>``, in that person's time zone.
-"""
+"""Kafka handler of the audit app: :class:`AuditProjection` (consumer ``audit``, every declared
+topic) writes one append-only :class:`~.models.AuditLog` row per event, whatever its type."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from marketplace.events.context import message_position
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 from marketplace.events.schemas import get_event_type
 from marketplace.events.topics import kafka_topic
-from marketplace.realtime import push
-from marketplace.realtime.streams import user_stream
 
-from . import timeline
-from .models import AuditLog, JobTimelineEntry
+from .models import AuditLog
 
 # GPS positions are personal data kept only for a configured retention (tracking purges them);
 # an append-only log would keep them forever, so the audit log records the visit's steps instead.
@@ -68,53 +56,3 @@ class AuditProjection(EventHandler):
         )
         # The inbox makes redelivery harmless; this also keeps a replay under a new group harmless.
         AuditLog.objects.bulk_create([row], ignore_conflicts=True)
-
-
-class TimelineProjection(EventHandler):
-    """Builds each job's timeline in event order (unique per (job, event)) and pushes new entries live."""
-
-    def reset(self) -> None:
-        JobTimelineEntry.objects.all().delete()
-
-    def handles(self, event_type: str) -> bool:
-        if event_type in timeline.NOT_ON_TIMELINE:
-            return False
-        try:
-            return get_event_type(event_type).aggregate_type == "job"
-        except LookupError:
-            return False
-
-    def handle(self, event: Envelope) -> None:
-        self._apply([event])
-
-    def _apply(self, events: list[Envelope]) -> None:
-        """Put ``events`` on their jobs' timelines in order and push each new entry: a few statements for the lot."""
-        found = timeline.entries_for(events)
-        if not found:
-            return
-        existing = set(
-            JobTimelineEntry.objects.filter(event_id__in=[entry.event_id for _, entry, _ in found]).values_list("job_id", "event_id")
-        )
-        fresh: list[tuple[Envelope, JobTimelineEntry, timeline.JobFacts | None]] = []
-        for event, entry, facts in found:
-            if (entry.job_id, entry.event_id) not in existing:  # not already there (a replay under a new group)
-                existing.add((entry.job_id, entry.event_id))
-                fresh.append((event, entry, facts))
-        JobTimelineEntry.objects.bulk_create([entry for _, entry, _ in fresh])  # sets each pk (Postgres)
-        shown = [(event, entry, facts) for event, entry, facts in fresh if facts is not None]
-        audiences = timeline.tradespeople_who_see([(entry, facts) for _, entry, facts in shown])
-        pushes: list[tuple[str, Envelope, dict[str, Any]]] = []
-        for (event, entry, facts), tradespeople in zip(shown, audiences, strict=True):
-            if timeline.visible_to_customer(entry):
-                viewer = timeline.Viewer(user_id=facts.customer_id, role="customer", zone=facts.customer_zone, awarded=False)
-                pushes.append((f"job.{entry.job_id}", event, timeline.entry_json(entry, viewer)))
-            for tradesperson_id, zone in tradespeople:
-                awarded = facts.awarded_to == tradesperson_id
-                viewer = timeline.Viewer(user_id=tradesperson_id, role="tradesperson", zone=zone, awarded=awarded)
-                pushes.append((user_stream(tradesperson_id), event, timeline.entry_json(entry, viewer)))
-        push.send_all_on_commit(pushes, name="timeline.entry")
-
-    # The event types that come in runs (a matching round offers several leads at once; a busy hour
-    # posts jobs back to back): the runner hands each run to ``_apply`` in one call.
-    bulk_lead_offered = _apply
-    bulk_job_posted = _apply

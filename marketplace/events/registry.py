@@ -111,7 +111,7 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             name="timeline",
             topics=(Topic.JOBS,),
-            handler_path="marketplace.audit.projections.TimelineProjection",
+            handler_path="timeline.projections.TimelineProjection",
             description="Per-job timeline (who may see each step), pushed live to the job page and the tradesperson.",
         ),
         ConsumerSpec(

@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from jobs.models import Job
-from marketplace.audit.selectors import timeline_for
+from timeline.selectors import timeline_for
 
 register = template.Library()
 

@@ -19,10 +19,6 @@ from django.test.utils import CaptureQueriesContext
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from marketplace.asgi import application
-from marketplace.audit.models import JobTimelineEntry
-from marketplace.audit.projections import TimelineProjection
-from marketplace.audit.selectors import timeline_for
-from marketplace.audit.timeline import Viewer, describe
 from marketplace.events.context import consuming
 from marketplace.events.envelope import from_dict
 from marketplace.events.models import OutboxEvent, ProcessedEvent
@@ -36,6 +32,10 @@ from tests.jobs.helpers import offer, pro
 from tests.jobs.test_api_support import client_for
 from tests.quotes.helpers import accept, lines, quote, submit
 from tests.scheduling.helpers import future_monday, worker_all_week
+from timeline.entries import Viewer, describe
+from timeline.models import JobTimelineEntry
+from timeline.projections import TimelineProjection
+from timeline.selectors import timeline_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,9 +18,11 @@ from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from chat.models import Message
+from finance.models import FinanceLedgerEntry, FinanceOpenPayment
 from jobs.models import Bid, Job, JobBoardEntry
 from marketplace.accounts.models import User
-from quotes.models import FinanceLedgerEntry, FinanceOpenPayment, Payment, PaymentOperation, QuoteOption, QuoteVersion
+from payments.models import Payment, PaymentOperation
+from quotes.models import QuoteOption, QuoteVersion
 from scheduling.models import Appointment
 from timeline.models import JobTimelineEntry
 

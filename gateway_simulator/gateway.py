@@ -1,8 +1,8 @@
 """SIMULATED: no real money moves. The simulated card processor with its state in the database.
 
-:class:`DatabaseSimulatedGateway` behaves exactly as :class:`quotes.gateway.SimulatedGateway`
+:class:`DatabaseSimulatedGateway` behaves exactly as :class:`payments.simulator.SimulatedGateway`
 (same test tokens, rules, idempotency, errors and messages: both call the rule functions in
-:mod:`quotes.gateway`), but keeps its authorizations, charges, idempotency replies and id sequence
+:mod:`payments.gateway`), but keeps its authorizations, charges, idempotency replies and id sequence
 in the database (:mod:`gateway_simulator.models`). So it plays a remote processor shared by every
 process: the web server authorises a deposit, and a later request (after a restart, say) or the
 ``clock`` process captures, voids or refunds it.
@@ -35,10 +35,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, connection, transaction
 
-from quotes.gateway import (
-    GatewayRequestError,
-    GatewayResult,
-    GatewayUnavailable,
+from payments.gateway import GatewayRequestError, GatewayResult, GatewayUnavailable
+from payments.simulator import (
     SimulatedOperation,
     check_authorize_request,
     check_capture_request,
@@ -73,7 +71,7 @@ def request_fingerprint(request: tuple[object, ...]) -> str:
     """A canonical fingerprint of a checked request (operation first; amounts already with two places).
 
     SHA-256 in base64url, not hex: hex digits often form 13+ digit runs, which card-number scans
-    (:func:`quotes.gateway.luhn_like_numbers`) would then report; base64 almost never does.
+    (:func:`marketplace.cards.luhn_like_numbers`) would then report; base64 almost never does.
     """
     canonical = json.dumps([str(part) for part in request], separators=(",", ":"), ensure_ascii=True)
     return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
@@ -134,7 +132,7 @@ def _default_webhook_secret() -> str:
 class DatabaseSimulatedGateway:
     """SIMULATED: no real money moves. The simulated card processor, with its state shared through the database.
 
-    Same contract as :class:`quotes.gateway.SimulatedGateway`, test tokens included:
+    Same contract as :class:`payments.simulator.SimulatedGateway`, test tokens included:
 
     - ``tok_visa``: approved.
     - ``tok_decline``: declined, ``card_declined``.

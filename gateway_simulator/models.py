@@ -13,8 +13,9 @@ from typing import cast, get_args
 
 from django.db import models
 
-from quotes.gateway import GatewayResult, GatewayStatus, SimulatedOperation
-from quotes.payment_states import STATES, PaymentLedger, PaymentState
+from payments.gateway import GatewayResult, GatewayStatus
+from payments.simulated_ledger import STATES, PaymentLedger, PaymentState
+from payments.simulator import SimulatedOperation
 
 ZERO = Decimal("0.00")
 # The most a DecimalField(12, 2) holds; the simulator refuses larger amounts (bad_amount).

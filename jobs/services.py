@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 def scrub(text: str) -> str:
     """Free text with anything card-like removed: card numbers never reach our database, logs or topics."""
-    from quotes.gateway import redact_card_numbers
+    from marketplace.cards import redact_card_numbers
 
     return redact_card_numbers(text)
 
@@ -287,7 +287,7 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
 
     Its customer may cancel it while open, awarded or scheduled; the awarded tradesperson may
     cancel an awarded or scheduled job. What a cancellation after the award costs is the
-    cancellation policy's (``quotes/cancellation.py``), applied by the payments consumer.
+    cancellation policy's (``payments/cancellation.py``), applied by the payments consumer.
     """
     with transaction.atomic():
         job = _locked_job(job)

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "marketplace.realtime",
     "marketplace.notifications",
     "jobs",
+    "payments",
+    "finance",
     "quotes",
     "gateway_simulator",
     "scheduling",
@@ -321,11 +323,11 @@ PRICING: dict[str, Any] = {
     "QUOTE_VALID_DAYS": env_int("QUOTE_VALID_DAYS", 14),  # default validity of a new quote version
 }
 PAYMENTS: dict[str, Any] = {
-    # SIMULATED by default: no real money moves. A real adapter implements quotes.gateway.PaymentGateway.
+    # SIMULATED by default: no real money moves. A real adapter implements payments.gateway.PaymentGateway.
     "GATEWAY": env("PAYMENTS_GATEWAY", "gateway_simulator.gateway.DatabaseSimulatedGateway"),
     "WEBHOOK_SECRET": env("PAYMENTS_WEBHOOK_SECRET", "dev-only-webhook-secret-change-me" if DEBUG else ""),
     "WEBHOOK_TOLERANCE_S": env_int("PAYMENTS_WEBHOOK_TOLERANCE_S", 300),
-    # Cancellation policy (quotes/cancellation.py): free within this many minutes of accepting...
+    # Cancellation policy (payments/cancellation.py): free within this many minutes of accepting...
     "FREE_CANCELLATION_MINUTES": env_int("PAYMENTS_FREE_CANCELLATION_MINUTES", 5),
     # ...otherwise a fee when cancelling this close to the appointment (a share of the deposit).
     "LATE_CANCELLATION_HOURS": env_int("PAYMENTS_LATE_CANCELLATION_HOURS", 24),

@@ -1,4 +1,4 @@
-"""Quotes and payments API: thin views over ``quotes.services``, ``quotes.payments`` and ``quotes.selectors``.
+"""Quotes and payments API: thin views over ``quotes.services``, ``payments.services`` and ``quotes.selectors``.
 
 Visibility follows the jobs API: a bid or job you may not see is 404 (its selectors), an action
 you may not take is the service's 403, "not now" is a 409. Money moves only in the services;
@@ -18,16 +18,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from finance import selectors as finance_selectors
 from jobs import selectors as job_selectors
 from jobs.api import IDEMPOTENCY_KEY_MAX, _bid_or_404, _quote_from, job_or_404
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from marketplace.api import ErrorSerializer, IsTradesperson, errors, request_user, valid
 from marketplace.errors import Refusal, ServiceError
+from payments import services as payments
+from payments.models import Payment
+from payments.webhooks import WebhookRejected
+from quotes.models import QuoteAcceptance
 
-from . import payments, selectors, services
-from .gateway import WebhookRejected
-from .models import Payment, QuoteAcceptance
+from . import selectors, services
 from .serializers import (
     AcceptInputSerializer,
     AcceptOutputSerializer,
@@ -358,7 +361,7 @@ class FinanceApi(APIView):
     )
     def get(self, request: Request) -> Response:
         body = {
-            "totals": selectors.finance_totals(),
-            "open_payments": list(selectors.finance_open_payments()[:FINANCE_OPEN_PAYMENTS_SHOWN]),
+            "totals": finance_selectors.finance_totals(),
+            "open_payments": list(finance_selectors.finance_open_payments()[:FINANCE_OPEN_PAYMENTS_SHOWN]),
         }
         return Response(FinanceOutputSerializer(body).data)

@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class QuotesConfig(AppConfig):
     name = "quotes"
-    verbose_name = "Quotes, pricing and payments"
+    verbose_name = "Quotes, pricing and promos"

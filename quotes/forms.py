@@ -24,9 +24,10 @@ from typing import Any
 
 from django.http import QueryDict
 
+from quotes.models import QuoteLine, QuoteOption, QuoteVersion
+from quotes.pricing import Breakdown, Discount, LineItem, PricingError, price
+
 from . import terms
-from .models import QuoteLine, QuoteOption, QuoteVersion
-from .pricing import Breakdown, Discount, LineItem, PricingError, price
 from .services import OptionInput, QuoteInput
 
 ALTERNATIVE_TIERS = ("good", "better", "best")

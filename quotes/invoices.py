@@ -22,9 +22,10 @@ from django.views.decorators.http import require_GET
 
 from jobs.models import Job, TradespersonProfile
 from marketplace.accounts.models import User
+from payments.models import Payment, PaymentOperation
+from quotes.models import QuoteAcceptance, QuoteLine
 
 from . import selectors
-from .models import Payment, PaymentOperation, QuoteAcceptance, QuoteLine
 
 INVOICED_STATUSES = (Payment.Status.PAID, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED)
 ZERO = Decimal("0.00")

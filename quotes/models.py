@@ -9,7 +9,6 @@ never holds a promo used more often than ``max_uses``.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,6 +18,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from jobs.models import Trade
+from marketplace.money import money_field
 
 CODE_FORMAT = RegexValidator(r"^[A-Za-z0-9_-]{3,32}$", "Use 3 to 32 letters, digits, dashes or underscores (no spaces).")
 
@@ -128,11 +128,6 @@ class PromoRedemption(models.Model):
 
 
 # --- quotes -----------------------------------------------------------------------------------
-
-
-def money_field(**options: Any) -> models.DecimalField[Decimal, Decimal]:
-    """Pounds with pence: 12 digits, 2 places (up to £9,999,999,999.99)."""
-    return models.DecimalField(max_digits=12, decimal_places=2, **options)
 
 
 class QuoteVersion(models.Model):
@@ -285,170 +280,3 @@ class QuoteAcceptance(models.Model):
 
     def __str__(self) -> str:
         return f"Job {self.job_id}: {self.option} at £{self.total}"
-
-
-# --- payments ---------------------------------------------------------------------------------
-
-
-class Payment(models.Model):
-    """What the customer pays for one job, and what has moved so far.
-
-    Money moves only through ``quotes/payments.py``, one gateway operation
-    (:class:`PaymentOperation`, unique idempotency key) at a time. The card is known only by the
-    gateway's token; no card number is ever stored.
-    """
-
-    class Status(models.TextChoices):
-        DEPOSIT_HELD = "deposit_held", "Deposit held"
-        COMPLETING = "completing", "Taking payment"
-        BALANCE_FAILED = "balance_failed", "Balance payment failed"
-        PAID = "paid", "Paid"
-        CANCELLING = "cancelling", "Cancelling"
-        CANCELLED = "cancelled", "Cancelled"
-        PARTIALLY_REFUNDED = "partially_refunded", "Partly refunded"
-        REFUNDED = "refunded", "Refunded"
-
-    job = models.OneToOneField("jobs.Job", on_delete=models.PROTECT, related_name="payment")
-    acceptance = models.OneToOneField(QuoteAcceptance, on_delete=models.PROTECT, related_name="payment")
-    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
-    tradesperson = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments_received")
-    gateway = models.CharField(max_length=40)
-    card_token = models.CharField(max_length=64, help_text="The gateway's token for the customer's card (never a card number).")
-    currency = models.CharField(max_length=3, default="GBP")
-    status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
-    held = money_field(default=Decimal("0.00"), help_text="Authorised on the card, not yet taken.")
-    captured = money_field(default=Decimal("0.00"))
-    refunded = money_field(default=Decimal("0.00"))
-    cancellation_fee = money_field(default=Decimal("0.00"))
-    platform_revenue = money_field(default=Decimal("0.00"), help_text="The marketplace's fee on what was kept.")
-    payout_due = money_field(default=Decimal("0.00"), help_text="Owed to the tradesperson, not yet paid out.")
-    payout_paid = money_field(default=Decimal("0.00"))
-    deposit_authorization_id = models.CharField(max_length=64, blank=True)
-    balance_authorization_id = models.CharField(max_length=64, blank=True)
-    version = models.PositiveIntegerField(default=1, help_text="Bumped on every change; the snapshot's version.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    settled_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(condition=models.Q(held__gte=0, captured__gte=0, refunded__gte=0), name="payment_amounts_not_negative"),
-            models.CheckConstraint(condition=models.Q(refunded__lte=models.F("captured")), name="payment_refund_at_most_captured"),
-            models.CheckConstraint(condition=models.Q(payout_due__gte=0, payout_paid__gte=0), name="payment_payouts_not_negative"),
-        ]
-
-    def __str__(self) -> str:
-        return f"Payment {self.pk} for job {self.job_id} ({self.get_status_display()})"
-
-    @property
-    def kept(self) -> Decimal:
-        """Captured less refunded: what the customer has paid in the end."""
-        return self.captured - self.refunded
-
-
-class PaymentOperation(models.Model):
-    """One request to the gateway. Written (pending) before the call, completed after it.
-
-    The idempotency key is unique, so the same money movement can never be asked for twice;
-    a pending operation left by a crash is retried with the same key (``payments_reconcile``).
-    """
-
-    class Kind(models.TextChoices):
-        AUTHORIZE_DEPOSIT = "authorize_deposit", "Authorise deposit"
-        CAPTURE_DEPOSIT = "capture_deposit", "Capture deposit"
-        AUTHORIZE_BALANCE = "authorize_balance", "Authorise balance"
-        CAPTURE_BALANCE = "capture_balance", "Capture balance"
-        VOID_DEPOSIT = "void_deposit", "Release deposit"
-        REFUND = "refund", "Refund"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        DECLINED = "declined", "Declined"
-        FAILED = "failed", "Failed"
-
-    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="operations")
-    job = models.ForeignKey("jobs.Job", on_delete=models.PROTECT, related_name="payment_operations")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    amount = money_field()
-    idempotency_key = models.CharField(max_length=100, unique=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    gateway_id = models.CharField(max_length=64, blank=True, help_text="The gateway's id for the authorization, charge or refund.")
-    charge_id = models.CharField(max_length=64, blank=True, help_text="For a refund: the charge it refunds.")
-    card_token = models.CharField(max_length=64, blank=True, help_text="For an authorisation: the gateway's card token.")
-    message = models.CharField(max_length=200, blank=True)
-    reason = models.CharField(max_length=200, blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="payment_operation_amount_not_negative")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} £{self.amount} ({self.status})"
-
-
-class GatewayWebhook(models.Model):
-    """A webhook the gateway sent us, recorded once by its event id (duplicates and replays change nothing)."""
-
-    gateway = models.CharField(max_length=40)
-    event_id = models.CharField(max_length=100)
-    event_type = models.CharField(max_length=100)
-    created = models.DateTimeField(help_text="When the gateway says it happened.")
-    received_at = models.DateTimeField(auto_now_add=True)
-    payload = models.JSONField(help_text="The body, with anything card-like removed.")
-    outcome = models.CharField(max_length=200)
-
-    class Meta:
-        ordering = ["-received_at"]
-        constraints = [models.UniqueConstraint(fields=["gateway", "event_id"], name="gateway_webhook_once")]
-
-    def __str__(self) -> str:
-        return f"{self.gateway} {self.event_type} {self.event_id}: {self.outcome}"
-
-
-# --- finance read model (maintained by the "finance" consumer from marketplace.payments) ----------
-
-
-class FinanceLedgerEntry(models.Model):
-    """Per payment, what it finally contributed (kept through tombstones, so totals survive settlement)."""
-
-    payment_id = models.BigIntegerField(primary_key=True)
-    job_id = models.BigIntegerField(db_index=True)
-    tradesperson_id = models.BigIntegerField(db_index=True)
-    captured = money_field()
-    refunded = money_field()
-    platform_revenue = money_field()
-    payout_paid = money_field()
-    last_sequence = models.PositiveBigIntegerField(help_text="The payment's last applied event sequence (stale events are ignored).")
-    # Set by the payment.settled tombstone.  A settled payment's records leave the compacted topic once the
-    # tombstone's retention passes, so a rebuild cannot bring its entry back: the rebuild keeps settled entries.
-    settled = models.BooleanField(default=False, help_text="Final: its records may be compacted away, so a rebuild keeps it.")
-    updated_at = models.DateTimeField()
-
-    class Meta:
-        verbose_name = "finance ledger entry"
-        verbose_name_plural = "Finance"
-
-    def __str__(self) -> str:
-        return f"Payment {self.payment_id} ledger"
-
-
-class FinanceOpenPayment(models.Model):
-    """A payment that is not settled yet (deleted when its tombstone arrives)."""
-
-    payment_id = models.BigIntegerField(primary_key=True)
-    job_id = models.BigIntegerField(db_index=True)
-    customer_id = models.BigIntegerField()
-    tradesperson_id = models.BigIntegerField()
-    status = models.CharField(max_length=20)
-    held = money_field(help_text="Outstanding deposit (authorised, not captured).")
-    balance_due = money_field()
-    payout_due = money_field()
-    updated_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"Open payment {self.payment_id}"

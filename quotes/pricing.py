@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from typing import Literal, get_args
 
+from marketplace.money import AMOUNT_CEILING
+
 LineKind = Literal["labour", "materials", "callout", "other", "discount"]
 AdjustmentKind = Literal["percent", "fixed"]
 PricingErrorCode = Literal[
@@ -73,8 +75,6 @@ ADJUSTMENT_KINDS: frozenset[str] = frozenset(get_args(AdjustmentKind))
 PENNY = Decimal("0.01")
 HUNDRED = Decimal(100)
 MAX_QUANTITY = Decimal(1_000_000)
-# A policy may not raise max_amount beyond this: it keeps every product well inside the context's precision.
-AMOUNT_CEILING = Decimal(1_000_000_000_000)
 
 # Products and sums of bounded inputs are exact at this precision; Inexact is trapped to prove it.
 _EXACT = Context(prec=60, rounding=ROUND_HALF_UP, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
@@ -514,18 +514,3 @@ def diff(old: Breakdown, new: Breakdown) -> list[Change]:
 
 
 # --- shares ----------------------------------------------------------------------------------
-
-
-def share_of(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
-    """``amount x part / whole``, rounded half up once: e.g. the platform's share of a cancellation fee or a refund.
-
-    The marketplace keeps the same share of any amount taken or given back as it keeps of the
-    whole quote (``platform_fee / total``). Never more than ``amount``; zero when ``whole`` is zero.
-    """
-    for value, name in ((amount, "amount"), (part, "part"), (whole, "whole")):
-        if _check_money(value, name) < 0:
-            raise PricingError("negative_value", f"{name} is {value}; it cannot be negative.", field=name)
-    if whole == 0:
-        return Decimal("0.00")
-    with localcontext(_ROUNDING):
-        return min(_round(amount * part / whole), _two_places(amount))

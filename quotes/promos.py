@@ -24,9 +24,8 @@ from jobs.models import Trade
 from jobs.services import money
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
-
-from .models import PromoCode, PromoRedemption
-from .pricing import AdjustmentKind, LineItem, PricingPolicy, Promo, price
+from quotes.models import PromoCode, PromoRedemption
+from quotes.pricing import AdjustmentKind, LineItem, PricingPolicy, Promo, price
 
 # The promo is priced on its own: no tax, fee or deposit, so the breakdown's promo figure is the discount.
 _PROMO_ONLY = PricingPolicy(platform_fee_rate=Decimal(0), tax_rate=Decimal(0), deposit_kind="fixed", deposit_value=Decimal(0))

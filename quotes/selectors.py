@@ -7,12 +7,12 @@ the job's tradesperson and staff.
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet
 
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
-
-from .models import FinanceLedgerEntry, FinanceOpenPayment, Payment, PaymentOperation, QuoteAcceptance, QuoteOption, QuoteVersion
+from payments.models import Payment, PaymentOperation
+from quotes.models import QuoteAcceptance, QuoteOption, QuoteVersion
 
 
 def _with_options(versions: QuerySet[QuoteVersion]) -> QuerySet[QuoteVersion]:
@@ -62,32 +62,3 @@ def payment_for_job(*, job: Job, viewer: User) -> Payment | None:
 
 def payment_operations(*, payment: Payment) -> QuerySet[PaymentOperation]:
     return PaymentOperation.objects.filter(payment=payment).exclude(status=PaymentOperation.Status.PENDING).order_by("created_at", "id")
-
-
-def finance_open_payments() -> QuerySet[FinanceOpenPayment]:
-    return FinanceOpenPayment.objects.order_by("-updated_at")
-
-
-def finance_totals() -> dict[str, object]:
-    """Platform-wide figures from the finance read model (staff only; the caller checks)."""
-    ledger = FinanceLedgerEntry.objects.aggregate(
-        captured=Sum("captured"),
-        refunded=Sum("refunded"),
-        platform_revenue=Sum("platform_revenue"),
-        payouts=Sum("payout_paid"),
-        n=Count("pk"),
-    )
-    open_ = FinanceOpenPayment.objects.aggregate(
-        outstanding_deposits=Sum("held"), balances_due=Sum("balance_due"), payouts_due=Sum("payout_due"), n=Count("pk")
-    )
-    return {
-        "captured": ledger["captured"],
-        "refunded": ledger["refunded"],
-        "platform_revenue": ledger["platform_revenue"],
-        "payouts_paid": ledger["payouts"],
-        "payments": ledger["n"],
-        "outstanding_deposits": open_["outstanding_deposits"],
-        "balances_due": open_["balances_due"],
-        "payouts_due": open_["payouts_due"],
-        "open_payments": open_["n"],
-    }

@@ -22,15 +22,17 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from finance.models import FinanceOpenPayment
 from jobs.serializers import BidOutputSerializer
 from jobs.services import MAX_AMOUNT
 from marketplace.accounts.models import User
 from marketplace.api import money_field
+from marketplace.cards import luhn_like_numbers
 from marketplace.errors import Refusal, ServiceError
+from payments.models import Payment, PaymentOperation
+from quotes.models import QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
+from quotes.pricing import Breakdown, Discount, LineItem, PricingError
 
-from .gateway import luhn_like_numbers
-from .models import FinanceOpenPayment, Payment, PaymentOperation, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
-from .pricing import Breakdown, Discount, LineItem, PricingError
 from .services import OptionInput, QuoteInput, pricing_error, single_line_quote
 
 NUMBER_MAX_LENGTH = 40

@@ -33,11 +33,12 @@ from jobs.services import scrub
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit_many
+from payments import services as payments
+from quotes.models import QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
+from quotes.pricing import Breakdown, Discount, LineItem, PricingError, diff, price
 
 from . import events as ev
-from . import payments, terms
-from .models import QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
-from .pricing import Breakdown, Discount, LineItem, PricingError, diff, price
+from . import terms
 from .promos import promo_check, promo_redeem, promo_to_pricing
 
 

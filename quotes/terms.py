@@ -14,8 +14,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from .models import QuoteLine, QuoteOption, QuoteVersion
-from .pricing import Breakdown, Discount, LineItem, PricingPolicy, Promo, price
+from quotes.models import QuoteLine, QuoteOption, QuoteVersion
+from quotes.pricing import Breakdown, Discount, LineItem, PricingPolicy, Promo, price
 
 
 def policy() -> PricingPolicy:

@@ -30,11 +30,12 @@ from jobs import services as job_services
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
+from payments.cancellation import CancellationCharge, CancellationTerms, cancellation_charge
+from payments.models import Payment
+from quotes.models import QuoteOption, QuoteVersion
 
 from . import selectors, services
-from .cancellation import CancellationCharge, CancellationTerms, cancellation_charge
 from .forms import QuoteDraft, figures_json, parse_quote
-from .models import Payment, QuoteOption, QuoteVersion
 
 # The SIMULATED gateway's test cards (gateway_simulator/gateway.py). Never a card number.
 TEST_CARDS = [

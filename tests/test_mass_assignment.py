@@ -27,7 +27,7 @@ import pytest
 from chat.models import Message, Thread
 from jobs.models import Bid, Job, Lead, TradespersonProfile
 from marketplace.accounts.models import User
-from quotes.models import Payment
+from payments.models import Payment
 from reviews.models import Review
 from scheduling.models import Appointment, SlotProposal, Worker
 from tests.jobs.test_api_support import client_for

@@ -28,8 +28,8 @@ from jobs import services as job_services
 from jobs.models import Bid, Job, Lead
 from marketplace.accounts.models import User
 from marketplace.notifications.services import notify
-from quotes.models import Payment
-from quotes.payments import payment_collect
+from payments.models import Payment
+from payments.services import payment_collect
 from quotes.services import quote_accept, quote_submit, single_line_quote
 from reviews.models import Review
 from reviews.services import review_post

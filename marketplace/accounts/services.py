@@ -18,7 +18,7 @@ def user_sign_up(*, username: str, email: str, password: str, role: str, display
     """
     if role not in (User.Role.CUSTOMER, User.Role.TRADESPERSON):
         raise ServiceError("Choose whether you are a customer or a tradesperson.", code="bad_role", kind=Refusal.INVALID)
-    from quotes.gateway import redact_card_numbers
+    from marketplace.cards import redact_card_numbers
 
     display_name = redact_card_numbers(display_name)
     candidate = User(username=username, email=email, role=role, display_name=display_name, time_zone=time_zone)

@@ -75,7 +75,7 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             name="payments",
             topics=(Topic.JOBS,),
-            handler_path="quotes.projections.PaymentsHandler",
+            handler_path="payments.projections.PaymentsHandler",
             description="Moves money when a job completes (collect) or is cancelled (cancellation policy).",
         ),
         ConsumerSpec(
@@ -105,7 +105,7 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             name="finance",
             topics=(Topic.PAYMENTS,),
-            handler_path="quotes.projections.FinanceProjection",
+            handler_path="finance.projections.FinanceProjection",
             description="Finance read model from the compacted payments topic (tombstones close positions).",
         ),
         ConsumerSpec(

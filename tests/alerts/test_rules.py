@@ -18,7 +18,7 @@ from alerts.projections import flood_window
 from jobs.services import job_cancel
 from marketplace.errors import ServiceError
 from marketplace.events.outbox import emit
-from quotes.events import PAYMENT_FAILED
+from payments.events import PAYMENT_FAILED
 from tests.factories import post_job
 from tests.jobs.helpers import offer, pro
 from tests.quotes.helpers import accept, submit
@@ -145,7 +145,7 @@ def test_flood_windows_are_fixed_and_epoch_aligned() -> None:
 
 def test_an_unpaid_balance_is_critical_and_names_the_tradesperson(customer) -> None:
     job = awarded_job(customer, pro("balbob"))
-    with transaction.atomic():  # what quotes.payments emits when the balance cannot be taken after completion
+    with transaction.atomic():  # what payments.services emits when the balance cannot be taken after completion
         emit(
             PAYMENT_FAILED,
             aggregate_id=job.pk,

@@ -13,7 +13,8 @@ from playwright.sync_api import Locator, expect
 
 from jobs.models import Job, Lead, Trade
 from marketplace.accounts.models import User
-from quotes.models import Payment, PromoCode
+from payments.models import Payment
+from quotes.models import PromoCode
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import assert_not_reloaded, mark, shot, wait_live
 from tests.factories import post_job

@@ -34,7 +34,7 @@ from marketplace.events.replay import events_from_kafka, events_from_outbox, reb
 from marketplace.events.runner import ConsumerRunner
 from marketplace.events.schemas import SchemaViolation
 from marketplace.events.topics import DAY_MS, HOUR_MS, TOPICS, Topic, TopicSpec, kafka_topic
-from quotes.events import PAYMENT_SETTLED, PAYMENT_SNAPSHOT
+from payments.events import PAYMENT_SETTLED, PAYMENT_SNAPSHOT
 from tests.events.pipeline import committed_offsets, read_topic, relay_all, run_consumer_until
 from tests.support import wait_until
 

@@ -25,15 +25,10 @@ from django.urls import reverse
 
 from gateway_simulator.gateway import DatabaseSimulatedGateway, request_fingerprint
 from gateway_simulator.models import Authorization, Charge, IdempotencyReply, IdSequence, RetriedKey
-from quotes.gateway import (
-    GatewayRequestError,
-    GatewayResult,
-    GatewayUnavailable,
-    PaymentGateway,
-    SimulatedGateway,
-    luhn_like_numbers,
-    verify_webhook,
-)
+from marketplace.cards import luhn_like_numbers
+from payments.gateway import GatewayRequestError, GatewayResult, GatewayUnavailable, PaymentGateway
+from payments.simulator import SimulatedGateway
+from payments.webhooks import verify_webhook
 from tests.quotes import test_gateway as contract
 from tests.quotes.test_gateway import (  # the same cases, against the gateway fixture below
     log_lines,  # noqa: F401 - a fixture the card-number case uses
@@ -236,7 +231,7 @@ def test_an_authorization_from_another_process_can_be_captured_after_it_exits() 
         "import django, json; django.setup()\n"
         "from decimal import Decimal\n"
         "from gateway_simulator.gateway import DatabaseSimulatedGateway\n"
-        "from quotes.gateway import GatewayUnavailable\n"
+        "from payments.gateway import GatewayUnavailable\n"
         "gateway = DatabaseSimulatedGateway(webhook_secret='whsec_web')\n"
         "result = gateway.authorize(\n"
         "    token='tok_visa', amount=Decimal('80.00'), currency='GBP', idempotency_key='deposit-1', reference='p1'\n"

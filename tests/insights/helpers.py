@@ -19,8 +19,8 @@ from jobs.services import job_cancel, job_complete, job_expire, job_start_work
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
-from quotes.models import Payment
-from quotes.payments import payment_refund
+from payments.models import Payment
+from payments.services import payment_refund
 from quotes.services import OptionInput
 from scheduling.models import Worker
 from scheduling.services import appointment_book, appointment_reschedule

@@ -153,7 +153,7 @@ def test_the_customer_sees_a_bid_live_with_sequence_positions(broker, customer) 
 
 def test_quotes_and_payments_reach_the_customer_and_the_winner_never_a_competitor(broker, customer, monkeypatch) -> None:
     from marketplace.notifications.models import Notification
-    from quotes.models import Payment
+    from payments.models import Payment
     from quotes.services import OptionInput
     from tests.quotes.helpers import accept, lines, quote, revise, submit
 

@@ -11,7 +11,8 @@ from django.db.models import Count
 from jobs.models import Bid, Job
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
-from quotes.models import Payment, PromoCode, PromoRedemption, QuoteAcceptance, QuoteOption, QuoteVersion
+from payments.models import Payment
+from quotes.models import PromoCode, PromoRedemption, QuoteAcceptance, QuoteOption, QuoteVersion
 from tests.events.pipeline import relay_all, run_consumer_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

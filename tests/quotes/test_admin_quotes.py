@@ -10,10 +10,12 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from finance.models import FinanceLedgerEntry, FinanceOpenPayment
 from jobs import services as job_services
 from marketplace.accounts.models import User
-from quotes.models import FinanceLedgerEntry, FinanceOpenPayment, Payment, PaymentOperation, QuoteAcceptance
-from quotes.payments import payment_collect
+from payments.models import Payment, PaymentOperation
+from payments.services import payment_collect
+from quotes.models import QuoteAcceptance
 from tests.factories import post_job
 from tests.jobs.helpers import offer, pro
 
@@ -51,15 +53,15 @@ def test_quote_payment_and_webhook_pages_render_for_staff(client, staff, paid) -
     body = version_page.content.decode()
     assert "New washer and valve" in body and "Labour" in body and 'name="_save"' not in body  # options with their lines, no save
     assert client.get(reverse("admin:quotes_quoteacceptance_change", args=[acceptance.pk])).status_code == 200
-    payment_page = client.get(reverse("admin:quotes_payment_change", args=[paid.pk]))
+    payment_page = client.get(reverse("admin:payments_payment_change", args=[paid.pk]))
     text = payment_page.content.decode()
     assert payment_page.status_code == 200
     assert "tok_visa" in text  # the gateway's token is visible to staff; there is no card number to show
-    assert reverse("admin:quotes_payment_refund", args=[paid.pk]) in text
+    assert reverse("admin:payments_payment_refund", args=[paid.pk]) in text
     assert "Capture balance" in text  # the operations inline
-    changelist = client.get(reverse("admin:quotes_payment_changelist"), {"status__exact": "paid", "q": str(paid.job_id)})
-    assert changelist.status_code == 200 and reverse("admin:quotes_payment_change", args=[paid.pk]) in changelist.content.decode()
-    assert client.get(reverse("admin:quotes_gatewaywebhook_changelist")).status_code == 200
+    changelist = client.get(reverse("admin:payments_payment_changelist"), {"status__exact": "paid", "q": str(paid.job_id)})
+    assert changelist.status_code == 200 and reverse("admin:payments_payment_change", args=[paid.pk]) in changelist.content.decode()
+    assert client.get(reverse("admin:payments_gatewaywebhook_changelist")).status_code == 200
 
 
 def test_quote_versions_and_payments_cannot_be_changed_or_deleted_in_admin(client, staff, paid) -> None:
@@ -67,8 +69,8 @@ def test_quote_versions_and_payments_cannot_be_changed_or_deleted_in_admin(clien
     version_id = paid.acceptance.version_id
     assert client.post(reverse("admin:quotes_quoteversion_change", args=[version_id]), {"notes": "x"}).status_code == 403
     assert client.post(reverse("admin:quotes_quoteversion_delete", args=[version_id]), {"post": "yes"}).status_code == 403
-    assert client.post(reverse("admin:quotes_payment_delete", args=[paid.pk]), {"post": "yes"}).status_code == 403
-    assert client.get(reverse("admin:quotes_payment_add")).status_code == 403
+    assert client.post(reverse("admin:payments_payment_delete", args=[paid.pk]), {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:payments_payment_add")).status_code == 403
 
 
 def _key(page_html: str) -> str:
@@ -79,7 +81,7 @@ def _key(page_html: str) -> str:
 
 def test_the_refund_form_refunds_once_even_if_submitted_twice(client, staff, paid) -> None:
     client.force_login(staff)
-    url = reverse("admin:quotes_payment_refund", args=[paid.pk])
+    url = reverse("admin:payments_payment_refund", args=[paid.pk])
     form = client.get(url)
     assert form.status_code == 200 and f"£{paid.captured}" in form.content.decode()
     data = {"amount": "20.00", "reason": "Late arrival", "idempotency_key": _key(form.content.decode())}
@@ -98,7 +100,7 @@ def test_the_refund_form_refunds_once_even_if_submitted_twice(client, staff, pai
 
 def test_refund_errors_are_shown_on_the_form(client, staff, paid) -> None:
     client.force_login(staff)
-    url = reverse("admin:quotes_payment_refund", args=[paid.pk])
+    url = reverse("admin:payments_payment_refund", args=[paid.pk])
     key = _key(client.get(url).content.decode())
     too_much = client.post(url, {"amount": str(paid.captured + 1), "reason": "Oops", "idempotency_key": key})
     assert too_much.status_code == 200
@@ -116,7 +118,7 @@ def test_a_held_deposit_cannot_be_refunded(client, staff, customer) -> None:
     accept(submit(job, bob), customer)
     payment = Payment.objects.get(job=job)
     client.force_login(staff)
-    url = reverse("admin:quotes_payment_refund", args=[payment.pk])
+    url = reverse("admin:payments_payment_refund", args=[payment.pk])
     page = client.post(url, {"amount": "5.00", "reason": "x", "idempotency_key": _key(client.get(url).content.decode())})
     assert page.status_code == 200 and "cannot be refunded" in page.content.decode()
 
@@ -132,19 +134,19 @@ def test_the_finance_page_shows_the_read_model_with_its_lag(client, staff) -> No
         balance_due=D("139.20"), payout_due=D("0.00"), updated_at=now,
     )  # fmt: skip
     client.force_login(staff)
-    page = client.get(reverse("admin:quotes_finance"))
+    page = client.get(reverse("admin:finance_finance"))
     assert page.status_code == 200
     text = page.content.decode()
     for figure in ("£174.00", "£20.00", "£13.23", "£119.06", "£34.80", "£139.20"):
         assert figure in text, figure
     assert "<code>finance</code> consumer" in text and "Last updated" in text
-    assert reverse("admin:quotes_payment_change", args=[8]) in text
+    assert reverse("admin:payments_payment_change", args=[8]) in text
     # The index links to it: the ledger's changelist is the Finance page.
-    assert client.get(reverse("admin:quotes_financeledgerentry_changelist")).content.decode().count("Open payments") == 1
+    assert client.get(reverse("admin:finance_financeledgerentry_changelist")).content.decode().count("Open payments") == 1
 
 
 def test_finance_and_refund_are_staff_only(client, customer, paid, django_user_model) -> None:
-    finance, refund = reverse("admin:quotes_finance"), reverse("admin:quotes_payment_refund", args=[paid.pk])
+    finance, refund = reverse("admin:finance_finance"), reverse("admin:payments_payment_refund", args=[paid.pk])
     assert client.get(finance).status_code == 302  # anonymous: to the admin login
     client.force_login(customer)
     for url in (finance, refund):

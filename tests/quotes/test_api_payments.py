@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
-from quotes.gateway import sign_webhook
-from quotes.models import GatewayWebhook, Payment, PaymentOperation, QuoteOption, QuoteVersion
-from quotes.payments import payment_collect
+from payments.models import GatewayWebhook, Payment, PaymentOperation
+from payments.services import payment_collect
+from payments.webhooks import sign_webhook
+from quotes.models import QuoteOption, QuoteVersion
 from quotes.services import quote_submit, single_line_quote
 from tests.jobs.test_api_support import (
     client_for,

@@ -8,8 +8,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quotes.cancellation import CancellationTerms, cancellation_charge
-from quotes.pricing import share_of
+from marketplace.money import share_of
+from payments.cancellation import CancellationTerms, cancellation_charge
 
 D = Decimal
 TERMS = CancellationTerms(free_minutes=5, late_hours=24, late_fee_percent=D("50"))

@@ -20,12 +20,13 @@ from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 from django.conf import settings
 
+from finance.models import FinanceLedgerEntry, FinanceOpenPayment
 from jobs import services as job_services
 from marketplace.events.kafka import make_admin, make_consumer
 from marketplace.events.registry import get_consumer
 from marketplace.events.replay import rebuild
 from marketplace.events.topics import Topic, kafka_topic
-from quotes.models import FinanceLedgerEntry, FinanceOpenPayment, Payment
+from payments.models import Payment
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.support import wait_until
 

@@ -18,19 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quotes.gateway import (
-    CARD_NUMBER_REFUSED,
-    GatewayRequestError,
-    GatewayResult,
-    GatewayUnavailable,
-    PaymentGateway,
-    SimulatedGateway,
-    WebhookRejected,
-    luhn_like_numbers,
-    redact_card_numbers,
-    sign_webhook,
-    verify_webhook,
-)
+from marketplace.cards import luhn_like_numbers, redact_card_numbers
+from payments.gateway import CARD_NUMBER_REFUSED, GatewayRequestError, GatewayResult, GatewayUnavailable, PaymentGateway
+from payments.simulator import SimulatedGateway
+from payments.webhooks import WebhookRejected, sign_webhook, verify_webhook
 
 D = Decimal
 NOW = 1_700_000_000

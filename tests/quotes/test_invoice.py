@@ -14,8 +14,9 @@ from django.utils import timezone
 from jobs import services as job_services
 from jobs.models import Job
 from marketplace.accounts.models import User
-from quotes.models import Payment, PromoCode, QuoteAcceptance
-from quotes.payments import payment_cancel, payment_collect, payment_refund
+from payments.models import Payment
+from payments.services import payment_cancel, payment_collect, payment_refund
+from quotes.models import PromoCode, QuoteAcceptance
 from quotes.pricing import Discount, LineItem
 from quotes.services import OptionInput
 from tests.factories import post_job

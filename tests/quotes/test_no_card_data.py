@@ -11,7 +11,7 @@ inside a webhook body (stored redacted). Then it scans:
 - every log record captured at DEBUG for the whole flow, and the broker's own log;
 - every message (key, value, headers) of every topic, read from the beginning;
 
-with ``quotes.gateway.luhn_like_numbers``, and prints how much it scanned.
+with ``marketplace.cards.luhn_like_numbers``, and prints how much it scanned.
 """
 
 from __future__ import annotations
@@ -30,17 +30,20 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from finance.models import FinanceLedgerEntry
 from jobs import services as job_services
 from jobs.models import TradespersonProfile
 from marketplace.accounts.models import User
+from marketplace.cards import luhn_like_numbers, redact_card_numbers
 from marketplace.errors import ServiceError
 from marketplace.events.kafka import make_consumer
 from marketplace.events.models import OutboxEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
-from quotes.gateway import luhn_like_numbers, redact_card_numbers, simulated_webhook
-from quotes.models import FinanceLedgerEntry, GatewayWebhook, Payment, PromoCode
-from quotes.payments import payment_pay_balance, payment_refund, webhook_receive
+from payments.models import GatewayWebhook, Payment
+from payments.services import payment_pay_balance, payment_refund, webhook_receive
+from payments.simulator import simulated_webhook
+from quotes.models import PromoCode
 from quotes.pricing import LineItem
 from quotes.services import OptionInput, QuoteInput, quote_accept, quote_revise, quote_submit
 from tests.events.pipeline import relay_all, run_consumer_until
@@ -56,7 +59,7 @@ TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
 
 # Free text that reaches our database or topics and could carry a card number. The product must
 # refuse or redact card-like numbers in all of them (jobs.services.scrub uses
-# quotes.gateway.redact_card_numbers); the test checks what each field kept.
+# marketplace.cards.redact_card_numbers); the test checks what each field kept.
 FREE_TEXT_FIELDS = (
     "job.title",
     "job.description",
@@ -90,7 +93,7 @@ def _luhn_number(seed: int) -> str:
 # FOUND when this test was written: these fields still store (and emit) a card number as typed.
 #   profile.business_name, profile.bio -> jobs.services.pro_profile_save (TradespersonProfile; business_name also in events)
 #   job_cancel.reason                  -> jobs.services.job_cancel (the job.cancelled event's "reason", outbox + topic)
-#   refund.reason                      -> quotes.payments.payment_refund (PaymentOperation.reason, payment.refunded event)
+#   refund.reason                      -> payments.services.payment_refund (PaymentOperation.reason, payment.refunded event)
 # They are allowed below ONLY for their own probe numbers; the customer's card number is allowed nowhere.
 # Remove a field from this set once its service redacts it (the test then holds it to that).
 KNOWN_GAPS: frozenset[str] = frozenset()  # every free-text field is redacted by its service

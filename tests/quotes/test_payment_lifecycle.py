@@ -25,9 +25,9 @@ from jobs import services as job_services
 from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
-from quotes import payments
-from quotes.gateway import sign_webhook
-from quotes.models import Payment, PaymentOperation
+from payments import services as payments
+from payments.models import Payment, PaymentOperation
+from payments.webhooks import sign_webhook
 from tests.factories import post_job
 from tests.jobs.helpers import offer, pro
 

@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import pytest
 
+from finance.models import FinanceLedgerEntry, FinanceOpenPayment
 from jobs import services as job_services
 from marketplace.events.models import ProcessedEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.replay import rebuild
-from quotes.models import FinanceLedgerEntry, FinanceOpenPayment, Payment
+from payments.models import Payment
 from tests.events.pipeline import read_topic, relay_all, run_consumer_until
 
 from .test_payments import booked

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from quotes.payment_states import (
+from payments.simulated_ledger import (
     EVENTS,
     FINAL_STATES,
     INITIAL_STATE,

@@ -21,9 +21,10 @@ from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
-from quotes import payments
-from quotes.gateway import WebhookRejected, sign_webhook
-from quotes.models import GatewayWebhook, Payment, PaymentOperation, PromoCode, QuoteAcceptance
+from payments import services as payments
+from payments.models import GatewayWebhook, Payment, PaymentOperation
+from payments.webhooks import WebhookRejected, sign_webhook
+from quotes.models import PromoCode, QuoteAcceptance
 from tests.factories import post_job
 from tests.jobs.helpers import offer, pro
 

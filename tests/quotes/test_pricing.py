@@ -16,18 +16,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from quotes.pricing import (
-    Breakdown,
-    Change,
-    Discount,
-    LineItem,
-    PricingError,
-    PricingErrorCode,
-    PricingPolicy,
-    Promo,
-    diff,
-    price,
-)
+from quotes.pricing import Breakdown, Change, Discount, LineItem, PricingError, PricingErrorCode, PricingPolicy, Promo, diff, price
 
 D = Decimal
 FIGURES = tuple(f.name for f in fields(Breakdown) if f.name not in {"lines", "promo_applied", "promo_reason"})

@@ -13,7 +13,8 @@ from jobs.models import Bid, Job
 from marketplace.api_errors import status_for
 from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
-from quotes.models import Payment, PaymentOperation, PromoCode, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
+from payments.models import Payment, PaymentOperation
+from quotes.models import PromoCode, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
 from quotes.pricing import LineItem
 from quotes.services import OptionInput
 from tests.factories import post_job

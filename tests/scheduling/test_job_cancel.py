@@ -12,8 +12,8 @@ from django.utils import timezone
 from jobs import services as job_services
 from jobs.models import Job
 from marketplace.events.models import OutboxEvent
-from quotes import payments
-from quotes.models import Payment
+from payments import services as payments
+from payments.models import Payment
 from scheduling.models import Appointment
 from scheduling.services import appointment_book
 from tests.jobs.helpers import pro

@@ -10,7 +10,8 @@ from django.test import Client
 from jobs import services as job_services
 from jobs.models import Bid, Job, Lead
 from marketplace.accounts.models import User
-from quotes.models import Payment, PromoCode, QuoteVersion
+from payments.models import Payment
+from quotes.models import PromoCode, QuoteVersion
 from quotes.pricing import LineItem
 from quotes.services import OptionInput
 from tests.quotes.helpers import good_better_best, quote, revise, submit

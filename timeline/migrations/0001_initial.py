@@ -4,6 +4,8 @@
 import django.utils.timezone
 from django.db import migrations, models
 
+from marketplace.migration_ops import content_types_follow
+
 
 class Migration(migrations.Migration):
 
@@ -11,6 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("audit", "0002_audit_log_append_only"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
@@ -45,4 +48,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
+        content_types_follow("timeline", ["jobtimelineentry"], from_app="audit"),
     ]

@@ -19,7 +19,7 @@ from jobs import services
 from jobs.models import Job
 from marketplace.notifications.services import deliveries_send_pending
 from marketplace.services_check import wait_for_database
-from quotes.payments import payments_reconcile
+from payments.services import payments_reconcile
 from scheduling.services import reminders_send
 from tracking.services import pings_purge
 

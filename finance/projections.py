@@ -1,15 +1,8 @@
-"""Kafka handlers for payments.
-
-- ``PaymentsHandler`` (consumer ``payments``, topic ``marketplace.jobs``): moves money when a
-  job's lifecycle says so. ``job.status_changed`` to completed collects the price;
-  ``job.cancelled`` applies the cancellation policy to the held deposit. Gateway calls carry
-  idempotency keys derived from the payment, so a redelivered event moves nothing twice; a
-  gateway outage raises ``Retryable`` (retried with backoff, never dead-lettered).
-- ``FinanceProjection`` (consumer ``finance``, topic ``marketplace.payments``, compacted):
-  the finance read model. ``payment.snapshot`` upserts the payment's ledger entry and its open
-  position; the ``payment.settled`` tombstone deletes the open position and marks the ledger
-  entry settled (it stays, and a rebuild keeps it, so revenue and payouts survive compaction of
-  settled keys: tests/quotes/test_compaction.py).
+"""``FinanceProjection`` (consumer ``finance``, topic ``marketplace.payments``, compacted): the finance
+read model. ``payment.snapshot`` upserts the payment's ledger entry and its open position; the
+``payment.settled`` tombstone deletes the open position and marks the ledger entry settled (it
+stays, and a rebuild keeps it, so revenue and payouts survive compaction of settled keys:
+tests/quotes/test_compaction.py).
 """
 
 from __future__ import annotations
@@ -18,25 +11,10 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from jobs.models import Job
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 
 from .models import FinanceLedgerEntry, FinanceOpenPayment
-from .payments import payment_cancel, payment_collect
-
-
-class PaymentsHandler(EventHandler):
-    def on_job_status_changed(self, event: Envelope) -> None:
-        if event.data["status"] == Job.Status.COMPLETED:
-            payment_collect(job_id=event.data["job_id"])
-
-    def on_job_cancelled(self, event: Envelope) -> None:
-        job = Job.objects.filter(pk=event.data["job_id"]).only("customer_id").first()
-        if job is None:
-            return
-        by_customer = event.actor_id is None or event.actor_id == job.customer_id
-        payment_cancel(job_id=job.pk, cancelled_at=event.occurred_at, by_customer=by_customer)
 
 
 class FinanceProjection(EventHandler):

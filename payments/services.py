@@ -12,7 +12,7 @@ Where money moves:
   to completed): the held deposit is captured, the rest is authorised and captured with the same
   card token, the tradesperson's payout (total less the platform fee) is released.
 - Cancellation (:func:`payment_cancel`, the ``payments`` consumer on ``job.cancelled``): the
-  cancellation policy (``quotes/cancellation.py``) decides a fee, taken from the hold; the rest
+  cancellation policy (``payments/cancellation.py``) decides a fee, taken from the hold; the rest
   of the hold is released.
 - Refunds (:func:`payment_refund`, staff): part or all of what was kept, from the latest charge first.
 - Webhooks (:func:`webhook_receive`): signed, recorded once by event id; a refund or a released
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -40,24 +40,20 @@ from django.utils.module_loading import import_string
 
 from jobs.models import Job
 from marketplace.accounts.models import User
+from marketplace.cards import luhn_like_numbers, redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.handlers import Retryable
 from marketplace.events.outbox import PendingEvent, emit_many
+from marketplace.money import share_of
+from payments.gateway import GatewayRequestError, GatewayResult, GatewayUnavailable, PaymentGateway
+from payments.webhooks import WebhookRejected, verify_webhook
 
 from . import events as ev
 from .cancellation import CancellationTerms, cancellation_charge
-from .gateway import (
-    GatewayRequestError,
-    GatewayResult,
-    GatewayUnavailable,
-    PaymentGateway,
-    WebhookRejected,
-    luhn_like_numbers,
-    redact_card_numbers,
-    verify_webhook,
-)
-from .models import GatewayWebhook, Payment, PaymentOperation, QuoteAcceptance
-from .pricing import share_of
+from .models import GatewayWebhook, Payment, PaymentOperation
+
+if TYPE_CHECKING:  # a payment belongs to an acceptance (quotes sits above payments and calls it)
+    from quotes.models import QuoteAcceptance
 
 log = logging.getLogger(__name__)
 

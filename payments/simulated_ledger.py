@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Overflow, localcontext
 from typing import Literal, get_args
 
-from quotes.pricing import AMOUNT_CEILING
+from marketplace.money import AMOUNT_CEILING
 
 PaymentState = Literal["requires_authorization", "authorized", "captured", "partially_refunded", "refunded", "voided", "failed"]
 PaymentEvent = Literal["authorize_ok", "authorize_declined", "capture", "refund_partial", "refund_full", "void"]

@@ -1,0 +1,37 @@
+"""Money: pounds with pence as ``Decimal`` (never float), in the database and in the shares the platform keeps."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+from typing import Any
+
+from django.db import models
+
+
+def money_field(**options: Any) -> models.DecimalField[Decimal, Decimal]:
+    """Pounds with pence: 12 digits, 2 places (up to £9,999,999,999.99)."""
+    return models.DecimalField(max_digits=12, decimal_places=2, **options)
+
+
+PENNY = Decimal("0.01")
+# The largest amount any price or payment may be: keeps every product well inside the context's precision.
+AMOUNT_CEILING = Decimal(1_000_000_000_000)
+_ROUNDING = Context(prec=60, rounding=ROUND_HALF_UP, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+def share_of(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
+    """``amount x part / whole``, rounded half up once: e.g. the platform's share of a cancellation fee or a refund.
+
+    The marketplace keeps the same share of any amount taken or given back as it keeps of the
+    whole quote (``platform_fee / total``). Never more than ``amount``; zero when ``whole`` is zero.
+    Each argument is a non-negative ``Decimal`` with at most two places (``TypeError``/``ValueError`` otherwise).
+    """
+    for value, name in ((amount, "amount"), (part, "part"), (whole, "whole")):
+        if isinstance(value, bool) or not isinstance(value, Decimal):
+            raise TypeError(f"{name} must be a Decimal, not {type(value).__name__}.")
+        if not value.is_finite() or value < 0 or value != value.quantize(PENNY, context=_ROUNDING):
+            raise ValueError(f"{name} is {value}; it must be pounds and pence, not negative.")
+    if whole == 0:
+        return Decimal("0.00")
+    with localcontext(_ROUNDING):
+        return min((amount * part / whole).quantize(PENNY), amount.quantize(PENNY))

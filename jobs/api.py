@@ -35,6 +35,7 @@ from .serializers import (
     JobOutputSerializer,
     JobUpdateInputSerializer,
     LeadOutputSerializer,
+    MeOutputSerializer,
     PlaceOutputSerializer,
     PlaceQuerySerializer,
     ProProfileInputSerializer,
@@ -402,3 +403,14 @@ class BidDeclineApi(APIView):
         bid = _bid_or_404(request, bid_id)
         data = valid(BidDeclineInputSerializer, request.data)
         return _bid_response(request, services.bid_decline(bid=bid, actor=request_user(request), reason=data["reason"]))
+
+
+# --- who am I ---------------------------------------------------------------------------
+
+
+class MeApi(APIView):
+    @extend_schema(tags=["accounts"], summary="Who am I", responses={200: MeOutputSerializer, **errors(403)})
+    def get(self, request: Request) -> Response:
+        user = request_user(request)
+        profile = selectors.public_profile(user_id=user.pk) if user.is_tradesperson else None
+        return Response(MeOutputSerializer(user, context={"profile": profile}).data)

@@ -3,6 +3,7 @@ from django.urls import path
 from . import api
 
 urlpatterns = [
+    path("me/", api.MeApi.as_view(), name="api-me"),
     path("trades/", api.TradeListApi.as_view(), name="api-trades"),
     path("places/", api.PlaceListApi.as_view(), name="api-places"),
     path("profile/", api.ProProfileApi.as_view(), name="api-profile"),

@@ -17,6 +17,7 @@ from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 
 from marketplace.accounts.models import User
 
+from . import signals
 from .models import Bid, Job, JobBoardEntry, Lead, ProStats, Trade, TradespersonProfile, average_response_minutes
 
 EARTH_RADIUS_KM = 6371.0088
@@ -168,7 +169,7 @@ def pro_is_available(*, profile: TradespersonProfile | MatchCandidate, job: Job)
     """Whether the tradesperson's business has room in the job's preferred window.
 
     A job with no window counts as available.  Otherwise this reads scheduling's capacity
-    read model (:func:`scheduling.capacity.pro_has_capacity`): at least one active worker needs
+    read model (:func:`scheduling.capacity.pro_has_capacity`, answering ``jobs.signals.capacity_asked``): at least one active worker needs
     a free stretch of ``CAPACITY_MIN_FREE_MINUTES`` (an hour) inside the window, free meaning
     working hours minus appointments, their travel buffers and time off; so a fully booked
     tradesperson is not offered leads for that window.  A business with no active workers
@@ -177,9 +178,7 @@ def pro_is_available(*, profile: TradespersonProfile | MatchCandidate, job: Job)
     """
     if job.window_start is None or job.window_end is None:
         return True
-    from scheduling.capacity import pro_has_capacity  # scheduling imports jobs; import at call time
-
-    return pro_has_capacity(owner_id=profile.user_id, window_start=job.window_start, window_end=job.window_end)
+    return signals.has_capacity(owner_id=profile.user_id, window_start=job.window_start, window_end=job.window_end)
 
 
 def pro_stats(*, user_id: int) -> ProStats | None:

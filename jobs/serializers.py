@@ -377,3 +377,21 @@ class BidOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Bid
         fields = ["id", "job", "tradesperson", "amount", "message", "earliest_start", "status", "revision", "created_at", "updated_at"]
+
+
+class MeOutputSerializer(serializers.ModelSerializer):
+    """The signed-in user. ``profile`` is the tradesperson's business profile (null until made, and for customers).
+
+    Pass the profile (or None) as ``context["profile"]``.
+    """
+
+    profile = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "display_name", "role", "time_zone", "is_staff", "profile"]
+
+    @extend_schema_field(ProProfileOutputSerializer(allow_null=True))
+    def get_profile(self, user: User) -> dict[str, Any] | None:
+        profile = self.context.get("profile")
+        return dict(ProProfileOutputSerializer(profile).data) if profile is not None else None

@@ -22,10 +22,12 @@ from PIL import Image, UnidentifiedImageError
 
 from marketplace import ratelimit
 from marketplace.accounts.models import User
+from marketplace.cards import redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit, emit_many
 
 from . import events as ev
+from . import signals
 from .lifecycle import check_transition
 from .models import Bid, Job, JobPhoto, Lead, Trade, TradespersonProfile
 
@@ -35,8 +37,6 @@ if TYPE_CHECKING:
 
 def scrub(text: str) -> str:
     """Free text with anything card-like removed: card numbers never reach our database, logs or topics."""
-    from marketplace.cards import redact_card_numbers
-
     return redact_card_numbers(text)
 
 
@@ -90,9 +90,7 @@ def pro_profile_save(
             },
         )
         profile.trades.set(trades)
-        from scheduling.services import business_profile_saved  # scheduling builds on jobs
-
-        business_profile_saved(owner=user)
+        signals.business_profile_saved.send(sender=TradespersonProfile, owner=user)
     return profile
 
 
@@ -300,10 +298,10 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
         check_transition(job, Job.Status.CANCELLED)
         job.status = Job.Status.CANCELLED
         job.save(update_fields=["status", "updated_at"])
-        # A cancelled job frees its worker's time in the same transaction (scheduling owns the appointment).
-        from scheduling.services import appointment_release
-
-        appointment_release(job=job, actor=actor, side="customer" if is_customer else "tradesperson", reason=scrub(reason))
+        # Apps built on jobs react in this transaction (scheduling frees the worker's booked time).
+        signals.job_cancelling.send(
+            sender=Job, job=job, actor=actor, side="customer" if is_customer else "tradesperson", reason=scrub(reason)
+        )
         who = "" if is_customer else "Cancelled by the tradesperson. "
         emit(
             ev.JOB_CANCELLED,

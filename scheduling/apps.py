@@ -6,4 +6,7 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling"
 
     def ready(self) -> None:
-        from . import streams  # noqa: F401 - registers who may watch calendars
+        # Imported here, not at the top: models must be loaded first (Django's app registry).
+        from . import receivers  # streams registers who may watch calendars
+
+        receivers.connect()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: install what the suite needs (Debian packages, the virtualenv, chromium, Apache Kafka's
 # jars), start Postgres and Redis if they are not running, start one Apache Kafka broker for the whole
-# run, then ruff, mypy, the migration check and the whole pytest suite.
+# run, then ruff, mypy, the import contracts, the migration check and the whole pytest suite.
 # Extra arguments go to pytest.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
@@ -16,6 +16,8 @@ log "ruff"
 "$VENV/bin/ruff" format --check .
 log "mypy"
 "$VENV/bin/mypy" .
+log "import contracts (.importlinter: the core imports no feature app; feature apps are layered)"
+"$VENV/bin/lint-imports"
 log "migrations are up to date"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null
 

@@ -5,11 +5,9 @@ Apps authenticate with ``Authorization: Token <key>``; the browser uses its sess
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth import authenticate
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -17,10 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs import selectors as job_selectors
-from jobs.serializers import ProProfileOutputSerializer
 from marketplace import ratelimit
-from marketplace.api import errors, request_user
+from marketplace.api import errors
 from marketplace.errors import Refusal, ServiceError
 from marketplace.ratelimit import login_key
 
@@ -51,24 +47,6 @@ class TokenInputSerializer(serializers.Serializer):
 
 class TokenOutputSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
-
-
-class MeOutputSerializer(serializers.ModelSerializer):
-    """The signed-in user. ``profile`` is the tradesperson's business profile (null until made, and for customers).
-
-    Pass the profile (or None) as ``context["profile"]``.
-    """
-
-    profile = serializers.SerializerMethodField()
-
-    class Meta:
-        model = User
-        fields = ["id", "username", "email", "display_name", "role", "time_zone", "is_staff", "profile"]
-
-    @extend_schema_field(ProProfileOutputSerializer(allow_null=True))
-    def get_profile(self, user: User) -> dict[str, Any] | None:
-        profile = self.context.get("profile")
-        return dict(ProProfileOutputSerializer(profile).data) if profile is not None else None
 
 
 def _token_for(user: User) -> str:
@@ -119,11 +97,3 @@ class TokenApi(APIView):
         if not isinstance(user, User):
             raise ServiceError("Wrong username or password (or the account is disabled).", code="invalid_credentials", kind=Refusal.INVALID)
         return Response(TokenOutputSerializer({"token": _token_for(user)}).data)
-
-
-class MeApi(APIView):
-    @extend_schema(tags=["accounts"], summary="Who am I", responses={200: MeOutputSerializer, **errors(403)})
-    def get(self, request: Request) -> Response:
-        user = request_user(request)
-        profile = job_selectors.public_profile(user_id=user.pk) if user.is_tradesperson else None
-        return Response(MeOutputSerializer(user, context={"profile": profile}).data)

@@ -5,5 +5,4 @@ from . import api
 urlpatterns = [
     path("auth/signup/", api.SignUpApi.as_view(), name="api-signup"),
     path("auth/token/", api.TokenApi.as_view(), name="api-token"),
-    path("me/", api.MeApi.as_view(), name="api-me"),
 ]

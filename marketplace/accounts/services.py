@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from marketplace.cards import redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
 
 from .models import User
@@ -18,8 +19,6 @@ def user_sign_up(*, username: str, email: str, password: str, role: str, display
     """
     if role not in (User.Role.CUSTOMER, User.Role.TRADESPERSON):
         raise ServiceError("Choose whether you are a customer or a tradesperson.", code="bad_role", kind=Refusal.INVALID)
-    from marketplace.cards import redact_card_numbers
-
     display_name = redact_card_numbers(display_name)
     candidate = User(username=username, email=email, role=role, display_name=display_name, time_zone=time_zone)
     try:

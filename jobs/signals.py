@@ -1,0 +1,27 @@
+"""What jobs tells the apps built on it, inside the same transaction (Django signals, sent synchronously).
+
+Apps above jobs (scheduling today) connect receivers in their ``AppConfig.ready()``; jobs never
+imports them, so there is no import cycle and the transaction guarantees stay: a receiver runs in
+the sender's transaction, and an exception it raises rolls the whole change back.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# A tradesperson saved their business profile.  kwargs: owner (User).
+business_profile_saved = Signal()
+
+# A job is being cancelled (inside job_cancel's transaction, after the status changed).
+# kwargs: job, actor, side ("customer" | "tradesperson"), reason.
+job_cancelling = Signal()
+
+# Matching asks whether a business has free time in a job's window.  kwargs: owner_id, window_start,
+# window_end.  Each receiver answers True or False; with no receiver every business counts as free.
+capacity_asked = Signal()
+
+
+def has_capacity(*, owner_id: int, window_start: object, window_end: object) -> bool:
+    """Every receiver of :data:`capacity_asked` agrees there is room (True when nobody answers)."""
+    replies = capacity_asked.send(sender=None, owner_id=owner_id, window_start=window_start, window_end=window_end)
+    return all(bool(answer) for _, answer in replies)

@@ -13,9 +13,9 @@ For each batch from ``consume()``:
    If anything fails, the batch is re-applied one event at a time, each in its own
    savepoint through ``on_<type>``: a handler error is retried a few times, then
    the event is dead-lettered; the rest of the batch goes on.
-3. After the commit: live pushes go out, dead letters are produced to the
-   ``<topic>.dlq`` topic with the error and origin in headers, and only then are
-   the offsets stored.  librdkafka commits stored offsets to the broker in the
+3. After the commit: the batch hooks end (``hooks.py``; the live pushes go out),
+   dead letters are produced to the ``<topic>.dlq`` topic with the error and origin
+   in headers, and only then are the offsets stored.  librdkafka commits stored offsets to the broker in the
    background every ``KAFKA['COMMIT_INTERVAL_MS']`` (1 s) and on close, instead of
    one synchronous commit per batch: at low load a batch is one or two events,
    and 15 groups committing each of them cost the broker more than the events
@@ -59,13 +59,12 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from django.conf import settings
 from django.db import connection, transaction
 
-from marketplace.realtime import push
-
 from . import bulk
 from .context import consuming, correlation, delivered
 from .deadletters import TRANSIENT_ERRORS, DeadLetters, PendingDeadLetter
 from .envelope import BareTombstone, Envelope, InvalidMessage, decode_message, header
 from .handlers import EventHandler
+from .hooks import around_batch
 from .kafka import group_id, make_consumer
 from .models import ProcessedEvent
 from .registry import ConsumerSpec
@@ -261,7 +260,7 @@ class ConsumerRunner:
         while True:
             state = _BatchState()
             try:
-                with push.batched(), transaction.atomic():
+                with around_batch(), transaction.atomic():
                     pending = self._decode_all(messages, state)
                     positions = {
                         item.event_id: (str(message.topic()), int(message.partition() or 0), int(message.offset() or 0))

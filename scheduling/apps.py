@@ -6,4 +6,5 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling"
 
     def ready(self) -> None:
-        from . import streams  # noqa: F401 - registers who may watch calendars
+        # Imported here, not at the top: they use models, which are not loaded yet when apps.py is imported.
+        from . import periodic, streams  # noqa: F401 - register the clock's reminders and who may watch calendars

@@ -7,4 +7,5 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import streams  # noqa: F401 - registers who may watch the inbox live (staff.alerts)
+        # Imported here, not at the top: they use models, which are not loaded yet when apps.py is imported.
+        from . import periodic, streams  # noqa: F401 - register the clock's alert pass and who may watch the inbox live

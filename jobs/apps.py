@@ -6,4 +6,5 @@ class JobsConfig(AppConfig):
     verbose_name = "Jobs"
 
     def ready(self) -> None:
-        from . import streams  # noqa: F401 - registers who may watch job streams
+        # Imported here, not at the top: they use models, which are not loaded yet when apps.py is imported.
+        from . import periodic, streams  # noqa: F401 - register the clock's task and who may watch job streams

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = "Payments"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: it uses models, which are not loaded yet when apps.py is imported.
+        from . import periodic  # noqa: F401 - registers the clock's release of orphaned deposit holds

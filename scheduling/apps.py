@@ -6,7 +6,8 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling"
 
     def ready(self) -> None:
-        # Imported here, not at the top: models must be loaded first (Django's app registry).
-        from . import receivers  # streams registers who may watch calendars
+        # Imported here, not at the top: they use models, which are not loaded yet when apps.py is imported.
+        # periodic registers the clock's reminders, streams who may watch calendars, receivers answer jobs' signals.
+        from . import periodic, receivers, streams  # noqa: F401
 
         receivers.connect()

@@ -6,4 +6,5 @@ class TrackingConfig(AppConfig):
     verbose_name = "Tracking"
 
     def ready(self) -> None:
-        from . import streams  # noqa: F401 - registers who may watch a visit live (track.<job_id>)
+        # Imported here, not at the top: they use models, which are not loaded yet when apps.py is imported.
+        from . import periodic, streams  # noqa: F401 - register the clock's purge and who may watch a visit live (track.<job_id>)

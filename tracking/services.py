@@ -14,9 +14,10 @@ current stage (a double tap) changes nothing and answers 200.  Only the awarded 
 the login of the worker booked for the job may act (403 otherwise).
 
 Pings (:func:`pings_accept`) do **not** go through the outbox: they are produced straight to
-``marketplace.tracking`` (key = worker id) by an idempotent producer (acks=all), and the request
-answers 202 only after the broker acknowledged every accepted ping (503 ``tracking_unavailable``
-if it does not within a few seconds; nothing was accepted then and the app retries).  This is
+``marketplace.tracking`` (key = worker id) by the acknowledged producer (``marketplace.events.producer``:
+idempotent, acks=all), and the request answers 202 only after the broker acknowledged every accepted
+ping (503 ``tracking_unavailable`` if it does not within a few seconds; nothing was accepted then and
+the app retries).  This is
 not a dual write: the request writes nothing to Postgres, so there is no second store to disagree
 with; a ping is an observation, not a change of domain state, and losing one during an outage is
 harmless (the next one, seconds later, supersedes it).  Pings are the highest-volume input we
@@ -31,13 +32,12 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Producer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -51,7 +51,9 @@ from marketplace.errors import Refusal, ServiceError
 from marketplace.events.context import current_correlation_id
 from marketplace.events.envelope import Envelope, normalise_data
 from marketplace.events.kafka import make_producer
+from marketplace.events.models import ProcessedEvent
 from marketplace.events.outbox import emit
+from marketplace.events.producer import OutgoingMessage, send_and_wait
 from marketplace.events.schemas import EventType, validate_data
 from marketplace.events.topics import kafka_topic
 from scheduling.models import Appointment
@@ -397,38 +399,20 @@ def produce_pings(envelopes: list[Envelope]) -> None:
     if not envelopes:
         return
     producer = _producer()
-    done: list[KafkaError | None] = []
-
-    def on_delivery(err: KafkaError | None, _msg: Message) -> None:
-        done.append(err)
-
-    try:
-        for envelope in envelopes:
-            headers: list[tuple[str, str | bytes | None]] = [
-                ("event_type", envelope.event_type.encode()),
-                ("event_id", str(envelope.event_id).encode()),
-            ]
-            while True:
-                try:
-                    producer.produce(
-                        kafka_topic(ev.PING.topic), key=envelope.key, value=envelope.to_json(), headers=headers, on_delivery=on_delivery
-                    )
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-        deadline = time.monotonic() + DELIVERY_TIMEOUT_S + 1
-        while len(done) < len(envelopes) and time.monotonic() < deadline:
-            producer.poll(0.01)
-    except KafkaException as exc:  # fatal, e.g. the broker no longer knows this idempotent producer
-        fatal: KafkaException | None = exc
-    else:
-        fatal = None
-    errors = [err for err in done if err is not None]
-    if fatal is not None or errors or len(done) < len(envelopes):
-        _discard_producer(producer)
-        log.warning(
-            "tracking: %d of %d pings not acknowledged (%s)", len(envelopes) - len(done) + len(errors), len(envelopes), fatal or errors[:1]
+    messages = [
+        OutgoingMessage(
+            kafka_topic(ev.PING.topic),
+            envelope.key,
+            envelope.to_json(),
+            [("event_type", envelope.event_type.encode()), ("event_id", str(envelope.event_id).encode())],
         )
+        for envelope in envelopes
+    ]
+    # shared: every request thread of this process produces with it.
+    acks = send_and_wait(producer, messages, timeout=DELIVERY_TIMEOUT_S + 1, shared=True)
+    if not acks.complete:
+        _discard_producer(producer)
+        log.warning("tracking: %d of %d pings not acknowledged (%s)", acks.total - len(acks.delivered), acks.total, acks.first_error())
         raise ServiceError(
             "Tracking is briefly unavailable; keep the pings and retry shortly.", "tracking_unavailable", Refusal.UNAVAILABLE
         )
@@ -477,8 +461,6 @@ def pings_purge(*, older_than: timedelta) -> tuple[int, int, int]:
     """Privacy: delete trail points older than ``older_than``, forget last positions that old, and drop the
     consumer's inbox rows for those pings. Returns (points, positions cleared, inbox rows). Run by the clock
     hourly and by ``manage.py purge_pings``."""
-    from marketplace.events.models import ProcessedEvent
-
     cutoff = timezone.now() - older_than
     with transaction.atomic():
         points, _ = TrackPoint.objects.filter(recorded_at__lt=cutoff).delete()

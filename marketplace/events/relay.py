@@ -3,9 +3,9 @@
 One relay publishes at a time: replicas wait on a Postgres advisory lock (held on
 a dedicated connection, so a crashed leader's lock is released by the server).
 The leader LISTENs on the ``outbox`` channel, which a trigger notifies on every
-insert, and polls as a fallback.  Each batch is produced with an idempotent
-producer (acks=all); the relay waits for every delivery report, then marks the
-acknowledged rows published.  A crash between the broker's ack and the mark
+insert, and polls as a fallback.  Each batch is produced with the acknowledged
+producer (``producer.py``: idempotent, acks=all); the relay waits for every
+delivery report, then marks the acknowledged rows published.  A crash between the broker's ack and the mark
 re-sends those rows next time: consumers absorb the duplicates (inbox).
 A broker outage leaves rows unpublished; they go out, in order, when it returns.
 
@@ -19,12 +19,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Producer
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
@@ -32,8 +31,8 @@ from django.utils import timezone
 
 from .context import correlation
 from .envelope import ENVELOPE_HEADER
-from .kafka import make_producer
 from .models import OutboxEvent
+from .producer import AcknowledgedProducer, OutgoingMessage
 from .topics import kafka_topic
 
 log = logging.getLogger(__name__)
@@ -84,8 +83,7 @@ def _libpq_dsn() -> str:
 
 class OutboxRelay:
     def __init__(self, producer: Producer | None = None, *, batch_size: int | None = None) -> None:
-        self.producer = producer or make_producer("relay")
-        self._owns_producer = producer is None  # only a producer of our own making is replaced (publish_pending)
+        self.producer = AcknowledgedProducer("relay", producer)
         self.batch_size = batch_size or settings.OUTBOX["BATCH_SIZE"]
         self.poll_interval = settings.OUTBOX["POLL_INTERVAL_S"]
         self.stop_event = threading.Event()
@@ -107,60 +105,39 @@ class OutboxRelay:
             return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5].encode(), r[6], r[7]) for r in cursor.fetchall()]
 
     def publish(self, rows: list[OutboxRow]) -> tuple[list[int], dict[int, str]]:
-        """Produce rows and wait for every delivery report.
+        """Produce rows and wait for every delivery report (marketplace.events.producer).
 
         Returns (acknowledged ids, {id: error} for the failed ones).
         """
-        acked: list[int] = []
-        failed: dict[int, str] = {}
-
-        tracing = trace.isEnabledFor(logging.INFO)
-
-        def on_delivery(row: OutboxRow) -> Callable[[KafkaError | None, Message], None]:
-            def callback(err: KafkaError | None, msg: Message) -> None:
-                if err is None:
-                    acked.append(row.id)
-                    if tracing:
-                        # The ids go in as extras (the log filter keeps them) rather than through
-                        # the correlation() context: cheaper, and this runs for every event.
-                        trace.info(
-                            "relay: published %s %s to %s[%s]@%s",
-                            row.event_type,
-                            row.event_id,
-                            row.topic,
-                            msg.partition(),
-                            msg.offset(),
-                            extra={
-                                "event_id": row.event_id,
-                                "event_type": row.event_type,
-                                "correlation_id": row.correlation_id or None,
-                                "causation_id": row.event_id,
-                            },
-                        )
-                else:
-                    failed[row.id] = str(err)
-                    with correlation(row.correlation_id or None, row.event_id):
-                        trace.debug("relay: %s %s not acknowledged: %s", row.event_type, row.event_id, err)
-
-            return callback
-
-        for row in rows:
-            headers = row.headers()
-            while True:
-                try:
-                    self.producer.produce(
-                        kafka_topic(row.topic),
-                        key=row.key.encode(),
-                        value=row.message_value(),
-                        headers=headers,
-                        on_delivery=on_delivery(row),
-                    )
-                    break
-                except BufferError:
-                    self.producer.poll(0.1)
-        # message.timeout.ms bounds this: every message is either delivered or failed.
-        while len(acked) + len(failed) < len(rows):
-            self.producer.flush(1.0)
+        acks = self.producer.send(
+            [OutgoingMessage(kafka_topic(row.topic), row.key.encode(), row.message_value(), row.headers()) for row in rows]
+        )
+        acked = [rows[index].id for index in acks.delivered]
+        failed = {rows[index].id: error for index, error in acks.failed.items()}
+        if trace.isEnabledFor(logging.INFO):
+            for index, msg in acks.delivered.items():
+                row = rows[index]
+                # The ids go in as extras (the log filter keeps them) rather than through
+                # the correlation() context: cheaper, and this runs for every event.
+                trace.info(
+                    "relay: published %s %s to %s[%s]@%s",
+                    row.event_type,
+                    row.event_id,
+                    row.topic,
+                    msg.partition(),
+                    msg.offset(),
+                    extra={
+                        "event_id": row.event_id,
+                        "event_type": row.event_type,
+                        "correlation_id": row.correlation_id or None,
+                        "causation_id": row.event_id,
+                    },
+                )
+        if trace.isEnabledFor(logging.DEBUG):
+            for index, error in acks.failed.items():
+                row = rows[index]
+                with correlation(row.correlation_id or None, row.event_id):
+                    trace.debug("relay: %s %s not acknowledged: %s", row.event_type, row.event_id, error)
         return acked, failed
 
     def mark_published(self, ids: list[int]) -> None:
@@ -190,12 +167,11 @@ class OutboxRelay:
         self.failed_total += len(failed)
         if failed:
             log.warning("relay: %d of %d events not acknowledged (%s); will retry", len(failed), len(rows), next(iter(failed.values())))
-        if failed and not acked and self._owns_producer:
-            # An idempotent producer that has delivered to a broker which then lost its data (a lost volume)
-            # never recovers: the broker no longer knows its producer id, and every send
-            # times out, forever.  publish() waited for every report, so nothing is in flight: a fresh producer
-            # (a new id) loses nothing, and the rows go again in id order.
-            self.producer = make_producer("relay")
+        if failed and not acked:
+            # Nothing got through: perhaps the cluster no longer knows our producer id, which never recovers.
+            # publish() waited for every report, so nothing is in flight: a fresh producer (a new id) loses
+            # nothing, and the rows go again in id order.  (A producer handed in by a test is kept.)
+            self.producer.replace()
         return len(acked), len(failed)
 
     def purge_published(self) -> int:

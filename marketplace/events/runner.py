@@ -13,9 +13,9 @@ For each batch from ``consume()``:
    If anything fails, the batch is re-applied one event at a time, each in its own
    savepoint through ``on_<type>``: a handler error is retried a few times, then
    the event is dead-lettered; the rest of the batch goes on.
-3. After the commit: live pushes go out, dead letters are produced to the
-   ``<topic>.dlq`` topic with the error and origin in headers, and only then are
-   the offsets stored.  librdkafka commits stored offsets to the broker in the
+3. After the commit: the batch hooks end (``hooks.py``; the live pushes go out),
+   dead letters are produced to the ``<topic>.dlq`` topic with the error and origin
+   in headers, and only then are the offsets stored.  librdkafka commits stored offsets to the broker in the
    background every ``KAFKA['COMMIT_INTERVAL_MS']`` (1 s) and on close, instead of
    one synchronous commit per batch: at low load a batch is one or two events,
    and 15 groups committing each of them cost the broker more than the events
@@ -25,7 +25,8 @@ For each batch from ``consume()``:
 Transient errors (database connection lost, :class:`Retryable`) roll back the
 whole batch, which is retried with exponential backoff.  A burst of dead letters
 above ``CONSUMERS['DLQ_LIMIT']`` per window stops the runner (nothing committed)
-rather than dead-lettering a whole topic after a bad deploy.  ``stop()`` (SIGTERM)
+rather than dead-lettering a whole topic after a bad deploy.  What is retried,
+what is dead-lettered and how a dead letter is kept is ``deadletters.py``.  ``stop()`` (SIGTERM)
 lets the current batch finish and commit.
 
 Tombstones (null-valued messages on compacted topics):
@@ -50,35 +51,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
-
-from marketplace.realtime import push
+from django.db import connection, transaction
 
 from . import bulk
 from .context import consuming, correlation, delivered
+from .deadletters import TRANSIENT_ERRORS, DeadLetters, PendingDeadLetter
 from .envelope import BareTombstone, Envelope, InvalidMessage, decode_message, header
-from .handlers import EventHandler, Retryable
-from .kafka import group_id, make_consumer, make_producer
-from .models import DeadLetter, ProcessedEvent
+from .handlers import EventHandler
+from .hooks import around_batch
+from .kafka import group_id, make_consumer
+from .models import ProcessedEvent
 from .registry import ConsumerSpec
 
 log = logging.getLogger(__name__)
 # One line per applied event, logged with the event's correlation id (LOG_EVENTS=WARNING silences it).
 trace = logging.getLogger("marketplace.events.trace")
-
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, Retryable)
-
-
-class DeadLetterLimitExceeded(RuntimeError):
-    """Too many dead letters in a short window: probably a bad deploy, so stop instead."""
 
 
 class ShutdownRequested(Exception):
@@ -96,16 +89,8 @@ class RunnerStats:
 
 
 @dataclass
-class _PendingDeadLetter:
-    dlq_topic: str
-    message: Message
-    error: str
-    error_class: str
-
-
-@dataclass
 class _BatchState:
-    dead_letters: list[_PendingDeadLetter] = field(default_factory=list)
+    dead_letters: list[PendingDeadLetter] = field(default_factory=list)
 
 
 # What a batch applies: an event, or a bare tombstone for the handler's on_bare_tombstone hook.
@@ -192,16 +177,9 @@ class ConsumerRunner:
         if instance:
             overrides["group.instance.id"] = instance
         self.consumer = consumer or make_consumer(self.group, f"consumer-{spec.name}", **overrides)
-        self._dlq_producer = dlq_producer
-        self._owns_dlq_producer = dlq_producer is None
-        conf = settings.CONSUMERS
-        self.batch_size: int = conf["BATCH_SIZE"]
-        self.max_attempts: int = conf["MAX_ATTEMPTS"]
-        self.backoff_base: float = conf["BACKOFF_BASE_S"]
-        self.backoff_max: float = conf["BACKOFF_MAX_S"]
-        self.dlq_limit: int = conf["DLQ_LIMIT"]
-        self.dlq_window: float = conf["DLQ_LIMIT_WINDOW_S"]
-        self._dlq_times: deque[float] = deque()
+        self.dead_letters = DeadLetters(spec, producer=dlq_producer)
+        self.policy = self.dead_letters.policy
+        self.batch_size: int = settings.CONSUMERS["BATCH_SIZE"]
         self.stop_event = threading.Event()
         self.stats = RunnerStats()
         self._assigned: set[tuple[str, int]] = set()
@@ -231,8 +209,7 @@ class ConsumerRunner:
             log.info("consumer %s: stopping with an uncommitted batch; it will be redelivered", self.spec.name)
         finally:
             self.consumer.close()
-            if self._dlq_producer is not None:
-                self._dlq_producer.flush(5)
+            self.dead_letters.close(5)
             s = self.stats
             log.info(
                 "consumer %s: stopped; processed %d, duplicates %d, dead-lettered %d, retries %d",
@@ -283,7 +260,7 @@ class ConsumerRunner:
         while True:
             state = _BatchState()
             try:
-                with push.batched(), transaction.atomic():
+                with around_batch(), transaction.atomic():
                     pending = self._decode_all(messages, state)
                     positions = {
                         item.event_id: (str(message.topic()), int(message.partition() or 0), int(message.offset() or 0))
@@ -298,7 +275,7 @@ class ConsumerRunner:
             except TRANSIENT_ERRORS as exc:
                 attempt += 1
                 self.stats.retries += 1
-                delay = min(self.backoff_base * 2**attempt, self.backoff_max)
+                delay = self.policy.batch_retry_delay(attempt)
                 log.warning(
                     "consumer %s: transient error (%s); retrying batch of %d in %.1f s",
                     self.spec.name,
@@ -309,7 +286,8 @@ class ConsumerRunner:
                 connection.close()  # a broken connection must not be reused
                 if self.stop_event.wait(delay):
                     raise ShutdownRequested from exc
-        self._produce_dead_letters(state.dead_letters)
+        if not self.dead_letters.publish(state.dead_letters, self.stop_event):
+            raise ShutdownRequested
         try:
             for message in messages:
                 self.consumer.store_offsets(message=message)
@@ -432,7 +410,8 @@ class ConsumerRunner:
             event = None
             what = f"bare tombstone {item.topic} key {item.key!r}"
         last_error: Exception | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        max_attempts = self.policy.max_attempts
+        for attempt in range(1, max_attempts + 1):
             try:
                 with transaction.atomic():  # a savepoint: one bad event does not undo the batch
                     if isinstance(item, Envelope):
@@ -457,15 +436,15 @@ class ConsumerRunner:
                     self.spec.name,
                     what,
                     attempt,
-                    self.max_attempts,
+                    max_attempts,
                     exc,
                 )
-                if attempt < self.max_attempts and self.stop_event.wait(self.backoff_base * attempt):
+                if attempt < max_attempts and self.stop_event.wait(self.policy.event_retry_delay(attempt)):
                     raise ShutdownRequested from exc
         assert last_error is not None
-        self._dead_letter(message, last_error, state, event, attempts=self.max_attempts)
+        self._dead_letter(message, last_error, state, event, attempts=max_attempts)
 
-    # --- dead letters -------------------------------------------------------------------
+    # --- dead letters (policy and publishing in deadletters.py) ---------------------------
 
     def _dead_letter(
         self,
@@ -475,95 +454,8 @@ class ConsumerRunner:
         event: Envelope | None = None,
         attempts: int = 1,
     ) -> None:
-        now = time.monotonic()
-        self._dlq_times.append(now)
-        while self._dlq_times and now - self._dlq_times[0] > self.dlq_window:
-            self._dlq_times.popleft()
-        if len(self._dlq_times) > self.dlq_limit:
-            raise DeadLetterLimitExceeded(
-                f"consumer {self.spec.name}: more than {self.dlq_limit} dead letters in {self.dlq_window:.0f} s "
-                f"(last: {exc!r}); stopping without committing. Fix the cause, then restart."
-            )
-        error = f"{type(exc).__name__}: {exc}"
-        topic = message.topic() or ""
-        partition = message.partition() or 0
-        offset = message.offset() or 0
-        log.error("consumer %s: dead-lettering %s[%d]@%d: %s", self.spec.name, topic, partition, offset, error)
-        key = message.key()
-        DeadLetter.objects.update_or_create(
-            consumer=self.spec.name,
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            defaults={
-                "key": key.decode(errors="replace") if key else "",
-                "value": message.value(),
-                "headers": {k: v.decode(errors="replace") if isinstance(v, bytes) else v for k, v in _headers(message) if v is not None},
-                "event_id": event.event_id if event else None,
-                "event_type": event.event_type if event else "",
-                "error": error + ("\n" + "".join(traceback.format_exception(exc))[-4000:] if attempts > 1 else ""),
-                "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
-                "attempts": attempts,
-                "status": DeadLetter.Status.PENDING,
-            },
-        )
-        state.dead_letters.append(_PendingDeadLetter(self.spec.dlq_for(topic), message, error, f"{type(exc).__qualname__}"))
+        state.dead_letters.append(self.dead_letters.record(message, exc, event, attempts))
         self.stats.dead_lettered += 1
-
-    @property
-    def dlq_producer(self) -> Producer:
-        if self._dlq_producer is None:
-            self._dlq_producer = make_producer(f"dlq-{self.spec.name}")
-        return self._dlq_producer
-
-    def _produce_dead_letters(self, pending: list[_PendingDeadLetter]) -> None:
-        """Produce dead letters (after the DB commit) and wait until the broker has them."""
-        if not pending:
-            return
-        delay = self.backoff_base
-        errors: list[str] = []
-
-        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
-            if err is not None:
-                errors.append(str(err))
-
-        while True:
-            errors.clear()
-            for item in pending:
-                msg = item.message
-                headers = [
-                    *_headers(msg),
-                    ("dlq.error", item.error[:1000].encode()),
-                    ("dlq.error_class", item.error_class.encode()),
-                    ("dlq.consumer", self.spec.name.encode()),
-                    ("dlq.original_topic", (msg.topic() or "").encode()),
-                    ("dlq.original_partition", str(msg.partition()).encode()),
-                    ("dlq.original_offset", str(msg.offset()).encode()),
-                ]
-                self.dlq_producer.produce(
-                    item.dlq_topic,
-                    key=msg.key(),
-                    value=msg.value(),
-                    headers=headers,
-                    on_delivery=on_delivery,
-                )
-            remaining = self.dlq_producer.flush(30)
-            if remaining == 0 and not errors:
-                return
-            log.warning("consumer %s: dead-letter topic not reachable (%s); retrying", self.spec.name, errors[:1])
-            if self._owns_dlq_producer:
-                # As in the relay: an idempotent producer can fail for good (a fatal error, a producer id the cluster
-                # no longer knows).  The next pass produces every pending dead letter again, so a fresh producer
-                # loses nothing; one the old one still delivers is a harmless duplicate.
-                self._dlq_producer = None
-            if self.stop_event.wait(delay):
-                raise ShutdownRequested
-            delay = min(delay * 2, self.backoff_max)
-
-
-def _headers(message: Message) -> list[tuple[str, str | bytes | None]]:
-    raw = message.headers() or []
-    return list(raw.items()) if isinstance(raw, dict) else list(raw)
 
 
 def _fmt(partitions: list[TopicPartition]) -> str:

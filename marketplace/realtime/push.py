@@ -10,8 +10,9 @@ sequence this consumer pushed to this stream for this aggregate before, kept in
 browser that saw ``prev_seq`` is up to date; one that saw less missed a push
 (Redis blip, full channel, reconnect) and refetches through the API.
 
-The consumer runner wraps each batch in :func:`batched`, so one batch's pushes go
-out together in one event-loop round (``group_send`` calls gathered).
+The consumer runner wraps each batch in :func:`batched` (a batch hook that
+``RealtimeConfig.ready()`` registers in ``marketplace.events.hooks``), so one
+batch's pushes go out together in one event-loop round (``group_send`` calls gathered).
 """
 
 from __future__ import annotations

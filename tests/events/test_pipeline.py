@@ -17,13 +17,14 @@ from jobs.models import JobBoardEntry, TradeActivity
 from jobs.projections import JobBoardProjection
 from jobs.services import job_cancel
 from marketplace.asgi import application
+from marketplace.events.deadletters import DeadLetterLimitExceeded
 from marketplace.events.handlers import Retryable
 from marketplace.events.kafka import group_id, make_producer
 from marketplace.events.models import DeadLetter, OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.relay import OutboxRelay
 from marketplace.events.replay import rebuild, redrive, republish_outbox
-from marketplace.events.runner import ConsumerRunner, DeadLetterLimitExceeded
+from marketplace.events.runner import ConsumerRunner
 from marketplace.events.topics import kafka_topic
 from tests.events.pipeline import committed_offsets, read_topic, relay_all, run_consumer_until
 from tests.factories import post_job

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from jobs import services
-from jobs.management.commands.clock import tick
 from jobs.models import Job
+from jobs.periodic import tick
 from tests.factories import post_job
 from tests.jobs.helpers import offer, pro
 

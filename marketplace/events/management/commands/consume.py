@@ -15,8 +15,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from marketplace.events.deadletters import DeadLetterLimitExceeded
 from marketplace.events.registry import CONSUMERS, ConsumerSpec, get_consumer
-from marketplace.events.runner import ConsumerRunner, DeadLetterLimitExceeded
+from marketplace.events.runner import ConsumerRunner
 from marketplace.ops.metrics import RunnerCollector, serve_process_metrics
 from marketplace.services_check import wait_for_database
 

@@ -25,8 +25,7 @@ from quotes.services import OptionInput
 from scheduling.models import Worker
 from scheduling.services import appointment_book, appointment_reschedule
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro, trade
+from tests.factories import offer, post_job, pro, trade
 from tests.quotes.helpers import accept, lines, quote, revise, submit
 from tests.scheduling.helpers import future_monday, worker_all_week
 from tests.tracking.helpers import reset_rate_limit

@@ -14,8 +14,7 @@ from jobs import services as job_services
 from marketplace.accounts.models import User
 from quotes.models import FinanceLedgerEntry, FinanceOpenPayment, Payment, PaymentOperation, QuoteAcceptance
 from quotes.payments import payment_collect
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 from .helpers import accept, good_better_best, submit
 

@@ -18,8 +18,7 @@ from quotes.models import Payment, PromoCode, QuoteAcceptance
 from quotes.payments import payment_cancel, payment_collect, payment_refund
 from quotes.pricing import Discount, LineItem
 from quotes.services import OptionInput
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 from .helpers import accept, lines, quote, submit
 

@@ -28,8 +28,7 @@ from marketplace.api_errors import ServiceError
 from quotes import payments
 from quotes.gateway import sign_webhook
 from quotes.models import Payment, PaymentOperation
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 from .helpers import accept, submit
 

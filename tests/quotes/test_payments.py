@@ -24,8 +24,7 @@ from marketplace.events.models import OutboxEvent
 from quotes import payments
 from quotes.gateway import WebhookRejected, sign_webhook
 from quotes.models import GatewayWebhook, Payment, PaymentOperation, PromoCode, QuoteAcceptance
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 from .helpers import accept, submit
 

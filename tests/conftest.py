@@ -20,6 +20,7 @@ from marketplace.accounts.models import User
 from marketplace.devbroker import KafkaNode
 from marketplace.events.management.commands.kafka_topics import wanted_topics
 
+from .factories import CustomerFactory, TradespersonFactory
 from .support import ARTIFACTS, Broker, PrivateRedis, SharedBroker
 
 
@@ -161,14 +162,15 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 @pytest.fixture
 def customer(db: None) -> User:
-    return User.objects.create_user("cust_a", "a@example.com", "pw-123456-x", role=User.Role.CUSTOMER)
+    return CustomerFactory.create(username="cust_a", email="a@example.com")
 
 
 @pytest.fixture
 def other_customer(db: None) -> User:
-    return User.objects.create_user("cust_b", "b@example.com", "pw-123456-x", role=User.Role.CUSTOMER)
+    return CustomerFactory.create(username="cust_b", email="b@example.com")
 
 
 @pytest.fixture
 def tradesperson(db: None) -> User:
-    return User.objects.create_user("trade_x", "x@example.com", "pw-123456-x", role=User.Role.TRADESPERSON)
+    """A tradesperson without a profile (tests add one with tests.factories.make_profile when they need it)."""
+    return TradespersonFactory.create(username="trade_x", email="x@example.com")

@@ -20,8 +20,7 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from marketplace.accounts.models import User
-from tests.factories import TradeFactory
-from tests.jobs.helpers import pro
+from tests.factories import TradeFactory, pro
 from tests.support import running_stack
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

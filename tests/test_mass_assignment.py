@@ -30,7 +30,7 @@ from marketplace.accounts.models import User
 from payments.models import Payment
 from reviews.models import Review
 from scheduling.models import Appointment, SlotProposal, Worker
-from tests.jobs.test_api_support import client_for
+from tests.helpers import client_for
 from tests.test_permissions import ENDPOINTS, EXPECTED, World, call
 from tests.test_permissions import world as permissions_world
 

@@ -35,17 +35,8 @@ from reviews.models import Review
 from reviews.services import review_post
 from scheduling.models import Appointment, Reminder, SlotProposal, TimeOff, Worker, WorkingHours
 from scheduling.services import appointment_book
-from tests.jobs.test_api_support import (
-    JOB,
-    client_for,
-    error_code,
-    make_pro,
-    make_profile,
-    make_user,
-    offer_lead,
-    post_job,
-    state,
-)
+from tests.factories import make_pro, make_profile, make_user, offer, post_job
+from tests.helpers import JOB, client_for, error_code, state
 from tests.scheduling.helpers import future_monday, worker_all_week
 
 ROLES = ["A", "B", "X", "Y", "staff", "anon"]
@@ -71,7 +62,7 @@ def quoted_bid(job: Job, pro: User, amount: str) -> Bid:
 
 def accepted_job(customer: User, pro: User, title: str) -> Job:
     job = post_job(customer, title=title)
-    offer_lead(job, pro)
+    offer(job, pro)
     bid = quoted_bid(job, pro, "200.00")
     quote_accept(job=job, bid=bid, actor=customer, version_number=1, card_token="tok_visa")
     return Job.objects.get(pk=job.pk)
@@ -90,8 +81,8 @@ def world(customer: User, other_customer: User, tradesperson: User) -> World:
     }
     job = post_job(customer)
     post_job(other_customer, title="B's own job")
-    lead_x = offer_lead(job, tradesperson)
-    offer_lead(job, users["Z"])
+    lead_x = offer(job, tradesperson)
+    offer(job, users["Z"])
     bid_x, bid_z = quoted_bid(job, tradesperson, "120.00"), quoted_bid(job, users["Z"], "150.00")
     awarded = accepted_job(customer, tradesperson, "Awarded job")
     paid = accepted_job(customer, tradesperson, "Paid job")

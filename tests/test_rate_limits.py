@@ -11,9 +11,8 @@ from django.test import Client
 
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
-from tests.factories import TradeFactory
-from tests.jobs.helpers import offer, pro
-from tests.jobs.test_api_support import client_for, error_code
+from tests.factories import TradeFactory, offer, pro
+from tests.helpers import client_for, error_code
 
 pytestmark = pytest.mark.django_db
 

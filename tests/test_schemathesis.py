@@ -34,8 +34,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from marketplace.accounts.models import User
-from tests.factories import TradeFactory, post_job
-from tests.jobs.helpers import pro
+from tests.factories import TradeFactory, post_job, pro
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12"))
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]

@@ -8,8 +8,7 @@ from rest_framework.test import APIRequestFactory
 
 from jobs.serializers import JobOutputSerializer
 from marketplace.serializer_fields import FieldsBuiltOnce
-from tests.factories import post_job
-from tests.jobs.helpers import trade
+from tests.factories import post_job, trade
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from django.utils import timezone
 from alerts.models import Alert
 from alerts.services import alerts_check_due
 from jobs.models import Job
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 from tests.quotes.helpers import submit
 from tests.tracking.helpers import move_appointment, scheduled_job
 from tracking.services import visit_act

@@ -15,8 +15,7 @@ from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from marketplace.events.registry import get_consumer
 from marketplace.events.replay import rebuild
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 from tests.quotes.helpers import accept, submit
 from tests.tracking.helpers import scheduled_job
 

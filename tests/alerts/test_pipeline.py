@@ -9,8 +9,7 @@ from marketplace.errors import ServiceError
 from marketplace.events.models import ProcessedEvent
 from marketplace.events.registry import CONSUMERS, get_consumer
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 from tests.quotes.helpers import accept, submit
 from tests.support import ROOT
 

@@ -19,8 +19,7 @@ from jobs.services import job_cancel
 from marketplace.errors import ServiceError
 from marketplace.events.outbox import emit
 from payments.events import PAYMENT_FAILED
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 from tests.quotes.helpers import accept, submit
 from tests.scheduling.helpers import awarded_job
 from tests.tracking.helpers import move_appointment, scheduled_job

@@ -18,8 +18,7 @@ from jobs.models import Lead, Trade
 from marketplace.accounts.models import User
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import PHONE, assert_not_reloaded, mark, shot, wait_live
-from tests.factories import post_job
-from tests.jobs.helpers import pro
+from tests.factories import post_job, pro
 from tests.quotes.helpers import submit
 from tests.support import wait_until
 

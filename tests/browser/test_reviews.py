@@ -18,8 +18,7 @@ from marketplace.accounts.models import User
 from reviews.models import Review
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import assert_not_reloaded, mark, shot, wait_live
-from tests.factories import post_job
-from tests.jobs.helpers import pro
+from tests.factories import post_job, pro
 from tests.quotes.helpers import accept, submit
 from tests.support import wait_until
 

@@ -21,8 +21,7 @@ from scheduling import services as scheduling
 from scheduling.models import Appointment, Worker
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import PHONE, assert_not_reloaded, mark, shot, wait_live
-from tests.factories import post_job
-from tests.jobs.helpers import pro
+from tests.factories import post_job, pro
 from tests.quotes.helpers import accept, submit
 from tests.scheduling.helpers import worker_all_week
 from tests.support import wait_until

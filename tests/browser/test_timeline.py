@@ -27,8 +27,7 @@ from marketplace.notifications.services import notify
 from scheduling.services import appointment_book
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import assert_not_reloaded, mark, shot, wait_live
-from tests.factories import post_job
-from tests.jobs.helpers import pro
+from tests.factories import post_job, pro
 from tests.quotes.helpers import accept, submit
 from tests.scheduling.helpers import worker_all_week
 from tests.support import wait_until

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from quotes.models import QuoteVersion
-from tests.jobs.test_api_support import make_pro, make_user, offer_lead, post_job
+from tests.factories import make_pro, make_user, offer, post_job
 from tests.quotes.helpers import accept, submit
 
 
@@ -28,7 +28,7 @@ def quoted_job(customer: User | None = None) -> Quoted:
     x, z, y = make_pro("chat_x", business_name="X Plumbing"), make_pro("chat_z"), make_pro("chat_y")
     job = post_job(customer, title="Leaky tap")
     for pro in (x, z, y):
-        offer_lead(job, pro)
+        offer(job, pro)
     version_x, version_z = submit(job, x), submit(job, z)
     return Quoted(job, customer, x, z, y, version_x.bid, version_z.bid, version_x)
 

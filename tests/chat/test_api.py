@@ -8,7 +8,8 @@ import pytest
 
 from chat import services
 from chat.models import Message
-from tests.jobs.test_api_support import client_for, error_code, make_user
+from tests.factories import make_user
+from tests.helpers import client_for, error_code
 
 from .helpers import Quoted, award_to_x, quoted_job
 

@@ -19,7 +19,7 @@ from marketplace.notifications.models import Notification
 from marketplace.realtime.models import LivePosition
 from marketplace.realtime.streams import can_subscribe
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.jobs.test_api_support import make_user
+from tests.factories import make_user
 
 from .helpers import quoted_job
 

@@ -25,8 +25,7 @@ from quotes.services import OptionInput
 from scheduling.models import Worker
 from scheduling.services import appointment_book, appointment_reschedule
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro, trade
+from tests.factories import CustomerFactory, StaffFactory, offer, post_job, pro, trade
 from tests.quotes.helpers import accept, lines, quote, revise, submit
 from tests.scheduling.helpers import future_monday, worker_all_week
 from tests.tracking.helpers import reset_rate_limit
@@ -47,12 +46,12 @@ class World:
 
 def world(n_customers: int = 3, n_pros: int = 3) -> World:
     trades = [trade("plumbing", "Plumbing"), trade("electrical", "Electrical")]
-    customers = [User.objects.create_user(f"icust{i}", password="pw-123456-x", role=User.Role.CUSTOMER) for i in range(n_customers)]
+    customers = [CustomerFactory.create(username=f"icust{i}") for i in range(n_customers)]
     pros = [pro(f"ipro{i}", trades=trades) for i in range(n_pros)]
     workers = {p.pk: worker_all_week(p) for p in pros}
     for w in workers.values():
         reset_rate_limit(w)
-    staff = User.objects.create_user("istaff", password="pw-123456-x", is_staff=True)
+    staff = StaffFactory.create(username="istaff")
     return World(trades, customers, pros, workers, staff)
 
 

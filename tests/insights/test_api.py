@@ -14,8 +14,8 @@ from django.utils import timezone
 from insights.projections import add
 from marketplace.accounts.models import User
 from marketplace.realtime.streams import can_subscribe
-from tests.jobs.helpers import trade
-from tests.jobs.test_api_support import client_for, error_code, make_pro, make_user
+from tests.factories import make_pro, make_user, trade
+from tests.helpers import client_for, error_code
 
 pytestmark = pytest.mark.django_db
 

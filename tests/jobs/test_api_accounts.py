@@ -7,13 +7,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from marketplace.accounts.models import User
-from tests.jobs.test_api_support import (
-    client_for,
-    error_code,
-    make_profile,
-    state,
-    trade,
-)
+from tests.factories import make_profile, trade
+from tests.helpers import client_for, error_code, state
 
 pytestmark = pytest.mark.django_db
 

@@ -9,16 +9,8 @@ import pytest
 from jobs.models import Bid, Lead
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent
-from tests.jobs.test_api_support import (
-    client_for,
-    error_code,
-    make_pro,
-    make_profile,
-    offer_lead,
-    place_bid,
-    post_job,
-    state,
-)
+from tests.factories import make_pro, make_profile, offer, place_bid, post_job
+from tests.helpers import client_for, error_code, state
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +20,7 @@ def job(customer, tradesperson):
     """A's open job, offered to X (who has not bid yet)."""
     make_profile(tradesperson)
     job = post_job(customer)
-    offer_lead(job, tradesperson)
+    offer(job, tradesperson)
     return job
 
 
@@ -133,7 +125,7 @@ def test_a_job_poster_who_became_a_tradesperson_cannot_bid_on_their_own_job(cust
     customer.role = User.Role.TRADESPERSON
     customer.save()
     make_profile(customer)
-    offer_lead(job, customer)
+    offer(job, customer)
     before = state()
     refused(client_for(customer).post(bids_url(job), {"amount": "80"}, format="json"), 403, "own_job", before)
 
@@ -155,7 +147,7 @@ def test_client_supplied_owner_status_and_job_are_ignored(job, tradesperson, cus
 
 def test_bids_are_listed_cheapest_first_for_the_customer(job, customer, tradesperson) -> None:
     other = make_pro("trade_z")
-    offer_lead(job, other)
+    offer(job, other)
     place_bid(job, tradesperson, "300")
     place_bid(job, other, "200")
     rows = client_for(customer).get(bids_url(job)).json()
@@ -254,7 +246,7 @@ def test_listing_bids_does_not_query_per_bid(job, customer, tradesperson, django
     place_bid(job, tradesperson)
     for n in range(5):
         pro = make_pro(f"pro_{n}")
-        offer_lead(job, pro)
+        offer(job, pro)
         place_bid(job, pro)
     # The job, the bids with their bidders and profiles, and the latest quotes (versions, options, lines).
     with django_assert_max_num_queries(7):

@@ -15,19 +15,8 @@ from PIL import Image
 from jobs.models import Bid, Job, JobPhoto
 from marketplace.events.models import OutboxEvent
 from quotes.services import quote_submit, single_line_quote
-from tests.jobs.test_api_support import (
-    JOB,
-    client_for,
-    error_code,
-    make_pro,
-    make_profile,
-    offer_lead,
-    place_bid,
-    png_bytes,
-    post_job,
-    state,
-    trade,
-)
+from tests.factories import make_pro, make_profile, offer, place_bid, post_job, trade
+from tests.helpers import JOB, client_for, error_code, png_bytes, state
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +48,7 @@ def test_a_customer_lists_their_jobs_newest_first_with_bid_counts(customer, trad
     make_profile(tradesperson)
     older = post_job(customer, title="Older")
     newer = post_job(customer, title="Newer")
-    offer_lead(older, tradesperson)
+    offer(older, tradesperson)
     place_bid(older, tradesperson)
     body = client_for(customer).get("/api/jobs/").json()
     assert body["count"] == 2 and body["next"] is None
@@ -265,7 +254,7 @@ def test_a_tradesperson_with_a_lead_sees_the_job_but_not_its_bid_count(customer,
     make_profile(tradesperson)
     job = post_job(customer)
     assert client_for(tradesperson).get(f"/api/jobs/{job.pk}/").status_code == 404
-    offer_lead(job, tradesperson)
+    offer(job, tradesperson)
     body = client_for(tradesperson).get(f"/api/jobs/{job.pk}/").json()
     assert body["id"] == job.pk and body["bid_count"] is None and body["trade_name"] == "Plumbing"
 
@@ -338,7 +327,7 @@ def test_a_closed_job_cannot_be_edited(api, customer) -> None:
 def test_a_tradesperson_who_can_see_a_job_cannot_edit_it(customer, tradesperson) -> None:
     make_profile(tradesperson)
     job = post_job(customer)
-    offer_lead(job, tradesperson)
+    offer(job, tradesperson)
     before = state()
     response = client_for(tradesperson).patch(f"/api/jobs/{job.pk}/", {"title": "Mine now"}, format="json")
     assert response.status_code == 403 and error_code(response) == "forbidden"
@@ -375,8 +364,8 @@ def bidding(customer, tradesperson):
     make_profile(tradesperson)
     other = make_pro("trade_z")
     job = post_job(customer)
-    offer_lead(job, tradesperson)
-    offer_lead(job, other)
+    offer(job, tradesperson)
+    offer(job, other)
     bids = [submit_quote(job, pro, Decimal(amount)).bid for pro, amount in ((tradesperson, "120.00"), (other, "150.00"))]
     return job, bids[0], bids[1]
 
@@ -472,7 +461,7 @@ def test_listing_jobs_costs_the_same_queries_for_one_job_or_many(customer, trade
     make_profile(tradesperson)
     for n in range(8):
         job = post_job(customer, title=f"Job {n}")
-        offer_lead(job, tradesperson)
+        offer(job, tradesperson)
         place_bid(job, tradesperson)
     api = client_for(customer)
     with django_assert_max_num_queries(6):  # count, page, photos, bid counts (+ savepoints)

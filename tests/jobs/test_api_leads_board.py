@@ -11,19 +11,8 @@ from django.utils import timezone
 from jobs.models import Lead
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent
-from tests.jobs.test_api_support import (
-    BRIXTON,
-    client_for,
-    error_code,
-    make_pro,
-    make_profile,
-    offer_lead,
-    place_bid,
-    post_job,
-    rebuild_board,
-    state,
-    trade,
-)
+from tests.factories import BRIXTON, make_pro, make_profile, offer, place_bid, post_job, trade
+from tests.helpers import client_for, error_code, rebuild_board, state
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +22,8 @@ pytestmark = pytest.mark.django_db
 
 def test_leads_are_listed_newest_first_with_a_job_summary(customer, tradesperson) -> None:
     make_profile(tradesperson)
-    first = offer_lead(post_job(customer, title="First"), tradesperson, distance="2.50")
-    second = offer_lead(post_job(customer, title="Second", is_emergency=True), tradesperson)
+    first = offer(post_job(customer, title="First"), tradesperson, distance="2.50")
+    second = offer(post_job(customer, title="Second", is_emergency=True), tradesperson)
     Lead.objects.filter(pk=first.pk).update(offered_at=timezone.now() - timedelta(minutes=5))
     place_bid(first.job, tradesperson)
     body = client_for(tradesperson).get("/api/leads/").json()
@@ -56,7 +45,7 @@ def test_leads_are_listed_newest_first_with_a_job_summary(customer, tradesperson
 
 def test_marking_a_lead_seen_happens_once(customer, tradesperson) -> None:
     make_profile(tradesperson)
-    lead = offer_lead(post_job(customer), tradesperson)
+    lead = offer(post_job(customer), tradesperson)
     api = client_for(tradesperson)
     first = api.post(f"/api/leads/{lead.pk}/seen/")
     assert first.status_code == 200 and first.json()["seen_at"] is not None
@@ -67,7 +56,7 @@ def test_marking_a_lead_seen_happens_once(customer, tradesperson) -> None:
 
 def test_someone_elses_lead_is_404(customer, tradesperson) -> None:
     make_profile(tradesperson)
-    lead = offer_lead(post_job(customer), tradesperson)
+    lead = offer(post_job(customer), tradesperson)
     stranger = make_pro("trade_y")
     before = state()
     response = client_for(stranger).post(f"/api/leads/{lead.pk}/seen/")

@@ -9,11 +9,7 @@ from django.utils import timezone
 
 from marketplace.notifications.models import Notification
 from marketplace.notifications.services import notify
-from tests.jobs.test_api_support import (
-    client_for,
-    error_code,
-    state,
-)
+from tests.helpers import client_for, error_code, state
 
 pytestmark = pytest.mark.django_db
 

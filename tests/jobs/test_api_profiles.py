@@ -8,13 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from jobs.models import ProStats, TradespersonProfile
-from tests.jobs.test_api_support import (
-    client_for,
-    error_code,
-    make_profile,
-    state,
-    trade,
-)
+from tests.factories import make_profile, trade
+from tests.helpers import client_for, error_code, state
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import Job
 from jobs.periodic import tick
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 pytestmark = pytest.mark.django_db
 

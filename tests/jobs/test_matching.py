@@ -15,8 +15,7 @@ from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
 from marketplace.notifications.models import Notification
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro, trade
+from tests.factories import offer, post_job, pro, trade
 
 
 def test_haversine_matches_known_distances() -> None:

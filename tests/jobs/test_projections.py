@@ -18,8 +18,7 @@ from marketplace.realtime import push
 from marketplace.realtime.models import LivePosition
 from marketplace.realtime.streams import can_subscribe
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro, trade
+from tests.factories import offer, post_job, pro, trade
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

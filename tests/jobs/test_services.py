@@ -13,8 +13,7 @@ from jobs.lifecycle import TRANSITIONS, IllegalTransition, can_transition
 from jobs.models import Bid, Job
 from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 pytestmark = pytest.mark.django_db
 

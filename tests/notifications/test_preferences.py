@@ -11,7 +11,7 @@ from django.test import Client
 from marketplace.accounts.models import User
 from marketplace.notifications.models import Delivery, NotificationPreferences
 from marketplace.notifications.services import notify
-from tests.jobs.test_api_support import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 URL = "/api/notifications/preferences/"

@@ -16,8 +16,7 @@ from marketplace.accounts.models import User
 from payments.models import Payment, PaymentOperation
 from payments.services import payment_collect
 from quotes.models import QuoteAcceptance
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 from .helpers import accept, good_better_best, submit
 

@@ -24,16 +24,8 @@ from payments.services import payment_collect
 from payments.webhooks import sign_webhook
 from quotes.models import QuoteOption, QuoteVersion
 from quotes.services import quote_submit, single_line_quote
-from tests.jobs.test_api_support import (
-    client_for,
-    error_code,
-    make_pro,
-    make_profile,
-    make_user,
-    offer_lead,
-    post_job,
-    state,
-)
+from tests.factories import make_pro, make_profile, make_user, offer, post_job
+from tests.helpers import client_for, error_code, state
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -45,7 +37,7 @@ CARD_NUMBER = "4242 4242 4242 4242"
 def job(customer: User, tradesperson: User) -> Job:
     make_profile(tradesperson)
     job = post_job(customer)
-    offer_lead(job, tradesperson)
+    offer(job, tradesperson)
     return job
 
 
@@ -171,7 +163,7 @@ def test_a_stale_or_changed_quote_is_a_conflict(job: Job, bid: Bid, customer: Us
 
 def test_after_acceptance_another_bid_is_already_accepted(job: Job, bid: Bid, customer: User) -> None:
     rival = make_pro("trade_z")
-    offer_lead(job, rival)
+    offer(job, rival)
     other = quote_submit(job=job, tradesperson=rival, quote=single_line_quote(D("99.00"))).bid
     accepted(customer, bid)
     response = accept(customer, other)

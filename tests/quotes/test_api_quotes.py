@@ -10,16 +10,8 @@ import pytest
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from quotes.models import PromoCode, QuoteVersion
-from tests.jobs.test_api_support import (
-    client_for,
-    error_code,
-    make_pro,
-    make_profile,
-    make_user,
-    offer_lead,
-    post_job,
-    state,
-)
+from tests.factories import make_pro, make_profile, make_user, offer, post_job
+from tests.helpers import client_for, error_code, state
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -29,7 +21,7 @@ D = Decimal
 def job(customer: User, tradesperson: User) -> Job:
     make_profile(tradesperson)
     job = post_job(customer)
-    offer_lead(job, tradesperson)
+    offer(job, tradesperson)
     return job
 
 
@@ -204,7 +196,7 @@ def test_a_revision_with_a_bad_line_names_it_and_writes_nothing(job: Job, trades
 def test_only_the_parties_and_staff_see_a_quote(job: Job, customer: User, other_customer: User, tradesperson: User) -> None:
     bid_id = bid(job, tradesperson, {"lines": standard_lines()}).json()["id"]
     rival = make_pro("trade_z")
-    offer_lead(job, rival)
+    offer(job, rival)
     bid(job, rival, {"amount": "99"})
     staff = make_user("staff_s", is_staff=True)
     for user, expected in ((customer, 200), (tradesperson, 200), (staff, 200), (other_customer, 404), (rival, 404)):
@@ -218,7 +210,7 @@ def test_only_the_parties_and_staff_see_a_quote(job: Job, customer: User, other_
 
 
 def test_a_bid_placed_before_quotes_has_no_quote(job: Job, customer: User, tradesperson: User) -> None:
-    from tests.jobs.test_api_support import place_bid
+    from tests.factories import place_bid
 
     old = place_bid(job, tradesperson)
     assert client_for(customer).get(f"/api/jobs/{job.pk}/bids/").json()[0]["quote"] is None
@@ -298,7 +290,7 @@ def test_the_customer_previews_a_promo_on_an_option(job: Job, customer: User, tr
 
 
 def test_pricing_a_bid_without_a_quote_is_a_conflict(job: Job, customer: User, tradesperson: User) -> None:
-    from tests.jobs.test_api_support import place_bid
+    from tests.factories import place_bid
 
     old = place_bid(job, tradesperson)
     response = client_for(customer).post(f"/api/bids/{old.pk}/quote/price/", {"tier": "standard"}, format="json")

@@ -19,8 +19,7 @@ from payments.services import payment_cancel, payment_collect, payment_refund
 from quotes.models import PromoCode, QuoteAcceptance
 from quotes.pricing import Discount, LineItem
 from quotes.services import OptionInput
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 from .helpers import accept, lines, quote, submit
 

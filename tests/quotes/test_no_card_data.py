@@ -47,8 +47,7 @@ from quotes.models import PromoCode
 from quotes.pricing import LineItem
 from quotes.services import OptionInput, QuoteInput, quote_accept, quote_revise, quote_submit
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 from tests.support import ARTIFACTS
 
 pytestmark = pytest.mark.django_db(transaction=True)

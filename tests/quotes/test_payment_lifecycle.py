@@ -28,8 +28,7 @@ from marketplace.errors import ServiceError
 from payments import services as payments
 from payments.models import Payment, PaymentOperation
 from payments.webhooks import sign_webhook
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 from .helpers import accept, submit
 

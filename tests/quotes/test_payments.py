@@ -25,8 +25,7 @@ from payments import services as payments
 from payments.models import GatewayWebhook, Payment, PaymentOperation
 from payments.webhooks import WebhookRejected, sign_webhook
 from quotes.models import PromoCode, QuoteAcceptance
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 from .helpers import accept, submit
 

@@ -21,7 +21,7 @@ from marketplace.errors import ServiceError
 from quotes.models import PromoCode, PromoRedemption
 from quotes.pricing import Promo
 from quotes.promos import promo_check, promo_redeem, promo_release, promo_to_pricing
-from tests.jobs.helpers import trade
+from tests.factories import trade
 
 D = Decimal
 

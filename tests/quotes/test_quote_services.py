@@ -17,8 +17,7 @@ from payments.models import Payment, PaymentOperation
 from quotes.models import PromoCode, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
 from quotes.pricing import LineItem
 from quotes.services import OptionInput
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
+from tests.factories import offer, post_job, pro
 
 from .helpers import accept, good_better_best, lines, quote, revise, submit
 

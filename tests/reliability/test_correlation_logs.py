@@ -19,8 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent
-from tests.factories import TradeFactory
-from tests.jobs.helpers import pro
+from tests.factories import TradeFactory, pro
 from tests.support import Process, running_stack, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

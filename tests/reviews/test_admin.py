@@ -10,7 +10,7 @@ from django.urls import reverse
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent
 from reviews.models import RatedReview, RatingSummary, Review
-from tests.jobs.helpers import pro
+from tests.factories import pro
 
 from .helpers import completed_job, review
 

@@ -11,8 +11,8 @@ from marketplace.accounts.models import User
 from reviews.models import RatingSummary, Review
 from reviews.projections import recompute_summary
 from reviews.services import review_moderate
-from tests.jobs.helpers import pro
-from tests.jobs.test_api_support import client_for, error_code
+from tests.factories import pro
+from tests.helpers import client_for, error_code
 from tests.scheduling.helpers import awarded_job
 
 from .helpers import ASPECTS_4, completed_job, review

@@ -27,8 +27,7 @@ from reviews.models import ASPECTS, RatedReview, RatingSummary
 from reviews.selectors import summary_body, summary_from_reviews
 from reviews.services import review_moderate, review_reply
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import post_job
-from tests.jobs.helpers import pro
+from tests.factories import post_job, pro
 
 from .helpers import completed_job, review
 

@@ -15,7 +15,7 @@ from marketplace.events.models import OutboxEvent
 from reviews.models import Review
 from reviews.selectors import reviews_for_pro, reviews_written_by
 from reviews.services import review_moderate, review_reply
-from tests.jobs.helpers import pro
+from tests.factories import pro
 from tests.scheduling.helpers import awarded_job
 
 from .helpers import ASPECTS_4, completed_job, review

@@ -8,8 +8,7 @@ from jobs.models import Job
 from marketplace.accounts.models import User
 from scheduling.models import Worker
 from scheduling.services import worker_for_owner, worker_set_hours
-from tests.factories import post_job
-from tests.jobs.helpers import offer
+from tests.factories import offer, post_job
 from tests.quotes.helpers import accept, submit
 
 

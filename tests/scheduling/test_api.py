@@ -11,9 +11,8 @@ from django.utils import timezone
 from jobs.models import Job
 from marketplace.accounts.models import User
 from scheduling.models import Appointment, TimeOff, WorkingHours
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
-from tests.jobs.test_api_support import client_for, error_code
+from tests.factories import offer, post_job, pro
+from tests.helpers import client_for, error_code
 from tests.quotes.helpers import accept, submit
 
 from .helpers import awarded_job, future_monday, worker_all_week

@@ -13,8 +13,7 @@ from scheduling.capacity import refresh_worker_days
 from scheduling.models import Worker, WorkerDayCapacity
 from scheduling.services import appointment_book
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import post_job
-from tests.jobs.helpers import pro
+from tests.factories import post_job, pro
 
 from .helpers import awarded_job, future_monday, worker_all_week
 from .test_capacity_model import capacity_consumer

@@ -27,7 +27,7 @@ from scheduling.capacity import (
 )
 from scheduling.models import Appointment, TradeAreaCapacity, Worker, WorkerDayCapacity
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule, time_off_add, worker_set_hours
-from tests.jobs.helpers import pro, trade
+from tests.factories import pro, trade
 
 from .helpers import awarded_job, future_monday, worker_all_week
 

@@ -12,7 +12,7 @@ from jobs.models import Job
 from marketplace.errors import ServiceError
 from scheduling.models import Appointment
 from scheduling.services import appointment_book
-from tests.jobs.helpers import pro
+from tests.factories import pro
 
 from .helpers import awarded_job, future_monday, worker_all_week
 

@@ -21,8 +21,7 @@ from scheduling.services import (
     dependency_add,
     dependency_remove,
 )
-from tests.factories import post_job
-from tests.jobs.helpers import pro
+from tests.factories import post_job, pro
 
 from .helpers import awarded_job, future_monday, worker_all_week
 

@@ -16,7 +16,7 @@ from payments import services as payments
 from payments.models import Payment
 from scheduling.models import Appointment
 from scheduling.services import appointment_book
-from tests.jobs.helpers import pro
+from tests.factories import pro
 
 from .helpers import awarded_job, worker_all_week
 

@@ -20,7 +20,7 @@ from marketplace.realtime.streams import can_subscribe
 from scheduling.models import Worker
 from scheduling.services import appointment_book, appointment_confirm, appointment_reschedule, proposal_create, reminders_send
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.jobs.helpers import pro
+from tests.factories import pro
 
 from .helpers import awarded_job, future_monday, worker_all_week
 

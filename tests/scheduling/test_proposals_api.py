@@ -11,8 +11,8 @@ from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent
 from scheduling.models import Appointment, SlotProposal
-from tests.jobs.helpers import pro
-from tests.jobs.test_api_support import client_for, error_code
+from tests.factories import pro
+from tests.helpers import client_for, error_code
 
 from .helpers import awarded_job, future_monday, worker_all_week
 

@@ -16,7 +16,7 @@ from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from scheduling.models import Appointment, Reminder
 from scheduling.services import appointment_book, appointment_cancel, appointment_confirm, appointment_reschedule, reminders_send
-from tests.jobs.helpers import pro
+from tests.factories import pro
 
 from .helpers import awarded_job, future_monday, worker_all_week
 

@@ -23,7 +23,7 @@ from scheduling.services import (
     time_off_add,
     worker_for_owner,
 )
-from tests.jobs.helpers import pro
+from tests.factories import pro
 
 from .helpers import awarded_job, future_monday, worker_all_week
 

@@ -22,7 +22,7 @@ from jobs.models import Job
 from marketplace.errors import ServiceError
 from scheduling.models import Appointment, Worker
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule, dependency_add, worker_set_hours
-from tests.jobs.helpers import pro
+from tests.factories import pro
 
 from .helpers import awarded_job, future_monday, worker_all_week
 

@@ -27,9 +27,8 @@ from marketplace.realtime import push
 from quotes.services import OptionInput
 from scheduling.services import appointment_book
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import post_job
-from tests.jobs.helpers import offer, pro
-from tests.jobs.test_api_support import client_for
+from tests.factories import offer, post_job, pro
+from tests.helpers import client_for
 from tests.quotes.helpers import accept, lines, quote, submit
 from tests.scheduling.helpers import future_monday, worker_all_week
 from timeline.entries import Viewer, describe

@@ -16,7 +16,7 @@ from jobs.models import Job
 from marketplace.accounts.models import User
 from scheduling.models import Appointment, Worker
 from scheduling.services import appointment_book
-from tests.jobs.helpers import pro
+from tests.factories import pro
 from tests.scheduling.helpers import awarded_job, future_monday, worker_all_week
 from tracking.services import rate_limit_key
 

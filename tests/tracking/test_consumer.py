@@ -21,7 +21,7 @@ from marketplace.events.registry import get_consumer
 from marketplace.notifications.models import Notification
 from marketplace.realtime.streams import can_subscribe
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.jobs.test_api_support import client_for
+from tests.helpers import client_for
 from tracking.models import TrackPoint, Visit
 from tracking.projections import TrackingHandler
 from tracking.services import visit_act

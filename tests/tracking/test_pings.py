@@ -20,8 +20,8 @@ from marketplace.errors import ServiceError
 from marketplace.events.envelope import decode_message
 from marketplace.events.models import OutboxEvent
 from tests.events.pipeline import read_topic
-from tests.jobs.helpers import pro
-from tests.jobs.test_api_support import client_for, error_code
+from tests.factories import pro
+from tests.helpers import client_for, error_code
 from tracking import services as tracking_services
 from tracking.models import TrackPoint, Visit
 from tracking.services import visit_act

@@ -10,8 +10,8 @@ from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent
 from scheduling.models import Appointment, Worker
-from tests.jobs.helpers import pro
-from tests.jobs.test_api_support import client_for, error_code
+from tests.factories import pro
+from tests.helpers import client_for, error_code
 from tests.scheduling.helpers import awarded_job
 from tracking.models import Visit, VisitStep
 from tracking.services import visit_act

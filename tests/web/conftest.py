@@ -1,18 +1,16 @@
-"""Fixtures for page tests: people, a trade, a tradesperson's profile, a job and a lead."""
+"""Fixtures for page tests: people, a trade, a tradesperson's profile, a job and a lead (all from tests.factories)."""
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
-from jobs import services
 from jobs.models import Job, Lead, Trade, TradespersonProfile
 from marketplace.accounts.models import User
-from tests.factories import post_job
+from tests.factories import LeadFactory, TradeFactory, TradespersonProfileFactory, post_job
+from tests.helpers import png_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -22,20 +20,12 @@ def _media(settings, tmp_path) -> None:
 
 @pytest.fixture
 def trade(db: None) -> Trade:
-    return Trade.objects.get_or_create(slug="plumbing", defaults={"name": "Plumbing"})[0]
+    return TradeFactory.create()
 
 
 @pytest.fixture
 def profile(tradesperson: User, trade: Trade) -> TradespersonProfile:
-    return services.pro_profile_save(
-        user=tradesperson,
-        business_name="Xavier Plumbing",
-        trades=[trade],
-        base_latitude=Decimal("51.53620"),
-        base_longitude=Decimal("-0.10330"),
-        base_place="Islington N1",
-        service_radius_km=15,
-    )
+    return TradespersonProfileFactory.create(user=tradesperson, business_name="Xavier Plumbing", trades=[trade])
 
 
 @pytest.fixture
@@ -45,17 +35,11 @@ def job(customer: User, trade: Trade) -> Job:
     )
 
 
-def offer(job: Job, profile: TradespersonProfile) -> Lead:
-    """Offer the job to the tradesperson as matching would."""
-    return services.leads_offer(job=job, offers=[(profile, Decimal("1.95"), Decimal("0.9"))], match_round=1)[0]
-
-
 @pytest.fixture
 def lead(job: Job, profile: TradespersonProfile) -> Lead:
-    return offer(job, profile)
+    """The job offered to the tradesperson as matching would, 1.95 km away."""
+    return LeadFactory.create(job=job, profile=profile, distance_km=Decimal("1.95"))
 
 
 def png(name: str = "tap.png") -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (11, 110, 79)).save(buffer, format="PNG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+    return SimpleUploadedFile(name, png_bytes(colour=(11, 110, 79)), content_type="image/png")

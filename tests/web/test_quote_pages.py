@@ -7,16 +7,14 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from jobs import services as job_services
 from jobs.models import Bid, Job, Lead
 from marketplace.accounts.models import User
 from payments.models import Payment
 from quotes.models import PromoCode, QuoteVersion
 from quotes.pricing import LineItem
 from quotes.services import OptionInput
+from tests.factories import LeadFactory, TradespersonFactory, TradespersonProfileFactory
 from tests.quotes.helpers import good_better_best, quote, revise, submit
-
-from .conftest import offer
 
 pytestmark = pytest.mark.django_db
 
@@ -156,17 +154,9 @@ def _gbb_with_cheaper_best() -> list[OptionInput]:
 
 def test_other_bidders_never_see_a_competitors_quote(client: Client, job: Job, lead: Lead, tradesperson: User, profile) -> None:
     version = submit(job, tradesperson, quote())
-    other = User.objects.create_user("yolanda", password="pw-123456-x", role=User.Role.TRADESPERSON)
-    other_profile = job_services.pro_profile_save(
-        user=other,
-        business_name="Yolanda Pipes",
-        trades=[job.trade],
-        base_latitude=Decimal("51.5362"),
-        base_longitude=Decimal("-0.1033"),
-        base_place="Islington N1",
-        service_radius_km=15,
-    )
-    offer(job, other_profile)
+    other = TradespersonFactory.create(username="yolanda")
+    other_profile = TradespersonProfileFactory.create(user=other, business_name="Yolanda Pipes", trades=[job.trade])
+    LeadFactory.create(job=job, profile=other_profile, distance_km=Decimal("1.95"))
     client.force_login(other)
     assert client.get(f"/jobs/{job.pk}/bids/{version.bid_id}/quote/").status_code == 404
     assert client.get(f"/jobs/{job.pk}/payment/").status_code == 404

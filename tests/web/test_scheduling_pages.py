@@ -12,7 +12,7 @@ from jobs.models import Job
 from marketplace.accounts.models import User
 from scheduling import services
 from scheduling.models import Appointment, Worker, WorkingHours
-from tests.jobs.helpers import pro
+from tests.factories import pro
 from tests.scheduling.helpers import awarded_job, future_monday, worker_all_week
 
 pytestmark = pytest.mark.django_db
@@ -213,7 +213,7 @@ def test_the_winners_lead_page_has_the_tradesperson_section(bob: User, job: Job)
 
 
 def test_a_losing_bidders_lead_page_has_no_booking_section(customer: User, bob: User) -> None:
-    from tests.jobs.helpers import offer
+    from tests.factories import offer
 
     carol = pro("carolcal")
     job = awarded_job(customer, bob)

@@ -1,0 +1,71 @@
+"""Helpers that build no domain objects: API clients, error assertions, request data, write-model snapshots.
+
+Objects come from tests/factories.py; real processes, brokers and waiting from tests/support.py.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from PIL import Image
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from jobs.models import Bid, Job, JobBoardEntry, JobPhoto, Lead, TradespersonProfile
+from jobs.projections import JobBoardProjection
+from marketplace.accounts.models import User
+from marketplace.events.envelope import from_dict
+from marketplace.events.models import OutboxEvent
+from marketplace.notifications.models import Notification
+
+# A job as the API takes it (the trade is tests.factories.TradeFactory's default).
+JOB = {"trade": "plumbing", "title": "Leaky tap", "description": "Kitchen tap drips", "latitude": "51.5", "longitude": "-0.12"}
+
+
+def client_for(user: User | None) -> APIClient:
+    """An API client logged in as ``user`` (anonymous for None)."""
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def error_code(response: Any) -> str:
+    """The code of a JSON error response, after checking it has the error shape and a message."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
+    code: str = body["error"]["code"]
+    return code
+
+
+def png_bytes(size: tuple[int, int] = (8, 8), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A small valid PNG, for photo uploads."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def rebuild_board() -> None:
+    """Apply every outbox event to the board read model, as the jobs-board consumer would."""
+    projection = JobBoardProjection()
+    for row in OutboxEvent.objects.order_by("id"):
+        event = from_dict(row.envelope)
+        if projection.handles(event.event_type):
+            projection.handle(event)
+
+
+def state() -> dict[str, Any]:
+    """Row counts and the mutable fields of the write model: equal before and after means nothing was written."""
+    return {
+        "counts": {
+            model.__name__: model.objects.count()
+            for model in (User, Token, TradespersonProfile, Job, JobPhoto, Lead, Bid, Notification, OutboxEvent, JobBoardEntry)
+        },
+        "jobs": list(Job.objects.order_by("pk").values_list("pk", "status", "title", "description", "budget_max", "awarded_bid_id")),
+        "bids": list(Bid.objects.order_by("pk").values_list("pk", "status", "amount", "message", "revision")),
+        "leads": list(Lead.objects.order_by("pk").values_list("pk", "seen_at", "bid_at")),
+        "profiles": list(TradespersonProfile.objects.order_by("pk").values_list("pk", "business_name", "is_id_verified")),
+        "unread": Notification.objects.filter(read_at__isnull=True).count(),
+    }

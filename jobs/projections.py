@@ -25,7 +25,7 @@ from marketplace.notifications.services import notify
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
-from .models import Job, JobBoardEntry, Lead, ProStats, TradeActivity
+from .models import Job, JobBoardEntry, TradeActivity
 from .streams import BOARD_STREAM, job_feed_stream, job_stream
 
 CLOSED = {"cancelled", "expired", "awarded"}
@@ -414,33 +414,3 @@ class JobLiveHandler(EventHandler):
                 url=f"/jobs/{job.pk}/",
                 object_key=f"payment:{event.data.get('payment_id')}:failed:{event.event_id}",
             )
-
-
-class ProStatsProjection(EventHandler):
-    """Per-tradesperson lead and bid record; counters are exact thanks to the inbox."""
-
-    def reset(self) -> None:
-        # Zero our own counters only: rating_average/rating_count belong to the ratings consumer
-        # (reviews.projections), so replaying pro-stats must not wipe them.
-        ProStats.objects.update(leads_offered=0, leads_seen=0, bids_placed=0, jobs_won=0, response_seconds_total=0)
-
-    def _bump(self, user_id: int, **increments: Any) -> None:
-        ProStats.objects.get_or_create(tradesperson_id=user_id)
-        ProStats.objects.filter(tradesperson_id=user_id).update(**{k: F(k) + v for k, v in increments.items()})
-
-    def on_lead_offered(self, event: Envelope) -> None:
-        self._bump(event.data["tradesperson_id"], leads_offered=1)
-
-    def on_lead_seen(self, event: Envelope) -> None:
-        self._bump(event.data["tradesperson_id"], leads_seen=1)
-
-    def on_bid_placed(self, event: Envelope) -> None:
-        offered = _dt(event.data.get("lead_offered_at"))
-        if offered is None:
-            lead = Lead.objects.filter(job_id=event.data["job_id"], tradesperson_id=event.data["tradesperson_id"]).first()
-            offered = lead.offered_at if lead else event.occurred_at
-        seconds = max(0.0, (event.occurred_at - offered).total_seconds())
-        self._bump(event.data["tradesperson_id"], bids_placed=1, response_seconds_total=seconds)
-
-    def on_job_awarded(self, event: Envelope) -> None:
-        self._bump(event.data["tradesperson_id"], jobs_won=1)

@@ -15,13 +15,3 @@ business_profile_saved = Signal()
 # A job is being cancelled (inside job_cancel's transaction, after the status changed).
 # kwargs: job, actor, side ("customer" | "tradesperson"), reason.
 job_cancelling = Signal()
-
-# Matching asks whether a business has free time in a job's window.  kwargs: owner_id, window_start,
-# window_end.  Each receiver answers True or False; with no receiver every business counts as free.
-capacity_asked = Signal()
-
-
-def has_capacity(*, owner_id: int, window_start: object, window_end: object) -> bool:
-    """Every receiver of :data:`capacity_asked` agrees there is room (True when nobody answers)."""
-    replies = capacity_asked.send(sender=None, owner_id=owner_id, window_start=window_start, window_end=window_end)
-    return all(bool(answer) for _, answer in replies)

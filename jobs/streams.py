@@ -8,11 +8,11 @@
 
 from __future__ import annotations
 
+from jobs.selectors import job_visible_to
 from marketplace.accounts.models import User
 from marketplace.realtime.streams import register
 
 from .models import Job
-from .selectors import job_visible_to
 
 BOARD_STREAM = "board.all"
 

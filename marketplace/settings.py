@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "marketplace.realtime",
     "marketplace.notifications",
     "jobs",
+    "matching",
     "payments",
     "finance",
     "quotes",

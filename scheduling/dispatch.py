@@ -45,9 +45,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jobs.matching import haversine_km
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
+from marketplace.geo import haversine_km
 
 from . import slots
 from .models import Appointment, TimeOff, Worker, WorkingHours

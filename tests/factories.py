@@ -26,6 +26,7 @@ from django.db import transaction
 from jobs import services
 from jobs.models import Bid, Job, Lead, Trade, TradespersonProfile
 from marketplace.accounts.models import User
+from matching import services as matching_services
 
 PASSWORD = "pw-123456-x"  # every test user's; browser tests type it into the login form
 
@@ -124,7 +125,7 @@ class JobFactory(factory.django.DjangoModelFactory[Job]):
 
 
 class LeadFactory(factory.django.DjangoModelFactory[Lead]):
-    """The job offered to a tradesperson as matching would (``services.leads_offer``, in its own transaction)."""
+    """The job offered to a tradesperson as matching would (``matching.services.leads_offer``, in its own transaction)."""
 
     class Meta:
         model = Lead
@@ -139,7 +140,7 @@ class LeadFactory(factory.django.DjangoModelFactory[Lead]):
     def _create(cls, model_class: type[Lead], *args: Any, **kwargs: Any) -> Lead:
         offer = (kwargs["profile"], kwargs["distance_km"], kwargs["score"])
         with transaction.atomic():
-            return services.leads_offer(job=kwargs["job"], offers=[offer], match_round=kwargs["match_round"])[0]
+            return matching_services.leads_offer(job=kwargs["job"], offers=[offer], match_round=kwargs["match_round"])[0]
 
 
 class BidFactory(factory.django.DjangoModelFactory[Bid]):

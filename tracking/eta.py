@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from jobs.matching import haversine_km
+from marketplace.geo import haversine_km
 
 ROAD_FACTOR = 1.3
 FLOOR_SPEED_KMH = 15.0

@@ -57,7 +57,7 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             name="matching",
             topics=(Topic.JOBS,),
-            handler_path="jobs.matching.MatchingHandler",
+            handler_path="matching.projections.MatchingHandler",
             description="Offers new jobs to matching tradespeople (lead ledger), live.",
         ),
         ConsumerSpec(
@@ -69,7 +69,7 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             name="pro-stats",
             topics=(Topic.JOBS,),
-            handler_path="jobs.projections.ProStatsProjection",
+            handler_path="matching.projections.ProStatsProjection",
             description="Per-tradesperson response time and wins (ranks matching).",
         ),
         ConsumerSpec(

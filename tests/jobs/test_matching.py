@@ -7,13 +7,14 @@ from decimal import Decimal
 import pytest
 
 from jobs import services
-from jobs.matching import Candidate, haversine_km, rank
 from jobs.models import Job, Lead, ProStats
-from jobs.selectors import MatchCandidate, match_candidates
 from marketplace.events.models import OutboxEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
+from marketplace.geo import haversine_km
 from marketplace.notifications.models import Notification
+from matching.ranking import Candidate, rank
+from matching.selectors import MatchCandidate, match_candidates
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.factories import offer, post_job, pro, trade
 

@@ -14,7 +14,6 @@ from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.utils import timezone
 
-from jobs.matching import find_candidates, rank
 from jobs.models import ProStats
 from marketplace.accounts.models import User
 from marketplace.asgi import application
@@ -23,6 +22,8 @@ from marketplace.events.registry import get_consumer
 from marketplace.events.replay import rebuild
 from marketplace.notifications.models import Notification
 from marketplace.realtime.streams import can_subscribe
+from matching.projections import find_candidates
+from matching.ranking import rank
 from reviews.models import ASPECTS, RatedReview, RatingSummary
 from reviews.selectors import summary_body, summary_from_reviews
 from reviews.services import review_moderate, review_reply

@@ -7,8 +7,8 @@ from datetime import time, timedelta
 import pytest
 
 from jobs.models import Lead, TradespersonProfile
-from jobs.selectors import pro_is_available
 from marketplace.events.registry import get_consumer
+from matching.selectors import pro_is_available
 from scheduling.capacity import refresh_worker_days
 from scheduling.models import Worker, WorkerDayCapacity
 from scheduling.services import appointment_book

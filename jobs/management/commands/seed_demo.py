@@ -23,6 +23,7 @@ from jobs import services
 from jobs.models import Job, Trade, TradespersonProfile
 from jobs.places import by_label
 from marketplace.accounts.models import User
+from matching import services as matching_services
 from quotes.models import PromoCode, QuoteVersion
 from quotes.pricing import Discount, LineItem
 from quotes.services import OptionInput, QuoteInput, quote_accept, quote_revise, quote_submit
@@ -279,7 +280,7 @@ class Command(BaseCommand):
             versions: dict[int, QuoteVersion] = {}
             for index, username, quote, revision in BIDS:
                 profile = TradespersonProfile.objects.get(user=pros[username])
-                services.leads_offer(job=jobs[index], offers=[(profile, Decimal("2.00"), Decimal("0.9"))], match_round=1)
+                matching_services.leads_offer(job=jobs[index], offers=[(profile, Decimal("2.00"), Decimal("0.9"))], match_round=1)
                 version = quote_submit(job=jobs[index], tradesperson=pros[username], quote=quote)
                 if revision is not None:
                     version = quote_revise(bid=version.bid, actor=pros[username], quote=revision)

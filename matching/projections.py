@@ -1,67 +1,31 @@
-"""Matching: which tradespeople hear about a job, in what order.
+"""Kafka handlers of matching.
 
-Pure functions (distance, score, ranking) plus the Kafka handler that runs them
-on ``job.posted`` and ``job.search_widened``.  A candidate must do the job's
-trade, be accepting leads, and have the job inside their service radius (times
-the round's widening factor).  They are ranked by rating, distance and response
-time; a round offers at most ``MATCHING['LEADS_PER_ROUND']`` new leads.
+- :class:`MatchingHandler` (consumer ``matching``): on ``job.posted`` and ``job.search_widened``
+  finds the candidates (trade, radius times the round's widening factor, accepting leads, room
+  in the window), ranks them and offers the best a lead, live.
+- :class:`ProStatsProjection` (consumer ``pro-stats``): response times and wins per tradesperson,
+  which ranking reads.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
+from django.db.models import F
+from django.utils.dateparse import parse_datetime
 
+from jobs.models import Job, Lead, ProStats
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
+from marketplace.geo import haversine_km
 from marketplace.notifications.services import notify
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
 from . import selectors, services
-from .models import Job
-
-EARTH_RADIUS_KM = 6371.0088
-DEFAULT_RATING = 4.0  # a newcomer ranks like a solid pro, not like a bad one
-SLOW_RESPONSE_MINUTES = 240.0
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = math.radians(lat2 - lat1)
-    dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-@dataclass(frozen=True)
-class Candidate:
-    profile: selectors.MatchCandidate
-    distance_km: float
-    radius_km: float
-    rating: float | None
-    response_minutes: float | None
-
-
-def score(candidate: Candidate, *, emergency: bool = False) -> float:
-    """0..1, higher is better: rating 45 %, closeness 35 %, response speed 20 % (closeness first in emergencies)."""
-    rating = (candidate.rating if candidate.rating is not None else DEFAULT_RATING) / 5.0
-    closeness = max(0.0, 1.0 - candidate.distance_km / candidate.radius_km) if candidate.radius_km else 0.0
-    minutes = candidate.response_minutes if candidate.response_minutes is not None else SLOW_RESPONSE_MINUTES / 2
-    speed = max(0.0, 1.0 - minutes / SLOW_RESPONSE_MINUTES)
-    if emergency:
-        return 0.25 * rating + 0.55 * closeness + 0.20 * speed
-    return 0.45 * rating + 0.35 * closeness + 0.20 * speed
-
-
-def rank(candidates: list[Candidate], *, emergency: bool, limit: int) -> list[tuple[Candidate, float]]:
-    scored = [(c, score(c, emergency=emergency)) for c in candidates]
-    scored.sort(key=lambda pair: (-pair[1], pair[0].distance_km, pair[0].profile.user_id))
-    return scored[:limit]
+from .ranking import Candidate, rank
 
 
 def find_candidates(job: Job, radius_factor: float) -> list[Candidate]:
@@ -146,3 +110,34 @@ class MatchingHandler(EventHandler):
                 object_key=f"job:{job.pk}",
             )
         return len(leads)
+
+
+class ProStatsProjection(EventHandler):
+    """Per-tradesperson lead and bid record; counters are exact thanks to the inbox."""
+
+    def reset(self) -> None:
+        # Zero our own counters only: rating_average/rating_count belong to the ratings consumer
+        # (reviews.projections), so replaying pro-stats must not wipe them.
+        ProStats.objects.update(leads_offered=0, leads_seen=0, bids_placed=0, jobs_won=0, response_seconds_total=0)
+
+    def _bump(self, user_id: int, **increments: Any) -> None:
+        ProStats.objects.get_or_create(tradesperson_id=user_id)
+        ProStats.objects.filter(tradesperson_id=user_id).update(**{k: F(k) + v for k, v in increments.items()})
+
+    def on_lead_offered(self, event: Envelope) -> None:
+        self._bump(event.data["tradesperson_id"], leads_offered=1)
+
+    def on_lead_seen(self, event: Envelope) -> None:
+        self._bump(event.data["tradesperson_id"], leads_seen=1)
+
+    def on_bid_placed(self, event: Envelope) -> None:
+        offered_at = event.data.get("lead_offered_at")
+        offered = parse_datetime(offered_at) if offered_at else None
+        if offered is None:
+            lead = Lead.objects.filter(job_id=event.data["job_id"], tradesperson_id=event.data["tradesperson_id"]).first()
+            offered = lead.offered_at if lead else event.occurred_at
+        seconds = max(0.0, (event.occurred_at - offered).total_seconds())
+        self._bump(event.data["tradesperson_id"], bids_placed=1, response_seconds_total=seconds)
+
+    def on_job_awarded(self, event: Envelope) -> None:
+        self._bump(event.data["tradesperson_id"], jobs_won=1)

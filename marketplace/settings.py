@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "timeline",
     "alerts",
     "insights",
+    "demo",
 ]
 
 MIDDLEWARE = [

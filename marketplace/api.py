@@ -65,6 +65,19 @@ def money_field(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(**MONEY, **kwargs)
 
 
+def money_out(**kwargs: Any) -> serializers.DecimalField:
+    """A money figure in a response that may be null (hidden from this viewer, or nothing to sum yet)."""
+    return serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True, **kwargs)
+
+
+class IsStaff(BasePermission):
+    message = "This is for staff only."
+    code = "staff_only"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
 class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. validation_error, not_found, job_closed.")
     message = serializers.CharField(help_text="What was wrong and what to do, for people.")

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("marketplace.notifications.api_urls")),
     path("api/", include("jobs.api_urls")),
     path("api/", include("quotes.api_urls")),
+    path("api/", include("finance.api_urls")),
     path("api/", include("scheduling.api_urls")),
     path("api/", include("timeline.api_urls")),
     path("api/", include("tracking.api_urls")),

@@ -13,17 +13,16 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from finance import selectors as finance_selectors
 from jobs import selectors as job_selectors
 from jobs.api import IDEMPOTENCY_KEY_MAX, _bid_or_404, _quote_from, job_or_404
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
-from marketplace.api import ErrorSerializer, IsTradesperson, errors, request_user, valid
+from marketplace.api import ErrorSerializer, IsStaff, IsTradesperson, errors, request_user, valid
 from marketplace.errors import Refusal, ServiceError
 from payments import services as payments
 from payments.models import Payment
@@ -35,7 +34,6 @@ from .serializers import (
     AcceptInputSerializer,
     AcceptOutputSerializer,
     AwardInputSerializer,
-    FinanceOutputSerializer,
     PayBalanceInputSerializer,
     PaymentOutputSerializer,
     PromoPriceInputSerializer,
@@ -49,16 +47,6 @@ from .serializers import (
     locate_quote_error,
     priced_option,
 )
-
-FINANCE_OPEN_PAYMENTS_SHOWN = 200
-
-
-class IsStaff(BasePermission):
-    message = "This is for staff only."
-    code = "staff_only"
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
 
 
 def idempotency_parameter(*, required: bool, what: str) -> OpenApiParameter:
@@ -348,20 +336,3 @@ class SimulatedWebhookApi(APIView):
         except payments.WebhookNotReady as exc:
             raise ServiceError(f"Not ready ({exc}); send it again later.", code="not_ready", kind=Refusal.CONFLICT) from exc
         return Response(WebhookOutputSerializer({"outcome": outcome}).data)
-
-
-class FinanceApi(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
-
-    @extend_schema(
-        tags=["payments"],
-        summary="Platform money totals and open payments (staff)",
-        description=f"From the finance read model. At most {FINANCE_OPEN_PAYMENTS_SHOWN} open payments, most recently changed first.",
-        responses={200: FinanceOutputSerializer, **errors(403)},
-    )
-    def get(self, request: Request) -> Response:
-        body = {
-            "totals": finance_selectors.finance_totals(),
-            "open_payments": list(finance_selectors.finance_open_payments()[:FINANCE_OPEN_PAYMENTS_SHOWN]),
-        }
-        return Response(FinanceOutputSerializer(body).data)

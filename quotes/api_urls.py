@@ -12,5 +12,4 @@ urlpatterns = [
     path("jobs/<int:job_id>/payment/pay-balance/", api.JobPayBalanceApi.as_view(), name="api-job-pay-balance"),
     path("payments/<int:payment_id>/refunds/", api.PaymentRefundsApi.as_view(), name="api-payment-refunds"),
     path("payments/webhooks/simulated/", api.SimulatedWebhookApi.as_view(), name="api-payment-webhook-simulated"),
-    path("finance/", api.FinanceApi.as_view(), name="api-finance"),
 ]

@@ -22,11 +22,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from finance.models import FinanceOpenPayment
 from jobs.serializers import BidOutputSerializer
 from jobs.services import MAX_AMOUNT
 from marketplace.accounts.models import User
-from marketplace.api import money_field
+from marketplace.api import money_field, money_out
 from marketplace.cards import luhn_like_numbers
 from marketplace.errors import Refusal, ServiceError
 from payments.models import Payment, PaymentOperation
@@ -446,11 +445,6 @@ class PaymentOperationOutputSerializer(serializers.ModelSerializer):
 PAID_STATUSES = {Payment.Status.PAID, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED}
 
 
-def money_out(**kwargs: Any) -> serializers.DecimalField:
-    """A money figure in a response that may be null (hidden from this viewer, or nothing to sum yet)."""
-    return serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True, **kwargs)
-
-
 class PaymentOutputSerializer(serializers.ModelSerializer):
     """A job's payment. Context: ``viewer`` and ``operations`` (the selector's list)."""
 
@@ -503,26 +497,3 @@ class AcceptOutputSerializer(serializers.Serializer):
 
 class WebhookOutputSerializer(serializers.Serializer):
     outcome = serializers.CharField(help_text="What the webhook changed, for the gateway's delivery log.")
-
-
-class FinanceTotalsSerializer(serializers.Serializer):
-    captured = money_out()
-    refunded = money_out()
-    platform_revenue = money_out()
-    payouts_paid = money_out()
-    payments = serializers.IntegerField()
-    outstanding_deposits = money_out()
-    balances_due = money_out()
-    payouts_due = money_out()
-    open_payments = serializers.IntegerField()
-
-
-class FinanceOpenPaymentSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = FinanceOpenPayment
-        fields = ["payment_id", "job_id", "customer_id", "tradesperson_id", "status", "held", "balance_due", "payout_due", "updated_at"]
-
-
-class FinanceOutputSerializer(serializers.Serializer):
-    totals = FinanceTotalsSerializer(help_text="From the finance read model (the finance consumer); null sums mean nothing yet.")
-    open_payments = FinanceOpenPaymentSerializer(many=True)

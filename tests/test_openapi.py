@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from chat import api_urls as chat_urls
+from finance import api_urls as finance_urls
 from insights import api_urls as insights_urls
 from jobs import api_urls as job_urls
 from marketplace.accounts import api_urls as account_urls
@@ -32,6 +33,7 @@ def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
         account_urls,
         notification_urls,
         quote_urls,
+        finance_urls,
         scheduling_urls,
         chat_urls,
         tracking_urls,

@@ -49,6 +49,7 @@ from payments.gateway import GatewayRequestError, GatewayResult, GatewayUnavaila
 from payments.webhooks import WebhookRejected, verify_webhook
 
 from . import events as ev
+from . import lifecycle
 from .cancellation import CancellationTerms, cancellation_charge
 from .models import GatewayWebhook, Payment, PaymentOperation
 
@@ -59,7 +60,6 @@ log = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
 Op = PaymentOperation
-SETTLED = {Payment.Status.PAID, Payment.Status.CANCELLED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED}
 
 
 @cache
@@ -262,7 +262,7 @@ def snapshot(payment: Payment) -> dict[str, Any]:
 def _state_events(payment: Payment) -> list[PendingEvent]:
     """The snapshot, and the tombstone if the payment is now settled."""
     pending = [PendingEvent(ev.PAYMENT_SNAPSHOT, payment.pk, snapshot(payment))]
-    if payment.status in SETTLED and payment.held == 0 and payment.payout_due == 0:
+    if payment.status in lifecycle.SETTLED and payment.held == 0 and payment.payout_due == 0:
         pending.append(
             PendingEvent(
                 ev.PAYMENT_SETTLED,
@@ -276,11 +276,11 @@ def _state_events(payment: Payment) -> list[PendingEvent]:
 
 def _save(payment: Payment, pending: list[PendingEvent]) -> None:
     """Save a changed payment (version bumped, payouts released if settled) and write its events."""
-    if payment.status in SETTLED and payment.held == 0 and payment.payout_due != 0:
+    if payment.status in lifecycle.SETTLED and payment.held == 0 and payment.payout_due != 0:
         # SIMULATED payouts: released (or recovered) at once. A real payout provider would do this asynchronously.
         payment.payout_paid += payment.payout_due
         payment.payout_due = ZERO
-    if payment.status in SETTLED and payment.settled_at is None:
+    if payment.status in lifecycle.SETTLED and payment.settled_at is None:
         payment.settled_at = timezone.now()
     payment.version += 1
     payment.save()
@@ -343,7 +343,7 @@ def payment_collect(*, job_id: int) -> Payment | None:
             ),
         )
         if not result.ok:
-            payment.status = Payment.Status.BALANCE_FAILED
+            lifecycle.move(payment, Payment.Status.BALANCE_FAILED)
             pending.append(
                 PendingEvent(
                     ev.PAYMENT_FAILED,
@@ -359,7 +359,7 @@ def payment_collect(*, job_id: int) -> Payment | None:
             return payment
         payment.balance_authorization_id = result.gateway_id
         _capture_rest(payment, rest)
-    payment.status = Payment.Status.PAID
+    lifecycle.move(payment, Payment.Status.PAID)
     payment.platform_revenue = acceptance.platform_fee
     payment.payout_due = payment.captured - acceptance.platform_fee - payment.payout_paid
     pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Job completed"))
@@ -405,7 +405,7 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
             _finish(op, Op.Status.SUCCEEDED, result=res)
         payment.captured += charge.amount
         payment.card_token = token
-        payment.status = Payment.Status.PAID
+        lifecycle.move(payment, Payment.Status.PAID)
         payment.platform_revenue = payment.acceptance.platform_fee
         payment.payout_due = payment.captured - payment.platform_revenue - payment.payout_paid
         _save(
@@ -458,7 +458,7 @@ def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool) ->
     payment.cancellation_fee = charge.fee
     payment.platform_revenue = share_of(payment.captured, acceptance.platform_fee, acceptance.total)
     payment.payout_due = payment.captured - payment.platform_revenue - payment.payout_paid
-    payment.status = Payment.Status.CANCELLED
+    lifecycle.move(payment, Payment.Status.CANCELLED)
     pending.append(_job_event(ev.PAYMENT_VOIDED, payment, released, cancellation_fee=charge.fee, reason=charge.reason))
     if charge.fee > 0:
         pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, charge.fee, captured_total=payment.captured, reason="Cancellation fee"))
@@ -486,7 +486,7 @@ def _apply_refund(payment: Payment, amount: Decimal) -> None:
     kept = payment.captured - payment.refunded
     payment.platform_revenue = min(payment.platform_revenue, share_of(kept, acceptance.platform_fee, acceptance.total))
     payment.payout_due = kept - payment.platform_revenue - payment.payout_paid
-    payment.status = Payment.Status.REFUNDED if kept == 0 else Payment.Status.PARTIALLY_REFUNDED
+    lifecycle.move(payment, Payment.Status.REFUNDED if kept == 0 else Payment.Status.PARTIALLY_REFUNDED)
 
 
 def payment_refund(*, payment: Payment, actor: User, amount: Decimal, reason: str, idempotency_key: str) -> Payment:

@@ -25,6 +25,7 @@ from jobs import services as job_services
 from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
+from payments import lifecycle as payment_lifecycle
 from payments import services as payments
 from payments.models import Payment, PaymentOperation
 from payments.webhooks import sign_webhook
@@ -130,7 +131,7 @@ class PaymentLife(RuleBasedStateMachine):
         captured = ops.filter(kind__in=[Op.Kind.CAPTURE_DEPOSIT, Op.Kind.CAPTURE_BALANCE]).aggregate(s=Sum("amount"))["s"] or D(0)
         refunded = ops.filter(kind=Op.Kind.REFUND).aggregate(s=Sum("amount"))["s"] or D(0)
         assert (captured, refunded) == (p.captured, p.refunded)  # every penny is one recorded gateway operation
-        if p.status in payments.SETTLED:
+        if p.status in payment_lifecycle.SETTLED:
             assert p.held == 0 and p.payout_due == 0
         if p.status == Payment.Status.PAID:
             assert p.captured == total

@@ -150,7 +150,7 @@ def _previous_amount(bid: Bid) -> Decimal | None:
     """The bid's amount before its last revision: the previous quote version's first option, net."""
     if bid.revision < 2:
         return None
-    from quotes.models import QuoteOption
+    from quotes.models import QuoteOption  # quotes sits above jobs: this page moves to quotes (.importlinter)
 
     option = QuoteOption.objects.filter(version__bid=bid, version__number=bid.revision - 1).order_by("position").first()
     return option.net if option else None

@@ -239,6 +239,7 @@ class KafkaNode:
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Wait until the broker answers a metadata request (an open port is not enough)."""
+        # On use: the rest of this module is standard library only (the set-up and test scripts run it as a script).
         from confluent_kafka.admin import AdminClient
 
         deadline = time.monotonic() + timeout

@@ -47,6 +47,7 @@ from marketplace.events.outbox import PendingEvent, emit_many
 from marketplace.money import share_of
 from payments.gateway import GatewayRequestError, GatewayResult, GatewayUnavailable, PaymentGateway
 from payments.webhooks import WebhookRejected, verify_webhook
+from scheduling.models import Appointment
 
 from . import events as ev
 from . import lifecycle
@@ -420,8 +421,6 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
 
 def _appointment_start(job: Job) -> datetime | None:
     """When the work was booked to start: the (latest) appointment, else the job's preferred window start."""
-    from scheduling.models import Appointment
-
     appointment = Appointment.objects.filter(job=job).order_by("-created_at").first()
     return appointment.starts_at if appointment is not None else job.window_start
 

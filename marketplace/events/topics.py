@@ -20,6 +20,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from django.conf import settings
+
 HOUR_MS = 60 * 60 * 1000
 DAY_MS = 24 * HOUR_MS
 CLEANUP_POLICIES = ("delete", "compact", "compact,delete")
@@ -84,8 +86,6 @@ def kafka_topic(topic: str) -> str:
     runner, pings producer, replay, topic creation, lag probe) uses this; rows in the
     database (outbox) keep the declared name.
     """
-    from django.conf import settings
-
     return f"{settings.KAFKA.get('TOPIC_PREFIX', '')}{topic}"
 
 

@@ -90,6 +90,7 @@ class BackboneCollector(Collector):
         self._lock = threading.Lock()
 
     def collect(self) -> Iterable[Any]:
+        # On use: this module loads with the middleware, before Django's app registry (models) is ready.
         from django.db import DatabaseError, connection
 
         from marketplace.events.models import DeadLetter
@@ -135,6 +136,7 @@ class BackboneCollector(Collector):
 
 def consumer_lag(timeout: float = 3.0) -> list[tuple[str, str, int, int]]:
     """(group, topic, partition, messages behind) for every registered consumer group."""
+    # On use: this module loads with the middleware, before the registry's handlers can be imported.
     from confluent_kafka import TopicPartition
 
     from marketplace.events.kafka import group_id, make_consumer

@@ -15,19 +15,19 @@ For each batch from ``consume()``:
    the event is dead-lettered; the rest of the batch goes on.
 3. After the commit: the batch hooks end (``hooks.py``; the live pushes go out),
    dead letters are produced to the ``<topic>.dlq`` topic with the error and origin
-   in headers, and only then are the offsets stored.  librdkafka commits stored offsets to the broker in the
-   background every ``KAFKA['COMMIT_INTERVAL_MS']`` (1 s) and on close, instead of
-   one synchronous commit per batch: at low load a batch is one or two events,
-   and 15 groups committing each of them cost the broker more than the events
-   did.  A crash can redeliver up to that interval's events, which the inbox
+   in headers, and only then are the offsets stored.  librdkafka commits stored
+   offsets to the broker in the background every ``KAFKA['COMMIT_INTERVAL_MS']``
+   (1 s) and on close, instead of one synchronous commit per batch: at low load a
+   batch is one or two events, and 15 groups committing each of them cost the
+   broker more than the events did.  A crash can redeliver up to that interval's events, which the inbox
    absorbs, as it absorbs any redelivery.
 
 Transient errors (database connection lost, :class:`Retryable`) roll back the
 whole batch, which is retried with exponential backoff.  A burst of dead letters
 above ``CONSUMERS['DLQ_LIMIT']`` per window stops the runner (nothing committed)
 rather than dead-lettering a whole topic after a bad deploy.  What is retried,
-what is dead-lettered and how a dead letter is kept is ``deadletters.py``.  ``stop()`` (SIGTERM)
-lets the current batch finish and commit.
+what is dead-lettered and how a dead letter is kept is ``deadletters.py``.
+``stop()`` (SIGTERM) lets the current batch finish and commit.
 
 Tombstones (null-valued messages on compacted topics):
 

@@ -320,7 +320,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from marketplace.accounts.models import User
     from marketplace.events.models import OutboxEvent
-    from tests.jobs.helpers import pro, trade
+    from tests.factories import pro, trade
     from tests.support import Broker, daphne, manage, subprocess_env, wait_until
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

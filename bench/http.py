@@ -124,7 +124,7 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
     from jobs.models import Job
     from marketplace.accounts.models import User
     from marketplace.events.models import OutboxEvent
-    from tests.jobs.helpers import trade
+    from tests.factories import trade
     from tests.support import subprocess_env
 
     call_command("migrate", verbosity=0)

@@ -121,7 +121,7 @@ def post(posts: int, profile: bool) -> None:
 
     from bench.http import JOB
     from marketplace.accounts.models import User
-    from tests.jobs.helpers import trade
+    from tests.factories import trade
 
     # The job the HTTP benchmark posts, by a customer of this run's own (the database is migrated and the
     # trade created when missing, so this needs no earlier benchmark run).

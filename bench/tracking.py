@@ -62,7 +62,7 @@ def main() -> None:
     same_fetch = {"fetch.wait.max.ms": int(settings.KAFKA["FETCH_WAIT_MAX_MS"])}
     from marketplace.events.runner import ConsumerRunner
     from scheduling.services import appointment_book
-    from tests.jobs.helpers import pro
+    from tests.factories import pro
     from tests.scheduling.helpers import awarded_job, future_monday, worker_all_week
     from tests.support import Broker
     from tracking import services as tracking

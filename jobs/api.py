@@ -61,7 +61,11 @@ def _bid_response(request: Request, bid: Bid, status_code: int = status.HTTP_200
     viewer = request_user(request)
     bid = Bid.objects.select_related("job", "tradesperson", "tradesperson__pro_profile").get(pk=bid.pk)
     version = quote_selectors.latest_quote(bid=bid, viewer=viewer)
-    context = {"viewer": viewer, "quotes": {bid.pk: version} if version else {}}
+    context = {
+        "viewer": viewer,
+        "quotes": {bid.pk: version} if version else {},
+        "previous_amounts": quote_selectors.previous_amounts(bids=[bid]),
+    }
     return Response(QuotedBidOutputSerializer(bid, context=context).data, status=status_code)
 
 
@@ -282,7 +286,9 @@ class BoardApi(GenericAPIView):
         )
         page = self.paginate_queryset(selectors.board(filters=filters))
         assert page is not None
-        return self.get_paginated_response(BoardEntrySerializer(page, many=True).data)
+        user = request_user(request)
+        leads = selectors.lead_job_ids(tradesperson=user, job_ids=[entry.job_id for entry in page]) if user.is_tradesperson else set()
+        return self.get_paginated_response(BoardEntrySerializer(page, many=True, context={"lead_job_ids": leads}).data)
 
 
 # --- leads ------------------------------------------------------------------------------
@@ -293,9 +299,11 @@ class LeadListApi(GenericAPIView):
 
     @extend_schema(tags=["leads"], summary="Your leads, newest first", responses={200: LeadOutputSerializer(many=True), **errors(403)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.leads_for(tradesperson=request_user(request)))
+        user = request_user(request)
+        page = self.paginate_queryset(selectors.leads_for(tradesperson=user).order_by("-offered_at"))
         assert page is not None
-        return self.get_paginated_response(LeadOutputSerializer(page, many=True).data)
+        bids = selectors.bids_by_job(tradesperson=user, job_ids=[lead.job_id for lead in page])
+        return self.get_paginated_response(LeadOutputSerializer(page, many=True, context={"bids": bids}).data)
 
 
 class LeadSeenApi(APIView):
@@ -313,7 +321,8 @@ class LeadSeenApi(APIView):
         if lead is None:
             raise exceptions.NotFound("No such lead, or not yours.")
         lead = services.lead_mark_seen(lead=lead, actor=user)
-        return Response(LeadOutputSerializer(lead).data)
+        bids = selectors.bids_by_job(tradesperson=user, job_ids=[lead.job_id])
+        return Response(LeadOutputSerializer(lead, context={"bids": bids}).data)
 
 
 # --- bids -------------------------------------------------------------------------------
@@ -330,8 +339,13 @@ class JobBidsApi(APIView):
     def get(self, request: Request, job_id: int) -> Response:
         job = job_or_404(request, job_id)
         viewer = request_user(request)
-        context = {"viewer": viewer, "quotes": quote_selectors.latest_quotes_for_job(job=job, viewer=viewer)}
-        return Response(QuotedBidOutputSerializer(selectors.bids_for_job(job=job, viewer=viewer), many=True, context=context).data)
+        bids = list(selectors.bids_for_job(job=job, viewer=viewer))
+        context = {
+            "viewer": viewer,
+            "quotes": quote_selectors.latest_quotes_for_job(job=job, viewer=viewer),
+            "previous_amounts": quote_selectors.previous_amounts(bids=bids),
+        }
+        return Response(QuotedBidOutputSerializer(bids, many=True, context=context).data)
 
     @extend_schema(
         tags=["bids"],

@@ -25,7 +25,8 @@ from marketplace.notifications.services import notify
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
-from .models import Job, JobBoardEntry, TradeActivity
+from . import presenters
+from .models import Bid, Job, JobBoardEntry, TradeActivity
 from .streams import BOARD_STREAM, job_feed_stream, job_stream
 
 CLOSED = {"cancelled", "expired", "awarded"}
@@ -47,7 +48,7 @@ class JobBoardProjection(EventHandler):
         if not _insert_board_entry(entry):
             return  # already built (a later event got here first)
         _count_posted(entry.trade_slug, entry.trade_name)
-        push.send_on_commit(BOARD_STREAM, event, self._public(entry))
+        push.send_on_commit(BOARD_STREAM, event, presenters.board_card(entry))
 
     def bulk_job_posted(self, events: list[Envelope]) -> None:
         """``on_job_posted`` for a run of events: three statements for the lot instead of three each."""
@@ -57,7 +58,7 @@ class JobBoardProjection(EventHandler):
         inserted = _insert_board_entries([entry for _, entry in entries.values()])
         fresh = [(event, entry) for job_id, (event, entry) in entries.items() if job_id in inserted]
         _count_posted_many([(entry.trade_slug, entry.trade_name) for _, entry in fresh])
-        push.send_many_on_commit(BOARD_STREAM, [(event, self._public(entry)) for event, entry in fresh])
+        push.send_many_on_commit(BOARD_STREAM, [(event, presenters.board_card(entry)) for event, entry in fresh])
 
     @staticmethod
     def _entry(event: Envelope) -> JobBoardEntry:
@@ -99,7 +100,7 @@ class JobBoardProjection(EventHandler):
         }
         if self._advance(event, **fields):
             self._index(d["job_id"])
-            push.send_on_commit(BOARD_STREAM, event, self._public(JobBoardEntry.objects.get(job_id=d["job_id"])))
+            push.send_on_commit(BOARD_STREAM, event, presenters.board_card(JobBoardEntry.objects.get(job_id=d["job_id"])))
 
     def _close(self, event: Envelope) -> None:
         entry = JobBoardEntry.objects.filter(job_id=event.data["job_id"]).first()
@@ -107,7 +108,7 @@ class JobBoardProjection(EventHandler):
         if self._advance(event, status=event.data["status"]):
             if was_open and entry is not None:
                 TradeActivity.objects.filter(trade_slug=entry.trade_slug).update(open_jobs=F("open_jobs") - 1)
-            push.send_on_commit(BOARD_STREAM, event, {"job_id": event.data["job_id"], "status": event.data["status"]})
+            push.send_on_commit(BOARD_STREAM, event, presenters.board_card(JobBoardEntry.objects.get(job_id=event.data["job_id"])))
 
     on_job_cancelled = _close
     on_job_expired = _close
@@ -125,7 +126,7 @@ class JobBoardProjection(EventHandler):
     def _bid_count(self, event: Envelope, delta: int) -> None:
         if self._advance(event, bid_count=F("bid_count") + delta):
             entry = JobBoardEntry.objects.get(job_id=event.data["job_id"])
-            push.send_on_commit(BOARD_STREAM, event, {"job_id": entry.job_id, "bid_count": entry.bid_count, "status": entry.status})
+            push.send_on_commit(BOARD_STREAM, event, presenters.board_card(entry))
 
     def _advance(self, event: Envelope, **fields: Any) -> bool:
         """Apply ``fields`` unless the row already reflects a later event."""
@@ -140,24 +141,6 @@ class JobBoardProjection(EventHandler):
         search = _SEARCH_SQL.replace("%s", "{}").format("title", "trade_name", "place", "description")
         with connection.cursor() as cursor:
             cursor.execute(f"UPDATE {JobBoardEntry._meta.db_table} SET search = {search} WHERE job_id = %s", [job_id])
-
-    @staticmethod
-    def _public(entry: JobBoardEntry) -> dict[str, Any]:
-        return {
-            "job_id": entry.job_id,
-            "trade": {"slug": entry.trade_slug, "name": entry.trade_name},
-            "title": entry.title,
-            "description": entry.description[:300],
-            "place": entry.place,
-            "latitude": entry.latitude,
-            "longitude": entry.longitude,
-            "budget_min": entry.budget_min,
-            "budget_max": entry.budget_max,
-            "is_emergency": entry.is_emergency,
-            "status": entry.status,
-            "bid_count": entry.bid_count,
-            "posted_at": entry.posted_at,
-        }
 
 
 # The two hot statements of job.posted, one round trip each (this runs for every job).
@@ -250,26 +233,27 @@ class JobLiveHandler(EventHandler):
         push.send_on_commit(job_stream(event.data["job_id"]), event, event.data)
         push.send_on_commit(job_feed_stream(event.data["job_id"]), event, event.data)
 
-    def _status(self, event: Envelope) -> None:
+    def _status(self, event: Envelope, **extra: Any) -> None:
+        """The customer's page gets the event with the status label; the public feed only the status."""
         job_id = event.data["job_id"]
-        public = {"job_id": job_id, "status": event.data["status"]}
-        push.send_on_commit(job_stream(job_id), event, event.data)
-        push.send_on_commit(job_feed_stream(job_id), event, public)
+        status = presenters.job_status(event.data["status"])
+        push.send_on_commit(job_stream(job_id), event, {**event.data, **status, **extra})
+        push.send_on_commit(job_feed_stream(job_id), event, {"job_id": job_id, **status})
 
     on_job_cancelled = _status
     on_job_expired = _status
     on_job_status_changed = _status
 
     def on_job_awarded(self, event: Envelope) -> None:
-        self._status(event)
         d = event.data
-        winner = {
+        winner = self._bid_card(event) or {
             "bid_id": d["bid_id"],
             "job_id": d["job_id"],
             "tradesperson_id": d["tradesperson_id"],
-            "status": "accepted",
             "amount": d["amount"],
+            **presenters.bid_status(Bid.Status.ACCEPTED),
         }
+        self._status(event, bid=winner)  # the customer's page marks the winning bid
         push.send_on_commit(user_stream(d["tradesperson_id"]), event, winner, name="bid.accepted")
         job = Job.objects.filter(pk=event.data["job_id"]).first()
         if job is not None:
@@ -282,10 +266,24 @@ class JobLiveHandler(EventHandler):
                 object_key=f"job:{job.pk}",
             )
 
-    def _bid(self, event: Envelope) -> None:
+    @staticmethod
+    def _bid_card(event: Envelope) -> dict[str, Any] | None:
+        """The bid card of the event's bid as it is now (pushes show the latest truth); None if it is gone."""
         d = event.data
-        push.send_on_commit(job_stream(d["job_id"]), event, d)
-        push.send_on_commit(user_stream(d["tradesperson_id"]), event, d)
+        bid = Bid.objects.select_related("tradesperson", "tradesperson__pro_profile").filter(pk=d["bid_id"]).first()
+        if bid is None:
+            return None
+        previous = d.get("previous_amount")  # bid.revised says what it was
+        return presenters.bid_card(bid, previous_amount=Decimal(previous) if previous else None)
+
+    def _bid(self, event: Envelope) -> None:
+        """The bid card to the job's customer and to the bidder (with the customer's reason on a decline)."""
+        d = event.data
+        card = self._bid_card(event) or {**d, **presenters.bid_status(d["status"])}
+        if "reason" in d:
+            card["reason"] = d["reason"]
+        push.send_on_commit(job_stream(d["job_id"]), event, card)
+        push.send_on_commit(user_stream(d["tradesperson_id"]), event, card)
 
     def on_bid_placed(self, event: Envelope) -> None:
         self._bid(event)

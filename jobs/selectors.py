@@ -6,6 +6,7 @@ jobs, leads and bids read the write model, filtered by who is asking.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -107,6 +108,16 @@ def public_profile(*, user_id: int) -> TradespersonProfile | None:
 
 def leads_for(*, tradesperson: User) -> QuerySet[Lead]:
     return Lead.objects.filter(tradesperson=tradesperson).select_related("job", "job__trade")
+
+
+def lead_job_ids(*, tradesperson: User, job_ids: Iterable[int]) -> set[int]:
+    """Which of these jobs were offered to the tradesperson as a lead."""
+    return set(Lead.objects.filter(tradesperson=tradesperson, job_id__in=list(job_ids)).values_list("job_id", flat=True))
+
+
+def bids_by_job(*, tradesperson: User, job_ids: Iterable[int]) -> dict[int, Bid]:
+    """{job id: the tradesperson's bid} for those of these jobs they bid on."""
+    return {bid.job_id: bid for bid in bids_of(tradesperson=tradesperson).filter(job_id__in=list(job_ids))}
 
 
 def bids_for_job(*, job: Job, viewer: User) -> QuerySet[Bid]:

@@ -3,7 +3,9 @@
 Input serializers only parse and bound what a client sends; they have no fields for
 what a client must never set (status, customer, tradesperson, awarded bid, totals),
 so such keys are ignored.  Rules about who may do what live in ``jobs/services.py``.
-Output serializers render money and coordinates as strings (``Decimal``).
+Output serializers render money and coordinates as strings (``Decimal``).  The lead, bid and
+board cards and a job's status label come from ``jobs/presenters.py`` (``Presented`` fields), the
+same functions that build what the pages and the live pushes show.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from rest_framework import serializers
 
 from marketplace.accounts.models import User
 from marketplace.api import money_field
-from marketplace.serializer_fields import FieldsBuiltOnce, SlugRelatedField
+from marketplace.serializer_fields import FieldsBuiltOnce, Presented, SlugRelatedField
 
-from . import places
+from . import places, presenters
 from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradespersonProfile
 from .services import MAX_AMOUNT
 
@@ -252,14 +254,18 @@ class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     photos = JobPhotoOutputSerializer(many=True, read_only=True)
     awarded_bid: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     bid_count = serializers.SerializerMethodField()
+    status_label = Presented(serializers.CharField(help_text="The status in words, as the pages show it."))
 
     class Meta:
         model = Job
         fields = [
             "id", "trade", "trade_name", "title", "description", "latitude", "longitude", "place",
-            "budget_min", "budget_max", "window_start", "window_end", "is_emergency", "status",
+            "budget_min", "budget_max", "window_start", "window_end", "is_emergency", "status", "status_label",
             "awarded_bid", "photos", "bid_count", "expires_at", "created_at", "updated_at",
         ]  # fmt: skip
+
+    def present(self, job: Job) -> dict[str, Any]:
+        return presenters.job_status(job.status)
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_bid_count(self, job: Job) -> int | None:
@@ -305,31 +311,70 @@ class BoardQuerySerializer(serializers.Serializer):
 
 
 class BoardEntrySerializer(serializers.ModelSerializer):
-    distance_km = serializers.SerializerMethodField(help_text="From lat/lon (or your base); null when no location was known.")
+    """A job on the board: the board card (``presenters.board_card``) plus the read model's columns.
+
+    Pass the job ids offered to the viewer as ``context["lead_job_ids"]`` to fill ``lead_url``.
+    """
+
+    trade = Presented(TradeOutputSerializer())
+    status_label = Presented(serializers.CharField())
+    posted_display = Presented(serializers.CharField(help_text="posted_at for people, in your time zone."))
+    distance_km = Presented(
+        serializers.FloatField(allow_null=True, help_text="From lat/lon (or your base); null when no location was known.")
+    )
+    lead_url = Presented(serializers.CharField(allow_null=True, help_text="Your lead page for this job; null when it is not your lead."))
 
     class Meta:
         model = JobBoardEntry
         fields = [
-            "job_id", "trade_slug", "trade_name", "title", "description", "latitude", "longitude",
+            "job_id", "trade", "trade_slug", "trade_name", "title", "description", "latitude", "longitude",
             "place", "budget_min", "budget_max", "window_start", "window_end", "is_emergency",
-            "status", "bid_count", "posted_at", "last_sequence", "distance_km",
+            "status", "status_label", "bid_count", "posted_at", "posted_display", "last_sequence", "distance_km", "lead_url",
         ]  # fmt: skip
 
-    @extend_schema_field(serializers.FloatField(allow_null=True))
-    def get_distance_km(self, entry: JobBoardEntry) -> float | None:
-        distance = getattr(entry, "distance_km", None)
-        return None if distance is None else round(distance, 2)
+    def present(self, entry: JobBoardEntry) -> dict[str, Any]:
+        return presenters.board_card(entry, lead_job_ids=self.context.get("lead_job_ids", frozenset()))
 
 
 # --- leads ------------------------------------------------------------------------------
 
 
 class LeadOutputSerializer(serializers.ModelSerializer):
+    """A lead: the lead card (``presenters.lead_card``, as the leads page shows it) plus the lead's columns.
+
+    Pass your bids on these jobs as ``context["bids"]`` ({job id: bid}): they decide the badge.
+    """
+
     job = JobSummarySerializer(read_only=True)
+    lead_id = Presented(serializers.IntegerField(help_text="The same as id."))
+    job_id = Presented(serializers.IntegerField())
+    title = Presented(serializers.CharField())
+    trade = Presented(serializers.CharField(help_text="The trade's name."))
+    place = Presented(serializers.CharField())
+    budget_min = Presented(money_field())
+    budget_max = Presented(money_field())
+    is_emergency = Presented(serializers.BooleanField())
+    offered_display = Presented(serializers.CharField(help_text="offered_at for people, in your time zone."))
+    seen = Presented(serializers.BooleanField(help_text="Whether you opened it."))
+    job_status = Presented(serializers.CharField())
+    job_status_label = Presented(serializers.CharField())
+    bid_status = Presented(serializers.CharField(allow_null=True, help_text="Your bid's status; null if you have not bid."))
+    bid_status_label = Presented(serializers.CharField(allow_null=True))
+    badge_status = Presented(serializers.CharField(help_text="Your bid's status, else the job's (open: not bid yet)."))
+    badge_label = Presented(serializers.CharField(help_text="The badge in words, as the leads page shows it."))
+    url = Presented(serializers.CharField(help_text="The lead's page."))
 
     class Meta:
         model = Lead
-        fields = ["id", "job", "match_round", "distance_km", "offered_at", "seen_at", "bid_at"]
+        fields = [
+            "id", "job", "match_round", "distance_km", "offered_at", "seen_at", "bid_at",
+            "lead_id", "job_id", "title", "trade", "place", "budget_min", "budget_max", "is_emergency", "offered_display",
+            "seen", "job_status", "job_status_label", "bid_status", "bid_status_label", "badge_status", "badge_label", "url",
+        ]  # fmt: skip
+
+    def present(self, lead: Lead) -> dict[str, Any]:
+        bids: dict[int, Bid] = self.context.get("bids") or {}
+        return presenters.lead_card(lead, lead.job, bids.get(lead.job_id))
 
 
 # --- bids -------------------------------------------------------------------------------
@@ -371,12 +416,33 @@ class BidderSerializer(serializers.ModelSerializer):
 
 
 class BidOutputSerializer(serializers.ModelSerializer):
+    """A bid: the bid card (``presenters.bid_card``, as the job page and the live pushes show it) plus its columns.
+
+    Pass the amounts before the last revision as ``context["previous_amounts"]`` ({bid id: amount}).
+    """
+
     job: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
     tradesperson = BidderSerializer(read_only=True)
+    bid_id = Presented(serializers.IntegerField(help_text="The same as id."))
+    job_id = Presented(serializers.IntegerField(help_text="The same as job."))
+    tradesperson_id = Presented(serializers.IntegerField())
+    business_name = Presented(serializers.CharField())
+    earliest_start_display = Presented(serializers.CharField(help_text="earliest_start for people, in your time zone."))
+    status_label = Presented(serializers.CharField())
+    badge_label = Presented(serializers.CharField(help_text="The status as the bidder's list of leads names it."))
+    previous_amount = Presented(money_field(allow_null=True, help_text="The amount before the last revision; null if none."))
 
     class Meta:
         model = Bid
-        fields = ["id", "job", "tradesperson", "amount", "message", "earliest_start", "status", "revision", "created_at", "updated_at"]
+        fields = [
+            "id", "job", "tradesperson", "amount", "message", "earliest_start", "status", "revision", "created_at", "updated_at",
+            "bid_id", "job_id", "tradesperson_id", "business_name", "earliest_start_display", "status_label", "badge_label",
+            "previous_amount",
+        ]  # fmt: skip
+
+    def present(self, bid: Bid) -> dict[str, Any]:
+        previous: dict[int, Decimal] = self.context.get("previous_amounts") or {}
+        return presenters.bid_card(bid, previous_amount=previous.get(bid.pk))
 
 
 class MeOutputSerializer(serializers.ModelSerializer):

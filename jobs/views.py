@@ -7,25 +7,26 @@ go through ``jobs/selectors.py``, which decides who may see what; anything
 someone may not see is a 404, anything their role cannot do is a 403.
 
 Live pages render their streams' positions (read *before* the data, so the page
-is at least as new as the positions) and a small JSON view of the same list,
+is at least as new as the positions) and the ``/api/`` URLs of the same data,
 which the page's script fetches to resync after a missed push or a reconnect.
+Cards a script draws too (leads, bids, board jobs) come from ``jobs/presenters.py``,
+the same functions the live pushes and the API use.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
@@ -35,13 +36,13 @@ from quotes import selectors as quote_selectors
 from quotes import views as quote_views
 from quotes.forms import LINE_KINDS, QuoteDraft, draft_from_version
 
-from . import places, selectors, services
+from . import places, presenters, selectors, services
 from .forms import SERVICE_ERROR_FIELDS, BoardFilterForm, JobEditForm, JobPostForm, ProfileForm
-from .models import Bid, Job, JobBoardEntry, Lead, TradespersonProfile
+from .models import Bid, Job, Lead, TradespersonProfile
 from .streams import BOARD_STREAM, job_feed_stream, job_stream
 
-DISPLAY_DATETIME = "D j M Y, H:i"
 BOARD_LIMIT = 100
+LEADS_LIMIT = 200
 
 # --- helpers ----------------------------------------------------------------------------
 
@@ -75,15 +76,6 @@ def _show_service_error(form: Any, exc: ServiceError) -> None:
 
 def _flash_service_error(request: HttpRequest, exc: ServiceError) -> None:
     messages.error(request, exc.message)
-
-
-def _when(value: Any) -> str:
-    """A datetime as pages show it, in the user's zone (activated by middleware)."""
-    return date_filter(timezone.localtime(value), DISPLAY_DATETIME) if value else ""
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _aggregate(job_id: int) -> str:
@@ -146,52 +138,6 @@ def _own_job(request: HttpRequest, job_id: int) -> Job:
     return get_object_or_404(selectors.jobs_for_customer(customer=user), pk=job_id)
 
 
-def _previous_amount(bid: Bid) -> Decimal | None:
-    """The bid's amount before its last revision: the previous quote version's first option, net."""
-    if bid.revision < 2:
-        return None
-    from quotes.models import QuoteOption  # quotes sits above jobs: this page moves to quotes (.importlinter)
-
-    option = QuoteOption.objects.filter(version__bid=bid, version__number=bid.revision - 1).order_by("position").first()
-    return option.net if option else None
-
-
-def bid_json(bid: Bid, *, previous_amount: Decimal | None = None) -> dict[str, Any]:
-    profile: TradespersonProfile | None = getattr(bid.tradesperson, "pro_profile", None)
-    if previous_amount is None:
-        previous_amount = _previous_amount(bid)
-    return {
-        "bid_id": bid.pk,
-        "job_id": bid.job_id,
-        "tradesperson_id": bid.tradesperson_id,
-        "business_name": profile.business_name if profile else str(bid.tradesperson),
-        "amount": str(bid.amount),
-        "message": bid.message,
-        "earliest_start": _iso(bid.earliest_start),
-        "earliest_start_display": _when(bid.earliest_start),
-        "status": bid.status,
-        "status_label": bid.get_status_display(),
-        "revision": bid.revision,
-        "previous_amount": str(previous_amount) if previous_amount is not None else None,
-    }
-
-
-def _job_json(job: Job) -> dict[str, Any]:
-    return {
-        "job_id": job.pk,
-        "status": job.status,
-        "status_label": job.get_status_display(),
-        "title": job.title,
-        "description": job.description,
-        "place": job.place,
-        "budget_min": str(job.budget_min),
-        "budget_max": str(job.budget_max),
-        "is_emergency": job.is_emergency,
-        "window_start_display": _when(job.window_start),
-        "window_end_display": _when(job.window_end),
-    }
-
-
 @login_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     return render_job_detail(request, job_id)
@@ -212,7 +158,8 @@ def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any
         "job_id": job.pk,
         "stream": stream,
         "positions": live_positions,
-        "bids_url": reverse("job-bids-json", args=[job.pk]),
+        "job_url": reverse("api-job-detail", args=[job.pk]),
+        "bids_url": reverse("api-job-bids", args=[job.pk]),
         "bids_base": reverse("job-detail", args=[job.pk]) + "bids/",
         "payment_url": payment["payment_url"],
     }
@@ -228,15 +175,6 @@ def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any
         **payment,
     }
     return render(request, "jobs/job_detail.html", context, status=status)
-
-
-@login_required
-@require_GET
-def job_bids_json(request: HttpRequest, job_id: int) -> JsonResponse:
-    """The job's status and bids, for the job page to resync."""
-    job = _own_job(request, job_id)
-    bids = selectors.bids_for_job(job=job, viewer=_user(request))
-    return JsonResponse({"job": _job_json(job), "bids": [bid_json(b) for b in bids]})
 
 
 def _edit_initial(job: Job) -> dict[str, Any]:
@@ -321,71 +259,25 @@ def bid_decide(request: HttpRequest, job_id: int, bid_id: int, action: str) -> H
 # --- tradespeople: leads and bids -------------------------------------------------------
 
 
-BID_BADGES = {"active": "Bid placed", "shortlisted": "Shortlisted", "declined": "Not chosen", "withdrawn": "Withdrawn", "accepted": "Won"}
-
-
-def lead_badge(job: Job, bid: Bid | None) -> tuple[str, str]:
-    """(status class, label) for a lead in the list: your bid's state, else the job's. static/js/leads.js mirrors it."""
-    if bid is not None:
-        return bid.status, BID_BADGES.get(bid.status, bid.get_status_display())
-    if job.status == Job.Status.OPEN:
-        return "open", "Not bid yet"
-    return job.status, job.get_status_display()
-
-
-def lead_json(lead: Lead, bid: Bid | None) -> dict[str, Any]:
-    job = lead.job
-    badge_status, badge_label = lead_badge(job, bid)
-    return {
-        "lead_id": lead.pk,
-        "job_id": job.pk,
-        "title": job.title,
-        "trade": job.trade.name,
-        "place": job.place,
-        "distance_km": str(lead.distance_km),
-        "budget_min": str(job.budget_min),
-        "budget_max": str(job.budget_max),
-        "is_emergency": job.is_emergency,
-        "offered_at": _iso(lead.offered_at),
-        "offered_display": _when(lead.offered_at),
-        "seen": lead.seen_at is not None,
-        "job_status": job.status,
-        "job_status_label": job.get_status_display(),
-        "bid_status": bid.status if bid else None,
-        "bid_status_label": bid.get_status_display() if bid else None,
-        "badge_status": badge_status,
-        "badge_label": badge_label,
-        "url": reverse("lead-detail", args=[job.pk]),
-    }
-
-
-def _leads_with_bids(user: User) -> list[tuple[Lead, Bid | None]]:
-    leads = list(selectors.leads_for(tradesperson=user).order_by("-offered_at")[:200])
-    bids = {b.job_id: b for b in selectors.bids_of(tradesperson=user).filter(job_id__in=[lead.job_id for lead in leads])}
-    return [(lead, bids.get(lead.job_id)) for lead in leads]
+def _lead_cards(user: User) -> list[dict[str, Any]]:
+    leads = list(selectors.leads_for(tradesperson=user).order_by("-offered_at")[:LEADS_LIMIT])
+    bids = selectors.bids_by_job(tradesperson=user, job_ids=[lead.job_id for lead in leads])
+    return [presenters.lead_card(lead, lead.job, bids.get(lead.job_id)) for lead in leads]
 
 
 @login_required
 def lead_list(request: HttpRequest) -> HttpResponse:
     user = _tradesperson(request)
     stream = user_stream(user.pk)
-    job_ids = selectors.leads_for(tradesperson=user).order_by("-offered_at").values_list("job_id", flat=True)[:200]
+    job_ids = selectors.leads_for(tradesperson=user).order_by("-offered_at").values_list("job_id", flat=True)[:LEADS_LIMIT]
     live_positions = positions(stream, {_aggregate(job_id) for job_id in job_ids})  # before the data
-    rows = _leads_with_bids(user)
     live = {
         "stream": stream,
         "positions": live_positions,
-        "leads_url": reverse("leads-json"),
+        "leads_url": reverse("api-leads") + "?" + urlencode({"limit": LEADS_LIMIT}),
     }
-    context = {"leads": [lead_json(lead, bid) for lead, bid in rows], "live": live, "profile": selectors.public_profile(user_id=user.pk)}
+    context = {"leads": _lead_cards(user), "live": live, "profile": selectors.public_profile(user_id=user.pk)}
     return render(request, "jobs/lead_list.html", context)
-
-
-@login_required
-@require_GET
-def leads_json(request: HttpRequest) -> JsonResponse:
-    user = _tradesperson(request)
-    return JsonResponse({"leads": [lead_json(lead, bid) for lead, bid in _leads_with_bids(user)]})
 
 
 def own_lead(request: HttpRequest, job_id: int) -> tuple[User, Lead, Job]:
@@ -422,7 +314,8 @@ def render_lead(
         "user_stream": mine,
         "feed_positions": feed_positions,
         "user_positions": user_positions,
-        "state_url": reverse("lead-state-json", args=[job.pk]),
+        "job_url": reverse("api-job-detail", args=[job.pk]),
+        "bids_url": reverse("api-job-bids", args=[job.pk]),  # a tradesperson sees only their own bid
         "preview_url": reverse("quote-preview", args=[job.pk]),
         "payment_url": reverse("payment-panel", args=[job.pk]),
     }
@@ -448,15 +341,6 @@ def lead_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     user, lead, job = own_lead(request, job_id)
     services.lead_mark_seen(lead=lead, actor=user)
     return render_lead(request, user, lead, job)
-
-
-@login_required
-@require_GET
-def lead_state_json(request: HttpRequest, job_id: int) -> JsonResponse:
-    """The job's public state and the tradesperson's own bid, for the lead page to resync."""
-    user, lead, job = own_lead(request, job_id)
-    bid = own_bid(user, job)
-    return JsonResponse({"job": _job_json(job), "bid": bid_json(bid) if bid else None, "lead": lead_json(lead, bid)})
 
 
 @login_required
@@ -486,10 +370,10 @@ def _board_viewer(request: HttpRequest) -> User:
     return user
 
 
-def _board_rows(user: User, form: BoardFilterForm, base: tuple[float, float] | None) -> list[JobBoardEntry]:
+def _board_filters(form: BoardFilterForm, base: tuple[float, float] | None) -> selectors.BoardFilters:
     form.is_valid()
     data = getattr(form, "cleaned_data", {})  # an invalid field is shown as an error and ignored; the others still filter
-    filters = selectors.BoardFilters(
+    return selectors.BoardFilters(
         query=data.get("q") or "",
         trade=data.get("trade") or "",
         near=base,
@@ -498,7 +382,24 @@ def _board_rows(user: User, form: BoardFilterForm, base: tuple[float, float] | N
         budget_max=data.get("budget_max"),
         emergency_only=bool(data.get("emergency")),
     )
-    return list(selectors.board(filters=filters)[:BOARD_LIMIT])
+
+
+def _board_api_url(filters: selectors.BoardFilters) -> str:
+    """``GET /api/board/`` with the filters the page applied (the ones the form accepted), for the script's resync."""
+    query: dict[str, Any] = {"limit": BOARD_LIMIT}
+    if filters.query:
+        query["q"] = filters.query
+    if filters.trade:
+        query["trade"] = filters.trade
+    if filters.max_km is not None:
+        query["max_km"] = filters.max_km  # from the profile's base, as the API measures it without lat/lon
+    if filters.budget_min is not None:
+        query["budget_min"] = filters.budget_min
+    if filters.budget_max is not None:
+        query["budget_max"] = filters.budget_max
+    if filters.emergency_only:
+        query["emergency"] = "true"
+    return reverse("api-board") + "?" + urlencode(query)
 
 
 def _base(user: User) -> tuple[float, float] | None:
@@ -506,60 +407,26 @@ def _base(user: User) -> tuple[float, float] | None:
     return (float(profile.base_latitude), float(profile.base_longitude)) if profile else None
 
 
-def board_entry_json(entry: JobBoardEntry, lead_job_ids: set[int]) -> dict[str, Any]:
-    distance = getattr(entry, "distance_km", None)
-    return {
-        "job_id": entry.job_id,
-        "title": entry.title,
-        "description": entry.description[:300],
-        "trade": {"slug": entry.trade_slug, "name": entry.trade_name},
-        "place": entry.place,
-        "budget_min": str(entry.budget_min),
-        "budget_max": str(entry.budget_max),
-        "is_emergency": entry.is_emergency,
-        "status": entry.status,
-        "bid_count": entry.bid_count,
-        "posted_at": _iso(entry.posted_at),
-        "posted_display": _when(entry.posted_at),
-        "distance_km": round(distance, 1) if distance is not None else None,
-        "lead_url": reverse("lead-detail", args=[entry.job_id]) if entry.job_id in lead_job_ids else None,
-    }
-
-
-def _lead_job_ids(user: User, job_ids: list[int]) -> set[int]:
-    return set(selectors.leads_for(tradesperson=user).filter(job_id__in=job_ids).values_list("job_id", flat=True))
-
-
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
     user = _board_viewer(request)
     base = _base(user)
     form = BoardFilterForm(request.GET or None, has_base=base is not None)
-    rows = _board_rows(user, form, base)
-    lead_ids = _lead_job_ids(user, [r.job_id for r in rows])
+    filters = _board_filters(form, base)
+    rows = list(selectors.board(filters=filters)[:BOARD_LIMIT])
+    lead_ids = selectors.lead_job_ids(tradesperson=user, job_ids=[r.job_id for r in rows])
     live = {
         "stream": BOARD_STREAM,
         # After the rows (they decide which jobs): a change in between is caught by the
         # refetch live.js runs once the subscription is confirmed.
         "positions": positions(BOARD_STREAM, {_aggregate(r.job_id) for r in rows}),
-        "json_url": reverse("board-json"),
+        "api_url": _board_api_url(filters),
         "filtered": form.active,
         "base": list(base) if base else None,
         "lead_job_ids": sorted(lead_ids),
     }
     context = {"form": form, "rows": rows, "lead_ids": lead_ids, "live": live, "has_base": base is not None}
     return render(request, "jobs/board.html", context)
-
-
-@login_required
-@require_GET
-def board_json(request: HttpRequest) -> JsonResponse:
-    user = _board_viewer(request)
-    base = _base(user)
-    form = BoardFilterForm(request.GET or None, has_base=base is not None)
-    rows = _board_rows(user, form, base)
-    lead_ids = _lead_job_ids(user, [r.job_id for r in rows])
-    return JsonResponse({"jobs": [board_entry_json(r, lead_ids) for r in rows], "filtered": form.active})
 
 
 # --- profiles ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils.dateparse import parse_datetime
 
+from jobs import presenters
 from jobs.models import Job, Lead, ProStats
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
@@ -88,19 +89,8 @@ class MatchingHandler(EventHandler):
         offers = [(c.profile, _two_places(c.distance_km), Decimal(str(round(s, 4)))) for c, s in ranked]
         leads = services.leads_offer(job=job, offers=offers, match_round=match_round)
         for lead in leads:
-            payload = {
-                "lead_id": lead.pk,
-                "job_id": job.pk,
-                "title": job.title,
-                "trade": job.trade.name,
-                "place": job.place,
-                "distance_km": str(lead.distance_km),
-                "budget_min": str(job.budget_min),
-                "budget_max": str(job.budget_max),
-                "is_emergency": job.is_emergency,
-                "offered_at": lead.offered_at.isoformat(),
-            }
-            push.send_on_commit(user_stream(lead.tradesperson_id), event, payload, name="lead.offered")
+            # The lead card, as the leads page draws it (no bid yet).
+            push.send_on_commit(user_stream(lead.tradesperson_id), event, presenters.lead_card(lead, job, None), name="lead.offered")
             notify(
                 recipient_id=lead.tradesperson_id,
                 kind="lead",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from jobs import events as ev
+from jobs import presenters
 from jobs.models import Job, Lead, TradespersonProfile
 from marketplace.events.outbox import PendingEvent, emit_many
 
@@ -38,18 +39,11 @@ def leads_offer(
                 ev.LEAD_OFFERED,
                 job.pk,
                 {
-                    "lead_id": lead.pk,
-                    "job_id": job.pk,
+                    # What the lead offers, as the lead card shows it, and how matching chose it.
+                    **presenters.lead_facts(lead, job),
                     "tradesperson_id": lead.tradesperson_id,
                     "match_round": lead.match_round,
-                    "distance_km": str(lead.distance_km),
                     "score": str(lead.score),
-                    "title": job.title,
-                    "trade": job.trade.name,
-                    "place": job.place,
-                    "budget_min": str(job.budget_min),
-                    "budget_max": str(job.budget_max),
-                    "is_emergency": job.is_emergency,
                 },
             )
             for lead in created

@@ -7,6 +7,9 @@ the job's tradesperson and staff.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from decimal import Decimal
+
 from django.db.models import Prefetch, Q, QuerySet
 
 from jobs.models import Bid, Job
@@ -44,6 +47,25 @@ def latest_quotes_for_job(*, job: Job, viewer: User) -> dict[int, QuoteVersion]:
     for version in _with_options(QuoteVersion.objects.filter(bid__in=bids).order_by("bid_id", "number")):
         latest[version.bid_id] = version
     return latest
+
+
+def previous_amounts(*, bids: Iterable[Bid]) -> dict[int, Decimal]:
+    """{bid id: its amount before the last revision} for the revised ones among ``bids``, in one query.
+
+    The amount before is the previous quote version's first option, net (what the bid's amount was then).
+    Pass only bids the viewer may see.
+    """
+    wanted = Q()
+    for bid in bids:
+        if bid.revision >= 2:
+            wanted |= Q(version__bid_id=bid.pk, version__number=bid.revision - 1)
+    if not wanted:
+        return {}
+    amounts: dict[int, Decimal] = {}
+    # Highest position first, so the first option (lowest position) is the one left in the dict.
+    for bid_id, net in QuoteOption.objects.filter(wanted).order_by("version__bid_id", "-position").values_list("version__bid_id", "net"):
+        amounts[bid_id] = net
+    return amounts
 
 
 def acceptance_for_job(*, job: Job, viewer: User) -> QuoteAcceptance | None:

@@ -1,7 +1,9 @@
 /*
  * The jobs board (stream board.all): new jobs appear at the top when no filter is
  * set; status changes and bid counts update the cards that are shown. After a
- * missed push or a reconnect the list is re-rendered from /board.json (same filters).
+ * missed push or a reconnect the list is re-rendered from /api/board/ (with the filters
+ * the page applied). Pushes and the API carry the same board card (jobs/presenters.py),
+ * the status label included.
  */
 (function () {
   "use strict";
@@ -9,7 +11,6 @@
   var list = document.getElementById("board");
   var leads = {};
   (cfg.lead_job_ids || []).forEach(function (id) { leads[id] = true; });
-  var LABELS = { open: "Open", awarded: "Awarded", cancelled: "Cancelled", expired: "Expired" };
 
   function km(lat, lon) {                       // haversine from the tradesperson's base
     if (!cfg.base || lat === undefined || lat === null) return null;
@@ -36,9 +37,9 @@
         TL.el("p", { className: "small", text: (job.description || "").length > 220 ? job.description.slice(0, 219) + "…" : job.description })
       ]),
       TL.el("div", { className: "item-side" }, [
-        TL.el("span", { className: "badge job-status s-" + (job.status || "open"), text: LABELS[job.status] || "Open" }),
+        TL.el("span", { className: "badge job-status s-" + (job.status || "open"), text: job.status_label || job.status || "Open" }),
         TL.el("span", { className: "small bid-count", text: count + " bid" + (count === 1 ? "" : "s") }),
-        TL.el("span", { className: "muted small", text: job.posted_display || TL.when(job.posted_at) }),
+        TL.el("span", { className: "muted small", text: TL.when(job.posted_at) }),
         leadUrl ? TL.el("a", { className: "btn primary small", text: "Open lead", attrs: { href: leadUrl } })
                 : TL.el("span", { className: "muted small not-lead", text: "Not in your leads" })
       ])
@@ -89,7 +90,7 @@
     if (d.status) {
       var badge = node.querySelector(".job-status");
       badge.className = "badge job-status s-" + d.status;
-      badge.textContent = LABELS[d.status] || d.status;
+      badge.textContent = d.status_label || d.status;
       node.classList.toggle("closed", d.status !== "open");
       emptyState();
     }
@@ -98,8 +99,8 @@
     resync: function () {
       var shown = {};
       list.querySelectorAll(".board-job").forEach(function (n) { shown[n.dataset.jobId] = true; });
-      TL.getJSON(cfg.json_url + location.search).then(function (data) {
-        list.replaceChildren.apply(list, data.jobs.map(function (j) { return card(j, !shown[j.job_id]); }));
+      TL.getJSON(cfg.api_url).then(function (data) {
+        list.replaceChildren.apply(list, data.results.map(function (j) { return card(j, !shown[j.job_id]); }));
         emptyState();
       }).catch(function (e) { console.error("resync failed", e); });
     }

@@ -19,7 +19,7 @@
     while (list.children.length > 6) list.lastElementChild.remove();
   }, { resync: function () {
     TL.getJSON(list.dataset.boardUrl).then(function (d) {
-      list.replaceChildren.apply(list, d.jobs.slice(0, 6).map(function (j) { return card(j, false); }));
+      list.replaceChildren.apply(list, d.results.slice(0, 6).map(function (j) { return card(j, false); }));
     }).catch(function (e) { console.error(e); });
   } });
 })();

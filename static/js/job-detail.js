@@ -1,7 +1,9 @@
 /*
  * The customer's job page: bids appear, change and grey out live (stream job.<id>);
  * the job's status and details follow too. After a missed push or a reconnect the
- * page refetches /jobs/<id>/bids.json and re-renders the list.
+ * page refetches the job and its bids from the API (/api/jobs/<id>/ and
+ * /api/jobs/<id>/bids/) and re-renders the list. Pushes and the API carry each
+ * status with its label (jobs/presenters.py), so no labels are kept here.
  *
  * Quotes: on quote.published the bid's quote (HTML rendered by the server, from
  * /jobs/<id>/bids/<bid>/quote/) replaces the one shown. The payment panel is refetched
@@ -14,19 +16,17 @@
   var template = document.getElementById("bid-template");
   var banner = document.getElementById("job-banner");
   var INACTIVE = { withdrawn: 1, declined: 1 };
-  var LABELS = { active: "Active", shortlisted: "Shortlisted", declined: "Declined", withdrawn: "Withdrawn", accepted: "Accepted" };
-  var JOB_LABELS = { open: "Open", awarded: "Awarded", scheduled: "Scheduled", in_progress: "In progress", completed: "Completed", cancelled: "Cancelled", expired: "Expired" };
 
   function row(bidId) { return list.querySelector('.bid[data-bid-id="' + bidId + '"]'); }
 
-  function setStatus(node, status) {
+  function setStatus(node, status, label) {
     node.dataset.status = status;
     var badge = node.querySelector(".bid-status");
     badge.className = "badge bid-status s-" + status;
-    badge.textContent = LABELS[status] || status;
+    badge.textContent = label || status;
   }
 
-  /* Create or update a bid's row from a bid object (a push's data or bids.json). */
+  /* Create or update a bid's row from a bid card (a push's data or the bids API). */
   function upsert(bid) {
     var node = row(bid.bid_id);
     var isNew = !node;
@@ -54,7 +54,7 @@
       var was = node.querySelector(".was");
       was.textContent = bid.previous_amount && Number(bid.previous_amount) !== Number(bid.amount) ? TL.money(bid.previous_amount) : "";
     }
-    if (bid.status) setStatus(node, bid.status);
+    if (bid.status) setStatus(node, bid.status, bid.status_label);
     return { node: node, isNew: isNew };
   }
 
@@ -74,7 +74,7 @@
   function setJobStatus(status, label) {
     var badge = document.getElementById("job-status");
     badge.className = "badge s-" + status;
-    badge.textContent = label || JOB_LABELS[status] || status;
+    badge.textContent = label || status;
     list.classList.toggle("bids-open", status === "open");
     var edit = document.getElementById("edit-job");
     if (edit) edit.hidden = status !== "open";
@@ -152,27 +152,28 @@
       sort();
       TL.fresh(r.node);
     },
-    "bid.withdrawn": function (d) { var r = upsert({ bid_id: d.bid_id, status: d.status || "withdrawn" }); sort(); TL.fresh(r.node); },
-    "bid.shortlisted": function (d) { upsert({ bid_id: d.bid_id, status: d.status || "shortlisted" }); sort(); },
-    "bid.declined": function (d) { upsert({ bid_id: d.bid_id, status: d.status || "declined" }); sort(); },
+    "bid.withdrawn": function (d) { var r = upsert({ bid_id: d.bid_id, status: d.status, status_label: d.status_label }); sort(); TL.fresh(r.node); },
+    "bid.shortlisted": function (d) { upsert({ bid_id: d.bid_id, status: d.status, status_label: d.status_label }); sort(); },
+    "bid.declined": function (d) { upsert({ bid_id: d.bid_id, status: d.status, status_label: d.status_label }); sort(); },
     "job.awarded": function (d) {
-      setJobStatus("awarded");
-      if (d.bid_id && row(d.bid_id)) setStatus(row(d.bid_id), "accepted");
+      setJobStatus(d.status, d.status_label);
+      if (d.bid && row(d.bid.bid_id)) setStatus(row(d.bid.bid_id), d.bid.status, d.bid.status_label);
       TL.banner(banner, "Job awarded. We've told the tradesperson; the other bidders have been told too.", "good");
     },
-    "job.cancelled": function () { setJobStatus("cancelled"); TL.banner(banner, "This job is cancelled.", "neutral"); },
-    "job.expired": function () { setJobStatus("expired"); TL.banner(banner, "This job expired without an accepted bid.", "neutral"); },
-    "job.status_changed": function (d) { setJobStatus(d.status); },
+    "job.cancelled": function (d) { setJobStatus(d.status, d.status_label); TL.banner(banner, "This job is cancelled.", "neutral"); },
+    "job.expired": function (d) { setJobStatus(d.status, d.status_label); TL.banner(banner, "This job expired without an accepted bid.", "neutral"); },
+    "job.status_changed": function (d) { setJobStatus(d.status, d.status_label); },
     "job.updated": function (d) { setDetails(d); }
   };
 
   function resync() {
-    TL.getJSON(cfg.bids_url).then(function (data) {
-      setJobStatus(data.job.status, data.job.status_label);
-      setDetails({ title: data.job.title, description: data.job.description, place: data.job.place,
-                   budget_min: data.job.budget_min, budget_max: data.job.budget_max, is_emergency: data.job.is_emergency });
+    Promise.all([TL.getJSON(cfg.job_url), TL.getJSON(cfg.bids_url)]).then(function (answers) {
+      var job = answers[0], bids = answers[1];
+      setJobStatus(job.status, job.status_label);
+      setDetails({ title: job.title, description: job.description, place: job.place,
+                   budget_min: job.budget_min, budget_max: job.budget_max, is_emergency: job.is_emergency });
       var seen = {};
-      data.bids.forEach(function (b) {
+      bids.forEach(function (b) {
         seen[b.bid_id] = true;
         var before = row(b.bid_id), was = before && before.dataset.status + "|" + before.dataset.amount;
         var r = upsert(b);

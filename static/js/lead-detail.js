@@ -2,15 +2,15 @@
  * A lead, for the tradesperson: banners when the job is cancelled, expires or is
  * awarded (jobfeed.<id>) and when the customer shortlists or declines their bid
  * (user.<id>). The bid forms hide themselves once the job or the bid is closed.
- * After a missed push or a reconnect the page refetches /leads/<id>/state.json.
+ * After a missed push or a reconnect the page refetches the job and the tradesperson's
+ * own bid from the API (/api/jobs/<id>/, /api/jobs/<id>/bids/). Statuses arrive with
+ * their labels (jobs/presenters.py).
  */
 (function () {
   "use strict";
   var cfg = TL.config("live-config");
   var page = document.getElementById("lead-page");
   var banner = document.getElementById("live-banner");
-  var JOB_LABELS = { open: "Open", awarded: "Awarded", scheduled: "Scheduled", in_progress: "In progress", completed: "Completed", cancelled: "Cancelled", expired: "Expired" };
-  var BID_LABELS = { active: "Active", shortlisted: "Shortlisted", declined: "Declined", withdrawn: "Withdrawn", accepted: "Accepted" };
   var paymentPanel = document.getElementById("payment-panel");
 
   /* The payment panel, as the server renders it for the awarded tradesperson (refetched on payment.* pushes). */
@@ -22,11 +22,11 @@
       .catch(function (e) { console.error(e); });
   }
 
-  function setJobStatus(status) {
+  function setJobStatus(status, label) {
     page.dataset.jobStatus = status;
     var badge = document.getElementById("job-status");
     badge.className = "badge s-" + status;
-    badge.textContent = JOB_LABELS[status] || status;
+    badge.textContent = label || status;
   }
 
   function setBid(bid) {
@@ -35,7 +35,7 @@
     // The appointment section (booking.js) waits for this: a winner books without reloading.
     if (bid.status === "accepted") document.dispatchEvent(new CustomEvent("tl:lead-won"));
     var status = document.getElementById("my-bid-status");
-    if (status) { status.className = "badge s-" + bid.status; status.textContent = BID_LABELS[bid.status] || bid.status; }
+    if (status) { status.className = "badge s-" + bid.status; status.textContent = bid.status_label || bid.status; }
     var amount = document.getElementById("my-bid-amount");
     if (amount && bid.amount) amount.textContent = TL.money(bid.amount);
   }
@@ -51,10 +51,17 @@
     }
   }
 
+  /* The job and the tradesperson's own bid (the API shows a tradesperson only theirs), from the API. */
+  function state() {
+    return Promise.all([TL.getJSON(cfg.job_url), TL.getJSON(cfg.bids_url)]).then(function (answers) {
+      return { job: answers[0], bid: answers[1][0] || null };
+    });
+  }
+
   /* Who won is only in the tradesperson's own state (the public feed says just "awarded"). */
   function announceAward() {
-    TL.getJSON(cfg.state_url).then(function (s) {
-      setJobStatus(s.job.status);
+    state().then(function (s) {
+      setJobStatus(s.job.status, s.job.status_label);
       setBid(s.bid);
       if (s.bid && s.bid.status === "accepted") { TL.banner(banner, "You won this job! The customer accepted your quote.", "good"); refreshPayment(); }
       else TL.banner(banner, "The customer chose another tradesperson for this job: your quote was not chosen.", "neutral");
@@ -64,9 +71,10 @@
   /* After a gap or a reconnect: apply the truth, and say what changed while we weren't listening. */
   function resync() {
     var before = { job: page.dataset.jobStatus, bid: page.dataset.bidStatus };
-    TL.getJSON(cfg.state_url).then(function (s) {
-      setJobStatus(s.job.status);
-      setDetails(s.job);
+    state().then(function (s) {
+      setJobStatus(s.job.status, s.job.status_label);
+      setDetails({ title: s.job.title, description: s.job.description, place: s.job.place,
+                   budget_min: s.job.budget_min, budget_max: s.job.budget_max, is_emergency: s.job.is_emergency });
       setBid(s.bid);
       var bid = s.bid ? s.bid.status : "";
       if (s.job.status !== before.job) {
@@ -85,10 +93,10 @@
   Live.subscribe(cfg.feed_stream, function (msg) {
     var d = msg.data || {};
     switch (msg.event) {
-      case "job.cancelled": setJobStatus("cancelled"); TL.banner(banner, "The customer cancelled this job.", "bad"); break;
-      case "job.expired": setJobStatus("expired"); TL.banner(banner, "This job expired without an accepted bid.", "neutral"); break;
-      case "job.awarded": setJobStatus("awarded"); announceAward(); break;
-      case "job.status_changed": if (d.status) setJobStatus(d.status); break;
+      case "job.cancelled": setJobStatus(d.status, d.status_label); TL.banner(banner, "The customer cancelled this job.", "bad"); break;
+      case "job.expired": setJobStatus(d.status, d.status_label); TL.banner(banner, "This job expired without an accepted bid.", "neutral"); break;
+      case "job.awarded": setJobStatus(d.status, d.status_label); announceAward(); break;
+      case "job.status_changed": if (d.status) setJobStatus(d.status, d.status_label); break;
       case "job.updated": setDetails(d); TL.banner(banner, "The customer updated the job details.", ""); break;
     }
   }, { resync: resync, positions: cfg.feed_positions });
@@ -98,7 +106,7 @@
     if (Number(d.job_id) !== cfg.job_id) return;
     if (/^payment\./.test(msg.event) || msg.event === "quote.accepted") { refreshPayment(); return; }
     if (!/^bid\./.test(msg.event)) return;
-    setBid({ status: d.status, amount: d.amount });
+    setBid({ status: d.status, status_label: d.status_label, amount: d.amount });
     if (msg.event === "bid.shortlisted") TL.banner(banner, "Good news: the customer shortlisted your bid.", "good");
     else if (msg.event === "bid.declined") TL.banner(banner, "Your quote was not chosen. " + (d.reason || ""), "bad");
     else if (msg.event === "bid.accepted") { TL.banner(banner, "You won this job! The customer accepted your quote.", "good"); refreshPayment(); }

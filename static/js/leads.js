@@ -3,13 +3,13 @@ document.body.dataset.quietKinds = "lead";
 /*
  * The tradesperson's leads: a new lead (user.<id> "lead.offered") appears at the top,
  * highlighted; decisions about their bids update its badge. After a missed push or
- * a reconnect the list is re-rendered from /leads.json.
+ * a reconnect the list is re-rendered from /api/leads/. Pushes and the API carry the
+ * same lead card and bid card as the page (jobs/presenters.py), labels included.
  */
 (function () {
   "use strict";
   var cfg = TL.config("live-config");
   var list = document.getElementById("leads");
-  var BID_BADGES = { active: "Bid placed", shortlisted: "Shortlisted", declined: "Not chosen", withdrawn: "Withdrawn", accepted: "Won" };
 
   function card(lead, fresh) {
     var meta = TL.el("div", { className: "meta" }, [
@@ -28,7 +28,7 @@ document.body.dataset.quietKinds = "lead";
       ]),
       TL.el("div", { className: "item-side" }, [
         TL.el("span", { className: "badge lead-badge s-" + status, text: label }),
-        TL.el("span", { className: "muted small", text: lead.offered_display || TL.when(lead.offered_at) })
+        TL.el("span", { className: "muted small", text: TL.when(lead.offered_at) })
       ])
     ]);
   }
@@ -51,7 +51,7 @@ document.body.dataset.quietKinds = "lead";
       list.prepend(card(d, true));
       emptyState();
     } else if (/^bid\./.test(msg.event) && d.job_id && d.status) {
-      setBadge(d.job_id, d.status, BID_BADGES[d.status] || d.status);
+      setBadge(d.job_id, d.status, d.badge_label || d.status);
     }
   }, {
     positions: cfg.positions,
@@ -59,7 +59,7 @@ document.body.dataset.quietKinds = "lead";
       var shown = {};
       list.querySelectorAll(".lead").forEach(function (n) { shown[n.dataset.jobId] = true; });
       TL.getJSON(cfg.leads_url).then(function (data) {
-        list.replaceChildren.apply(list, data.leads.map(function (l) { return card(l, !shown[l.job_id]); }));
+        list.replaceChildren.apply(list, data.results.map(function (l) { return card(l, !shown[l.job_id]); }));
         emptyState();
       }).catch(function (e) { console.error("resync failed", e); });
     }

@@ -25,7 +25,7 @@ def test_the_leads_page_lists_leads_with_positions_for_their_jobs_only(client: C
     assert response.status_code == 200
     assert b"Leaking kitchen tap" in response.content and b"2.0 km away" in response.content
     assert response.context["live"]["positions"] == {f"matching|job:{lead.job_id}": 1}
-    data = client.get("/leads.json").json()["leads"]
+    data = client.get("/api/leads/").json()["results"]
     assert [(d["job_id"], d["seen"], d["badge_label"]) for d in data] == [(lead.job_id, False, "Not bid yet")]
 
 
@@ -61,7 +61,7 @@ def test_quoting_revising_and_withdrawing(client: Client, lead, tradesperson: Us
     bid.refresh_from_db()
     assert (bid.amount, bid.revision) == (Decimal("110.00"), 2)
     assert [v.number for v in client.get(url).context["versions"]] == [2, 1]
-    state = client.get(url + "state.json").json()
+    state = {"job": client.get(f"/api/jobs/{lead.job_id}/").json(), "bid": client.get(f"/api/jobs/{lead.job_id}/bids/").json()[0]}
     assert state["bid"]["amount"] == "110.00" and state["job"]["status"] == "open"
 
     client.post(url + "bid/withdraw/")
@@ -126,8 +126,9 @@ def test_the_board_searches_and_filters(client: Client, tradesperson: User, prof
     response = client.get("/board/?budget_min=100&budget_max=50&trade=hvac")
     assert "at least the minimum" in " ".join(response.context["form"].errors["budget_max"])
     assert [r.title for r in response.context["rows"]] == ["Boiler not firing"]  # the valid filters still apply
-    data = client.get("/board.json?max_km=10").json()
-    assert [j["title"] for j in data["jobs"]] == ["Boiler not firing", "Leaking tap"] and data["filtered"] is True
+    data = client.get("/api/board/?max_km=10").json()
+    assert [j["title"] for j in data["results"]] == ["Boiler not firing", "Leaking tap"]
+    assert client.get("/board/?max_km=10").context["live"]["filtered"] is True
 
 
 def test_the_board_without_a_profile_cannot_filter_by_distance(client: Client, tradesperson: User) -> None:

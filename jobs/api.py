@@ -8,8 +8,6 @@ you may act on an object you can see is the service's decision (a 403 or 409
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
@@ -19,15 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.api import IsTradesperson, IsTradespersonOrStaff, errors, found, request_user, valid
-from marketplace.errors import ServiceError
-from quotes import selectors as quote_selectors
-from quotes import services as quote_services
-from quotes.serializers import QuotedBidOutputSerializer, QuoteInputSerializer, locate_quote_error, quote_input
 
 from . import places, selectors, services
-from .models import Bid, Job, Lead
+from .models import Job, Lead
 from .serializers import (
-    BidDeclineInputSerializer,
     BoardEntrySerializer,
     BoardQuerySerializer,
     JobCancelInputSerializer,
@@ -50,31 +43,6 @@ IDEMPOTENCY_KEY_MAX = 64
 def job_or_404(request: Request, job_id: int) -> Job:
     """The job, if the requester may see it; otherwise 404 (used by every app's API that works on a job)."""
     return found(selectors.job_for_viewer(user=request_user(request), job_id=job_id), "No such job, or not one you can see.")
-
-
-def _bid_or_404(request: Request, bid_id: int) -> Bid:
-    return found(selectors.bid_for_viewer(user=request_user(request), bid_id=bid_id), "No such bid, or not one you can see.")
-
-
-def _bid_response(request: Request, bid: Bid, status_code: int = status.HTTP_200_OK) -> Response:
-    """A bid with its latest quote, if the viewer may see it."""
-    viewer = request_user(request)
-    bid = Bid.objects.select_related("job", "tradesperson", "tradesperson__pro_profile").get(pk=bid.pk)
-    version = quote_selectors.latest_quote(bid=bid, viewer=viewer)
-    context = {
-        "viewer": viewer,
-        "quotes": {bid.pk: version} if version else {},
-        "previous_amounts": quote_selectors.previous_amounts(bids=[bid]),
-    }
-    return Response(QuotedBidOutputSerializer(bid, context=context).data, status=status_code)
-
-
-def _quote_from(request: Request) -> tuple[dict[str, Any], quote_services.QuoteInput]:
-    data = valid(QuoteInputSerializer, request.data)
-    try:
-        return data, quote_input(data)
-    except ServiceError as exc:
-        raise locate_quote_error(exc, data) from exc
 
 
 def _job_response(request: Request, job: Job, status_code: int = status.HTTP_200_OK) -> Response:
@@ -323,100 +291,6 @@ class LeadSeenApi(APIView):
         lead = services.lead_mark_seen(lead=lead, actor=user)
         bids = selectors.bids_by_job(tradesperson=user, job_ids=[lead.job_id])
         return Response(LeadOutputSerializer(lead, context={"bids": bids}).data)
-
-
-# --- bids -------------------------------------------------------------------------------
-
-
-class JobBidsApi(APIView):
-    @extend_schema(
-        tags=["bids"],
-        summary="Bids on a job",
-        description="The job's customer (and staff) see every bid; a tradesperson sees only their own. "
-        "Each bid carries its latest quote; the platform fee and payout are shown to the bidder and staff only.",
-        responses={200: QuotedBidOutputSerializer(many=True), **errors(403, 404)},
-    )
-    def get(self, request: Request, job_id: int) -> Response:
-        job = job_or_404(request, job_id)
-        viewer = request_user(request)
-        bids = list(selectors.bids_for_job(job=job, viewer=viewer))
-        context = {
-            "viewer": viewer,
-            "quotes": quote_selectors.latest_quotes_for_job(job=job, viewer=viewer),
-            "previous_amounts": quote_selectors.previous_amounts(bids=bids),
-        }
-        return Response(QuotedBidOutputSerializer(bids, many=True, context=context).data)
-
-    @extend_schema(
-        tags=["bids"],
-        summary="Bid on a job offered to you as a lead, with a quote",
-        description="Send a plain `amount` (a one-line quote), or `lines` (one option), or `options` (good / better / best). "
-        "Numbers are decimal strings; totals are computed by the server (any you send are ignored). A pricing refusal "
-        'is a 400 with the pricing code and the field, e.g. `fields: {"options[0].lines[3].unit_price": [...]}`.',
-        request=QuoteInputSerializer,
-        responses={201: QuotedBidOutputSerializer, **errors(400, 403, 404, 409, 429)},
-    )
-    def post(self, request: Request, job_id: int) -> Response:
-        job = job_or_404(request, job_id)
-        data, quote = _quote_from(request)
-        try:
-            version = quote_services.quote_submit(job=job, tradesperson=request_user(request), quote=quote)
-        except ServiceError as exc:
-            raise locate_quote_error(exc, data) from exc
-        return _bid_response(request, version.bid, status.HTTP_201_CREATED)
-
-
-class BidDetailApi(APIView):
-    @extend_schema(
-        tags=["bids"],
-        summary="Revise your bid's quote before the customer decides",
-        description="A new version of the quote, in the same shape as when bidding (the whole quote, not a patch of it). "
-        "`message` keeps its value when omitted. The customer sees what changed.",
-        request=QuoteInputSerializer,
-        responses={200: QuotedBidOutputSerializer, **errors(400, 403, 404, 409)},
-    )
-    def patch(self, request: Request, bid_id: int) -> Response:
-        bid = _bid_or_404(request, bid_id)
-        data, quote = _quote_from(request)
-        try:
-            version = quote_services.quote_revise(bid=bid, actor=request_user(request), quote=quote)
-        except ServiceError as exc:
-            raise locate_quote_error(exc, data) from exc
-        return _bid_response(request, version.bid)
-
-
-class BidWithdrawApi(APIView):
-    @extend_schema(
-        tags=["bids"], summary="Withdraw your bid", request=None, responses={200: QuotedBidOutputSerializer, **errors(403, 404, 409)}
-    )
-    def post(self, request: Request, bid_id: int) -> Response:
-        bid = _bid_or_404(request, bid_id)
-        return _bid_response(request, services.bid_withdraw(bid=bid, actor=request_user(request)))
-
-
-class BidShortlistApi(APIView):
-    @extend_schema(
-        tags=["bids"],
-        summary="Shortlist a bid (the job's customer)",
-        request=None,
-        responses={200: QuotedBidOutputSerializer, **errors(403, 404, 409)},
-    )
-    def post(self, request: Request, bid_id: int) -> Response:
-        bid = _bid_or_404(request, bid_id)
-        return _bid_response(request, services.bid_shortlist(bid=bid, actor=request_user(request)))
-
-
-class BidDeclineApi(APIView):
-    @extend_schema(
-        tags=["bids"],
-        summary="Decline a bid (the job's customer)",
-        request=BidDeclineInputSerializer,
-        responses={200: QuotedBidOutputSerializer, **errors(400, 403, 404, 409)},
-    )
-    def post(self, request: Request, bid_id: int) -> Response:
-        bid = _bid_or_404(request, bid_id)
-        data = valid(BidDeclineInputSerializer, request.data)
-        return _bid_response(request, services.bid_decline(bid=bid, actor=request_user(request), reason=data["reason"]))
 
 
 # --- who am I ---------------------------------------------------------------------------

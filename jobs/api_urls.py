@@ -13,12 +13,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/cancel/", api.JobCancelApi.as_view(), name="api-job-cancel"),
     path("jobs/<int:job_id>/start/", api.JobStartApi.as_view(), name="api-job-start"),
     path("jobs/<int:job_id>/complete/", api.JobCompleteApi.as_view(), name="api-job-complete"),
-    path("jobs/<int:job_id>/bids/", api.JobBidsApi.as_view(), name="api-job-bids"),
     path("board/", api.BoardApi.as_view(), name="api-board"),
     path("leads/", api.LeadListApi.as_view(), name="api-leads"),
     path("leads/<int:lead_id>/seen/", api.LeadSeenApi.as_view(), name="api-lead-seen"),
-    path("bids/<int:bid_id>/", api.BidDetailApi.as_view(), name="api-bid-detail"),
-    path("bids/<int:bid_id>/withdraw/", api.BidWithdrawApi.as_view(), name="api-bid-withdraw"),
-    path("bids/<int:bid_id>/shortlist/", api.BidShortlistApi.as_view(), name="api-bid-shortlist"),
-    path("bids/<int:bid_id>/decline/", api.BidDeclineApi.as_view(), name="api-bid-decline"),
 ]

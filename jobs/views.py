@@ -1,5 +1,8 @@
 """Browser pages for jobs, leads, bids, the jobs board and tradesperson profiles.
 
+The job page and the lead page show quotes and payments, so they live in ``quotes/views.py``
+(quotes sits above jobs); the helpers they share are public here (``own_job``, ``own_lead``, ...).
+
 Views are thin: a form parses what the person typed, one service in
 ``jobs/services.py`` does the work (and checks the rules), and a refusal
 (``ServiceError``) is shown next to the field it concerns or as a flash.  Reads
@@ -25,21 +28,17 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
-from quotes import selectors as quote_selectors
-from quotes import views as quote_views
-from quotes.forms import LINE_KINDS, QuoteDraft, draft_from_version
 
 from . import places, presenters, selectors, services
 from .forms import SERVICE_ERROR_FIELDS, BoardFilterForm, JobEditForm, JobPostForm, ProfileForm
 from .models import Bid, Job, Lead, TradespersonProfile
-from .streams import BOARD_STREAM, job_feed_stream, job_stream
+from .streams import BOARD_STREAM
 
 BOARD_LIMIT = 100
 LEADS_LIMIT = 200
@@ -47,7 +46,7 @@ LEADS_LIMIT = 200
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _user(request: HttpRequest) -> User:
+def page_user(request: HttpRequest) -> User:
     user = request.user
     if not isinstance(user, User):  # login_required runs first; this is for the type checker
         raise PermissionDenied("Log in first.")
@@ -55,14 +54,14 @@ def _user(request: HttpRequest) -> User:
 
 
 def _customer(request: HttpRequest) -> User:
-    user = _user(request)
+    user = page_user(request)
     if not user.is_customer:
         raise PermissionDenied("Only customer accounts post and manage jobs.")
     return user
 
 
 def _tradesperson(request: HttpRequest) -> User:
-    user = _user(request)
+    user = page_user(request)
     if not user.is_tradesperson:
         raise PermissionDenied("This page is for tradespeople.")
     return user
@@ -78,7 +77,7 @@ def _flash_service_error(request: HttpRequest, exc: ServiceError) -> None:
     messages.error(request, exc.message)
 
 
-def _aggregate(job_id: int) -> str:
+def job_aggregate(job_id: int) -> str:
     return f"job:{job_id}"
 
 
@@ -130,51 +129,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/job_list.html", {"jobs": jobs})
 
 
-def _own_job(request: HttpRequest, job_id: int) -> Job:
+def own_job(request: HttpRequest, job_id: int) -> Job:
     """The customer's own job, or 404 for anyone else (no hint that it exists)."""
-    user = _user(request)
+    user = page_user(request)
     if not user.is_customer:
         raise Http404("No such job.")
     return get_object_or_404(selectors.jobs_for_customer(customer=user), pk=job_id)
-
-
-@login_required
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    return render_job_detail(request, job_id)
-
-
-def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
-    """The customer's job page; ``retry`` re-offers an acceptance the gateway timed out on (same key, same card)."""
-    user = _user(request)
-    job = _own_job(request, job_id)
-    stream = job_stream(job.pk)
-    live_positions = positions(stream)  # before the data: see the module docstring
-    job = _own_job(request, job_id)
-    bids = list(selectors.bids_for_job(job=job, viewer=user))
-    bids.sort(key=lambda b: (b.status in (Bid.Status.WITHDRAWN, Bid.Status.DECLINED), b.amount, b.created_at))
-    cards = quote_views.quote_cards_for_job(job, user, retry=retry)
-    payment = quote_views.payment_context(job, user)
-    live = {
-        "job_id": job.pk,
-        "stream": stream,
-        "positions": live_positions,
-        "job_url": reverse("api-job-detail", args=[job.pk]),
-        "bids_url": reverse("api-job-bids", args=[job.pk]),
-        "bids_base": reverse("job-detail", args=[job.pk]) + "bids/",
-        "payment_url": payment["payment_url"],
-    }
-    context = {
-        "job": job,
-        "rows": [(bid, cards.get(bid.pk)) for bid in bids],
-        "bids": bids,
-        "live_bid_count": sum(b.status != Bid.Status.WITHDRAWN for b in bids),
-        "live": live,
-        "test_cards": quote_views.TEST_CARDS,
-        "retry": retry,
-        "cancellation": quote_views.cancellation_preview(job, payment["payment"]),
-        **payment,
-    }
-    return render(request, "jobs/job_detail.html", context, status=status)
 
 
 def _edit_initial(job: Job) -> dict[str, Any]:
@@ -196,7 +156,7 @@ def _edit_initial(job: Job) -> dict[str, Any]:
 
 @login_required
 def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _own_job(request, job_id)
+    job = own_job(request, job_id)
     if job.status != Job.Status.OPEN:
         messages.error(request, f"This job is {job.get_status_display().lower()}, so it can no longer be edited.")
         return redirect("job-detail", job_id=job.pk)
@@ -207,7 +167,7 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
             changed = {name: value for name, value in form.job_fields().items() if getattr(job, name) != value}
             try:
                 if changed:
-                    services.job_update(job=job, actor=_user(request), **changed)
+                    services.job_update(job=job, actor=page_user(request), **changed)
             except ServiceError as exc:
                 _show_service_error(form, exc)
             else:
@@ -221,9 +181,9 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _own_job(request, job_id)
+    job = own_job(request, job_id)
     try:
-        services.job_cancel(job=job, actor=_user(request), reason=request.POST.get("reason", "")[:500])
+        services.job_cancel(job=job, actor=page_user(request), reason=request.POST.get("reason", "")[:500])
     except ServiceError as exc:
         _flash_service_error(request, exc)
     else:
@@ -239,17 +199,17 @@ BID_ACTIONS = {"shortlist", "decline"}
 @require_POST
 def bid_decide(request: HttpRequest, job_id: int, bid_id: int, action: str) -> HttpResponse:
     """The customer shortlists or declines a bid on their job."""
-    job = _own_job(request, job_id)
-    bid = selectors.bids_for_job(job=job, viewer=_user(request)).filter(pk=bid_id).first()
+    job = own_job(request, job_id)
+    bid = selectors.bids_for_job(job=job, viewer=page_user(request)).filter(pk=bid_id).first()
     if bid is None or action not in BID_ACTIONS:
         raise Http404("No such bid.")
     name = bid.tradesperson.pro_profile.business_name if hasattr(bid.tradesperson, "pro_profile") else str(bid.tradesperson)
     try:
         if action == "shortlist":
-            services.bid_shortlist(bid=bid, actor=_user(request))
+            services.bid_shortlist(bid=bid, actor=page_user(request))
             messages.success(request, f"{name} is on your shortlist.")
         elif action == "decline":
-            services.bid_decline(bid=bid, actor=_user(request), reason=request.POST.get("reason", "")[:500])
+            services.bid_decline(bid=bid, actor=page_user(request), reason=request.POST.get("reason", "")[:500])
             messages.success(request, f"You declined the bid from {name}.")
     except ServiceError as exc:
         _flash_service_error(request, exc)
@@ -270,7 +230,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     user = _tradesperson(request)
     stream = user_stream(user.pk)
     job_ids = selectors.leads_for(tradesperson=user).order_by("-offered_at").values_list("job_id", flat=True)[:LEADS_LIMIT]
-    live_positions = positions(stream, {_aggregate(job_id) for job_id in job_ids})  # before the data
+    live_positions = positions(stream, {job_aggregate(job_id) for job_id in job_ids})  # before the data
     live = {
         "stream": stream,
         "positions": live_positions,
@@ -282,7 +242,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 
 def own_lead(request: HttpRequest, job_id: int) -> tuple[User, Lead, Job]:
     """The tradesperson's lead for this job (404 if they were never offered it)."""
-    user = _user(request)
+    user = page_user(request)
     if not user.is_tradesperson:
         raise Http404("No such lead.")
     lead = selectors.leads_for(tradesperson=user).filter(job_id=job_id).first()
@@ -294,53 +254,6 @@ def own_lead(request: HttpRequest, job_id: int) -> tuple[User, Lead, Job]:
 
 def own_bid(user: User, job: Job) -> Bid | None:
     return selectors.bids_for_job(job=job, viewer=user).filter(tradesperson=user).first()
-
-
-def render_lead(
-    request: HttpRequest, user: User, lead: Lead, job: Job, *, draft: QuoteDraft | None = None, status: int = 200
-) -> HttpResponse:
-    """The lead page; ``draft`` is a quote the builder posted that was refused (shown again with its errors)."""
-    feed, mine = job_feed_stream(job.pk), user_stream(user.pk)
-    feed_positions, user_positions = positions(feed), positions(mine, {_aggregate(job.pk)})
-    job = selectors.job_for_viewer(user=user, job_id=job.pk) or job  # re-read after the positions
-    bid = own_bid(user, job)
-    versions = list(quote_selectors.quote_versions(bid=bid, viewer=user)) if bid else []
-    if draft is None:
-        draft = draft_from_version(versions[-1] if versions else None, message=bid.message if bid else "", today=timezone.localdate())
-    draft.attach_errors()
-    live = {
-        "job_id": job.pk,
-        "feed_stream": feed,
-        "user_stream": mine,
-        "feed_positions": feed_positions,
-        "user_positions": user_positions,
-        "job_url": reverse("api-job-detail", args=[job.pk]),
-        "bids_url": reverse("api-job-bids", args=[job.pk]),  # a tradesperson sees only their own bid
-        "preview_url": reverse("quote-preview", args=[job.pk]),
-        "payment_url": reverse("payment-panel", args=[job.pk]),
-    }
-    won = bid is not None and bid.status == Bid.Status.ACCEPTED
-    context = {
-        "job": job,
-        "lead": lead,
-        "bid": bid,
-        "draft": draft.with_blank_rows(),
-        "line_kinds": LINE_KINDS,
-        "versions": versions[::-1],
-        "latest": versions[-1] if versions else None,
-        "won": won,
-        "waits_for_win": bid is not None and not won,  # the appointment section appears live when it wins
-        "live": live,
-        **quote_views.payment_context(job, user),
-    }
-    return render(request, "jobs/lead_detail.html", context, status=status)
-
-
-@login_required
-def lead_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    user, lead, job = own_lead(request, job_id)
-    services.lead_mark_seen(lead=lead, actor=user)
-    return render_lead(request, user, lead, job)
 
 
 @login_required
@@ -364,7 +277,7 @@ def bid_withdraw(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 def _board_viewer(request: HttpRequest) -> User:
-    user = _user(request)
+    user = page_user(request)
     if not (user.is_tradesperson or user.is_staff):
         raise PermissionDenied("The jobs board is for tradespeople.")
     return user
@@ -419,7 +332,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "stream": BOARD_STREAM,
         # After the rows (they decide which jobs): a change in between is caught by the
         # refetch live.js runs once the subscription is confirmed.
-        "positions": positions(BOARD_STREAM, {_aggregate(r.job_id) for r in rows}),
+        "positions": positions(BOARD_STREAM, {job_aggregate(r.job_id) for r in rows}),
         "api_url": _board_api_url(filters),
         "filtered": form.active,
         "base": list(base) if base else None,

@@ -31,8 +31,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("marketplace.accounts.urls")),
     path("", include("marketplace.notifications.urls")),
+    path("", include("quotes.urls")),  # before jobs: its paths are more specific
     path("", include("jobs.urls")),
-    path("", include("quotes.urls")),
     path("", include("scheduling.urls")),
     path("", include("tracking.urls")),
     path("", include("insights.urls")),

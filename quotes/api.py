@@ -19,10 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import selectors as job_selectors
-from jobs.api import IDEMPOTENCY_KEY_MAX, _bid_or_404, _quote_from, job_or_404
+from jobs import services as job_services
+from jobs.api import IDEMPOTENCY_KEY_MAX, job_or_404
 from jobs.models import Bid, Job
+from jobs.serializers import BidDeclineInputSerializer
 from marketplace.accounts.models import User
-from marketplace.api import ErrorSerializer, IsStaff, IsTradesperson, errors, request_user, valid
+from marketplace.api import ErrorSerializer, IsStaff, IsTradesperson, errors, found, request_user, valid
 from marketplace.errors import Refusal, ServiceError
 from payments import services as payments
 from payments.models import Payment
@@ -38,6 +40,7 @@ from .serializers import (
     PaymentOutputSerializer,
     PromoPriceInputSerializer,
     PromoPriceOutputSerializer,
+    QuotedBidOutputSerializer,
     QuoteHistorySerializer,
     QuoteInputSerializer,
     QuotePriceOutputSerializer,
@@ -46,6 +49,7 @@ from .serializers import (
     field_error,
     locate_quote_error,
     priced_option,
+    quote_input,
 )
 
 
@@ -87,6 +91,125 @@ def _payment_or_404(request: Request, job_id: int) -> Payment:
     if payment is None:
         raise exceptions.NotFound("This job has no payment (no quote was accepted), or it is not one you can see.")
     return payment
+
+
+def _bid_or_404(request: Request, bid_id: int) -> Bid:
+    return found(job_selectors.bid_for_viewer(user=request_user(request), bid_id=bid_id), "No such bid, or not one you can see.")
+
+
+def _bid_response(request: Request, bid: Bid, status_code: int = status.HTTP_200_OK) -> Response:
+    """A bid with its latest quote, if the viewer may see it."""
+    viewer = request_user(request)
+    bid = Bid.objects.select_related("job", "tradesperson", "tradesperson__pro_profile").get(pk=bid.pk)
+    version = selectors.latest_quote(bid=bid, viewer=viewer)
+    context = {
+        "viewer": viewer,
+        "quotes": {bid.pk: version} if version else {},
+        "previous_amounts": selectors.previous_amounts(bids=[bid]),
+    }
+    return Response(QuotedBidOutputSerializer(bid, context=context).data, status=status_code)
+
+
+def _quote_from(request: Request) -> tuple[dict[str, Any], services.QuoteInput]:
+    data = valid(QuoteInputSerializer, request.data)
+    try:
+        return data, quote_input(data)
+    except ServiceError as exc:
+        raise locate_quote_error(exc, data) from exc
+
+
+# --- bids (a bid is a tradesperson's quote for a job) -------------------------------------------------------------------------------
+
+
+class JobBidsApi(APIView):
+    @extend_schema(
+        tags=["bids"],
+        summary="Bids on a job",
+        description="The job's customer (and staff) see every bid; a tradesperson sees only their own. "
+        "Each bid carries its latest quote; the platform fee and payout are shown to the bidder and staff only.",
+        responses={200: QuotedBidOutputSerializer(many=True), **errors(403, 404)},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = job_or_404(request, job_id)
+        viewer = request_user(request)
+        bids = list(job_selectors.bids_for_job(job=job, viewer=viewer))
+        context = {
+            "viewer": viewer,
+            "quotes": selectors.latest_quotes_for_job(job=job, viewer=viewer),
+            "previous_amounts": selectors.previous_amounts(bids=bids),
+        }
+        return Response(QuotedBidOutputSerializer(bids, many=True, context=context).data)
+
+    @extend_schema(
+        tags=["bids"],
+        summary="Bid on a job offered to you as a lead, with a quote",
+        description="Send a plain `amount` (a one-line quote), or `lines` (one option), or `options` (good / better / best). "
+        "Numbers are decimal strings; totals are computed by the server (any you send are ignored). A pricing refusal "
+        'is a 400 with the pricing code and the field, e.g. `fields: {"options[0].lines[3].unit_price": [...]}`.',
+        request=QuoteInputSerializer,
+        responses={201: QuotedBidOutputSerializer, **errors(400, 403, 404, 409, 429)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = job_or_404(request, job_id)
+        data, quote = _quote_from(request)
+        try:
+            version = services.quote_submit(job=job, tradesperson=request_user(request), quote=quote)
+        except ServiceError as exc:
+            raise locate_quote_error(exc, data) from exc
+        return _bid_response(request, version.bid, status.HTTP_201_CREATED)
+
+
+class BidDetailApi(APIView):
+    @extend_schema(
+        tags=["bids"],
+        summary="Revise your bid's quote before the customer decides",
+        description="A new version of the quote, in the same shape as when bidding (the whole quote, not a patch of it). "
+        "`message` keeps its value when omitted. The customer sees what changed.",
+        request=QuoteInputSerializer,
+        responses={200: QuotedBidOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def patch(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        data, quote = _quote_from(request)
+        try:
+            version = services.quote_revise(bid=bid, actor=request_user(request), quote=quote)
+        except ServiceError as exc:
+            raise locate_quote_error(exc, data) from exc
+        return _bid_response(request, version.bid)
+
+
+class BidWithdrawApi(APIView):
+    @extend_schema(
+        tags=["bids"], summary="Withdraw your bid", request=None, responses={200: QuotedBidOutputSerializer, **errors(403, 404, 409)}
+    )
+    def post(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        return _bid_response(request, job_services.bid_withdraw(bid=bid, actor=request_user(request)))
+
+
+class BidShortlistApi(APIView):
+    @extend_schema(
+        tags=["bids"],
+        summary="Shortlist a bid (the job's customer)",
+        request=None,
+        responses={200: QuotedBidOutputSerializer, **errors(403, 404, 409)},
+    )
+    def post(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        return _bid_response(request, job_services.bid_shortlist(bid=bid, actor=request_user(request)))
+
+
+class BidDeclineApi(APIView):
+    @extend_schema(
+        tags=["bids"],
+        summary="Decline a bid (the job's customer)",
+        request=BidDeclineInputSerializer,
+        responses={200: QuotedBidOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, bid_id: int) -> Response:
+        bid = _bid_or_404(request, bid_id)
+        data = valid(BidDeclineInputSerializer, request.data)
+        return _bid_response(request, job_services.bid_decline(bid=bid, actor=request_user(request), reason=data["reason"]))
 
 
 # --- quotes -----------------------------------------------------------------------------------

@@ -3,6 +3,11 @@ from django.urls import path
 from . import api
 
 urlpatterns = [
+    path("jobs/<int:job_id>/bids/", api.JobBidsApi.as_view(), name="api-job-bids"),
+    path("bids/<int:bid_id>/", api.BidDetailApi.as_view(), name="api-bid-detail"),
+    path("bids/<int:bid_id>/withdraw/", api.BidWithdrawApi.as_view(), name="api-bid-withdraw"),
+    path("bids/<int:bid_id>/shortlist/", api.BidShortlistApi.as_view(), name="api-bid-shortlist"),
+    path("bids/<int:bid_id>/decline/", api.BidDeclineApi.as_view(), name="api-bid-decline"),
     path("quotes/price/", api.QuotePriceApi.as_view(), name="api-quote-price"),
     path("bids/<int:bid_id>/quote/", api.BidQuoteApi.as_view(), name="api-bid-quote"),
     path("bids/<int:bid_id>/quote/price/", api.BidQuotePriceApi.as_view(), name="api-bid-quote-price"),

@@ -1,9 +1,22 @@
-"""Pages for quotes and payments."""
+"""Pages for quotes and payments: the job page (customer) and the lead page (tradesperson), which show
+quotes and the payment panel, the quote builder, acceptance and the invoice.
+
+Included before ``jobs.urls`` (marketplace/urls.py): ``accept-quote`` must win over jobs' ``<slug:action>``.
+"""
 
 from django.urls import path
 
-from . import invoices
+from . import invoices, views
 
 urlpatterns = [
+    path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
+    path("jobs/<int:job_id>/bids/<int:bid_id>/quote/", views.bid_quote_fragment, name="bid-quote"),
+    path("jobs/<int:job_id>/bids/<int:bid_id>/promo.json", views.promo_preview, name="quote-promo-json"),
+    path("jobs/<int:job_id>/bids/<int:bid_id>/accept-quote/", views.quote_accept, name="quote-accept"),
+    path("jobs/<int:job_id>/payment/", views.payment_fragment, name="payment-panel"),
+    path("leads/<int:job_id>/", views.lead_detail, name="lead-detail"),
+    path("leads/<int:job_id>/quote/", views.quote_save, name="quote-save"),
+    path("leads/<int:job_id>/quote/preview.json", views.quote_preview, name="quote-preview"),
+    path("leads/<int:job_id>/work/<slug:action>/", views.lead_work, name="lead-work"),
     path("jobs/<int:job_id>/invoice/", invoices.job_invoice, name="job-invoice"),
 ]

@@ -22,20 +22,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from jobs import selectors as job_selectors
 from jobs import services as job_services
-from jobs.models import Bid, Job
+from jobs.models import Bid, Job, Lead
+from jobs.streams import job_feed_stream, job_stream
+from jobs.views import job_aggregate, own_bid, own_job, own_lead, page_user
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
+from marketplace.realtime.push import positions
+from marketplace.realtime.streams import user_stream
 from payments.cancellation import CancellationCharge, CancellationTerms, cancellation_charge
 from payments.models import Payment
 from quotes.models import QuoteOption, QuoteVersion
 
 from . import selectors, services
-from .forms import QuoteDraft, figures_json, parse_quote
+from .forms import LINE_KINDS, QuoteDraft, draft_from_version, figures_json, parse_quote
 
 # The SIMULATED gateway's test cards (gateway_simulator/gateway.py). Never a card number.
 TEST_CARDS = [
@@ -163,8 +168,6 @@ def promo_preview(request: HttpRequest, job_id: int, bid_id: int) -> JsonRespons
 @require_POST
 def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse:
     """Accept one option of the bid's latest quote and hold the deposit (SIMULATED gateway)."""
-    from jobs import views as job_views  # the job page renders this view's refusals
-
     user, job, bid = _customer_bid(request, job_id, bid_id)
     post = request.POST
     tier, token, key = post.get("tier", ""), post.get("card_token", ""), post.get("idempotency_key", "")[:64]
@@ -190,7 +193,7 @@ def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse
             # Same key on the next press: the gateway then answers the same request, it never holds twice.
             messages.error(request, "The payment provider didn't answer in time. Nothing is held yet: press Accept again to retry.")
             retry = {"bid": bid.pk, "tier": tier, "key": key, "token": token, "promo": post.get("promo_code", "")}
-            return job_views.render_job_detail(request, job.pk, retry=retry, status=503)
+            return render_job_detail(request, job.pk, retry=retry, status=503)
         messages.error(request, exc.message)
         return redirect(f"/jobs/{job.pk}/#bid-{bid.pk}")
     messages.success(request, f"Accepted — {_pounds(acceptance.deposit)} deposit held. We've told the tradesperson.")
@@ -257,9 +260,7 @@ def _is_awarded(job: Job, user: User) -> bool:
 @require_POST
 def quote_preview(request: HttpRequest, job_id: int) -> JsonResponse:
     """The builder's figures, priced by the server's engine, or the errors by field. Writes nothing."""
-    from jobs import views as job_views  # jobs.views imports this module (the cycle .importlinter lists)
-
-    job_views.own_lead(request, job_id)
+    own_lead(request, job_id)
     draft = parse_quote(request.POST, today=timezone.localdate())
     options = [{"index": o.index, "tier": o.tier, **figures_json(o.figures)} for o in draft.used_options() if o.figures is not None]
     return JsonResponse({"ok": not draft.errors, "errors": draft.errors, "options": options})
@@ -269,11 +270,9 @@ def quote_preview(request: HttpRequest, job_id: int) -> JsonResponse:
 @require_POST
 def quote_save(request: HttpRequest, job_id: int) -> HttpResponse:
     """Publish the quote: a new bid with version 1 (``quote_submit``), or a new version of the bid (``quote_revise``)."""
-    from jobs import views as job_views  # jobs.views imports this module (the cycle .importlinter lists)
-
-    user, lead, job = job_views.own_lead(request, job_id)
+    user, lead, job = own_lead(request, job_id)
     draft = parse_quote(request.POST, today=timezone.localdate())
-    bid = job_views.own_bid(user, job)
+    bid = own_bid(user, job)
     if draft.quote is not None:
         try:
             if bid is None:
@@ -286,7 +285,7 @@ def quote_save(request: HttpRequest, job_id: int) -> HttpResponse:
             _quote_error(draft, exc)
         else:
             return redirect("lead-detail", job_id=job.pk)
-    return job_views.render_lead(request, user, lead, job, draft=draft, status=400)
+    return render_lead(request, user, lead, job, draft=draft, status=400)
 
 
 def _quote_error(draft: QuoteDraft, exc: ServiceError) -> None:
@@ -305,9 +304,7 @@ WORK_ACTIONS = {"start", "complete", "cancel"}
 @require_POST
 def lead_work(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
     """The awarded tradesperson starts the work, marks it completed, or cancels the job."""
-    from jobs import views as job_views  # jobs.views imports this module (the cycle .importlinter lists)
-
-    user, _lead, job = job_views.own_lead(request, job_id)
+    user, _lead, job = own_lead(request, job_id)
     if action not in WORK_ACTIONS:
         raise Http404("No such action.")
     try:
@@ -323,3 +320,92 @@ def lead_work(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect("lead-detail", job_id=job.pk)
+
+
+# --- the job page (customer) and the lead page (tradesperson): they show quotes and payments ---
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    return render_job_detail(request, job_id)
+
+
+def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
+    """The customer's job page; ``retry`` re-offers an acceptance the gateway timed out on (same key, same card)."""
+    user = page_user(request)
+    job = own_job(request, job_id)
+    stream = job_stream(job.pk)
+    live_positions = positions(stream)  # before the data: see the module docstring
+    job = own_job(request, job_id)
+    bids = list(job_selectors.bids_for_job(job=job, viewer=user))
+    bids.sort(key=lambda b: (b.status in (Bid.Status.WITHDRAWN, Bid.Status.DECLINED), b.amount, b.created_at))
+    cards = quote_cards_for_job(job, user, retry=retry)
+    payment = payment_context(job, user)
+    live = {
+        "job_id": job.pk,
+        "stream": stream,
+        "positions": live_positions,
+        "job_url": reverse("api-job-detail", args=[job.pk]),
+        "bids_url": reverse("api-job-bids", args=[job.pk]),
+        "bids_base": reverse("job-detail", args=[job.pk]) + "bids/",
+        "payment_url": payment["payment_url"],
+    }
+    context = {
+        "job": job,
+        "rows": [(bid, cards.get(bid.pk)) for bid in bids],
+        "bids": bids,
+        "live_bid_count": sum(b.status != Bid.Status.WITHDRAWN for b in bids),
+        "live": live,
+        "test_cards": TEST_CARDS,
+        "retry": retry,
+        "cancellation": cancellation_preview(job, payment["payment"]),
+        **payment,
+    }
+    return render(request, "jobs/job_detail.html", context, status=status)
+
+
+def render_lead(
+    request: HttpRequest, user: User, lead: Lead, job: Job, *, draft: QuoteDraft | None = None, status: int = 200
+) -> HttpResponse:
+    """The lead page; ``draft`` is a quote the builder posted that was refused (shown again with its errors)."""
+    feed, mine = job_feed_stream(job.pk), user_stream(user.pk)
+    feed_positions, user_positions = positions(feed), positions(mine, {job_aggregate(job.pk)})
+    job = job_selectors.job_for_viewer(user=user, job_id=job.pk) or job  # re-read after the positions
+    bid = own_bid(user, job)
+    versions = list(selectors.quote_versions(bid=bid, viewer=user)) if bid else []
+    if draft is None:
+        draft = draft_from_version(versions[-1] if versions else None, message=bid.message if bid else "", today=timezone.localdate())
+    draft.attach_errors()
+    live = {
+        "job_id": job.pk,
+        "feed_stream": feed,
+        "user_stream": mine,
+        "feed_positions": feed_positions,
+        "user_positions": user_positions,
+        "job_url": reverse("api-job-detail", args=[job.pk]),
+        "bids_url": reverse("api-job-bids", args=[job.pk]),  # a tradesperson sees only their own bid
+        "preview_url": reverse("quote-preview", args=[job.pk]),
+        "payment_url": reverse("payment-panel", args=[job.pk]),
+    }
+    won = bid is not None and bid.status == Bid.Status.ACCEPTED
+    context = {
+        "job": job,
+        "lead": lead,
+        "bid": bid,
+        "draft": draft.with_blank_rows(),
+        "line_kinds": LINE_KINDS,
+        "versions": versions[::-1],
+        "latest": versions[-1] if versions else None,
+        "won": won,
+        "waits_for_win": bid is not None and not won,  # the appointment section appears live when it wins
+        "live": live,
+        **payment_context(job, user),
+    }
+    return render(request, "jobs/lead_detail.html", context, status=status)
+
+
+@login_required
+def lead_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    user, lead, job = own_lead(request, job_id)
+    job_services.lead_mark_seen(lead=lead, actor=user)
+    return render_lead(request, user, lead, job)

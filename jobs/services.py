@@ -339,7 +339,11 @@ def job_widen_search(*, job: Job) -> Job | None:
 
 
 def job_award(*, job: Job, bid: Bid, actor: User) -> Job:
-    """Accept one bid: the job is awarded, every other live bid is declined (events for each)."""
+    """Accept one bid: the job is awarded to its tradesperson, every other live bid is declined (events for each).
+
+    Sets ``awarded_bid`` and ``tradesperson`` together, so ``jobs.roles.job_role`` knows the awarded
+    tradesperson from the job row alone.
+    """
     with transaction.atomic():
         job = _owned_job(job, actor, "award")
         bid = Bid.objects.select_for_update().get(pk=bid.pk)
@@ -350,7 +354,8 @@ def job_award(*, job: Job, bid: Bid, actor: User) -> Job:
         check_transition(job, Job.Status.AWARDED)
         job.status = Job.Status.AWARDED
         job.awarded_bid = bid
-        job.save(update_fields=["status", "awarded_bid", "updated_at"])
+        job.tradesperson_id = bid.tradesperson_id
+        job.save(update_fields=["status", "awarded_bid", "tradesperson", "updated_at"])
         bid.status = Bid.Status.ACCEPTED
         bid.save(update_fields=["status", "updated_at"])
         others = list(

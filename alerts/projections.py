@@ -87,10 +87,10 @@ class StaffAlertsHandler(EventHandler):
     def on_payment_failed(self, event: Envelope) -> None:
         d = event.data
         job_id = int(d["job_id"])
-        row = Job.objects.filter(pk=job_id).values("customer_id", "title", "awarded_bid__tradesperson_id").first()
+        row = Job.objects.filter(pk=job_id).values("customer_id", "title", "tradesperson_id").first()
         job: dict[str, Any] = dict(row) if row else {}
         customer_id = d.get("customer_id") or job.get("customer_id")
-        tradesperson_id = job.get("awarded_bid__tradesperson_id")
+        tradesperson_id = job.get("tradesperson_id")
         stage = d["stage"]
         critical = stage in {"balance", "capture", "refund"}  # money owed or owed back; a declined deposit leaves the job open
         customer = enrichment.customer_context(customer_id)

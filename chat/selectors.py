@@ -40,14 +40,6 @@ def thread_for_participant(*, user: User, thread_id: int) -> Thread | None:
     )
 
 
-def winner_id(job: Job) -> int | None:
-    """The awarded tradesperson of ``job`` (None before the award)."""
-    if job.awarded_bid_id is None:
-        return None
-    winner: int | None = Bid.objects.filter(pk=job.awarded_bid_id).values_list("tradesperson_id", flat=True).first()
-    return winner
-
-
 def closed_reason(*, thread: Thread, job: Job | None = None) -> str:
     """Why nobody may write in ``thread`` now ("" when it is writable)."""
     job = job or thread.job
@@ -56,7 +48,7 @@ def closed_reason(*, thread: Thread, job: Job | None = None) -> str:
     if job.status == Job.Status.EXPIRED:
         return "This job expired, so its chat is read-only."
     if job.status in _AWARDED_STATES:
-        if winner_id(job) == thread.tradesperson_id:
+        if job.tradesperson_id == thread.tradesperson_id:
             return ""
         return "The customer chose another tradesperson for this job, so this chat is read-only."
     bid_status = Bid.objects.filter(job_id=job.pk, tradesperson_id=thread.tradesperson_id).values_list("status", flat=True).first()

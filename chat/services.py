@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobs.models import Bid, Job
+from jobs.roles import JobRole, job_role
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import emit
@@ -22,7 +23,7 @@ from marketplace.events.outbox import emit
 from . import events as ev
 from .masking import mask_contact_details
 from .models import Message, Thread
-from .selectors import closed_reason, party_name, winner_id
+from .selectors import closed_reason, party_name
 
 MAX_TEXT = 2000
 CLIENT_KEY_MAX = 64
@@ -58,13 +59,14 @@ def chat_threads_open(*, job: Job, viewer: User) -> list[Thread]:
     who bid has their own.  Anyone else (a tradesperson with only a lead, staff) is refused (403):
     a chat starts with a quote.
     """
-    if viewer.pk == job.customer_id:
+    role = job_role(viewer, job)
+    if role is JobRole.CUSTOMER:
         bids = list(Bid.objects.filter(job=job).select_related("tradesperson").order_by("created_at", "pk"))
         threads = [_thread_get_or_create(job=job, tradesperson=bid.tradesperson) for bid in bids]
-        winner = winner_id(job)
-        threads.sort(key=lambda t: t.tradesperson_id != winner)  # stable: bid order otherwise
+        threads.sort(key=lambda t: t.tradesperson_id != job.tradesperson_id)  # stable: bid order otherwise
         return threads
-    if viewer.is_tradesperson and Bid.objects.filter(job=job, tradesperson=viewer).exists():
+    # A lead is not enough: a chat starts with a quote, so the tradesperson must have bid.
+    if role in (JobRole.TRADESPERSON, JobRole.BIDDER) and Bid.objects.filter(job=job, tradesperson=viewer).exists():
         return [_thread_get_or_create(job=job, tradesperson=viewer)]
     raise ServiceError(
         "Only the job's customer and the tradespeople who quoted for it can chat about it. Send a quote to start a chat.",

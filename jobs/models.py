@@ -77,6 +77,16 @@ class Job(models.Model):
     # How many times matching has run (1 = first offer, 2+ = widened).
     match_round = models.PositiveSmallIntegerField(default=1)
     awarded_bid = models.OneToOneField("Bid", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The awarded bid's tradesperson, stored when the job is awarded (``job_award``, same transaction) so
+    # "who is doing this job" is a column, not a join: ``jobs.roles.job_role`` and the read side use it.
+    tradesperson = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="awarded_jobs",
+        help_text="The tradesperson whose bid was accepted (set with awarded_bid).",
+    )
     expires_at = models.DateTimeField(db_index=True)
     idempotency_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

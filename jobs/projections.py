@@ -352,8 +352,8 @@ class JobLiveHandler(EventHandler):
     def _payment(self, event: Envelope) -> tuple[Job | None, int | None]:
         """Push a payment event to the job's page and the awarded tradesperson; returns (job, tradesperson id)."""
         d = event.data
-        job = Job.objects.select_related("awarded_bid").filter(pk=d["job_id"]).first()
-        tradesperson_id = job.awarded_bid.tradesperson_id if job is not None and job.awarded_bid is not None else None
+        job = Job.objects.filter(pk=d["job_id"]).first()
+        tradesperson_id = job.tradesperson_id if job is not None else None
         push.send_on_commit(job_stream(d["job_id"]), event, d)
         if tradesperson_id is not None:
             push.send_on_commit(user_stream(tradesperson_id), event, d)

@@ -30,6 +30,7 @@ from . import events as ev
 from . import signals
 from .lifecycle import check_transition
 from .models import Bid, Job, JobPhoto, Lead, Trade, TradespersonProfile
+from .roles import PARTIES, JobRole, job_role
 
 
 def scrub(text: str) -> str:
@@ -286,9 +287,8 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
     """
     with transaction.atomic():
         job = _locked_job(job)
-        is_customer = job.customer_id == actor.pk
-        is_assigned = job.awarded_bid_id is not None and Bid.objects.filter(pk=job.awarded_bid_id, tradesperson=actor).exists()
-        if not (is_customer or is_assigned):
+        role = job_role(actor, job)
+        if role not in PARTIES:
             raise ServiceError(
                 "Only the customer or the tradesperson doing this job can cancel it.", code="forbidden", kind=Refusal.FORBIDDEN
             )
@@ -296,10 +296,8 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
         job.status = Job.Status.CANCELLED
         job.save(update_fields=["status", "updated_at"])
         # Apps built on jobs react in this transaction (scheduling frees the worker's booked time).
-        signals.job_cancelling.send(
-            sender=Job, job=job, actor=actor, side="customer" if is_customer else "tradesperson", reason=scrub(reason)
-        )
-        who = "" if is_customer else "Cancelled by the tradesperson. "
+        signals.job_cancelling.send(sender=Job, job=job, actor=actor, side=role.value, reason=scrub(reason))
+        who = "" if role is JobRole.CUSTOMER else "Cancelled by the tradesperson. "
         emit(
             ev.JOB_CANCELLED,
             aggregate_id=job.pk,
@@ -339,7 +337,11 @@ def job_widen_search(*, job: Job) -> Job | None:
 
 
 def job_award(*, job: Job, bid: Bid, actor: User) -> Job:
-    """Accept one bid: the job is awarded, every other live bid is declined (events for each)."""
+    """Accept one bid: the job is awarded to its tradesperson, every other live bid is declined (events for each).
+
+    Sets ``awarded_bid`` and ``tradesperson`` together, so ``jobs.roles.job_role`` knows the awarded
+    tradesperson from the job row alone.
+    """
     with transaction.atomic():
         job = _owned_job(job, actor, "award")
         bid = Bid.objects.select_for_update().get(pk=bid.pk)
@@ -350,7 +352,8 @@ def job_award(*, job: Job, bid: Bid, actor: User) -> Job:
         check_transition(job, Job.Status.AWARDED)
         job.status = Job.Status.AWARDED
         job.awarded_bid = bid
-        job.save(update_fields=["status", "awarded_bid", "updated_at"])
+        job.tradesperson_id = bid.tradesperson_id
+        job.save(update_fields=["status", "awarded_bid", "tradesperson", "updated_at"])
         bid.status = Bid.Status.ACCEPTED
         bid.save(update_fields=["status", "updated_at"])
         others = list(
@@ -409,7 +412,7 @@ def job_set_status(*, job: Job, status: str, actor: User | None = None) -> Job:
 
 def _assigned_job(job: Job, actor: User) -> Job:
     locked = _locked_job(job)
-    if locked.awarded_bid_id is None or not Bid.objects.filter(pk=locked.awarded_bid_id, tradesperson=actor).exists():
+    if job_role(actor, locked) is not JobRole.TRADESPERSON:
         raise ServiceError("Only the tradesperson doing this job can change its progress.", code="forbidden", kind=Refusal.FORBIDDEN)
     return locked
 

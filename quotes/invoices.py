@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from jobs.models import Job, TradespersonProfile
+from jobs.roles import PARTIES, JobRole, job_role
 from marketplace.accounts.models import User
 from payments.models import Payment, PaymentOperation
 from quotes.models import QuoteAcceptance, QuoteLine
@@ -86,9 +87,8 @@ def job_invoice(request: HttpRequest, job_id: int) -> HttpResponse:
         raise PermissionDenied("Log in first.")
     job = get_object_or_404(Job.objects.select_related("customer"), pk=job_id)
     acceptance = selectors.acceptance_for_job(job=job, viewer=viewer)
-    is_customer = job.customer_id == viewer.pk
-    is_tradesperson = acceptance is not None and acceptance.tradesperson_id == viewer.pk
-    if not (viewer.is_staff or is_customer or is_tradesperson):
+    role = job_role(viewer, job)
+    if not (viewer.is_staff or role in PARTIES):
         raise Http404("No such job.")
     payment = selectors.payment_for_job(job=job, viewer=viewer)
     context: dict[str, object] = {"job": job, "acceptance": acceptance, "payment": payment}
@@ -128,7 +128,7 @@ def job_invoice(request: HttpRequest, job_id: int) -> HttpResponse:
             "balance_taken": captured[PaymentOperation.Kind.CAPTURE_BALANCE],
             "refunds": refunds,
             "amount_paid": payment.kept,
-            "show_payout": is_tradesperson or viewer.is_staff,
+            "show_payout": role is JobRole.TRADESPERSON or viewer.is_staff,
             "payout": payment.payout_paid + payment.payout_due,
         }
     )

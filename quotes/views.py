@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jobs import selectors as job_selectors
 from jobs import services as job_services
 from jobs.models import Bid, Job, Lead
+from jobs.roles import PARTIES, job_role
 from jobs.streams import job_feed_stream, job_stream
 from jobs.views import job_aggregate, own_bid, own_job, own_lead, page_user
 from marketplace.accounts.models import User
@@ -244,13 +245,9 @@ def payment_fragment(request: HttpRequest, job_id: int) -> HttpResponse:
     if job is None:
         raise Http404("No such job.")
     context = payment_context(job, user)
-    if context["payment"] is None and not (job.customer_id == user.pk or _is_awarded(job, user)):
+    if context["payment"] is None and job_role(user, job) not in PARTIES:
         raise Http404("No such job.")
     return render(request, "quotes/_payment.html", {"job": job, **context})
-
-
-def _is_awarded(job: Job, user: User) -> bool:
-    return job.awarded_bid_id is not None and Bid.objects.filter(pk=job.awarded_bid_id, tradesperson=user).exists()
 
 
 # --- the tradesperson: the quote builder and the work -----------------------------------------

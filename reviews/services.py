@@ -18,7 +18,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jobs.models import Bid, Job
+from jobs.models import Job
+from jobs.roles import JobRole, job_role
 from jobs.services import scrub
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
@@ -57,13 +58,6 @@ def review_data(review: Review) -> dict[str, Any]:
     }
 
 
-def reviewed_tradesperson_id(job: Job) -> int | None:
-    """Who did the job: the tradesperson of its awarded bid."""
-    if job.awarded_bid_id is None:
-        return None
-    return Bid.objects.filter(pk=job.awarded_bid_id).values_list("tradesperson_id", flat=True).first()
-
-
 def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int], comment: str = "") -> Review:
     """The job's customer rates the tradesperson who did it.  Emits ``review.posted``; once per job."""
     stars = {"rating": _stars("rating", rating), **{a: _stars(a, (aspects or {}).get(a)) for a in ASPECTS}}
@@ -71,7 +65,7 @@ def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int
     try:
         with transaction.atomic():
             job = Job.objects.select_for_update().get(pk=job.pk)
-            if job.customer_id != customer.pk:
+            if job_role(customer, job) is not JobRole.CUSTOMER:
                 raise ServiceError("Only the customer who posted this job can review it.", code="not_your_job", kind=Refusal.FORBIDDEN)
             if job.status != Job.Status.COMPLETED:
                 raise ServiceError(
@@ -80,7 +74,7 @@ def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int
                 )
             if Review.objects.filter(job=job).exists():
                 raise ServiceError("You have already reviewed this job; a job has one review.", code="already_reviewed")
-            tradesperson_id = reviewed_tradesperson_id(job)
+            tradesperson_id = job.tradesperson_id  # who did the job: the awarded tradesperson
             if tradesperson_id is None:
                 raise ServiceError("Nobody was awarded this job, so there is nobody to review.", code="job_not_completed")
             review = Review.objects.create(job=job, customer=customer, tradesperson_id=tradesperson_id, comment=comment, **stars)

@@ -23,7 +23,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs.api import job_or_404
-from jobs.models import Bid, Job
+from jobs.models import Job
+from jobs.roles import PARTIES, job_role
 from marketplace.accounts.models import User
 from marketplace.api import ErrorSerializer, IsTradesperson, IsTradespersonOrStaff, errors, request_user, valid
 from marketplace.errors import Refusal, ServiceError
@@ -79,16 +80,10 @@ def _zone(request: Request) -> str:
     return request_user(request).time_zone or "UTC"
 
 
-def _awarded_tradesperson_id(job: Job) -> int | None:
-    if job.awarded_bid_id is None:
-        return None
-    tradesperson_id: int | None = Bid.objects.filter(pk=job.awarded_bid_id).values_list("tradesperson_id", flat=True).first()
-    return tradesperson_id
-
-
 def _check_party(job: Job, viewer: User, *, staff: bool = False) -> None:
     """The job's customer or the awarded tradesperson (and staff when ``staff``); anyone else who can see the job is 403."""
-    if viewer.pk == job.customer_id or viewer.pk == _awarded_tradesperson_id(job) or (staff and viewer.is_staff):
+    # is_staff, not JobRole.STAFF: a staff member who was offered the job as a lead is a bidder there.
+    if (staff and viewer.is_staff) or job_role(viewer, job) in PARTIES:
         return
     raise ServiceError(
         "Only the job's customer or the tradesperson doing it can see its schedule.", code="forbidden", kind=Refusal.FORBIDDEN
@@ -164,7 +159,7 @@ class JobSlotsApi(SchedulingApiView):
         query = valid(SlotQuerySerializer, request.query_params)
         viewer = request_user(request)
         _check_party(job, viewer)
-        tradesperson_id = _awarded_tradesperson_id(job)
+        tradesperson_id = job.tradesperson_id
         if tradesperson_id is None or job.status not in (Job.Status.AWARDED, Job.Status.SCHEDULED):
             raise ServiceError(
                 "Slots are offered once the job is awarded, until work starts.", code="job_not_awarded", kind=Refusal.CONFLICT

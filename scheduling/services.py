@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from psycopg.types.range import Range
 
-from jobs.models import Bid, Job
+from jobs.models import Job
+from jobs.roles import PARTIES, job_role
 from jobs.services import job_set_status
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
@@ -141,16 +142,14 @@ def _locked_job(job: Job) -> Job:
 
 def _side(job: Job, actor: User) -> str:
     """'customer' or 'tradesperson' (the awarded one); anyone else is refused."""
-    if actor.pk == job.customer_id:
-        return "customer"
-    if job.awarded_bid_id is not None and Bid.objects.filter(pk=job.awarded_bid_id, tradesperson_id=actor.pk).exists():
-        return "tradesperson"
+    role = job_role(actor, job)
+    if role in PARTIES:
+        return role.value
     raise ServiceError("Only the job's customer or the tradesperson doing it can schedule it.", code="forbidden", kind=Refusal.FORBIDDEN)
 
 
 def _check_worker(job: Job, worker: Worker, side: str) -> None:
-    tradesperson_id = Bid.objects.filter(pk=job.awarded_bid_id or 0).values_list("tradesperson_id", flat=True).first()
-    if worker.owner_id != tradesperson_id:
+    if worker.owner_id != job.tradesperson_id:
         if side == "tradesperson":
             raise ServiceError("That worker is not part of your business.", code="forbidden", kind=Refusal.FORBIDDEN)
         raise ServiceError("That worker does not work for the tradesperson doing this job.", code="wrong_worker", kind=Refusal.INVALID)

@@ -85,9 +85,7 @@ NOT_ON_TIMELINE = frozenset({"chat.read"})
 
 def job_facts_many(job_ids: Iterable[int]) -> dict[int, JobFacts]:
     """{job id: facts} for the jobs that exist, in one query."""
-    rows = Job.objects.filter(pk__in=set(job_ids)).values_list(
-        "pk", "customer_id", "customer__time_zone", "awarded_bid__tradesperson_id", "title"
-    )
+    rows = Job.objects.filter(pk__in=set(job_ids)).values_list("pk", "customer_id", "customer__time_zone", "tradesperson_id", "title")
     return {pk: JobFacts(pk, customer_id, zone or "UTC", awarded_to, title) for pk, customer_id, zone, awarded_to, title in rows}
 
 

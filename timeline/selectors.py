@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.models import Job
+from jobs.roles import JobRole, job_role
 from marketplace.accounts.models import User
 
 from .entries import Viewer, entry_json, visible_to
@@ -13,15 +14,13 @@ from .models import JobTimelineEntry
 
 def viewer_for(*, job: Job, user: User) -> Viewer | None:
     """How ``user`` relates to ``job`` (customer, tradesperson with a lead, staff); None if not at all."""
-    if not user.is_authenticated:
-        return None
+    role = job_role(user, job)
     zone = user.time_zone or "UTC"
-    if user.pk == job.customer_id:
+    if role is JobRole.CUSTOMER:
         return Viewer(user_id=user.pk, role="customer", zone=zone)
-    if user.is_tradesperson and job.leads.filter(tradesperson=user).exists():
-        awarded = job.awarded_bid_id is not None and Job.objects.filter(pk=job.pk, awarded_bid__tradesperson=user).exists()
-        return Viewer(user_id=user.pk, role="tradesperson", zone=zone, awarded=awarded)
-    if user.is_staff:
+    if role in (JobRole.TRADESPERSON, JobRole.BIDDER):
+        return Viewer(user_id=user.pk, role="tradesperson", zone=zone, awarded=role is JobRole.TRADESPERSON)
+    if role is JobRole.STAFF:
         return Viewer(user_id=user.pk, role="staff", zone=zone)
     return None
 

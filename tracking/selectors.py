@@ -21,15 +21,18 @@ from typing import Any
 
 from django.conf import settings
 
-from jobs.models import Bid, Job
+from jobs.models import Job
+from jobs.roles import JobRole
 from jobs.selectors import job_for_viewer
 from marketplace.accounts.models import User
 from scheduling.models import Appointment
+from scheduling.roles import appointment_role
 from scheduling.selectors import booked_appointment
 
 from .models import Stage, TrackPoint, Visit
 
-CUSTOMER, TRADESPERSON, WORKER, STAFF = "customer", "tradesperson", "worker", "staff"
+# The parties of a visit are job roles (scheduling.roles.appointment_role decides them); a bidder is not one.
+CUSTOMER, TRADESPERSON, WORKER, STAFF = JobRole.CUSTOMER, JobRole.TRADESPERSON, JobRole.WORKER, JobRole.STAFF
 ACTING_PARTIES = (TRADESPERSON, WORKER)
 TRAIL_POINTS = 500
 # Fixes from just before tapping "on the way" (the app may have buffered them) are still on the way.
@@ -50,27 +53,13 @@ def utc_iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
-def awarded_tradesperson_id(job: Job) -> int | None:
-    if job.awarded_bid_id is None:
-        return None
-    owner: int | None = Bid.objects.filter(pk=job.awarded_bid_id).values_list("tradesperson_id", flat=True).first()
-    return owner
-
-
-def party_of(user: User, job: Job, appointment: Appointment | None) -> str | None:
+def party_of(user: User, job: Job, appointment: Appointment | None) -> JobRole | None:
     """Which side of the visit ``user`` is on (see the module docstring), or None."""
-    if not user.is_authenticated:
-        return None
-    if user.pk == job.customer_id:
-        return CUSTOMER
-    owner_id = awarded_tradesperson_id(job)
-    if owner_id is not None and user.pk == owner_id:
-        return TRADESPERSON
-    if appointment is not None and appointment.worker.user_id == user.pk and appointment.worker.owner_id == owner_id:
-        return WORKER
-    if user.is_staff:
-        return STAFF
-    return None
+    role = appointment_role(user, job, appointment)
+    if role is JobRole.BIDDER:
+        # Bidding makes no one a party of the visit; a staff member who was offered the job is still staff here.
+        return STAFF if user.is_staff else None
+    return None if role is JobRole.NONE else role
 
 
 def job_for_tracking(*, user: User, job_id: int) -> tuple[Job, Appointment | None] | None:
@@ -88,7 +77,7 @@ def visit_of(job_id: int) -> Visit | None:
     return Visit.objects.select_related("worker").filter(job_id=job_id).first()
 
 
-def position_visible(*, party: str | None, stage: str) -> bool:
+def position_visible(*, party: JobRole | None, stage: str) -> bool:
     if party in ACTING_PARTIES:
         return True
     return party == CUSTOMER and stage == Stage.ON_THE_WAY
@@ -108,7 +97,7 @@ def job_state_problem(action: str, job: Job, *, has_appointment: bool) -> tuple[
     return None
 
 
-def allowed_actions(*, party: str | None, job: Job, stage: str, has_appointment: bool) -> list[str]:
+def allowed_actions(*, party: JobRole | None, job: Job, stage: str, has_appointment: bool) -> list[str]:
     """The actions this party could take now (what a page offers as buttons)."""
     if party not in ACTING_PARTIES:
         return []

@@ -61,7 +61,7 @@ from scheduling.selectors import booked_appointment
 
 from . import events as ev
 from .models import PING_STAGES, POSITION_FIELDS, Stage, TrackPoint, Visit, VisitStep
-from .selectors import ACTING_PARTIES, ACTIONS, SET_OFF_GRACE, awarded_tradesperson_id, job_state_problem, party_of, utc_iso
+from .selectors import ACTING_PARTIES, ACTIONS, SET_OFF_GRACE, job_state_problem, party_of, utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def _event_data(job: Job, visit: Visit, at: datetime, **extra: Any) -> dict[str,
         "job_id": job.pk,
         "visit_id": visit.pk,
         "worker_id": visit.worker_id,
-        "tradesperson_id": awarded_tradesperson_id(job),
+        "tradesperson_id": job.tradesperson_id,
         "customer_id": job.customer_id,
         "stage": visit.stage,
         "at": utc_iso(at),
@@ -158,7 +158,7 @@ def visit_act(*, job: Job | int, actor: User, action: str) -> Visit:
             assert appointment is not None
             visit.worker = appointment.worker
             visit.save(update_fields=["worker", "updated_at"])
-        owner_id = awarded_tradesperson_id(locked_job)
+        owner_id = locked_job.tradesperson_id
         assert owner_id is not None  # party_of found an acting party, so the job is awarded
         owner = User.objects.get(pk=owner_id)
         if action == "start":

@@ -233,7 +233,7 @@ def _job_event(event_type: Any, payment: Payment, amount: Decimal, *, actor_id: 
     return PendingEvent(event_type, payment.job_id, data, actor_id)
 
 
-def snapshot(payment: Payment) -> dict[str, Any]:
+def snapshot(payment: Payment) -> ev.PaymentSnapshotV1:
     a = payment.acceptance
     return {
         "payment_id": payment.pk,
@@ -259,9 +259,9 @@ def snapshot(payment: Payment) -> dict[str, Any]:
     }
 
 
-def _state_events(payment: Payment) -> list[PendingEvent]:
+def _state_events(payment: Payment) -> list[PendingEvent[Any]]:
     """The snapshot, and the tombstone if the payment is now settled."""
-    pending = [PendingEvent(ev.PAYMENT_SNAPSHOT, payment.pk, snapshot(payment))]
+    pending: list[PendingEvent[Any]] = [PendingEvent(ev.PAYMENT_SNAPSHOT, payment.pk, snapshot(payment))]
     if payment.status in SETTLED and payment.held == 0 and payment.payout_due == 0:
         pending.append(
             PendingEvent(

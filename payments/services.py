@@ -228,7 +228,15 @@ def payment_open(*, acceptance: QuoteAcceptance, hold: Hold, card_token: str) ->
 
 
 def _job_event(event_type: Any, payment: Payment, amount: Decimal, *, actor_id: int | None = None, **extra: Any) -> PendingEvent:
-    data = {"job_id": payment.job_id, "payment_id": payment.pk, "amount": str(amount), "status": payment.status}
+    data = {
+        "job_id": payment.job_id,
+        "payment_id": payment.pk,
+        "amount": str(amount),
+        "status": payment.status,
+        # Who is involved, so handlers need not read the job (v2 of these types).
+        "customer_id": payment.customer_id,
+        "tradesperson_id": payment.tradesperson_id,
+    }
     data.update({k: str(v) if isinstance(v, Decimal) else v for k, v in extra.items()})
     return PendingEvent(event_type, payment.job_id, data, actor_id)
 
@@ -348,7 +356,15 @@ def payment_collect(*, job_id: int) -> Payment | None:
                 PendingEvent(
                     ev.PAYMENT_FAILED,
                     job_id,
-                    {"job_id": job_id, "payment_id": payment.pk, "stage": "balance", "amount": str(rest), "reason": result.message},
+                    ev.PaymentFailedV2(
+                        job_id=job_id,
+                        payment_id=payment.pk,
+                        stage="balance",
+                        amount=str(rest),
+                        reason=result.message,
+                        customer_id=payment.customer_id,
+                        tradesperson_id=payment.tradesperson_id,
+                    ),
                 )
             )
             if payment.captured > 0:

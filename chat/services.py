@@ -125,19 +125,19 @@ def chat_send(*, thread: Thread, sender: User, text: str, client_key: str = "") 
             ev.CHAT_MESSAGE_SENT,
             aggregate_id=locked.job_id,
             actor_id=sender.pk,
-            data={
-                "job_id": locked.job_id,
-                "thread_id": locked.pk,
-                "message_id": message.pk,
-                "sender_id": sender.pk,
-                "recipient_id": locked.other_party_id(sender.pk),
-                "customer_id": locked.customer_id,
-                "tradesperson_id": locked.tradesperson_id,
-                "sender_name": party_name(sender),
-                "text": message.text,
-                "masked": changed,
-                "sent_at": message.created_at.isoformat(),
-            },
+            data=ev.ChatMessageSentV1(
+                job_id=locked.job_id,
+                thread_id=locked.pk,
+                message_id=message.pk,
+                sender_id=sender.pk,
+                recipient_id=locked.other_party_id(sender.pk),
+                customer_id=locked.customer_id,
+                tradesperson_id=locked.tradesperson_id,
+                sender_name=party_name(sender),
+                text=message.text,
+                masked=changed,
+                sent_at=message.created_at.isoformat(),
+            ),
         )
     return message, True
 
@@ -172,12 +172,12 @@ def chat_mark_read(*, thread: Thread, reader: User, up_to_message_id: int) -> Th
             ev.CHAT_READ,
             aggregate_id=locked.job_id,
             actor_id=reader.pk,
-            data={
-                "job_id": locked.job_id,
-                "thread_id": locked.pk,
-                "reader_id": reader.pk,
-                "up_to": newest_from_other,
-                "read_at": timezone.now().isoformat(),
-            },
+            data=ev.ChatReadV1(
+                job_id=locked.job_id,
+                thread_id=locked.pk,
+                reader_id=reader.pk,
+                up_to=newest_from_other,
+                read_at=timezone.now().isoformat(),
+            ),
         )
     return locked

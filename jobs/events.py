@@ -1,28 +1,206 @@
-"""Job event types. Schemas: marketplace/events/schemas/<type>.v<N>.json.
+"""Job event types and their payloads. Schemas: marketplace/events/schemas/<type>.v<N>.json.
 
 Every event here belongs to the job aggregate (key = job id), including leads and
-bids, so everything that happens to one job is ordered on one partition.
+bids, so everything that happens to one job is ordered on one partition.  One TypedDict
+per schema version (``JobPostedV2``); the newest is what the emitter builds and the
+handlers read (``event.payload(JobPostedV2)``).
 """
 
-from marketplace.events.schemas import register
-from marketplace.events.topics import Topic
+from typing import NotRequired, TypedDict
+
+from marketplace.events.schemas import job_event
 
 
-def _job_event(name: str, description: str):  # type: ignore[no-untyped-def]
-    return register(name, topic=Topic.JOBS, aggregate_type="job", description=description)
+class JobAwardedV1(TypedDict):
+    job_id: int
+    status: str
+    bid_id: int
+    tradesperson_id: int
+    amount: str
 
 
-JOB_POSTED = _job_event("job.posted", "A customer posted a job.")
-JOB_UPDATED = _job_event("job.updated", "The customer edited an open job.")
-JOB_CANCELLED = _job_event("job.cancelled", "The customer cancelled the job.")
-JOB_EXPIRED = _job_event("job.expired", "An open job expired without an award.")
-JOB_AWARDED = _job_event("job.awarded", "The customer accepted a bid.")
-JOB_STATUS_CHANGED = _job_event("job.status_changed", "A lifecycle step after the award.")
-JOB_SEARCH_WIDENED = _job_event("job.search_widened", "Matching widened for a job with no bids.")
-LEAD_OFFERED = _job_event("lead.offered", "Matching offered the job to a tradesperson.")
-LEAD_SEEN = _job_event("lead.seen", "The tradesperson opened the lead.")
-BID_PLACED = _job_event("bid.placed", "A tradesperson bid.")
-BID_REVISED = _job_event("bid.revised", "A tradesperson revised their bid.")
-BID_WITHDRAWN = _job_event("bid.withdrawn", "A tradesperson withdrew their bid.")
-BID_SHORTLISTED = _job_event("bid.shortlisted", "The customer shortlisted a bid.")
-BID_DECLINED = _job_event("bid.declined", "A bid was declined.")
+class JobAwardedV2(JobAwardedV1):
+    customer_id: NotRequired[int]
+
+
+class JobCancelledV1(TypedDict):
+    job_id: int
+    status: str
+    reason: str
+
+
+class JobCancelledV2(JobCancelledV1):
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
+
+
+class JobExpiredV1(TypedDict):
+    job_id: int
+    status: str
+
+
+class JobExpiredV2(JobExpiredV1):
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
+
+
+class TradeRef(TypedDict):
+    slug: str
+    name: str
+
+
+class JobPostedV1(TypedDict):
+    job_id: int
+    customer_id: int
+    trade: TradeRef
+    title: str
+    description: str
+    latitude: str
+    longitude: str
+    place: NotRequired[str]
+    budget_min: str
+    budget_max: str
+    is_emergency: bool
+    status: str
+    posted_at: str
+
+
+class JobPostedV2(JobPostedV1):
+    window_start: NotRequired[str | None]
+    window_end: NotRequired[str | None]
+    expires_at: NotRequired[str]
+    photo_urls: NotRequired[list[str]]
+
+
+class JobSearchWidenedV1(TypedDict):
+    job_id: int
+    match_round: int
+    radius_factor: float
+
+
+class JobSearchWidenedV2(JobSearchWidenedV1):
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
+
+
+class JobStatusChangedV1(TypedDict):
+    job_id: int
+    from_status: str
+    status: str
+
+
+class JobStatusChangedV2(JobStatusChangedV1):
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
+
+
+class JobUpdatedV1(TypedDict):
+    job_id: int
+    title: str
+    description: str
+    latitude: str
+    longitude: str
+    place: NotRequired[str]
+    budget_min: str
+    budget_max: str
+    window_start: NotRequired[str | None]
+    window_end: NotRequired[str | None]
+    is_emergency: bool
+
+
+class JobUpdatedV2(JobUpdatedV1):
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
+
+
+class LeadOfferedV1(TypedDict):
+    lead_id: int
+    job_id: int
+    tradesperson_id: int
+    match_round: int
+    distance_km: str
+    score: str
+    title: NotRequired[str]
+    trade: NotRequired[str]
+    place: NotRequired[str]
+    budget_min: NotRequired[str]
+    budget_max: NotRequired[str]
+    is_emergency: NotRequired[bool]
+
+
+class LeadSeenV1(TypedDict):
+    lead_id: int
+    job_id: int
+    tradesperson_id: int
+    seen_at: str
+
+
+class BidDeclinedV1(TypedDict):
+    bid_id: int
+    job_id: int
+    tradesperson_id: int
+    status: str
+    reason: NotRequired[str]
+
+
+class BidPlacedV1(TypedDict):
+    bid_id: int
+    job_id: int
+    tradesperson_id: int
+    business_name: NotRequired[str]
+    amount: str
+    message: NotRequired[str]
+    earliest_start: NotRequired[str | None]
+    status: str
+    revision: int
+    lead_offered_at: NotRequired[str | None]
+
+
+class BidRevisedV1(TypedDict):
+    bid_id: int
+    job_id: int
+    tradesperson_id: int
+    business_name: NotRequired[str]
+    amount: str
+    message: NotRequired[str]
+    earliest_start: NotRequired[str | None]
+    status: str
+    revision: int
+    lead_offered_at: NotRequired[str | None]
+    previous_amount: str
+
+
+class BidShortlistedV1(TypedDict):
+    bid_id: int
+    job_id: int
+    tradesperson_id: int
+    status: str
+    reason: NotRequired[str]
+
+
+class BidWithdrawnV1(TypedDict):
+    bid_id: int
+    job_id: int
+    tradesperson_id: int
+    status: str
+    reason: NotRequired[str]
+
+
+JOB_POSTED = job_event("job.posted", "A customer posted a job.", payload=JobPostedV2, older_payloads={1: JobPostedV1})
+JOB_UPDATED = job_event("job.updated", "The customer edited an open job.", payload=JobUpdatedV2, older_payloads={1: JobUpdatedV1})
+JOB_CANCELLED = job_event("job.cancelled", "The customer cancelled the job.", payload=JobCancelledV2, older_payloads={1: JobCancelledV1})
+JOB_EXPIRED = job_event("job.expired", "An open job expired without an award.", payload=JobExpiredV2, older_payloads={1: JobExpiredV1})
+JOB_AWARDED = job_event("job.awarded", "The customer accepted a bid.", payload=JobAwardedV2, older_payloads={1: JobAwardedV1})
+JOB_STATUS_CHANGED = job_event(
+    "job.status_changed", "A lifecycle step after the award.", payload=JobStatusChangedV2, older_payloads={1: JobStatusChangedV1}
+)
+JOB_SEARCH_WIDENED = job_event(
+    "job.search_widened", "Matching widened for a job with no bids.", payload=JobSearchWidenedV2, older_payloads={1: JobSearchWidenedV1}
+)
+LEAD_OFFERED = job_event("lead.offered", "Matching offered the job to a tradesperson.", payload=LeadOfferedV1)
+LEAD_SEEN = job_event("lead.seen", "The tradesperson opened the lead.", payload=LeadSeenV1)
+BID_PLACED = job_event("bid.placed", "A tradesperson bid.", payload=BidPlacedV1)
+BID_REVISED = job_event("bid.revised", "A tradesperson revised their bid.", payload=BidRevisedV1)
+BID_WITHDRAWN = job_event("bid.withdrawn", "A tradesperson withdrew their bid.", payload=BidWithdrawnV1)
+BID_SHORTLISTED = job_event("bid.shortlisted", "The customer shortlisted a bid.", payload=BidShortlistedV1)
+BID_DECLINED = job_event("bid.declined", "A bid was declined.", payload=BidDeclinedV1)

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from django.db import connection
 from django.db.models import F
@@ -30,6 +30,14 @@ from .models import Bid, Job, JobBoardEntry, TradeActivity
 from .streams import BOARD_STREAM, job_feed_stream, job_stream
 
 CLOSED = {"cancelled", "expired", "awarded"}
+
+
+class _PaymentParties(TypedDict):
+    """What every job-topic ``payment.*`` event says about who is involved (v2 adds the two ids)."""
+
+    job_id: int
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
 
 
 def _dt(value: str | None) -> Any:
@@ -350,10 +358,17 @@ class JobLiveHandler(EventHandler):
         push.send_on_commit(user_stream(d["tradesperson_id"]), event, d)
 
     def _payment(self, event: Envelope) -> tuple[Job | None, int | None]:
-        """Push a payment event to the job's page and the awarded tradesperson; returns (job, tradesperson id)."""
+        """Push a payment event to the job's page and the awarded tradesperson; returns (job, tradesperson id).
+
+        The job is still read for the notifications' wording; v2 events name the tradesperson, so
+        only v1 events (emitted before it) need the awarded bid joined in.
+        """
         d = event.data
-        job = Job.objects.filter(pk=d["job_id"]).first()
-        tradesperson_id = job.tradesperson_id if job is not None else None
+        parties = event.payload(_PaymentParties)
+        job = Job.objects.filter(pk=parties["job_id"]).first()
+        tradesperson_id = None
+        if job is not None:  # v2 events name the tradesperson; v1 events leave it to the job's stored one
+            tradesperson_id = parties.get("tradesperson_id", job.tradesperson_id)
         push.send_on_commit(job_stream(d["job_id"]), event, d)
         if tradesperson_id is not None:
             push.send_on_commit(user_stream(tradesperson_id), event, d)

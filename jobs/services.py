@@ -95,30 +95,37 @@ def pro_profile_save(
 # --- jobs -------------------------------------------------------------------------------
 
 
-def job_snapshot(job: Job, photos: Iterable[JobPhoto] | None = None) -> dict[str, Any]:
+def job_snapshot(job: Job, photos: Iterable[JobPhoto] | None = None) -> ev.JobPostedV2:
     """The job as events carry it (job.posted): enough for any read model.
 
     ``photos``: the job's photos when the caller has them (a job just posted), saving the query.
     """
-    return {
-        "job_id": job.pk,
-        "customer_id": job.customer_id,
-        "trade": {"slug": job.trade.slug, "name": job.trade.name},
-        "title": job.title,
-        "description": job.description,
-        "latitude": str(job.latitude),
-        "longitude": str(job.longitude),
-        "place": job.place,
-        "budget_min": str(job.budget_min),
-        "budget_max": str(job.budget_max),
-        "window_start": job.window_start.isoformat() if job.window_start else None,
-        "window_end": job.window_end.isoformat() if job.window_end else None,
-        "is_emergency": job.is_emergency,
-        "status": job.status,
-        "posted_at": job.created_at.isoformat(),
-        "expires_at": job.expires_at.isoformat(),
-        "photo_urls": [photo.image.url for photo in (job.photos.all() if photos is None else photos)],
-    }
+    return ev.JobPostedV2(
+        job_id=job.pk,
+        customer_id=job.customer_id,
+        trade=ev.TradeRef(slug=job.trade.slug, name=job.trade.name),
+        title=job.title,
+        description=job.description,
+        latitude=str(job.latitude),
+        longitude=str(job.longitude),
+        place=job.place,
+        budget_min=str(job.budget_min),
+        budget_max=str(job.budget_max),
+        window_start=job.window_start.isoformat() if job.window_start else None,
+        window_end=job.window_end.isoformat() if job.window_end else None,
+        is_emergency=job.is_emergency,
+        status=job.status,
+        posted_at=job.created_at.isoformat(),
+        expires_at=job.expires_at.isoformat(),
+        photo_urls=[photo.image.url for photo in (job.photos.all() if photos is None else photos)],
+    )
+
+
+def _awarded_tradesperson_id(job: Job) -> int | None:
+    """Who job events name as the tradesperson (None before the award), so handlers need not read the job."""
+    if job.awarded_bid_id is None:
+        return None
+    return Bid.objects.filter(pk=job.awarded_bid_id).values_list("tradesperson_id", flat=True).first()
 
 
 def _check_window(window_start: datetime | None, window_end: datetime | None) -> None:
@@ -273,7 +280,21 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
             _check_window(job.window_start, job.window_end)
         job.save()
         snapshot = job_snapshot(job)
-        data = {"job_id": job.pk, **{name: snapshot[name] for name in EDITABLE_FIELDS}}
+        data = ev.JobUpdatedV2(
+            job_id=job.pk,
+            title=snapshot["title"],
+            description=snapshot["description"],
+            latitude=snapshot["latitude"],
+            longitude=snapshot["longitude"],
+            place=snapshot["place"],
+            budget_min=snapshot["budget_min"],
+            budget_max=snapshot["budget_max"],
+            window_start=snapshot["window_start"],
+            window_end=snapshot["window_end"],
+            is_emergency=snapshot["is_emergency"],
+            customer_id=job.customer_id,
+            tradesperson_id=_awarded_tradesperson_id(job),
+        )
         emit(ev.JOB_UPDATED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
     return job
 
@@ -301,7 +322,13 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
         emit(
             ev.JOB_CANCELLED,
             aggregate_id=job.pk,
-            data={"job_id": job.pk, "status": job.status, "reason": (who + scrub(reason))[:500]},
+            data=ev.JobCancelledV2(
+                job_id=job.pk,
+                status=job.status,
+                reason=(who + scrub(reason))[:500],
+                customer_id=job.customer_id,
+                tradesperson_id=_awarded_tradesperson_id(job),
+            ),
             actor_id=actor.pk,
         )
     return job
@@ -315,7 +342,11 @@ def job_expire(*, job: Job) -> Job | None:
             return None
         job.status = Job.Status.EXPIRED
         job.save(update_fields=["status", "updated_at"])
-        emit(ev.JOB_EXPIRED, aggregate_id=job.pk, data={"job_id": job.pk, "status": job.status})
+        emit(
+            ev.JOB_EXPIRED,
+            aggregate_id=job.pk,
+            data=ev.JobExpiredV2(job_id=job.pk, status=job.status, customer_id=job.customer_id, tradesperson_id=None),
+        )
     return job
 
 
@@ -331,7 +362,13 @@ def job_widen_search(*, job: Job) -> Job | None:
         emit(
             ev.JOB_SEARCH_WIDENED,
             aggregate_id=job.pk,
-            data={"job_id": job.pk, "match_round": job.match_round, "radius_factor": factors[job.match_round - 1]},
+            data=ev.JobSearchWidenedV2(
+                job_id=job.pk,
+                match_round=job.match_round,
+                radius_factor=factors[job.match_round - 1],
+                customer_id=job.customer_id,
+                tradesperson_id=None,
+            ),
         )
     return job
 
@@ -360,17 +397,18 @@ def job_award(*, job: Job, bid: Bid, actor: User) -> Job:
             Bid.objects.select_for_update().filter(job=job, status__in=[Bid.Status.ACTIVE, Bid.Status.SHORTLISTED]).exclude(pk=bid.pk)
         )
         Bid.objects.filter(pk__in=[o.pk for o in others]).update(status=Bid.Status.DECLINED, updated_at=timezone.now())
-        pending = [
+        pending: list[PendingEvent[Any]] = [
             PendingEvent(
                 ev.JOB_AWARDED,
                 job.pk,
-                {
-                    "job_id": job.pk,
-                    "status": job.status,
-                    "bid_id": bid.pk,
-                    "tradesperson_id": bid.tradesperson_id,
-                    "amount": str(bid.amount),
-                },
+                ev.JobAwardedV2(
+                    job_id=job.pk,
+                    status=job.status,
+                    bid_id=bid.pk,
+                    tradesperson_id=bid.tradesperson_id,
+                    amount=str(bid.amount),
+                    customer_id=job.customer_id,
+                ),
                 actor.pk,
             )
         ]
@@ -378,13 +416,13 @@ def job_award(*, job: Job, bid: Bid, actor: User) -> Job:
             PendingEvent(
                 ev.BID_DECLINED,
                 job.pk,
-                {
-                    "bid_id": o.pk,
-                    "job_id": job.pk,
-                    "tradesperson_id": o.tradesperson_id,
-                    "status": Bid.Status.DECLINED,
-                    "reason": "Another bid was accepted.",
-                },
+                ev.BidDeclinedV1(
+                    bid_id=o.pk,
+                    job_id=job.pk,
+                    tradesperson_id=o.tradesperson_id,
+                    status=Bid.Status.DECLINED,
+                    reason="Another bid was accepted.",
+                ),
                 actor.pk,
             )
             for o in others
@@ -404,7 +442,13 @@ def job_set_status(*, job: Job, status: str, actor: User | None = None) -> Job:
         emit(
             ev.JOB_STATUS_CHANGED,
             aggregate_id=job.pk,
-            data={"job_id": job.pk, "from_status": previous, "status": status},
+            data=ev.JobStatusChangedV2(
+                job_id=job.pk,
+                from_status=previous,
+                status=status,
+                customer_id=job.customer_id,
+                tradesperson_id=_awarded_tradesperson_id(job),
+            ),
             actor_id=actor.pk if actor else None,
         )
     return job
@@ -444,7 +488,7 @@ def lead_mark_seen(*, lead: Lead, actor: User) -> Lead:
             emit(
                 ev.LEAD_SEEN,
                 aggregate_id=lead.job_id,
-                data={"lead_id": lead.pk, "job_id": lead.job_id, "tradesperson_id": actor.pk, "seen_at": lead.seen_at.isoformat()},
+                data=ev.LeadSeenV1(lead_id=lead.pk, job_id=lead.job_id, tradesperson_id=actor.pk, seen_at=lead.seen_at.isoformat()),
                 actor_id=actor.pk,
             )
     return lead
@@ -453,20 +497,20 @@ def lead_mark_seen(*, lead: Lead, actor: User) -> Lead:
 # --- bids -------------------------------------------------------------------------------
 
 
-def _bid_data(bid: Bid, lead: Lead | None = None) -> dict[str, Any]:
+def _bid_data(bid: Bid, lead: Lead | None = None) -> ev.BidPlacedV1:
     profile = TradespersonProfile.objects.filter(user_id=bid.tradesperson_id).first()
-    return {
-        "bid_id": bid.pk,
-        "job_id": bid.job_id,
-        "tradesperson_id": bid.tradesperson_id,
-        "business_name": profile.business_name if profile else str(bid.tradesperson),
-        "amount": str(bid.amount),
-        "message": bid.message,
-        "earliest_start": bid.earliest_start.isoformat() if bid.earliest_start else None,
-        "status": bid.status,
-        "revision": bid.revision,
-        "lead_offered_at": lead.offered_at.isoformat() if lead else None,
-    }
+    return ev.BidPlacedV1(
+        bid_id=bid.pk,
+        job_id=bid.job_id,
+        tradesperson_id=bid.tradesperson_id,
+        business_name=profile.business_name if profile else str(bid.tradesperson),
+        amount=str(bid.amount),
+        message=bid.message,
+        earliest_start=bid.earliest_start.isoformat() if bid.earliest_start else None,
+        status=bid.status,
+        revision=bid.revision,
+        lead_offered_at=lead.offered_at.isoformat() if lead else None,
+    )
 
 
 def _check_amount(amount: Decimal) -> Decimal:
@@ -537,7 +581,8 @@ def bid_revise(*, bid: Bid, actor: User, amount: Decimal, message: str | None = 
             bid.earliest_start = earliest_start
         bid.revision += 1
         bid.save()
-        emit(ev.BID_REVISED, aggregate_id=bid.job_id, data={**_bid_data(bid), "previous_amount": str(previous)}, actor_id=actor.pk)
+        data = ev.BidRevisedV1(**_bid_data(bid), previous_amount=str(previous))
+        emit(ev.BID_REVISED, aggregate_id=bid.job_id, data=data, actor_id=actor.pk)
     return bid
 
 
@@ -550,7 +595,7 @@ def bid_withdraw(*, bid: Bid, actor: User) -> Bid:
         emit(
             ev.BID_WITHDRAWN,
             aggregate_id=bid.job_id,
-            data={"bid_id": bid.pk, "job_id": bid.job_id, "tradesperson_id": bid.tradesperson_id, "status": bid.status},
+            data=ev.BidWithdrawnV1(bid_id=bid.pk, job_id=bid.job_id, tradesperson_id=bid.tradesperson_id, status=bid.status),
             actor_id=actor.pk,
         )
     return bid
@@ -574,7 +619,7 @@ def bid_shortlist(*, bid: Bid, actor: User) -> Bid:
         emit(
             ev.BID_SHORTLISTED,
             aggregate_id=bid.job_id,
-            data={"bid_id": bid.pk, "job_id": bid.job_id, "tradesperson_id": bid.tradesperson_id, "status": bid.status},
+            data=ev.BidShortlistedV1(bid_id=bid.pk, job_id=bid.job_id, tradesperson_id=bid.tradesperson_id, status=bid.status),
             actor_id=actor.pk,
         )
     return bid
@@ -586,13 +631,13 @@ def bid_decline(*, bid: Bid, actor: User, reason: str = "") -> Bid:
         emit(
             ev.BID_DECLINED,
             aggregate_id=bid.job_id,
-            data={
-                "bid_id": bid.pk,
-                "job_id": bid.job_id,
-                "tradesperson_id": bid.tradesperson_id,
-                "status": bid.status,
-                "reason": scrub(reason)[:500],
-            },
+            data=ev.BidDeclinedV1(
+                bid_id=bid.pk,
+                job_id=bid.job_id,
+                tradesperson_id=bid.tradesperson_id,
+                status=bid.status,
+                reason=scrub(reason)[:500],
+            ),
             actor_id=actor.pk,
         )
     return bid

@@ -1,4 +1,4 @@
-"""Payment event types. Schemas: marketplace/events/schemas/<type>.v<N>.json.
+"""Payment event types and their payloads. Schemas: marketplace/events/schemas/<type>.v<N>.json.
 
 Two kinds:
 
@@ -9,23 +9,136 @@ Two kinds:
   published as a tombstone (null value, its envelope in headers) once the payment is settled.
 """
 
-from marketplace.events.schemas import register
+from typing import Literal, NotRequired, TypedDict
+
+from marketplace.events.schemas import job_event, register
 from marketplace.events.topics import Topic
 
 
-def _job_event(name: str, description: str):  # type: ignore[no-untyped-def]
-    return register(name, topic=Topic.JOBS, aggregate_type="job", description=description)
+class PaymentCapturedV1(TypedDict):
+    job_id: int
+    payment_id: int
+    amount: str
+    status: str
+    captured_total: str
+    reason: NotRequired[str]
 
 
-DEPOSIT_AUTHORIZED = _job_event("payment.deposit_authorized", "The deposit is held on the customer's card.")
-PAYMENT_FAILED = _job_event("payment.failed", "A card payment was declined or failed.")
-PAYMENT_CAPTURED = _job_event("payment.captured", "Money was taken from the customer's card.")
-PAYMENT_REFUNDED = _job_event("payment.refunded", "Money went back to the customer's card.")
-PAYMENT_VOIDED = _job_event("payment.voided", "A held deposit was released.")
+class PaymentCapturedV2(PaymentCapturedV1):
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
+
+
+class PaymentDepositAuthorizedV1(TypedDict):
+    job_id: int
+    payment_id: int
+    amount: str
+    status: str
+
+
+class PaymentDepositAuthorizedV2(PaymentDepositAuthorizedV1):
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
+
+
+class PaymentFailedV1(TypedDict):
+    job_id: int
+    payment_id: NotRequired[int | None]
+    stage: Literal["deposit", "balance", "refund", "capture"]
+    amount: str
+    reason: str
+    customer_id: NotRequired[int]
+
+
+class PaymentFailedV2(PaymentFailedV1):
+    tradesperson_id: NotRequired[int | None]
+
+
+class PaymentRefundedV1(TypedDict):
+    job_id: int
+    payment_id: int
+    amount: str
+    status: str
+    refunded_total: str
+    reason: NotRequired[str]
+
+
+class PaymentRefundedV2(PaymentRefundedV1):
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
+
+
+class PaymentSettledV1(TypedDict):
+    payment_id: int
+    job_id: int
+    status: str
+
+
+class PaymentSnapshotV1(TypedDict):
+    payment_id: int
+    job_id: int
+    customer_id: int
+    tradesperson_id: int
+    status: str
+    currency: str
+    version: int
+    total: str
+    deposit: str
+    balance: str
+    tax: NotRequired[str]
+    platform_fee: NotRequired[str]
+    payout: NotRequired[str]
+    held: str
+    captured: str
+    refunded: str
+    cancellation_fee: NotRequired[str]
+    platform_revenue: str
+    payout_due: str
+    payout_paid: str
+
+
+class PaymentVoidedV1(TypedDict):
+    job_id: int
+    payment_id: int
+    amount: str
+    status: str
+    cancellation_fee: NotRequired[str]
+    reason: NotRequired[str]
+
+
+class PaymentVoidedV2(PaymentVoidedV1):
+    customer_id: NotRequired[int]
+    tradesperson_id: NotRequired[int | None]
+
+
+DEPOSIT_AUTHORIZED = job_event(
+    "payment.deposit_authorized",
+    "The deposit is held on the customer's card.",
+    payload=PaymentDepositAuthorizedV2,
+    older_payloads={1: PaymentDepositAuthorizedV1},
+)
+PAYMENT_FAILED = job_event(
+    "payment.failed", "A card payment was declined or failed.", payload=PaymentFailedV2, older_payloads={1: PaymentFailedV1}
+)
+PAYMENT_CAPTURED = job_event(
+    "payment.captured", "Money was taken from the customer's card.", payload=PaymentCapturedV2, older_payloads={1: PaymentCapturedV1}
+)
+PAYMENT_REFUNDED = job_event(
+    "payment.refunded", "Money went back to the customer's card.", payload=PaymentRefundedV2, older_payloads={1: PaymentRefundedV1}
+)
+PAYMENT_VOIDED = job_event("payment.voided", "A held deposit was released.", payload=PaymentVoidedV2, older_payloads={1: PaymentVoidedV1})
 
 PAYMENT_SNAPSHOT = register(
-    "payment.snapshot", topic=Topic.PAYMENTS, aggregate_type="payment", description="A payment's whole current state."
+    "payment.snapshot",
+    topic=Topic.PAYMENTS,
+    aggregate_type="payment",
+    description="A payment's whole current state.",
+    payload=PaymentSnapshotV1,
 )
 PAYMENT_SETTLED = register(
-    "payment.settled", topic=Topic.PAYMENTS, aggregate_type="payment", description="Tombstone: the payment is settled."
+    "payment.settled",
+    topic=Topic.PAYMENTS,
+    aggregate_type="payment",
+    description="Tombstone: the payment is settled.",
+    payload=PaymentSettledV1,
 )

@@ -7,6 +7,7 @@ outage raises ``Retryable`` (retried with backoff, never dead-lettered).
 
 from __future__ import annotations
 
+from jobs.events import JobCancelledV2, JobStatusChangedV2
 from jobs.models import Job
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
@@ -16,12 +17,16 @@ from .services import payment_cancel, payment_collect
 
 class PaymentsHandler(EventHandler):
     def on_job_status_changed(self, event: Envelope) -> None:
-        if event.data["status"] == Job.Status.COMPLETED:
-            payment_collect(job_id=event.data["job_id"])
+        data = event.payload(JobStatusChangedV2)
+        if data["status"] == Job.Status.COMPLETED:
+            payment_collect(job_id=data["job_id"])
 
     def on_job_cancelled(self, event: Envelope) -> None:
-        job = Job.objects.filter(pk=event.data["job_id"]).only("customer_id").first()
-        if job is None:
-            return
-        by_customer = event.actor_id is None or event.actor_id == job.customer_id
-        payment_cancel(job_id=job.pk, cancelled_at=event.occurred_at, by_customer=by_customer)
+        data = event.payload(JobCancelledV2)
+        # v2 names the customer; for a v1 event (emitted before it) read the job. No job, no
+        # payment (it belongs to the job), so payment_cancel then does nothing.
+        customer_id = data.get("customer_id")
+        if customer_id is None:
+            customer_id = Job.objects.filter(pk=data["job_id"]).values_list("customer_id", flat=True).first()
+        by_customer = event.actor_id is None or event.actor_id == customer_id
+        payment_cancel(job_id=data["job_id"], cancelled_at=event.occurred_at, by_customer=by_customer)

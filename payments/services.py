@@ -229,12 +229,20 @@ def payment_open(*, acceptance: QuoteAcceptance, hold: Hold, card_token: str) ->
 
 
 def _job_event(event_type: Any, payment: Payment, amount: Decimal, *, actor_id: int | None = None, **extra: Any) -> PendingEvent:
-    data = {"job_id": payment.job_id, "payment_id": payment.pk, "amount": str(amount), "status": payment.status}
+    data = {
+        "job_id": payment.job_id,
+        "payment_id": payment.pk,
+        "amount": str(amount),
+        "status": payment.status,
+        # Who is involved, so handlers need not read the job (v2 of these types).
+        "customer_id": payment.customer_id,
+        "tradesperson_id": payment.tradesperson_id,
+    }
     data.update({k: str(v) if isinstance(v, Decimal) else v for k, v in extra.items()})
     return PendingEvent(event_type, payment.job_id, data, actor_id)
 
 
-def snapshot(payment: Payment) -> dict[str, Any]:
+def snapshot(payment: Payment) -> ev.PaymentSnapshotV1:
     a = payment.acceptance
     return {
         "payment_id": payment.pk,
@@ -260,9 +268,9 @@ def snapshot(payment: Payment) -> dict[str, Any]:
     }
 
 
-def _state_events(payment: Payment) -> list[PendingEvent]:
+def _state_events(payment: Payment) -> list[PendingEvent[Any]]:
     """The snapshot, and the tombstone if the payment is now settled."""
-    pending = [PendingEvent(ev.PAYMENT_SNAPSHOT, payment.pk, snapshot(payment))]
+    pending: list[PendingEvent[Any]] = [PendingEvent(ev.PAYMENT_SNAPSHOT, payment.pk, snapshot(payment))]
     if payment.status in lifecycle.SETTLED and payment.held == 0 and payment.payout_due == 0:
         pending.append(
             PendingEvent(
@@ -349,7 +357,15 @@ def payment_collect(*, job_id: int) -> Payment | None:
                 PendingEvent(
                     ev.PAYMENT_FAILED,
                     job_id,
-                    {"job_id": job_id, "payment_id": payment.pk, "stage": "balance", "amount": str(rest), "reason": result.message},
+                    ev.PaymentFailedV2(
+                        job_id=job_id,
+                        payment_id=payment.pk,
+                        stage="balance",
+                        amount=str(rest),
+                        reason=result.message,
+                        customer_id=payment.customer_id,
+                        tradesperson_id=payment.tradesperson_id,
+                    ),
                 )
             )
             if payment.captured > 0:

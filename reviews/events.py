@@ -1,18 +1,58 @@
-"""Review event types: steps of a job, so topic ``marketplace.jobs``, key = job id (ordered with the job's completion).
+"""Review event types and their payloads: steps of a job, so topic ``marketplace.jobs``, key = job id (ordered with
+the job's completion).
 
 Emitted through the outbox by ``reviews.services``; the ``ratings`` consumer (``reviews.projections``) folds them
 into the rating summaries.  ``review.posted`` and ``review.moderated`` carry the ratings in full, so a summary can be
 rebuilt from the log alone.  Schemas: marketplace/events/schemas/<type>.v1.json.
 """
 
-from marketplace.events.schemas import register
-from marketplace.events.topics import Topic
+from typing import NotRequired, TypedDict
+
+from marketplace.events.schemas import job_event
 
 
-def _job_event(name: str, description: str):  # type: ignore[no-untyped-def]
-    return register(name, topic=Topic.JOBS, aggregate_type="job", description=description)
+class ReviewAspects(TypedDict):
+    punctuality: int
+    quality: int
+    value: int
+    communication: int
 
 
-REVIEW_POSTED = _job_event("review.posted", "The job's customer rated the tradesperson who did it.")
-REVIEW_REPLIED = _job_event("review.replied", "The tradesperson replied to the review.")
-REVIEW_MODERATED = _job_event("review.moderated", "Staff hid or restored the review (with a reason).")
+class ReviewModeratedV1(TypedDict):
+    review_id: int
+    job_id: int
+    customer_id: int
+    tradesperson_id: int
+    rating: int
+    aspects: ReviewAspects
+    hidden: bool
+    reason: str
+    moderator_id: NotRequired[int | None]
+    posted_at: str
+    moderated_at: str
+
+
+class ReviewPostedV1(TypedDict):
+    review_id: int
+    job_id: int
+    customer_id: int
+    tradesperson_id: int
+    rating: int
+    aspects: ReviewAspects
+    comment: str
+    posted_at: str
+    hidden: bool
+
+
+class ReviewRepliedV1(TypedDict):
+    review_id: int
+    job_id: int
+    customer_id: int
+    tradesperson_id: int
+    reply: str
+    replied_at: str
+
+
+REVIEW_POSTED = job_event("review.posted", "The job's customer rated the tradesperson who did it.", payload=ReviewPostedV1)
+REVIEW_REPLIED = job_event("review.replied", "The tradesperson replied to the review.", payload=ReviewRepliedV1)
+REVIEW_MODERATED = job_event("review.moderated", "Staff hid or restored the review (with a reason).", payload=ReviewModeratedV1)

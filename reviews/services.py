@@ -13,7 +13,7 @@ Rules (each refusal is a :class:`~marketplace.api_errors.ServiceError` with a st
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -47,15 +47,31 @@ def _text(value: str, what: str) -> str:
     return scrub(value)
 
 
-def review_data(review: Review) -> dict[str, Any]:
-    return {
-        "review_id": review.pk,
-        "job_id": review.job_id,
-        "customer_id": review.customer_id,
-        "tradesperson_id": review.tradesperson_id,
-        "rating": review.rating,
-        "aspects": review.aspects(),
-    }
+class _ReviewFields(TypedDict):
+    """The keys every review event carries (each event's TypedDict has these and its own)."""
+
+    review_id: int
+    job_id: int
+    customer_id: int
+    tradesperson_id: int
+
+
+class _RatedReviewFields(_ReviewFields):
+    """The keys of the events that carry the ratings in full (posted, moderated)."""
+
+    rating: int
+    aspects: ev.ReviewAspects
+
+
+def _review_ids(review: Review) -> _ReviewFields:
+    return _ReviewFields(review_id=review.pk, job_id=review.job_id, customer_id=review.customer_id, tradesperson_id=review.tradesperson_id)
+
+
+def review_data(review: Review) -> _RatedReviewFields:
+    aspects = ev.ReviewAspects(
+        punctuality=review.punctuality, quality=review.quality, value=review.value, communication=review.communication
+    )
+    return _RatedReviewFields(**_review_ids(review), rating=review.rating, aspects=aspects)
 
 
 def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int], comment: str = "") -> Review:
@@ -81,7 +97,9 @@ def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int
             emit(
                 ev.REVIEW_POSTED,
                 aggregate_id=job.pk,
-                data={**review_data(review), "comment": review.comment, "posted_at": review.created_at.isoformat(), "hidden": False},
+                data=ev.ReviewPostedV1(
+                    **review_data(review), comment=review.comment, posted_at=review.created_at.isoformat(), hidden=False
+                ),
                 actor_id=customer.pk,
             )
     except IntegrityError as exc:  # two submissions raced past the check: the constraint keeps one
@@ -105,11 +123,7 @@ def review_reply(*, review: Review, actor: User, reply: str) -> Review:
         emit(
             ev.REVIEW_REPLIED,
             aggregate_id=review.job_id,
-            data={
-                **{k: v for k, v in review_data(review).items() if k not in ("rating", "aspects")},
-                "reply": text,
-                "replied_at": review.replied_at.isoformat(),
-            },
+            data=ev.ReviewRepliedV1(**_review_ids(review), reply=text, replied_at=review.replied_at.isoformat()),
             actor_id=actor.pk,
         )
     return review
@@ -138,14 +152,14 @@ def review_moderate(*, review: Review, moderator: User, hide: bool, reason: str)
         emit(
             ev.REVIEW_MODERATED,
             aggregate_id=review.job_id,
-            data={
+            data=ev.ReviewModeratedV1(
                 **review_data(review),
-                "hidden": hide,
-                "reason": reason,
-                "moderator_id": moderator.pk,
-                "posted_at": review.created_at.isoformat(),
-                "moderated_at": review.moderated_at.isoformat(),
-            },
+                hidden=hide,
+                reason=reason,
+                moderator_id=moderator.pk,
+                posted_at=review.created_at.isoformat(),
+                moderated_at=review.moderated_at.isoformat(),
+            ),
             actor_id=moderator.pk,
         )
     return review

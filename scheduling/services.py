@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Literal, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -85,9 +85,15 @@ def business_profile_saved(*, owner: User) -> None:
             _availability_changed(worker, "worker", actor_id=owner.pk)
 
 
-def _availability_changed(worker: Worker, change: str, *, actor_id: int | None, span: tuple[datetime, datetime] | None = None) -> None:
+def _availability_changed(
+    worker: Worker,
+    change: Literal["created", "hours", "time_off", "worker"],
+    *,
+    actor_id: int | None,
+    span: tuple[datetime, datetime] | None = None,
+) -> None:
     """Tell capacity read models that ``worker``'s free time changed (they recompute from the tables)."""
-    data: dict[str, Any] = {"worker_id": worker.pk, "owner_id": worker.owner_id, "change": change}
+    data: ev.WorkerAvailabilityChangedV1 = {"worker_id": worker.pk, "owner_id": worker.owner_id, "change": change}
     if span is not None:
         data |= {"from": span[0].astimezone(UTC).isoformat(), "to": span[1].astimezone(UTC).isoformat()}
     emit(ev.WORKER_AVAILABILITY_CHANGED, aggregate_id=worker.pk, data=data, actor_id=actor_id)
@@ -209,17 +215,29 @@ def _write(appointment: Appointment, *, duration: timedelta, update_fields: list
         raise
 
 
-def _event_data(appointment: Appointment, side: str) -> dict[str, Any]:
-    return {
-        "job_id": appointment.job_id,
-        "appointment_id": appointment.pk,
-        "worker_id": appointment.worker_id,
-        "tradesperson_id": appointment.worker.owner_id,
-        "starts_at": appointment.starts_at.astimezone(UTC).isoformat(),
-        "ends_at": appointment.ends_at.astimezone(UTC).isoformat(),
-        "time_zone": appointment.worker.time_zone,
-        "by": side,
-    }
+class _AppointmentFields(TypedDict):
+    """The keys every appointment event carries (each event's TypedDict has these and its own)."""
+
+    job_id: int
+    appointment_id: int
+    worker_id: int
+    tradesperson_id: int
+    starts_at: str
+    ends_at: str
+    time_zone: str
+
+
+def _event_data(appointment: Appointment) -> _AppointmentFields:
+    """What every appointment event carries; the callers add ``by`` (who acted) and their own keys."""
+    return _AppointmentFields(
+        job_id=appointment.job_id,
+        appointment_id=appointment.pk,
+        worker_id=appointment.worker_id,
+        tradesperson_id=appointment.worker.owner_id,
+        starts_at=appointment.starts_at.astimezone(UTC).isoformat(),
+        ends_at=appointment.ends_at.astimezone(UTC).isoformat(),
+        time_zone=appointment.worker.time_zone,
+    )
 
 
 def appointment_book(*, job: Job, worker: Worker, starts_at: datetime, duration_minutes: int, actor: User) -> Appointment:
@@ -262,7 +280,8 @@ def appointment_book(*, job: Job, worker: Worker, starts_at: datetime, duration_
         _plan_reminders(appointment)
         SlotProposal.objects.filter(job=job, status=SlotProposal.Status.OPEN).update(status=SlotProposal.Status.WITHDRAWN)
         job_set_status(job=job, status=Job.Status.SCHEDULED, actor=actor)
-        emit(ev.APPOINTMENT_BOOKED, aggregate_id=job.pk, data=_event_data(appointment, side), actor_id=actor.pk)
+        data = ev.AppointmentBookedV1(**_event_data(appointment), by=side)
+        emit(ev.APPOINTMENT_BOOKED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
         _review_dependents(job=job, actor=actor)
     return appointment
 
@@ -294,11 +313,9 @@ def appointment_reschedule(
         same_worker = target.pk == appointment.worker_id
         _check_prerequisites(job=job, worker=target, starts_at=starts_at, duration=duration, zone=actor.time_zone, ignore=appointment)
         _check_slot(worker=target, starts_at=starts_at, duration=duration, ignore=appointment if same_worker else None)
-        previous = {
-            "previous_worker_id": appointment.worker_id,
-            "previous_starts_at": appointment.starts_at.astimezone(UTC).isoformat(),
-            "previous_ends_at": appointment.ends_at.astimezone(UTC).isoformat(),
-        }
+        previous_worker_id = appointment.worker_id
+        previous_starts_at = appointment.starts_at.astimezone(UTC).isoformat()
+        previous_ends_at = appointment.ends_at.astimezone(UTC).isoformat()
         time_changed = appointment.starts_at != starts_at or appointment.ends_at != starts_at + duration
         appointment.worker = target
         appointment.starts_at = starts_at.astimezone(UTC)
@@ -314,7 +331,14 @@ def appointment_reschedule(
         )
         if time_changed:
             _plan_reminders(appointment)
-        emit(ev.APPOINTMENT_RESCHEDULED, aggregate_id=job.pk, data=_event_data(appointment, side) | previous, actor_id=actor.pk)
+        data = ev.AppointmentRescheduledV1(
+            **_event_data(appointment),
+            by=side,
+            previous_worker_id=previous_worker_id,
+            previous_starts_at=previous_starts_at,
+            previous_ends_at=previous_ends_at,
+        )
+        emit(ev.APPOINTMENT_RESCHEDULED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
         if appointment.flagged_at is not None:
             _set_flag(appointment, None, actor=actor, cause="rescheduled")
         _review_dependents(job=job, actor=actor)
@@ -336,7 +360,7 @@ def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "
         _drop_unsent_reminders(appointment)
         if job.status == Job.Status.SCHEDULED:
             job_set_status(job=job, status=Job.Status.AWARDED, actor=actor)
-        data = _event_data(appointment, side) | {"reason": reason[:500]}
+        data = ev.AppointmentCancelledV1(**_event_data(appointment), by=side, reason=reason[:500])
         emit(ev.APPOINTMENT_CANCELLED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
         _review_dependents(job=job, actor=actor)
     return appointment
@@ -360,7 +384,12 @@ def appointment_confirm(*, appointment: Appointment, actor: User) -> Appointment
             raise ServiceError("This appointment is already over.", code="appointment_over", kind=Refusal.CONFLICT)
         appointment.confirmed_at = timezone.now()
         appointment.save(update_fields=["confirmed_at", "updated_at"])
-        emit(ev.APPOINTMENT_CONFIRMED, aggregate_id=job.pk, data=_event_data(appointment, side), actor_id=actor.pk)
+        emit(
+            ev.APPOINTMENT_CONFIRMED,
+            aggregate_id=job.pk,
+            data=ev.AppointmentConfirmedV1(**_event_data(appointment), by=side),
+            actor_id=actor.pk,
+        )
     return appointment
 
 
@@ -408,12 +437,12 @@ def reminders_send(*, now: datetime | None = None, limit: int = 200) -> int:
             appointment = reminder.appointment
             reminder.sent_at = now
             reminder.save(update_fields=["sent_at"])
-            data = _event_data(appointment, "system") | {
-                "kind": reminder.kind,
-                "customer_id": appointment.job.customer_id,
-                "confirmed": appointment.confirmed_at is not None,
-            }
-            data.pop("by")
+            data = ev.AppointmentReminderV1(
+                **_event_data(appointment),
+                kind=cast(Literal["24h", "1h"], reminder.kind),
+                customer_id=appointment.job.customer_id,
+                confirmed=appointment.confirmed_at is not None,
+            )
             emit(ev.APPOINTMENT_REMINDER, aggregate_id=appointment.job_id, data=data)
             sent += 1
     return sent
@@ -466,7 +495,7 @@ def proposal_create(
             message=message[:500],
             proposed_by=actor,
         )
-        data = {
+        data: ev.AppointmentProposedV1 = {
             "job_id": job.pk,
             "proposal_id": proposal.pk,
             "worker_id": worker.pk,
@@ -552,7 +581,7 @@ def appointment_release(*, job: Job, actor: User, side: str, reason: str = "") -
     appointment.save(update_fields=["status", "cancelled_at", "updated_at"])
     _drop_unsent_reminders(appointment)
     SlotProposal.objects.filter(job=job, status=SlotProposal.Status.OPEN).update(status=SlotProposal.Status.WITHDRAWN)
-    data = _event_data(appointment, side) | {"reason": ("The job was cancelled. " + reason)[:500]}
+    data = ev.AppointmentCancelledV1(**_event_data(appointment), by=side, reason=("The job was cancelled. " + reason)[:500])
     emit(ev.APPOINTMENT_CANCELLED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
     return appointment
 
@@ -599,8 +628,8 @@ def _set_flag(appointment: Appointment, conflict: _Conflict | None, *, actor: Us
             return
         appointment.conflict_reason, appointment.flagged_at = "", None
         appointment.save(update_fields=["conflict_reason", "flagged_at", "updated_at"])
-        data = {"job_id": appointment.job_id, "appointment_id": appointment.pk, "cause": cause}
-        emit(ev.APPOINTMENT_UNFLAGGED, aggregate_id=appointment.job_id, data=data, actor_id=actor_id)
+        unflagged = ev.AppointmentUnflaggedV1(job_id=appointment.job_id, appointment_id=appointment.pk, cause=cause)
+        emit(ev.APPOINTMENT_UNFLAGGED, aggregate_id=appointment.job_id, data=unflagged, actor_id=actor_id)
         return
     zone = appointment.worker.time_zone
     reason = conflict.sentence(zone).replace("This job", "This appointment's job", 1)
@@ -613,14 +642,14 @@ def _set_flag(appointment: Appointment, conflict: _Conflict | None, *, actor: Us
         )
     appointment.conflict_reason, appointment.flagged_at = reason, timezone.now()
     appointment.save(update_fields=["conflict_reason", "flagged_at", "updated_at"])
-    data = _event_data(appointment, "system") | {
-        "customer_id": conflict.prerequisite.customer_id,
-        "prerequisite_job_id": conflict.prerequisite.pk,
-        "prerequisite_ends_at": conflict.ends_at.astimezone(UTC).isoformat() if conflict.ends_at else None,
-        "reason": reason,
-        "suggestions": [s.astimezone(UTC).isoformat() for s in suggestions],
-    }
-    data.pop("by")
+    data = ev.AppointmentFlaggedV1(
+        **_event_data(appointment),
+        customer_id=conflict.prerequisite.customer_id,
+        prerequisite_job_id=conflict.prerequisite.pk,
+        prerequisite_ends_at=conflict.ends_at.astimezone(UTC).isoformat() if conflict.ends_at else None,
+        reason=reason,
+        suggestions=[s.astimezone(UTC).isoformat() for s in suggestions],
+    )
     emit(ev.APPOINTMENT_FLAGGED, aggregate_id=appointment.job_id, data=data, actor_id=actor_id)
 
 
@@ -642,7 +671,7 @@ def _review_dependents(*, job: Job, actor: User) -> None:
         _review(job_id=dependent_id, actor=actor, cause="prerequisite_moved")
 
 
-def _dependency_data(job: Job, depends_on: Job) -> dict[str, Any]:
+def _dependency_data(job: Job, depends_on: Job) -> ev.DependencyAddedV1:
     return {"job_id": job.pk, "depends_on_id": depends_on.pk, "customer_id": job.customer_id}
 
 

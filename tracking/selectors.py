@@ -17,7 +17,7 @@ the API (the trail is purged after ``TRACKING['PING_RETENTION_HOURS']`` anyway).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 
@@ -49,6 +49,10 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+@overload
+def utc_iso(moment: datetime) -> str: ...
+@overload
+def utc_iso(moment: datetime | None) -> str | None: ...
 def utc_iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 

@@ -35,7 +35,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, cast
 
 from confluent_kafka import Producer
 from django.conf import settings
@@ -98,17 +98,20 @@ def _locked(job_id: int) -> tuple[Job, Visit, Appointment | None]:
     return job, visit, booked_appointment(job_id=job_id)
 
 
-def _event_data(job: Job, visit: Visit, at: datetime, **extra: Any) -> dict[str, Any]:
-    return {
-        "job_id": job.pk,
-        "visit_id": visit.pk,
-        "worker_id": visit.worker_id,
-        "tradesperson_id": job.tradesperson_id,
-        "customer_id": job.customer_id,
-        "stage": visit.stage,
-        "at": utc_iso(at),
-        **extra,
-    }
+def _event_data(job: Job, visit: Visit, at: datetime) -> ev.VisitPausedV1:
+    """What every visit event carries (``visit.paused`` is exactly that); the others add their own keys."""
+    tradesperson_id = job.tradesperson_id
+    # A visit moves only on an awarded job, with the worker who set off (the schema requires both).
+    assert tradesperson_id is not None and visit.worker_id is not None
+    return ev.VisitPausedV1(
+        job_id=job.pk,
+        visit_id=visit.pk,
+        worker_id=visit.worker_id,
+        tradesperson_id=tradesperson_id,
+        customer_id=job.customer_id,
+        stage=visit.stage,
+        at=utc_iso(at),
+    )
 
 
 def _move(visit: Visit, stage: str, at: datetime, actor: User | None, *, auto: bool = False) -> None:
@@ -175,7 +178,8 @@ def visit_act(*, job: Job | int, actor: User, action: str) -> Visit:
                 extra["destination"] = {"lat": float(locked_job.latitude), "lng": float(locked_job.longitude)}
             elif action == "arrived":
                 extra["auto"] = False
-            emit(event_type, aggregate_id=locked_job.pk, data=_event_data(locked_job, visit, now, **extra), actor_id=actor.pk)
+            # One call for several types (their TypedDicts are _event_data plus ``extra``): checked by the schema.
+            emit(event_type, aggregate_id=locked_job.pk, data={**_event_data(locked_job, visit, now), **extra}, actor_id=actor.pk)
     return visit
 
 
@@ -192,7 +196,7 @@ def visit_arrive_auto(*, job_id: int, distance_m: float) -> Visit | None:
             return None
         now = timezone.now()
         _move(visit, Stage.ARRIVED, now, None, auto=True)
-        data = _event_data(job, visit, now, auto=True, distance_m=round(distance_m, 1))
+        data = ev.VisitArrivedV1(**_event_data(job, visit, now), auto=True, distance_m=round(distance_m, 1))
         emit(ev.VISIT_ARRIVED, aggregate_id=job.pk, data=data)
     return visit
 
@@ -210,10 +214,8 @@ def visit_flag_drift(*, job_id: int, eta_at: datetime, eta_minutes: float) -> Vi
         now = timezone.now()
         visit.drift_alerted_at = now
         visit.save(update_fields=["drift_alerted_at", "updated_at"])
-        data = _event_data(
-            job,
-            visit,
-            now,
+        data = ev.TrackingEtaDriftV1(
+            **_event_data(job, visit, now),
             eta_at=utc_iso(eta_at),
             eta_minutes=round(eta_minutes, 1),
             late_minutes=round((eta_at - appointment.starts_at).total_seconds() / 60, 1),
@@ -228,6 +230,8 @@ def visit_flag_drift(*, job_id: int, eta_at: datetime, eta_minutes: float) -> Vi
 # off (privacy: nothing about where the tradesperson is stays on the customer's page once they are not coming).
 _TRIP_FIELDS = {**POSITION_FIELDS, "drift_alerted_at": None}
 CALL_OFF_STAGES = (Stage.ON_THE_WAY, Stage.ARRIVED)
+CallOffStage = Literal["on_the_way", "arrived"]  # CALL_OFF_STAGES, as visit.called_off's schema names them
+CallOffReason = Literal["appointment_cancelled", "job_cancelled"]
 
 
 def visit_call_off(*, job_id: int) -> Visit | None:
@@ -253,8 +257,9 @@ def visit_call_off(*, job_id: int) -> Visit | None:
         visit.save(update_fields=[*_TRIP_FIELDS, "updated_at"])
         TrackPoint.objects.filter(visit=visit).delete()
         _move(visit, Stage.SCHEDULED, now, None)
-        reason = "job_cancelled" if job.status == Job.Status.CANCELLED else "appointment_cancelled"
-        emit(ev.VISIT_CALLED_OFF, aggregate_id=job.pk, data=_event_data(job, visit, now, from_stage=from_stage, reason=reason))
+        reason: CallOffReason = "job_cancelled" if job.status == Job.Status.CANCELLED else "appointment_cancelled"
+        data = ev.VisitCalledOffV1(**_event_data(job, visit, now), from_stage=cast(CallOffStage, from_stage), reason=reason)
+        emit(ev.VISIT_CALLED_OFF, aggregate_id=job.pk, data=data)
     return visit
 
 

@@ -23,12 +23,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
 from jsonschema import Draft202012Validator
 
-from .schemas import SCHEMA_DIR, SchemaViolation, fast_validator, get_event_type, validate_data
+from .schemas import SCHEMA_DIR, P, PayloadType, SchemaViolation, fast_validator, get_event_type, required_keys, validate_data
 
 # The header that carries a tombstone's envelope JSON (its value is null).
 ENVELOPE_HEADER = "envelope"
@@ -103,8 +103,29 @@ class Envelope:
     def key(self) -> bytes:
         return self.aggregate_id.encode()
 
+    def payload(self, shape: type[P]) -> P:
+        """``data`` as the TypedDict ``shape``: the newest version's, or a view of keys it shares.
 
-def normalise_data(data: dict[str, Any]) -> dict[str, Any]:
+        No copy and no check of the values: they were validated against the event's schema
+        when it was emitted or decoded, and every version's data fits the newest TypedDict
+        (newer versions only add optional keys).  Raises TypeError if ``shape`` does not fit
+        this event type (a key it lacks, or a key it may omit that ``shape`` requires): a bug
+        in the handler, not in the event.
+        """
+        _check_shape(self.event_type, shape)
+        return cast(P, self.data)
+
+
+@cache
+def _check_shape(event_type: str, shape: PayloadType) -> None:
+    newest = get_event_type(event_type).payloads.get(get_event_type(event_type).current_version)
+    if newest is None or shape is newest:
+        return
+    if not set(shape.__annotations__) <= set(newest.__annotations__) or not required_keys(shape) <= required_keys(newest):
+        raise TypeError(f"{shape.__name__} does not fit {event_type} (its payload is {newest.__name__})")
+
+
+def normalise_data(data: Mapping[str, object]) -> dict[str, Any]:
     """JSON round trip with Django's encoder (Decimal, datetime, UUID become strings).
 
     Done where an event is made, so a payload that cannot be serialised fails at

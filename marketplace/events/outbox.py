@@ -18,7 +18,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
 from django.db import connection
 from django.utils import timezone
@@ -26,7 +26,7 @@ from django.utils import timezone
 from .context import current_causation_id, current_correlation_id
 from .envelope import Envelope, normalise_data
 from .models import AggregateSequence, OutboxEvent
-from .schemas import EventType, validate_data
+from .schemas import EventType, P, validate_data
 from .topics import topic_spec
 
 
@@ -35,16 +35,17 @@ class OutsideTransaction(RuntimeError):
 
 
 @dataclass(frozen=True)
-class PendingEvent:
-    event_type: EventType
+class PendingEvent(Generic[P]):
+    # ``data`` is the TypedDict of the event type's newest version (mypy checks the pair).
+    event_type: EventType[P]
     aggregate_id: str | int
-    data: dict[str, Any]
+    data: P
     actor_id: int | None = None
     # Publish as a Kafka tombstone (null value, envelope in headers); compacted topics only.
     tombstone: bool = False
 
 
-def emit(event_type: EventType, *, aggregate_id: str | int, data: dict[str, Any], actor_id: int | None = None) -> Envelope:
+def emit(event_type: EventType[P], *, aggregate_id: str | int, data: P, actor_id: int | None = None) -> Envelope:
     """Validate one event and add it to the outbox in the caller's transaction.
 
     Guarantees: the event gets the next sequence number of its aggregate; it is
@@ -54,7 +55,7 @@ def emit(event_type: EventType, *, aggregate_id: str | int, data: dict[str, Any]
     return emit_many([PendingEvent(event_type, aggregate_id, data, actor_id)])[0]
 
 
-def emit_tombstone(event_type: EventType, *, aggregate_id: str | int, data: dict[str, Any], actor_id: int | None = None) -> Envelope:
+def emit_tombstone(event_type: EventType[P], *, aggregate_id: str | int, data: P, actor_id: int | None = None) -> Envelope:
     """Like :func:`emit`, but the relay publishes the event as a tombstone for its key.
 
     The key (aggregate id) is deleted from the compacted topic once the compactor
@@ -64,7 +65,7 @@ def emit_tombstone(event_type: EventType, *, aggregate_id: str | int, data: dict
     return emit_many([PendingEvent(event_type, aggregate_id, data, actor_id, tombstone=True)])[0]
 
 
-def _check_tombstone(event_type: EventType) -> None:
+def _check_tombstone(event_type: EventType[Any]) -> None:
     spec = topic_spec(event_type.topic)
     if not spec.compacted:
         raise ValueError(
@@ -73,7 +74,7 @@ def _check_tombstone(event_type: EventType) -> None:
         )
 
 
-def emit_many(events: Sequence[PendingEvent]) -> list[Envelope]:
+def emit_many(events: Sequence[PendingEvent[Any]]) -> list[Envelope]:
     """Add several events in one round trip per aggregate plus one INSERT.
 
     Events of one aggregate keep the order they are given in.

@@ -8,6 +8,12 @@ with the previous one (see :func:`compatibility_problems`).
 
 Producers emit the newest version of a type; consumers accept every version that
 exists on disk, so a consumer deployed before a producer keeps working.
+
+Each version also has a ``TypedDict`` beside the type's registration in its app's
+``events.py`` (``JobPostedV2``): :func:`emit` takes it, so mypy checks the keys an
+emitter writes, and handlers read ``event.payload(JobPostedV2)``.  Nothing changes on
+the wire (a TypedDict is a dict at run time); :func:`payload_problems` keeps each one
+equal to its JSON schema, and the schema test runs it over every registered type.
 """
 
 from __future__ import annotations
@@ -15,10 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar, Union, is_typeddict
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
@@ -35,29 +44,52 @@ class SchemaViolation(ValueError):
     """An event does not match its declared schema (producing or consuming it is an error)."""
 
 
+# The payload of an event type's newest version: a TypedDict (a Mapping to mypy, a dict at run time).
+P = TypeVar("P", bound=Mapping[str, object])
+# A TypedDict class: typing has no name for "any TypedDict type", so this is Any.
+PayloadType = Any
+
+
 @dataclass(frozen=True)
-class EventType:
-    """A kind of event: its name, the topic it goes to and the aggregate that keys it."""
+class EventType(Generic[P]):
+    """A kind of event: its name, the topic it goes to, the aggregate that keys it, and its payloads.
+
+    ``payloads`` maps each schema version to its TypedDict; the newest one is ``P``, what
+    :func:`~marketplace.events.outbox.emit` takes for this type.
+    """
 
     name: str
     topic: Topic
     aggregate_type: str
     description: str = ""
-    versions: tuple[int, ...] = field(default=(), compare=False)
+    payloads: Mapping[int, PayloadType] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def current_version(self) -> int:
         return max(available_versions(self.name))
 
 
-_REGISTRY: dict[str, EventType] = {}
+_REGISTRY: dict[str, EventType[Any]] = {}
 
 
-def register(name: str, *, topic: Topic, aggregate_type: str, description: str = "") -> EventType:
-    """Declare an event type (called from each app's ``events.py``)."""
+def register(
+    name: str,
+    *,
+    topic: Topic,
+    aggregate_type: str,
+    description: str = "",
+    payload: type[P],
+    older_payloads: Mapping[int, PayloadType] | None = None,
+) -> EventType[P]:
+    """Declare an event type (called from each app's ``events.py``).
+
+    ``payload`` is the TypedDict of the newest schema version, ``older_payloads`` those of the
+    versions before it, by number; :func:`payload_problems` checks them against the files.
+    """
     if not available_versions(name):
         raise LookupError(f"Event type {name!r} has no schema file in {SCHEMA_DIR} (expected {name}.v1.json).")
-    event_type = EventType(name=name, topic=topic, aggregate_type=aggregate_type, description=description)
+    payloads = {**(older_payloads or {}), max(available_versions(name)): payload}
+    event_type: EventType[P] = EventType(name=name, topic=topic, aggregate_type=aggregate_type, description=description, payloads=payloads)
     existing = _REGISTRY.get(name)
     if existing is not None and existing != event_type:
         raise ValueError(f"Event type {name!r} is declared twice with different settings.")
@@ -65,14 +97,19 @@ def register(name: str, *, topic: Topic, aggregate_type: str, description: str =
     return event_type
 
 
-def get_event_type(name: str) -> EventType:
+def job_event(name: str, description: str, *, payload: type[P], older_payloads: Mapping[int, PayloadType] | None = None) -> EventType[P]:
+    """Declare a step of a job: topic ``marketplace.jobs``, key = job id, so it is ordered with the job's other events."""
+    return register(name, topic=Topic.JOBS, aggregate_type="job", description=description, payload=payload, older_payloads=older_payloads)
+
+
+def get_event_type(name: str) -> EventType[Any]:
     try:
         return _REGISTRY[name]
     except KeyError:
         raise LookupError(f"Unknown event type {name!r}.") from None
 
 
-def registered_event_types() -> dict[str, EventType]:
+def registered_event_types() -> dict[str, EventType[Any]]:
     return dict(_REGISTRY)
 
 
@@ -220,4 +257,98 @@ def check_schemas() -> list[str]:
         type_name, _, locked_version = entry.rpartition(".v")
         if int(locked_version) not in available_versions(type_name):
             problems.append(f"{entry} is published (in lock.json) but its file was deleted")
+    return problems
+
+
+# --- payload TypedDicts against the schemas ------------------------------------------------
+
+_JSON_TYPES: dict[Any, str] = {int: "integer", str: "string", bool: "boolean", float: "number", type(None): "null"}
+
+
+def payload_problems(shape: PayloadType, schema: dict[str, Any], path: str = "") -> list[str]:
+    """How the TypedDict ``shape`` differs from the object ``schema``: keys, required keys, value types.
+
+    Empty when they agree: the same properties, ``NotRequired`` exactly where the schema does
+    not require a key, and each value's Python type allowing the same JSON types (``int`` for
+    integer, ``float`` for number, ``X | None`` for ``[X, null]``, ``Literal`` for an enum,
+    ``list[X]`` for an array, a nested TypedDict for an object with properties).
+    """
+    where = path or "(root)"
+    if not is_typeddict(shape):
+        return [f"{where}: {shape!r} is not a TypedDict"]
+    hints = typing.get_type_hints(shape)
+    properties: dict[str, Any] = schema.get("properties", {})
+    problems = [f"{where}: key {key!r} is in the schema but not in {shape.__name__}" for key in sorted(properties.keys() - hints.keys())]
+    problems += [f"{where}: key {key!r} is in {shape.__name__} but not in the schema" for key in sorted(hints.keys() - properties.keys())]
+    required = set(schema.get("required", []))
+    required_in_shape = required_keys(shape)
+    for key in sorted(hints.keys() & properties.keys()):
+        if (key in required) != (key in required_in_shape):
+            problems.append(
+                f"{where}: key {key!r} is {'required' if key in required else 'optional'} in the schema, not in {shape.__name__}"
+            )
+        problems += _value_problems(hints[key], properties[key], f"{path}/{key}")
+    return problems
+
+
+def required_keys(shape: PayloadType) -> frozenset[str]:
+    """The keys a TypedDict requires.
+
+    Read from the annotations, because Python 3.11 counts a ``NotRequired`` key as required in
+    ``__required_keys__`` when the annotation is a string (``from __future__ import annotations``).
+    """
+    hints = typing.get_type_hints(shape, include_extras=True)
+    return frozenset(
+        key
+        for key, hint in hints.items()
+        if typing.get_origin(hint) is typing.Required
+        or (typing.get_origin(hint) is not typing.NotRequired and key in shape.__required_keys__)
+    )
+
+
+def _value_problems(annotation: Any, schema: dict[str, Any], where: str) -> list[str]:
+    options = typing.get_args(annotation) if typing.get_origin(annotation) in (Union, types.UnionType) else (annotation,)
+    declared = schema.get("type")
+    schema_types = set(declared) if isinstance(declared, list) else {declared} if declared else set()
+    if "enum" in schema:
+        literals = [value for option in options if typing.get_origin(option) is Literal for value in typing.get_args(option)]
+        others = [option for option in options if typing.get_origin(option) is not Literal]
+        if sorted(map(repr, literals)) != sorted(map(repr, schema["enum"])) or any(option is not type(None) for option in others):
+            return [f"{where}: the schema's enum {schema['enum']} needs Literal of exactly those values, not {annotation!r}"]
+        return []
+    python_types: set[str] = set()
+    problems: list[str] = []
+    for option in options:
+        origin = typing.get_origin(option)
+        if option in _JSON_TYPES:
+            python_types.add(_JSON_TYPES[option])
+        elif origin is list:
+            python_types.add("array")
+            items = schema.get("items")
+            if isinstance(items, dict):
+                problems += _value_problems(typing.get_args(option)[0], items, f"{where}[]")
+        elif is_typeddict(option):
+            python_types.add("object")
+            problems += payload_problems(option, schema, where)
+        elif origin is dict and "properties" not in schema:
+            python_types.add("object")
+        else:
+            return [f"{where}: {annotation!r} has no JSON schema type the checker knows (or the schema needs a TypedDict)"]
+    if python_types != schema_types:
+        problems.insert(0, f"{where}: the schema says {sorted(schema_types)}, the TypedDict {annotation!r}")
+    return problems
+
+
+def payload_type_problems() -> list[str]:
+    """Every registered type has one TypedDict per schema version, each equal to its schema."""
+    problems: list[str] = []
+    for name, event_type in sorted(_REGISTRY.items()):
+        versions = set(available_versions(name))
+        for version in sorted(versions - event_type.payloads.keys()):
+            problems.append(f"{name} v{version}: no TypedDict (register it with payload= or older_payloads=)")
+        for version in sorted(event_type.payloads.keys() - versions):
+            problems.append(f"{name} v{version}: a TypedDict for a version with no schema file")
+        for version in sorted(versions & event_type.payloads.keys()):
+            shape = event_type.payloads[version]
+            problems += [f"{name} v{version} ({shape.__name__}): {p}" for p in payload_problems(shape, load_schema(name, version))]
     return problems

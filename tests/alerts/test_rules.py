@@ -18,7 +18,7 @@ from alerts.projections import flood_window
 from jobs.services import job_cancel
 from marketplace.errors import ServiceError
 from marketplace.events.outbox import emit
-from payments.events import PAYMENT_FAILED
+from payments.events import PAYMENT_FAILED, PaymentFailedV2
 from tests.factories import offer, post_job, pro
 from tests.quotes.helpers import accept, submit
 from tests.scheduling.helpers import awarded_job
@@ -148,7 +148,7 @@ def test_an_unpaid_balance_is_critical_and_names_the_tradesperson(customer) -> N
         emit(
             PAYMENT_FAILED,
             aggregate_id=job.pk,
-            data={"job_id": job.pk, "payment_id": 1, "stage": "balance", "amount": "96.00", "reason": "insufficient_funds"},
+            data=PaymentFailedV2(job_id=job.pk, payment_id=1, stage="balance", amount="96.00", reason="insufficient_funds"),
         )
     replay_alerts()
     [alert] = alerts(Alert.Kind.PAYMENT_FAILED)

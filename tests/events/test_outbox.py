@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from jobs.events import JOB_CANCELLED
+from jobs.events import JOB_CANCELLED, JobCancelledV2
 from jobs.models import Job
 from marketplace.events.models import OutboxEvent
 from marketplace.events.outbox import OutsideTransaction, PendingEvent, emit, emit_many
@@ -31,7 +31,7 @@ def test_emit_outside_a_transaction_is_refused() -> None:
     with pytest.raises(OutsideTransaction):
         connection.in_atomic_block = False
         try:
-            emit(JOB_CANCELLED, aggregate_id=1, data={"job_id": 1, "status": "cancelled", "reason": ""})
+            emit(JOB_CANCELLED, aggregate_id=1, data=JobCancelledV2(job_id=1, status="cancelled", reason=""))
         finally:
             connection.in_atomic_block = True
 
@@ -46,7 +46,7 @@ def test_a_rolled_back_change_leaves_no_event(customer) -> None:
 
 def test_a_schema_violation_fails_at_the_call_site_and_writes_nothing() -> None:
     with pytest.raises(SchemaViolation, match="job_id"), transaction.atomic():
-        emit(JOB_CANCELLED, aggregate_id=3, data={"job_id": "three", "status": "cancelled", "reason": ""})
+        emit(JOB_CANCELLED, aggregate_id=3, data=JobCancelledV2(job_id="three", status="cancelled", reason=""))  # type: ignore[typeddict-item]
     assert not OutboxEvent.objects.exists()
 
 
@@ -72,7 +72,7 @@ def test_concurrent_writers_of_one_aggregate_get_distinct_ordered_sequences(cust
         try:
             for _ in range(10):
                 with transaction.atomic():
-                    emit(JOB_CANCELLED, aggregate_id=job.pk, data={"job_id": job.pk, "status": "x", "reason": ""})
+                    emit(JOB_CANCELLED, aggregate_id=job.pk, data=JobCancelledV2(job_id=job.pk, status="x", reason=""))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

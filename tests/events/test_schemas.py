@@ -1,14 +1,17 @@
-"""The event contract: schema files, the lock, compatibility rules, envelope decoding."""
+"""The event contract: schema files, the lock, compatibility rules, payload TypedDicts, envelope decoding."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Literal, NotRequired, TypedDict
 
 import pytest
 
+from jobs.events import JobCancelledV1, JobCancelledV2
 from marketplace.events import schemas
 from marketplace.events.envelope import InvalidMessage, decode
 from marketplace.events.schemas import compatibility_problems, registered_event_types
@@ -144,3 +147,161 @@ def test_an_event_newer_than_this_deployment_is_read_with_the_newest_known_schem
         json.dumps(_envelope(schema_version=5, data={"job_id": 7, "status": "cancelled", "reason": "", "new_field": 1})).encode()
     )
     assert event.data["new_field"] == 1
+
+
+# --- payload TypedDicts against the schemas --------------------------------------------------
+
+
+def test_every_event_version_has_a_typeddict_that_agrees_with_its_schema() -> None:
+    assert schemas.payload_type_problems() == []
+
+
+class _Trade(TypedDict):
+    slug: str
+    name: str
+
+
+class _Good(TypedDict):
+    job_id: int
+    title: str
+    note: NotRequired[str | None]
+    stage: Literal["deposit", "balance"]
+    tags: list[str]
+    trade: _Trade
+
+
+class _MissingKey(TypedDict):
+    job_id: int
+    title: str
+    stage: Literal["deposit", "balance"]
+    tags: list[str]
+    trade: _Trade
+
+
+class _ExtraKey(_Good):
+    photos: NotRequired[list[str]]
+
+
+class _OptionalRequired(TypedDict):
+    job_id: NotRequired[int]
+    title: str
+    note: NotRequired[str | None]
+    stage: Literal["deposit", "balance"]
+    tags: list[str]
+    trade: _Trade
+
+
+class _RequiredOptional(TypedDict):
+    job_id: int
+    title: str
+    note: str | None
+    stage: Literal["deposit", "balance"]
+    tags: list[str]
+    trade: _Trade
+
+
+class _WrongType(TypedDict):
+    job_id: str
+    title: str
+    note: NotRequired[str | None]
+    stage: Literal["deposit", "balance"]
+    tags: list[str]
+    trade: _Trade
+
+
+class _NotNullable(TypedDict):
+    job_id: int
+    title: str
+    note: NotRequired[str]
+    stage: Literal["deposit", "balance"]
+    tags: list[str]
+    trade: _Trade
+
+
+class _WrongEnum(TypedDict):
+    job_id: int
+    title: str
+    note: NotRequired[str | None]
+    stage: Literal["deposit", "refund"]
+    tags: list[str]
+    trade: _Trade
+
+
+class _WrongItems(TypedDict):
+    job_id: int
+    title: str
+    note: NotRequired[str | None]
+    stage: Literal["deposit", "balance"]
+    tags: list[int]
+    trade: _Trade
+
+
+class _NestedTrade(TypedDict):
+    slug: str
+
+
+class _WrongNested(TypedDict):
+    job_id: int
+    title: str
+    note: NotRequired[str | None]
+    stage: Literal["deposit", "balance"]
+    tags: list[str]
+    trade: _NestedTrade
+
+
+PAYLOAD_SCHEMA = {
+    "type": "object",
+    "required": ["job_id", "title", "stage", "tags", "trade"],
+    "properties": {
+        "job_id": {"type": "integer"},
+        "title": {"type": "string"},
+        "note": {"type": ["string", "null"]},
+        "stage": {"enum": ["deposit", "balance"]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "trade": {"type": "object", "required": ["slug", "name"], "properties": {"slug": {"type": "string"}, "name": {"type": "string"}}},
+    },
+}
+
+
+def test_the_checker_accepts_a_typeddict_equal_to_its_schema() -> None:
+    assert schemas.payload_problems(_Good, PAYLOAD_SCHEMA) == []
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        (_MissingKey, "key 'note' is in the schema but not in _MissingKey"),
+        (_ExtraKey, "key 'photos' is in _ExtraKey but not in the schema"),
+        (_OptionalRequired, "key 'job_id' is required in the schema, not in _OptionalRequired"),
+        (_RequiredOptional, "key 'note' is optional in the schema, not in _RequiredOptional"),
+        (_WrongType, "/job_id: the schema says ['integer']"),
+        (_NotNullable, "/note: the schema says ['null', 'string']"),
+        (_WrongEnum, "/stage: the schema's enum"),
+        (_WrongItems, "/tags[]: the schema says ['string']"),
+        (_WrongNested, "/trade: key 'name' is in the schema but not in _NestedTrade"),
+    ],
+)
+def test_the_checker_catches_a_typeddict_that_differs_from_its_schema(shape: type, expected: str) -> None:
+    problems = schemas.payload_problems(shape, PAYLOAD_SCHEMA)
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_registered_typeddict_that_drifts_from_its_schema_fails_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    job_expired = registered_event_types()["job.expired"]
+    drifted = replace(job_expired, payloads={**job_expired.payloads, 1: _MissingKey})
+    monkeypatch.setitem(schemas._REGISTRY, "job.expired", drifted)
+    problems = schemas.payload_type_problems()
+    assert any(p.startswith("job.expired v1 (_MissingKey): (root): key 'status' is in the schema") for p in problems), problems
+
+
+def test_a_schema_version_without_a_typeddict_fails_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    job_posted = registered_event_types()["job.posted"]
+    monkeypatch.setitem(schemas._REGISTRY, "job.posted", replace(job_posted, payloads={2: job_posted.payloads[2]}))
+    assert "job.posted v1: no TypedDict (register it with payload= or older_payloads=)" in schemas.payload_type_problems()
+
+
+def test_a_handler_reads_a_typed_payload_or_a_view_that_fits_it() -> None:
+    event = decode(json.dumps(_envelope()).encode())
+    assert event.payload(JobCancelledV2)["reason"] == "" and event.payload(JobCancelledV1)["job_id"] == 7
+    with pytest.raises(TypeError, match=r"_Good does not fit job\.cancelled"):
+        event.payload(_Good)

@@ -23,7 +23,7 @@ from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 from django.core.management import call_command
 from django.db import transaction
 
-from jobs.events import JOB_CANCELLED
+from jobs.events import JOB_CANCELLED, JobCancelledV2
 from marketplace.events.envelope import BareTombstone, Envelope, InvalidMessage, decode, decode_message
 from marketplace.events.handlers import EventHandler
 from marketplace.events.kafka import group_id, make_admin
@@ -34,7 +34,7 @@ from marketplace.events.replay import events_from_kafka, events_from_outbox, reb
 from marketplace.events.runner import ConsumerRunner
 from marketplace.events.schemas import SchemaViolation
 from marketplace.events.topics import DAY_MS, HOUR_MS, TOPICS, Topic, TopicSpec, kafka_topic
-from payments.events import PAYMENT_SETTLED, PAYMENT_SNAPSHOT
+from payments.events import PAYMENT_SETTLED, PAYMENT_SNAPSHOT, PaymentSettledV1, PaymentSnapshotV1
 from tests.events.pipeline import committed_offsets, read_topic, relay_all, run_consumer_until
 from tests.support import wait_until
 
@@ -100,23 +100,30 @@ def payments_consumers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 # --- helpers ---------------------------------------------------------------------------
 
 
-def snapshot_data(payment_id: int, status: str = "captured") -> dict[str, Any]:
-    money = {k: "10.00" for k in ("total", "deposit", "balance", "held", "captured", "refunded", "platform_revenue", "payout_due")}
-    return {
-        "payment_id": payment_id,
-        "job_id": 1,
-        "customer_id": 2,
-        "tradesperson_id": 3,
-        "status": status,
-        "currency": "GBP",
-        "version": 1,
-        "payout_paid": "0.00",
-        **money,
-    }
+def snapshot_data(payment_id: int, status: str = "captured") -> PaymentSnapshotV1:
+    money = "10.00"
+    return PaymentSnapshotV1(
+        payment_id=payment_id,
+        job_id=1,
+        customer_id=2,
+        tradesperson_id=3,
+        status=status,
+        currency="GBP",
+        version=1,
+        payout_paid="0.00",
+        total=money,
+        deposit=money,
+        balance=money,
+        held=money,
+        captured=money,
+        refunded=money,
+        platform_revenue=money,
+        payout_due=money,
+    )
 
 
-def settled_data(payment_id: int) -> dict[str, Any]:
-    return {"payment_id": payment_id, "job_id": 1, "status": "settled"}
+def settled_data(payment_id: int) -> PaymentSettledV1:
+    return PaymentSettledV1(payment_id=payment_id, job_id=1, status="settled")
 
 
 def snapshot_then_settle(payment_id: int) -> tuple[Envelope, Envelope]:
@@ -304,7 +311,7 @@ def test_replay_from_kafka_and_from_the_outbox_yields_the_tombstone(broker) -> N
 
 
 def test_emit_tombstone_is_refused_for_a_topic_that_is_not_compacted() -> None:
-    data = {"job_id": 9, "status": "cancelled", "reason": ""}
+    data = JobCancelledV2(job_id=9, status="cancelled", reason="")
     refused = r"job\.cancelled cannot be emitted as a tombstone: its topic marketplace\.jobs is not compacted"
     with pytest.raises(ValueError, match=refused), transaction.atomic():
         emit_tombstone(JOB_CANCELLED, aggregate_id=9, data=data)
@@ -321,7 +328,7 @@ def test_emit_tombstone_is_refused_for_a_topic_that_is_not_compacted() -> None:
 
 def test_emit_tombstone_validates_and_sequences_like_emit() -> None:
     with pytest.raises(SchemaViolation, match="payment_id"), transaction.atomic():
-        emit_tombstone(PAYMENT_SETTLED, aggregate_id=7, data={"payment_id": "seven", "job_id": 1, "status": "settled"})
+        emit_tombstone(PAYMENT_SETTLED, aggregate_id=7, data=PaymentSettledV1(payment_id="seven", job_id=1, status="settled"))  # type: ignore[typeddict-item]
     with transaction.atomic():
         envelopes = emit_many(
             [
@@ -406,7 +413,7 @@ def test_decode_reads_a_tombstone_from_its_envelope_header() -> None:
         actor_id=None,
         correlation_id="c",
         causation_id=None,
-        data=settled_data(8),
+        data=dict(settled_data(8)),
     )
     assert "tombstone" not in envelope.to_dict()  # the JSON (and its schema) are unchanged
     decoded = decode(None, [("event_type", b"payment.settled"), ("envelope", envelope.to_json())])

@@ -1,4 +1,4 @@
-"""Check event schemas against the lock file, and lock newly added versions."""
+"""Check event schemas against the lock file and their payload TypedDicts, and lock newly added versions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from marketplace.events.schemas import LOCK_FILE, all_schema_files, check_schemas, schema_hash
+from marketplace.events.schemas import LOCK_FILE, all_schema_files, check_schemas, payload_type_problems, schema_hash
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--lock", action="store_true", help="Add hashes of versions not yet in lock.json.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        problems = check_schemas()
+        problems = check_schemas() + payload_type_problems()
         if problems:
             raise CommandError("\n".join(problems))
         if options["lock"]:
@@ -27,4 +27,4 @@ class Command(BaseCommand):
             LOCK_FILE.write_text(json.dumps(dict(sorted(lock.items())), indent=2) + "\n")
             self.stdout.write(f"locked {len(lock)} schema versions")
         else:
-            self.stdout.write("schemas are compatible and unchanged")
+            self.stdout.write("schemas are compatible and unchanged, and their TypedDicts agree with them")

@@ -19,6 +19,7 @@ from marketplace.events.handlers import EventHandler
 from marketplace.notifications.services import notify
 from marketplace.realtime import push
 
+from .events import ChatMessageSentV1, ChatReadV1
 from .models import Message, Thread
 from .streams import chat_stream
 
@@ -27,8 +28,8 @@ PREVIEW = 140
 
 class ChatLiveHandler(EventHandler):
     def on_chat_message_sent(self, event: Envelope) -> None:
-        d = event.data
-        push.send_on_commit(chat_stream(d["thread_id"]), event, d)
+        d = event.payload(ChatMessageSentV1)
+        push.send_on_commit(chat_stream(d["thread_id"]), event, event.data)
         job = Job.objects.filter(pk=d["job_id"]).only("pk", "title", "customer_id").first()
         thread = Thread.objects.filter(pk=d["thread_id"]).first()
         if job is None or thread is None:
@@ -56,4 +57,4 @@ class ChatLiveHandler(EventHandler):
         )
 
     def on_chat_read(self, event: Envelope) -> None:
-        push.send_on_commit(chat_stream(event.data["thread_id"]), event, event.data)
+        push.send_on_commit(chat_stream(event.payload(ChatReadV1)["thread_id"]), event, event.data)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
+from payments.events import PaymentSettledV1, PaymentSnapshotV1
 
 from .models import FinanceLedgerEntry, FinanceOpenPayment
 
@@ -33,7 +34,7 @@ class FinanceProjection(EventHandler):
         return entry is None or event.sequence > entry.last_sequence
 
     def on_payment_snapshot(self, event: Envelope) -> None:
-        d = event.data
+        d = event.payload(PaymentSnapshotV1)
         payment_id = int(d["payment_id"])
         if not self._fresh(event, payment_id):
             return
@@ -70,7 +71,7 @@ class FinanceProjection(EventHandler):
         )
 
     def on_payment_settled(self, event: Envelope) -> None:
-        payment_id = int(event.data["payment_id"])
+        payment_id = int(event.payload(PaymentSettledV1)["payment_id"])
         if not self._fresh(event, payment_id):
             return
         FinanceLedgerEntry.objects.filter(payment_id=payment_id).update(last_sequence=event.sequence, settled=True)

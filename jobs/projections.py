@@ -25,11 +25,51 @@ from marketplace.notifications.services import notify
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
+from . import events as ev
 from . import presenters
 from .models import Bid, Job, JobBoardEntry, TradeActivity
 from .streams import BOARD_STREAM, job_feed_stream, job_stream
 
 CLOSED = {"cancelled", "expired", "awarded"}
+
+
+# Shapes a handler reads from more than one event type (``event.payload`` takes any subset of the
+# newest payload's keys). quote.* and payment.* payloads are declared in quotes.events and
+# payments.events, which jobs may not import (they are above it), so their shapes are here too.
+
+
+class _JobRef(TypedDict):
+    """Every event on the board's job row (job.*, bid.*) names the job."""
+
+    job_id: int
+
+
+class _JobStatus(_JobRef):
+    """job.cancelled, job.expired, job.awarded and job.status_changed: the status the job is now in."""
+
+    status: str
+
+
+class _BidRef(TypedDict):
+    """bid.* and job.awarded: the bid, its job and its bidder."""
+
+    bid_id: int
+    job_id: int
+    tradesperson_id: int
+    status: str
+
+
+class _QuoteParties(TypedDict):
+    """quote.published and quote.accepted (quotes.events ``QuotePublishedV1``, ``QuoteAcceptedV1``)."""
+
+    job_id: int
+    bid_id: int
+    tradesperson_id: int
+    version: int
+
+
+class _QuotePublished(_QuoteParties):
+    business_name: NotRequired[str]
 
 
 class _PaymentParties(TypedDict):
@@ -38,6 +78,31 @@ class _PaymentParties(TypedDict):
     job_id: int
     customer_id: NotRequired[int]
     tradesperson_id: NotRequired[int | None]
+
+
+class _PaymentAmount(TypedDict):
+    """payment.deposit_authorized (payments.events ``PaymentDepositAuthorizedV2``), and what the next two add to."""
+
+    payment_id: int
+    amount: str
+
+
+class _PaymentCaptured(_PaymentAmount):
+    captured_total: str
+    reason: NotRequired[str]
+
+
+class _PaymentRefunded(_PaymentAmount):
+    refunded_total: str
+
+
+class _PaymentFailed(TypedDict):
+    """payment.failed (payments.events ``PaymentFailedV2``): no payment id when the deposit never got one."""
+
+    payment_id: NotRequired[int | None]
+    stage: str
+    amount: str
+    reason: str
 
 
 def _dt(value: str | None) -> Any:
@@ -62,7 +127,7 @@ class JobBoardProjection(EventHandler):
         """``on_job_posted`` for a run of events: three statements for the lot instead of three each."""
         entries: dict[int, tuple[Envelope, JobBoardEntry]] = {}
         for event in events:
-            entries.setdefault(event.data["job_id"], (event, self._entry(event)))  # the first one wins, as one by one
+            entries.setdefault(event.payload(ev.JobPostedV2)["job_id"], (event, self._entry(event)))  # the first one wins, as one by one
         inserted = _insert_board_entries([entry for _, entry in entries.values()])
         fresh = [(event, entry) for job_id, (event, entry) in entries.items() if job_id in inserted]
         _count_posted_many([(entry.trade_slug, entry.trade_name) for _, entry in fresh])
@@ -70,7 +135,7 @@ class JobBoardProjection(EventHandler):
 
     @staticmethod
     def _entry(event: Envelope) -> JobBoardEntry:
-        d = event.data
+        d = event.payload(ev.JobPostedV2)
         return JobBoardEntry(
             job_id=d["job_id"],
             customer_id=d["customer_id"],
@@ -93,7 +158,7 @@ class JobBoardProjection(EventHandler):
         )
 
     def on_job_updated(self, event: Envelope) -> None:
-        d = event.data
+        d = event.payload(ev.JobUpdatedV2)
         fields = {
             "title": d["title"],
             "description": d["description"],
@@ -111,19 +176,20 @@ class JobBoardProjection(EventHandler):
             push.send_on_commit(BOARD_STREAM, event, presenters.board_card(JobBoardEntry.objects.get(job_id=d["job_id"])))
 
     def _close(self, event: Envelope) -> None:
-        entry = JobBoardEntry.objects.filter(job_id=event.data["job_id"]).first()
+        d = event.payload(_JobStatus)
+        entry = JobBoardEntry.objects.filter(job_id=d["job_id"]).first()
         was_open = entry is not None and entry.status == Job.Status.OPEN
-        if self._advance(event, status=event.data["status"]):
+        if self._advance(event, status=d["status"]):
             if was_open and entry is not None:
                 TradeActivity.objects.filter(trade_slug=entry.trade_slug).update(open_jobs=F("open_jobs") - 1)
-            push.send_on_commit(BOARD_STREAM, event, presenters.board_card(JobBoardEntry.objects.get(job_id=event.data["job_id"])))
+            push.send_on_commit(BOARD_STREAM, event, presenters.board_card(JobBoardEntry.objects.get(job_id=d["job_id"])))
 
     on_job_cancelled = _close
     on_job_expired = _close
     on_job_awarded = _close
 
     def on_job_status_changed(self, event: Envelope) -> None:
-        self._advance(event, status=event.data["status"])
+        self._advance(event, status=event.payload(ev.JobStatusChangedV2)["status"])
 
     def on_bid_placed(self, event: Envelope) -> None:
         self._bid_count(event, +1)
@@ -133,13 +199,13 @@ class JobBoardProjection(EventHandler):
 
     def _bid_count(self, event: Envelope, delta: int) -> None:
         if self._advance(event, bid_count=F("bid_count") + delta):
-            entry = JobBoardEntry.objects.get(job_id=event.data["job_id"])
+            entry = JobBoardEntry.objects.get(job_id=event.payload(_JobRef)["job_id"])
             push.send_on_commit(BOARD_STREAM, event, presenters.board_card(entry))
 
     def _advance(self, event: Envelope, **fields: Any) -> bool:
         """Apply ``fields`` unless the row already reflects a later event."""
         return bool(
-            JobBoardEntry.objects.filter(job_id=event.data["job_id"], last_sequence__lt=event.sequence).update(
+            JobBoardEntry.objects.filter(job_id=event.payload(_JobRef)["job_id"], last_sequence__lt=event.sequence).update(
                 last_sequence=event.sequence, **fields
             )
         )
@@ -237,14 +303,19 @@ def _count_posted(trade_slug: str, trade_name: str) -> None:
 class JobLiveHandler(EventHandler):
     """Pushes what changed about a job to the people looking at it, and notifies them."""
 
+    # Pushes carry the whole payload as it arrived (``event.data``); what a handler reads
+    # from it goes through ``event.payload``.
+
     def on_job_updated(self, event: Envelope) -> None:
-        push.send_on_commit(job_stream(event.data["job_id"]), event, event.data)
-        push.send_on_commit(job_feed_stream(event.data["job_id"]), event, event.data)
+        job_id = event.payload(ev.JobUpdatedV2)["job_id"]
+        push.send_on_commit(job_stream(job_id), event, event.data)
+        push.send_on_commit(job_feed_stream(job_id), event, event.data)
 
     def _status(self, event: Envelope, **extra: Any) -> None:
         """The customer's page gets the event with the status label; the public feed only the status."""
-        job_id = event.data["job_id"]
-        status = presenters.job_status(event.data["status"])
+        d = event.payload(_JobStatus)
+        job_id = d["job_id"]
+        status = presenters.job_status(d["status"])
         push.send_on_commit(job_stream(job_id), event, {**event.data, **status, **extra})
         push.send_on_commit(job_feed_stream(job_id), event, {"job_id": job_id, **status})
 
@@ -253,7 +324,7 @@ class JobLiveHandler(EventHandler):
     on_job_status_changed = _status
 
     def on_job_awarded(self, event: Envelope) -> None:
-        d = event.data
+        d = event.payload(ev.JobAwardedV2)
         winner = self._bid_card(event) or {
             "bid_id": d["bid_id"],
             "job_id": d["job_id"],
@@ -263,13 +334,13 @@ class JobLiveHandler(EventHandler):
         }
         self._status(event, bid=winner)  # the customer's page marks the winning bid
         push.send_on_commit(user_stream(d["tradesperson_id"]), event, winner, name="bid.accepted")
-        job = Job.objects.filter(pk=event.data["job_id"]).first()
+        job = Job.objects.filter(pk=d["job_id"]).first()
         if job is not None:
             notify(
-                recipient_id=event.data["tradesperson_id"],
+                recipient_id=d["tradesperson_id"],
                 kind="job_won",
                 title=f"You won “{job.title}”",
-                body=f"The customer accepted your bid of £{event.data['amount']}.",
+                body=f"The customer accepted your bid of £{d['amount']}.",
                 url=f"/leads/{job.pk}/",
                 object_key=f"job:{job.pk}",
             )
@@ -277,57 +348,66 @@ class JobLiveHandler(EventHandler):
     @staticmethod
     def _bid_card(event: Envelope) -> dict[str, Any] | None:
         """The bid card of the event's bid as it is now (pushes show the latest truth); None if it is gone."""
-        d = event.data
-        bid = Bid.objects.select_related("tradesperson", "tradesperson__pro_profile").filter(pk=d["bid_id"]).first()
+        bid_id = event.payload(_BidRef)["bid_id"]
+        bid = Bid.objects.select_related("tradesperson", "tradesperson__pro_profile").filter(pk=bid_id).first()
         if bid is None:
             return None
-        previous = d.get("previous_amount")  # bid.revised says what it was
+        # bid.revised says what it was (no other event handed here has a previous amount)
+        previous = event.payload(ev.BidRevisedV1)["previous_amount"] if event.event_type == ev.BID_REVISED.name else None
         return presenters.bid_card(bid, previous_amount=Decimal(previous) if previous else None)
 
-    def _bid(self, event: Envelope) -> None:
-        """The bid card to the job's customer and to the bidder (with the customer's reason on a decline)."""
-        d = event.data
-        card = self._bid_card(event) or {**d, **presenters.bid_status(d["status"])}
-        if "reason" in d:
-            card["reason"] = d["reason"]
+    def _bid(self, event: Envelope, reason: str | None = None) -> None:
+        """The bid card to the job's customer and to the bidder (with the customer's reason on a decline).
+
+        ``reason``: the event's own, for the bid.* events whose payload may have one.
+        """
+        d = event.payload(_BidRef)
+        card = self._bid_card(event) or {**event.data, **presenters.bid_status(d["status"])}
+        if reason is not None:
+            card["reason"] = reason
         push.send_on_commit(job_stream(d["job_id"]), event, card)
         push.send_on_commit(user_stream(d["tradesperson_id"]), event, card)
 
     def on_bid_placed(self, event: Envelope) -> None:
         self._bid(event)
-        job = Job.objects.filter(pk=event.data["job_id"]).first()
+        d = event.payload(ev.BidPlacedV1)
+        job = Job.objects.filter(pk=d["job_id"]).first()
         if job is not None:
             notify(
                 recipient_id=job.customer_id,
                 kind="bid",
                 title=f"New bid on “{job.title}”",
-                body=f"{event.data.get('business_name', 'A tradesperson')} bid £{event.data['amount']}.",
+                body=f"{d.get('business_name', 'A tradesperson')} bid £{d['amount']}.",
                 url=f"/jobs/{job.pk}/",
-                object_key=f"bid:{event.data['bid_id']}",
+                object_key=f"bid:{d['bid_id']}",
             )
 
     on_bid_revised = _bid
-    on_bid_withdrawn = _bid
+
+    def on_bid_withdrawn(self, event: Envelope) -> None:
+        self._bid(event, event.payload(ev.BidWithdrawnV1).get("reason"))
 
     def on_bid_shortlisted(self, event: Envelope) -> None:
-        self._bid(event)
+        self._bid(event, event.payload(ev.BidShortlistedV1).get("reason"))
         self._tell_bidder(event, "bid_shortlisted", "You're on the shortlist", "The customer shortlisted your bid.")
 
     def on_bid_declined(self, event: Envelope) -> None:
-        self._bid(event)
-        reason = event.data.get("reason") or "The customer declined your bid."
+        given = event.payload(ev.BidDeclinedV1).get("reason")
+        self._bid(event, given)
+        reason = given or "The customer declined your bid."
         self._tell_bidder(event, "bid_declined", "Your bid was not chosen", reason)
 
     def _tell_bidder(self, event: Envelope, kind: str, title: str, body: str) -> None:
-        job = Job.objects.filter(pk=event.data["job_id"]).first()
+        d = event.payload(_BidRef)
+        job = Job.objects.filter(pk=d["job_id"]).first()
         if job is not None:
             notify(
-                recipient_id=event.data["tradesperson_id"],
+                recipient_id=d["tradesperson_id"],
                 kind=kind,
                 title=f"{title}: “{job.title}”",
                 body=body,
                 url=f"/leads/{job.pk}/",
-                object_key=f"bid:{event.data['bid_id']}",
+                object_key=f"bid:{d['bid_id']}",
             )
 
     # --- quotes and payments ------------------------------------------------------------
@@ -336,9 +416,9 @@ class JobLiveHandler(EventHandler):
     # the customer's page and the awarded tradesperson.
 
     def on_quote_published(self, event: Envelope) -> None:
-        d = event.data
-        push.send_on_commit(job_stream(d["job_id"]), event, d)
-        push.send_on_commit(user_stream(d["tradesperson_id"]), event, d)
+        d = event.payload(_QuotePublished)
+        push.send_on_commit(job_stream(d["job_id"]), event, event.data)
+        push.send_on_commit(user_stream(d["tradesperson_id"]), event, event.data)
         if int(d["version"]) > 1:
             job = Job.objects.filter(pk=d["job_id"]).first()
             if job is not None:
@@ -353,9 +433,9 @@ class JobLiveHandler(EventHandler):
                 )
 
     def on_quote_accepted(self, event: Envelope) -> None:
-        d = event.data
-        push.send_on_commit(job_stream(d["job_id"]), event, d)
-        push.send_on_commit(user_stream(d["tradesperson_id"]), event, d)
+        d = event.payload(_QuoteParties)
+        push.send_on_commit(job_stream(d["job_id"]), event, event.data)
+        push.send_on_commit(user_stream(d["tradesperson_id"]), event, event.data)
 
     def _payment(self, event: Envelope) -> tuple[Job | None, int | None]:
         """Push a payment event to the job's page and the awarded tradesperson; returns (job, tradesperson id).
@@ -363,52 +443,54 @@ class JobLiveHandler(EventHandler):
         The job is still read for the notifications' wording; v2 events name the tradesperson, so
         only v1 events (emitted before it) need the awarded bid joined in.
         """
-        d = event.data
         parties = event.payload(_PaymentParties)
         job = Job.objects.filter(pk=parties["job_id"]).first()
         tradesperson_id = None
         if job is not None:  # v2 events name the tradesperson; v1 events leave it to the job's stored one
             tradesperson_id = parties.get("tradesperson_id", job.tradesperson_id)
-        push.send_on_commit(job_stream(d["job_id"]), event, d)
+        push.send_on_commit(job_stream(parties["job_id"]), event, event.data)
         if tradesperson_id is not None:
-            push.send_on_commit(user_stream(tradesperson_id), event, d)
+            push.send_on_commit(user_stream(tradesperson_id), event, event.data)
         return job, tradesperson_id
 
     def on_payment_deposit_authorized(self, event: Envelope) -> None:
         job, _ = self._payment(event)
         if job is not None:
+            d = event.payload(_PaymentAmount)
             notify(
                 recipient_id=job.customer_id,
                 kind="payment_deposit_held",
-                title=f"Deposit held: £{event.data['amount']}",
+                title=f"Deposit held: £{d['amount']}",
                 body=f"We're holding your deposit for “{job.title}”. It is taken only when the work is done.",
                 url=f"/jobs/{job.pk}/",
-                object_key=f"payment:{event.data['payment_id']}:deposit",
+                object_key=f"payment:{d['payment_id']}:deposit",
             )
 
     def on_payment_captured(self, event: Envelope) -> None:
         job, tradesperson_id = self._payment(event)
         if job is not None and tradesperson_id is not None:
-            reason = event.data.get("reason") or "Payment"
+            d = event.payload(_PaymentCaptured)
+            reason = d.get("reason") or "Payment"
             notify(
                 recipient_id=tradesperson_id,
                 kind="payment_received",
                 title="Payment received",
-                body=f"£{event.data['amount']} for “{job.title}” ({reason.lower()}).",
+                body=f"£{d['amount']} for “{job.title}” ({reason.lower()}).",
                 url=f"/leads/{job.pk}/",
-                object_key=f"payment:{event.data['payment_id']}:captured:{event.data['captured_total']}",
+                object_key=f"payment:{d['payment_id']}:captured:{d['captured_total']}",
             )
 
     def on_payment_refunded(self, event: Envelope) -> None:
         job, _ = self._payment(event)
         if job is not None:
+            d = event.payload(_PaymentRefunded)
             notify(
                 recipient_id=job.customer_id,
                 kind="payment_refunded",
-                title=f"Refund of £{event.data['amount']}",
+                title=f"Refund of £{d['amount']}",
                 body=f"Money for “{job.title}” is on its way back to your card.",
                 url=f"/jobs/{job.pk}/",
-                object_key=f"payment:{event.data['payment_id']}:refunded:{event.data['refunded_total']}",
+                object_key=f"payment:{d['payment_id']}:refunded:{d['refunded_total']}",
             )
 
     def on_payment_voided(self, event: Envelope) -> None:
@@ -416,14 +498,15 @@ class JobLiveHandler(EventHandler):
 
     def on_payment_failed(self, event: Envelope) -> None:
         job, _ = self._payment(event)
+        d = event.payload(_PaymentFailed)
         # A declined deposit is shown on the page that tried it; a failed balance needs the customer later.
-        if job is not None and event.data.get("stage") == "balance":
+        if job is not None and d.get("stage") == "balance":
             notify(
                 recipient_id=job.customer_id,
                 kind="payment_failed",
                 title="Your payment didn't go through",
-                body=f"The balance of £{event.data['amount']} for “{job.title}” failed: {event.data.get('reason', '')} "
+                body=f"The balance of £{d['amount']} for “{job.title}” failed: {d.get('reason', '')} "
                 "Pay it with another card from the job page.",
                 url=f"/jobs/{job.pk}/",
-                object_key=f"payment:{event.data.get('payment_id')}:failed:{event.event_id}",
+                object_key=f"payment:{d.get('payment_id')}:failed:{event.event_id}",
             )

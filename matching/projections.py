@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils.dateparse import parse_datetime
 
+from jobs import events as ev
 from jobs import presenters
 from jobs.models import Job, Lead, ProStats
 from marketplace.events.envelope import Envelope
@@ -63,11 +64,12 @@ class MatchingHandler(EventHandler):
     """
 
     def on_job_posted(self, event: Envelope) -> None:
-        self._match(event, event.data["job_id"], radius_factor=settings.MATCHING["RADIUS_FACTORS"][0], match_round=1)
+        self._match(event, event.payload(ev.JobPostedV2)["job_id"], radius_factor=settings.MATCHING["RADIUS_FACTORS"][0], match_round=1)
 
     def on_job_search_widened(self, event: Envelope) -> None:
-        job_id = event.data["job_id"]
-        offered = self._match(event, job_id, radius_factor=event.data["radius_factor"], match_round=event.data["match_round"])
+        d = event.payload(ev.JobSearchWidenedV2)
+        job_id = d["job_id"]
+        offered = self._match(event, job_id, radius_factor=d["radius_factor"], match_round=d["match_round"])
         job = Job.objects.filter(pk=job_id).first()
         if job is not None:
             notify(
@@ -78,7 +80,7 @@ class MatchingHandler(EventHandler):
                 if offered
                 else "No bids yet; we looked further away but found nobody new. Consider raising the budget or adding photos.",
                 url=f"/jobs/{job_id}/",
-                object_key=f"job:{job_id}:round:{event.data['match_round']}",
+                object_key=f"job:{job_id}:round:{d['match_round']}",
             )
 
     def _match(self, event: Envelope, job_id: int, *, radius_factor: float, match_round: int) -> int:
@@ -115,19 +117,20 @@ class ProStatsProjection(EventHandler):
         ProStats.objects.filter(tradesperson_id=user_id).update(**{k: F(k) + v for k, v in increments.items()})
 
     def on_lead_offered(self, event: Envelope) -> None:
-        self._bump(event.data["tradesperson_id"], leads_offered=1)
+        self._bump(event.payload(ev.LeadOfferedV1)["tradesperson_id"], leads_offered=1)
 
     def on_lead_seen(self, event: Envelope) -> None:
-        self._bump(event.data["tradesperson_id"], leads_seen=1)
+        self._bump(event.payload(ev.LeadSeenV1)["tradesperson_id"], leads_seen=1)
 
     def on_bid_placed(self, event: Envelope) -> None:
-        offered_at = event.data.get("lead_offered_at")
+        d = event.payload(ev.BidPlacedV1)
+        offered_at = d.get("lead_offered_at")
         offered = parse_datetime(offered_at) if offered_at else None
         if offered is None:
-            lead = Lead.objects.filter(job_id=event.data["job_id"], tradesperson_id=event.data["tradesperson_id"]).first()
+            lead = Lead.objects.filter(job_id=d["job_id"], tradesperson_id=d["tradesperson_id"]).first()
             offered = lead.offered_at if lead else event.occurred_at
         seconds = max(0.0, (event.occurred_at - offered).total_seconds())
-        self._bump(event.data["tradesperson_id"], bids_placed=1, response_seconds_total=seconds)
+        self._bump(d["tradesperson_id"], bids_placed=1, response_seconds_total=seconds)
 
     def on_job_awarded(self, event: Envelope) -> None:
-        self._bump(event.data["tradesperson_id"], jobs_won=1)
+        self._bump(event.payload(ev.JobAwardedV2)["tradesperson_id"], jobs_won=1)

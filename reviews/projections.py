@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from django.db import connection
 from django.db.models import Count, Q, Sum
@@ -23,9 +24,22 @@ from marketplace.events.handlers import EventHandler
 from marketplace.notifications.services import notify
 from marketplace.realtime.push import send_on_commit
 
+from .events import ReviewAspects, ReviewModeratedV1, ReviewPostedV1, ReviewRepliedV1
 from .models import ASPECTS, RatedReview, RatingSummary
 from .selectors import average, summary_body
 from .streams import pro_stream
+
+
+class _RatedReviewData(TypedDict):
+    """What review.posted and review.moderated both carry about the review, in full."""
+
+    review_id: int
+    job_id: int
+    tradesperson_id: int
+    rating: int
+    aspects: ReviewAspects
+    posted_at: str
+
 
 # pg_advisory_xact_lock(class, id): one recompute at a time per tradesperson (their reviews span partitions).
 LOCK_CLASS = 7301
@@ -74,15 +88,16 @@ class RatingsProjection(EventHandler):
         ProStats.objects.exclude(rating_average__isnull=True, rating_count=0).update(rating_average=None, rating_count=0)
 
     def _apply(self, event: Envelope, *, hidden: bool) -> None:
-        data = event.data
+        data = event.payload(_RatedReviewData)
         row = RatedReview.objects.select_for_update().filter(review_id=data["review_id"]).first()
         if row is not None and row.last_sequence >= event.sequence:
             return  # stale: a later step of this review is already applied
+        aspects: Mapping[str, object] = data["aspects"]  # ASPECTS are its keys, as plain str: read it as a Mapping
         values = {
             "job_id": data["job_id"],
             "tradesperson_id": data["tradesperson_id"],
             "rating": data["rating"],
-            **{a: data["aspects"][a] for a in ASPECTS},
+            **{a: aspects[a] for a in ASPECTS},
             "hidden": hidden,
             "posted_at": data["posted_at"],
             "last_sequence": event.sequence,
@@ -97,7 +112,7 @@ class RatingsProjection(EventHandler):
         )
 
     def on_review_posted(self, event: Envelope) -> None:
-        data = event.data
+        data = event.payload(ReviewPostedV1)
         self._apply(event, hidden=bool(data.get("hidden", False)))
         notify(
             recipient_id=data["tradesperson_id"],
@@ -109,10 +124,10 @@ class RatingsProjection(EventHandler):
         )
 
     def on_review_moderated(self, event: Envelope) -> None:
-        self._apply(event, hidden=bool(event.data["hidden"]))
+        self._apply(event, hidden=bool(event.payload(ReviewModeratedV1)["hidden"]))
 
     def on_review_replied(self, event: Envelope) -> None:
-        data = event.data
+        data = event.payload(ReviewRepliedV1)
         hidden = RatedReview.objects.filter(review_id=data["review_id"], hidden=True).exists()
         # A hidden review's reply is not public either: say only that something changed.
         body = (

@@ -89,6 +89,11 @@ def job_facts_many(job_ids: Iterable[int]) -> dict[int, JobFacts]:
     return {pk: JobFacts(pk, customer_id, zone or "UTC", awarded_to, title) for pk, customer_id, zone, awarded_to, title in rows}
 
 
+# Untyped on purpose: the timeline takes every event type, including ones whose payload has no
+# job_id (worker.availability_changed), and stores each payload whole, so there is no one shape
+# to ask ``event.payload`` for (it refuses a key the event type lacks).
+
+
 def _job_id(event: Envelope) -> int | None:
     raw_job = event.data.get("job_id", event.aggregate_id if event.aggregate_type == "job" else None)
     try:

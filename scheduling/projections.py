@@ -83,7 +83,11 @@ class ScheduleLiveHandler(EventHandler):
         if data.get("by") == "tradesperson":
             recipient_id, url = job.customer_id, f"/jobs/{job.pk}/"
         else:
-            recipient_id, url = data["tradesperson_id"], f"/leads/{job.pk}/"
+            # The schema lets these events omit the tradesperson: then it is the job's awarded one (the worker's business).
+            tradesperson_id = data.get("tradesperson_id") or job.tradesperson_id
+            if tradesperson_id is None:
+                return  # nobody on the tradesperson's side to tell
+            recipient_id, url = tradesperson_id, f"/leads/{job.pk}/"
         zone = _zone_of(recipient_id)
         body = body_for.format(when=_when(data["starts_at"], zone), before=_when(previous_starts_at, zone), zone=zone)
         self._tell(recipient_id, event, kind, title, body, url)
@@ -126,7 +130,11 @@ class ScheduleLiveHandler(EventHandler):
         job = self._push(event, data.get("tradesperson_id"))
         if job is None:
             return
-        for recipient_id, url in ((job.customer_id, f"/jobs/{job.pk}/"), (data["tradesperson_id"], f"/leads/{job.pk}/")):
+        # The schema lets appointment.flagged omit the tradesperson: then it is the job's awarded one.
+        tradesperson_id = data.get("tradesperson_id") or job.tradesperson_id
+        for recipient_id, url in ((job.customer_id, f"/jobs/{job.pk}/"), (tradesperson_id, f"/leads/{job.pk}/")):
+            if recipient_id is None:
+                continue
             zone = _zone_of(recipient_id)
             options = ", ".join(_when(s, zone) for s in data["suggestions"])
             body = data["reason"] + (f" Free times after it: {options} ({zone})." if options else "")

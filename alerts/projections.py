@@ -33,10 +33,13 @@ from typing import Any
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from jobs import events as jobs_events
 from jobs.models import Job
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
+from payments import events as payments_events
 from scheduling.selectors import booked_appointment
+from tracking import events as tracking_events
 
 from . import enrichment, services
 from .models import Alert, CancellationMark
@@ -56,8 +59,8 @@ def flood_window(at: datetime, minutes: int) -> tuple[datetime, datetime]:
 
 class StaffAlertsHandler(EventHandler):
     def on_job_posted(self, event: Envelope) -> None:
-        d = event.data
-        job_id, customer_id = int(d["job_id"]), int(d["customer_id"])
+        data = event.payload(jobs_events.JobPostedV2)
+        job_id, customer_id = int(data["job_id"]), int(data["customer_id"])
         if Job.objects.filter(customer_id=customer_id, pk__lt=job_id).exists():
             return
         customer = enrichment.customer_context(customer_id)
@@ -67,31 +70,32 @@ class StaffAlertsHandler(EventHandler):
             kind=Alert.Kind.FIRST_JOB,
             severity=Alert.Severity.INFO,
             key=f"customer:{customer_id}",
-            title=f"New customer's first job: {name} posted “{d['title']}”",
+            title=f"New customer's first job: {name} posted “{data['title']}”",
             body=(
-                f"{d['trade']['name']} job in {d.get('place') or 'an unnamed place'}, budget £{d['budget_min']}–£{d['budget_max']}"
-                + (", emergency" if d.get("is_emergency") else "")
+                f"{data['trade']['name']} job in {data.get('place') or 'an unnamed place'}, "
+                f"budget £{data['budget_min']}–£{data['budget_max']}"
+                + (", emergency" if data["is_emergency"] else "")
                 + (f". Account {age} day(s) old." if age is not None else ".")
             ),
-            occurred_at=_time(d.get("posted_at"), event.occurred_at),
+            occurred_at=_time(data["posted_at"], event.occurred_at),
             job_id=job_id,
             customer_id=customer_id,
             event_id=event.event_id,
             context={
                 "customer": customer,
                 "job": enrichment.job_context(job_id),
-                "amount": d["budget_max"],
+                "amount": data["budget_max"],
             },
         )
 
     def on_payment_failed(self, event: Envelope) -> None:
-        d = event.data
-        job_id = int(d["job_id"])
+        data = event.payload(payments_events.PaymentFailedV2)
+        job_id = int(data["job_id"])
         row = Job.objects.filter(pk=job_id).values("customer_id", "title", "tradesperson_id").first()
         job: dict[str, Any] = dict(row) if row else {}
-        customer_id = d.get("customer_id") or job.get("customer_id")
+        customer_id = data.get("customer_id") or job.get("customer_id")
         tradesperson_id = job.get("tradesperson_id")
-        stage = d["stage"]
+        stage = data["stage"]
         critical = stage in {"balance", "capture", "refund"}  # money owed or owed back; a declined deposit leaves the job open
         customer = enrichment.customer_context(customer_id)
         title = job.get("title") or f"job {job_id}"
@@ -99,8 +103,8 @@ class StaffAlertsHandler(EventHandler):
             kind=Alert.Kind.PAYMENT_FAILED,
             severity=Alert.Severity.CRITICAL if critical else Alert.Severity.WARNING,
             key=f"job:{job_id}:{stage}",
-            title=f"Payment failed ({stage}, £{d['amount']}): “{title}”",
-            body=f"The gateway said: {d['reason'].replace('_', ' ')}."
+            title=f"Payment failed ({stage}, £{data['amount']}): “{title}”",
+            body=f"The gateway said: {data['reason'].replace('_', ' ')}."
             + (" The job is done and the balance is unpaid." if stage == "balance" else ""),
             occurred_at=event.occurred_at,
             job_id=job_id,
@@ -111,38 +115,38 @@ class StaffAlertsHandler(EventHandler):
                 "customer": customer,
                 "tradesperson": enrichment.tradesperson_context(tradesperson_id),
                 "job": enrichment.job_context(job_id),
-                "amount": d["amount"],
+                "amount": data["amount"],
                 "stage": stage,
-                "reason": d["reason"],
-                "payment_id": d.get("payment_id"),
+                "reason": data["reason"],
+                "payment_id": data.get("payment_id"),
             },
         )
 
     def on_tracking_eta_drift(self, event: Envelope) -> None:
-        d = event.data
-        job = Job.objects.filter(pk=d["job_id"]).first()
+        data = event.payload(tracking_events.TrackingEtaDriftV1)
+        job = Job.objects.filter(pk=data["job_id"]).first()
         if job is None:
             return
         services.raise_running_late(
             job=job,
-            tradesperson_id=d["tradesperson_id"],
-            late_minutes=float(d["late_minutes"]),
-            starts_at=_time(d["appointment_starts_at"], event.occurred_at),
+            tradesperson_id=data["tradesperson_id"],
+            late_minutes=float(data["late_minutes"]),
+            starts_at=_time(data["appointment_starts_at"], event.occurred_at),
             occurred_at=event.occurred_at,
             how="expects to arrive late",
             event_id=event.event_id,
         )
 
     def on_visit_arrived(self, event: Envelope) -> None:
-        d = event.data
-        job = Job.objects.filter(pk=d["job_id"]).first()
-        appointment = booked_appointment(job_id=int(d["job_id"]))
+        data = event.payload(tracking_events.VisitArrivedV1)
+        job = Job.objects.filter(pk=data["job_id"]).first()
+        appointment = booked_appointment(job_id=int(data["job_id"]))
         if job is None or appointment is None:
             return
-        arrived_at = _time(d["at"], event.occurred_at)
+        arrived_at = _time(data["at"], event.occurred_at)
         services.raise_running_late(
             job=job,
-            tradesperson_id=d["tradesperson_id"],
+            tradesperson_id=data["tradesperson_id"],
             late_minutes=(arrived_at - appointment.starts_at).total_seconds() / 60,
             starts_at=appointment.starts_at,
             occurred_at=arrived_at,
@@ -151,7 +155,7 @@ class StaffAlertsHandler(EventHandler):
         )
 
     def on_job_cancelled(self, event: Envelope) -> None:
-        job_id = int(event.data["job_id"])
+        job_id = int(event.payload(jobs_events.JobCancelledV2)["job_id"])
         CancellationMark.objects.get_or_create(job_id=job_id, defaults={"occurred_at": event.occurred_at})
         conf = settings.STAFF_ALERTS
         minutes = conf["CANCELLATION_FLOOD_MINUTES"]
@@ -180,7 +184,9 @@ class StaffAlertsHandler(EventHandler):
         )
 
     def on_bid_placed(self, event: Envelope) -> None:
-        services.alerts_resolve_for_job(kind=Alert.Kind.NO_BIDS, job_id=int(event.data["job_id"]), resolution="A bid arrived.")
+        services.alerts_resolve_for_job(
+            kind=Alert.Kind.NO_BIDS, job_id=int(event.payload(jobs_events.BidPlacedV1)["job_id"]), resolution="A bid arrived."
+        )
 
     def reset(self) -> None:
         """Forget the cancellation marks (alerts stay: a replay finds their natural keys taken)."""

@@ -33,22 +33,39 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
+from jobs import events as jobs_events
 from jobs.models import Job
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 from marketplace.realtime import push
+from payments import events as payments_events
+from scheduling import events as scheduling_events
+from tracking import events as tracking_events
 
 from .models import PLATFORM, BidFact, DailyMetric, FirstCompletion, JobFact, PaymentFact, ProJobFact
 from .streams import PLATFORM_STREAM, pro_stream
 
 ZERO = Decimal("0.00")
 COUNTERS = sorted(f.name for f in DailyMetric._meta.get_fields() if f.name not in ("id", "day", "trade_slug", "tradesperson_id"))
+
+
+class _JobRef(TypedDict):
+    """The key every job-topic event this consumer handles shares (a subset of each payload)."""
+
+    job_id: int
+
+
+class _AppointmentRef(TypedDict):
+    """What ``appointment.booked`` / ``rescheduled`` / ``cancelled`` share that ``_set_appointment`` reads."""
+
+    job_id: int
+    tradesperson_id: NotRequired[int]
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -180,40 +197,40 @@ class InsightsProjection(EventHandler):
         return self._jobs[job_id]
 
     def _fact(self, event: Envelope) -> JobFact | None:
-        return JobFact.objects.select_for_update().filter(job_id=event.data["job_id"]).first()
+        return JobFact.objects.select_for_update().filter(job_id=event.payload(_JobRef)["job_id"]).first()
 
     # --- the job's life ---------------------------------------------------------------------
 
     def on_job_posted(self, event: Envelope) -> None:
-        d = event.data
-        posted_at = _dt(d["posted_at"]) or event.occurred_at
+        data = event.payload(jobs_events.JobPostedV2)
+        posted_at = _dt(data["posted_at"]) or event.occurred_at
         created = _one(
             f"""INSERT INTO {JobFact._meta.db_table} (job_id, customer_id, trade_slug, posted_at, status, paused_seconds)
                 VALUES (%s, %s, %s, %s, %s, 0) ON CONFLICT (job_id) DO NOTHING RETURNING job_id""",
-            [d["job_id"], d["customer_id"], d["trade"]["slug"], posted_at, d["status"]],
+            [data["job_id"], data["customer_id"], data["trade"]["slug"], posted_at, data["status"]],
         )
         if created:
-            add(posted_at, d["trade"]["slug"], [], jobs_posted=1)
+            add(posted_at, data["trade"]["slug"], [], jobs_posted=1)
 
     def on_lead_offered(self, event: Envelope) -> None:
-        d = event.data
+        data = event.payload(jobs_events.LeadOfferedV1)
         table = ProJobFact._meta.db_table
         fresh = _one(
             f"""INSERT INTO {table} AS f (job_id, tradesperson_id, offered_at) VALUES (%s, %s, %s)
                 ON CONFLICT (job_id, tradesperson_id) DO UPDATE SET offered_at = EXCLUDED.offered_at WHERE f.offered_at IS NULL
                 RETURNING f.id""",
-            [d["job_id"], d["tradesperson_id"], event.occurred_at],
+            [data["job_id"], data["tradesperson_id"], event.occurred_at],
         )
         if fresh:  # the first offer of this job to this tradesperson
-            add(event.occurred_at, self._job(d["job_id"])[0], [d["tradesperson_id"]], leads=1)
+            add(event.occurred_at, self._job(data["job_id"])[0], [data["tradesperson_id"]], leads=1)
 
     def on_bid_placed(self, event: Envelope) -> None:
-        d = event.data
-        at, pro, amount, job_id = event.occurred_at, int(d["tradesperson_id"]), Decimal(d["amount"]), int(d["job_id"])
+        data = event.payload(jobs_events.BidPlacedV1)
+        at, pro, amount, job_id = event.occurred_at, int(data["tradesperson_id"]), Decimal(data["amount"]), int(data["job_id"])
         created = _one(
             f"""INSERT INTO {BidFact._meta.db_table} (bid_id, job_id, tradesperson_id, day, amount) VALUES (%s, %s, %s, %s, %s)
                 ON CONFLICT (bid_id) DO NOTHING RETURNING bid_id""",
-            [d["bid_id"], job_id, pro, utc_day(at), amount],
+            [data["bid_id"], job_id, pro, utc_day(at), amount],
         )
         if not created:
             return  # one bid.placed per bid; a second one (another event id) must not count twice
@@ -237,23 +254,23 @@ class InsightsProjection(EventHandler):
             add(at, trade, [pro], jobs_bid=1, first_bid_seconds=max(0.0, (at - since).total_seconds()), include_platform=False)
 
     def on_bid_revised(self, event: Envelope) -> None:
-        d = event.data
-        bid = BidFact.objects.select_for_update().filter(bid_id=d["bid_id"]).first()
+        data = event.payload(jobs_events.BidRevisedV1)
+        bid = BidFact.objects.select_for_update().filter(bid_id=data["bid_id"]).first()
         if bid is None:
             return  # placed before the log begins
-        amount = Decimal(d["amount"])
+        amount = Decimal(data["amount"])
         if amount != bid.amount:
             moment = datetime(bid.day.year, bid.day.month, bid.day.day, 12, tzinfo=UTC)
             add(moment, self._job(bid.job_id)[0], [bid.tradesperson_id], quote_total=amount - bid.amount)
             BidFact.objects.filter(pk=bid.pk).update(amount=amount)
 
     def on_job_awarded(self, event: Envelope) -> None:
-        d = event.data
+        data = event.payload(jobs_events.JobAwardedV2)
         job = self._fact(event)
         if job is None or job.tradesperson_id is not None:
             return
-        JobFact.objects.filter(pk=job.pk).update(tradesperson_id=d["tradesperson_id"], status=d["status"])
-        add(event.occurred_at, job.trade_slug, [d["tradesperson_id"]], jobs_awarded=1)
+        JobFact.objects.filter(pk=job.pk).update(tradesperson_id=data["tradesperson_id"], status=data["status"])
+        add(event.occurred_at, job.trade_slug, [data["tradesperson_id"]], jobs_awarded=1)
 
     def on_job_cancelled(self, event: Envelope) -> None:
         job = self._fact(event)
@@ -272,7 +289,7 @@ class InsightsProjection(EventHandler):
 
     def on_job_status_changed(self, event: Envelope) -> None:
         job = self._fact(event)
-        status, at = event.data["status"], event.occurred_at
+        status, at = event.payload(jobs_events.JobStatusChangedV2)["status"], event.occurred_at
         if job is None or job.status == status:
             return
         fields: dict[str, Any] = {"status": status}
@@ -313,10 +330,12 @@ class InsightsProjection(EventHandler):
         add(starts, job.trade_slug, [pro], scheduled_seconds=sign * (ends - starts).total_seconds())
 
     def on_appointment_booked(self, event: Envelope) -> None:
-        self._set_appointment(event, _dt(event.data["starts_at"]), _dt(event.data["ends_at"]))
+        data = event.payload(scheduling_events.AppointmentBookedV1)
+        self._set_appointment(event, _dt(data["starts_at"]), _dt(data["ends_at"]))
 
     def on_appointment_rescheduled(self, event: Envelope) -> None:
-        self._set_appointment(event, _dt(event.data["starts_at"]), _dt(event.data["ends_at"]))
+        data = event.payload(scheduling_events.AppointmentRescheduledV1)
+        self._set_appointment(event, _dt(data["starts_at"]), _dt(data["ends_at"]))
 
     def on_appointment_cancelled(self, event: Envelope) -> None:
         self._set_appointment(event, None, None)
@@ -325,14 +344,15 @@ class InsightsProjection(EventHandler):
         job = self._fact(event)
         if job is None:
             return
-        pro = event.data.get("tradesperson_id") or job.tradesperson_id
+        pro = event.payload(_AppointmentRef).get("tradesperson_id") or job.tradesperson_id
         self._book(job, job.appointment_starts_at, job.appointment_ends_at, pro, -1)
         self._book(job, starts, ends, pro, +1)
         JobFact.objects.filter(pk=job.pk).update(appointment_starts_at=starts, appointment_ends_at=ends)
 
     def on_visit_arrived(self, event: Envelope) -> None:
         job = self._fact(event)
-        at = _dt(event.data["at"]) or event.occurred_at
+        data = event.payload(tracking_events.VisitArrivedV1)
+        at = _dt(data["at"]) or event.occurred_at
         if job is None or job.arrived_at is not None:
             return
         JobFact.objects.filter(pk=job.pk).update(arrived_at=at)
@@ -343,7 +363,7 @@ class InsightsProjection(EventHandler):
         add(
             at,
             job.trade_slug,
-            [event.data["tradesperson_id"]],
+            [data["tradesperson_id"]],
             arrivals=1,
             arrivals_on_time=int(late <= grace),
             arrival_delay_seconds=max(0.0, late),
@@ -352,34 +372,35 @@ class InsightsProjection(EventHandler):
     def on_visit_paused(self, event: Envelope) -> None:
         job = self._fact(event)
         if job is not None and job.paused_at is None:
-            JobFact.objects.filter(pk=job.pk).update(paused_at=_dt(event.data["at"]) or event.occurred_at)
+            at = _dt(event.payload(tracking_events.VisitPausedV1)["at"]) or event.occurred_at
+            JobFact.objects.filter(pk=job.pk).update(paused_at=at)
 
     def on_visit_resumed(self, event: Envelope) -> None:
         job = self._fact(event)
         if job is not None and job.paused_at is not None:
-            at = _dt(event.data["at"]) or event.occurred_at
+            at = _dt(event.payload(tracking_events.VisitResumedV1)["at"]) or event.occurred_at
             paused = job.paused_seconds + (at - job.paused_at).total_seconds()
             JobFact.objects.filter(pk=job.pk).update(paused_at=None, paused_seconds=paused)
 
     # --- money (compacted payments topic) -----------------------------------------------------
 
     def on_payment_snapshot(self, event: Envelope) -> None:
-        d = event.data
-        version, kept, fee = int(d["version"]), Decimal(d["captured"]) - Decimal(d["refunded"]), Decimal(d["platform_revenue"])
-        fact = PaymentFact.objects.select_for_update().filter(payment_id=d["payment_id"]).first()
+        data = event.payload(payments_events.PaymentSnapshotV1)
+        version, kept, fee = int(data["version"]), Decimal(data["captured"]) - Decimal(data["refunded"]), Decimal(data["platform_revenue"])
+        fact = PaymentFact.objects.select_for_update().filter(payment_id=data["payment_id"]).first()
         if fact is not None and version <= fact.version:
             return  # stale or repeated state
         before_kept, before_fee = (fact.kept, fact.platform_revenue) if fact else (ZERO, ZERO)
         PaymentFact.objects.update_or_create(
-            payment_id=d["payment_id"],
+            payment_id=data["payment_id"],
             defaults={
-                "job_id": d["job_id"],
-                "tradesperson_id": d["tradesperson_id"],
+                "job_id": data["job_id"],
+                "tradesperson_id": data["tradesperson_id"],
                 "version": version,
                 "kept": kept,
                 "platform_revenue": fee,
             },
         )
         if kept != before_kept or fee != before_fee:
-            trade = self._job(int(d["job_id"]))[0]
-            add(event.occurred_at, trade, [d["tradesperson_id"]], revenue=kept - before_kept, platform_fees=fee - before_fee)
+            trade = self._job(int(data["job_id"]))[0]
+            add(event.occurred_at, trade, [data["tradesperson_id"]], revenue=kept - before_kept, platform_fees=fee - before_fee)

@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -40,6 +40,7 @@ from jobs.models import TradespersonProfile
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 
+from . import events as ev
 from . import slots
 from .models import Appointment, TradeAreaCapacity, Worker, WorkerDayCapacity, WorkingHours
 from .selectors import worker_availability
@@ -289,6 +290,16 @@ def refresh_trade_areas(*, owner_id: int, days: Sequence[date]) -> None:
 # --- the projection ---------------------------------------------------------------------
 
 
+class _Appointment(TypedDict):
+    """What ``appointment.booked`` / ``cancelled`` / ``rescheduled`` share that the capacity handlers read."""
+
+    appointment_id: int
+    worker_id: int
+    starts_at: str
+    ends_at: str
+    time_zone: NotRequired[str]
+
+
 class CapacityProjection(EventHandler):
     """Maintains ``WorkerDayCapacity`` and ``TradeAreaCapacity`` (consumer ``capacity``).
 
@@ -313,35 +324,37 @@ class CapacityProjection(EventHandler):
         TradeAreaCapacity.objects.all().delete()
 
     def on_appointment_booked(self, event: Envelope) -> None:
-        d = event.data
-        self._refresh({d["worker_id"]: self._appointment_days(d["worker_id"], d["starts_at"], d["ends_at"], d)})
+        data = event.payload(_Appointment)
+        self._refresh({data["worker_id"]: self._appointment_days(data["worker_id"], data["starts_at"], data["ends_at"], data)})
 
     on_appointment_cancelled = on_appointment_booked
 
     def on_appointment_rescheduled(self, event: Envelope) -> None:
-        d = event.data
-        previous_worker_id = d.get("previous_worker_id") or d["worker_id"]
+        data = event.payload(ev.AppointmentRescheduledV1)
+        previous_worker_id = data.get("previous_worker_id") or data["worker_id"]
         affected: dict[int, set[date]] = defaultdict(set)
-        affected[previous_worker_id] |= self._appointment_days(previous_worker_id, d["previous_starts_at"], d["previous_ends_at"], d)
-        affected[d["worker_id"]] |= self._appointment_days(d["worker_id"], d["starts_at"], d["ends_at"], d)
+        affected[previous_worker_id] |= self._appointment_days(
+            previous_worker_id, data["previous_starts_at"], data["previous_ends_at"], data
+        )
+        affected[data["worker_id"]] |= self._appointment_days(data["worker_id"], data["starts_at"], data["ends_at"], data)
         self._refresh(affected)
 
     def on_worker_availability_changed(self, event: Envelope) -> None:
-        d = event.data
-        worker_id = d["worker_id"]
+        data = event.payload(ev.WorkerAvailabilityChangedV1)
+        worker_id = data["worker_id"]
         worker = Worker.objects.filter(pk=worker_id).first()
         zone = worker.time_zone if worker is not None else "UTC"
         today = timezone.now().astimezone(ZoneInfo(zone)).date()
-        if d["change"] == "time_off" and d.get("from") and d.get("to"):
+        if data["change"] == "time_off" and data.get("from") and data.get("to"):
             first, last = today - timedelta(days=1), today + timedelta(days=TIME_OFF_HORIZON_DAYS)
-            days = {day for day in local_days(_parse(d["from"]), _parse(d["to"]), zone) if first <= day <= last}
+            days = {day for day in local_days(_parse(data["from"]), _parse(data["to"]), zone) if first <= day <= last}
         else:
             days = {today + timedelta(days=n) for n in range(CAPACITY_HORIZON_DAYS + 1)}
             days |= set(WorkerDayCapacity.objects.filter(worker_id=worker_id, day__gt=today).values_list("day", flat=True))
         self._refresh({worker_id: days})
 
     @staticmethod
-    def _appointment_days(worker_id: int, starts_at: str, ends_at: str, data: dict[str, Any]) -> set[date]:
+    def _appointment_days(worker_id: int, starts_at: str, ends_at: str, data: _Appointment) -> set[date]:
         """Local days of ``worker_id`` that ``[starts_at, ends_at + travel buffer)`` touches.
 
         The buffer is the larger of the worker's current one and the appointment's own, so a
@@ -350,8 +363,7 @@ class CapacityProjection(EventHandler):
         worker = Worker.objects.filter(pk=worker_id).first()
         zone = worker.time_zone if worker is not None else data.get("time_zone") or "UTC"
         buffers = [worker.travel_buffer_minutes if worker is not None else 0]
-        if data.get("appointment_id") is not None:
-            buffers += Appointment.objects.filter(pk=data["appointment_id"]).values_list("travel_buffer_minutes", flat=True)
+        buffers += Appointment.objects.filter(pk=data["appointment_id"]).values_list("travel_buffer_minutes", flat=True)
         return set(local_days(_parse(starts_at), _parse(ends_at) + timedelta(minutes=max(buffers)), zone))
 
     @staticmethod

@@ -15,6 +15,7 @@ redelivered event never notifies twice.  The capacity read model lives in
 
 from __future__ import annotations
 
+from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.utils.dateparse import parse_datetime
@@ -28,7 +29,22 @@ from marketplace.notifications.services import notify
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
+from . import events as ev
 from .streams import calendar_stream
+
+
+class _JobRef(TypedDict):
+    """The key every appointment.* and dependency.* event shares (a subset of each payload)."""
+
+    job_id: int
+
+
+class _Change(TypedDict):
+    """What ``appointment.booked`` / ``rescheduled`` / ``cancelled`` share that ``_tell_other_side`` reads."""
+
+    tradesperson_id: NotRequired[int]
+    starts_at: str
+    by: NotRequired[str]
 
 
 def _when(value: str | None, zone: str) -> str:
@@ -43,54 +59,64 @@ def _zone_of(user_id: int) -> str:
 
 
 class ScheduleLiveHandler(EventHandler):
-    def _push(self, event: Envelope) -> Job | None:
-        d = event.data
-        job = Job.objects.filter(pk=d["job_id"]).first()
-        push.send_on_commit(job_stream(d["job_id"]), event, d)
-        tradesperson_id = d.get("tradesperson_id")
+    def _push(self, event: Envelope, tradesperson_id: int | None) -> Job | None:
+        """Push the event's data to the job page and, given the tradesperson (the event's, if it names one), to theirs."""
+        job_id = event.payload(_JobRef)["job_id"]
+        job = Job.objects.filter(pk=job_id).first()
+        push.send_on_commit(job_stream(job_id), event, event.data)
         if tradesperson_id is not None:
-            push.send_on_commit(user_stream(tradesperson_id), event, d)
-            push.send_on_commit(calendar_stream(tradesperson_id), event, d)
+            push.send_on_commit(user_stream(tradesperson_id), event, event.data)
+            push.send_on_commit(calendar_stream(tradesperson_id), event, event.data)
         return job
 
     def _tell(self, recipient_id: int, event: Envelope, kind: str, title: str, body: str, url: str, key: str | None = None) -> None:
         notify(recipient_id=recipient_id, kind=kind, title=title, body=body, url=url, object_key=key or f"event:{event.event_id}")
 
-    def _tell_other_side(self, event: Envelope, job: Job, kind: str, title: str, body_for: str) -> None:
+    def _tell_other_side(
+        self, event: Envelope, job: Job, kind: str, title: str, body_for: str, previous_starts_at: str | None = None
+    ) -> None:
         """Notify whoever did not make the change (``by``): the customer or the tradesperson.
 
         ``body_for`` may use ``{when}``, ``{before}`` (the previous start) and ``{zone}``, in the recipient's zone.
         """
-        d = event.data
-        if d.get("by") == "tradesperson":
+        data = event.payload(_Change)
+        if data.get("by") == "tradesperson":
             recipient_id, url = job.customer_id, f"/jobs/{job.pk}/"
         else:
-            recipient_id, url = d["tradesperson_id"], f"/leads/{job.pk}/"
+            # The schema lets these events omit the tradesperson: then it is the job's awarded one (the worker's business).
+            tradesperson_id = data.get("tradesperson_id") or job.tradesperson_id
+            if tradesperson_id is None:
+                return  # nobody on the tradesperson's side to tell
+            recipient_id, url = tradesperson_id, f"/leads/{job.pk}/"
         zone = _zone_of(recipient_id)
-        body = body_for.format(when=_when(d["starts_at"], zone), before=_when(d.get("previous_starts_at"), zone), zone=zone)
+        body = body_for.format(when=_when(data["starts_at"], zone), before=_when(previous_starts_at, zone), zone=zone)
         self._tell(recipient_id, event, kind, title, body, url)
 
     def on_appointment_booked(self, event: Envelope) -> None:
-        job = self._push(event)
+        data = event.payload(ev.AppointmentBookedV1)
+        job = self._push(event, data.get("tradesperson_id"))
         if job is not None:
             self._tell_other_side(event, job, "appointment_booked", f"Appointment booked: “{job.title}”", "{when} ({zone}).")
 
     def on_appointment_rescheduled(self, event: Envelope) -> None:
-        job = self._push(event)
+        data = event.payload(ev.AppointmentRescheduledV1)
+        job = self._push(event, data.get("tradesperson_id"))
         if job is not None:
-            before = event.data.get("previous_starts_at")
+            before = data["previous_starts_at"]
             self._tell_other_side(
                 event,
                 job,
                 "appointment_rescheduled",
                 f"Appointment moved: “{job.title}”",
                 "Now {when} ({zone}), was {before}." if before else "Now {when} ({zone}).",
+                before,
             )
 
     def on_appointment_cancelled(self, event: Envelope) -> None:
-        job = self._push(event)
+        data = event.payload(ev.AppointmentCancelledV1)
+        job = self._push(event, data.get("tradesperson_id"))
         if job is not None:
-            reason = event.data.get("reason") or ""
+            reason = data.get("reason") or ""
             self._tell_other_side(
                 event,
                 job,
@@ -100,28 +126,32 @@ class ScheduleLiveHandler(EventHandler):
             )
 
     def on_appointment_flagged(self, event: Envelope) -> None:
-        job = self._push(event)
+        data = event.payload(ev.AppointmentFlaggedV1)
+        job = self._push(event, data.get("tradesperson_id"))
         if job is None:
             return
-        d = event.data
-        for recipient_id, url in ((job.customer_id, f"/jobs/{job.pk}/"), (d["tradesperson_id"], f"/leads/{job.pk}/")):
+        # The schema lets appointment.flagged omit the tradesperson: then it is the job's awarded one.
+        tradesperson_id = data.get("tradesperson_id") or job.tradesperson_id
+        for recipient_id, url in ((job.customer_id, f"/jobs/{job.pk}/"), (tradesperson_id, f"/leads/{job.pk}/")):
+            if recipient_id is None:
+                continue
             zone = _zone_of(recipient_id)
-            options = ", ".join(_when(s, zone) for s in d.get("suggestions", []))
-            body = d.get("reason", "") + (f" Free times after it: {options} ({zone})." if options else "")
+            options = ", ".join(_when(s, zone) for s in data["suggestions"])
+            body = data["reason"] + (f" Free times after it: {options} ({zone})." if options else "")
             self._tell(recipient_id, event, "appointment_flagged", f"Check the appointment for “{job.title}”", body, url)
 
     def on_appointment_unflagged(self, event: Envelope) -> None:
-        self._push(event)
+        self._push(event, None)  # names no tradesperson (never has): the job page only
 
     def on_appointment_proposed(self, event: Envelope) -> None:
-        job = self._push(event)
+        data = event.payload(ev.AppointmentProposedV1)
+        job = self._push(event, data["tradesperson_id"])
         if job is None:
             return
-        d = event.data
-        zone = _zone_of(d["customer_id"])
-        times = "; ".join(_when(s, zone) for s in d["starts"])
+        zone = _zone_of(data["customer_id"])
+        times = "; ".join(_when(s, zone) for s in data["starts"])
         self._tell(
-            d["customer_id"],
+            data["customer_id"],
             event,
             "appointment_proposed",
             f"Pick a time for “{job.title}”",
@@ -130,48 +160,49 @@ class ScheduleLiveHandler(EventHandler):
         )
 
     def on_appointment_confirmed(self, event: Envelope) -> None:
-        job = self._push(event)
+        data = event.payload(ev.AppointmentConfirmedV1)
+        job = self._push(event, data["tradesperson_id"])
         if job is not None:
-            zone = _zone_of(event.data["tradesperson_id"])
+            zone = _zone_of(data["tradesperson_id"])
             self._tell(
-                event.data["tradesperson_id"],
+                data["tradesperson_id"],
                 event,
                 "appointment_confirmed",
                 f"Customer confirmed “{job.title}”",
-                f"{_when(event.data['starts_at'], zone)} ({zone}) is confirmed.",
+                f"{_when(data['starts_at'], zone)} ({zone}) is confirmed.",
                 f"/leads/{job.pk}/",
             )
 
     def on_appointment_reminder(self, event: Envelope) -> None:
-        job = self._push(event)
+        data = event.payload(ev.AppointmentReminderV1)
+        job = self._push(event, data["tradesperson_id"])
         if job is None:
             return
-        d = event.data
-        soon = "tomorrow" if d["kind"] == "24h" else "in an hour"
-        key = f"reminder:{d['appointment_id']}:{d['kind']}:{d['starts_at']}"
-        zone = _zone_of(d["customer_id"])
-        ask = " Already confirmed, thank you." if d.get("confirmed") else " Please confirm you'll be there."
+        soon = "tomorrow" if data["kind"] == "24h" else "in an hour"
+        key = f"reminder:{data['appointment_id']}:{data['kind']}:{data['starts_at']}"
+        zone = _zone_of(data["customer_id"])
+        ask = " Already confirmed, thank you." if data.get("confirmed") else " Please confirm you'll be there."
         self._tell(
-            d["customer_id"],
+            data["customer_id"],
             event,
             "appointment_reminder",
             f"Reminder: “{job.title}” {soon}",
-            f"{_when(d['starts_at'], zone)} ({zone}).{ask}",
+            f"{_when(data['starts_at'], zone)} ({zone}).{ask}",
             f"/jobs/{job.pk}/#appointment",
             key,
         )
-        zone = _zone_of(d["tradesperson_id"])
+        zone = _zone_of(data["tradesperson_id"])
         self._tell(
-            d["tradesperson_id"],
+            data["tradesperson_id"],
             event,
             "appointment_reminder",
             f"Reminder: “{job.title}” {soon}",
-            f"{_when(d['starts_at'], zone)} ({zone}), {job.place or 'at the customer'}.",
+            f"{_when(data['starts_at'], zone)} ({zone}), {job.place or 'at the customer'}.",
             f"/leads/{job.pk}/",
             key,
         )
 
     def on_dependency_added(self, event: Envelope) -> None:
-        push.send_on_commit(job_stream(event.data["job_id"]), event, event.data)
+        push.send_on_commit(job_stream(event.payload(_JobRef)["job_id"]), event, event.data)
 
     on_dependency_removed = on_dependency_added

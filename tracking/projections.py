@@ -45,7 +45,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -53,6 +53,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from jobs import events as jobs_events
 from jobs.models import Job
 from jobs.streams import job_stream
 from marketplace.accounts.models import User
@@ -61,9 +62,11 @@ from marketplace.events.handlers import EventHandler, Retryable
 from marketplace.notifications.services import notify
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
+from scheduling import events as scheduling_events
 from scheduling.models import Appointment, Worker
 
 from . import eta, services
+from . import events as ev
 from .models import PING_STAGES, POSITION_FIELDS, Stage, TrackPoint, Visit
 from .selectors import eta_payload, utc_iso
 from .streams import track_stream
@@ -230,6 +233,14 @@ def _apply(visit: _VisitState, update: _Update, fix: _Fix) -> bool:
         return cursor.rowcount == 1
 
 
+class _VisitStep(TypedDict):
+    """What every ``visit.*`` and ``tracking.eta_drift`` event shares that ``_push`` reads."""
+
+    job_id: int
+    worker_id: int
+    tradesperson_id: int
+
+
 class TrackingHandler(EventHandler):
     def __init__(self) -> None:
         self._newest: dict[int, object] = {}
@@ -239,25 +250,25 @@ class TrackingHandler(EventHandler):
     # --- pings ----------------------------------------------------------------------------
 
     def on_tracking_ping(self, event: Envelope) -> None:
-        d = event.data
-        recorded_at = parse_datetime(d["recorded_at"])
+        data = event.payload(ev.TrackingPingV1)
+        recorded_at = parse_datetime(data["recorded_at"])
         if recorded_at is None:
-            raise InvalidMessage(f"tracking.ping {event.event_id}: recorded_at {d['recorded_at']!r} is not a time")
-        job_id = int(d["job_id"])
+            raise InvalidMessage(f"tracking.ping {event.event_id}: recorded_at {data['recorded_at']!r} is not a time")
+        job_id = int(data["job_id"])
         fix = _Fix(
-            lat=float(d["lat"]),
-            lng=float(d["lng"]),
-            accuracy_m=float(d["accuracy_m"]),
-            speed_mps=d.get("speed_mps"),
+            lat=float(data["lat"]),
+            lng=float(data["lng"]),
+            accuracy_m=float(data["accuracy_m"]),
+            speed_mps=data.get("speed_mps"),
             recorded_at=recorded_at,
-            received_at=parse_datetime(d["received_at"]) or timezone.now(),
+            received_at=parse_datetime(data["received_at"]) or timezone.now(),
         )
         for attempt in range(3):
             # First try what the previous fix of this visit left (no read); if the row is not as
             # remembered (a rollback, a stage change, another consumer), read it and try again.
             remembered = self._remembered(job_id) if attempt == 0 else None
             visit = remembered or _visit_state(job_id)
-            if visit is None or visit.stage not in PING_STAGES or visit.worker_id != d["worker_id"]:
+            if visit is None or visit.stage not in PING_STAGES or visit.worker_id != data["worker_id"]:
                 self._forget(job_id)
                 if remembered is not None:
                     continue  # decide on what the database says, not on memory
@@ -336,16 +347,16 @@ class TrackingHandler(EventHandler):
     # --- the visit's steps ----------------------------------------------------------------
 
     def _push(self, event: Envelope) -> Job | None:
-        d = event.data
-        job = Job.objects.filter(pk=d["job_id"]).first()
-        streams = {job_stream(d["job_id"]), track_stream(d["job_id"])}
-        if d.get("tradesperson_id"):
-            streams.add(user_stream(d["tradesperson_id"]))
-        worker_user_id = Worker.objects.filter(pk=int(d["worker_id"])).values_list("user_id", flat=True).first()
+        data = event.payload(_VisitStep)
+        job = Job.objects.filter(pk=data["job_id"]).first()
+        streams = {job_stream(data["job_id"]), track_stream(data["job_id"])}
+        if data["tradesperson_id"]:
+            streams.add(user_stream(data["tradesperson_id"]))
+        worker_user_id = Worker.objects.filter(pk=int(data["worker_id"])).values_list("user_id", flat=True).first()
         if worker_user_id:  # the booked worker's own login, when the business sent an employee
             streams.add(user_stream(worker_user_id))
         for stream in sorted(streams):
-            push.send_on_commit(stream, event, d)
+            push.send_on_commit(stream, event, event.data)
         return job
 
     def _tell(self, recipient_id: int, event: Envelope, kind: str, title: str, body: str, url: str) -> None:
@@ -384,40 +395,42 @@ class TrackingHandler(EventHandler):
         job = self._push(event)
         if job is None:
             return
-        d: dict[str, Any] = event.data
-        late = round(float(d["late_minutes"]))
+        data = event.payload(ev.TrackingEtaDriftV1)
+        late = round(float(data["late_minutes"]))
         self._tell(
             job.customer_id,
             event,
             "eta_drift",
             f"Running late: “{job.title}”",
-            f"New ETA {_local(d['eta_at'], job.customer_id)}, about {late} min after the appointment start.",
+            f"New ETA {_local(data['eta_at'], job.customer_id)}, about {late} min after the appointment start.",
             f"/jobs/{job.pk}/#tracking",
         )
-        if d.get("tradesperson_id"):
+        if data["tradesperson_id"]:
             self._tell(
-                d["tradesperson_id"],
+                data["tradesperson_id"],
                 event,
                 "eta_drift",
                 f"You are running late: “{job.title}”",
-                f"ETA {_local(d['eta_at'], d['tradesperson_id'])}; the customer has been told.",
+                f"ETA {_local(data['eta_at'], data['tradesperson_id'])}; the customer has been told.",
                 f"/leads/{job.pk}/",
             )
 
     def on_job_status_changed(self, event: Envelope) -> None:
         # Start and completion are job events; the tracking page hears them on track.<id> too.
-        if Visit.objects.filter(job_id=event.data["job_id"]).exists():
-            push.send_on_commit(track_stream(event.data["job_id"]), event, event.data)
+        job_id = event.payload(jobs_events.JobStatusChangedV2)["job_id"]
+        if Visit.objects.filter(job_id=job_id).exists():
+            push.send_on_commit(track_stream(job_id), event, event.data)
 
     # --- a trip that can no longer happen -----------------------------------------------------
 
     def on_appointment_cancelled(self, event: Envelope) -> None:
         # Cancelling a job cancels its appointment first (same transaction), so this sees both cases.
-        if Visit.objects.filter(job_id=event.data["job_id"], stage__in=services.CALL_OFF_STAGES).exists():
-            services.visit_call_off(job_id=event.data["job_id"])
+        job_id = event.payload(scheduling_events.AppointmentCancelledV1)["job_id"]
+        if Visit.objects.filter(job_id=job_id, stage__in=services.CALL_OFF_STAGES).exists():
+            services.visit_call_off(job_id=job_id)
 
     def on_visit_called_off(self, event: Envelope) -> None:
-        self._forget(event.data["job_id"])  # the remembered position state of the trip
+        self._forget(event.payload(ev.VisitCalledOffV1)["job_id"])  # the remembered position state of the trip
         self._push(event)
 
     # --- rebuild --------------------------------------------------------------------------

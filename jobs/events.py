@@ -135,7 +135,9 @@ class LeadSeenV1(TypedDict):
     seen_at: str
 
 
-class BidDeclinedV1(TypedDict):
+class BidDecision(TypedDict):
+    """What a change of a bid's status carries."""
+
     bid_id: int
     job_id: int
     tradesperson_id: int
@@ -143,7 +145,13 @@ class BidDeclinedV1(TypedDict):
     reason: NotRequired[str]
 
 
-class BidPlacedV1(TypedDict):
+class BidDeclinedV1(BidDecision):
+    pass
+
+
+class BidOffer(TypedDict):
+    """What placing and revising a bid carry."""
+
     bid_id: int
     job_id: int
     tradesperson_id: int
@@ -156,34 +164,20 @@ class BidPlacedV1(TypedDict):
     lead_offered_at: NotRequired[str | None]
 
 
-class BidRevisedV1(TypedDict):
-    bid_id: int
-    job_id: int
-    tradesperson_id: int
-    business_name: NotRequired[str]
-    amount: str
-    message: NotRequired[str]
-    earliest_start: NotRequired[str | None]
-    status: str
-    revision: int
-    lead_offered_at: NotRequired[str | None]
+class BidPlacedV1(BidOffer):
+    pass
+
+
+class BidRevisedV1(BidOffer):
     previous_amount: str
 
 
-class BidShortlistedV1(TypedDict):
-    bid_id: int
-    job_id: int
-    tradesperson_id: int
-    status: str
-    reason: NotRequired[str]
+class BidShortlistedV1(BidDecision):
+    pass
 
 
-class BidWithdrawnV1(TypedDict):
-    bid_id: int
-    job_id: int
-    tradesperson_id: int
-    status: str
-    reason: NotRequired[str]
+class BidWithdrawnV1(BidDecision):
+    pass
 
 
 JOB_POSTED = job_event("job.posted", "A customer posted a job.", payload=JobPostedV2, older_payloads={1: JobPostedV1})

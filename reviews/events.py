@@ -18,13 +18,18 @@ class ReviewAspects(TypedDict):
     communication: int
 
 
-class ReviewModeratedV1(TypedDict):
+class ReviewFields(TypedDict):
+    """What posting and moderating a review carry."""
+
     review_id: int
     job_id: int
     customer_id: int
     tradesperson_id: int
     rating: int
     aspects: ReviewAspects
+
+
+class ReviewModeratedV1(ReviewFields):
     hidden: bool
     reason: str
     moderator_id: NotRequired[int | None]
@@ -32,13 +37,7 @@ class ReviewModeratedV1(TypedDict):
     moderated_at: str
 
 
-class ReviewPostedV1(TypedDict):
-    review_id: int
-    job_id: int
-    customer_id: int
-    tradesperson_id: int
-    rating: int
-    aspects: ReviewAspects
+class ReviewPostedV1(ReviewFields):
     comment: str
     posted_at: str
     hidden: bool

@@ -10,7 +10,9 @@ from marketplace.events.schemas import job_event, register
 from marketplace.events.topics import Topic
 
 
-class AppointmentBookedV1(TypedDict):
+class AppointmentFields(TypedDict):
+    """What booking, rescheduling and cancelling an appointment all carry."""
+
     job_id: int
     appointment_id: int
     worker_id: int
@@ -21,15 +23,11 @@ class AppointmentBookedV1(TypedDict):
     by: NotRequired[str]
 
 
-class AppointmentCancelledV1(TypedDict):
-    job_id: int
-    appointment_id: int
-    worker_id: int
-    tradesperson_id: NotRequired[int]
-    starts_at: str
-    ends_at: str
-    time_zone: NotRequired[str]
-    by: NotRequired[str]
+class AppointmentBookedV1(AppointmentFields):
+    pass
+
+
+class AppointmentCancelledV1(AppointmentFields):
     reason: NotRequired[str]
 
 
@@ -84,15 +82,7 @@ class AppointmentReminderV1(TypedDict):
     confirmed: NotRequired[bool]
 
 
-class AppointmentRescheduledV1(TypedDict):
-    job_id: int
-    appointment_id: int
-    worker_id: int
-    tradesperson_id: NotRequired[int]
-    starts_at: str
-    ends_at: str
-    time_zone: NotRequired[str]
-    by: NotRequired[str]
+class AppointmentRescheduledV1(AppointmentFields):
     previous_worker_id: NotRequired[int]
     previous_starts_at: str
     previous_ends_at: str

@@ -16,7 +16,9 @@ from marketplace.events.schemas import job_event, register
 from marketplace.events.topics import Topic
 
 
-class VisitArrivedV1(TypedDict):
+class VisitStep(TypedDict):
+    """What every visit event carries: the job, the visit, who is on it and the step it reached."""
+
     job_id: int
     visit_id: int
     worker_id: int
@@ -24,18 +26,14 @@ class VisitArrivedV1(TypedDict):
     customer_id: int
     stage: str
     at: str
+
+
+class VisitArrivedV1(VisitStep):
     auto: bool
     distance_m: NotRequired[float | None]
 
 
-class VisitCalledOffV1(TypedDict):
-    job_id: int
-    visit_id: int
-    worker_id: int
-    tradesperson_id: int
-    customer_id: int
-    stage: str
-    at: str
+class VisitCalledOffV1(VisitStep):
     from_stage: Literal["on_the_way", "arrived"]
     reason: Literal["appointment_cancelled", "job_cancelled"]
 
@@ -45,35 +43,16 @@ class DestinationV1(TypedDict):
     lng: NotRequired[float]
 
 
-class VisitOnTheWayV1(TypedDict):
-    job_id: int
-    visit_id: int
-    worker_id: int
-    tradesperson_id: int
-    customer_id: int
-    stage: str
-    at: str
+class VisitOnTheWayV1(VisitStep):
     destination: NotRequired[DestinationV1]
 
 
-class VisitPausedV1(TypedDict):
-    job_id: int
-    visit_id: int
-    worker_id: int
-    tradesperson_id: int
-    customer_id: int
-    stage: str
-    at: str
+class VisitPausedV1(VisitStep):
+    pass
 
 
-class VisitResumedV1(TypedDict):
-    job_id: int
-    visit_id: int
-    worker_id: int
-    tradesperson_id: int
-    customer_id: int
-    stage: str
-    at: str
+class VisitResumedV1(VisitStep):
+    pass
 
 
 class TrackingEtaDriftV1(TypedDict):

@@ -7,6 +7,7 @@ and, after the timeout, a non-zero exit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -34,8 +35,15 @@ def _describe_db() -> str:
 
 
 def check_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        # A connection Postgres terminated (a restart, pg_terminate_backend) stays broken until it is
+        # closed: drop it, so that the next try opens a new one instead of failing on the dead one.
+        with contextlib.suppress(Exception):
+            connection.close()
+        raise
 
 
 def check_redis() -> None:

@@ -18,10 +18,11 @@ from django.test import override_settings
 
 from marketplace.accounts.models import User
 from marketplace.devbroker import KafkaNode
+from marketplace.events.kafka import make_admin
 from marketplace.events.management.commands.kafka_topics import wanted_topics
 
 from .factories import CustomerFactory, TradespersonFactory
-from .support import ARTIFACTS, Broker, PrivateRedis, SharedBroker
+from .support import ARTIFACTS, Broker, PrivateRedis, SharedBroker, wait_until
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -108,7 +109,20 @@ def _use_kafka(bootstrap: str, topic_prefix: str) -> dict[str, Any]:
     settings.KAFKA["TOPIC_PREFIX"] = topic_prefix
     settings.KAFKA["GROUP_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"
     call_command("kafka_topics", wait=30, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    _wait_for_metadata([name for name, _, _ in wanted_topics()])
     return previous
+
+
+def _wait_for_metadata(names: list[str]) -> None:
+    """Created is not yet visible: the broker learns of new topics from the controller a moment later
+    (longer on a busy machine), and a test's first metadata request must not see them missing."""
+    admin = make_admin()
+
+    def visible() -> bool:
+        topics = admin.list_topics(timeout=10).topics
+        return all(name in topics and topics[name].error is None and topics[name].partitions for name in names)
+
+    wait_until(visible, timeout=30, message="the broker's metadata to show the test's topics")
 
 
 @pytest.fixture

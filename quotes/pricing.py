@@ -27,14 +27,24 @@ computed from an unrounded intermediate. The figures are computed in this order:
 6. net = subtotal - line discounts - quote discount - promo (never below zero);
 7. tax on net;
 8. total = net + tax;
-9. platform fee on net (the marketplace's margin; tax passes through to the tradesperson);
-10. payout = net - platform fee (what the tradesperson receives, before tax);
-11. deposit on total, percent or fixed, capped at the total;
-12. balance = total - deposit.
+9. the fee charged (the marketplace's margin; tax passes through to the tradesperson) on
+   the tradesperson's base: net, or, when the promo is funded by the platform, net + promo
+   (what the work earns before the platform's promo);
+10. payout = that base - fee charged (what the tradesperson receives, before tax);
+11. platform fee = fee charged - the promo if the platform funds it (the platform's revenue:
+    it pays its promo from its fee and beyond, so this one may be negative);
+12. deposit on total, percent or fixed, capped at the total;
+13. balance = total - deposit.
+
+Who funds the promo (``Promo.funded_by``): ``"platform"`` (a marketplace campaign) leaves the
+tradesperson's payout exactly what it would be without the code; ``"business"`` (a code the
+tradesperson's business issued for its own quotes) comes off the net the fee and payout are
+computed on, as any discount does.
 
 So, exactly and always: ``total == net + tax``, ``payout + platform_fee == net``,
-``deposit + balance == total``, no figure is negative, and every figure has exactly two
-decimal places (exponent -2). Arithmetic runs in a private decimal context, so a caller's
+``fee_charged - platform_fee == platform_promo`` (the part of the promo the platform pays),
+``deposit + balance == total``, no figure is negative except ``platform_fee`` under a
+platform-funded promo, and every figure has exactly two decimal places (exponent -2). Arithmetic runs in a private decimal context, so a caller's
 ``decimal.getcontext()`` settings cannot change a result; an inexact intermediate (impossible
 within the input limits) raises ``decimal.Inexact`` rather than pass silently.
 """
@@ -51,6 +61,7 @@ from marketplace.money import AMOUNT_CEILING
 
 LineKind = Literal["labour", "materials", "callout", "other", "discount"]
 AdjustmentKind = Literal["percent", "fixed"]
+PromoFunder = Literal["platform", "business"]
 PricingErrorCode = Literal[
     "not_finite",
     "invalid_kind",
@@ -72,6 +83,7 @@ ChangeKind = Literal["line_added", "line_removed", "line_changed", "figure_chang
 
 LINE_KINDS: frozenset[str] = frozenset(get_args(LineKind))
 ADJUSTMENT_KINDS: frozenset[str] = frozenset(get_args(AdjustmentKind))
+PROMO_FUNDERS: frozenset[str] = frozenset(get_args(PromoFunder))
 PENNY = Decimal("0.01")
 HUNDRED = Decimal(100)
 MAX_QUANTITY = Decimal(1_000_000)
@@ -222,15 +234,21 @@ class Discount:
 
 @dataclass(frozen=True, slots=True)
 class Promo:
-    """A promo code: a percentage or a fixed amount off, if what remains after discounts is at least ``min_spend``."""
+    """A promo code: a percentage or a fixed amount off, if what remains after discounts is at least ``min_spend``.
+
+    ``funded_by`` says who pays the discount: the platform (its fee absorbs it; the payout is
+    untouched) or the tradesperson's business (it comes off the net, as a discount does).
+    """
 
     code: str
     kind: AdjustmentKind
     value: Decimal
     min_spend: Decimal = Decimal("0.00")
+    funded_by: PromoFunder = "platform"
 
     def __post_init__(self) -> None:
         _check_text(self.code, "promo.code")
+        _check_kind(self.funded_by, PROMO_FUNDERS, "promo.funded_by")
         _check_adjustment(self.kind, self.value, "promo")
         if _check_money(self.min_spend, "promo.min_spend") < 0:
             raise PricingError("negative_value", f"promo.min_spend is {self.min_spend}; it cannot be negative.", field="promo.min_spend")
@@ -295,6 +313,10 @@ class Breakdown:
     balance: Decimal
     promo_applied: bool
     promo_reason: str
+    # Who paid the promo ("" when none applied), the part the platform pays, and the fee the tradesperson is charged.
+    promo_funded_by: str = ""
+    platform_promo: Decimal = Decimal("0.00")
+    fee_charged: Decimal = Decimal("0.00")
 
 
 def _round(value: Decimal) -> Decimal:
@@ -396,7 +418,9 @@ def price(
             raise PricingError(
                 "amount_too_large", f"The total is {_pounds(total)}; a quote may be at most {_pounds(limit)}.", field="items"
             )
-        platform_fee = _round(net * policy.platform_fee_rate)
+        platform_promo = promo_amount if promo is not None and promo_applied and promo.funded_by == "platform" else Decimal("0.00")
+        earned = net + platform_promo  # what the tradesperson's work earns: a platform promo does not touch it
+        fee_charged = _round(earned * policy.platform_fee_rate)
         deposit = _adjustment(policy.deposit_kind, policy.deposit_value, total)
         return Breakdown(
             lines=lines,
@@ -408,12 +432,15 @@ def price(
             net=net,
             tax=tax,
             total=total,
-            platform_fee=platform_fee,
-            payout=net - platform_fee,
+            platform_fee=fee_charged - platform_promo,
+            payout=earned - fee_charged,
             deposit=deposit,
             balance=total - deposit,
             promo_applied=promo_applied,
             promo_reason=promo_reason,
+            promo_funded_by=promo.funded_by if promo is not None and promo_applied else "",
+            platform_promo=platform_promo,
+            fee_charged=fee_charged,
         )
 
 

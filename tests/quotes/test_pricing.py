@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from quotes.pricing import Breakdown, Change, Discount, LineItem, PricingError, PricingErrorCode, PricingPolicy, Promo, diff, price
 
 D = Decimal
-FIGURES = tuple(f.name for f in fields(Breakdown) if f.name not in {"lines", "promo_applied", "promo_reason"})
+FIGURES = tuple(f.name for f in fields(Breakdown) if f.name not in {"lines", "promo_applied", "promo_reason", "promo_funded_by"})
 # 10 % platform fee, 20 % VAT, 25 % deposit: the example policy throughout.
 POLICY = PricingPolicy(platform_fee_rate=D("0.10"), tax_rate=D("0.20"), deposit_kind="percent", deposit_value=D("25"))
 PROPERTY = settings(max_examples=300, deadline=None, database=None)
@@ -42,7 +42,7 @@ def test_worked_example() -> None:
         items,
         policy=POLICY,
         discount=Discount("percent", D("10")),
-        promo=Promo("SAVE15", "fixed", D("15"), min_spend=D("100")),
+        promo=Promo("SAVE15", "fixed", D("15"), min_spend=D("100"), funded_by="business"),
     )
 
     assert [line.amount for line in breakdown.lines] == [D("112.50"), D("38.99"), D("60.00")]
@@ -59,10 +59,56 @@ def test_worked_example() -> None:
         "payout": D("157.81"),  # 175.34 - 17.53
         "deposit": D("52.60"),  # 25 % of 210.41 = 52.6025 -> 52.60
         "balance": D("157.81"),  # 210.41 - 52.60
+        "platform_promo": D("0.00"),  # the business funds this code
+        "fee_charged": D("17.53"),
     }
+    assert breakdown.promo_funded_by == "business"
     assert breakdown.promo_applied is True
     assert breakdown.promo_reason == ""
     assert all(amount.as_tuple().exponent == -2 for amount in figures(breakdown).values())
+
+
+def test_a_platform_promo_leaves_the_payout_as_it_was_and_comes_out_of_the_platforms_fee() -> None:
+    items = [LineItem("labour", "Rewire", D("1"), D("144.50"))]
+    without = price(items, policy=POLICY)
+    with_promo = price(items, policy=POLICY, promo=Promo("WELCOME", "percent", D("10"), funded_by="platform"))
+
+    assert (without.net, without.platform_fee, without.payout) == (D("144.50"), D("14.45"), D("130.05"))
+    assert with_promo.promo_amount == D("14.45")  # 10 % of 144.50 = 14.45
+    assert with_promo.net == D("130.05")  # the customer pays less...
+    assert with_promo.payout == D("130.05")  # ...and the tradesperson gets exactly what they would have
+    assert with_promo.fee_charged == D("14.45")  # the fee is on the work, not on the discounted net
+    assert with_promo.platform_promo == D("14.45")
+    assert with_promo.platform_fee == D("0.00")  # 14.45 fee - 14.45 promo
+    assert with_promo.payout + with_promo.platform_fee == with_promo.net
+    assert with_promo.promo_funded_by == "platform"
+
+
+def test_a_platform_promo_bigger_than_the_fee_leaves_the_platform_out_of_pocket() -> None:
+    items = [LineItem("labour", "Rewire", D("1"), D("144.50"))]
+    breakdown = price(items, policy=POLICY, promo=Promo("BIG", "fixed", D("40.00"), funded_by="platform"))
+
+    assert breakdown.net == D("104.50")
+    assert breakdown.payout == D("130.05")  # unchanged
+    assert breakdown.platform_fee == D("-25.55")  # 14.45 fee - 40.00 promo: the platform pays from its fee and beyond
+    assert breakdown.payout + breakdown.platform_fee == breakdown.net
+
+
+def test_a_business_promo_comes_off_the_payout() -> None:
+    items = [LineItem("labour", "Rewire", D("1"), D("144.50"))]
+    breakdown = price(items, policy=POLICY, promo=Promo("BOBS10", "percent", D("10"), funded_by="business"))
+
+    assert breakdown.net == D("130.05")
+    assert breakdown.fee_charged == breakdown.platform_fee == D("13.01")  # 10 % of 130.05 = 13.005 -> 13.01
+    assert breakdown.payout == D("117.04")  # 130.05 - 13.01
+    assert breakdown.platform_promo == D("0.00")
+    assert breakdown.promo_funded_by == "business"
+
+
+def test_an_unapplied_promo_has_no_funder() -> None:
+    items = [LineItem("labour", "Labour", D("1"), D("50.00"))]
+    breakdown = price(items, policy=POLICY, promo=Promo("SAVE15", "fixed", D("15"), min_spend=D("100")))
+    assert (breakdown.promo_funded_by, breakdown.platform_promo, breakdown.fee_charged) == ("", D("0.00"), D("5.00"))
 
 
 def test_half_up_rounding_where_half_even_would_differ() -> None:
@@ -87,6 +133,8 @@ def test_half_up_rounding_where_half_even_would_differ() -> None:
         "payout": D("157.72"),  # 175.25 - 17.53
         "deposit": D("50.00"),  # fixed
         "balance": D("160.30"),  # 210.30 - 50.00
+        "platform_promo": D("0.00"),
+        "fee_charged": D("17.53"),
     }
     assert breakdown.promo_applied is False
 
@@ -245,11 +293,14 @@ PERCENTS = decimals(0, 10_000)  # 0.00 .. 100.00
 RATES = decimals(0, 10_000, places=4)  # 0.0000 .. 1.0000
 AMOUNTS = decimals(0, 50_000)  # £0.00 .. £500.00
 DISCOUNTS = st.none() | st.builds(Discount, st.just("percent"), PERCENTS) | st.builds(Discount, st.just("fixed"), AMOUNTS)
+FUNDERS = st.sampled_from(["platform", "business"])
 PROMOS = (
     st.none()
-    | st.builds(Promo, st.just("SAVE"), st.just("percent"), PERCENTS, AMOUNTS)
-    | st.builds(Promo, st.just("SAVE"), st.just("fixed"), AMOUNTS, AMOUNTS)
+    | st.builds(Promo, st.just("SAVE"), st.just("percent"), PERCENTS, AMOUNTS, FUNDERS)
+    | st.builds(Promo, st.just("SAVE"), st.just("fixed"), AMOUNTS, AMOUNTS, FUNDERS)
 )
+PLATFORM_PROMOS = st.builds(Promo, st.just("SAVE"), st.sampled_from(["percent", "fixed"]), PERCENTS, AMOUNTS, st.just("platform"))
+BUSINESS_PROMOS = st.builds(Promo, st.just("SAVE"), st.sampled_from(["percent", "fixed"]), PERCENTS, AMOUNTS, st.just("business"))
 POLICIES = (
     st.builds(PricingPolicy, RATES, RATES, st.just("percent"), PERCENTS)  # fee rate, tax rate, percent deposit
     | st.builds(PricingPolicy, RATES, RATES, st.just("fixed"), AMOUNTS)
@@ -278,7 +329,9 @@ def model(items: list[LineItem], policy: PricingPolicy, discount: Discount | Non
     promo_amount = adjust(promo.kind, promo.value, remaining) if promo and remaining >= pennies(promo.min_spend) else 0
     net = remaining - promo_amount
     tax = half_up(net * Fraction(policy.tax_rate))
-    fee = half_up(net * Fraction(policy.platform_fee_rate))
+    platform_promo = promo_amount if promo and promo.funded_by == "platform" else 0
+    earned = net + platform_promo
+    fee = half_up(earned * Fraction(policy.platform_fee_rate))
     deposit = adjust(policy.deposit_kind, policy.deposit_value, net + tax)
     result = {
         "subtotal": subtotal,
@@ -289,10 +342,12 @@ def model(items: list[LineItem], policy: PricingPolicy, discount: Discount | Non
         "net": net,
         "tax": tax,
         "total": net + tax,
-        "platform_fee": fee,
-        "payout": net - fee,
+        "platform_fee": fee - platform_promo,
+        "payout": earned - fee,
         "deposit": deposit,
         "balance": net + tax - deposit,
+        "platform_promo": platform_promo,
+        "fee_charged": fee,
     }
     return {name: Decimal(value).scaleb(-2) for name, value in result.items()}
 
@@ -319,6 +374,7 @@ def test_sums_caps_signs_and_places_hold_for_every_quote(
     assert b.net == b.subtotal - b.discounts_total
     assert b.total == b.net + b.tax
     assert b.payout + b.platform_fee == b.net
+    assert b.fee_charged - b.platform_fee == b.platform_promo
     assert b.deposit + b.balance == b.total
 
     # No deduction exceeds what it applies to.
@@ -326,14 +382,45 @@ def test_sums_caps_signs_and_places_hold_for_every_quote(
     assert b.discount_amount <= b.subtotal - b.line_discounts
     assert b.promo_amount <= b.subtotal - b.line_discounts - b.discount_amount
     assert b.platform_fee <= b.net
+    assert b.platform_promo <= b.promo_amount
     assert b.deposit <= b.total
 
-    # Nothing is negative (not even -0.00), nothing is a float, everything has exactly two places.
-    for amount in [*figures(b).values(), *(line.amount for line in b.lines), *(line.unit_price for line in b.lines)]:
+    # Nothing is negative (not even -0.00) but the platform's revenue under its own promo; no floats; exactly two places.
+    for name, amount in [*figures(b).items(), *(("line", line.amount) for line in b.lines), *(("unit", li.unit_price) for li in b.lines)]:
         assert isinstance(amount, Decimal)
+        assert amount.as_tuple().exponent == -2
+        if name == "platform_fee" and b.promo_funded_by == "platform":
+            continue
         assert amount >= 0
         assert not amount.is_signed()
-        assert amount.as_tuple().exponent == -2
+
+
+@PROPERTY
+@given(items=ITEMS, policy=POLICIES, discount=DISCOUNTS, promo=PLATFORM_PROMOS)
+def test_a_platform_funded_promo_never_changes_the_payout(
+    items: list[LineItem], policy: PricingPolicy, discount: Discount | None, promo: Promo
+) -> None:
+    without = price(items, policy=policy, discount=discount)
+    b = price(items, policy=policy, discount=discount, promo=promo)
+
+    assert b.payout == without.payout
+    assert b.fee_charged == without.platform_fee
+    assert b.platform_fee == without.platform_fee - b.promo_amount  # may be negative: the platform pays
+    assert b.total == b.net + b.tax and b.net == without.net - b.promo_amount
+
+
+@PROPERTY
+@given(items=ITEMS, policy=POLICIES, discount=DISCOUNTS, promo=BUSINESS_PROMOS)
+def test_a_business_funded_promo_is_priced_like_a_discount_off_the_payout(
+    items: list[LineItem], policy: PricingPolicy, discount: Discount | None, promo: Promo
+) -> None:
+    without = price(items, policy=policy, discount=discount)
+    b = price(items, policy=policy, discount=discount, promo=promo)
+
+    assert b.platform_promo == D("0.00")
+    assert b.platform_fee == b.fee_charged >= D("0.00")
+    assert b.payout <= without.payout
+    assert b.payout + b.platform_fee == b.net == without.net - b.promo_amount
 
 
 @PROPERTY
@@ -377,7 +464,8 @@ def test_a_zero_percent_promo_changes_nothing(items: list[LineItem], policy: Pri
     with_promo = price(items, policy=policy, discount=discount, promo=Promo("NOTHING", "percent", D("0")))
 
     assert with_promo.promo_applied is True
-    assert replace(with_promo, promo_applied=False) == without
+    assert with_promo.promo_funded_by == "platform"
+    assert replace(with_promo, promo_applied=False, promo_funded_by="") == without
 
 
 @PROPERTY
@@ -410,6 +498,7 @@ BAD_INPUT: list[tuple[PricingErrorCode, Callable[[], object]]] = [
     ("invalid_kind", lambda: line(kind="plumbing")),
     ("invalid_kind", lambda: Discount("half", D("50"))),  # type: ignore[arg-type]
     ("invalid_kind", lambda: replace(POLICY, deposit_kind="all")),  # type: ignore[arg-type]
+    ("invalid_kind", lambda: Promo("SAVE", "fixed", D("5"), funded_by="customer")),  # type: ignore[arg-type]
     ("missing_text", lambda: line(description="  ")),
     ("missing_text", lambda: Promo("", "fixed", D("5"))),
     ("bad_quantity", lambda: line(quantity="0")),

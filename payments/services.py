@@ -435,6 +435,17 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
 # --- cancellation -----------------------------------------------------------------------------
 
 
+def _platform_share(amount: Decimal, acceptance: QuoteAcceptance) -> Decimal:
+    """The platform's share of ``amount`` kept from the customer, as it keeps of the whole (``platform_fee / total``).
+
+    Negative when the platform's own promo is bigger than its fee (``acceptance.platform_fee < 0``):
+    the platform then pays the tradesperson more than it kept, as it would have on completion.
+    """
+    if acceptance.platform_fee >= 0:
+        return share_of(amount, acceptance.platform_fee, acceptance.total)
+    return -share_of(amount, -acceptance.platform_fee, acceptance.total)
+
+
 def _appointment_start(job: Job) -> datetime | None:
     """When the work was booked to start: the (latest) appointment, else the job's preferred window start."""
     appointment = Appointment.objects.filter(job=job).order_by("-created_at").first()
@@ -471,7 +482,7 @@ def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool) ->
             _call(op, lambda: gw.void(authorization_id=auth, idempotency_key=op.idempotency_key))
     payment.held = ZERO
     payment.cancellation_fee = charge.fee
-    payment.platform_revenue = share_of(payment.captured, acceptance.platform_fee, acceptance.total)
+    payment.platform_revenue = _platform_share(payment.captured, acceptance)
     payment.payout_due = payment.captured - payment.platform_revenue - payment.payout_paid
     lifecycle.move(payment, Payment.Status.CANCELLED)
     pending.append(_job_event(ev.PAYMENT_VOIDED, payment, released, cancellation_fee=charge.fee, reason=charge.reason))
@@ -499,7 +510,7 @@ def _apply_refund(payment: Payment, amount: Decimal) -> None:
     acceptance = payment.acceptance
     payment.refunded += amount
     kept = payment.captured - payment.refunded
-    payment.platform_revenue = min(payment.platform_revenue, share_of(kept, acceptance.platform_fee, acceptance.total))
+    payment.platform_revenue = min(payment.platform_revenue, _platform_share(kept, acceptance))
     payment.payout_due = kept - payment.platform_revenue - payment.payout_paid
     lifecycle.move(payment, Payment.Status.REFUNDED if kept == 0 else Payment.Status.PARTIALLY_REFUNDED)
 

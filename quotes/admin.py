@@ -21,12 +21,17 @@ from quotes.models import PromoCode, PromoRedemption, QuoteAcceptance, QuoteLine
 
 @admin.register(PromoCode)
 class PromoCodeAdmin(admin.ModelAdmin):
-    list_display = ("code", "kind", "value", "usage", "valid_from", "valid_until", "trade", "is_active")
+    list_display = ("code", "kind", "value", "usage", "funder", "valid_from", "valid_until", "trade", "is_active")
     list_filter = ("kind", "is_active", "trade")
-    search_fields = ("code", "description")
+    search_fields = ("code", "description", "business__username")
     readonly_fields = ("uses", "created_at")
-    list_select_related = ("trade",)
+    raw_id_fields = ("business",)
+    list_select_related = ("trade", "business")
     date_hierarchy = "valid_from"
+
+    @admin.display(description="Paid by")
+    def funder(self, obj: PromoCode) -> str:
+        return f"{obj.business} (their business)" if obj.business_id is not None else "The platform"
 
     @admin.display(description="Uses")
     def usage(self, obj: PromoCode) -> str:

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class QuotesConfig(AppConfig):
     name = "quotes"
     verbose_name = "Quotes, pricing and promos"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: receivers use models, which are not loaded yet when apps.py is imported.
+        from . import receivers
+
+        receivers.connect()

@@ -48,6 +48,18 @@ class PromoCode(models.Model):
     )
     max_uses = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)], help_text="Leave empty for no limit.")
     max_uses_per_customer = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    # Who pays the discount: empty, the platform (a campaign; the tradesperson's payout is untouched);
+    # a tradesperson, their business (the code applies only to their quotes and comes off their payout).
+    business = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="business_promo_codes",
+        limit_choices_to={"role": "tradesperson"},
+        help_text="Leave empty for a platform code (the platform pays the discount). "
+        "A tradesperson here makes it their business's code: only for their quotes, paid from their payout.",
+    )
     # Changed only by quotes.promos, under a row lock, with F() expressions.
     uses = models.IntegerField(default=0, editable=False)
     is_active = models.BooleanField(default=True)
@@ -95,6 +107,11 @@ class PromoCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def funded_by(self) -> str:
+        """``platform`` or ``business``: who pays the discount (``quotes.pricing.Promo.funded_by``)."""
+        return "business" if self.business_id is not None else "platform"
 
     def clean(self) -> None:
         # Admin forms: normalise before the unique check, so "spring10" clashes with "SPRING10".
@@ -254,13 +271,25 @@ class QuoteAcceptance(models.Model):
     tradesperson = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="won_acceptances")
     promo_redemption = models.OneToOneField(PromoRedemption, null=True, blank=True, on_delete=models.PROTECT, related_name="acceptance")
     promo_code = models.CharField(max_length=32, blank=True)
+
+    class PromoFunder(models.TextChoices):
+        NONE = "", "No promo"
+        PLATFORM = "platform", "The platform"
+        BUSINESS = "business", "The tradesperson's business"
+
+    # Who paid promo_amount: the platform (from its fee and beyond: platform_fee = fee_charged - promo,
+    # payout unchanged) or the business (it came off the net, so off the payout).
+    promo_funded_by = models.CharField(max_length=10, choices=PromoFunder.choices, blank=True, default="")
     subtotal = money_field()
     discounts_total = money_field()
     promo_amount = money_field()
     net = money_field()
     tax = money_field()
     total = money_field()
+    # platform_fee is the platform's revenue (negative when its promo is bigger than its fee);
+    # fee_charged is the fee the tradesperson was charged (payout = net before a platform promo - fee_charged).
     platform_fee = money_field()
+    fee_charged = money_field(default=Decimal("0.00"))
     payout = money_field()
     deposit = money_field()
     balance = money_field()

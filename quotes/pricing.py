@@ -44,9 +44,10 @@ computed on, as any discount does.
 So, exactly and always: ``total == net + tax``, ``payout + platform_fee == net``,
 ``fee_charged - platform_fee == platform_promo`` (the part of the promo the platform pays),
 ``deposit + balance == total``, no figure is negative except ``platform_fee`` under a
-platform-funded promo, and every figure has exactly two decimal places (exponent -2). Arithmetic runs in a private decimal context, so a caller's
-``decimal.getcontext()`` settings cannot change a result; an inexact intermediate (impossible
-within the input limits) raises ``decimal.Inexact`` rather than pass silently.
+platform-funded promo, and every figure has exactly two decimal places (exponent -2).
+Arithmetic runs in a private decimal context, so a caller's ``decimal.getcontext()``
+settings cannot change a result; an inexact intermediate (impossible within the input limits)
+raises ``decimal.Inexact`` rather than pass silently.
 """
 
 from __future__ import annotations

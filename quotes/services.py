@@ -284,7 +284,10 @@ def option_price(option: QuoteOption, *, customer: User, trade: Trade, promo_cod
     code = promo_code.strip()
     if code:
         before_promo = option.subtotal - option.discounts_total
-        promo = promo_to_pricing(promo_check(code=code, customer=customer, trade=trade, amount=before_promo))
+        tradesperson_id = Bid.objects.filter(quote_versions=option.version_id).values_list("tradesperson_id", flat=True).first()
+        promo = promo_to_pricing(
+            promo_check(code=code, customer=customer, trade=trade, amount=before_promo, tradesperson_id=tradesperson_id)
+        )
     breakdown = terms.option_breakdown(option, promo=promo)
     if promo is not None and not breakdown.promo_applied:
         raise _refuse(breakdown.promo_reason, "promo_min_spend", Refusal.INVALID)
@@ -366,6 +369,7 @@ def _record_acceptance(plan: Acceptance, actor: User) -> QuoteAcceptance:
             trade=plan.job.trade,
             amount=plan.option.subtotal - plan.option.discounts_total,
             reference=f"job:{plan.job.pk}",
+            tradesperson_id=plan.bid.tradesperson_id,
         )
     now = timezone.now()
     acceptance = QuoteAcceptance.objects.create(
@@ -380,10 +384,12 @@ def _record_acceptance(plan: Acceptance, actor: User) -> QuoteAcceptance:
         subtotal=figures.subtotal,
         discounts_total=figures.discounts_total,
         promo_amount=figures.promo_amount,
+        promo_funded_by=figures.promo_funded_by,
         net=figures.net,
         tax=figures.tax,
         total=figures.total,
         platform_fee=figures.platform_fee,
+        fee_charged=figures.fee_charged,
         payout=figures.payout,
         deposit=figures.deposit,
         balance=figures.balance,

@@ -334,6 +334,11 @@ PAYMENTS: dict[str, Any] = {
     # ...otherwise a fee when cancelling this close to the appointment (a share of the deposit).
     "LATE_CANCELLATION_HOURS": env_int("PAYMENTS_LATE_CANCELLATION_HOURS", 24),
     "LATE_CANCELLATION_FEE_PERCENT": env("PAYMENTS_LATE_CANCELLATION_FEE_PERCENT", "50"),
+    # No-shows: a tradesperson not arrived (geofence) this long after the start lets the customer cancel free...
+    "PRO_NO_SHOW_MINUTES": env_int("PAYMENTS_PRO_NO_SHOW_MINUTES", 30),
+    # ...and a tradesperson on site this long without the customer may cancel with a call-out fee (pounds, at most the deposit).
+    "CUSTOMER_NO_SHOW_WAIT_MINUTES": env_int("PAYMENTS_CUSTOMER_NO_SHOW_WAIT_MINUTES", 15),
+    "CALL_OUT_FEE": env("PAYMENTS_CALL_OUT_FEE", "30.00"),
 }
 # --- Staff alerts (alerts/): moments that need a human, in the admin inbox and an incoming webhook ---
 STAFF_ALERTS: dict[str, Any] = {

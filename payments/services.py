@@ -47,11 +47,12 @@ from marketplace.events.outbox import PendingEvent, emit_many
 from marketplace.money import share_of
 from payments.gateway import GatewayRequestError, GatewayResult, GatewayUnavailable, PaymentGateway
 from payments.webhooks import WebhookRejected, verify_webhook
-from scheduling.models import Appointment
+from scheduling.models import BookedTime
+from tracking.models import Visit
 
 from . import events as ev
 from . import lifecycle
-from .cancellation import CancellationTerms, cancellation_charge
+from .cancellation import Booking, CancellationOutlook, CancellationTerms, cancellation_charge, cancellation_outlook
 from .models import GatewayWebhook, Payment, PaymentOperation
 
 if TYPE_CHECKING:  # a payment belongs to an acceptance (quotes sits above payments and calls it)
@@ -447,24 +448,72 @@ def _platform_share(amount: Decimal, acceptance: QuoteAcceptance) -> Decimal:
 
 
 def _appointment_start(job: Job) -> datetime | None:
-    """When the work was booked to start: the (latest) appointment, else the job's preferred window start."""
-    appointment = Appointment.objects.filter(job=job).order_by("-created_at").first()
-    return appointment.starts_at if appointment is not None else job.window_start
+    """The job's preferred window start: what a job never booked is judged against (its bookings are in :func:`_bookings`)."""
+    return job.window_start
 
 
-def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool) -> Payment | None:
-    """Apply the cancellation policy to a held deposit: take the fee (if any) and release the rest. Idempotent."""
+def _bookings(job_id: int) -> list[Booking]:
+    """Every start the job was booked for, and who ended each booking: what a cancellation is judged against."""
+    return [
+        Booking(starts_at=b.starts_at, booked_at=b.booked_at, ended_at=b.ended_at, ended_by_customer=b.ended_by == "customer")
+        for b in BookedTime.objects.filter(job_id=job_id).order_by("booked_at", "pk")
+    ]
+
+
+def pro_no_show(*, job_id: int, at: datetime, terms: CancellationTerms | None = None) -> bool:
+    """Whether the tradesperson is a no-show at ``at``: the job's latest booking was still standing
+    ``PRO_NO_SHOW_MINUTES`` after its start and they had not arrived by then (geofence or tap)."""
+    terms = terms or CancellationTerms.from_settings(settings.PAYMENTS)
+    booked = [b for b in _bookings(job_id) if b.booked_at <= at]
+    if not booked:
+        return False
+    latest = booked[-1]
+    deadline = latest.starts_at + timedelta(minutes=terms.pro_late_minutes)
+    if at < deadline or (latest.ended_at is not None and latest.ended_at < deadline):
+        return False
+    arrived_at = Visit.objects.filter(job_id=job_id).values_list("arrived_at", flat=True).first()
+    return arrived_at is None or arrived_at > deadline
+
+
+def cancellation_outlook_for(job: Job, *, now: datetime | None = None) -> CancellationOutlook | None:
+    """What the customer of ``job`` would pay to cancel now, and until when it is free (for the job page). None: nothing held."""
+    payment = Payment.objects.select_related("acceptance").filter(job_id=job.pk).first()
+    if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
+        return None
+    now = now or timezone.now()
+    terms = CancellationTerms.from_settings(settings.PAYMENTS)
+    return cancellation_outlook(
+        terms=terms,
+        deposit=payment.held,
+        accepted_at=payment.acceptance.accepted_at,
+        now=now,
+        appointment_start=_appointment_start(job),
+        bookings=_bookings(job.pk),
+        pro_no_show=pro_no_show(job_id=job.pk, at=now, terms=terms),
+    )
+
+
+def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool, customer_no_show: bool = False) -> Payment | None:
+    """Apply the cancellation policy to a held deposit: take the fee (if any) and release the rest. Idempotent.
+
+    ``customer_no_show``: the tradesperson cancelled because the customer was not there (a call-out fee).
+    A tradesperson no-show (:func:`pro_no_show`) is read from the visit here.
+    """
     payment = Payment.objects.select_for_update().select_related("acceptance", "job").filter(job_id=job_id).first()
     if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
         return None
     acceptance = payment.acceptance
+    terms = CancellationTerms.from_settings(settings.PAYMENTS)
     charge = cancellation_charge(
-        terms=CancellationTerms.from_settings(settings.PAYMENTS),
+        terms=terms,
         deposit=payment.held,
         accepted_at=acceptance.accepted_at,
         cancelled_at=cancelled_at,
         appointment_start=_appointment_start(payment.job),
         by_customer=by_customer,
+        bookings=_bookings(job_id),
+        pro_no_show=by_customer and pro_no_show(job_id=job_id, at=cancelled_at, terms=terms),
+        customer_no_show=customer_no_show,
     )
     gw = gateway()
     base = f"payment:{payment.pk}"

@@ -124,6 +124,34 @@ class Appointment(models.Model):
         return f"job {self.job_id} with {self.worker_id} at {self.starts_at:%Y-%m-%d %H:%M}"
 
 
+class BookedTime(models.Model):
+    """Every start a job was booked for, and who ended that booking and when (append-only but for the end).
+
+    The cancellation policy (``payments/cancellation.py``) reads this history, not the current
+    appointment, so moving an appointment away at the last minute cannot dodge a late fee: a
+    booking ended (moved or cancelled) by the customer within the late window still counts.
+    """
+
+    class Side(models.TextChoices):
+        NONE = "", "Still booked"
+        CUSTOMER = "customer", "The customer"
+        TRADESPERSON = "tradesperson", "The tradesperson"
+
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="booked_times")
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="booked_times")
+    starts_at = models.DateTimeField()
+    booked_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="When it was moved or cancelled; empty while it stands.")
+    ended_by = models.CharField(max_length=20, choices=Side.choices, blank=True, default="")
+
+    class Meta:
+        ordering = ["job_id", "booked_at", "id"]
+        indexes = [models.Index(fields=["job", "starts_at"], name="booked_time_job_start")]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} booked for {self.starts_at:%Y-%m-%d %H:%M}"
+
+
 class JobDependency(models.Model):
     """``job`` may not start before ``depends_on``'s appointment ends ("paint after the wall is built").
 

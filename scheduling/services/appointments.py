@@ -15,7 +15,18 @@ from marketplace.events.outbox import emit
 
 from .. import events as ev
 from ..models import Appointment, SlotProposal, Worker
-from .common import acting_side, appointment_data, check_slot, check_worker, during, locked_booked, locked_job, write_appointment
+from .common import (
+    acting_side,
+    appointment_data,
+    booked_time_end,
+    booked_time_start,
+    check_slot,
+    check_worker,
+    during,
+    locked_booked,
+    locked_job,
+    write_appointment,
+)
 from .dependencies import check_prerequisites, review_dependents, set_flag
 from .reminders import drop_unsent_reminders, plan_reminders
 
@@ -57,6 +68,7 @@ def appointment_book(*, job: Job, worker: Worker, starts_at: datetime, duration_
             booked_by=actor,
         )
         write_appointment(appointment, duration=duration)
+        booked_time_start(appointment, at=timezone.now())
         plan_reminders(appointment)
         SlotProposal.objects.filter(job=job, status=SlotProposal.Status.OPEN).update(status=SlotProposal.Status.WITHDRAWN)
         job_set_status(job=job, status=Job.Status.SCHEDULED, actor=actor)
@@ -101,6 +113,10 @@ def appointment_reschedule(
             update_fields=["worker", "starts_at", "ends_at", "travel_buffer_minutes", "during", "confirmed_at", "updated_at"],
         )
         if time_changed:
+            # The old start stays in the history with who moved it: a late move by the customer still counts as late.
+            now = timezone.now()
+            booked_time_end(appointment, side=side, at=now)
+            booked_time_start(appointment, at=now)
             plan_reminders(appointment)
         data = ev.AppointmentRescheduledV1(
             **appointment_data(appointment),
@@ -128,6 +144,7 @@ def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "
         appointment.cancelled_at = timezone.now()
         appointment.conflict_reason, appointment.flagged_at = "", None
         appointment.save(update_fields=["status", "cancelled_at", "conflict_reason", "flagged_at", "updated_at"])
+        booked_time_end(appointment, side=side, at=appointment.cancelled_at)
         drop_unsent_reminders(appointment)
         if job.status == Job.Status.SCHEDULED:
             job_set_status(job=job, status=Job.Status.AWARDED, actor=actor)

@@ -19,7 +19,7 @@ from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
 
 from .. import selectors, slots
-from ..models import Appointment, Reminder, Worker
+from ..models import Appointment, BookedTime, Reminder, Worker
 
 # Hours a new owner-worker starts with (Monday to Friday, 08:00-18:00 local), so a business can be booked at once.
 DEFAULT_HOURS: tuple[tuple[int, time, time], ...] = tuple((day, time(8), time(18)) for day in range(5))
@@ -162,3 +162,13 @@ def locked_booked(appointment: Appointment, actor: User) -> tuple[Appointment, J
     if locked.status != Appointment.Status.BOOKED:
         raise ServiceError("This appointment is no longer booked.", code="not_booked", kind=Refusal.CONFLICT)
     return locked, job, side
+
+
+def booked_time_start(appointment: Appointment, *, at: datetime) -> None:
+    """Record that ``appointment``'s job is now booked for its start (the cancellation policy's history)."""
+    BookedTime.objects.create(job_id=appointment.job_id, appointment=appointment, starts_at=appointment.starts_at, booked_at=at)
+
+
+def booked_time_end(appointment: Appointment, *, side: str, at: datetime) -> None:
+    """Record that the booking standing for ``appointment`` ended at ``at`` (moved or cancelled) by ``side``."""
+    BookedTime.objects.filter(appointment=appointment, ended_at__isnull=True).update(ended_at=at, ended_by=side)

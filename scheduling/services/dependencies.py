@@ -16,7 +16,7 @@ from marketplace.events.outbox import emit
 from .. import events as ev
 from .. import selectors
 from ..models import Appointment, JobDependency, SlotProposal, Worker
-from .common import SlotUnavailable, appointment_data, local_time, locked_job
+from .common import SlotUnavailable, appointment_data, booked_time_end, local_time, locked_job
 from .reminders import drop_unsent_reminders
 
 #
@@ -64,6 +64,7 @@ def appointment_release(*, job: Job, actor: User, side: str, reason: str = "") -
     appointment.status = Appointment.Status.CANCELLED
     appointment.cancelled_at = timezone.now()
     appointment.save(update_fields=["status", "cancelled_at", "updated_at"])
+    booked_time_end(appointment, side=side, at=appointment.cancelled_at)
     drop_unsent_reminders(appointment)
     SlotProposal.objects.filter(job=job, status=SlotProposal.Status.OPEN).update(status=SlotProposal.Status.WITHDRAWN)
     data = ev.AppointmentCancelledV1(**appointment_data(appointment), by=side, reason=("The job was cancelled. " + reason)[:500])

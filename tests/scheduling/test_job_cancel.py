@@ -7,16 +7,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from jobs import services as job_services
 from jobs.models import Job
+from marketplace.events.envelope import from_dict
 from marketplace.events.models import OutboxEvent
 from payments import services as payments
 from payments.models import Payment
-from scheduling.models import Appointment
-from scheduling.services import appointment_book
+from payments.projections import PaymentsHandler
+from scheduling.models import Appointment, BookedTime
+from scheduling.services import appointment_book, appointment_reschedule
 from tests.factories import pro
+from tracking.services import visit_act
 
 from .helpers import awarded_job, worker_all_week
 
@@ -52,3 +56,56 @@ def test_the_late_cancellation_fee_counts_from_the_booked_appointment(customer):
     job_services.job_cancel(job=Job.objects.get(pk=job.pk), actor=customer)
     payment = payments.payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at + timedelta(minutes=10), by_customer=True)
     assert payment is not None and payment.cancellation_fee == (acceptance.deposit / 2).quantize(Decimal("0.01"))
+
+
+def _cancel(job: Job, actor, *, at) -> Payment:
+    """Cancel the job at ``at`` (the clock pinned there) and let the payments consumer price it from the job.cancelled event."""
+    with time_machine.travel(at, tick=False):
+        job_services.job_cancel(job=Job.objects.get(pk=job.pk), actor=actor)
+        row = OutboxEvent.objects.filter(key=str(job.pk), event_type="job.cancelled").get()
+        PaymentsHandler().handle(from_dict(row.envelope))
+    return Payment.objects.get(job=job)
+
+
+def test_moving_the_appointment_late_does_not_dodge_the_late_fee(customer):
+    job, appointment = booked_soon(customer, "dodgebob", 8)
+    acceptance = Payment.objects.get(job=job).acceptance
+    # 8 h before the start the customer moves it ten days on, then cancels the job: judged against the first start.
+    with time_machine.travel(timezone.now() + timedelta(minutes=10), tick=False):
+        appointment_reschedule(appointment=appointment, starts_at=appointment.starts_at + timedelta(days=10), actor=customer)
+    history = list(BookedTime.objects.filter(job=job).values_list("ended_by", flat=True))
+    assert history == ["customer", ""]
+    payment = _cancel(job, customer, at=timezone.now() + timedelta(minutes=20))
+    assert payment.cancellation_fee == (acceptance.deposit / 2).quantize(Decimal("0.01"))
+    assert payment.status == Payment.Status.CANCELLED
+
+
+def test_a_move_by_the_tradesperson_does_not_count_against_the_customer(customer):
+    job, appointment = booked_soon(customer, "movebob", 8)
+    bob = job.tradesperson
+    with time_machine.travel(timezone.now() + timedelta(minutes=10), tick=False):
+        appointment_reschedule(appointment=appointment, starts_at=appointment.starts_at + timedelta(days=10), actor=bob)
+    payment = _cancel(job, customer, at=timezone.now() + timedelta(minutes=20))
+    assert payment.cancellation_fee == Decimal("0.00")
+
+
+def test_the_customer_cancels_free_when_the_tradesperson_has_not_arrived_30_minutes_after_the_start(customer):
+    job, appointment = booked_soon(customer, "noshowbob", 8)
+    assert payments.pro_no_show(job_id=job.pk, at=appointment.starts_at + timedelta(minutes=29)) is False
+    assert payments.pro_no_show(job_id=job.pk, at=appointment.starts_at + timedelta(minutes=31)) is True
+    payment = _cancel(job, customer, at=appointment.starts_at + timedelta(minutes=31))
+    assert payment.cancellation_fee == Decimal("0.00")
+    voided = OutboxEvent.objects.filter(key=str(job.pk), event_type="payment.voided").get().envelope["data"]
+    assert "had not arrived 30 minutes after the start" in voided["reason"]
+
+
+def test_an_arrived_tradesperson_is_no_no_show(customer):
+    job, appointment = booked_soon(customer, "arrivebob", 8)
+    bob = job.tradesperson
+    with time_machine.travel(appointment.starts_at - timedelta(minutes=20), tick=False):
+        visit_act(job=job, actor=bob, action="on_the_way")
+        visit_act(job=job, actor=bob, action="arrived")
+    assert payments.pro_no_show(job_id=job.pk, at=appointment.starts_at + timedelta(hours=1)) is False
+    acceptance = Payment.objects.get(job=job).acceptance
+    payment = _cancel(job, customer, at=appointment.starts_at + timedelta(minutes=40))
+    assert payment.cancellation_fee == (acceptance.deposit / 2).quantize(Decimal("0.01"))

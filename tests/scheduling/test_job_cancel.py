@@ -83,6 +83,7 @@ def test_moving_the_appointment_late_does_not_dodge_the_late_fee(customer):
 def test_a_move_by_the_tradesperson_does_not_count_against_the_customer(customer):
     job, appointment = booked_soon(customer, "movebob", 8)
     bob = job.tradesperson
+    assert bob is not None
     with time_machine.travel(timezone.now() + timedelta(minutes=10), tick=False):
         appointment_reschedule(appointment=appointment, starts_at=appointment.starts_at + timedelta(days=10), actor=bob)
     payment = _cancel(job, customer, at=timezone.now() + timedelta(minutes=20))
@@ -102,6 +103,7 @@ def test_the_customer_cancels_free_when_the_tradesperson_has_not_arrived_30_minu
 def test_an_arrived_tradesperson_is_no_no_show(customer):
     job, appointment = booked_soon(customer, "arrivebob", 8)
     bob = job.tradesperson
+    assert bob is not None
     with time_machine.travel(appointment.starts_at - timedelta(minutes=20), tick=False):
         visit_act(job=job, actor=bob, action="on_the_way")
         visit_act(job=job, actor=bob, action="arrived")

@@ -100,6 +100,7 @@ class ProStatsAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "leads_seen",
         "bids_placed",
         "jobs_won",
+        "no_shows",
         "average_response_minutes",
         "rating_average",
     )

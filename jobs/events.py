@@ -6,7 +6,7 @@ per schema version (``JobPostedV2``); the newest is what the emitter builds and 
 handlers read (``event.payload(JobPostedV2)``).
 """
 
-from typing import NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from marketplace.events.schemas import job_event
 
@@ -32,6 +32,17 @@ class JobCancelledV1(TypedDict):
 class JobCancelledV2(JobCancelledV1):
     customer_id: NotRequired[int]
     tradesperson_id: NotRequired[int | None]
+
+
+class JobNoShowV1(TypedDict):
+    """Someone was not there for a booked appointment (decided by the cancellation policy from the visit's events)."""
+
+    job_id: int
+    side: Literal["tradesperson", "customer"]
+    customer_id: int
+    tradesperson_id: int
+    starts_at: str
+    fee: str
 
 
 class JobExpiredV1(TypedDict):
@@ -183,6 +194,9 @@ class BidWithdrawnV1(BidDecision):
 JOB_POSTED = job_event("job.posted", "A customer posted a job.", payload=JobPostedV2, older_payloads={1: JobPostedV1})
 JOB_UPDATED = job_event("job.updated", "The customer edited an open job.", payload=JobUpdatedV2, older_payloads={1: JobUpdatedV1})
 JOB_CANCELLED = job_event("job.cancelled", "The customer cancelled the job.", payload=JobCancelledV2, older_payloads={1: JobCancelledV1})
+JOB_NO_SHOW = job_event(
+    "job.no_show", "A no-show ended a booked job: the tradesperson late past the limit, or the customer absent.", payload=JobNoShowV1
+)
 JOB_EXPIRED = job_event("job.expired", "An open job expired without an award.", payload=JobExpiredV2, older_payloads={1: JobExpiredV1})
 JOB_AWARDED = job_event("job.awarded", "The customer accepted a bid.", payload=JobAwardedV2, older_payloads={1: JobAwardedV1})
 JOB_STATUS_CHANGED = job_event(

@@ -110,7 +110,7 @@ class ProStatsProjection(EventHandler):
     def reset(self) -> None:
         # Zero our own counters only: rating_average/rating_count belong to the ratings consumer
         # (reviews.projections), so replaying pro-stats must not wipe them.
-        ProStats.objects.update(leads_offered=0, leads_seen=0, bids_placed=0, jobs_won=0, response_seconds_total=0)
+        ProStats.objects.update(leads_offered=0, leads_seen=0, bids_placed=0, jobs_won=0, response_seconds_total=0, no_shows=0)
 
     def _bump(self, user_id: int, **increments: Any) -> None:
         ProStats.objects.get_or_create(tradesperson_id=user_id)
@@ -134,3 +134,9 @@ class ProStatsProjection(EventHandler):
 
     def on_job_awarded(self, event: Envelope) -> None:
         self._bump(event.payload(ev.JobAwardedV2)["tradesperson_id"], jobs_won=1)
+
+    def on_job_no_show(self, event: Envelope) -> None:
+        # Only the tradesperson's no-shows count against them; an absent customer is not their fault.
+        d = event.payload(ev.JobNoShowV1)
+        if d["side"] == "tradesperson":
+            self._bump(d["tradesperson_id"], no_shows=1)

@@ -11,6 +11,7 @@ from jobs.events import JobCancelledV2, JobStatusChangedV2
 from jobs.models import Job
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
+from tracking.models import Visit
 
 from .services import payment_cancel, payment_collect
 
@@ -29,4 +30,6 @@ class PaymentsHandler(EventHandler):
         if customer_id is None:
             customer_id = Job.objects.filter(pk=data["job_id"]).values_list("customer_id", flat=True).first()
         by_customer = event.actor_id is None or event.actor_id == customer_id
-        payment_cancel(job_id=data["job_id"], cancelled_at=event.occurred_at, by_customer=by_customer)
+        # The tradesperson reported the customer absent (tracking.services.visit_customer_absent): a call-out fee.
+        absent = Visit.objects.filter(job_id=data["job_id"], customer_absent_at__isnull=False).exists()
+        payment_cancel(job_id=data["job_id"], cancelled_at=event.occurred_at, by_customer=by_customer, customer_no_show=absent)

@@ -38,6 +38,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from jobs.events import JOB_NO_SHOW, JobNoShowV1
 from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.cards import luhn_like_numbers, redact_card_numbers
@@ -52,7 +53,7 @@ from tracking.models import Visit
 
 from . import events as ev
 from . import lifecycle
-from .cancellation import Booking, CancellationOutlook, CancellationTerms, cancellation_charge, cancellation_outlook
+from .cancellation import Booking, CancellationCharge, CancellationOutlook, CancellationTerms, cancellation_charge, cancellation_outlook
 from .models import GatewayWebhook, Payment, PaymentOperation
 
 if TYPE_CHECKING:  # a payment belongs to an acceptance (quotes sits above payments and calls it)
@@ -537,8 +538,28 @@ def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool, cu
     pending.append(_job_event(ev.PAYMENT_VOIDED, payment, released, cancellation_fee=charge.fee, reason=charge.reason))
     if charge.fee > 0:
         pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, charge.fee, captured_total=payment.captured, reason="Cancellation fee"))
+    if charge.rule in ("no_show_pro", "no_show_customer"):
+        pending.append(_no_show_event(payment, charge, cancelled_at))
     _save(payment, pending)
     return payment
+
+
+def _no_show_event(payment: Payment, charge: CancellationCharge, cancelled_at: datetime) -> PendingEvent:
+    """``job.no_show``: who was not there for the latest booked start (the pro-stats consumer counts a tradesperson's)."""
+    booked = [b for b in _bookings(payment.job_id) if b.booked_at <= cancelled_at]
+    start = booked[-1].starts_at if booked else cancelled_at
+    return PendingEvent(
+        JOB_NO_SHOW,
+        payment.job_id,
+        JobNoShowV1(
+            job_id=payment.job_id,
+            side="tradesperson" if charge.rule == "no_show_pro" else "customer",
+            customer_id=payment.customer_id,
+            tradesperson_id=payment.tradesperson_id,
+            starts_at=start.astimezone(UTC).isoformat(),
+            fee=str(charge.fee),
+        ),
+    )
 
 
 # --- refunds ----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 
@@ -60,6 +62,9 @@ class Visit(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     drift_alerted_at = models.DateTimeField(null=True, blank=True, help_text="When the customer was told the visit runs late (once).")
+    customer_absent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the tradesperson, on site long enough, reported the customer absent (the job was cancelled)."
+    )
 
     # Read model (tracking consumer only).
     last_lat = models.FloatField(null=True, blank=True)
@@ -83,6 +88,12 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"visit of job {self.job_id} ({self.stage})"
+
+    def customer_absent_from(self) -> datetime | None:
+        """From when the tradesperson may report the customer absent: ``CUSTOMER_NO_SHOW_WAIT_MINUTES`` after arriving."""
+        if self.stage != Stage.ARRIVED or self.arrived_at is None:
+            return None
+        return self.arrived_at + timedelta(minutes=int(settings.PAYMENTS["CUSTOMER_NO_SHOW_WAIT_MINUTES"]))
 
 
 class VisitStep(models.Model):

@@ -183,6 +183,37 @@ def visit_act(*, job: Job | int, actor: User, action: str) -> Visit:
     return visit
 
 
+def visit_customer_absent(*, job: Job | int, actor: User) -> Visit:
+    """The tradesperson, on site ``CUSTOMER_NO_SHOW_WAIT_MINUTES`` (15) and still not let in, reports the customer absent.
+
+    The job is cancelled (``job.cancelled`` by the tradesperson); the payments consumer reads
+    ``customer_absent_at`` and charges the call-out fee from the deposit (``payments/cancellation.py``).
+    Refuses 403 ``forbidden`` (not the assigned business), 409 ``not_arrived`` (not on site, or
+    already working) or ``too_soon`` (waited less than the limit; the message says until when).
+    """
+    job_id = job.pk if isinstance(job, Job) else job
+    with transaction.atomic():
+        locked_job, visit, appointment = _locked(job_id)
+        if party_of(actor, locked_job, appointment) not in ACTING_PARTIES:
+            raise ServiceError("Only the tradesperson doing this job can report the customer absent.", "forbidden", Refusal.FORBIDDEN)
+        allowed_from = visit.customer_absent_from()
+        if allowed_from is None or locked_job.status != Job.Status.SCHEDULED:
+            raise ServiceError("You can report the customer absent only once you have arrived and before work starts.", code="not_arrived")
+        now = timezone.now()
+        if now < allowed_from:
+            wait = int(settings.PAYMENTS["CUSTOMER_NO_SHOW_WAIT_MINUTES"])
+            minutes = math.ceil((allowed_from - now).total_seconds() / 60)
+            raise ServiceError(
+                f"Please wait {wait} minutes on site before reporting the customer absent ({minutes} more).", code="too_soon"
+            )
+        visit.customer_absent_at = now
+        visit.save(update_fields=["customer_absent_at", "updated_at"])
+        owner_id = locked_job.tradesperson_id
+        assert owner_id is not None  # party_of found an acting party, so the job is awarded
+        job_services.job_cancel(job=locked_job, actor=User.objects.get(pk=owner_id), reason="The customer was not there.")
+    return visit
+
+
 def visit_arrive_auto(*, job_id: int, distance_m: float) -> Visit | None:
     """The geofence saw the tradesperson at the job: arrive for them, once.
 

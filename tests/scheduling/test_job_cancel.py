@@ -11,16 +11,18 @@ import time_machine
 from django.utils import timezone
 
 from jobs import services as job_services
-from jobs.models import Job
+from jobs.models import Job, ProStats
+from marketplace.errors import ServiceError
 from marketplace.events.envelope import from_dict
 from marketplace.events.models import OutboxEvent
+from matching.projections import ProStatsProjection
 from payments import services as payments
 from payments.models import Payment
 from payments.projections import PaymentsHandler
 from scheduling.models import Appointment, BookedTime
 from scheduling.services import appointment_book, appointment_reschedule
 from tests.factories import pro
-from tracking.services import visit_act
+from tracking.services import visit_act, visit_customer_absent
 
 from .helpers import awarded_job, worker_all_week
 
@@ -111,3 +113,37 @@ def test_an_arrived_tradesperson_is_no_no_show(customer):
     acceptance = Payment.objects.get(job=job).acceptance
     payment = _cancel(job, customer, at=appointment.starts_at + timedelta(minutes=40))
     assert payment.cancellation_fee == (acceptance.deposit / 2).quantize(Decimal("0.01"))
+
+
+def test_an_absent_customer_after_a_15_minute_wait_pays_the_call_out_fee(customer):
+    job, appointment = booked_soon(customer, "waitbob", 8)
+    bob = job.tradesperson
+    assert bob is not None
+    arrived = appointment.starts_at - timedelta(minutes=5)
+    with time_machine.travel(arrived, tick=False):
+        visit_act(job=job, actor=bob, action="on_the_way")
+        visit_act(job=job, actor=bob, action="arrived")
+    with time_machine.travel(arrived + timedelta(minutes=14), tick=False), pytest.raises(ServiceError) as early:
+        visit_customer_absent(job=job, actor=bob)
+    assert early.value.code == "too_soon" and "wait 15 minutes" in early.value.message
+    with time_machine.travel(arrived + timedelta(minutes=16), tick=False):
+        visit_customer_absent(job=job, actor=bob)
+        row = OutboxEvent.objects.filter(key=str(job.pk), event_type="job.cancelled").get()
+        PaymentsHandler().handle(from_dict(row.envelope))
+    payment = Payment.objects.get(job=job)
+    assert Job.objects.get(pk=job.pk).status == Job.Status.CANCELLED
+    assert payment.cancellation_fee == Decimal("30.00")  # the call-out fee, though the tradesperson cancelled
+    no_show = OutboxEvent.objects.filter(key=str(job.pk), event_type="job.no_show").get().envelope["data"]
+    assert (no_show["side"], no_show["fee"]) == ("customer", "30.00")
+    # An absent customer does not count against the tradesperson.
+    ProStatsProjection().handle(from_dict(OutboxEvent.objects.get(key=str(job.pk), event_type="job.no_show").envelope))
+    assert ProStats.objects.filter(tradesperson_id=bob.pk, no_shows__gt=0).count() == 0
+
+
+def test_a_tradesperson_no_show_is_an_event_that_counts_against_them(customer):
+    job, appointment = booked_soon(customer, "latepro", 8)
+    _cancel(job, customer, at=appointment.starts_at + timedelta(minutes=45))
+    row = OutboxEvent.objects.get(key=str(job.pk), event_type="job.no_show")
+    assert row.envelope["data"]["side"] == "tradesperson"
+    ProStatsProjection().handle(from_dict(row.envelope))
+    assert ProStats.objects.get(tradesperson_id=job.tradesperson_id or 0).no_shows == 1

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 
 from jobs.models import Job, Lead, TradespersonProfile
@@ -60,6 +61,7 @@ RULES: dict[str, tuple[str, bool, bool]] = {
     "job.awarded": (V.BOTH, False, True),
     "job.status_changed": (V.BOTH, False, False),
     "job.search_widened": (V.CUSTOMER, False, False),
+    "job.no_show": (V.BOTH, False, False),
     "lead.offered": (V.BOTH, True, False),
     "lead.seen": (V.BOTH, True, False),
     "bid.placed": (V.BOTH, True, False),
@@ -313,6 +315,18 @@ def _job_cancelled(e: JobTimelineEntry, v: Viewer) -> str:
     return f"{_cap(_actor(e, v))} cancelled the job" + (f": {reason}" if reason else ".")
 
 
+def _job_no_show(e: JobTimelineEntry, v: Viewer) -> str:
+    fee = e.data.get("fee")
+    late = int(settings.PAYMENTS["PRO_NO_SHOW_MINUTES"])
+    if e.data.get("side") == "tradesperson":
+        if v.role == "tradesperson":
+            return f"You had not arrived {late} minutes after the start, so the customer cancelled free; it counts as a no-show for you."
+        return f"The tradesperson had not arrived {late} minutes after the start, so cancelling was free; it counts against them."
+    if v.role == "customer":
+        return f"The tradesperson waited on site and could not find you, so the job was cancelled with a call-out fee of {_money(fee)}."
+    return f"You reported the customer absent after waiting on site; the job was cancelled with a call-out fee of {_money(fee)}."
+
+
 def _job_awarded(e: JobTimelineEntry, v: Viewer) -> str:
     d = e.data
     if v.role == "tradesperson":
@@ -450,6 +464,7 @@ SENTENCES: dict[str, Callable[[JobTimelineEntry, Viewer], str]] = {
     "job.posted": _job_posted,
     "job.updated": lambda e, v: f"{_cap(_customer(v))} edited the job details.",
     "job.cancelled": _job_cancelled,
+    "job.no_show": _job_no_show,
     "job.expired": lambda e, v: "The job expired without an accepted bid.",
     "job.awarded": _job_awarded,
     "job.status_changed": _status,

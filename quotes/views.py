@@ -36,9 +36,12 @@ from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
-from payments.cancellation import CancellationCharge, CancellationTerms, cancellation_charge
+from payments import services as payment_services
+from payments.cancellation import CancellationOutlook, CancellationTerms
 from payments.models import Payment
 from quotes.models import QuoteOption, QuoteVersion
+from tracking.models import Visit
+from tracking.services import visit_customer_absent
 
 from . import selectors, services
 from .forms import LINE_KINDS, QuoteDraft, draft_from_version, figures_json, parse_quote
@@ -208,18 +211,37 @@ def _pounds(amount: Decimal) -> str:
 # --- the payment panel (customer and awarded tradesperson) -----------------------------------
 
 
-def cancellation_preview(job: Job, payment: Payment | None) -> CancellationCharge | None:
-    """What cancelling now would cost the customer (the job's window start is the appointment for now)."""
+def cancellation_preview(job: Job, payment: Payment | None) -> CancellationOutlook | None:
+    """What cancelling now would cost the customer, until when it is free and what it costs after (the booking history counts)."""
     if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
         return None
-    return cancellation_charge(
-        terms=CancellationTerms.from_settings(settings.PAYMENTS),
-        deposit=payment.acceptance.deposit,
-        accepted_at=payment.acceptance.accepted_at,
-        cancelled_at=timezone.now(),
-        appointment_start=job.window_start,
-        by_customer=True,
-    )
+    return payment_services.cancellation_outlook_for(job)
+
+
+def cancellation_rules() -> dict[str, Any]:
+    """The cancellation and no-show figures (settings.PAYMENTS), for the sentences both sides read before they act."""
+    terms = CancellationTerms.from_settings(settings.PAYMENTS)
+    return {
+        "free_minutes": terms.free_minutes,
+        "late_hours": terms.late_hours,
+        "late_fee_percent": terms.late_fee_percent.normalize(),
+        "pro_late_minutes": terms.pro_late_minutes,
+        "customer_wait_minutes": terms.customer_wait_minutes,
+        "call_out_fee": terms.call_out_fee,
+    }
+
+
+def customer_absent_context(job: Job) -> dict[str, Any]:
+    """For the tradesperson: whether they may report the customer absent now, from when, and the fee it charges."""
+    visit = Visit.objects.filter(job_id=job.pk).first()
+    allowed_from = visit.customer_absent_from() if visit is not None and job.status == Job.Status.SCHEDULED else None
+    payment = Payment.objects.filter(job_id=job.pk).only("held", "status").first()
+    held = payment.held if payment is not None and payment.status == Payment.Status.DEPOSIT_HELD else Decimal("0.00")
+    return {
+        "absent_from": allowed_from,
+        "absent_now": allowed_from is not None and allowed_from <= timezone.now(),
+        "absent_fee": CancellationTerms.from_settings(settings.PAYMENTS).call_out(held),
+    }
 
 
 def payment_context(job: Job, viewer: User) -> dict[str, Any]:
@@ -294,13 +316,13 @@ def _quote_error(draft: QuoteDraft, exc: ServiceError) -> None:
     draft.errors[key] = exc.message
 
 
-WORK_ACTIONS = {"start", "complete", "cancel"}
+WORK_ACTIONS = {"start", "complete", "cancel", "absent"}
 
 
 @login_required
 @require_POST
 def lead_work(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
-    """The awarded tradesperson starts the work, marks it completed, or cancels the job."""
+    """The awarded tradesperson starts the work, marks it completed, cancels the job, or reports the customer absent."""
     user, _lead, job = own_lead(request, job_id)
     if action not in WORK_ACTIONS:
         raise Http404("No such action.")
@@ -311,6 +333,10 @@ def lead_work(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
         elif action == "complete":
             job_services.job_complete(job=job, actor=user)
             messages.success(request, "Marked completed. We're taking the customer's payment now; your payout follows.")
+        elif action == "absent":
+            fee = customer_absent_context(job)["absent_fee"]
+            visit_customer_absent(job=job, actor=user)
+            messages.success(request, f"Job cancelled: the customer was not there. They are charged a £{fee:,.2f} call-out fee.")
         else:
             job_services.job_cancel(job=job, actor=user, reason=request.POST.get("reason", "")[:500])
             messages.success(request, "Job cancelled. The customer has been told; their deposit is released in full.")
@@ -356,6 +382,7 @@ def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any
         "test_cards": TEST_CARDS,
         "retry": retry,
         "cancellation": cancellation_preview(job, payment["payment"]),
+        "rules": cancellation_rules(),
         **payment,
     }
     return render(request, "jobs/job_detail.html", context, status=status)
@@ -395,6 +422,8 @@ def render_lead(
         "latest": versions[-1] if versions else None,
         "won": won,
         "waits_for_win": bid is not None and not won,  # the appointment section appears live when it wins
+        "rules": cancellation_rules(),
+        **(customer_absent_context(job) if won else {}),
         "live": live,
         **payment_context(job, user),
     }

@@ -33,7 +33,7 @@ def test_the_job_page_says_until_when_cancelling_is_free_and_what_it_costs_after
         html = client.get(f"/jobs/{job.pk}/").content.decode()
     assert "Cancelling now costs <strong>£17.40</strong>" in html
     assert "It costs £17.40 from your deposit." in html
-    assert "Cancelled less than 24 hours before the appointment" in html
+    assert "Why: Cancelled less than 24 hours before the appointment" in html
 
 
 def test_the_tradesperson_sees_customer_not_here_only_after_waiting_and_with_the_fee(customer):

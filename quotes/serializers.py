@@ -397,14 +397,15 @@ class AcceptanceOutputSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.number", read_only=True)
     tier = serializers.CharField(source="option.tier", read_only=True)
     title = serializers.CharField(source="option.label", read_only=True)
-    platform_fee = serializers.SerializerMethodField()
+    platform_fee = serializers.SerializerMethodField(help_text="Platform revenue; negative when its promo exceeds its fee.")
+    fee_charged = serializers.SerializerMethodField(help_text="The platform fee the tradesperson was charged (tradesperson and staff).")
     payout = serializers.SerializerMethodField()
 
     class Meta:
         model = QuoteAcceptance
         fields = [
-            "id", "job", "bid", "version", "tier", "title", "promo_code", "promo_amount", "subtotal", "discounts_total",
-            "net", "tax", "total", "deposit", "balance", "platform_fee", "payout", "accepted_at",
+            "id", "job", "bid", "version", "tier", "title", "promo_code", "promo_amount", "promo_funded_by", "subtotal",
+            "discounts_total", "net", "tax", "total", "deposit", "balance", "platform_fee", "fee_charged", "payout", "accepted_at",
         ]  # fmt: skip
 
     def _fees(self, acceptance: QuoteAcceptance) -> bool:
@@ -413,6 +414,10 @@ class AcceptanceOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
     def get_platform_fee(self, acceptance: QuoteAcceptance) -> str | None:
         return str(acceptance.platform_fee) if self._fees(acceptance) else None
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
+    def get_fee_charged(self, acceptance: QuoteAcceptance) -> str | None:
+        return str(acceptance.fee_charged) if self._fees(acceptance) else None
 
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
     def get_payout(self, acceptance: QuoteAcceptance) -> str | None:

@@ -14,6 +14,7 @@ from marketplace.errors import ServiceError
 from payments import services as payments
 from quotes.models import PromoCode, PromoRedemption, QuoteVersion
 from quotes.promos import promo_create_for_business
+from quotes.serializers import AcceptanceOutputSerializer
 from tests.factories import offer, post_job, pro
 
 from .helpers import accept, submit
@@ -40,6 +41,12 @@ def test_a_platform_code_leaves_the_payout_whole_and_the_platform_pays_it(custom
     assert acceptance.payout == D("130.50")  # ...the tradesperson is paid as without the code
     assert acceptance.fee_charged == D("14.50")
     assert acceptance.platform_fee == D("-5.50")  # 14.50 fee - 20.00 promo: the platform pays beyond its fee
+
+    # The API says who paid; the fee figures only to the tradesperson (and staff).
+    for_pro = AcceptanceOutputSerializer(acceptance, context={"viewer": bob}).data
+    assert (for_pro["promo_funded_by"], for_pro["fee_charged"], for_pro["platform_fee"]) == ("platform", "14.50", "-5.50")
+    for_customer = AcceptanceOutputSerializer(acceptance, context={"viewer": customer}).data
+    assert (for_customer["promo_funded_by"], for_customer["fee_charged"], for_customer["payout"]) == ("platform", None, None)
 
     job_services.job_start_work(job=job, actor=bob)
     job_services.job_complete(job=job, actor=bob)

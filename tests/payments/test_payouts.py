@@ -59,7 +59,8 @@ def done_job(customer: User, bob: User) -> Payment:
     accept(submit(job, bob), customer)
     job_services.job_start_work(job=job, actor=bob)
     job_services.job_complete(job=job, actor=bob)
-    payment = payments.payment_collect(job_id=job.pk)
+    with transaction.atomic():  # as the payments consumer runs it
+        payment = payments.payment_collect(job_id=job.pk)
     assert payment is not None and payment.payout_due == EARNED
     return payment
 

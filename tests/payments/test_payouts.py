@@ -29,6 +29,7 @@ from payments.payout_simulator import SimulatedPayoutProvider
 from payments.selectors import payout_balance
 from tests.factories import offer, post_job, pro
 from tests.quotes.helpers import accept, submit
+from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -60,8 +61,11 @@ def done_job(customer: User, bob: User) -> Payment:
     job_services.job_start_work(job=job, actor=bob)
     job_services.job_complete(job=job, actor=bob)
     with transaction.atomic():  # as the payments consumer runs it
-        payment = payments.payment_collect(job_id=job.pk)
-    assert payment is not None and payment.payout_due == EARNED
+        payments.payment_collect(job_id=job.pk)
+    # On a running stack (browser tests) the payments consumer may have collected it first.
+    wait_until(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID, timeout=30, message="the payment to be collected")
+    payment = Payment.objects.get(job=job)
+    assert payment.payout_due == EARNED
     return payment
 
 

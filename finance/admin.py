@@ -16,7 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from finance.models import FinanceLedgerEntry, FinanceOpenPayment
+from finance.models import FinanceLedgerEntry, FinanceOpenPayment, FinancePayout
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 
 from . import selectors
@@ -60,6 +60,7 @@ class FinanceLedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "open_payments": open_payments,
             "last_updated": last_updated,
             "ledger": FinanceLedgerEntry.objects.order_by("-updated_at")[:50],
+            "payout_balances": selectors.finance_payout_balances(),
         }
         return TemplateResponse(request, "admin/finance/finance.html", context)
 
@@ -76,3 +77,16 @@ class FinanceOpenPaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FinanceOpenPayment]:
         return super().get_queryset(request).order_by("-updated_at")
+
+
+@admin.register(FinancePayout)
+class FinancePayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Payouts as the finance read model has them (the write model, with retry, is Payments > Payouts)."""
+
+    list_display = ("payout_link", "tradesperson_id", "amount", "status", "failure_reason", "created_at", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("=tradesperson_id", "=payout_id")
+
+    @admin.display(description="Payout", ordering="payout_id")
+    def payout_link(self, obj: FinancePayout) -> SafeString:
+        return format_html('<a href="{}">{}</a>', reverse("admin:payments_payout_change", args=[obj.payout_id]), obj.payout_id)

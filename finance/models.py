@@ -50,3 +50,24 @@ class FinanceOpenPayment(models.Model):
 
     def __str__(self) -> str:
         return f"Open payment {self.payment_id}"
+
+
+class FinancePayout(models.Model):
+    """A payout to a tradesperson as the ``payout.*`` events tell it (``marketplace.payouts``)."""
+
+    payout_id = models.BigIntegerField(primary_key=True)
+    tradesperson_id = models.BigIntegerField(db_index=True)
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12, db_index=True)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(help_text="When the payout was created (the event's time).")
+    updated_at = models.DateTimeField(help_text="When it last moved (the event's time).")
+    last_sequence = models.PositiveBigIntegerField(help_text="The payout's last applied event sequence (stale events are ignored).")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "payout"
+
+    def __str__(self) -> str:
+        return f"Payout {self.payout_id} ({self.status})"

@@ -2,7 +2,8 @@
 read model. ``payment.snapshot`` upserts the payment's ledger entry and its open position; the
 ``payment.settled`` tombstone deletes the open position and marks the ledger entry settled (it
 stays, and a rebuild keeps it, so revenue and payouts survive compaction of settled keys:
-tests/quotes/test_compaction.py).
+tests/quotes/test_compaction.py). ``payout.*`` events (``marketplace.payouts``) keep one row per
+payout (:class:`FinancePayout`), its status moving only forward by the payout's sequence.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from django.utils import timezone
 
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
-from payments.events import PaymentSettledV1, PaymentSnapshotV1
+from payments.events import PaymentSettledV1, PaymentSnapshotV1, PayoutFailedV1, PayoutStepV1
 
-from .models import FinanceLedgerEntry, FinanceOpenPayment
+from .models import FinanceLedgerEntry, FinanceOpenPayment, FinancePayout
 
 
 class FinanceProjection(EventHandler):
@@ -27,6 +28,7 @@ class FinanceProjection(EventHandler):
         """
         FinanceOpenPayment.objects.all().delete()
         FinanceLedgerEntry.objects.filter(settled=False).delete()
+        FinancePayout.objects.all().delete()  # the payouts topic keeps every event (retention -1)
 
     def _fresh(self, event: Envelope, payment_id: int) -> bool:
         """True if this event is newer than what the read model has for the payment (then it records the sequence)."""
@@ -76,3 +78,43 @@ class FinanceProjection(EventHandler):
             return
         FinanceLedgerEntry.objects.filter(payment_id=payment_id).update(last_sequence=event.sequence, settled=True)
         FinanceOpenPayment.objects.filter(payment_id=payment_id).delete()
+
+    def _payout(self, event: Envelope, **extra: str) -> None:
+        d = event.payload(PayoutStepV1)
+        row = FinancePayout.objects.select_for_update().filter(payout_id=d["payout_id"]).first()
+        if row is not None and event.sequence <= row.last_sequence:
+            return
+        FinancePayout.objects.update_or_create(
+            payout_id=d["payout_id"],
+            defaults={
+                "tradesperson_id": d["tradesperson_id"],
+                "amount": Decimal(d["amount"]),
+                "currency": d["currency"],
+                "status": d["status"],
+                "updated_at": event.occurred_at,
+                "last_sequence": event.sequence,
+                **extra,
+            },
+            create_defaults={
+                "tradesperson_id": d["tradesperson_id"],
+                "amount": Decimal(d["amount"]),
+                "currency": d["currency"],
+                "status": d["status"],
+                "created_at": event.occurred_at,
+                "updated_at": event.occurred_at,
+                "last_sequence": event.sequence,
+                **extra,
+            },
+        )
+
+    def on_payout_created(self, event: Envelope) -> None:
+        self._payout(event)
+
+    def on_payout_in_transit(self, event: Envelope) -> None:
+        self._payout(event)
+
+    def on_payout_paid(self, event: Envelope) -> None:
+        self._payout(event)
+
+    def on_payout_failed(self, event: Envelope) -> None:
+        self._payout(event, failure_reason=event.payload(PayoutFailedV1)["failure_reason"])

@@ -340,6 +340,19 @@ PAYMENTS: dict[str, Any] = {
     "CUSTOMER_NO_SHOW_WAIT_MINUTES": env_int("PAYMENTS_CUSTOMER_NO_SHOW_WAIT_MINUTES", 15),
     "CALL_OUT_FEE": env("PAYMENTS_CALL_OUT_FEE", "30.00"),
 }
+# --- Payouts to tradespeople (payments/payouts.py): what each is owed, paid in runs by the clock ---
+PAYOUTS: dict[str, Any] = {
+    # SIMULATED by default: no money moves. A real adapter implements payments.payout_provider.PayoutProvider.
+    "PROVIDER": env("PAYOUTS_PROVIDER", "payments.payout_simulator.SimulatedPayoutProvider"),
+    "RUN_EVERY_S": env_int("PAYOUTS_RUN_EVERY_S", 24 * 60 * 60),  # how often the clock groups what is owed into payouts
+    "POLL_EVERY_S": env_int("PAYOUTS_POLL_EVERY_S", 60),  # how often it asks the provider about payouts on their way
+    "MINIMUM": env("PAYOUTS_MINIMUM", "10.00"),  # a balance below this waits for the next run
+    # The simulated provider: a payout is in transit after this long, and arrives (or fails) after this long.
+    "SIMULATOR_IN_TRANSIT_AFTER_S": env_int("PAYOUTS_SIMULATOR_IN_TRANSIT_AFTER_S", 60),
+    "SIMULATOR_ARRIVE_AFTER_S": env_int("PAYOUTS_SIMULATOR_ARRIVE_AFTER_S", 300),
+    # Payout accounts (acct_<user id>) the simulated bank rejects, comma-separated: to try a failed payout.
+    "SIMULATOR_FAILING_ACCOUNTS": [a.strip() for a in env("PAYOUTS_SIMULATOR_FAILING_ACCOUNTS", "").split(",") if a.strip()],
+}
 # --- Staff alerts (alerts/): moments that need a human, in the admin inbox and an incoming webhook ---
 STAFF_ALERTS: dict[str, Any] = {
     "NO_BIDS_AFTER_MINUTES": env_int("STAFF_ALERT_NO_BIDS_AFTER_MINUTES", 120),  # an open job nobody bid on this long

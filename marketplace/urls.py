@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("scheduling.urls")),
     path("", include("tracking.urls")),
     path("", include("insights.urls")),
+    path("", include("payments.urls")),
 ]
 handler400 = "marketplace.api_errors.bad_request"
 handler404 = "marketplace.api_errors.not_found"

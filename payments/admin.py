@@ -1,8 +1,9 @@
-"""Admin for payments, their gateway operations and the gateway's webhooks.
+"""Admin for payments, their gateway operations, the gateway's webhooks, and payouts to tradespeople.
 
 Read-only: money moves only through ``payments/services.py``. The one money action is the refund
 form on a payment (staff only), which calls :func:`payments.services.payment_refund` with an
-idempotency key made once per form, so a double submit refunds once. Card tokens are shown (they
+idempotency key made once per form, so a double submit refunds once. A failed payout can be retried
+(an action on the payouts list: :func:`payments.payouts.payout_retry`, once per failed payout). Card tokens are shown (they
 are the gateway's tokens); card numbers are never stored, so there is nothing else to show.
 """
 
@@ -26,7 +27,8 @@ from django.utils.safestring import SafeString
 from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 from marketplace.errors import ServiceError
-from payments.models import GatewayWebhook, Payment, PaymentOperation
+from payments.models import GatewayWebhook, Payment, PaymentOperation, Payout, PayoutItem
+from payments.payouts import payout_retry
 from payments.services import payment_refund
 
 
@@ -129,3 +131,36 @@ class GatewayWebhookAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Payload (card-like numbers removed)")
     def payload_pretty(self, obj: GatewayWebhook) -> SafeString:
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
+
+
+class PayoutItemInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The statement lines: gross - refunded - platform fee - previously paid = amount (negative: recovered)."""
+
+    model = PayoutItem
+    extra = 0
+    fields = ("payment", "gross", "refunded", "platform_fee", "previously_paid", "amount")
+    readonly_fields = fields
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "tradesperson", "amount", "status", "provider_reference", "failure_reason", "retry_of", "created_at", "paid_at")
+    list_filter = ("status", "provider", "tradesperson")
+    search_fields = ("=id", "tradesperson__username", "provider_reference", "idempotency_key")
+    list_select_related = ("tradesperson", "retry_of")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Payout._meta.concrete_fields]
+    inlines = [PayoutItemInline]
+    actions = ["retry_failed"]
+
+    @admin.action(description="Retry the selected failed payouts (everything the tradesperson is owed now)")
+    def retry_failed(self, request: HttpRequest, queryset: Any) -> None:
+        actor = request.user
+        assert isinstance(actor, User)
+        for payout in queryset:
+            try:
+                retry = payout_retry(payout=payout, actor=actor)
+            except ServiceError as exc:
+                self.message_user(request, f"Payout {payout.pk}: {exc.message}", messages.WARNING)
+            else:
+                self.message_user(request, f"Payout {payout.pk}: retried as payout {retry.pk} (£{retry.amount:,.2f}).", messages.SUCCESS)

@@ -7,6 +7,8 @@ Two kinds:
 - Payment-topic state (``marketplace.payments``, compacted, key = payment id):
   ``payment.snapshot`` carries a payment's whole current state; ``payment.settled`` is
   published as a tombstone (null value, its envelope in headers) once the payment is settled.
+- Payout-topic events (``marketplace.payouts``, key = payout id): a payout to a tradesperson,
+  ``payout.created`` -> ``payout.in_transit`` -> ``payout.paid`` | ``payout.failed``.
 """
 
 from typing import Literal, NotRequired, TypedDict
@@ -111,6 +113,33 @@ class PaymentVoidedV2(PaymentVoidedV1):
     tradesperson_id: NotRequired[int | None]
 
 
+class PayoutStepV1(TypedDict):
+    """What every payout event carries: the payout as it is after this step."""
+
+    payout_id: int
+    tradesperson_id: int
+    amount: str
+    currency: str
+    status: str
+
+
+class PayoutCreatedV1(PayoutStepV1):
+    payment_ids: list[int]
+    retry_of: NotRequired[int | None]
+
+
+class PayoutInTransitV1(PayoutStepV1):
+    provider_reference: str
+
+
+class PayoutPaidV1(PayoutStepV1):
+    provider_reference: str
+
+
+class PayoutFailedV1(PayoutStepV1):
+    failure_reason: str
+
+
 DEPOSIT_AUTHORIZED = job_event(
     "payment.deposit_authorized",
     "The deposit is held on the customer's card.",
@@ -141,4 +170,33 @@ PAYMENT_SETTLED = register(
     aggregate_type="payment",
     description="Tombstone: the payment is settled.",
     payload=PaymentSettledV1,
+)
+
+PAYOUT_CREATED = register(
+    "payout.created",
+    topic=Topic.PAYOUTS,
+    aggregate_type="payout",
+    description="What a tradesperson is owed was grouped into a payout, to be sent to the payout provider.",
+    payload=PayoutCreatedV1,
+)
+PAYOUT_IN_TRANSIT = register(
+    "payout.in_transit",
+    topic=Topic.PAYOUTS,
+    aggregate_type="payout",
+    description="The payout provider says the payout is on its way to the tradesperson's bank.",
+    payload=PayoutInTransitV1,
+)
+PAYOUT_PAID = register(
+    "payout.paid",
+    topic=Topic.PAYOUTS,
+    aggregate_type="payout",
+    description="The payout reached the tradesperson's bank; its payments' payout_paid now include it.",
+    payload=PayoutPaidV1,
+)
+PAYOUT_FAILED = register(
+    "payout.failed",
+    topic=Topic.PAYOUTS,
+    aggregate_type="payout",
+    description="The payout provider could not pay; what the payout held is owed again (staff may retry).",
+    payload=PayoutFailedV1,
 )

@@ -1,4 +1,4 @@
-"""Payments: what a customer pays for a job, each gateway operation, and the gateway's webhooks."""
+"""Payments: what a customer pays for a job, each gateway operation, the gateway's webhooks, and payouts to tradespeople."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ class Payment(models.Model):
     refunded = money_field(default=Decimal("0.00"))
     cancellation_fee = money_field(default=Decimal("0.00"))
     platform_revenue = money_field(default=Decimal("0.00"), help_text="The marketplace's fee on what was kept.")
-    payout_due = money_field(default=Decimal("0.00"), help_text="Owed to the tradesperson, not yet paid out.")
+    payout_due = money_field(
+        default=Decimal("0.00"), help_text="Owed to the tradesperson, not yet paid out (negative: a refund after a payout, to recover)."
+    )
     payout_paid = money_field(default=Decimal("0.00"))
     deposit_authorization_id = models.CharField(max_length=64, blank=True)
     balance_authorization_id = models.CharField(max_length=64, blank=True)
@@ -56,7 +58,8 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(held__gte=0, captured__gte=0, refunded__gte=0), name="payment_amounts_not_negative"),
             models.CheckConstraint(condition=models.Q(refunded__lte=models.F("captured")), name="payment_refund_at_most_captured"),
-            models.CheckConstraint(condition=models.Q(payout_due__gte=0, payout_paid__gte=0), name="payment_payouts_not_negative"),
+            # payout_due may be negative: a refund after a payout is recovered from the next payout (payments/payouts.py).
+            models.CheckConstraint(condition=models.Q(payout_paid__gte=0), name="payment_payout_paid_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -131,3 +134,84 @@ class GatewayWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.event_type} {self.event_id}: {self.outcome}"
+
+
+class Payout(models.Model):
+    """One transfer to a tradesperson's bank account through the payout provider (``payments/payouts.py``).
+
+    Written (pending, no provider reference) before the provider is asked, with a unique idempotency
+    key, so asking again after a crash reaches the provider with the same key and pays once. Its
+    items say which payments it pays (or recovers from). A failed payout's items count as owed again.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_TRANSIT = "in_transit", "On its way"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    tradesperson = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
+    amount = money_field()
+    currency = models.CharField(max_length=3, default="GBP")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(max_length=40)
+    provider_reference = models.CharField(max_length=64, blank=True, help_text="The provider's id, once it accepted the payout.")
+    failure_reason = models.CharField(max_length=200, blank=True, help_text="For staff: the provider's reason.")
+    retry_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retried_by", help_text="The failed payout this one retries."
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    in_transit_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payout_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Payout {self.pk} of £{self.amount} ({self.get_status_display()})"
+
+    @property
+    def open(self) -> bool:
+        """Pending or on its way: its items are not owed any more, and not paid yet."""
+        return self.status in (self.Status.PENDING, self.Status.IN_TRANSIT)
+
+
+class PayoutItem(models.Model):
+    """One payment's part of a payout: what it earned (positive) or what a refund after a payout recovers (negative).
+
+    The figures are the payment's at the time of the payout, so a statement line reads
+    ``gross - refunded - platform_fee - previously_paid = amount``.
+    """
+
+    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="items")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="payout_items")
+    amount = money_field(help_text="Paid out for this payment (negative: recovered).")
+    gross = money_field(help_text="What the customer was charged for the job.")
+    refunded = money_field(help_text="Given back to the customer.")
+    platform_fee = money_field(help_text="The marketplace's fee on what was kept.")
+    previously_paid = money_field(help_text="Paid out (or on its way) for this job before this payout.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payout", "payment"], name="payout_item_once_per_payment"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount=models.F("gross") - models.F("refunded") - models.F("platform_fee") - models.F("previously_paid")
+                ),
+                name="payout_item_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"£{self.amount} for payment {self.payment_id}"
+
+    @property
+    def is_recovery(self) -> bool:
+        return self.amount < 0

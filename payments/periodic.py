@@ -1,11 +1,15 @@
-"""The payments app's periodic task (run by ``manage.py clock``): release deposit holds whose acceptance never committed."""
+"""The payments app's periodic tasks (run by ``manage.py clock``): release deposit holds whose acceptance never
+committed; the payout run; sending payouts and asking the payout provider about those on their way."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 from marketplace.events.periodic import Outcome, PeriodicTask, register
 
+from .payouts import payouts_poll, payouts_run, payouts_submit
 from .services import payments_reconcile
 
 
@@ -14,5 +18,19 @@ def _reconcile() -> Outcome:
     return Outcome(released, f"released {released} deposit hold(s) whose acceptance never committed")
 
 
+def _payout_run() -> Outcome:
+    created = payouts_run()
+    sent = payouts_submit()
+    return Outcome(created, f"created {created} payout(s), sent {sent} to the payout provider")
+
+
+def _payout_poll() -> Outcome:
+    sent = payouts_submit()  # retried by staff, or left pending by a provider outage
+    changed = payouts_poll()
+    return Outcome(sent + changed, f"sent {sent} payout(s); {changed} moved on at the payout provider")
+
+
 # A warning when it does anything: each release means a crash between the gateway and our commit.
 register(PeriodicTask("payments.release_orphaned_holds", _reconcile, log_level=logging.WARNING))
+register(PeriodicTask("payments.payout_run", _payout_run, every_s=settings.PAYOUTS["RUN_EVERY_S"]))
+register(PeriodicTask("payments.payout_poll", _payout_poll, every_s=settings.PAYOUTS["POLL_EVERY_S"]))

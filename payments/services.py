@@ -10,7 +10,7 @@ Where money moves:
   held on the card. Then :func:`payment_open` records the payment in the acceptance's transaction.
 - Completion (:func:`payment_collect`, run by the ``payments`` consumer on ``job.status_changed``
   to completed): the held deposit is captured, the rest is authorised and captured with the same
-  card token, the tradesperson's payout (total less the platform fee) is released.
+  card token, the tradesperson's payout (total less the platform fee) becomes owed (``payout_due``).
 - Cancellation (:func:`payment_cancel`, the ``payments`` consumer on ``job.cancelled``): the
   cancellation policy (``payments/cancellation.py``) decides a fee, taken from the hold; the rest
   of the hold is released.
@@ -19,8 +19,13 @@ Where money moves:
   hold made at the gateway is applied once, whatever order or how often it arrives.
 
 After each change the payment's whole state goes to the compacted ``marketplace.payments``
-topic (``payment.snapshot``) and, once settled (nothing held, nothing owed), a tombstone
-(``payment.settled``). Payouts are SIMULATED: released immediately on settlement.
+topic (``payment.snapshot``) and, once settled (nothing held, nothing owed to the customer or the
+tradesperson), a tombstone (``payment.settled``).
+
+Payouts are not made here: a settled payment's ``payout_due`` accumulates with the tradesperson's
+other payments until the payout run (:mod:`payments.payouts`, the clock) pays it through the payout
+provider (SIMULATED by default, asynchronous: pending, in transit, paid or failed). A refund after a
+payout makes ``payout_due`` negative; the next payout recovers it.
 """
 
 from __future__ import annotations
@@ -286,11 +291,11 @@ def _state_events(payment: Payment) -> list[PendingEvent[Any]]:
 
 
 def _save(payment: Payment, pending: list[PendingEvent]) -> None:
-    """Save a changed payment (version bumped, payouts released if settled) and write its events."""
-    if payment.status in lifecycle.SETTLED and payment.held == 0 and payment.payout_due != 0:
-        # SIMULATED payouts: released (or recovered) at once. A real payout provider would do this asynchronously.
-        payment.payout_paid += payment.payout_due
-        payment.payout_due = ZERO
+    """Save a changed payment (version bumped) and write its events.
+
+    What the tradesperson is owed (``payout_due``) stays owed, or to recover when negative, until a
+    payout includes it (``payments/payouts.py`` moves it to ``payout_paid`` when the payout is paid).
+    """
     if payment.status in lifecycle.SETTLED and payment.settled_at is None:
         payment.settled_at = timezone.now()
     payment.version += 1

@@ -104,9 +104,9 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ),
         ConsumerSpec(
             name="finance",
-            topics=(Topic.PAYMENTS,),
+            topics=(Topic.PAYMENTS, Topic.PAYOUTS),
             handler_path="finance.projections.FinanceProjection",
-            description="Finance read model from the compacted payments topic (tombstones close positions).",
+            description="Finance read model from the compacted payments topic (tombstones close positions) and the payouts topic.",
         ),
         ConsumerSpec(
             name="timeline",

@@ -32,6 +32,8 @@ class Topic(enum.StrEnum):
     JOBS = "marketplace.jobs"
     # The current state of each payment, keyed by payment id; compacted, a tombstone when settled.
     PAYMENTS = "marketplace.payments"
+    # Payouts to tradespeople (created, on their way, paid, failed), keyed by payout id; kept for the finance rebuild.
+    PAYOUTS = "marketplace.payouts"
     # GPS pings of tradespeople on their way, keyed by worker id; high volume, kept for a day.
     TRACKING = "marketplace.tracking"
 
@@ -104,6 +106,12 @@ TOPICS: dict[Topic, TopicSpec] = {
         cleanup_policy="compact",
         retention_ms=-1,
         description="Payment state snapshots; key = payment id; compacted; a tombstone (null value) once settled.",
+    ),
+    Topic.PAYOUTS: TopicSpec(
+        Topic.PAYOUTS,
+        partitions=3,
+        retention_ms=-1,  # few and small; the finance read model is rebuilt from all of them
+        description="Payout lifecycle (payout.created, in_transit, paid, failed); key = payout id.",
     ),
     Topic.TRACKING: TopicSpec(
         Topic.TRACKING,

@@ -7,6 +7,8 @@ from typing import Any
 
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
+from payments.payout_provider import PayoutReport
+from payments.payouts import payout_create_for, payout_record
 from quotes.models import QuoteAcceptance, QuoteVersion
 from quotes.pricing import LineItem
 from quotes.services import OptionInput, QuoteInput, quote_accept, quote_revise, quote_submit
@@ -45,3 +47,10 @@ def revise(bid: Bid, pro_user: User, q: QuoteInput) -> QuoteVersion:
 def accept(version: QuoteVersion, customer: User, *, tier: str = "standard", token: str = "tok_visa", **kw: Any) -> QuoteAcceptance:
     bid = version.bid
     return quote_accept(job=bid.job, bid=bid, actor=customer, version_number=version.number, tier=tier, card_token=token, **kw)
+
+
+def pay_out(tradesperson: User) -> None:
+    """Pay the tradesperson everything owed now, as a payout the provider reports paid (tests that need a settled payment)."""
+    payout = payout_create_for(tradesperson_id=tradesperson.pk, at_least=D("0.01"))
+    assert payout is not None
+    payout_record(payout_id=payout.pk, report=PayoutReport(f"sim_po_test_{payout.pk}", "paid"))

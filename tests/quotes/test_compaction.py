@@ -30,6 +30,7 @@ from payments.models import Payment
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.support import wait_until
 
+from .helpers import pay_out
 from .test_payments import booked
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -88,6 +89,7 @@ def test_the_broker_compacts_a_settled_payment_away_and_a_rebuild_gives_the_same
     job_services.job_complete(job=settled_job, actor=bob)
     relay_all()
     run_consumer_until(lambda: Payment.objects.get(job=settled_job).status == Payment.Status.PAID, get_consumer("payments"))
+    pay_out(bob)  # settled once the tradesperson is paid out too
     relay_all()
     settled = Payment.objects.get(job=settled_job)
     still_open = Payment.objects.get(job=open_job)

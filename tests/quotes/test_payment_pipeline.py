@@ -15,6 +15,7 @@ from marketplace.events.replay import rebuild
 from payments.models import Payment
 from tests.events.pipeline import read_topic, relay_all, run_consumer_until
 
+from .helpers import pay_out
 from .test_payments import booked
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,9 +41,10 @@ def test_completion_moves_money_and_the_tombstone_closes_the_open_position(broke
     relay_all()
     # The payments consumer reacts to job.status_changed(completed) by collecting the money.
     run_consumer_until(lambda: Payment.objects.get(pk=payment.pk).status == Payment.Status.PAID, get_consumer("payments"))
+    pay_out(bob)  # settled once the tradesperson is paid out too
     relay_all()
 
-    messages = read_topic("marketplace.payments", expect=3)
+    messages = read_topic("marketplace.payments", expect=4)
     tombstones = [m for m in messages if m.value() is None]
     assert len(tombstones) == 1 and tombstones[0].key() == str(payment.pk).encode()
     headers = dict(tombstones[0].headers() or [])

@@ -63,13 +63,14 @@ def settled_tombstones(payment: Payment) -> int:
     ).count()
 
 
-def test_completion_collects_the_total_and_releases_the_payout(customer):
+def test_completion_collects_the_total_and_owes_the_payout(customer):
     job, bob, acceptance = booked(customer)
     payment = finish(job, bob)
     assert payment.status == Payment.Status.PAID
     assert (payment.held, payment.captured, payment.refunded) == (D("0.00"), acceptance.total, D("0.00"))
     assert payment.platform_revenue == acceptance.platform_fee == D("14.50")
-    assert payment.payout_paid == acceptance.total - acceptance.platform_fee and payment.payout_due == 0
+    # Owed until a payout run pays it (payments/payouts.py; tests/payments/test_payouts.py).
+    assert payment.payout_due == acceptance.total - acceptance.platform_fee and payment.payout_paid == 0
     kinds = list(Op.objects.filter(payment=payment).values_list("kind", "amount", "status"))
     assert kinds == [
         ("authorize_deposit", D("34.80"), "succeeded"),
@@ -77,7 +78,7 @@ def test_completion_collects_the_total_and_releases_the_payout(customer):
         ("authorize_balance", D("139.20"), "succeeded"),
         ("capture_balance", D("139.20"), "succeeded"),
     ]
-    assert settled_tombstones(payment) == 1
+    assert settled_tombstones(payment) == 0  # the tradesperson is still owed
     # Redelivery of the completion event moves nothing.
     assert payments.payment_collect(job_id=job.pk) is None
     assert Op.objects.filter(payment=payment).count() == 4
@@ -100,7 +101,7 @@ def test_a_late_cancellation_costs_half_the_deposit_split_with_the_platform(cust
     assert payment is not None
     assert payment.cancellation_fee == payment.captured == D("17.40")  # 50 % of 34.80
     # The platform keeps the same share of the fee as of the quote: 17.40 x 14.50 / 174.00 = 1.45.
-    assert payment.platform_revenue == D("1.45") and payment.payout_paid == D("15.95")
+    assert payment.platform_revenue == D("1.45") and payment.payout_due == D("15.95") and payment.payout_paid == 0
 
 
 def test_the_tradesperson_cancelling_is_always_free_for_the_customer(customer):
@@ -125,9 +126,9 @@ def test_refunds_partial_then_the_rest_never_more(customer, staff):
     assert err.value.code == "exceeds_refundable"
     payment = payments.payment_refund(payment=payment, actor=staff, amount=D("24.00"), reason="rest", idempotency_key="r3")
     assert payment.status == Payment.Status.REFUNDED and payment.kept == 0
-    assert payment.platform_revenue == 0 and payment.payout_paid == 0
-    # Settled at completion, then again after each refund operation (the first refund took two charges).
-    assert settled_tombstones(payment) == 4
+    assert payment.platform_revenue == 0 and payment.payout_paid == 0 and payment.payout_due == 0
+    # Settled only once nothing is owed either way: after the last refund (nothing was paid out).
+    assert settled_tombstones(payment) == 1
     with pytest.raises(ServiceError):
         payments.payment_refund(payment=payment, actor=customer, amount=D("1.00"), reason="", idempotency_key="r4")
 

@@ -43,13 +43,15 @@ class StatementLine:
 
 
 def promo_funding(payment: Payment) -> PromoFunding | None:
-    """Who paid a promo discount on this payment's job.
+    """Who paid the promo discount on this payment's job, from the frozen acceptance; None without a promo.
 
-    The place for promo funding (being added with the promo work in ``quotes``): return what the
-    acceptance records about its discount and who funds it. Until then nothing is known, and the
-    statement says nothing about promos.
+    ``promo_funded_by`` is "platform" (TradeLink paid it from its fee and beyond: the payout is what it
+    would have been without the code) or "business" (the tradesperson's own code: it came off the net).
     """
-    return None
+    acceptance = payment.acceptance
+    if not acceptance.promo_amount or not acceptance.promo_funded_by:
+        return None
+    return PromoFunding(discount=acceptance.promo_amount, paid_by_platform=acceptance.promo_funded_by == "platform")
 
 
 def statement_line(item: PayoutItem) -> StatementLine:
@@ -69,5 +71,5 @@ def statement_line(item: PayoutItem) -> StatementLine:
 
 
 def statement_lines(payout: Payout) -> list[StatementLine]:
-    items = payout.items.select_related("payment__job").order_by("id")
+    items = payout.items.select_related("payment__job", "payment__acceptance").order_by("id")
     return [statement_line(item) for item in items]

@@ -57,7 +57,16 @@ def test_the_owner_sees_balance_history_and_statement_in_their_time_zone(bob, pa
     assert "created 1 Jul 2026, 23:30 BST" in statement  # 22:30 UTC, shown in London summer time
     assert "Customer paid" in statement and "£174.00" in statement and "TradeLink fee" in statement and "−£14.50" in statement
     assert "We&#x27;re sending this payout to your bank." in statement
-    assert "Promo" not in statement  # nothing is known about promo funding yet
+    assert "Promo" not in statement  # no promo on this job
+
+
+@pytest.mark.parametrize(("funder", "who"), [("platform", "TradeLink"), ("business", "you")])
+def test_the_statement_says_who_paid_a_promo_discount(bob, payout, funder, who):
+    acceptance = payout.items.get().payment.acceptance
+    acceptance.promo_amount, acceptance.promo_funded_by = D("12.50"), funder
+    acceptance.save(update_fields=["promo_amount", "promo_funded_by"])
+    statement = client_for(bob).get(reverse("payout-statement", args=[payout.pk])).content.decode()
+    assert f"Promo discount (paid by {who})" in statement and "£12.50" in statement
 
 
 def test_a_recovered_refund_reads_as_taken_back(bob, payout, customer):

@@ -334,6 +334,15 @@ PAYMENTS: dict[str, Any] = {
     # ...otherwise a fee when cancelling this close to the appointment (a share of the deposit).
     "LATE_CANCELLATION_HOURS": env_int("PAYMENTS_LATE_CANCELLATION_HOURS", 24),
     "LATE_CANCELLATION_FEE_PERCENT": env("PAYMENTS_LATE_CANCELLATION_FEE_PERCENT", "50"),
+    # The payments executor (manage.py payments_executor) makes the gateway calls the services only record as intents.
+    # A claimed operation is its executor's for this long; past it, another executor retries with the same key.
+    "EXECUTOR_LEASE_S": env_int("PAYMENTS_EXECUTOR_LEASE_S", 120),
+    # After an outage: retry in 1 s, 2 s, 4 s... up to this (same idempotency key each time).
+    "EXECUTOR_BACKOFF_MAX_S": env_int("PAYMENTS_EXECUTOR_BACKOFF_MAX_S", 60),
+    # It wakes on a Postgres NOTIFY when an intent commits; this poll is the fallback (and picks up retries).
+    "EXECUTOR_POLL_S": float(env("PAYMENTS_EXECUTOR_POLL_S", "1")),
+    # Gateway calls in flight at once per executor process (a slow call never delays the others).
+    "EXECUTOR_CONCURRENCY": env_int("PAYMENTS_EXECUTOR_CONCURRENCY", 4),
 }
 # --- Staff alerts (alerts/): moments that need a human, in the admin inbox and an incoming webhook ---
 STAFF_ALERTS: dict[str, Any] = {

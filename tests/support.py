@@ -179,7 +179,7 @@ def _answers(url: str) -> bool:
 
 @contextlib.contextmanager
 def running_stack(broker: Broker | SharedBroker, name: str) -> Iterator[tuple[str, list[Process]]]:
-    """Daphne, the outbox relay and every consumer as child processes, as ``make run`` starts them.
+    """Daphne, the outbox relay, every consumer and the payments executor as child processes, as ``make run`` starts them.
 
     Yields (base URL, processes) once Daphne answers; stops them all afterwards.
     """
@@ -190,6 +190,7 @@ def running_stack(broker: Broker | SharedBroker, name: str) -> Iterator[tuple[st
         manage(f"{name}-relay", "outbox_relay", env=env).start(),
         # Threads: a dozen consumer processes per stack made each browser test start in a minute on 2 cores.
         manage(f"{name}-consumers", "consume", "--all", "--threads", env=env).start(),
+        manage(f"{name}-payments-executor", "payments_executor", env=env).start(),
     ]
     base_url = f"http://127.0.0.1:{port}"
     try:

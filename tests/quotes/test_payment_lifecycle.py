@@ -27,6 +27,7 @@ from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from payments import lifecycle as payment_lifecycle
 from payments import services as payments
+from payments.executor import run_due
 from payments.models import Payment, PaymentOperation
 from payments.webhooks import sign_webhook
 from tests.factories import offer, post_job, pro
@@ -76,6 +77,11 @@ class PaymentLife(RuleBasedStateMachine):
             return
         for _ in range(2 if redeliver else 1):
             payments.payment_collect(job_id=self.job.pk)
+
+    @rule()
+    def executor_runs(self) -> None:
+        """The payments executor carries out what is due (between any two other steps, or never before the invariants)."""
+        note(f"executor ran {run_due()} operation(s)")
 
     @rule(by_customer=st.booleans(), minutes_after=st.sampled_from([1, 30, 600]), redeliver=st.booleans())
     def cancel(self, by_customer: bool, minutes_after: int, redeliver: bool) -> None:

@@ -17,6 +17,7 @@ from payments.models import Payment
 from scheduling.models import Appointment
 from scheduling.services import appointment_book
 from tests.factories import pro
+from tests.helpers import run_payments_executor
 
 from .helpers import awarded_job, worker_all_week
 
@@ -50,5 +51,7 @@ def test_the_late_cancellation_fee_counts_from_the_booked_appointment(customer):
     job, _ = booked_soon(customer, "latebob", 8)  # the job itself has no preferred window
     acceptance = Payment.objects.get(job=job).acceptance
     job_services.job_cancel(job=Job.objects.get(pk=job.pk), actor=customer)
-    payment = payments.payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at + timedelta(minutes=10), by_customer=True)
-    assert payment is not None and payment.cancellation_fee == (acceptance.deposit / 2).quantize(Decimal("0.01"))
+    payments.payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at + timedelta(minutes=10), by_customer=True)
+    run_payments_executor()
+    payment = Payment.objects.get(job=job)
+    assert payment.cancellation_fee == (acceptance.deposit / 2).quantize(Decimal("0.01"))

@@ -24,7 +24,8 @@ def _compose() -> dict:
 
 def test_compose_runs_web_relay_and_one_service_per_consumer_group_against_a_three_broker_cluster() -> None:
     services = _compose()["services"]
-    assert {"postgres", "redis", "kafka-1", "kafka-2", "kafka-3", "migrate", "web", "relay", "clock", "payments-executor"} <= services.keys()
+    processes = {"migrate", "web", "relay", "clock", "payments-executor"}
+    assert {"postgres", "redis", "kafka-1", "kafka-2", "kafka-3", *processes} <= services.keys()
     assert services["payments-executor"]["command"] == ["python", "manage.py", "payments_executor"]
     for name in CONSUMERS:
         service = services[f"consumer-{name}"]

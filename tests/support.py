@@ -178,13 +178,13 @@ def _answers(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_stack(broker: Broker | SharedBroker, name: str) -> Iterator[tuple[str, list[Process]]]:
+def running_stack(broker: Broker | SharedBroker, name: str, **extra_env: str) -> Iterator[tuple[str, list[Process]]]:
     """Daphne, the outbox relay, every consumer and the payments executor as child processes, as ``make run`` starts them.
 
-    Yields (base URL, processes) once Daphne answers; stops them all afterwards.
+    Yields (base URL, processes) once Daphne answers; stops them all afterwards. ``extra_env`` goes to every process.
     """
     port = free_port()
-    env = subprocess_env(broker)
+    env = subprocess_env(broker, **extra_env)
     processes = [
         daphne(port, env).start(),
         manage(f"{name}-relay", "outbox_relay", env=env).start(),

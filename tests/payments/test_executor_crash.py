@@ -41,10 +41,10 @@ def test_a_crash_after_the_charge_neither_charges_twice_nor_loses_the_capture(cu
         GATEWAY_CRASH_MARKER=str(marker),
         PAYMENTS_EXECUTOR_LEASE_S="2",  # so the restarted executor may retry soon
     )
-    first = manage("executor-crash-1", "payments_executor", env=env).start()
-    assert first.proc is not None
-    wait_until(lambda: first.proc.poll() is not None, timeout=60, message="the executor to die in the gateway call")
-    assert first.proc.returncode == -9 and not marker.exists()
+    first = manage("executor-crash-1", "payments_executor", env=env).start().proc
+    assert first is not None
+    wait_until(lambda: first.poll() is not None, timeout=60, message="the executor to die in the gateway call")
+    assert first.returncode == -9 and not marker.exists()
 
     # The processor charged the deposit; our side knows nothing of it yet.
     op = Op.objects.get(payment=payment, kind="capture_deposit")

@@ -90,6 +90,16 @@ def call_gateway(op: PaymentOperation) -> GatewayResult:
     raise GatewayRequestError("not_allowed", f"the executor does not run {op.kind} operations")
 
 
+def overdue(*, late_by_s: float) -> int:
+    """Pending operations due more than ``late_by_s`` ago and not leased now: no executor is taking them (the clock warns)."""
+    now = timezone.now()
+    return (
+        Op.objects.filter(status=Op.Status.PENDING, next_attempt_at__lt=now - timedelta(seconds=late_by_s))
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+        .count()
+    )
+
+
 class Stats:
     """What this process's executor did (its metrics)."""
 

@@ -18,6 +18,7 @@ from jobs import services as job_services
 from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent
+from marketplace.events.periodic import PERIODIC_TASKS
 from payments import executor
 from payments import services as payments
 from payments.models import Payment, PaymentOperation
@@ -167,3 +168,15 @@ def test_a_refund_a_request_could_not_finish_is_finished_by_the_executor_after_t
 @pytest.fixture
 def staff(db: None) -> User:
     return User.objects.create_user("execstaff", password="pw-123456-x", is_staff=True)
+
+
+def test_the_clock_warns_when_no_executor_takes_due_operations(customer):
+    job, _ = completed(customer, name="bobwatch")
+    payments.payment_collect(job_id=job.pk)
+    watch = PERIODIC_TASKS["payments.overdue_operations"]
+    assert watch.run().count == 0  # due just now: an executor has time to take it
+    with time_machine.travel(timezone.now() + timedelta(seconds=121), tick=False):
+        outcome = watch.run()
+        assert outcome.count == 1 and "payments_executor" in outcome.summary
+        executor.claim()  # an executor is on it (leased): no warning
+        assert watch.run().count == 0

@@ -128,6 +128,11 @@ def execute(op: PaymentOperation, stats: Stats | None = None) -> None:
         services.payment_operation_failed(operation=op, code=exc.code)
         stats.add("failed")
         return
+    if result.retryable:
+        # An adapter's soft decline ("try again later"): nothing happened, so it is an outage for our purposes.
+        services.payment_operation_retry_later(operation=op, error=f"the gateway asked to retry ({result.message})")
+        stats.add("retried")
+        return
     services.payment_operation_record(operation=op, result=result)
     stats.add("recorded")
 

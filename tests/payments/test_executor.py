@@ -21,6 +21,7 @@ from marketplace.events.models import OutboxEvent
 from marketplace.events.periodic import PERIODIC_TASKS
 from payments import executor
 from payments import services as payments
+from payments.gateway import GatewayResult
 from payments.models import Payment, PaymentOperation
 from tests.quotes.test_payments import booked
 
@@ -180,3 +181,17 @@ def test_the_clock_warns_when_no_executor_takes_due_operations(customer):
         assert outcome.count == 1 and "payments_executor" in outcome.summary
         executor.claim()  # an executor is on it (leased): no warning
         assert watch.run().count == 0
+
+
+def test_a_soft_decline_is_retried_like_an_outage(customer, monkeypatch):
+    job, payment = completed(customer, name="bobsoft")
+    payments.payment_collect(job_id=job.pk)
+    soft = GatewayResult(False, "retry", "", D("0.00"), "try_again_later", True)
+    monkeypatch.setattr(executor, "call_gateway", lambda op: soft)
+    assert executor.run_due() == 1
+    op = Op.objects.get(payment=payment, kind="capture_deposit")
+    assert (op.status, op.leased_until, op.last_error) == ("pending", None, "the gateway asked to retry (try_again_later)")
+    monkeypatch.undo()
+    with time_machine.travel(timezone.now() + timedelta(seconds=2), tick=False):
+        assert executor.run_due() == 3
+    assert Payment.objects.get(pk=payment.pk).status == Payment.Status.PAID

@@ -339,6 +339,15 @@ PAYMENTS: dict[str, Any] = {
     # ...and a tradesperson on site this long without the customer may cancel with a call-out fee (pounds, at most the deposit).
     "CUSTOMER_NO_SHOW_WAIT_MINUTES": env_int("PAYMENTS_CUSTOMER_NO_SHOW_WAIT_MINUTES", 15),
     "CALL_OUT_FEE": env("PAYMENTS_CALL_OUT_FEE", "30.00"),
+    # The payments executor (manage.py payments_executor) makes the gateway calls the services only record as intents.
+    # A claimed operation is its executor's for this long; past it, another executor retries with the same key.
+    "EXECUTOR_LEASE_S": env_int("PAYMENTS_EXECUTOR_LEASE_S", 120),
+    # After an outage: retry in 1 s, 2 s, 4 s... up to this (same idempotency key each time).
+    "EXECUTOR_BACKOFF_MAX_S": env_int("PAYMENTS_EXECUTOR_BACKOFF_MAX_S", 60),
+    # It wakes on a Postgres NOTIFY when an intent commits; this poll is the fallback (and picks up retries).
+    "EXECUTOR_POLL_S": float(env("PAYMENTS_EXECUTOR_POLL_S", "1")),
+    # Gateway calls in flight at once per executor process (a slow call never delays the others).
+    "EXECUTOR_CONCURRENCY": env_int("PAYMENTS_EXECUTOR_CONCURRENCY", 4),
 }
 # --- Payouts to tradespeople (payments/payouts.py): what each is owed, paid in runs by the clock ---
 PAYOUTS: dict[str, Any] = {

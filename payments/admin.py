@@ -35,7 +35,21 @@ from payments.services import payment_refund
 class PaymentOperationInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PaymentOperation
     extra = 0
-    fields = ("created_at", "kind", "amount", "status", "gateway_id", "charge_id", "card_token", "message", "reason", "requested_by")
+    fields = (
+        "created_at",
+        "kind",
+        "amount",
+        "status",
+        "gateway_id",
+        "charge_id",
+        "card_token",
+        "message",
+        "reason",
+        "requested_by",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    )
     readonly_fields = fields
     ordering = ("created_at", "id")
 
@@ -113,7 +127,7 @@ class RefundForm(forms.Form):
 
 @admin.register(PaymentOperation)
 class PaymentOperationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "job", "payment", "kind", "amount", "status", "gateway_id", "created_at", "completed_at")
+    list_display = ("id", "job", "payment", "kind", "amount", "status", "gateway_id", "attempts", "last_error", "created_at")
     list_filter = ("kind", "status")
     search_fields = ("=job__id", "=payment__id", "idempotency_key", "gateway_id")
     date_hierarchy = "created_at"

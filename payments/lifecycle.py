@@ -4,10 +4,13 @@
     balance_failed -> paid                          (the customer pays the balance with another card)
     paid | cancelled | partially_refunded -> partially_refunded | refunded
 
-``completing`` and ``cancelling`` are in-between states a slow gateway call may need; the services
-move straight to the outcome today. ``refunded`` is final. :func:`move` is the only way
-``payments/services.py`` changes ``Payment.status``: an illegal step raises a 409 (``illegal_transition``)
-and leaves the payment as it was.
+    deposit_held -> completing -> paid | balance_failed     (the executor takes the money)
+    deposit_held -> cancelling -> cancelled                 (the executor takes the fee or releases the hold)
+
+``completing`` and ``cancelling`` are the in-between states while the payments executor makes the
+gateway calls the ``payments`` consumer recorded as intents (``payments/executor.py``).
+``refunded`` is final. :func:`move` is the only way ``payments/services.py`` changes
+``Payment.status``: an illegal step raises a 409 (``illegal_transition``) and leaves the payment as it was.
 """
 
 from __future__ import annotations

@@ -74,8 +74,13 @@ class Payment(models.Model):
 class PaymentOperation(models.Model):
     """One request to the gateway. Written (pending) before the call, completed after it.
 
-    The idempotency key is unique, so the same money movement can never be asked for twice;
-    a pending operation left by a crash is retried with the same key (``payments_reconcile``).
+    The idempotency key is unique, so the same money movement can never be asked for twice.
+    A pending operation with ``next_attempt_at`` set is an intent for the payments executor
+    (``payments/executor.py``): it leases the row (``leased_until``), calls the gateway outside
+    any transaction with the key, and records the outcome in a second transaction; an outage
+    pushes ``next_attempt_at`` back (``attempts``, ``last_error``), a lease that runs out lets
+    another executor retry with the same key. A pending deposit authorisation (no
+    ``next_attempt_at``) left by a crash is settled by ``payments_reconcile``.
     """
 
     class Kind(models.TextChoices):
@@ -106,11 +111,23 @@ class PaymentOperation(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the executor may (re)try this pending operation; empty: not the executor's."
+    )
+    leased_until = models.DateTimeField(null=True, blank=True, help_text="An executor is calling the gateway for it until then.")
+    attempts = models.PositiveIntegerField(default=0, help_text="Gateway calls the executor started for it.")
+    last_error = models.CharField(max_length=200, blank=True)
 
     class Meta:
         db_table = "quotes_paymentoperation"  # made by the quotes app before payments had its own
         ordering = ["created_at", "id"]
         constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="payment_operation_amount_not_negative")]
+        indexes = [
+            # The executor's claim query: pending intents that are due.
+            models.Index(
+                fields=["next_attempt_at"], name="payment_op_due", condition=models.Q(status="pending", next_attempt_at__isnull=False)
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} £{self.amount} ({self.status})"

@@ -1,5 +1,9 @@
-"""The payments app's periodic tasks (run by ``manage.py clock``): release deposit holds whose acceptance never
-committed; the payout run; sending payouts and asking the payout provider about those on their way."""
+"""The payments app's periodic tasks (run by ``manage.py clock``).
+
+Release deposit holds whose acceptance never committed; the payout run; sending payouts and asking the
+payout provider about those on their way; warn when gateway operations wait for an executor that is not
+taking them (``manage.py payments_executor`` not running, or stuck).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from django.conf import settings
 
 from marketplace.events.periodic import Outcome, PeriodicTask, register
 
+from .executor import overdue
 from .payouts import payouts_poll, payouts_run, payouts_submit
 from .services import payments_reconcile
 
@@ -34,3 +39,12 @@ def _payout_poll() -> Outcome:
 register(PeriodicTask("payments.release_orphaned_holds", _reconcile, log_level=logging.WARNING))
 register(PeriodicTask("payments.payout_run", _payout_run, every_s=settings.PAYOUTS["RUN_EVERY_S"]))
 register(PeriodicTask("payments.payout_poll", _payout_poll, every_s=settings.PAYOUTS["POLL_EVERY_S"]))
+
+
+def _watch_executor() -> Outcome:
+    late_by_s = settings.PAYMENTS["EXECUTOR_LEASE_S"]
+    waiting = overdue(late_by_s=late_by_s)
+    return Outcome(waiting, f"{waiting} gateway operation(s) due over {late_by_s} s ago and not taken: is payments_executor running?")
+
+
+register(PeriodicTask("payments.overdue_operations", _watch_executor, every_s=60, log_level=logging.WARNING))

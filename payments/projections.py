@@ -1,8 +1,9 @@
 """Kafka handler for payments: ``PaymentsHandler`` (consumer ``payments``, topic ``marketplace.jobs``)
-moves money when a job's lifecycle says so. ``job.status_changed`` to completed collects the price;
-``job.cancelled`` applies the cancellation policy to the held deposit. Gateway calls carry
-idempotency keys derived from the payment, so a redelivered event moves nothing twice; a gateway
-outage raises ``Retryable`` (retried with backoff, never dead-lettered).
+records when a job's lifecycle says money must move. ``job.status_changed`` to completed records the
+intent to collect the price; ``job.cancelled`` the cancellation policy's verdict on the held deposit.
+It calls no gateway (the payments executor does, outside this batch: ``payments/executor.py``), so a
+slow or absent gateway never holds a partition; a redelivered event finds the payment already
+completing or cancelling and records nothing twice.
 """
 
 from __future__ import annotations

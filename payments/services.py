@@ -1,19 +1,22 @@
 """The only code that moves money: deposits, collection at completion, cancellation, refunds, webhooks.
 
-Every gateway request is a :class:`~quotes.models.PaymentOperation` with a unique idempotency
+Every gateway request is a :class:`~payments.models.PaymentOperation` with a unique idempotency
 key, written before the call and completed after it; asking twice (a retry, a redelivered
-event, a double click) reaches the gateway with the same key and moves money once.
+event, a double click) reaches the gateway with the same key and moves money once. No gateway
+call is ever made inside a database transaction: the intent commits first, the call follows,
+and a second transaction records the outcome and emits the events.
 
 Where money moves:
 
 - Acceptance (:func:`deposit_authorize`, synchronous, outside any transaction): the deposit is
   held on the card. Then :func:`payment_open` records the payment in the acceptance's transaction.
 - Completion (:func:`payment_collect`, run by the ``payments`` consumer on ``job.status_changed``
-  to completed): the held deposit is captured, the rest is authorised and captured with the same
-  card token, the tradesperson's payout (total less the platform fee) becomes owed (``payout_due``).
-- Cancellation (:func:`payment_cancel`, the ``payments`` consumer on ``job.cancelled``): the
-  cancellation policy (``payments/cancellation.py``) decides a fee, taken from the hold; the rest
-  of the hold is released.
+  to completed, records the intent; the payments executor, ``payments/executor.py``, makes the
+  calls): the held deposit is captured, the rest is authorised and captured with the same card
+  token, the tradesperson's payout (total less the platform fee) becomes owed (``payout_due``).
+- Cancellation (:func:`payment_cancel`, the ``payments`` consumer on ``job.cancelled``, records
+  the intent; the executor calls): the cancellation policy (``payments/cancellation.py``) decides
+  a fee, taken from the hold; the rest of the hold is released.
 - Refunds (:func:`payment_refund`, staff): part or all of what was kept, from the latest charge first.
 - Webhooks (:func:`webhook_receive`): signed, recorded once by event id; a refund or a released
   hold made at the gateway is applied once, whatever order or how often it arrives.
@@ -39,7 +42,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -48,7 +51,6 @@ from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.cards import luhn_like_numbers, redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
-from marketplace.events.handlers import Retryable
 from marketplace.events.outbox import PendingEvent, emit_many
 from marketplace.money import share_of
 from payments.gateway import GatewayRequestError, GatewayResult, GatewayUnavailable, PaymentGateway
@@ -310,92 +312,165 @@ def _operation(payment: Payment, kind: str, amount: Decimal, key: str, **fields:
     return op
 
 
-def _call(op: PaymentOperation, call: Any) -> GatewayResult:
-    """Run one gateway call for ``op`` inside a consumer: outages are retried (same key), refusals are bugs."""
-    try:
-        result: GatewayResult = call()
-    except GatewayUnavailable as exc:
-        raise Retryable(f"payment gateway unavailable for {op.kind} ({op.idempotency_key})") from exc
-    _finish(op, Op.Status.SUCCEEDED if result.ok else Op.Status.DECLINED, result=result)
-    return result
+# --- intents: what the payments executor carries out -----------------------------------------
+
+WAKE_CHANNEL = "payment_operations"
+
+
+def _intend(payment: Payment, kind: str, amount: Decimal, key: str, **fields: Any) -> PaymentOperation:
+    """Write a pending operation for the payments executor, due now, and wake it when the caller's transaction commits.
+
+    No gateway call here: the executor makes it outside any transaction (``payments/executor.py``)
+    and records the outcome with :func:`payment_operation_record`. Idempotent per ``key``.
+    """
+    op = _operation(payment, kind, amount, key, next_attempt_at=timezone.now(), **fields)
+    with connection.cursor() as cursor:
+        # Postgres delivers a NOTIFY only when the transaction commits, so the executor never wakes before the intent is visible.
+        cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
+    return op
+
+
+def _backoff_s(attempts: int) -> int:
+    """1 s, 2 s, 4 s... after each outage, at most ``PAYMENTS["EXECUTOR_BACKOFF_MAX_S"]``."""
+    return int(min(2 ** max(attempts - 1, 0), settings.PAYMENTS["EXECUTOR_BACKOFF_MAX_S"]))
+
+
+def payment_operation_retry_later(*, operation: PaymentOperation, error: str) -> None:
+    """The gateway was unreachable: give the lease back and retry after a backoff, with the same idempotency key."""
+    Op.objects.filter(pk=operation.pk, status=Op.Status.PENDING).update(
+        leased_until=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=_backoff_s(operation.attempts)),
+        last_error=error[:200],
+    )
+
+
+def payment_operation_failed(*, operation: PaymentOperation, code: str) -> None:
+    """The gateway refused the request for good (``GatewayRequestError``): record it; the payment stays where it is, for staff.
+
+    Retrying cannot help (a capture of a hold the provider already released, say), so nothing is
+    retried; the error log line names the operation for whoever fixes it.
+    """
+    if _finish(operation, Op.Status.FAILED, message=code):
+        log.error(
+            "payments: the gateway refused %s operation %s for good (%s); payment %s needs a person",
+            operation.kind,
+            operation.pk,
+            code,
+            operation.payment_id,
+        )
+
+
+def payment_operation_record(*, operation: PaymentOperation, result: GatewayResult) -> Payment | None:
+    """Record the gateway's answer to a pending operation, once, and apply it to the payment (one transaction).
+
+    Emits what the step means (``payment.captured``, ``payment.failed``, ``payment.voided``,
+    ``payment.refunded``) with the snapshot and, when settled, the tombstone. A step of a
+    collection writes the next step's intent (capture the deposit, authorise the balance, capture
+    it). A second answer for the same operation (an executor whose lease ran out) changes nothing.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("acceptance").filter(pk=operation.payment_id or 0).first()
+        if not _finish(operation, Op.Status.SUCCEEDED if result.ok else Op.Status.DECLINED, result=result) or payment is None:
+            return payment
+        if operation.kind == Op.Kind.REFUND:
+            if result.ok:
+                _apply_refund(payment, operation.amount)
+                _save(payment, [_refunded_event(payment, operation)])
+            return payment
+        if not result.ok and operation.kind != Op.Kind.AUTHORIZE_BALANCE:
+            # Captures and voids are not declined by a processor; a soft "retry" answer is one.
+            log.error(
+                "payments: %s operation %s answered %s; payment %s needs a person", operation.kind, operation.pk, result.status, payment.pk
+            )
+            return payment
+        if payment.status == Payment.Status.COMPLETING:
+            _save(payment, _collect_step_done(payment, operation, result))
+        elif payment.status == Payment.Status.CANCELLING:
+            if operation.kind == Op.Kind.CAPTURE_DEPOSIT:
+                payment.captured += result.amount
+            fee = operation.amount if operation.kind == Op.Kind.CAPTURE_DEPOSIT else ZERO
+            _save(payment, _cancel_done(payment, fee=fee, reason=operation.reason))
+        else:
+            log.error("payments: operation %s answered for payment %s, which is %s", operation.pk, payment.pk, payment.status)
+        return payment
 
 
 # --- completion -------------------------------------------------------------------------------
 
 
-def payment_collect(*, job_id: int) -> Payment | None:
-    """Take the whole price when the job is completed: capture the held deposit, then charge the rest.
+def _amount_to_collect(payment: Payment) -> Decimal:
+    """What the customer still owes at completion: the agreed total less what was already taken. The one place it is worked out."""
+    return payment.acceptance.total - payment.captured
 
-    Idempotent (run by a consumer; redelivery repeats the same gateway keys). Runs inside the
-    consumer's transaction: if it rolls back after the gateway acted, the retry gets the same
-    answers from the gateway and records them.
+
+def payment_collect(*, job_id: int) -> Payment | None:
+    """Record the intent to take the whole price when the job is completed; the payments executor takes it.
+
+    Runs in the ``payments`` consumer's transaction and calls no gateway: the payment becomes
+    ``completing`` and its first step is written as a pending operation (capture the held
+    deposit, or authorise the balance when nothing is held). Each recorded step writes the next
+    (:func:`payment_operation_record`) until the payment is ``paid`` (``payment.captured``) or
+    ``balance_failed`` (``payment.failed``). Idempotent: a redelivered event finds the payment
+    completing and changes nothing.
     """
     payment = Payment.objects.select_for_update().select_related("acceptance").filter(job_id=job_id).first()
     if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
         return None
-    acceptance = payment.acceptance
-    gw = gateway()
-    pending: list[PendingEvent] = []
-    base = f"payment:{payment.pk}"
-    if payment.held > 0:
-        amount = payment.held
-        op = _operation(payment, Op.Kind.CAPTURE_DEPOSIT, amount, f"{base}:capture_deposit")
-        result = _call(
-            op, lambda: gw.capture(authorization_id=payment.deposit_authorization_id, amount=amount, idempotency_key=op.idempotency_key)
-        )
-        payment.held = ZERO
-        payment.captured += result.amount
-    rest = acceptance.total - payment.captured
-    if rest > 0:
-        op = _operation(payment, Op.Kind.AUTHORIZE_BALANCE, rest, f"{base}:authorize_balance", card_token=payment.card_token)
-        result = _call(
-            op,
-            lambda: gw.authorize(
-                token=payment.card_token,
-                amount=rest,
-                currency=payment.currency,
-                idempotency_key=op.idempotency_key,
-                reference=f"job:{job_id}",
-            ),
-        )
-        if not result.ok:
-            lifecycle.move(payment, Payment.Status.BALANCE_FAILED)
-            pending.append(
-                PendingEvent(
-                    ev.PAYMENT_FAILED,
-                    job_id,
-                    ev.PaymentFailedV2(
-                        job_id=job_id,
-                        payment_id=payment.pk,
-                        stage="balance",
-                        amount=str(rest),
-                        reason=result.message,
-                        customer_id=payment.customer_id,
-                        tradesperson_id=payment.tradesperson_id,
-                    ),
-                )
-            )
-            if payment.captured > 0:
-                pending.append(
-                    _job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Deposit")
-                )
-            _save(payment, pending)
-            return payment
-        payment.balance_authorization_id = result.gateway_id
-        _capture_rest(payment, rest)
-    lifecycle.move(payment, Payment.Status.PAID)
-    payment.platform_revenue = acceptance.platform_fee
-    payment.payout_due = payment.captured - acceptance.platform_fee - payment.payout_paid
-    pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Job completed"))
-    _save(payment, pending)
+    lifecycle.move(payment, Payment.Status.COMPLETING)
+    _save(payment, _collect_next(payment))
     return payment
 
 
-def _capture_rest(payment: Payment, amount: Decimal) -> None:
-    op = _operation(payment, Op.Kind.CAPTURE_BALANCE, amount, f"payment:{payment.pk}:capture_balance")
-    auth = payment.balance_authorization_id
-    result = _call(op, lambda: gateway().capture(authorization_id=auth, amount=amount, idempotency_key=op.idempotency_key))
-    payment.captured += result.amount
+def _collect_next(payment: Payment) -> list[PendingEvent]:
+    """Write the next step of a collection as an intent; with nothing left to take, the payment is paid (its events returned)."""
+    base = f"payment:{payment.pk}"
+    if payment.held > 0:
+        _intend(payment, Op.Kind.CAPTURE_DEPOSIT, payment.held, f"{base}:capture_deposit")
+        return []
+    rest = _amount_to_collect(payment)
+    if rest > 0:
+        if not payment.balance_authorization_id:
+            _intend(payment, Op.Kind.AUTHORIZE_BALANCE, rest, f"{base}:authorize_balance", card_token=payment.card_token)
+        else:
+            _intend(payment, Op.Kind.CAPTURE_BALANCE, rest, f"{base}:capture_balance")
+        return []
+    acceptance = payment.acceptance
+    lifecycle.move(payment, Payment.Status.PAID)
+    payment.platform_revenue = acceptance.platform_fee
+    payment.payout_due = payment.captured - acceptance.platform_fee - payment.payout_paid
+    return [_job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Job completed")]
+
+
+def _collect_step_done(payment: Payment, op: PaymentOperation, result: GatewayResult) -> list[PendingEvent]:
+    """Apply one recorded step of a collection and write the next; a declined balance ends it in ``balance_failed``."""
+    if op.kind == Op.Kind.CAPTURE_DEPOSIT:
+        payment.held = ZERO
+        payment.captured += result.amount
+    elif op.kind == Op.Kind.CAPTURE_BALANCE:
+        payment.captured += result.amount
+    elif op.kind == Op.Kind.AUTHORIZE_BALANCE and result.ok:
+        payment.balance_authorization_id = result.gateway_id
+    elif op.kind == Op.Kind.AUTHORIZE_BALANCE:
+        lifecycle.move(payment, Payment.Status.BALANCE_FAILED)
+        pending: list[PendingEvent] = [
+            PendingEvent(
+                ev.PAYMENT_FAILED,
+                payment.job_id,
+                ev.PaymentFailedV2(
+                    job_id=payment.job_id,
+                    payment_id=payment.pk,
+                    stage="balance",
+                    amount=str(op.amount),
+                    reason=result.message,
+                    customer_id=payment.customer_id,
+                    tradesperson_id=payment.tradesperson_id,
+                ),
+            )
+        ]
+        if payment.captured > 0:
+            pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Deposit"))
+        return pending
+    return _collect_next(payment)
 
 
 def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idempotency_key: str = "") -> Payment:
@@ -500,7 +575,13 @@ def cancellation_outlook_for(job: Job, *, now: datetime | None = None) -> Cancel
 
 
 def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool, customer_no_show: bool = False) -> Payment | None:
-    """Apply the cancellation policy to a held deposit: take the fee (if any) and release the rest. Idempotent.
+    """Record the intent to apply the cancellation policy to a held deposit; the payments executor takes the fee or releases it.
+
+    Runs in the ``payments`` consumer's transaction and calls no gateway: the policy decides the
+    fee now (from ``cancelled_at``), the payment becomes ``cancelling`` and one pending operation
+    is written (capture the fee from the hold, or void the hold). When it is recorded the payment
+    is ``cancelled`` (``payment.voided``, and ``payment.captured`` for a fee). Nothing held:
+    cancelled at once. Idempotent.
 
     ``customer_no_show``: the tradesperson cancelled because the customer was not there (a call-out fee).
     A tradesperson no-show (:func:`pro_no_show`) is read from the visit here.
@@ -521,32 +602,34 @@ def payment_cancel(*, job_id: int, cancelled_at: datetime, by_customer: bool, cu
         pro_no_show=by_customer and pro_no_show(job_id=job_id, at=cancelled_at, terms=terms),
         customer_no_show=customer_no_show,
     )
-    gw = gateway()
+    lifecycle.move(payment, Payment.Status.CANCELLING)
     base = f"payment:{payment.pk}"
-    pending: list[PendingEvent] = []
-    released = payment.held - charge.fee
-    if payment.held > 0:
-        auth = payment.deposit_authorization_id
-        if charge.fee > 0:
-            fee = charge.fee
-            op = _operation(payment, Op.Kind.CAPTURE_DEPOSIT, fee, f"{base}:cancellation_fee", reason=charge.reason[:200])
-            result = _call(op, lambda: gw.capture(authorization_id=auth, amount=fee, idempotency_key=op.idempotency_key))
-            payment.captured += result.amount
-        else:
-            op = _operation(payment, Op.Kind.VOID_DEPOSIT, payment.held, f"{base}:void", reason=charge.reason[:200])
-            _call(op, lambda: gw.void(authorization_id=auth, idempotency_key=op.idempotency_key))
+    # A no-show is decided now, with the cancellation, whether or not a fee is still to be taken.
+    no_show = [_no_show_event(payment, charge, cancelled_at)] if charge.rule in ("no_show_pro", "no_show_customer") else []
+    if payment.held == 0:
+        _save(payment, _cancel_done(payment, fee=ZERO, reason=charge.reason) + no_show)
+    elif charge.fee > 0:
+        _intend(payment, Op.Kind.CAPTURE_DEPOSIT, charge.fee, f"{base}:cancellation_fee", reason=charge.reason[:200])
+        _save(payment, no_show)
+    else:
+        _intend(payment, Op.Kind.VOID_DEPOSIT, payment.held, f"{base}:void", reason=charge.reason[:200])
+        _save(payment, no_show)
+    return payment
+
+
+def _cancel_done(payment: Payment, *, fee: Decimal, reason: str) -> list[PendingEvent]:
+    """The hold is settled (``fee`` taken from it, the rest released): the payment is cancelled; its events."""
+    acceptance = payment.acceptance
+    released = payment.held - fee
     payment.held = ZERO
-    payment.cancellation_fee = charge.fee
+    payment.cancellation_fee = fee
     payment.platform_revenue = _platform_share(payment.captured, acceptance)
     payment.payout_due = payment.captured - payment.platform_revenue - payment.payout_paid
     lifecycle.move(payment, Payment.Status.CANCELLED)
-    pending.append(_job_event(ev.PAYMENT_VOIDED, payment, released, cancellation_fee=charge.fee, reason=charge.reason))
-    if charge.fee > 0:
-        pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, charge.fee, captured_total=payment.captured, reason="Cancellation fee"))
-    if charge.rule in ("no_show_pro", "no_show_customer"):
-        pending.append(_no_show_event(payment, charge, cancelled_at))
-    _save(payment, pending)
-    return payment
+    pending = [_job_event(ev.PAYMENT_VOIDED, payment, released, cancellation_fee=fee, reason=reason)]
+    if fee > 0:
+        pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, fee, captured_total=payment.captured, reason="Cancellation fee"))
+    return pending
 
 
 def _no_show_event(payment: Payment, charge: CancellationCharge, cancelled_at: datetime) -> PendingEvent:
@@ -622,6 +705,8 @@ def payment_refund(*, payment: Payment, actor: User, amount: Decimal, reason: st
                             charge_id=charge_id,
                             reason=reason[:200],
                             requested_by=actor,
+                            # This request calls the gateway now; should it not finish, the executor does after a lease.
+                            next_attempt_at=timezone.now() + timedelta(seconds=settings.PAYMENTS["EXECUTOR_LEASE_S"]),
                         )
                     )
                     left -= part
@@ -630,7 +715,11 @@ def payment_refund(*, payment: Payment, actor: User, amount: Decimal, reason: st
 
 
 def _run_pending_refunds(ops: list[PaymentOperation]) -> None:
-    """Ask the gateway for each pending refund (same key on a retry), then record each result once."""
+    """Ask the gateway for each pending refund (same key on a retry, outside any transaction), then record each result once.
+
+    A refund this request could not finish (an outage, a crash) is finished by the payments
+    executor once its ``next_attempt_at`` passes, with the same key.
+    """
     for op in ops:
         if op.status != Op.Status.PENDING:
             continue
@@ -638,24 +727,13 @@ def _run_pending_refunds(ops: list[PaymentOperation]) -> None:
             result = gateway().refund(charge_id=op.charge_id, amount=op.amount, idempotency_key=op.idempotency_key)
         except GatewayUnavailable as exc:
             raise _unavailable() from exc
-        with transaction.atomic():
-            payment = Payment.objects.select_for_update().select_related("acceptance").get(pk=op.payment_id or 0)
-            if not _finish(op, Op.Status.SUCCEEDED if result.ok else Op.Status.DECLINED, result=result) or not result.ok:
-                continue
-            _apply_refund(payment, op.amount)
-            _save(
-                payment,
-                [
-                    _job_event(
-                        ev.PAYMENT_REFUNDED,
-                        payment,
-                        op.amount,
-                        actor_id=op.requested_by_id,
-                        refunded_total=payment.refunded,
-                        reason=op.reason,
-                    )
-                ],
-            )
+        payment_operation_record(operation=op, result=result)
+
+
+def _refunded_event(payment: Payment, op: PaymentOperation) -> PendingEvent:
+    return _job_event(
+        ev.PAYMENT_REFUNDED, payment, op.amount, actor_id=op.requested_by_id, refunded_total=payment.refunded, reason=op.reason
+    )
 
 
 # --- webhooks ---------------------------------------------------------------------------------

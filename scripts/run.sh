@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: set everything up and start the whole stack in the foreground.
-#   web (Daphne, HTTP + websockets) + outbox relay + every consumer + clock (honcho, Procfile.dev)
+#   web (Daphne, HTTP + websockets) + outbox relay + every consumer + clock + payments executor (honcho, Procfile.dev)
 #   + Apache Kafka (KRaft, one JVM, data in var/kafka/dev) when KAFKA_BOOTSTRAP_SERVERS is not set.
 # Ctrl-C stops all of it; the broker keeps its topics, offsets and messages for the next run.
 set -euo pipefail

@@ -6,6 +6,7 @@ Objects come from tests/factories.py; real processes, brokers and waiting from t
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
@@ -18,9 +19,25 @@ from marketplace.accounts.models import User
 from marketplace.events.envelope import from_dict
 from marketplace.events.models import OutboxEvent
 from marketplace.notifications.models import Notification
+from payments.executor import run_due
 
 # A job as the API takes it (the trade is tests.factories.TradeFactory's default).
 JOB = {"trade": "plumbing", "title": "Leaky tap", "description": "Kitchen tap drips", "latitude": "51.5", "longitude": "-0.12"}
+
+
+def run_payments_executor() -> int:
+    """Do now what the payments executor process would: every due gateway operation, each step of a chain (payments/executor.py)."""
+    return run_due()
+
+
+def after_payments_executor(predicate: Callable[[], bool]) -> Callable[[], bool]:
+    """``predicate``, checked after the payments executor ran: the ``payments`` consumer only records intents."""
+
+    def check() -> bool:
+        run_due()
+        return predicate()
+
+    return check
 
 
 def client_for(user: User | None) -> APIClient:

@@ -178,18 +178,19 @@ def _answers(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_stack(broker: Broker | SharedBroker, name: str) -> Iterator[tuple[str, list[Process]]]:
-    """Daphne, the outbox relay and every consumer as child processes, as ``make run`` starts them.
+def running_stack(broker: Broker | SharedBroker, name: str, **extra_env: str) -> Iterator[tuple[str, list[Process]]]:
+    """Daphne, the outbox relay, every consumer and the payments executor as child processes, as ``make run`` starts them.
 
-    Yields (base URL, processes) once Daphne answers; stops them all afterwards.
+    Yields (base URL, processes) once Daphne answers; stops them all afterwards. ``extra_env`` goes to every process.
     """
     port = free_port()
-    env = subprocess_env(broker)
+    env = subprocess_env(broker, **extra_env)
     processes = [
         daphne(port, env).start(),
         manage(f"{name}-relay", "outbox_relay", env=env).start(),
         # Threads: a dozen consumer processes per stack made each browser test start in a minute on 2 cores.
         manage(f"{name}-consumers", "consume", "--all", "--threads", env=env).start(),
+        manage(f"{name}-payments-executor", "payments_executor", env=env).start(),
     ]
     base_url = f"http://127.0.0.1:{port}"
     try:

@@ -13,6 +13,7 @@ from tests.support import ROOT
 def test_procfile_runs_the_relay_and_one_process_per_consumer_group() -> None:
     lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert "manage.py outbox_relay" in lines["relay"]
+    assert "manage.py payments_executor" in lines["payments-executor"]
     for name in CONSUMERS:
         assert f"manage.py consume {name}" in lines[f"consumer-{name}"], f"Procfile lacks consumer-{name}"
 
@@ -23,7 +24,9 @@ def _compose() -> dict:
 
 def test_compose_runs_web_relay_and_one_service_per_consumer_group_against_a_three_broker_cluster() -> None:
     services = _compose()["services"]
-    assert {"postgres", "redis", "kafka-1", "kafka-2", "kafka-3", "migrate", "web", "relay", "clock"} <= services.keys()
+    processes = {"migrate", "web", "relay", "clock", "payments-executor"}
+    assert {"postgres", "redis", "kafka-1", "kafka-2", "kafka-3", *processes} <= services.keys()
+    assert services["payments-executor"]["command"] == ["python", "manage.py", "payments_executor"]
     for name in CONSUMERS:
         service = services[f"consumer-{name}"]
         assert service["command"] == ["python", "manage.py", "consume", name]
@@ -51,7 +54,7 @@ def test_compose_checks_web_health_serves_metrics_and_keeps_media_on_a_volume() 
     compose = _compose()
     services = compose["services"]
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
-    for name in ("relay", *(f"consumer-{n}" for n in CONSUMERS)):
+    for name in ("relay", "payments-executor", *(f"consumer-{n}" for n in CONSUMERS)):
         assert services[name]["environment"]["METRICS_PORT"]
         assert "media:/app/var/media" in services[name]["volumes"]
     assert "media" in compose["volumes"]

@@ -36,7 +36,7 @@ from reviews.services import review_post
 from scheduling.models import Appointment, Reminder, SlotProposal, TimeOff, Worker, WorkingHours
 from scheduling.services import appointment_book
 from tests.factories import make_pro, make_profile, make_user, offer, post_job
-from tests.helpers import JOB, client_for, error_code, state
+from tests.helpers import JOB, client_for, error_code, run_payments_executor, state
 from tests.scheduling.helpers import future_monday, worker_all_week
 
 ROLES = ["A", "B", "X", "Y", "staff", "anon"]
@@ -88,8 +88,10 @@ def world(customer: User, other_customer: User, tradesperson: User) -> World:
     paid = accepted_job(customer, tradesperson, "Paid job")
     job_services.job_start_work(job=paid, actor=tradesperson)
     job_services.job_complete(job=paid, actor=tradesperson)
-    payment = payment_collect(job_id=paid.pk)
-    assert payment is not None and payment.status == "paid"
+    assert payment_collect(job_id=paid.pk) is not None
+    run_payments_executor()
+    payment = Payment.objects.get(job=paid)
+    assert payment.status == "paid"
     worker = worker_all_week(tradesperson)
     scheduled = accepted_job(customer, tradesperson, "Scheduled job")
     appointment_book(job=scheduled, worker=worker, starts_at=future_monday(10, weeks=3), duration_minutes=60, actor=customer)

@@ -14,6 +14,7 @@ from marketplace.events.runner import ConsumerRunner
 from payments.models import Payment
 from quotes.models import PromoCode, PromoRedemption, QuoteAcceptance, QuoteOption, QuoteVersion
 from tests.events.pipeline import relay_all, run_consumer_until
+from tests.helpers import after_payments_executor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,7 +41,7 @@ def test_demo_data_has_itemised_quotes_and_accepted_jobs(broker) -> None:
 
     relay_all()
     payments = ConsumerRunner(get_consumer("payments"))
-    run_consumer_until(lambda: Payment.objects.get(pk=done.pk).status == Payment.Status.PAID, runner=payments)
+    run_consumer_until(after_payments_executor(lambda: Payment.objects.get(pk=done.pk).status == Payment.Status.PAID), runner=payments)
     done.refresh_from_db()
     assert done.captured == done.acceptance.total and done.held == 0
 

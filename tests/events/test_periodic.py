@@ -38,6 +38,7 @@ def test_each_app_registers_its_own_tasks() -> None:
         "payments.release_orphaned_holds",
         "payments.payout_run",
         "payments.payout_poll",
+        "payments.overdue_operations",
         "scheduling.reminders",
         "tracking.purge_pings",
         "alerts.due_and_webhooks",

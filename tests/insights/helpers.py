@@ -26,6 +26,7 @@ from scheduling.models import Worker
 from scheduling.services import appointment_book, appointment_reschedule
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.factories import CustomerFactory, StaffFactory, offer, post_job, pro, trade
+from tests.helpers import after_payments_executor
 from tests.quotes.helpers import accept, lines, quote, revise, submit
 from tests.scheduling.helpers import future_monday, worker_all_week
 from tests.tracking.helpers import reset_rate_limit
@@ -122,13 +123,15 @@ def handled_event_ids() -> set[Any]:
 
 
 def settle(w: World, rng: random.Random, *, refunds: bool = True) -> None:
-    """Run the payments consumer (it collects completed jobs and charges cancellations), refund a few, publish everything."""
+    """Run the payments consumer and executor (they collect completed jobs and charge cancellations), refund a few, publish everything."""
     relay_all()
     run_consumer_until(
-        lambda: (
-            not Payment.objects.filter(
-                status__in=["deposit_held", "completing", "cancelling"], job__status__in=["completed", "cancelled"]
-            ).exists()
+        after_payments_executor(
+            lambda: (
+                not Payment.objects.filter(
+                    status__in=["deposit_held", "completing", "cancelling"], job__status__in=["completed", "cancelled"]
+                ).exists()
+            )
         ),
         get_consumer("payments"),
         timeout=60,

@@ -19,6 +19,7 @@ from marketplace.realtime.models import LivePosition
 from marketplace.realtime.streams import can_subscribe
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.factories import offer, post_job, pro, trade
+from tests.helpers import after_payments_executor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -186,11 +187,13 @@ def test_quotes_and_payments_reach_the_customer_and_the_winner_never_a_competito
     payment_streams = {stream for stream, kind, _ in pushed if kind.startswith("payment.")}
     assert payment_streams == {f"job.{job.pk}", f"user.{x.pk}"}
 
-    # The work is done: the payments consumer takes the money, and the winner hears "Payment received".
+    # The work is done: the payments consumer records it, the executor takes the money, and the winner hears "Payment received".
     services.job_start_work(job=job, actor=x)
     services.job_complete(job=job, actor=x)
     relay_all()
-    run_consumer_until(lambda: Payment.objects.filter(job=job, status=Payment.Status.PAID).exists(), get_consumer("payments"))
+    run_consumer_until(
+        after_payments_executor(lambda: Payment.objects.filter(job=job, status=Payment.Status.PAID).exists()), get_consumer("payments")
+    )
     relay_all()
     run_consumer_until(lambda: Notification.objects.filter(recipient=x, kind="payment_received").exists(), get_consumer("job-live"))
     assert not Notification.objects.filter(recipient=y, kind__startswith="payment").exists()

@@ -17,6 +17,7 @@ from payments.models import Payment, PaymentOperation
 from payments.services import payment_collect
 from quotes.models import QuoteAcceptance
 from tests.factories import offer, post_job, pro
+from tests.helpers import run_payments_executor
 
 from .helpers import accept, good_better_best, submit
 
@@ -39,6 +40,7 @@ def paid(customer) -> Payment:
     job_services.job_start_work(job=job, actor=bob)
     job_services.job_complete(job=job, actor=bob)
     payment_collect(job_id=job.pk)
+    run_payments_executor()
     payment = Payment.objects.get(acceptance=acceptance)
     assert payment.status == Payment.Status.PAID
     return payment

@@ -25,7 +25,7 @@ from payments.webhooks import sign_webhook
 from quotes.models import QuoteOption, QuoteVersion
 from quotes.services import quote_submit, single_line_quote
 from tests.factories import make_pro, make_profile, make_user, offer, post_job
-from tests.helpers import client_for, error_code, state
+from tests.helpers import client_for, error_code, run_payments_executor, state
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -71,6 +71,7 @@ def paid(customer: User, tradesperson: User, bid: Bid) -> Payment:
     assert api.post(f"/api/jobs/{bid.job_id}/start/").json()["status"] == "in_progress"
     assert api.post(f"/api/jobs/{bid.job_id}/complete/").json()["status"] == "completed"
     payment_collect(job_id=bid.job_id)
+    run_payments_executor()
     return Payment.objects.get(job_id=bid.job_id)
 
 
@@ -222,8 +223,8 @@ def test_start_complete_and_collect(job: Job, bid: Bid, customer: User, tradespe
     api = client_for(tradesperson)
     assert api.post(f"/api/jobs/{job.pk}/start/").json()["status"] == "in_progress"
     assert api.post(f"/api/jobs/{job.pk}/complete/").json()["status"] == "completed"
-    payment = payment_collect(job_id=job.pk)
-    assert payment is not None
+    assert payment_collect(job_id=job.pk) is not None
+    run_payments_executor()
     body = client_for(customer).get(f"/api/jobs/{job.pk}/payment/").json()
     assert (body["status"], body["captured"], body["held"], body["invoice_url"]) == ("paid", "144.00", "0.00", f"/jobs/{job.pk}/invoice/")
     assert [op["kind"] for op in body["operations"]] == ["authorize_deposit", "capture_deposit", "authorize_balance", "capture_balance"]
@@ -246,6 +247,7 @@ def test_paying_a_failed_balance_with_another_card(job: Job, bid: Bid, customer:
     api.post(f"/api/jobs/{job.pk}/start/")
     api.post(f"/api/jobs/{job.pk}/complete/")
     payment_collect(job_id=job.pk)
+    run_payments_executor()
     assert Payment.objects.get(job=job).status == "balance_failed"
 
     url = f"/api/jobs/{job.pk}/payment/pay-balance/"

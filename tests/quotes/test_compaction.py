@@ -28,6 +28,7 @@ from marketplace.events.replay import rebuild
 from marketplace.events.topics import Topic, kafka_topic
 from payments.models import Payment
 from tests.events.pipeline import relay_all, run_consumer_until
+from tests.helpers import after_payments_executor
 from tests.support import wait_until
 
 from .helpers import pay_out
@@ -88,7 +89,9 @@ def test_the_broker_compacts_a_settled_payment_away_and_a_rebuild_gives_the_same
     job_services.job_start_work(job=settled_job, actor=bob)
     job_services.job_complete(job=settled_job, actor=bob)
     relay_all()
-    run_consumer_until(lambda: Payment.objects.get(job=settled_job).status == Payment.Status.PAID, get_consumer("payments"))
+    run_consumer_until(
+        after_payments_executor(lambda: Payment.objects.get(job=settled_job).status == Payment.Status.PAID), get_consumer("payments")
+    )
     pay_out(bob)  # settled once the tradesperson is paid out too
     relay_all()
     settled = Payment.objects.get(job=settled_job)

@@ -20,6 +20,7 @@ from quotes.models import PromoCode, QuoteAcceptance
 from quotes.pricing import Discount, LineItem
 from quotes.services import OptionInput
 from tests.factories import offer, post_job, pro
+from tests.helpers import run_payments_executor
 
 from .helpers import accept, lines, quote, submit
 
@@ -52,6 +53,7 @@ def _completed(customer: User, bob: User, **accept_kw: Any) -> tuple[Job, QuoteA
     job_services.job_start_work(job=job, actor=bob)
     job_services.job_complete(job=job, actor=bob)
     payment_collect(job_id=job.pk)
+    run_payments_executor()
     return job, acceptance, Payment.objects.get(job=job)
 
 
@@ -112,6 +114,7 @@ def test_a_late_cancellation_has_a_receipt_for_the_fee(client, customer, bob) ->
     job, acceptance = _accepted(customer, bob, job_kw={"window_start": window, "window_end": window + timedelta(hours=2)})
     # The customer cancels an hour after accepting, two hours before the appointment: half the deposit is kept.
     payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at + timedelta(hours=1), by_customer=True)
+    run_payments_executor()
     payment = Payment.objects.get(job=job)
     assert payment.status == Payment.Status.CANCELLED and payment.cancellation_fee == (acceptance.deposit / 2).quantize(D("0.01"))
     client.force_login(customer)
@@ -124,6 +127,7 @@ def test_a_late_cancellation_has_a_receipt_for_the_fee(client, customer, bob) ->
 def test_a_free_cancellation_has_no_invoice(client, customer, bob) -> None:
     job, acceptance = _accepted(customer, bob)
     payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at, by_customer=True)  # within the free minutes
+    run_payments_executor()
     assert Payment.objects.get(job=job).status == Payment.Status.CANCELLED
     client.force_login(customer)
     page = client.get(reverse("job-invoice", args=[job.pk]))

@@ -48,6 +48,7 @@ from quotes.pricing import LineItem
 from quotes.services import OptionInput, QuoteInput, quote_accept, quote_revise, quote_submit
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.factories import offer, post_job, pro
+from tests.helpers import after_payments_executor
 from tests.support import ARTIFACTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -282,7 +283,7 @@ def test_no_card_like_number_in_the_database_logs_or_topics(broker, all_logs, ca
     job_services.job_complete(job=job, actor=bob)
     relay_all()
     payments = ConsumerRunner(get_consumer("payments"))
-    run_consumer_until(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID, runner=payments)
+    run_consumer_until(after_payments_executor(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID), runner=payments)
     payment = Payment.objects.get(job=job)
     payment_refund(payment=payment, actor=staff, amount=D("10.00"), reason=f"Goodwill {PROBES['refund.reason']}", idempotency_key="scan-1")
     stored["refund.reason"] = payment.operations.get(kind="refund").reason
@@ -300,7 +301,8 @@ def test_no_card_like_number_in_the_database_logs_or_topics(broker, all_logs, ca
     stored["job_cancel.reason"] = str(cancelled.envelope["data"]["reason"])
     relay_all()
     run_consumer_until(
-        lambda: Payment.objects.get(job=late).status == Payment.Status.CANCELLED, runner=ConsumerRunner(get_consumer("payments"))
+        after_payments_executor(lambda: Payment.objects.get(job=late).status == Payment.Status.CANCELLED),
+        runner=ConsumerRunner(get_consumer("payments")),
     )
     assert Payment.objects.get(job=late).cancellation_fee > 0
 

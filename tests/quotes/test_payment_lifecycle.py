@@ -21,12 +21,14 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from gateway_simulator.models import Authorization, Charge
 from jobs import services as job_services
 from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from payments import lifecycle as payment_lifecycle
 from payments import services as payments
+from payments.executor import run_due
 from payments.models import Payment, PaymentOperation
 from payments.webhooks import sign_webhook
 from tests.factories import offer, post_job, pro
@@ -76,6 +78,11 @@ class PaymentLife(RuleBasedStateMachine):
             return
         for _ in range(2 if redeliver else 1):
             payments.payment_collect(job_id=self.job.pk)
+
+    @rule()
+    def executor_runs(self) -> None:
+        """The payments executor carries out what is due (between any two other steps, or never before the invariants)."""
+        note(f"executor ran {run_due()} operation(s)")
 
     @rule(by_customer=st.booleans(), minutes_after=st.sampled_from([1, 30, 600]), redeliver=st.booleans())
     def cancel(self, by_customer: bool, minutes_after: int, redeliver: bool) -> None:
@@ -137,6 +144,17 @@ class PaymentLife(RuleBasedStateMachine):
             assert p.captured == total
         if p.status == Payment.Status.CANCELLED:
             assert p.captured == p.cancellation_fee <= p.acceptance.deposit
+
+    @invariant()
+    def the_processor_agrees_and_charged_nothing_twice(self) -> None:
+        """Between steps nothing is in flight, so the simulated processor's ledger is ours: what it captured is what we recorded."""
+        if not hasattr(self, "job"):
+            return
+        p = self.payment
+        auths = Authorization.objects.filter(id__in=[a for a in (p.deposit_authorization_id, p.balance_authorization_id) if a])
+        assert sum((a.captured for a in auths), D(0)) == p.captured
+        charges = Op.objects.filter(payment=p, status=Op.Status.SUCCEEDED, kind__startswith="capture").values_list("gateway_id", flat=True)
+        assert len(set(charges)) == len(charges) == Charge.objects.filter(id__in=charges).count()
 
 
 @pytest.mark.django_db

@@ -14,6 +14,7 @@ from marketplace.events.registry import get_consumer
 from marketplace.events.replay import rebuild
 from payments.models import Payment
 from tests.events.pipeline import read_topic, relay_all, run_consumer_until
+from tests.helpers import after_payments_executor
 
 from .helpers import pay_out
 from .test_payments import booked
@@ -39,8 +40,10 @@ def test_completion_moves_money_and_the_tombstone_closes_the_open_position(broke
     job_services.job_start_work(job=job, actor=bob)
     job_services.job_complete(job=job, actor=bob)
     relay_all()
-    # The payments consumer reacts to job.status_changed(completed) by collecting the money.
-    run_consumer_until(lambda: Payment.objects.get(pk=payment.pk).status == Payment.Status.PAID, get_consumer("payments"))
+    # The payments consumer reacts to job.status_changed(completed) by recording the intent; the executor collects the money.
+    run_consumer_until(
+        after_payments_executor(lambda: Payment.objects.get(pk=payment.pk).status == Payment.Status.PAID), get_consumer("payments")
+    )
     pay_out(bob)  # settled once the tradesperson is paid out too
     relay_all()
 
@@ -72,7 +75,7 @@ def test_a_redelivered_completion_moves_no_money_twice(broker, customer) -> None
     job_services.job_complete(job=job, actor=bob)
     relay_all()
     spec = get_consumer("payments")
-    run_consumer_until(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID, spec)
+    run_consumer_until(after_payments_executor(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID), spec)
     captured = Payment.objects.get(job=job).captured
     # Redeliver everything past the inbox (as a replay after losing it would): the handler sees the
     # completion again, and the payment's state plus the gateway's idempotency keys absorb it.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -26,6 +26,7 @@ from payments.models import GatewayWebhook, Payment, PaymentOperation
 from payments.webhooks import WebhookRejected, sign_webhook
 from quotes.models import PromoCode, QuoteAcceptance
 from tests.factories import offer, post_job, pro
+from tests.helpers import run_payments_executor
 
 from .helpers import accept, submit
 
@@ -53,8 +54,16 @@ def finish(job: Job, bob: User) -> Payment:
     job_services.job_start_work(job=job, actor=bob)
     job_services.job_complete(job=job, actor=bob)
     collected = payments.payment_collect(job_id=job.pk)
-    assert collected is not None
-    return collected
+    assert collected is not None and collected.status == Payment.Status.COMPLETING
+    run_payments_executor()
+    return Payment.objects.select_related("acceptance").get(pk=collected.pk)
+
+
+def cancel(job: Job, *, cancelled_at: datetime, by_customer: bool) -> Payment:
+    intent = payments.payment_cancel(job_id=job.pk, cancelled_at=cancelled_at, by_customer=by_customer)
+    assert intent is not None
+    run_payments_executor()
+    return Payment.objects.select_related("acceptance").get(pk=intent.pk)
 
 
 def settled_tombstones(payment: Payment) -> int:
@@ -87,8 +96,8 @@ def test_completion_collects_the_total_and_owes_the_payout(customer):
 def test_cancelling_within_five_minutes_is_free(customer):
     job, _, acceptance = booked(customer, window_in=timedelta(hours=3))
     job_services.job_cancel(job=job, actor=customer)
-    payment = payments.payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at + timedelta(minutes=4), by_customer=True)
-    assert payment is not None and payment.status == Payment.Status.CANCELLED
+    payment = cancel(job, cancelled_at=acceptance.accepted_at + timedelta(minutes=4), by_customer=True)
+    assert payment.status == Payment.Status.CANCELLED
     assert (payment.held, payment.captured, payment.cancellation_fee) == (D("0.00"), D("0.00"), D("0.00"))
     assert Op.objects.filter(payment=payment, kind="void_deposit", status="succeeded").count() == 1
     assert settled_tombstones(payment) == 1
@@ -97,8 +106,7 @@ def test_cancelling_within_five_minutes_is_free(customer):
 def test_a_late_cancellation_costs_half_the_deposit_split_with_the_platform(customer):
     job, _, acceptance = booked(customer, window_in=timedelta(hours=20))
     job_services.job_cancel(job=job, actor=customer)
-    payment = payments.payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at + timedelta(minutes=30), by_customer=True)
-    assert payment is not None
+    payment = cancel(job, cancelled_at=acceptance.accepted_at + timedelta(minutes=30), by_customer=True)
     assert payment.cancellation_fee == payment.captured == D("17.40")  # 50 % of 34.80
     # The platform keeps the same share of the fee as of the quote: 17.40 x 14.50 / 174.00 = 1.45.
     assert payment.platform_revenue == D("1.45") and payment.payout_due == D("15.95") and payment.payout_paid == 0
@@ -107,8 +115,8 @@ def test_a_late_cancellation_costs_half_the_deposit_split_with_the_platform(cust
 def test_the_tradesperson_cancelling_is_always_free_for_the_customer(customer):
     job, bob, acceptance = booked(customer, window_in=timedelta(hours=2))
     job_services.job_cancel(job=job, actor=bob)
-    payment = payments.payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at + timedelta(hours=1), by_customer=False)
-    assert payment is not None and payment.captured == 0 and payment.cancellation_fee == 0
+    payment = cancel(job, cancelled_at=acceptance.accepted_at + timedelta(hours=1), by_customer=False)
+    assert payment.captured == 0 and payment.cancellation_fee == 0
 
 
 def test_refunds_partial_then_the_rest_never_more(customer, staff):

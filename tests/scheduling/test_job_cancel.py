@@ -22,6 +22,7 @@ from payments.projections import PaymentsHandler
 from scheduling.models import Appointment, BookedTime
 from scheduling.services import appointment_book, appointment_reschedule
 from tests.factories import pro
+from tests.helpers import run_payments_executor
 from tracking.services import visit_act, visit_customer_absent
 
 from .helpers import awarded_job, worker_all_week
@@ -56,8 +57,10 @@ def test_the_late_cancellation_fee_counts_from_the_booked_appointment(customer):
     job, _ = booked_soon(customer, "latebob", 8)  # the job itself has no preferred window
     acceptance = Payment.objects.get(job=job).acceptance
     job_services.job_cancel(job=Job.objects.get(pk=job.pk), actor=customer)
-    payment = payments.payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at + timedelta(minutes=10), by_customer=True)
-    assert payment is not None and payment.cancellation_fee == (acceptance.deposit / 2).quantize(Decimal("0.01"))
+    payments.payment_cancel(job_id=job.pk, cancelled_at=acceptance.accepted_at + timedelta(minutes=10), by_customer=True)
+    run_payments_executor()
+    payment = Payment.objects.get(job=job)
+    assert payment.cancellation_fee == (acceptance.deposit / 2).quantize(Decimal("0.01"))
 
 
 def _cancel(job: Job, actor, *, at) -> Payment:
@@ -66,6 +69,7 @@ def _cancel(job: Job, actor, *, at) -> Payment:
         job_services.job_cancel(job=Job.objects.get(pk=job.pk), actor=actor)
         row = OutboxEvent.objects.filter(key=str(job.pk), event_type="job.cancelled").get()
         PaymentsHandler().handle(from_dict(row.envelope))
+    run_payments_executor()
     return Payment.objects.get(job=job)
 
 
@@ -130,6 +134,7 @@ def test_an_absent_customer_after_a_15_minute_wait_pays_the_call_out_fee(custome
         visit_customer_absent(job=job, actor=bob)
         row = OutboxEvent.objects.filter(key=str(job.pk), event_type="job.cancelled").get()
         PaymentsHandler().handle(from_dict(row.envelope))
+    run_payments_executor()
     payment = Payment.objects.get(job=job)
     assert Job.objects.get(pk=job.pk).status == Job.Status.CANCELLED
     assert payment.cancellation_fee == Decimal("30.00")  # the call-out fee, though the tradesperson cancelled

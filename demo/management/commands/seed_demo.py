@@ -3,8 +3,8 @@
 Trades, customers, tradespeople with profiles spread over London, open jobs and
 bids carrying itemised quotes (one with good / better / best options, one revised to
 version 2), the promo code DEMO10, one job accepted with its deposit held and one job
-accepted, started and completed (the ``payments`` consumer collects its price once the
-stack runs).  Idempotent: does nothing once the demo admin exists, and everything is
+accepted, started and completed (the ``payments`` consumer and the payments executor
+collect its price once the stack runs).  Idempotent: does nothing once the demo admin exists, and everything is
 created in one transaction.  Everything goes through the same services as the API, so
 events flow through the outbox and the consumers (matching, board, notifications,
 payments, finance) build the rest when the stack runs.  Payments use the SIMULATED

@@ -148,6 +148,9 @@ class QuoteVersion(models.Model):
     valid_until = models.DateField(help_text="The last day the customer can accept this version.")
     discount_kind = models.CharField(max_length=10, choices=DiscountKind.choices, blank=True, default="")
     discount_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    # The VAT rate of the business when it published this version (0: not VAT registered);
+    # null for versions from before per-business VAT, which were priced at the standard rate.
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
 

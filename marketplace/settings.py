@@ -334,6 +334,22 @@ PAYMENTS: dict[str, Any] = {
     # ...otherwise a fee when cancelling this close to the appointment (a share of the deposit).
     "LATE_CANCELLATION_HOURS": env_int("PAYMENTS_LATE_CANCELLATION_HOURS", 24),
     "LATE_CANCELLATION_FEE_PERCENT": env("PAYMENTS_LATE_CANCELLATION_FEE_PERCENT", "50"),
+    # What people read for a gateway's code (payments.Payment.gateway) on invoices and receipts.
+    "GATEWAY_DISPLAY_NAMES": {
+        "simulated": "TradeLink's simulated card processor (a test mode: no real money moves)",
+    },
+}
+# --- Invoices (quotes/invoicing.py) ---------------------------------------------------------------
+INVOICES: dict[str, Any] = {
+    # Each business's invoices are numbered <PREFIX><business id>-<n>, n counting 1, 2, 3 ... without gaps.
+    "NUMBER_PREFIX": env("INVOICE_NUMBER_PREFIX", "TL"),
+    # The TrueType font embedded in PDFs (so £, accents and names print); Helvetica when missing.
+    "PDF_FONT": env("INVOICE_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    "PDF_FONT_BOLD": env("INVOICE_PDF_FONT_BOLD", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    # Emailing an issued invoice: attempts and the first retry's wait (doubled each time).
+    "EMAIL_MAX_ATTEMPTS": env_int("INVOICE_EMAIL_MAX_ATTEMPTS", 6),
+    "EMAIL_RETRY_BASE_S": env_int("INVOICE_EMAIL_RETRY_BASE_S", 60),
+    "EMAIL_CLAIM_LEASE_S": env_int("INVOICE_EMAIL_CLAIM_LEASE_S", 300),
 }
 # --- Staff alerts (alerts/): moments that need a human, in the admin inbox and an incoming webhook ---
 STAFF_ALERTS: dict[str, Any] = {

@@ -8,8 +8,8 @@ Every function runs in one transaction that writes its rows and its events
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any

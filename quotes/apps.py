@@ -7,7 +7,6 @@ class QuotesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: they use models, which are not loaded yet when apps.py is imported.
-        from . import periodic  # noqa: F401 - registers the clock's retry of invoice emails
-        from . import receivers
+        from . import periodic, receivers  # noqa: F401 - periodic registers the clock's retry of invoice emails
 
         receivers.connect()

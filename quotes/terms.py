@@ -68,4 +68,6 @@ def line_items(lines: Iterable[QuoteLine]) -> list[LineItem]:
 def option_breakdown(option: QuoteOption, *, promo: Promo | None = None) -> Breakdown:
     """Price a stored option again (with a promo, on acceptance). Same inputs, same figures."""
     version = option.version
-    return price(line_items(option.lines.all()), policy=policy(tax_rate=version_tax_rate(version)), discount=version_discount(version), promo=promo)
+    return price(
+        line_items(option.lines.all()), policy=policy(tax_rate=version_tax_rate(version)), discount=version_discount(version), promo=promo
+    )

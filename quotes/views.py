@@ -38,7 +38,7 @@ from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
 from payments.cancellation import CancellationCharge, CancellationTerms, cancellation_charge
 from payments.models import Payment
-from quotes.models import QuoteOption, QuoteVersion
+from quotes.models import Invoice, QuoteOption, QuoteVersion
 
 from . import selectors, services, terms
 from .forms import LINE_KINDS, QuoteDraft, draft_from_version, figures_json, parse_quote
@@ -230,7 +230,8 @@ def payment_context(job: Job, viewer: User) -> dict[str, Any]:
     return {
         "payment": payment,
         "acceptance": payment.acceptance if payment else None,
-        "invoice_url": f"/jobs/{job.pk}/invoice/" if invoice else "",
+        "invoice_url": reverse("job-invoice", args=[job.pk]) if invoice else "",
+        "invoice_pdf_url": reverse("job-invoice-pdf", args=[job.pk]) if Invoice.objects.filter(job=job).exists() else "",
         "is_customer": job.customer_id == viewer.pk,
         "payment_url": f"/jobs/{job.pk}/payment/",
     }

@@ -18,7 +18,6 @@ the same functions the live pushes and the API use.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -352,7 +351,7 @@ def _profile_initial(user: User, profile: TradespersonProfile | None) -> dict[st
             "business_name": user.display_name,
             "service_radius_km": 15,
             "is_accepting_leads": True,
-            "vat_rate_percent": (vat.standard_rate() * 100).normalize(),
+            "vat_rate_percent": f"{(vat.standard_rate() * 100).normalize():f}",
         }
     initial: dict[str, Any] = {
         "business_name": profile.business_name,
@@ -365,7 +364,7 @@ def _profile_initial(user: User, profile: TradespersonProfile | None) -> dict[st
         "business_address": profile.business_address,
         "vat_registered": profile.vat_registered,
         "vat_number": profile.vat_number,
-        "vat_rate_percent": (profile.vat_rate * 100).quantize(Decimal("0.01")).normalize(),
+        "vat_rate_percent": f"{(profile.vat_rate * 100).normalize():f}",
     }
     known = places.by_label(profile.base_place) if profile.base_place else None
     if known is None or (known.latitude, known.longitude) != (profile.base_latitude, profile.base_longitude):

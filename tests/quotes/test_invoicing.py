@@ -108,7 +108,7 @@ def test_the_quote_card_says_no_vat_is_charged(client, customer) -> None:
 
 def test_the_invoice_is_issued_once_when_the_payment_is_paid(customer) -> None:
     bob = pro("bobissue")
-    job, acceptance = _accepted(customer, bob)
+    job, _acceptance = _accepted(customer, bob)
     assert not Invoice.objects.filter(job=job).exists()  # the deposit is only held
     _complete(job, bob)
     with transaction.atomic():
@@ -125,10 +125,10 @@ def test_the_invoice_is_issued_once_when_the_payment_is_paid(customer) -> None:
 def test_every_required_field_is_frozen_on_the_invoice(customer) -> None:
     PromoCode.objects.create(code="SAVE5", kind="fixed", value=D("5.00"))
     bob = pro("bobfields", business_name="Bob's Plumbing")
-    job, acceptance, payment = _paid(customer, bob, promo_code="SAVE5")
+    _job, acceptance, payment = _paid(customer, bob, promo_code="SAVE5")
     invoice = payment.invoice
     assert invoice.sequence_number == 1 and invoice.number.startswith(f"TL{bob.pk}-")
-    assert invoice.tax_point == payment.settled_at.date() and invoice.issued_at is not None
+    assert payment.settled_at is not None and invoice.tax_point == payment.settled_at.date() and invoice.issued_at is not None
     assert invoice.supplier_name == "Bobfields Trading Ltd" and "1 Upper Street" in invoice.supplier_address
     assert invoice.supplier_vat_registered and invoice.supplier_vat_number == "GB123456789"
     assert invoice.customer_name == str(customer) and invoice.customer_address == "Islington N1"
@@ -200,7 +200,7 @@ def test_payments_settling_at_once_get_consecutive_numbers() -> None:
             barrier.wait()
             with transaction.atomic():
                 payment_collect(job_id=job_id)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()
@@ -252,10 +252,9 @@ def test_the_customer_is_emailed_the_pdf_after_commit(customer, django_capture_o
     job, acceptance = _accepted(customer, bob)
     _complete(job, bob)
     mail.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            payment_collect(job_id=job.pk)
-            assert mail.outbox == []  # nothing is sent while the transaction is open
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        payment_collect(job_id=job.pk)
+        assert mail.outbox == []  # nothing is sent while the transaction is open
     invoice = Invoice.objects.get(job=job)
     assert len(mail.outbox) == 1
     message = mail.outbox[0]

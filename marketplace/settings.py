@@ -445,6 +445,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},  # fpdf2 subsets the invoice font; its INFO lines are noise
         "marketplace.events.trace": {"level": env("LOG_EVENTS", "INFO")},
     },
 }

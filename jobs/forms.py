@@ -253,7 +253,12 @@ class ProfileForm(PlaceMixin):
         required=False,
         help_text="Leave unticked if you are below the VAT threshold: your quotes then carry no VAT.",
     )
-    vat_number = forms.CharField(label="VAT number", max_length=24, required=False, help_text="GB followed by 9 digits, e.g. GB123456789.")
+    vat_number = forms.CharField(
+        label="VAT number",
+        max_length=24,
+        required=False,
+        help_text="Needed if you are VAT registered: GB followed by 9 digits, e.g. GB123456789.",
+    )
     vat_rate_percent = forms.DecimalField(
         label="VAT rate (%)",
         min_value=Decimal("0"),

@@ -86,3 +86,22 @@ def test_the_invoice_page_fits_a_desktop_and_a_phone(live_server, transactional_
             assert box is not None and box["x"] + box["width"] <= size["width"]
         download = page.request.get(f"{live_server.url}/jobs/{invoice.job_id}/invoice.pdf")
         assert download.ok and download.body().startswith(b"%PDF")
+
+
+def test_the_invoices_and_vat_section_of_the_profile_fits(live_server, transactional_db, new_page) -> None:
+    pro("vatpro", business_name="Vat Pro Plumbing", invoicing=InvoiceDetails(vat_registered=False))
+    vatpro = User.objects.get(username="vatpro")
+    vatpro.set_password("pw-123456-x")
+    vatpro.save(update_fields=["password"])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, size in SIZES.items():
+        page: Page = new_page()
+        page.set_viewport_size(size)
+        log_in(page, live_server.url, "vatpro")
+        page.goto(f"{live_server.url}/profile/")
+        page.get_by_label("My business is VAT registered").check()
+        page.get_by_label("VAT number").fill("GB 12")
+        page.get_by_role("button", name="Save profile").click()
+        expect(page.locator("#id_vat_number_error, .errorlist").first).to_contain_text("GB followed by 9 digits")
+        page.screenshot(path=str(ARTIFACTS / f"ui-profile-vat-{name}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]

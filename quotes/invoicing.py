@@ -43,8 +43,6 @@ from .models import Invoice, InvoiceEmail, InvoiceSequence, QuoteAcceptance, Quo
 
 log = logging.getLogger(__name__)
 
-NOT_VAT_REGISTERED = "Not VAT registered: no VAT is charged."
-
 
 def gateway_display_name(code: str) -> str:
     """The payment processor as a person reads it (settings ``PAYMENTS['GATEWAY_DISPLAY_NAMES']``)."""

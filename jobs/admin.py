@@ -27,8 +27,18 @@ class TradeAdmin(admin.ModelAdmin):
 
 @admin.register(TradespersonProfile)
 class TradespersonProfileAdmin(admin.ModelAdmin):
-    list_display = ("business_name", "user", "base_place", "service_radius_km", "is_accepting_leads", "is_id_verified", "is_insured")
-    list_filter = ("is_id_verified", "is_insured", "is_accepting_leads", "trades")
+    list_display = (
+        "business_name",
+        "user",
+        "base_place",
+        "service_radius_km",
+        "is_accepting_leads",
+        "vat_registered",
+        "vat_number",
+        "is_id_verified",
+        "is_insured",
+    )
+    list_filter = ("is_id_verified", "is_insured", "is_accepting_leads", "vat_registered", "trades")
     list_editable = ("is_id_verified", "is_insured")
     search_fields = ("business_name", "user__username", "base_place")
     raw_id_fields = ("user",)

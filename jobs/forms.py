@@ -13,10 +13,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-from . import places
+from . import places, vat
 from .models import Trade
+from .services import InvoiceDetails
 
 MAX_MONEY = Decimal("1000000")
 COORDINATE_STEP = Decimal("0.00001")
@@ -31,6 +33,8 @@ SERVICE_ERROR_FIELDS: dict[str, str] = {
     "too_many_photos": "photos",
     "bad_amount": "amount",
     "no_trades": "trades",
+    "bad_vat_number": "vat_number",
+    "bad_vat_rate": "vat_rate_percent",
 }
 
 
@@ -231,12 +235,79 @@ class ProfileForm(PlaceMixin):
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Experience, qualifications, the kind of work you love…"}),
     )
     is_accepting_leads = forms.BooleanField(label="I'm accepting new leads", required=False, initial=True)
+    legal_name = forms.CharField(
+        label="Registered or trading name",
+        max_length=160,
+        required=False,
+        help_text="Printed on your invoices, e.g. your company's registered name. Leave empty to use the business name.",
+    )
+    business_address = forms.CharField(
+        label="Business address",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+        help_text="Printed on your invoices.",
+    )
+    vat_registered = forms.BooleanField(
+        label="My business is VAT registered",
+        required=False,
+        help_text="Leave unticked if you are below the VAT threshold: your quotes then carry no VAT.",
+    )
+    vat_number = forms.CharField(
+        label="VAT number",
+        max_length=24,
+        required=False,
+        help_text="Needed if you are VAT registered: GB followed by 9 digits, e.g. GB123456789.",
+    )
+    vat_rate_percent = forms.DecimalField(
+        label="VAT rate (%)",
+        min_value=Decimal("0"),
+        max_value=Decimal("100"),
+        decimal_places=2,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+        help_text="The standard rate unless you use another scheme.",
+    )
 
-    field_order = ["business_name", "trades", "place", "latitude", "longitude", "service_radius_km", "bio", "is_accepting_leads"]
+    field_order = [
+        "business_name",
+        "trades",
+        "place",
+        "latitude",
+        "longitude",
+        "service_radius_km",
+        "bio",
+        "is_accepting_leads",
+        "legal_name",
+        "business_address",
+        "vat_registered",
+        "vat_number",
+        "vat_rate_percent",
+    ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["place"].label = "Base (place or postcode district)"
+
+    def clean_vat_number(self) -> str:
+        number = str(self.cleaned_data.get("vat_number") or "")
+        if not self.data.get("vat_registered") and not number.strip():
+            return ""
+        try:
+            return vat.normalise_vat_number(number)
+        except ValidationError as exc:
+            raise ValidationError(vat.VAT_NUMBER_MESSAGE) from exc
+
+    def invoice_details(self) -> InvoiceDetails:
+        data = self.cleaned_data
+        percent = data.get("vat_rate_percent")
+        return InvoiceDetails(
+            legal_name=data.get("legal_name", ""),
+            business_address=data.get("business_address", ""),
+            vat_registered=bool(data.get("vat_registered")),
+            vat_number=data.get("vat_number", ""),
+            vat_rate=None if percent is None else (percent / 100).quantize(Decimal("0.0001")),
+        )
 
 
 class BoardFilterForm(forms.Form):

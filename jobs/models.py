@@ -15,6 +15,8 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 
+from .vat import standard_rate, validate_vat_number
+
 LATITUDE = [MinValueValidator(Decimal("-90")), MaxValueValidator(Decimal("90"))]
 LONGITUDE = [MinValueValidator(Decimal("-180")), MaxValueValidator(Decimal("180"))]
 
@@ -45,10 +47,39 @@ class TradespersonProfile(models.Model):
     # Badges that only admins set (Django admin), after checking documents.
     is_id_verified = models.BooleanField(default=False)
     is_insured = models.BooleanField(default=False)
+    # What a compliant invoice needs from the supplier (jobs/vat.py). A business that is not VAT
+    # registered charges no VAT: its quotes are priced at 0 % whatever ``vat_rate`` holds.
+    legal_name = models.CharField(
+        max_length=160, blank=True, help_text="Registered or trading name printed on invoices (the business name when empty)."
+    )
+    business_address = models.TextField(max_length=500, blank=True, help_text="The business address printed on invoices.")
+    vat_registered = models.BooleanField(default=False, help_text="Registered for VAT: quotes add VAT at the rate below.")
+    vat_number = models.CharField(max_length=14, blank=True, validators=[validate_vat_number], help_text="GB followed by 9 or 12 digits.")
+    vat_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=standard_rate,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="A fraction: 0.2000 is 20 %. Used only when VAT registered.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(vat_rate__gte=0, vat_rate__lte=1), name="profile_vat_rate_fraction"),
+        ]
 
     def __str__(self) -> str:
         return self.business_name
+
+    @property
+    def invoice_name(self) -> str:
+        return self.legal_name or self.business_name
+
+    @property
+    def charged_tax_rate(self) -> Decimal:
+        """The VAT rate this business's new quotes are priced with: 0 unless VAT registered."""
+        return self.vat_rate if self.vat_registered else Decimal("0")
 
 
 class Job(models.Model):

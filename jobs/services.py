@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit, emit_many
 
 from . import events as ev
-from . import signals
+from . import signals, vat
 from .lifecycle import check_transition
 from .models import Bid, Job, JobPhoto, Lead, Trade, TradespersonProfile
 from .roles import PARTIES, JobRole, job_role
@@ -56,6 +57,38 @@ def money(value: Decimal | str | int) -> Decimal:
 # --- profiles ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class InvoiceDetails:
+    """What a business prints on its invoices: legal name, address and VAT registration."""
+
+    legal_name: str = ""
+    business_address: str = ""
+    vat_registered: bool = False
+    vat_number: str = ""
+    vat_rate: Decimal | None = None  # a fraction; None: the standard rate
+
+
+def _invoice_fields(details: InvoiceDetails) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "legal_name": scrub(details.legal_name.strip())[:160],
+        "business_address": scrub(details.business_address.strip())[:500],
+        "vat_registered": details.vat_registered,
+    }
+    if not details.vat_registered:
+        # Not registered: no number to print, and quotes carry no VAT (the rate is kept for later).
+        fields["vat_number"] = ""
+        return fields
+    try:
+        fields["vat_number"] = vat.normalise_vat_number(details.vat_number)
+    except ValidationError as exc:
+        raise ServiceError(vat.VAT_NUMBER_MESSAGE, code="bad_vat_number", kind=Refusal.INVALID) from exc
+    rate = vat.standard_rate() if details.vat_rate is None else details.vat_rate
+    if not Decimal("0") <= rate <= Decimal("1"):
+        raise ServiceError("The VAT rate is a percentage from 0 to 100.", code="bad_vat_rate", kind=Refusal.INVALID)
+    fields["vat_rate"] = rate
+    return fields
+
+
 def pro_profile_save(
     *,
     user: User,
@@ -67,26 +100,32 @@ def pro_profile_save(
     service_radius_km: int = 15,
     bio: str = "",
     is_accepting_leads: bool = True,
+    invoicing: InvoiceDetails | None = None,
 ) -> TradespersonProfile:
-    """Create or update a tradesperson's profile. Badges are left to admins."""
+    """Create or update a tradesperson's profile. Badges are left to admins.
+
+    ``invoicing`` (names, address, VAT) is changed only when given, so callers that do not
+    edit it (the API, the demo) leave it as it was. Refuses a VAT-registered business without
+    a valid UK VAT number (``bad_vat_number``) or with a rate outside 0..100 % (``bad_vat_rate``).
+    """
     if not user.is_tradesperson:
         raise ServiceError("Only tradespeople have a business profile.", code="not_a_tradesperson", kind=Refusal.FORBIDDEN)
     trades = list(trades)
     if not trades:
         raise ServiceError("Choose at least one trade.", code="no_trades", kind=Refusal.INVALID)
+    defaults: dict[str, object] = {
+        "business_name": scrub(business_name),
+        "base_latitude": base_latitude,
+        "base_longitude": base_longitude,
+        "base_place": base_place,
+        "service_radius_km": service_radius_km,
+        "bio": scrub(bio),
+        "is_accepting_leads": is_accepting_leads,
+    }
+    if invoicing is not None:
+        defaults.update(_invoice_fields(invoicing))
     with transaction.atomic():
-        profile, _ = TradespersonProfile.objects.update_or_create(
-            user=user,
-            defaults={
-                "business_name": scrub(business_name),
-                "base_latitude": base_latitude,
-                "base_longitude": base_longitude,
-                "base_place": base_place,
-                "service_radius_km": service_radius_km,
-                "bio": scrub(bio),
-                "is_accepting_leads": is_accepting_leads,
-            },
-        )
+        profile, _ = TradespersonProfile.objects.update_or_create(user=user, defaults=defaults)
         profile.trades.set(trades)
         signals.business_profile_saved.send(sender=TradespersonProfile, owner=user)
     return profile

@@ -35,7 +35,7 @@ from marketplace.errors import ServiceError
 from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
 
-from . import places, presenters, selectors, services
+from . import places, presenters, selectors, services, vat
 from .forms import SERVICE_ERROR_FIELDS, BoardFilterForm, JobEditForm, JobPostForm, ProfileForm
 from .models import Bid, Job, Lead, TradespersonProfile
 from .streams import BOARD_STREAM
@@ -347,7 +347,12 @@ def board(request: HttpRequest) -> HttpResponse:
 
 def _profile_initial(user: User, profile: TradespersonProfile | None) -> dict[str, Any]:
     if profile is None:
-        return {"business_name": user.display_name, "service_radius_km": 15, "is_accepting_leads": True}
+        return {
+            "business_name": user.display_name,
+            "service_radius_km": 15,
+            "is_accepting_leads": True,
+            "vat_rate_percent": f"{(vat.standard_rate() * 100).normalize():f}",
+        }
     initial: dict[str, Any] = {
         "business_name": profile.business_name,
         "trades": list(profile.trades.all()),
@@ -355,6 +360,11 @@ def _profile_initial(user: User, profile: TradespersonProfile | None) -> dict[st
         "service_radius_km": profile.service_radius_km,
         "bio": profile.bio,
         "is_accepting_leads": profile.is_accepting_leads,
+        "legal_name": profile.legal_name,
+        "business_address": profile.business_address,
+        "vat_registered": profile.vat_registered,
+        "vat_number": profile.vat_number,
+        "vat_rate_percent": f"{(profile.vat_rate * 100).normalize():f}",
     }
     known = places.by_label(profile.base_place) if profile.base_place else None
     if known is None or (known.latitude, known.longitude) != (profile.base_latitude, profile.base_longitude):
@@ -381,6 +391,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                     service_radius_km=form.cleaned_data["service_radius_km"],
                     bio=form.cleaned_data["bio"],
                     is_accepting_leads=form.cleaned_data["is_accepting_leads"],
+                    invoicing=form.invoice_details(),
                 )
             except ServiceError as exc:
                 _show_service_error(form, exc)

@@ -348,6 +348,10 @@ PAYMENTS: dict[str, Any] = {
     "EXECUTOR_POLL_S": float(env("PAYMENTS_EXECUTOR_POLL_S", "1")),
     # Gateway calls in flight at once per executor process (a slow call never delays the others).
     "EXECUTOR_CONCURRENCY": env_int("PAYMENTS_EXECUTOR_CONCURRENCY", 4),
+    # What people read for a gateway's code (payments.Payment.gateway) on invoices and receipts.
+    "GATEWAY_DISPLAY_NAMES": {
+        "simulated": "TradeLink's simulated card processor (a test mode: no real money moves)",
+    },
 }
 # --- Payouts to tradespeople (payments/payouts.py): what each is owed, paid in runs by the clock ---
 PAYOUTS: dict[str, Any] = {
@@ -361,6 +365,18 @@ PAYOUTS: dict[str, Any] = {
     "SIMULATOR_ARRIVE_AFTER_S": env_int("PAYOUTS_SIMULATOR_ARRIVE_AFTER_S", 300),
     # Payout accounts (acct_<user id>) the simulated bank rejects, comma-separated: to try a failed payout.
     "SIMULATOR_FAILING_ACCOUNTS": [a.strip() for a in env("PAYOUTS_SIMULATOR_FAILING_ACCOUNTS", "").split(",") if a.strip()],
+}
+# --- Invoices (quotes/invoicing.py) ---------------------------------------------------------------
+INVOICES: dict[str, Any] = {
+    # Each business's invoices are numbered <PREFIX><business id>-<n>, n counting 1, 2, 3 ... without gaps.
+    "NUMBER_PREFIX": env("INVOICE_NUMBER_PREFIX", "TL"),
+    # The TrueType font embedded in PDFs (so £, accents and names print); Helvetica when missing.
+    "PDF_FONT": env("INVOICE_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    "PDF_FONT_BOLD": env("INVOICE_PDF_FONT_BOLD", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    # Emailing an issued invoice: attempts and the first retry's wait (doubled each time).
+    "EMAIL_MAX_ATTEMPTS": env_int("INVOICE_EMAIL_MAX_ATTEMPTS", 6),
+    "EMAIL_RETRY_BASE_S": env_int("INVOICE_EMAIL_RETRY_BASE_S", 60),
+    "EMAIL_CLAIM_LEASE_S": env_int("INVOICE_EMAIL_CLAIM_LEASE_S", 300),
 }
 # --- Staff alerts (alerts/): moments that need a human, in the admin inbox and an incoming webhook ---
 STAFF_ALERTS: dict[str, Any] = {
@@ -456,6 +472,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},  # fpdf2 subsets the invoice font; its INFO lines are noise
         "marketplace.events.trace": {"level": env("LOG_EVENTS", "INFO")},
     },
 }

@@ -14,7 +14,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from marketplace.admin_mixins import ReadOnlyAdminMixin
-from quotes.models import PromoCode, PromoRedemption, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
+from quotes.models import (
+    Invoice,
+    InvoiceEmail,
+    InvoiceSequence,
+    PromoCode,
+    PromoRedemption,
+    QuoteAcceptance,
+    QuoteLine,
+    QuoteOption,
+    QuoteVersion,
+)
 
 # --- promo codes ------------------------------------------------------------------------------
 
@@ -139,3 +149,34 @@ class QuoteAcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=job__id", "customer__username", "tradesperson__username", "promo_code")
     list_select_related = ("job", "customer", "tradesperson", "option", "option__version")
     date_hierarchy = "accepted_at"
+
+
+class InvoiceEmailInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = InvoiceEmail
+    extra = 0
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Issued invoices: never edited (a correction is a refund, shown as a credit)."""
+
+    list_display = ("number", "issued_at", "tax_point", "supplier_name", "customer_name", "net", "vat", "total", "job")
+    list_filter = ("supplier_vat_registered", "tax_point")
+    search_fields = ("number", "supplier_name", "customer_name", "job__title")
+    raw_id_fields = ("job", "payment", "supplier", "customer")
+    inlines = [InvoiceEmailInline]
+
+
+@admin.register(InvoiceEmail)
+class InvoiceEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("invoice", "to", "status", "attempts", "sent_at", "last_error")
+    list_filter = ("status",)
+    search_fields = ("invoice__number", "to")
+
+
+@admin.register(InvoiceSequence)
+class InvoiceSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each business's last invoice number (changed only by issuing an invoice)."""
+
+    list_display = ("supplier", "last_number")
+    search_fields = ("supplier__username",)

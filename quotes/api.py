@@ -230,7 +230,7 @@ class QuotePriceApi(APIView):
         data, quote = _quote_from(request)
         try:
             # The same checks and engine run as when publishing (tiers, option count, validity, every figure).
-            breakdowns = services.quote_price(quote)
+            breakdowns = services.quote_price(quote, tradesperson=request_user(request))
         except ServiceError as exc:
             raise locate_quote_error(exc, data) from exc
         options = [priced_option(option, figures) for option, figures in zip(quote.options, breakdowns, strict=True)]

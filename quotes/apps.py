@@ -6,7 +6,7 @@ class QuotesConfig(AppConfig):
     verbose_name = "Quotes, pricing and promos"
 
     def ready(self) -> None:
-        # Imported here, not at the top: receivers use models, which are not loaded yet when apps.py is imported.
-        from . import receivers
+        # Imported here, not at the top: they use models, which are not loaded yet when apps.py is imported.
+        from . import periodic, receivers  # noqa: F401 - periodic registers the clock's retry of invoice emails
 
         receivers.connect()

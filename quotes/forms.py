@@ -165,8 +165,8 @@ def _valid_until(draft: QuoteDraft, today: date) -> date | None:
     return value
 
 
-def parse_quote(data: QueryDict, *, today: date) -> QuoteDraft:
-    """What the builder posted, checked and priced; ``draft.quote`` is set only if nothing is wrong."""
+def parse_quote(data: QueryDict, *, today: date, tax_rate: Decimal) -> QuoteDraft:
+    """What the builder posted, checked and priced at the business's VAT rate; ``draft.quote`` is set only if nothing is wrong."""
     draft = QuoteDraft(
         alternatives=bool(data.get("alternatives")),
         notes=data.get("notes", ""),
@@ -209,7 +209,7 @@ def parse_quote(data: QueryDict, *, today: date) -> QuoteDraft:
         if any(k.startswith(option.key + "-line-") for k in draft.errors):
             continue
         try:
-            option.figures = price(items, policy=terms.policy(), discount=discount)
+            option.figures = price(items, policy=terms.policy(tax_rate=tax_rate), discount=discount)
         except PricingError as exc:
             draft.errors[option.key] = exc.message
             continue

@@ -165,6 +165,9 @@ class QuoteVersion(models.Model):
     valid_until = models.DateField(help_text="The last day the customer can accept this version.")
     discount_kind = models.CharField(max_length=10, choices=DiscountKind.choices, blank=True, default="")
     discount_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    # The VAT rate of the business when it published this version (0: not VAT registered);
+    # null for versions from before per-business VAT, which were priced at the standard rate.
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
 
@@ -309,3 +312,102 @@ class QuoteAcceptance(models.Model):
 
     def __str__(self) -> str:
         return f"Job {self.job_id}: {self.option} at £{self.total}"
+
+
+class InvoiceSequence(models.Model):
+    """The last invoice number one supplier (a trade business) issued.
+
+    Each business issues its own invoices (TradeLink collects on its behalf), so each has its own
+    gapless series. ``quotes.invoicing.invoice_issue`` locks this row (SELECT ... FOR UPDATE) and
+    inserts the invoice in the same transaction: a rollback undoes the increment too, so a
+    number is never skipped, and two payments settling at once queue on the lock.
+    """
+
+    supplier = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="invoice_sequence")
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Invoices of {self.supplier_id}: last {self.last_number}"
+
+
+class Invoice(models.Model):
+    """A job's VAT invoice (or, for a business that is not VAT registered, its plain invoice).
+
+    Issued once, when the job's payment first becomes paid, and never changed afterwards: every
+    figure, name and address is copied here as it was at the tax point, so editing a profile or
+    the job later does not rewrite an issued invoice. Refunds after issue are shown beside it as
+    credits (from the payment's operations), not by changing it.
+    """
+
+    class PromoFunder(models.TextChoices):
+        NONE = "", "No promotion"
+        PLATFORM = "platform", "TradeLink"
+        TRADESPERSON = "tradesperson", "The tradesperson"
+
+    job = models.OneToOneField("jobs.Job", on_delete=models.PROTECT, related_name="invoice")
+    payment = models.OneToOneField("payments.Payment", on_delete=models.PROTECT, related_name="invoice")
+    supplier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="invoices_issued")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="invoices_received")
+    sequence_number = models.PositiveIntegerField(help_text="The supplier's own series: 1, 2, 3 ... without gaps.")
+    number = models.CharField(max_length=40, unique=True, help_text="As printed: TL<supplier>-<sequence>.")
+    issued_at = models.DateTimeField()
+    tax_point = models.DateField(help_text="The date the payment was taken (UTC).")
+    supplier_name = models.CharField(max_length=160)
+    supplier_address = models.TextField(blank=True)
+    supplier_vat_registered = models.BooleanField()
+    supplier_vat_number = models.CharField(max_length=14, blank=True)
+    customer_name = models.CharField(max_length=160)
+    customer_address = models.TextField(blank=True)
+    job_title = models.CharField(max_length=120)
+    lines = models.JSONField(help_text="[{description, kind, quantity, unit_price, amount, is_discount}] as accepted.")
+    currency = models.CharField(max_length=3, default="GBP")
+    subtotal = money_field()
+    discounts = money_field(help_text="The tradesperson's own discounts (not the promo).")
+    promo_code = models.CharField(max_length=32, blank=True)
+    promo_amount = money_field(default=Decimal("0.00"))
+    promo_funded_by = models.CharField(max_length=20, choices=PromoFunder.choices, blank=True, default="")
+    net = money_field()
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    vat = money_field()
+    total = money_field()
+    amount_paid = money_field(help_text="Taken from the card by the tax point.")
+    gateway_name = models.CharField(max_length=80, blank=True, help_text="Who processed the payment, as shown to people.")
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "sequence_number"], name="invoice_number_once_per_supplier"),
+            models.CheckConstraint(condition=models.Q(total=models.F("net") + models.F("vat")), name="invoice_total_is_net_plus_vat"),
+            models.CheckConstraint(
+                condition=models.Q(supplier_vat_registered=True) | models.Q(vat=0), name="invoice_no_vat_unless_registered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.number}"
+
+
+class InvoiceEmail(models.Model):
+    """The invoice emailed to the customer with its PDF: one row, sent after commit (``marketplace.deliveries``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.CASCADE, related_name="email")
+    to = models.CharField(max_length=254)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="invoice_email_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.invoice_id} to {self.to}: {self.status}"

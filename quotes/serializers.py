@@ -29,7 +29,7 @@ from marketplace.api import money_field, money_out
 from marketplace.cards import luhn_like_numbers
 from marketplace.errors import Refusal, ServiceError
 from payments.models import Payment, PaymentOperation
-from quotes.models import QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
+from quotes.models import Invoice, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
 from quotes.pricing import Breakdown, Discount, LineItem, PricingError
 
 from .services import OptionInput, QuoteInput, pricing_error, single_line_quote
@@ -461,12 +461,13 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
     payout_paid = serializers.SerializerMethodField(help_text="Tradesperson and staff only.")
     operations = serializers.SerializerMethodField()
     invoice_url = serializers.SerializerMethodField()
+    invoice_pdf_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Payment
         fields = [
             "id", "job", "status", "currency", "total", "deposit", "balance", "held", "captured", "refunded",
-            "cancellation_fee", "platform_fee", "payout", "payout_paid", "operations", "invoice_url",
+            "cancellation_fee", "platform_fee", "payout", "payout_paid", "operations", "invoice_url", "invoice_pdf_url",
             "created_at", "updated_at", "settled_at",
         ]  # fmt: skip
 
@@ -493,6 +494,11 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_invoice_url(self, payment: Payment) -> str | None:
         return f"/jobs/{payment.job_id}/invoice/" if payment.status in PAID_STATUSES else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_invoice_pdf_url(self, payment: Payment) -> str | None:
+        """The issued invoice as a PDF, once the payment was paid (a cancellation receipt has none)."""
+        return f"/jobs/{payment.job_id}/invoice.pdf" if Invoice.objects.filter(payment=payment).exists() else None
 
 
 class AcceptOutputSerializer(serializers.Serializer):

@@ -73,12 +73,15 @@ def single_line_quote(amount: Decimal, *, message: str = "", description: str = 
     return QuoteInput(options=[OptionInput(lines=[LineItem("other", description, Decimal(1), amount)])], message=message)
 
 
-def quote_price(quote: QuoteInput) -> list[Breakdown]:
-    """Price a draft quote (every option) with the one engine; nothing is written. Raises ServiceError like quote_submit."""
-    return _check_quote(quote, timezone.localdate())
+def quote_price(quote: QuoteInput, *, tradesperson: User) -> list[Breakdown]:
+    """Price a draft quote (every option) with the one engine and the business's VAT rate; nothing is written.
+
+    Raises ServiceError like quote_submit.
+    """
+    return _check_quote(quote, timezone.localdate(), tax_rate=terms.business_tax_rate(tradesperson.pk))
 
 
-def _check_quote(quote: QuoteInput, today: date) -> list[Breakdown]:
+def _check_quote(quote: QuoteInput, today: date, *, tax_rate: Decimal) -> list[Breakdown]:
     max_options = int(settings.PRICING["MAX_OPTIONS"])
     if not 1 <= len(quote.options) <= max_options:
         raise ServiceError(f"A quote has 1 to {max_options} options (good / better / best).", code="bad_options", kind=Refusal.INVALID)
@@ -102,16 +105,17 @@ def _check_quote(quote: QuoteInput, today: date) -> list[Breakdown]:
     breakdowns = []
     for index, option in enumerate(quote.options):
         try:
-            breakdowns.append(price(option.lines, policy=terms.policy(), discount=quote.discount))
+            breakdowns.append(price(option.lines, policy=terms.policy(tax_rate=tax_rate), discount=quote.discount))
         except PricingError as exc:
             raise pricing_error(exc, f"options[{index}].") from exc
     return breakdowns
 
 
-def _save_version(bid: Bid, number: int, quote: QuoteInput, breakdowns: list[Breakdown], today: date) -> QuoteVersion:
+def _save_version(bid: Bid, number: int, quote: QuoteInput, breakdowns: list[Breakdown], today: date, tax_rate: Decimal) -> QuoteVersion:
     version = QuoteVersion.objects.create(
         bid=bid,
         number=number,
+        tax_rate=tax_rate,
         notes=scrub(quote.notes),
         valid_until=quote.valid_until or terms.default_valid_until(today),
         discount_kind=quote.discount.kind if quote.discount else "",
@@ -172,14 +176,15 @@ def _published(bid: Bid, version: QuoteVersion, changes: list[str]) -> PendingEv
 
 
 def quote_submit(*, job: Job, tradesperson: User, quote: QuoteInput) -> QuoteVersion:
-    """Bid with an itemised quote (version 1). Emits ``bid.placed`` then ``quote.published``."""
+    """Bid with an itemised quote (version 1), priced with the business's VAT rate. Emits ``bid.placed`` then ``quote.published``."""
     today = timezone.localdate()
-    breakdowns = _check_quote(quote, today)
+    tax_rate = terms.business_tax_rate(tradesperson.pk)
+    breakdowns = _check_quote(quote, today, tax_rate=tax_rate)
     with transaction.atomic():
         bid = job_services.bid_place(
             job=job, tradesperson=tradesperson, amount=breakdowns[0].net, message=quote.message, earliest_start=quote.earliest_start
         )
-        version = _save_version(bid, 1, quote, breakdowns, today)
+        version = _save_version(bid, 1, quote, breakdowns, today, tax_rate)
         emit_many([_published(bid, version, [])])
     return version
 
@@ -216,14 +221,15 @@ def version_changes(old: QuoteVersion, new: QuoteVersion) -> list[str]:
 def quote_revise(*, bid: Bid, actor: User, quote: QuoteInput) -> QuoteVersion:
     """A new version of the tradesperson's quote, before the customer decides. Emits ``bid.revised`` and ``quote.published``."""
     today = timezone.localdate()
-    breakdowns = _check_quote(quote, today)
+    tax_rate = terms.business_tax_rate(bid.tradesperson_id)
+    breakdowns = _check_quote(quote, today, tax_rate=tax_rate)
     with transaction.atomic():
         bid = job_services.bid_revise(
             bid=bid, actor=actor, amount=breakdowns[0].net, message=quote.message or None, earliest_start=quote.earliest_start
         )
         previous = latest_version(bid)
         number = previous.number + 1 if previous else 1
-        version = _save_version(bid, number, quote, breakdowns, today)
+        version = _save_version(bid, number, quote, breakdowns, today, tax_rate)
         changes = version_changes(previous, version) if previous else []
         emit_many([_published(bid, version, changes)])
     return version
@@ -393,8 +399,8 @@ def _record_acceptance(plan: Acceptance, actor: User) -> QuoteAcceptance:
         payout=figures.payout,
         deposit=figures.deposit,
         balance=figures.balance,
-        tax_rate=terms.policy().tax_rate,
-        platform_fee_rate=terms.policy().platform_fee_rate,
+        tax_rate=terms.version_tax_rate(plan.version),
+        platform_fee_rate=terms.policy(tax_rate=terms.version_tax_rate(plan.version)).platform_fee_rate,
         accepted_at=now,
     )
     QuoteVersion.objects.filter(pk=plan.version.pk, accepted_at__isnull=True).update(accepted_at=now)

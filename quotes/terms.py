@@ -1,8 +1,12 @@
 """The marketplace's commercial terms as the pricing engine takes them, read from settings.
 
-``settings.PRICING`` holds the platform fee rate, the tax rate, the deposit and the limits;
-this module turns them into a :class:`quotes.pricing.PricingPolicy` and turns stored quote
-rows back into pricing inputs, so every figure is always computed by ``pricing.price``.
+``settings.PRICING`` holds the platform fee rate, the standard VAT rate, the deposit and the
+limits; this module turns them into a :class:`quotes.pricing.PricingPolicy` and turns stored
+quote rows back into pricing inputs, so every figure is always computed by ``pricing.price``.
+
+VAT is the business's, not the platform's: a quote is priced with the rate its tradesperson
+charges (:func:`business_tax_rate`: 0 when not VAT registered), and the version keeps that rate
+(``QuoteVersion.tax_rate``) so accepting it later prices it exactly as it was shown.
 """
 
 from __future__ import annotations
@@ -14,20 +18,33 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
+from jobs.models import TradespersonProfile
 from quotes.models import QuoteLine, QuoteOption, QuoteVersion
 from quotes.pricing import Breakdown, Discount, LineItem, PricingPolicy, Promo, price
 
 
-def policy() -> PricingPolicy:
+def policy(*, tax_rate: Decimal) -> PricingPolicy:
+    """The marketplace's terms with the VAT rate of the business that quotes (:func:`business_tax_rate`)."""
     terms = settings.PRICING
     return PricingPolicy(
         platform_fee_rate=Decimal(terms["PLATFORM_FEE_RATE"]),
-        tax_rate=Decimal(terms["TAX_RATE"]),
+        tax_rate=tax_rate,
         deposit_kind="percent",
         deposit_value=Decimal(terms["DEPOSIT_PERCENT"]),
         max_line_items=int(terms["MAX_LINE_ITEMS"]),
         max_amount=Decimal(terms["MAX_AMOUNT"]),
     )
+
+
+def business_tax_rate(tradesperson_id: int) -> Decimal:
+    """The VAT rate a tradesperson's new quotes carry: their rate when VAT registered, else 0 (also with no profile)."""
+    profile = TradespersonProfile.objects.filter(user_id=tradesperson_id).only("vat_registered", "vat_rate").first()
+    return profile.charged_tax_rate if profile is not None else Decimal("0")
+
+
+def version_tax_rate(version: QuoteVersion) -> Decimal:
+    """The VAT rate a stored version was priced with (versions from before per-business VAT: the standard rate)."""
+    return version.tax_rate if version.tax_rate is not None else Decimal(settings.PRICING["TAX_RATE"])
 
 
 def currency() -> str:
@@ -50,4 +67,7 @@ def line_items(lines: Iterable[QuoteLine]) -> list[LineItem]:
 
 def option_breakdown(option: QuoteOption, *, promo: Promo | None = None) -> Breakdown:
     """Price a stored option again (with a promo, on acceptance). Same inputs, same figures."""
-    return price(line_items(option.lines.all()), policy=policy(), discount=version_discount(option.version), promo=promo)
+    version = option.version
+    return price(
+        line_items(option.lines.all()), policy=policy(tax_rate=version_tax_rate(version)), discount=version_discount(version), promo=promo
+    )

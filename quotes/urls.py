@@ -19,4 +19,5 @@ urlpatterns = [
     path("leads/<int:job_id>/quote/preview.json", views.quote_preview, name="quote-preview"),
     path("leads/<int:job_id>/work/<slug:action>/", views.lead_work, name="lead-work"),
     path("jobs/<int:job_id>/invoice/", invoices.job_invoice, name="job-invoice"),
+    path("jobs/<int:job_id>/invoice.pdf", invoices.job_invoice_pdf, name="job-invoice-pdf"),
 ]

@@ -39,11 +39,11 @@ from marketplace.realtime.streams import user_stream
 from payments import services as payment_services
 from payments.cancellation import CancellationOutlook, CancellationTerms
 from payments.models import Payment
-from quotes.models import QuoteOption, QuoteVersion
+from quotes.models import Invoice, QuoteOption, QuoteVersion
 from tracking.models import Visit
 from tracking.services import visit_customer_absent
 
-from . import selectors, services
+from . import selectors, services, terms
 from .forms import LINE_KINDS, QuoteDraft, draft_from_version, figures_json, parse_quote
 
 # The SIMULATED gateway's test cards (gateway_simulator/gateway.py). Never a card number.
@@ -252,7 +252,8 @@ def payment_context(job: Job, viewer: User) -> dict[str, Any]:
     return {
         "payment": payment,
         "acceptance": payment.acceptance if payment else None,
-        "invoice_url": f"/jobs/{job.pk}/invoice/" if invoice else "",
+        "invoice_url": reverse("job-invoice", args=[job.pk]) if invoice else "",
+        "invoice_pdf_url": reverse("job-invoice-pdf", args=[job.pk]) if Invoice.objects.filter(job=job).exists() else "",
         "is_customer": job.customer_id == viewer.pk,
         "payment_url": f"/jobs/{job.pk}/payment/",
     }
@@ -279,8 +280,8 @@ def payment_fragment(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_POST
 def quote_preview(request: HttpRequest, job_id: int) -> JsonResponse:
     """The builder's figures, priced by the server's engine, or the errors by field. Writes nothing."""
-    own_lead(request, job_id)
-    draft = parse_quote(request.POST, today=timezone.localdate())
+    user, _, _ = own_lead(request, job_id)
+    draft = parse_quote(request.POST, today=timezone.localdate(), tax_rate=terms.business_tax_rate(user.pk))
     options = [{"index": o.index, "tier": o.tier, **figures_json(o.figures)} for o in draft.used_options() if o.figures is not None]
     return JsonResponse({"ok": not draft.errors, "errors": draft.errors, "options": options})
 
@@ -290,7 +291,7 @@ def quote_preview(request: HttpRequest, job_id: int) -> JsonResponse:
 def quote_save(request: HttpRequest, job_id: int) -> HttpResponse:
     """Publish the quote: a new bid with version 1 (``quote_submit``), or a new version of the bid (``quote_revise``)."""
     user, lead, job = own_lead(request, job_id)
-    draft = parse_quote(request.POST, today=timezone.localdate())
+    draft = parse_quote(request.POST, today=timezone.localdate(), tax_rate=terms.business_tax_rate(user.pk))
     bid = own_bid(user, job)
     if draft.quote is not None:
         try:

@@ -94,6 +94,16 @@ class TradespersonProfileFactory(factory.django.DjangoModelFactory[TradespersonP
     base_latitude = ISLINGTON[0]
     base_longitude = ISLINGTON[1]
     base_place = "Islington N1"
+    # VAT registered at the standard rate, so quotes carry 20 % VAT as most tests expect;
+    # pass ``invoicing=InvoiceDetails()`` for a business below the VAT threshold.
+    invoicing = factory.LazyAttribute(
+        lambda profile: services.InvoiceDetails(
+            legal_name=f"{profile.user.username.title()} Trading Ltd",
+            business_address="1 Upper Street\nLondon N1 0AA",
+            vat_registered=True,
+            vat_number="GB123456789",
+        )
+    )
 
     @classmethod
     def _create(cls, model_class: type[TradespersonProfile], *args: Any, **kwargs: Any) -> TradespersonProfile:

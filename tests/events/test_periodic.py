@@ -39,6 +39,7 @@ def test_each_app_registers_its_own_tasks() -> None:
         "payments.payout_run",
         "payments.payout_poll",
         "payments.overdue_operations",
+        "quotes.invoice_emails",
         "scheduling.reminders",
         "tracking.purge_pings",
         "alerts.due_and_webhooks",

@@ -95,6 +95,7 @@ def test_accepting_holds_the_deposit_and_awards_the_job(job: Job, bid: Bid, cust
     )
     assert (acceptance["platform_fee"], acceptance["payout"]) == (None, None)
     assert (payment["status"], payment["held"], payment["captured"], payment["invoice_url"]) == ("deposit_held", "28.80", "0.00", None)
+    assert payment["invoice_pdf_url"] is None
     assert [(op["kind"], op["amount"], op["status"], op["card_token"]) for op in payment["operations"]] == [
         ("authorize_deposit", "28.80", "succeeded", None)
     ]
@@ -227,6 +228,7 @@ def test_start_complete_and_collect(job: Job, bid: Bid, customer: User, tradespe
     run_payments_executor()
     body = client_for(customer).get(f"/api/jobs/{job.pk}/payment/").json()
     assert (body["status"], body["captured"], body["held"], body["invoice_url"]) == ("paid", "144.00", "0.00", f"/jobs/{job.pk}/invoice/")
+    assert body["invoice_pdf_url"] == f"/jobs/{job.pk}/invoice.pdf"
     assert [op["kind"] for op in body["operations"]] == ["authorize_deposit", "capture_deposit", "authorize_balance", "capture_balance"]
 
 

@@ -76,17 +76,18 @@ def test_the_customer_invoice_equals_the_acceptance(client, customer, bob) -> No
     assert got["tax"] == [str(acceptance.tax)] and got["total"] == [str(acceptance.total)]
     assert got["promo"] == [str(acceptance.promo_amount)] == ["5.00"]
     assert got["discounts"] == [str(acceptance.discounts_total - acceptance.promo_amount)]
-    assert got["deposit_taken"] == [str(acceptance.deposit)] and got["balance_taken"] == [str(acceptance.balance)]
-    assert got["amount_paid"] == [str(acceptance.total)]
+    assert got["amount_paid"] == [str(acceptance.total)] == [str(acceptance.deposit + acceptance.balance)]
     assert "platform_fee" not in got and "payout" not in got  # the customer does not see the tradesperson's split
-    assert f"INV-{job.pk}-{payment.pk}" in html
-    assert "VAT (20 %)" in html and "Promo code SAVE5" in html
+    assert payment.invoice.number in html and payment.invoice.number == f"TL{bob.pk}-00001"
+    assert "VAT at 20 %" in html and "Promo code SAVE5" in html and "paid for by TradeLink" in html
     # Each line: quantity x unit price = amount, as quoted (the discount line taken off).
     for line in acceptance.option.lines.all():
         assert line.quantity * line.unit_price == line.amount
         assert f"£{line.unit_price}" in html and f"£{line.amount}" in html
     assert "−£5.00" in html  # the discount line
-    assert "Bob&#x27;s Plumbing" in html and str(customer) in html
+    # The supplier as registered (the profile's legal name), with its address and VAT number.
+    assert "Bobinvoice Trading Ltd" in html and "1 Upper Street" in html and "VAT number GB123456789" in html
+    assert str(customer) in html
     assert customer.email not in html and "@" not in html.split('<article class="invoice"')[1].split("</article>")[0]
 
 
@@ -105,8 +106,10 @@ def test_refunds_are_listed_and_reduce_the_amount_paid(client, customer, bob, st
     client.force_login(customer)
     html = client.get(reverse("job-invoice", args=[job.pk])).content.decode()
     got = figures(html)
-    assert got["refund"] == ["10.00"] and got["amount_paid"] == [str(acceptance.total - D("10.00"))]
-    assert "Late arrival" in html
+    # The issued invoice keeps what was paid; the refund is a credit listed below it.
+    assert got["amount_paid"] == [str(acceptance.total)]
+    assert got["refund"] == ["10.00"] and got["amount_kept"] == [str(acceptance.total - D("10.00"))]
+    assert "Late arrival" in html and "Refund (credit)" in html
 
 
 def test_a_late_cancellation_has_a_receipt_for_the_fee(client, customer, bob) -> None:

@@ -231,7 +231,7 @@ class Command(BaseCommand):
                 )
                 for username, name in CUSTOMERS
             }
-            pros = {}
+            pros: dict[str, User] = {}
             for username, business, trade_slugs, postcode, radius, verified, insured in PROS:
                 user = User.objects.create_user(
                     username, f"{username}@example.com", DEMO_PASSWORD, role=User.Role.TRADESPERSON, display_name=business
@@ -247,6 +247,13 @@ class Command(BaseCommand):
                     base_place=place.label,
                     service_radius_km=radius,
                     bio=f"{business}: reliable, tidy and on time. Based in {place.name}.",
+                    # The verified businesses are VAT registered (made-up numbers); the others are below the threshold.
+                    invoicing=services.InvoiceDetails(
+                        legal_name=f"{business} Ltd" if verified else business,
+                        business_address=f"{10 + len(pros)} High Street\nLondon {postcode}",
+                        vat_registered=verified,
+                        vat_number=f"GB{100000000 + 7919 * (len(pros) + 1)}" if verified else "",
+                    ),
                 )
                 # Badges are an admin decision; the demo starts with some already checked.
                 TradespersonProfile.objects.filter(user=user).update(is_id_verified=verified, is_insured=insured)

@@ -45,6 +45,7 @@ from marketplace.errors import Refusal, ServiceError
 from marketplace.events.handlers import Retryable
 from marketplace.events.outbox import PendingEvent, emit_many
 from marketplace.money import share_of
+from marketplace.payment_words import decline_reason
 from payments.gateway import GatewayRequestError, GatewayResult, GatewayUnavailable, PaymentGateway
 from payments.webhooks import WebhookRejected, verify_webhook
 from scheduling.models import Appointment
@@ -155,7 +156,7 @@ def deposit_authorize(*, job: Job, customer: User, amount: Decimal, card_token: 
                     ]
                 )
         raise ServiceError(
-            f"Your card was declined ({result.message.replace('_', ' ')}). The quote is still open: try another card.",
+            f"Your card was declined: {decline_reason(result.message)}. The quote is still open: try another card.",
             code="card_declined",
             kind=Refusal.DECLINED,
         )
@@ -406,7 +407,7 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
             token=token, amount=rest, currency=payment.currency, idempotency_key=key, reference=f"job:{payment.job_id}"
         )
         if not result.ok:
-            raise ServiceError(f"Your card was declined ({result.message.replace('_', ' ')}).", code="card_declined", kind=Refusal.DECLINED)
+            raise ServiceError(f"Your card was declined: {decline_reason(result.message)}.", code="card_declined", kind=Refusal.DECLINED)
         charge = gateway().capture(authorization_id=result.gateway_id, amount=rest, idempotency_key=f"{key}:capture")
     except GatewayUnavailable as exc:
         raise _unavailable() from exc

@@ -24,6 +24,7 @@ from jobs.models import Trade
 from jobs.services import money
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
+from marketplace.money import format_money
 from quotes.models import PromoCode, PromoRedemption
 from quotes.pricing import AdjustmentKind, LineItem, PricingPolicy, Promo, price
 
@@ -37,7 +38,7 @@ def _refuse(code: str, message: str) -> ServiceError:
 
 
 def _pounds(amount: Decimal) -> str:
-    return f"£{amount:,.2f}"
+    return format_money(amount)
 
 
 def _when(moment: datetime) -> str:

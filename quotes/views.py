@@ -34,14 +34,16 @@ from jobs.streams import job_feed_stream, job_stream
 from jobs.views import job_aggregate, own_bid, own_job, own_lead, page_user
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
+from marketplace.money import format_money
 from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
 from payments.cancellation import CancellationCharge, CancellationTerms, cancellation_charge
 from payments.models import Payment
-from quotes.models import QuoteOption, QuoteVersion
+from quotes.models import QuoteAcceptance, QuoteOption, QuoteVersion
 
 from . import selectors, services
 from .forms import LINE_KINDS, QuoteDraft, draft_from_version, figures_json, parse_quote
+from .presenters import CustomerPrice, accepted_price, quote_price
 
 # The SIMULATED gateway's test cards (gateway_simulator/gateway.py). Never a card number.
 TEST_CARDS = [
@@ -84,14 +86,16 @@ class QuoteCard:
     options: list[OptionCard]
     changes: list[str] = field(default_factory=list)
     expired: bool = False
+    price: CustomerPrice | None = None  # the bid's headline: "from" the cheapest total, or what was accepted
 
     @property
     def previous_number(self) -> int:
         return self.version.number - 1
 
 
-def quote_card(version: QuoteVersion, *, retry: dict[str, Any] | None = None) -> QuoteCard:
-    """``retry`` keeps the idempotency key of an acceptance the gateway timed out on, so pressing again retries it."""
+def quote_card(version: QuoteVersion, *, retry: dict[str, Any] | None = None, acceptance: QuoteAcceptance | None = None) -> QuoteCard:
+    """``retry`` keeps the idempotency key of an acceptance that failed (a timeout: the same key retries it;
+    a declined card: the chosen option stays open); ``acceptance``: the job's, if any (its bid shows what was accepted)."""
     changes: list[str] = []
     if version.number > 1:
         previous = QuoteVersion.objects.filter(bid_id=version.bid_id, number=version.number - 1).prefetch_related("options__lines").first()
@@ -103,11 +107,15 @@ def quote_card(version: QuoteVersion, *, retry: dict[str, Any] | None = None) ->
         if retry and retry.get("bid") == version.bid_id and retry.get("tier") == option.tier:
             key = retry["key"]
         options.append(OptionCard(option, key))
-    return QuoteCard(version, options, changes, expired=version.valid_until < timezone.localdate())
+    accepted = acceptance is not None and acceptance.bid_id == version.bid_id
+    price = accepted_price(acceptance) if acceptance is not None and accepted else quote_price(list(version.options.all()))
+    return QuoteCard(version, options, changes, expired=version.valid_until < timezone.localdate(), price=price)
 
 
 def quote_cards_for_job(job: Job, viewer: User, *, retry: dict[str, Any] | None = None) -> dict[int, QuoteCard]:
-    return {bid_id: quote_card(v, retry=retry) for bid_id, v in selectors.latest_quotes_for_job(job=job, viewer=viewer).items()}
+    acceptance = selectors.acceptance_for_job(job=job, viewer=viewer)
+    latest = selectors.latest_quotes_for_job(job=job, viewer=viewer)
+    return {bid_id: quote_card(v, retry=retry, acceptance=acceptance) for bid_id, v in latest.items()}
 
 
 def _customer_bid(request: HttpRequest, job_id: int, bid_id: int) -> tuple[User, Job, Bid]:
@@ -127,7 +135,7 @@ def bid_quote_fragment(request: HttpRequest, job_id: int, bid_id: int) -> HttpRe
     """The quote part of one bid card (HTML), for the job page to refetch when a quote is published."""
     user, job, bid = _customer_bid(request, job_id, bid_id)
     version = selectors.latest_quote(bid=bid, viewer=user)
-    card = quote_card(version) if version else None
+    card = quote_card(version, acceptance=selectors.acceptance_for_job(job=job, viewer=user)) if version else None
     return render(request, "quotes/_quote.html", {"job": job, "bid": bid, "card": card, "test_cards": TEST_CARDS})
 
 
@@ -202,7 +210,7 @@ def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse
 
 
 def _pounds(amount: Decimal) -> str:
-    return f"£{amount:,.2f}"
+    return format_money(amount)
 
 
 # --- the payment panel (customer and awarded tradesperson) -----------------------------------

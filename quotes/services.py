@@ -108,7 +108,21 @@ def _check_quote(quote: QuoteInput, today: date) -> list[Breakdown]:
             breakdowns.append(price(option.lines, policy=terms.policy(), discount=quote.discount))
         except PricingError as exc:
             raise pricing_error(exc, f"options[{index}].") from exc
+        if breakdowns[-1].total <= 0:
+            raise free_option_error(index, quote.options[index].tier, quote.discount is not None)
     return breakdowns
+
+
+def free_option_error(index: int, tier: str, quote_discount: bool) -> ServiceError:
+    """An option whose discounts leave nothing to pay: refused with a sentence and the field it is about."""
+    label = "this quote" if tier == QuoteOption.Tier.STANDARD else f"the {tier} option"
+    error = ServiceError(
+        f"The discounts take {label} to {format_money(0)}: make the discount smaller than the work it comes off.",
+        code="discount_too_large",
+        kind=Refusal.INVALID,
+    )
+    error.field = "discount" if quote_discount else f"options[{index}].lines"
+    return error
 
 
 def _save_version(bid: Bid, number: int, quote: QuoteInput, breakdowns: list[Breakdown], today: date) -> QuoteVersion:

@@ -33,6 +33,7 @@ from jobs.roles import PARTIES, job_role
 from jobs.streams import job_feed_stream, job_stream
 from jobs.views import job_aggregate, own_bid, own_job, own_lead, page_user
 from marketplace.accounts.models import User
+from marketplace.api_errors import status_for
 from marketplace.errors import ServiceError
 from marketplace.money import format_money
 from marketplace.realtime.push import positions
@@ -76,6 +77,11 @@ def _code(exc: ServiceError) -> str:
 class OptionCard:
     option: QuoteOption
     idempotency_key: str
+    # After a refused acceptance of this option: its panel opens again with what the customer chose,
+    # the figures with their promo code, and why it was refused.
+    retry: bool = False
+    figures: Any = None  # a pricing Breakdown with the promo applied, or None for the option's own
+    refusal: str = ""
 
 
 @dataclass
@@ -103,10 +109,11 @@ def quote_card(version: QuoteVersion, *, retry: dict[str, Any] | None = None, ac
             changes = services.version_changes(previous, version)
     options = []
     for option in version.options.all():
-        key = uuid.uuid4().hex
+        card = OptionCard(option, uuid.uuid4().hex)
         if retry and retry.get("bid") == version.bid_id and retry.get("tier") == option.tier:
-            key = retry["key"]
-        options.append(OptionCard(option, key))
+            card.retry, card.figures, card.refusal = True, retry.get("figures"), retry.get("message", "")
+            card.idempotency_key = retry.get("key") or card.idempotency_key
+        options.append(card)
     accepted = acceptance is not None and acceptance.bid_id == version.bid_id
     price = accepted_price(acceptance) if acceptance is not None and accepted else quote_price(list(version.options.all()))
     return QuoteCard(version, options, changes, expired=version.valid_until < timezone.localdate(), price=price)
@@ -198,15 +205,44 @@ def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse
             idempotency_key=key,
         )
     except ServiceError as exc:
+        promo = post.get("promo_code", "").strip()[:32]
+        retry = {"bid": bid.pk, "tier": tier, "token": token, "promo": promo, "figures": _promo_figures(job, bid, user, tier, promo)}
         if _code(exc) == "gateway_unavailable":
             # Same key on the next press: the gateway then answers the same request, it never holds twice.
-            messages.error(request, "The payment provider didn't answer in time. Nothing is held yet: press Accept again to retry.")
-            retry = {"bid": bid.pk, "tier": tier, "key": key, "token": token, "promo": post.get("promo_code", "")}
-            return render_job_detail(request, job.pk, retry=retry, status=503)
-        messages.error(request, exc.message)
-        return redirect(f"/jobs/{job.pk}/#bid-{bid.pk}")
-    messages.success(request, f"Accepted — {_pounds(acceptance.deposit)} deposit held. We've told the tradesperson.")
+            message = "The payment provider didn't answer in time. Nothing is held yet: press Accept again to retry."
+            retry["key"] = key
+        elif _code(exc) in _START_AGAIN:
+            messages.error(request, exc.message)
+            return redirect(f"/jobs/{job.pk}/#bid-{bid.pk}")
+        else:
+            # A declined card, a promo that doesn't apply, a total that moved: the same form again, as the
+            # customer filled it in (option, promo code, card), with the reason inside it.
+            message = exc.message
+        messages.error(request, message, extra_tags="payment")
+        retry["message"] = message
+        return render_job_detail(request, job.pk, retry=retry, status=status_for(exc))
+    # Tagged "payment": the page drops it once the payment moves on (job-detail.js), so it never contradicts the panel.
+    messages.success(request, f"Accepted — {_pounds(acceptance.deposit)} deposit held. We've told the tradesperson.", extra_tags="payment")
     return redirect("job-detail", job_id=job.pk)
+
+
+# Refusals after which the form as filled in is no use (the quote or the job moved on): the page, fresh.
+_START_AGAIN = {"quote_changed", "no_such_option", "already_accepted"}
+
+
+def _promo_figures(job: Job, bid: Bid, user: User, tier: str, promo: str) -> Any:
+    """The option's figures with the typed promo code, to show the form again as it was; None if either doesn't apply."""
+    if not promo:
+        return None
+    version = selectors.latest_quote(bid=bid, viewer=user)
+    option = next((o for o in version.options.all() if o.tier == tier), None) if version else None
+    if option is None:
+        return None
+    try:
+        figures, _code_used = services.option_price(option, customer=user, trade=job.trade, promo_code=promo)
+    except ServiceError:
+        return None
+    return figures
 
 
 def _pounds(amount: Decimal) -> str:

@@ -35,7 +35,6 @@ from jobs.views import job_aggregate, own_bid, own_job, own_lead, page_user
 from marketplace.accounts.models import User
 from marketplace.api_errors import status_for
 from marketplace.errors import ServiceError
-from marketplace.money import format_money
 from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
 from payments.cancellation import CancellationCharge, CancellationTerms, cancellation_charge
@@ -193,7 +192,7 @@ def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse
         messages.error(request, "That quote version is unknown; reload the page and try again.")
         return redirect("job-detail", job_id=job.pk)
     try:
-        acceptance = services.quote_accept(
+        services.quote_accept(
             job=job,
             bid=bid,
             actor=user,
@@ -222,7 +221,7 @@ def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse
         retry["message"] = message
         return render_job_detail(request, job.pk, retry=retry, status=status_for(exc))
     # Tagged "payment": the page drops it once the payment moves on (job-detail.js), so it never contradicts the panel.
-    messages.success(request, f"Accepted — {_pounds(acceptance.deposit)} deposit held. We've told the tradesperson.", extra_tags="payment")
+    messages.success(request, "Accepted. We've told the tradesperson; your deposit is held until the work is done.", extra_tags="payment")
     return redirect("job-detail", job_id=job.pk)
 
 
@@ -243,10 +242,6 @@ def _promo_figures(job: Job, bid: Bid, user: User, tier: str, promo: str) -> Any
     except ServiceError:
         return None
     return figures
-
-
-def _pounds(amount: Decimal) -> str:
-    return format_money(amount)
 
 
 # --- the payment panel (customer and awarded tradesperson) -----------------------------------

@@ -176,7 +176,7 @@ def test_a_posted_job_reaches_a_matching_pro_live_and_their_bid_reaches_the_cust
     card.get_by_text("Accept Standard").click()
     card.get_by_label("Test card").select_option("tok_visa")
     card.get_by_role("button", name="Accept and pay £32.40 deposit").click()  # 135 + 20 % VAT = 162; 20 % deposit
-    expect(customer.locator(".flash.success")).to_contain_text("Accepted — £32.40 deposit held")
+    expect(customer.locator("#accepted-banner")).to_contain_text("Accepted — £32.40 deposit held")
     expect(customer.locator("#job-status")).to_have_text("Awarded")
     shot(customer, "job-detail-awarded")
     expect(trader.locator("#live-banner")).to_contain_text("You won this job!", timeout=LIVE_TIMEOUT)

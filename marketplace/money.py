@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Any
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_symbol
 from django.conf import settings
 from django.db import models
@@ -68,10 +69,11 @@ def format_money(amount: Decimal | int | str | None, *, whole: bool = False, bla
         return blank
     if not value.is_finite():
         return blank
-    pattern = None
     if whole and value == value.to_integral_value():
-        pattern = "¤#,##0"
-    return format_currency(value, currency(), format=pattern, locale=money_locale(), currency_digits=pattern is None)
+        # The locale's own currency pattern (symbol before or after), without its decimals.
+        pattern = Locale.parse(money_locale()).currency_formats["standard"].pattern.replace(".00", "")
+        return format_currency(value, currency(), format=pattern, locale=money_locale(), currency_digits=False)
+    return format_currency(value, currency(), locale=money_locale())
 
 
 def currency_symbol() -> str:

@@ -8,7 +8,7 @@
  * Quotes: on quote.published the bid's quote (HTML rendered by the server, from
  * /jobs/<id>/bids/<bid>/quote/) replaces the one shown, and the bid's headline price takes
  * the words the server put on it (data-price-headline / data-price-note, quotes/presenters.py:
- * "from £118.20", "incl. £19.70 VAT"), so the page and its live updates say the same. A bid's
+ * "from 118.20", "incl. 19.70 VAT" with the currency), so the page and its live updates say the same. A bid's
  * amount is what the customer pays (VAT included). The payment panel is refetched on payment.*
  * events and is the one source of the payment banner (#accepted-banner, from its data-banner):
  * two tabs, or a tab and a reload, always agree. "Apply" on a promo code asks the server to

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.http import QueryDict
 
+from marketplace.money import currency_symbol
 from quotes.models import QuoteLine, QuoteOption, QuoteVersion
 from quotes.pricing import Breakdown, Discount, LineItem, PricingError, price
 
@@ -109,7 +110,7 @@ class QuoteDraft:
 
 def _number(text: str, key: str, errors: dict[str, str]) -> Decimal | None:
     try:
-        value = Decimal(text.strip().replace(",", "").replace("£", ""))
+        value = Decimal(text.strip().replace(",", "").replace(currency_symbol(), ""))  # "£1,200" typed as shown
     except InvalidOperation:
         errors[key] = "Enter a number, e.g. 2 or 45.50."
         return None

@@ -49,7 +49,7 @@ def _when(moment: datetime) -> str:
 def _check_amount(amount: Decimal) -> Decimal:
     amount = money(amount)
     if not 0 < amount <= _PROMO_ONLY.max_amount:
-        raise _refuse("bad_amount", f"The amount must be more than £0.00 and at most {_pounds(_PROMO_ONLY.max_amount)}.")
+        raise _refuse("bad_amount", f"The amount must be more than {_pounds(Decimal(0))} and at most {_pounds(_PROMO_ONLY.max_amount)}.")
     return amount
 
 

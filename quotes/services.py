@@ -213,7 +213,7 @@ def version_changes(old: QuoteVersion, new: QuoteVersion) -> list[str]:
     for tier, option in after.items():
         was = before.get(tier)
         if was is None:
-            changes.append(f"Added the {option.label} option: {option.total} total.")
+            changes.append(f"Added the {option.label} option: {format_money(option.total)} total.")
             continue
         prefix = f"{option.label}: " if len(after) > 1 else ""
         changes += [

@@ -98,7 +98,7 @@ def test_three_options_one_price_a_readable_accept_form_and_a_declined_card_that
     # --- the test Visa: the headline becomes what was accepted, never another option struck through ---
     column.get_by_label("Test card").select_option("tok_visa")
     column.locator(".accept-button").click()
-    expect(page.locator(".flash.success")).to_contain_text("deposit held")
+    expect(page.locator(".flash.success")).to_contain_text("Accepted. We've told the tradesperson")
     acceptance = QuoteAcceptance.objects.get(job=job)
     assert (acceptance.option.tier, acceptance.promo_code) == ("better", "SAVE10")
     card = page.locator("#bids .bid")

@@ -4,17 +4,19 @@ a discount that leaves nothing to pay refused with a sentence, and a declined ca
 
 from __future__ import annotations
 
+import importlib
 import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.template import Context, Template
 from django.test import Client, override_settings
 
-from jobs.models import Job
+from jobs.models import Bid, Job
 from jobs.projections import JobLiveHandler
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
@@ -183,3 +185,22 @@ def test_a_declined_card_is_told_to_the_customer_in_words_and_never_to_the_trade
     to_page = [data for stream, data in sent if stream == f"job.{job.pk}"]
     assert to_pro and all("reason" not in data for data in to_pro)
     assert to_page and to_page[0]["reason"] == "card_declined"  # the customer's own page; it shows the words
+
+
+@pytest.mark.django_db
+def test_the_migration_gives_quoted_bids_the_price_the_customer_pays(customer: User, tradesperson: User) -> None:
+    # A migration module's name starts with a digit: it is imported by name.
+    migration = importlib.import_module("quotes.migrations.0007_bid_amount_is_what_the_customer_pays")
+    make_profile(tradesperson)
+    open_job, won_job = post_job(customer), post_job(customer)
+    for job in (open_job, won_job):
+        offer(job, tradesperson)
+    waiting = submit(open_job, tradesperson, good_better_best())
+    won = submit(won_job, tradesperson, good_better_best())
+    acceptance = accept(won, customer, tier="best")
+    # As the old rule left them: the first option's net.
+    for version in (waiting, won):
+        Bid.objects.filter(pk=version.bid_id).update(amount=version.options.order_by("position").first().net)
+    migration.customer_prices(apps, None)
+    assert Bid.objects.get(pk=waiting.bid_id).amount == min(o.total for o in waiting.options.all())
+    assert Bid.objects.get(pk=won.bid_id).amount == acceptance.total

@@ -114,6 +114,7 @@ def test_three_options_one_price_a_readable_accept_form_and_a_declined_card_that
     expect(other.locator("#bids .bid .bid-amount")).to_have_text(format_money(acceptance.total), timeout=LIVE)
     expect(other.locator("#accepted-banner")).to_contain_text("deposit held", timeout=LIVE)
     expect(other.locator("#job-banner")).to_be_hidden()
+    expect(other.locator("#edit-job")).to_be_hidden()  # an awarded job can't be edited: the button goes live too
     no_overflow(other)
     shot(other, "price-accepted-other-tab-390")
 

@@ -176,9 +176,9 @@ def test_a_declined_card_is_told_to_the_customer_in_words_and_never_to_the_trade
     # The live push to the awarded tradesperson says a payment failed (their panel refetches), never why.
     sent: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(push, "send_on_commit", lambda stream, event, data, **kw: sent.append((stream, data)))
-    row = OutboxEvent.objects.filter(event_type="payment.failed").first()
-    assert row is not None
-    envelope = row.envelope
+    failed_row = OutboxEvent.objects.filter(event_type="payment.failed").first()
+    assert failed_row is not None
+    envelope = failed_row.envelope
     envelope["data"] = {**envelope["data"], "stage": "balance"}
     JobLiveHandler().on_payment_failed(from_dict(envelope))
     to_pro = [data for stream, data in sent if stream == f"user.{tradesperson.pk}"]
@@ -200,7 +200,7 @@ def test_the_migration_gives_quoted_bids_the_price_the_customer_pays(customer: U
     acceptance = accept(won, customer, tier="best")
     # As the old rule left them: the first option's net.
     for version in (waiting, won):
-        Bid.objects.filter(pk=version.bid_id).update(amount=version.options.order_by("position").first().net)
+        Bid.objects.filter(pk=version.bid_id).update(amount=version.options.order_by("position")[0].net)
     migration.customer_prices(apps, None)
     assert Bid.objects.get(pk=waiting.bid_id).amount == min(o.total for o in waiting.options.all())
     assert Bid.objects.get(pk=won.bid_id).amount == acceptance.total

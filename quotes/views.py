@@ -210,6 +210,11 @@ def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse
             # Same key on the next press: the gateway then answers the same request, it never holds twice.
             message = "The payment provider didn't answer in time. Nothing is held yet: press Accept again to retry."
             retry["key"] = key
+        elif _code(exc) == "already_accepted":
+            # Accepted meanwhile, in another tab or window: not an error to the person who did it, and never two
+            # stories on one page (the payment panel and its banner say where it stands).
+            messages.info(request, "You've already accepted a quote for this job (in another tab or window): nothing more was held.")
+            return redirect("job-detail", job_id=job.pk)
         elif _code(exc) in _START_AGAIN:
             messages.error(request, exc.message)
             return redirect(f"/jobs/{job.pk}/#bid-{bid.pk}")

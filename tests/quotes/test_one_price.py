@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import re
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from marketplace.events.models import OutboxEvent
 from marketplace.money import currency_symbol, format_money
 from marketplace.payment_words import DECLINE_REASONS, decline_reason
 from marketplace.realtime import push
+from quotes.models import QuoteAcceptance
 from quotes.presenters import CustomerPrice, accepted_price, bid_amount, quote_price
 from tests.factories import make_profile, offer, post_job
 from tests.helpers import client_for, error_code
@@ -204,3 +206,25 @@ def test_the_migration_gives_quoted_bids_the_price_the_customer_pays(customer: U
     migration.customer_prices(apps, None)
     assert Bid.objects.get(pk=waiting.bid_id).amount == min(o.total for o in waiting.options.all())
     assert Bid.objects.get(pk=won.bid_id).amount == acceptance.total
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accepting_again_from_a_second_tab_says_it_is_done_not_that_it_failed(customer: User, tradesperson: User) -> None:
+    make_profile(tradesperson)
+    job = post_job(customer)
+    offer(job, tradesperson)
+    version = submit(job, tradesperson, good_better_best())
+    browser = Client()
+    browser.force_login(customer)
+    url = f"/jobs/{job.pk}/bids/{version.bid_id}/accept-quote/"
+    form = {"version": "1", "tier": "good", "card_token": "tok_visa"}
+    first = browser.post(url, {**form, "idempotency_key": "tab-a"}, follow=True)
+    assert "Accepted. We've told the tradesperson" in unescape(first.content.decode())
+    second = browser.post(url, {**form, "tier": "better", "idempotency_key": "tab-b"}, follow=True)
+    html = unescape(second.content.decode())
+    assert second.status_code == 200 and "You've already accepted a quote for this job" in html
+    assert 'class="flash error' not in html and 'class="flash info' in html
+    # One banner, from the payment panel: the deposit of the option accepted first.
+    acceptance = QuoteAcceptance.objects.get(job=job)
+    assert acceptance.option.tier == "good"
+    assert html.count(f"Accepted — {format_money(acceptance.deposit)} deposit held") == 2  # the banner and the panel's data-banner

@@ -21,6 +21,7 @@ from chat.models import Message
 from finance.models import FinanceLedgerEntry, FinanceOpenPayment
 from jobs.models import Bid, Job, JobBoardEntry
 from marketplace.accounts.models import User
+from marketplace.money import format_money
 from payments.models import Payment, PaymentOperation
 from quotes.models import QuoteOption, QuoteVersion
 from scheduling.models import Appointment
@@ -108,7 +109,7 @@ def customer_360(*, customer_id: int) -> Customer360 | None:
                 status=entry.status if entry else job.status,
                 bid_count=entry.bid_count if entry else None,
                 posted_at=entry.posted_at if entry else job.created_at,
-                budget=f"£{job.budget_min}–£{job.budget_max}",
+                budget=f"{format_money(job.budget_min)}–{format_money(job.budget_max)}",
                 in_read_model=entry is not None,
             )
         )

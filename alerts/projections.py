@@ -37,6 +37,7 @@ from jobs import events as jobs_events
 from jobs.models import Job
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
+from marketplace.money import format_money
 from payments import events as payments_events
 from scheduling.selectors import booked_appointment
 from tracking import events as tracking_events
@@ -73,7 +74,7 @@ class StaffAlertsHandler(EventHandler):
             title=f"New customer's first job: {name} posted “{data['title']}”",
             body=(
                 f"{data['trade']['name']} job in {data.get('place') or 'an unnamed place'}, "
-                f"budget £{data['budget_min']}–£{data['budget_max']}"
+                f"budget {format_money(data['budget_min'])}–{format_money(data['budget_max'])}"
                 + (", emergency" if data["is_emergency"] else "")
                 + (f". Account {age} day(s) old." if age is not None else ".")
             ),
@@ -103,7 +104,7 @@ class StaffAlertsHandler(EventHandler):
             kind=Alert.Kind.PAYMENT_FAILED,
             severity=Alert.Severity.CRITICAL if critical else Alert.Severity.WARNING,
             key=f"job:{job_id}:{stage}",
-            title=f"Payment failed ({stage}, £{data['amount']}): “{title}”",
+            title=f"Payment failed ({stage}, {format_money(data['amount'])}): “{title}”",
             body=f"The gateway said: {data['reason'].replace('_', ' ')}."
             + (" The job is done and the balance is unpaid." if stage == "balance" else ""),
             occurred_at=event.occurred_at,

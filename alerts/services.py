@@ -31,6 +31,7 @@ from django.utils import timezone
 from jobs.models import Bid, Job
 from marketplace import deliveries
 from marketplace.accounts.models import User
+from marketplace.money import format_money
 from marketplace.realtime import push
 from scheduling.models import Appointment
 from tracking.models import Stage, Visit
@@ -170,7 +171,10 @@ def alerts_check_due(*, now: datetime | None = None) -> int:
             severity=Alert.Severity.WARNING,
             key=f"job:{job.pk}",
             title=f"No bids after {minutes} min: “{job.title}”",
-            body=f"{job.trade.name} job in {job.place or 'an unnamed place'}, budget £{job.budget_min}–£{job.budget_max}, still open.",
+            body=(
+                f"{job.trade.name} job in {job.place or 'an unnamed place'}, "
+                f"budget {format_money(job.budget_min)}–{format_money(job.budget_max)}, still open."
+            ),
             occurred_at=now,
             job_id=job.pk,
             customer_id=job.customer_id,

@@ -15,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from marketplace.money import format_money
+
 from .models import Alert
 
 SEVERITY_ICONS: dict[str, str] = {
@@ -50,7 +52,7 @@ def payload(alert: Alert) -> dict[str, Any]:
             f"Tradesperson: {tradesperson['name']}" + (f" ({tradesperson['business_name']})" if tradesperson["business_name"] else "")
         )
     if alert.context.get("amount"):
-        facts.append(f"Amount: £{alert.context['amount']}")
+        facts.append(f"Amount: {format_money(alert.context['amount'])}")
     text = f"{icon} [{alert.get_severity_display()}] {alert.title}\n{alert.body}".strip()
     if facts:
         text += "\n" + "\n".join(facts)

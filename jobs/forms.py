@@ -15,6 +15,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+
+from marketplace.money import currency_symbol
 
 from . import places, vat
 from .models import Trade
@@ -84,7 +88,12 @@ class MultipleImageField(forms.FileField):
         return [super(MultipleImageField, self).clean(item, initial) for item in files]
 
 
-def money_field(label: str, *, required: bool = False, minimum: str = "0") -> forms.DecimalField:
+def _in_currency(label: str) -> Any:
+    """A label with the symbol of the currency in settings ("Budget from (£)"), read when the form is shown (lazily)."""
+    return format_lazy("{} ({})", label, lazy(currency_symbol, str)())
+
+
+def money_field(label: Any, *, required: bool = False, minimum: str = "0") -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         required=required,
@@ -147,8 +156,8 @@ class JobEditForm(PlaceMixin):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 5, "placeholder": "What's wrong, what you'd like done, access, parking…"}),
     )
-    budget_min = money_field("Budget from (£)")
-    budget_max = money_field("Budget up to (£)")
+    budget_min = money_field(_in_currency("Budget from"))
+    budget_max = money_field(_in_currency("Budget up to"))
     window_start = forms.DateTimeField(label="Preferred from", required=False, widget=DateTimeLocalInput())
     window_end = forms.DateTimeField(label="Preferred until", required=False, widget=DateTimeLocalInput())
     is_emergency = forms.BooleanField(label="It's an emergency (needs someone today)", required=False)
@@ -318,8 +327,8 @@ class BoardFilterForm(forms.Form):
     )
     trade = forms.ChoiceField(label="Trade", required=False)
     max_km = forms.IntegerField(label="Within (km)", min_value=1, max_value=500, required=False, widget=forms.NumberInput(attrs={"min": 1}))
-    budget_min = money_field("Budget from (£)")
-    budget_max = money_field("Budget up to (£)")
+    budget_min = money_field(_in_currency("Budget from"))
+    budget_max = money_field(_in_currency("Budget up to"))
     emergency = forms.BooleanField(label="Emergencies only", required=False)
 
     def __init__(self, *args: Any, has_base: bool = True, **kwargs: Any) -> None:

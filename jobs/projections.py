@@ -21,7 +21,9 @@ from django.utils.dateparse import parse_datetime
 from marketplace.events import bulk
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
+from marketplace.money import format_money
 from marketplace.notifications.services import notify
+from marketplace.payment_words import decline_reason
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
@@ -340,7 +342,7 @@ class JobLiveHandler(EventHandler):
                 recipient_id=d["tradesperson_id"],
                 kind="job_won",
                 title=f"You won “{job.title}”",
-                body=f"The customer accepted your bid of £{d['amount']}.",
+                body=f"The customer accepted your bid of {format_money(d['amount'])}.",
                 url=f"/leads/{job.pk}/",
                 object_key=f"job:{job.pk}",
             )
@@ -377,7 +379,7 @@ class JobLiveHandler(EventHandler):
                 recipient_id=job.customer_id,
                 kind="bid",
                 title=f"New bid on “{job.title}”",
-                body=f"{d.get('business_name', 'A tradesperson')} bid £{d['amount']}.",
+                body=f"{d.get('business_name', 'A tradesperson')} bid {format_money(d['amount'])} (VAT included).",
                 url=f"/jobs/{job.pk}/",
                 object_key=f"bid:{d['bid_id']}",
             )
@@ -437,8 +439,10 @@ class JobLiveHandler(EventHandler):
         push.send_on_commit(job_stream(d["job_id"]), event, event.data)
         push.send_on_commit(user_stream(d["tradesperson_id"]), event, event.data)
 
-    def _payment(self, event: Envelope) -> tuple[Job | None, int | None]:
+    def _payment(self, event: Envelope, *, to_tradesperson: bool = True) -> tuple[Job | None, int | None]:
         """Push a payment event to the job's page and the awarded tradesperson; returns (job, tradesperson id).
+
+        ``to_tradesperson=False``: the customer's page only (a declined card is the customer's business).
 
         The job is still read for the notifications' wording; v2 events name the tradesperson, so
         only v1 events (emitted before it) need the awarded bid joined in.
@@ -449,7 +453,7 @@ class JobLiveHandler(EventHandler):
         if job is not None:  # v2 events name the tradesperson; v1 events leave it to the job's stored one
             tradesperson_id = parties.get("tradesperson_id", job.tradesperson_id)
         push.send_on_commit(job_stream(parties["job_id"]), event, event.data)
-        if tradesperson_id is not None:
+        if tradesperson_id is not None and to_tradesperson:
             push.send_on_commit(user_stream(tradesperson_id), event, event.data)
         return job, tradesperson_id
 
@@ -460,7 +464,7 @@ class JobLiveHandler(EventHandler):
             notify(
                 recipient_id=job.customer_id,
                 kind="payment_deposit_held",
-                title=f"Deposit held: £{d['amount']}",
+                title=f"Deposit held: {format_money(d['amount'])}",
                 body=f"We're holding your deposit for “{job.title}”. It is taken only when the work is done.",
                 url=f"/jobs/{job.pk}/",
                 object_key=f"payment:{d['payment_id']}:deposit",
@@ -475,7 +479,7 @@ class JobLiveHandler(EventHandler):
                 recipient_id=tradesperson_id,
                 kind="payment_received",
                 title="Payment received",
-                body=f"£{d['amount']} for “{job.title}” ({reason.lower()}).",
+                body=f"{format_money(d['amount'])} for “{job.title}” ({reason.lower()}).",
                 url=f"/leads/{job.pk}/",
                 object_key=f"payment:{d['payment_id']}:captured:{d['captured_total']}",
             )
@@ -487,7 +491,7 @@ class JobLiveHandler(EventHandler):
             notify(
                 recipient_id=job.customer_id,
                 kind="payment_refunded",
-                title=f"Refund of £{d['amount']}",
+                title=f"Refund of {format_money(d['amount'])}",
                 body=f"Money for “{job.title}” is on its way back to your card.",
                 url=f"/jobs/{job.pk}/",
                 object_key=f"payment:{d['payment_id']}:refunded:{d['refunded_total']}",
@@ -497,7 +501,10 @@ class JobLiveHandler(EventHandler):
         self._payment(event)
 
     def on_payment_failed(self, event: Envelope) -> None:
-        job, _ = self._payment(event)
+        job, tradesperson_id = self._payment(event, to_tradesperson=False)
+        if tradesperson_id is not None:
+            # The awarded tradesperson's payment panel refetches (it shows "balance failed"), without the why.
+            push.send_on_commit(user_stream(tradesperson_id), event, {"job_id": event.data["job_id"], "stage": event.data.get("stage")})
         d = event.payload(_PaymentFailed)
         # A declined deposit is shown on the page that tried it; a failed balance needs the customer later.
         if job is not None and d.get("stage") == "balance":
@@ -505,7 +512,7 @@ class JobLiveHandler(EventHandler):
                 recipient_id=job.customer_id,
                 kind="payment_failed",
                 title="Your payment didn't go through",
-                body=f"The balance of £{d['amount']} for “{job.title}” failed: {d.get('reason', '')} "
+                body=f"The balance of {format_money(d['amount'])} for “{job.title}” failed: {decline_reason(d.get('reason'))}. "
                 "Pay it with another card from the job page.",
                 url=f"/jobs/{job.pk}/",
                 object_key=f"payment:{d.get('payment_id')}:failed:{event.event_id}",

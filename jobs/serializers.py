@@ -439,6 +439,12 @@ class BidOutputSerializer(serializers.ModelSerializer):
             "bid_id", "job_id", "tradesperson_id", "business_name", "earliest_start_display", "status_label", "badge_label",
             "previous_amount",
         ]  # fmt: skip
+        extra_kwargs = {
+            "amount": {
+                "help_text": "What the customer pays, VAT included: the cheapest option's total of the latest quote, "
+                "or once accepted the accepted total."
+            }
+        }
 
     def present(self, bid: Bid) -> dict[str, Any]:
         previous: dict[int, Decimal] = self.context.get("previous_amounts") or {}

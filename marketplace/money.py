@@ -1,10 +1,18 @@
-"""Money: pounds with pence as ``Decimal`` (never float), in the database and in the shares the platform keeps."""
+"""Money: pounds with pence as ``Decimal`` (never float), in the database and in the shares the platform keeps.
+
+Shown to people only through :func:`format_money` (templates: the ``money`` filter, a builtin; JS:
+``TL.money``, which reads the same currency and locale from ``<body data-currency data-locale>``), so the
+currency symbol comes from ``settings.PRICING["CURRENCY"]`` and never from code.
+"""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Any
 
+from babel import Locale
+from babel.numbers import format_currency, get_currency_symbol
+from django.conf import settings
 from django.db import models
 
 
@@ -35,3 +43,39 @@ def share_of(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
         return Decimal("0.00")
     with localcontext(_ROUNDING):
         return min((amount * part / whole).quantize(PENNY), amount.quantize(PENNY))
+
+
+def currency() -> str:
+    """The marketplace's currency code (ISO 4217, ``settings.PRICING["CURRENCY"]``): "GBP" by default."""
+    return str(settings.PRICING["CURRENCY"])
+
+
+def money_locale() -> str:
+    """The locale amounts are written in (``settings.PRICING["LOCALE"]``, e.g. "en_GB"): separators, symbol position."""
+    return str(settings.PRICING.get("LOCALE") or "en_GB")
+
+
+def format_money(amount: Decimal | int | str | None, *, whole: bool = False, blank: str = "") -> str:
+    """``amount`` as a person reads it in the marketplace's currency: "£1,234.50", "-£3.00", "1.234,50 €".
+
+    ``whole``: drop ".00" from a whole amount ("£90", for budgets); pence are always shown otherwise.
+    ``None``, "" or a value that is not a number gives ``blank``. Never raises: it is for text shown to people.
+    """
+    if amount is None or amount == "" or isinstance(amount, bool):
+        return blank
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return blank
+    if not value.is_finite():
+        return blank
+    if whole and value == value.to_integral_value():
+        # The locale's own currency pattern (symbol before or after), without its decimals.
+        pattern = Locale.parse(money_locale()).currency_formats["standard"].pattern.replace(".00", "")
+        return format_currency(value, currency(), format=pattern, locale=money_locale(), currency_digits=False)
+    return format_currency(value, currency(), locale=money_locale())
+
+
+def currency_symbol() -> str:
+    """The currency's symbol in the marketplace's locale ("£", "€"), for labels such as "Unit price (£)"."""
+    return str(get_currency_symbol(currency(), locale=money_locale()))

@@ -123,6 +123,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {{ amount|money }} and {% money_config %} in every template without {% load %}.
+            "builtins": ["marketplace.money_tags"],
         },
     },
 ]
@@ -315,7 +317,8 @@ TRACKING: dict[str, Any] = {
 # --- Quotes, pricing and payments ---------------------------------------------------------
 # The marketplace's terms, read by the one pricing engine (quotes/pricing.py via quotes/terms.py).
 PRICING: dict[str, Any] = {
-    "CURRENCY": env("PRICING_CURRENCY", "GBP"),
+    "CURRENCY": env("PRICING_CURRENCY", "GBP"),  # ISO 4217: every amount shown (server and JS) uses it
+    "LOCALE": env("PRICING_LOCALE", "en_GB"),  # how amounts are written ("£1,234.50"; "de_DE": "1.234,50 €")
     "PLATFORM_FEE_RATE": env("PRICING_PLATFORM_FEE_RATE", "0.10"),  # the marketplace's margin on the net price
     "TAX_RATE": env("PRICING_TAX_RATE", "0.20"),  # VAT on the net price
     "DEPOSIT_PERCENT": env("PRICING_DEPOSIT_PERCENT", "20"),  # of the total, authorised on acceptance

@@ -27,6 +27,7 @@ from django.utils.safestring import SafeString
 from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 from marketplace.errors import ServiceError
+from marketplace.money import format_money
 from payments.models import GatewayWebhook, Payment, PaymentOperation, Payout, PayoutItem
 from payments.payouts import payout_retry
 from payments.services import payment_refund
@@ -101,7 +102,8 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 else:
                     self.message_user(
                         request,
-                        f"Refunded. £{payment.refunded:,.2f} of £{payment.captured:,.2f} is now refunded ({payment.get_status_display()}).",
+                        f"Refunded. {format_money(payment.refunded)} of {format_money(payment.captured)} is now refunded "
+                        f"({payment.get_status_display()}).",
                         messages.SUCCESS,
                     )
                     return HttpResponseRedirect(reverse("admin:payments_payment_change", args=[payment.pk]))
@@ -177,4 +179,8 @@ class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except ServiceError as exc:
                 self.message_user(request, f"Payout {payout.pk}: {exc.message}", messages.WARNING)
             else:
-                self.message_user(request, f"Payout {payout.pk}: retried as payout {retry.pk} (£{retry.amount:,.2f}).", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"Payout {payout.pk}: retried as payout {retry.pk} ({format_money(retry.amount)}).",
+                    messages.SUCCESS,
+                )

@@ -32,6 +32,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from marketplace.money import format_money
+
 PENNY = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -118,7 +120,7 @@ def cancellation_charge(
         return CancellationCharge(
             terms.call_out(deposit),
             f"The customer was not there after the tradesperson waited {terms.customer_wait_minutes} minutes on site: "
-            f"a call-out fee of £{terms.call_out_fee:,.2f}.",
+            f"a call-out fee of {format_money(terms.call_out_fee)}.",
             "no_show_customer",
         )
     if not by_customer:

@@ -52,7 +52,8 @@ from marketplace.accounts.models import User
 from marketplace.cards import luhn_like_numbers, redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit_many
-from marketplace.money import share_of
+from marketplace.money import format_money, share_of
+from marketplace.payment_words import decline_reason
 from payments.gateway import GatewayRequestError, GatewayResult, GatewayUnavailable, PaymentGateway
 from payments.webhooks import WebhookRejected, verify_webhook
 from scheduling.models import BookedTime
@@ -164,7 +165,7 @@ def deposit_authorize(*, job: Job, customer: User, amount: Decimal, card_token: 
                     ]
                 )
         raise ServiceError(
-            f"Your card was declined ({result.message.replace('_', ' ')}). The quote is still open: try another card.",
+            f"Your card was declined: {decline_reason(result.message)}. The quote is still open: try another card.",
             code="card_declined",
             kind=Refusal.DECLINED,
         )
@@ -488,7 +489,7 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
             token=token, amount=rest, currency=payment.currency, idempotency_key=key, reference=f"job:{payment.job_id}"
         )
         if not result.ok:
-            raise ServiceError(f"Your card was declined ({result.message.replace('_', ' ')}).", code="card_declined", kind=Refusal.DECLINED)
+            raise ServiceError(f"Your card was declined: {decline_reason(result.message)}.", code="card_declined", kind=Refusal.DECLINED)
         charge = gateway().capture(authorization_id=result.gateway_id, amount=rest, idempotency_key=f"{key}:capture")
     except GatewayUnavailable as exc:
         raise _unavailable() from exc
@@ -681,7 +682,7 @@ def payment_refund(*, payment: Payment, actor: User, amount: Decimal, reason: st
     if not key:
         raise ServiceError("A refund needs an idempotency key.", code="idempotency_key_required", kind=Refusal.INVALID)
     if amount <= 0:
-        raise ServiceError("A refund must be more than £0.", code="bad_amount", kind=Refusal.INVALID)
+        raise ServiceError(f"A refund must be more than {format_money(0)}.", code="bad_amount", kind=Refusal.INVALID)
     reason = redact_card_numbers(reason or "")
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("acceptance").get(pk=payment.pk)
@@ -691,7 +692,7 @@ def payment_refund(*, payment: Payment, actor: User, amount: Decimal, reason: st
                 raise ServiceError(f"A payment that is {payment.get_status_display().lower()} cannot be refunded.", code="not_refundable")
             refundable = payment.captured - payment.refunded
             if amount > refundable:
-                raise ServiceError(f"At most £{refundable:,.2f} can be refunded.", code="exceeds_refundable", kind=Refusal.INVALID)
+                raise ServiceError(f"At most {format_money(refundable)} can be refunded.", code="exceeds_refundable", kind=Refusal.INVALID)
             left = amount
             for charge_id, available in _charges(payment):
                 part = min(left, available)

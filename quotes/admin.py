@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from marketplace.admin_mixins import ReadOnlyAdminMixin
+from marketplace.money import format_money
 from quotes.models import (
     Invoice,
     InvoiceEmail,
@@ -71,16 +72,16 @@ class PromoRedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 def _lines_table(option: QuoteOption) -> SafeString:
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} × £{}</td><td>{}£{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} × {}</td><td>{}{}</td></tr>",
         (
             (
                 line.position + 1,
                 line.get_kind_display(),
                 line.description,
                 line.quantity,
-                line.unit_price,
+                format_money(line.unit_price),
                 "−" if line.kind == QuoteLine.Kind.DISCOUNT else "",
-                line.amount,
+                format_money(line.amount),
             )
             for line in option.lines.all()
         ),

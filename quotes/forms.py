@@ -24,11 +24,12 @@ from typing import Any
 
 from django.http import QueryDict
 
+from marketplace.money import currency_symbol
 from quotes.models import QuoteLine, QuoteOption, QuoteVersion
 from quotes.pricing import Breakdown, Discount, LineItem, PricingError, price
 
 from . import terms
-from .services import OptionInput, QuoteInput
+from .services import OptionInput, QuoteInput, free_option_error
 
 ALTERNATIVE_TIERS = ("good", "better", "best")
 LINE_KINDS = [(k.value, k.label) for k in QuoteLine.Kind]
@@ -109,7 +110,7 @@ class QuoteDraft:
 
 def _number(text: str, key: str, errors: dict[str, str]) -> Decimal | None:
     try:
-        value = Decimal(text.strip().replace(",", "").replace("£", ""))
+        value = Decimal(text.strip().replace(",", "").replace(currency_symbol(), ""))  # "£1,200" typed as shown
     except InvalidOperation:
         errors[key] = "Enter a number, e.g. 2 or 45.50."
         return None
@@ -212,6 +213,12 @@ def parse_quote(data: QueryDict, *, today: date, tax_rate: Decimal) -> QuoteDraf
             option.figures = price(items, policy=terms.policy(tax_rate=tax_rate), discount=discount)
         except PricingError as exc:
             draft.errors[option.key] = exc.message
+            continue
+        if option.figures.total <= 0:
+            # The same refusal the service makes, next to the field a person would change.
+            tier = option.tier if draft.alternatives else QuoteOption.Tier.STANDARD
+            refusal = free_option_error(option.index, tier, discount is not None)
+            draft.errors["discount_value" if discount is not None else option.key] = refusal.message
             continue
         tier = option.tier if draft.alternatives else QuoteOption.Tier.STANDARD
         options.append(OptionInput(lines=items, tier=tier, title=option.title.strip() if draft.alternatives else ""))

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from typing import Literal, get_args
 
-from marketplace.money import AMOUNT_CEILING
+from marketplace.money import AMOUNT_CEILING, format_money
 
 LineKind = Literal["labour", "materials", "callout", "other", "discount"]
 AdjustmentKind = Literal["percent", "fixed"]
@@ -342,7 +342,7 @@ def _adjustment(kind: AdjustmentKind, value: Decimal, base: Decimal) -> Decimal:
 
 
 def _pounds(amount: Decimal) -> str:
-    return f"£{amount:,.2f}"
+    return format_money(amount)
 
 
 def price(

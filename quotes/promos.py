@@ -30,6 +30,7 @@ from jobs.models import Trade
 from jobs.services import money
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
+from marketplace.money import format_money
 from quotes.models import PromoCode, PromoRedemption, QuoteAcceptance
 from quotes.pricing import AdjustmentKind, LineItem, PricingPolicy, Promo, PromoFunder, price
 
@@ -43,7 +44,7 @@ def _refuse(code: str, message: str) -> ServiceError:
 
 
 def _pounds(amount: Decimal) -> str:
-    return f"£{amount:,.2f}"
+    return format_money(amount)
 
 
 def _when(moment: datetime) -> str:
@@ -54,7 +55,7 @@ def _when(moment: datetime) -> str:
 def _check_amount(amount: Decimal) -> Decimal:
     amount = money(amount)
     if not 0 < amount <= _PROMO_ONLY.max_amount:
-        raise _refuse("bad_amount", f"The amount must be more than £0.00 and at most {_pounds(_PROMO_ONLY.max_amount)}.")
+        raise _refuse("bad_amount", f"The amount must be more than {_pounds(Decimal(0))} and at most {_pounds(_PROMO_ONLY.max_amount)}.")
     return amount
 
 

@@ -52,19 +52,19 @@ def latest_quotes_for_job(*, job: Job, viewer: User) -> dict[int, QuoteVersion]:
 def previous_amounts(*, bids: Iterable[Bid]) -> dict[int, Decimal]:
     """{bid id: its amount before the last revision} for the revised ones among ``bids``, in one query.
 
-    The amount before is the previous quote version's first option, net (what the bid's amount was then).
+    The amount before is the previous quote version's cheapest total (what the bid's amount was then,
+    ``quotes.presenters.bid_amount``). An accepted bid has none: accepting an option is not a price change.
     Pass only bids the viewer may see.
     """
     wanted = Q()
     for bid in bids:
-        if bid.revision >= 2:
+        if bid.revision >= 2 and bid.status != Bid.Status.ACCEPTED:
             wanted |= Q(version__bid_id=bid.pk, version__number=bid.revision - 1)
     if not wanted:
         return {}
     amounts: dict[int, Decimal] = {}
-    # Highest position first, so the first option (lowest position) is the one left in the dict.
-    for bid_id, net in QuoteOption.objects.filter(wanted).order_by("version__bid_id", "-position").values_list("version__bid_id", "net"):
-        amounts[bid_id] = net
+    for bid_id, total in QuoteOption.objects.filter(wanted).values_list("version__bid_id", "total"):
+        amounts[bid_id] = min(total, amounts.get(bid_id, total))
     return amounts
 
 

@@ -87,7 +87,8 @@ class QuoteInputSerializer(serializers.Serializer):
         min_value=Decimal("0.01"),
         max_value=MAX_AMOUNT,
         required=False,
-        help_text="A plain price (net, before tax) as a one-line quote. Send this, or lines, or options.",
+        help_text="A plain price (net, before VAT) as a one-line quote; the bid's amount is then what the customer pays "
+        "(this plus VAT). Send this, or lines, or options.",
     )
     lines = LineInputSerializer(many=True, required=False, allow_empty=False, help_text="One standard option's lines.")
     options = OptionInputSerializer(many=True, required=False, allow_empty=False, help_text="1 to 3 options, each a different tier.")

@@ -3,8 +3,9 @@
 A bid carries an itemised quote. Each publish or revision is a new, append-only
 :class:`~quotes.models.QuoteVersion` with one to three options (good / better / best), each
 priced by the one pricing engine (``quotes.pricing.price``); the client never sends a total.
-The bid's ``amount`` follows the first option's net price (before tax), which is what the
-board, notifications and bid lists show.
+The bid's ``amount`` is what the customer will pay, VAT included: its cheapest option's total
+(``quotes.presenters.bid_amount``), and once accepted the accepted total (promo included). The
+bid lists, pushes, notifications and the timeline show it, so a bid has one price everywhere.
 
 Accepting a quote (:func:`quote_accept`) authorises the deposit at the gateway first, outside
 any transaction, then in one transaction: redeems the promo code under its row lock, records
@@ -33,12 +34,14 @@ from jobs.services import scrub
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit_many
+from marketplace.money import format_money
 from payments import services as payments
 from quotes.models import QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
 from quotes.pricing import Breakdown, Discount, LineItem, PricingError, diff, price
 
 from . import events as ev
 from . import terms
+from .presenters import bid_amount
 from .promos import promo_check, promo_redeem, promo_to_pricing
 
 
@@ -108,7 +111,21 @@ def _check_quote(quote: QuoteInput, today: date, *, tax_rate: Decimal) -> list[B
             breakdowns.append(price(option.lines, policy=terms.policy(tax_rate=tax_rate), discount=quote.discount))
         except PricingError as exc:
             raise pricing_error(exc, f"options[{index}].") from exc
+        if breakdowns[-1].total <= 0:
+            raise free_option_error(index, quote.options[index].tier, quote.discount is not None)
     return breakdowns
+
+
+def free_option_error(index: int, tier: str, quote_discount: bool) -> ServiceError:
+    """An option whose discounts leave nothing to pay: refused with a sentence and the field it is about."""
+    label = "this quote" if tier == QuoteOption.Tier.STANDARD else f"the {tier} option"
+    error = ServiceError(
+        f"The discounts take {label} to {format_money(0)}: make the discount smaller than the work it comes off.",
+        code="discount_too_large",
+        kind=Refusal.INVALID,
+    )
+    error.field = "discount" if quote_discount else f"options[{index}].lines"
+    return error
 
 
 def _save_version(bid: Bid, number: int, quote: QuoteInput, breakdowns: list[Breakdown], today: date, tax_rate: Decimal) -> QuoteVersion:
@@ -182,7 +199,7 @@ def quote_submit(*, job: Job, tradesperson: User, quote: QuoteInput) -> QuoteVer
     breakdowns = _check_quote(quote, today, tax_rate=tax_rate)
     with transaction.atomic():
         bid = job_services.bid_place(
-            job=job, tradesperson=tradesperson, amount=breakdowns[0].net, message=quote.message, earliest_start=quote.earliest_start
+            job=job, tradesperson=tradesperson, amount=bid_amount(breakdowns), message=quote.message, earliest_start=quote.earliest_start
         )
         version = _save_version(bid, 1, quote, breakdowns, today, tax_rate)
         emit_many([_published(bid, version, [])])
@@ -201,7 +218,7 @@ def version_changes(old: QuoteVersion, new: QuoteVersion) -> list[str]:
     for tier, option in after.items():
         was = before.get(tier)
         if was is None:
-            changes.append(f"Added the {option.label} option: {option.total} total.")
+            changes.append(f"Added the {option.label} option: {format_money(option.total)} total.")
             continue
         prefix = f"{option.label}: " if len(after) > 1 else ""
         changes += [
@@ -225,7 +242,7 @@ def quote_revise(*, bid: Bid, actor: User, quote: QuoteInput) -> QuoteVersion:
     breakdowns = _check_quote(quote, today, tax_rate=tax_rate)
     with transaction.atomic():
         bid = job_services.bid_revise(
-            bid=bid, actor=actor, amount=breakdowns[0].net, message=quote.message or None, earliest_start=quote.earliest_start
+            bid=bid, actor=actor, amount=bid_amount(breakdowns), message=quote.message or None, earliest_start=quote.earliest_start
         )
         previous = latest_version(bid)
         number = previous.number + 1 if previous else 1
@@ -344,7 +361,8 @@ def quote_accept(
     plan = _check_acceptance(job=job, bid=bid, actor=actor, version_number=version_number, tier=tier, promo_code=promo_code)
     if expected_total is not None and expected_total != plan.breakdown.total:
         raise _refuse(
-            f"The total is now £{plan.breakdown.total:,.2f}, not £{expected_total:,.2f}; review the quote again.", "total_changed"
+            f"The total is now {format_money(plan.breakdown.total)}, not {format_money(expected_total)}; review the quote again.",
+            "total_changed",
         )
 
     key = acceptance_key(job=job, bid=bid, version_number=version_number, tier=tier, card_token=card_token, client_key=idempotency_key)
@@ -355,8 +373,8 @@ def quote_accept(
             bid = Bid.objects.select_for_update().get(pk=bid.pk)
             plan = _check_acceptance(job=job, bid=bid, actor=actor, version_number=version_number, tier=tier, promo_code=promo_code)
             acceptance = _record_acceptance(plan, actor)
-            # The bid is now worth the option the customer chose (job.awarded carries it).
-            Bid.objects.filter(pk=bid.pk).update(amount=plan.option.net)
+            # The bid is now worth what the customer agreed to pay for the option they chose (job.awarded carries it).
+            Bid.objects.filter(pk=bid.pk).update(amount=plan.breakdown.total)
             job_services.job_award(job=job, bid=bid, actor=actor)
             payments.payment_open(acceptance=acceptance, hold=hold, card_token=card_token)
     except Exception:

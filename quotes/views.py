@@ -33,18 +33,21 @@ from jobs.roles import PARTIES, job_role
 from jobs.streams import job_feed_stream, job_stream
 from jobs.views import job_aggregate, own_bid, own_job, own_lead, page_user
 from marketplace.accounts.models import User
+from marketplace.api_errors import status_for
 from marketplace.errors import ServiceError
+from marketplace.money import format_money
 from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
 from payments import services as payment_services
 from payments.cancellation import CancellationOutlook, CancellationTerms
 from payments.models import Payment
-from quotes.models import Invoice, QuoteOption, QuoteVersion
+from quotes.models import Invoice, QuoteAcceptance, QuoteOption, QuoteVersion
 from tracking.models import Visit
 from tracking.services import visit_customer_absent
 
 from . import selectors, services, terms
 from .forms import LINE_KINDS, QuoteDraft, draft_from_version, figures_json, parse_quote
+from .presenters import CustomerPrice, accepted_price, quote_price
 
 # The SIMULATED gateway's test cards (gateway_simulator/gateway.py). Never a card number.
 TEST_CARDS = [
@@ -77,6 +80,11 @@ def _code(exc: ServiceError) -> str:
 class OptionCard:
     option: QuoteOption
     idempotency_key: str
+    # After a refused acceptance of this option: its panel opens again with what the customer chose,
+    # the figures with their promo code, and why it was refused.
+    retry: bool = False
+    figures: Any = None  # a pricing Breakdown with the promo applied, or None for the option's own
+    refusal: str = ""
 
 
 @dataclass
@@ -87,14 +95,16 @@ class QuoteCard:
     options: list[OptionCard]
     changes: list[str] = field(default_factory=list)
     expired: bool = False
+    price: CustomerPrice | None = None  # the bid's headline: "from" the cheapest total, or what was accepted
 
     @property
     def previous_number(self) -> int:
         return self.version.number - 1
 
 
-def quote_card(version: QuoteVersion, *, retry: dict[str, Any] | None = None) -> QuoteCard:
-    """``retry`` keeps the idempotency key of an acceptance the gateway timed out on, so pressing again retries it."""
+def quote_card(version: QuoteVersion, *, retry: dict[str, Any] | None = None, acceptance: QuoteAcceptance | None = None) -> QuoteCard:
+    """``retry`` keeps the idempotency key of an acceptance that failed (a timeout: the same key retries it;
+    a declined card: the chosen option stays open); ``acceptance``: the job's, if any (its bid shows what was accepted)."""
     changes: list[str] = []
     if version.number > 1:
         previous = QuoteVersion.objects.filter(bid_id=version.bid_id, number=version.number - 1).prefetch_related("options__lines").first()
@@ -102,15 +112,20 @@ def quote_card(version: QuoteVersion, *, retry: dict[str, Any] | None = None) ->
             changes = services.version_changes(previous, version)
     options = []
     for option in version.options.all():
-        key = uuid.uuid4().hex
+        card = OptionCard(option, uuid.uuid4().hex)
         if retry and retry.get("bid") == version.bid_id and retry.get("tier") == option.tier:
-            key = retry["key"]
-        options.append(OptionCard(option, key))
-    return QuoteCard(version, options, changes, expired=version.valid_until < timezone.localdate())
+            card.retry, card.figures, card.refusal = True, retry.get("figures"), retry.get("message", "")
+            card.idempotency_key = retry.get("key") or card.idempotency_key
+        options.append(card)
+    accepted = acceptance is not None and acceptance.bid_id == version.bid_id
+    price = accepted_price(acceptance) if acceptance is not None and accepted else quote_price(list(version.options.all()))
+    return QuoteCard(version, options, changes, expired=version.valid_until < timezone.localdate(), price=price)
 
 
 def quote_cards_for_job(job: Job, viewer: User, *, retry: dict[str, Any] | None = None) -> dict[int, QuoteCard]:
-    return {bid_id: quote_card(v, retry=retry) for bid_id, v in selectors.latest_quotes_for_job(job=job, viewer=viewer).items()}
+    acceptance = selectors.acceptance_for_job(job=job, viewer=viewer)
+    latest = selectors.latest_quotes_for_job(job=job, viewer=viewer)
+    return {bid_id: quote_card(v, retry=retry, acceptance=acceptance) for bid_id, v in latest.items()}
 
 
 def _customer_bid(request: HttpRequest, job_id: int, bid_id: int) -> tuple[User, Job, Bid]:
@@ -130,7 +145,7 @@ def bid_quote_fragment(request: HttpRequest, job_id: int, bid_id: int) -> HttpRe
     """The quote part of one bid card (HTML), for the job page to refetch when a quote is published."""
     user, job, bid = _customer_bid(request, job_id, bid_id)
     version = selectors.latest_quote(bid=bid, viewer=user)
-    card = quote_card(version) if version else None
+    card = quote_card(version, acceptance=selectors.acceptance_for_job(job=job, viewer=user)) if version else None
     return render(request, "quotes/_quote.html", {"job": job, "bid": bid, "card": card, "test_cards": TEST_CARDS})
 
 
@@ -181,7 +196,7 @@ def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse
         messages.error(request, "That quote version is unknown; reload the page and try again.")
         return redirect("job-detail", job_id=job.pk)
     try:
-        acceptance = services.quote_accept(
+        services.quote_accept(
             job=job,
             bid=bid,
             actor=user,
@@ -193,19 +208,49 @@ def quote_accept(request: HttpRequest, job_id: int, bid_id: int) -> HttpResponse
             idempotency_key=key,
         )
     except ServiceError as exc:
+        promo = post.get("promo_code", "").strip()[:32]
+        retry = {"bid": bid.pk, "tier": tier, "token": token, "promo": promo, "figures": _promo_figures(job, bid, user, tier, promo)}
         if _code(exc) == "gateway_unavailable":
             # Same key on the next press: the gateway then answers the same request, it never holds twice.
-            messages.error(request, "The payment provider didn't answer in time. Nothing is held yet: press Accept again to retry.")
-            retry = {"bid": bid.pk, "tier": tier, "key": key, "token": token, "promo": post.get("promo_code", "")}
-            return render_job_detail(request, job.pk, retry=retry, status=503)
-        messages.error(request, exc.message)
-        return redirect(f"/jobs/{job.pk}/#bid-{bid.pk}")
-    messages.success(request, f"Accepted — {_pounds(acceptance.deposit)} deposit held. We've told the tradesperson.")
+            message = "The payment provider didn't answer in time. Nothing is held yet: press Accept again to retry."
+            retry["key"] = key
+        elif _code(exc) == "already_accepted":
+            # Accepted meanwhile, in another tab or window: not an error to the person who did it, and never two
+            # stories on one page (the payment panel and its banner say where it stands).
+            messages.info(request, "You've already accepted a quote for this job (in another tab or window): nothing more was held.")
+            return redirect("job-detail", job_id=job.pk)
+        elif _code(exc) in _START_AGAIN:
+            messages.error(request, exc.message)
+            return redirect(f"/jobs/{job.pk}/#bid-{bid.pk}")
+        else:
+            # A declined card, a promo that doesn't apply, a total that moved: the same form again, as the
+            # customer filled it in (option, promo code, card), with the reason inside it.
+            message = exc.message
+        messages.error(request, message, extra_tags="payment")
+        retry["message"] = message
+        return render_job_detail(request, job.pk, retry=retry, status=status_for(exc))
+    # Tagged "payment": the page drops it once the payment moves on (job-detail.js), so it never contradicts the panel.
+    messages.success(request, "Accepted. We've told the tradesperson; your deposit is held until the work is done.", extra_tags="payment")
     return redirect("job-detail", job_id=job.pk)
 
 
-def _pounds(amount: Decimal) -> str:
-    return f"£{amount:,.2f}"
+# Refusals after which the form as filled in is no use (the quote or the job moved on): the page, fresh.
+_START_AGAIN = {"quote_changed", "no_such_option", "already_accepted"}
+
+
+def _promo_figures(job: Job, bid: Bid, user: User, tier: str, promo: str) -> Any:
+    """The option's figures with the typed promo code, to show the form again as it was; None if either doesn't apply."""
+    if not promo:
+        return None
+    version = selectors.latest_quote(bid=bid, viewer=user)
+    option = next((o for o in version.options.all() if o.tier == tier), None) if version else None
+    if option is None:
+        return None
+    try:
+        figures, _code_used = services.option_price(option, customer=user, trade=job.trade, promo_code=promo)
+    except ServiceError:
+        return None
+    return figures
 
 
 # --- the payment panel (customer and awarded tradesperson) -----------------------------------
@@ -337,7 +382,7 @@ def lead_work(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
         elif action == "absent":
             fee = customer_absent_context(job)["absent_fee"]
             visit_customer_absent(job=job, actor=user)
-            messages.success(request, f"Job cancelled: the customer was not there. They are charged a £{fee:,.2f} call-out fee.")
+            messages.success(request, f"Job cancelled: the customer was not there. They are charged a {format_money(fee)} call-out fee.")
         else:
             job_services.job_cancel(job=job, actor=user, reason=request.POST.get("reason", "")[:500])
             messages.success(request, "Job cancelled. The customer has been told; their deposit is released in full.")

@@ -28,6 +28,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from jobs.models import Job, Lead, TradespersonProfile
 from marketplace.accounts.models import User
 from marketplace.events.envelope import Envelope
+from marketplace.money import format_money
+from marketplace.payment_words import decline_reason
 
 from .models import JobTimelineEntry
 
@@ -81,6 +83,9 @@ RULES: dict[str, tuple[str, bool, bool]] = {
     "tracking.eta_drift": (V.BOTH, False, False),
     "chat.message_sent": (V.BOTH, True, False),  # a thread is between the customer and one tradesperson
 }
+# The customer's card is the customer's business: a declined card (deposit or balance) is shown to the
+# customer and staff, never to a tradesperson (who sees the payment's status, not why a card failed).
+CUSTOMER_ONLY = frozenset({"payment.failed"})
 # Noise, not history: read receipts.
 NOT_ON_TIMELINE = frozenset({"chat.read"})
 
@@ -149,6 +154,8 @@ def entries_for(events: Sequence[Envelope]) -> list[tuple[Envelope, JobTimelineE
         visibility, about_one, bidders = RULES.get(event.event_type, (V.BOTH, "tradesperson_id" in d, False))
         if event.event_type.startswith(("payment.", "appointment.")):
             visibility, about_one, bidders = V.BOTH, False, False
+        if event.event_type in CUSTOMER_ONLY:
+            visibility = V.CUSTOMER
         tradesperson_id = d.get("tradesperson_id")
         if tradesperson_id is not None and "business_name" not in d:
             d["business_name"] = names.get(tradesperson_id) or ""
@@ -238,7 +245,7 @@ def entry_json(entry: JobTimelineEntry, viewer: Viewer) -> dict[str, Any]:
 
 
 def _money(value: Any) -> str:
-    return f"£{value}" if value not in (None, "") else "an amount"
+    return format_money(value, blank="an amount")
 
 
 def _when(value: Any, zone: str) -> str:
@@ -401,9 +408,9 @@ def _voided(e: JobTimelineEntry, v: Viewer) -> str:
 
 
 def _failed(e: JobTimelineEntry, v: Viewer) -> str:
-    reason = (e.data.get("reason") or "").strip()
+    # The gateway's code (card_declined) never reaches a person: it is worded (customer and staff only, see RULES).
     stage = "balance" if e.data.get("stage") == "balance" else "deposit"
-    return f"The {stage} payment of {_money(e.data.get('amount'))} failed" + (f": {reason}" if reason else ".")
+    return f"The {stage} payment of {_money(e.data.get('amount'))} failed: {decline_reason(e.data.get('reason'))}."
 
 
 def _appt_booked(e: JobTimelineEntry, v: Viewer) -> str:

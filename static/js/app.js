@@ -29,18 +29,29 @@
     return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/" && url.charAt(1) !== "\\" ? url : null;
   };
 
+  /* Amounts in the marketplace's currency and locale (settings.PRICING, on <body data-currency data-locale>),
+     the same way the server's money filter writes them: TL.money2 always with pence ("1,234.50" with the symbol),
+     TL.money without ".00" on a whole amount ("90" with the symbol: budgets, bid headlines). */
+  var formats = {};
+  function moneyFormat(places) {
+    if (!formats[places]) {
+      var opts = { style: "currency", currency: body.dataset.currency || "GBP", minimumFractionDigits: places, maximumFractionDigits: 2 };
+      try { formats[places] = new Intl.NumberFormat(body.dataset.locale || undefined, opts); }
+      catch (e) { formats[places] = new Intl.NumberFormat(undefined, opts); }       // an unknown locale: the browser's own
+    }
+    return formats[places];
+  }
+
   TL.money = function (value) {
     var n = Number(value);
-    if (!isFinite(n)) return "";
-    var whole = Math.round(n * 100) % 100 === 0;
-    return "£" + n.toLocaleString("en-GB", { minimumFractionDigits: whole ? 0 : 2, maximumFractionDigits: 2 });
+    if (value === null || value === undefined || value === "" || !isFinite(n)) return "";
+    return moneyFormat(Math.round(n * 100) % 100 === 0 ? 0 : 2).format(n);
   };
 
-  /* Always pence: "£1,234.50", "£90.00" (quotes and payments). */
   TL.money2 = function (value) {
     var n = Number(value);
-    if (!isFinite(n)) return "";
-    return "£" + n.toLocaleString("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    if (value === null || value === undefined || value === "" || !isFinite(n)) return "";
+    return moneyFormat(2).format(n);
   };
 
   TL.budget = function (min, max) {

@@ -36,7 +36,7 @@
   function fmt(v, kind) {
     if (v === null || v === undefined) return "–";
     if (kind === "pct") return Math.round(v * 1000) / 10 + "%";
-    if (kind === "money") return "£" + Number(v).toLocaleString("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    if (kind === "money") return TL.money2(v);
     if (kind === "min") return (Math.round(v * 10) / 10) + " min";
     if (kind === "h") return (Math.round(v * 10) / 10) + " h";
     return String(v);
@@ -103,8 +103,8 @@
       { label: "Cancelled", data: col(s, "jobs_cancelled"), backgroundColor: "#d92d20" }
     ], counts);
     chart("chart-money", "line", labels, [
-      { label: "Revenue £", data: col(s, "revenue"), borderColor: "#0b6e4f", backgroundColor: "#0b6e4f", tension: .25 },
-      { label: "Platform fees £", data: col(s, "platform_fees"), borderColor: "#f79009", backgroundColor: "#f79009", tension: .25 }
+      { label: "Revenue", data: col(s, "revenue"), borderColor: "#0b6e4f", backgroundColor: "#0b6e4f", tension: .25 },
+      { label: "Platform fees", data: col(s, "platform_fees"), borderColor: "#f79009", backgroundColor: "#f79009", tension: .25 }
     ]);
     chart("chart-time", "line", labels, [
       { label: cfg.platform ? "Minutes to first bid" : "Minutes lead → bid", data: col(s, "avg_minutes_to_first_bid"), borderColor: "#7a5af8", backgroundColor: "#7a5af8", spanGaps: true },

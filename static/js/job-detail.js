@@ -6,8 +6,13 @@
  * status with its label (jobs/presenters.py), so no labels are kept here.
  *
  * Quotes: on quote.published the bid's quote (HTML rendered by the server, from
- * /jobs/<id>/bids/<bid>/quote/) replaces the one shown. The payment panel is refetched
- * on payment.* events. "Apply" on a promo code asks the server to re-price the option.
+ * /jobs/<id>/bids/<bid>/quote/) replaces the one shown, and the bid's headline price takes
+ * the words the server put on it (data-price-headline / data-price-note, quotes/presenters.py:
+ * "from 118.20", "incl. 19.70 VAT" with the currency), so the page and its live updates say the same. A bid's
+ * amount is what the customer pays (VAT included). The payment panel is refetched on payment.*
+ * events and is the one source of the payment banner (#accepted-banner, from its data-banner):
+ * two tabs, or a tab and a reload, always agree. "Apply" on a promo code asks the server to
+ * re-price the option.
  */
 (function () {
   "use strict";
@@ -43,7 +48,7 @@
     if (bid.tradesperson_id) node.querySelector(".bid-name").href = "/pros/" + encodeURIComponent(bid.tradesperson_id) + "/";
     if (bid.amount !== undefined) {
       node.dataset.amount = bid.amount;
-      node.querySelector(".bid-amount").textContent = TL.money(bid.amount);
+      showPrice(node);
     }
     if (bid.message !== undefined) node.querySelector(".bid-message").textContent = bid.message || "";
     if (bid.earliest_start !== undefined) {
@@ -52,10 +57,20 @@
     if (bid.revision !== undefined) node.querySelector(".revised").hidden = !(bid.revision > 1);
     if (bid.amount !== undefined && bid.previous_amount !== undefined) {
       var was = node.querySelector(".was");
-      was.textContent = bid.previous_amount && Number(bid.previous_amount) !== Number(bid.amount) ? TL.money(bid.previous_amount) : "";
+      was.textContent = bid.previous_amount && Number(bid.previous_amount) !== Number(bid.amount) ? TL.money2(bid.previous_amount) : "";
     }
     if (bid.status) setStatus(node, bid.status, bid.status_label);
+    if (node.dataset.status === "accepted") node.querySelector(".was").textContent = "";   // accepting is not a price change
     return { node: node, isNew: isNew };
+  }
+
+  /* The bid's headline: the server's words for its quote when they are about the bid's current amount,
+     else the amount itself (a bid whose quote is still being fetched). */
+  function showPrice(node) {
+    var quote = node.querySelector(".quote");
+    var same = quote && quote.dataset.priceTotal !== undefined && Number(quote.dataset.priceTotal) === Number(node.dataset.amount);
+    node.querySelector(".bid-amount").textContent = same ? quote.dataset.priceHeadline : TL.money2(node.dataset.amount);
+    node.querySelector(".vat-note").textContent = same ? quote.dataset.priceNote : "";
   }
 
   /* Cheapest live bids first; withdrawn and declined ones sink to the bottom. */
@@ -108,9 +123,15 @@
         holder.innerHTML = html;
         var fresh = holder.querySelector(".quote"), old = node.querySelector(".quote");
         if (!fresh || !old) return;
+        if (fresh.dataset.priceTotal !== undefined) node.dataset.amount = fresh.dataset.priceTotal;
         var open = old.querySelector(".accept-panel[open]");
-        if (open && fresh.dataset.version === old.dataset.version) return;   // don't disturb someone mid-acceptance
-        old.replaceWith(fresh);
+        if (open && fresh.dataset.version === old.dataset.version) {
+          // Don't disturb someone mid-acceptance; the headline still follows the server.
+          ["priceTotal", "priceHeadline", "priceNote"].forEach(function (k) { if (fresh.dataset[k] !== undefined) old.dataset[k] = fresh.dataset[k]; });
+        } else {
+          old.replaceWith(fresh);
+        }
+        showPrice(node);
       }).catch(function (e) { console.error(e); });
   }
 
@@ -119,8 +140,27 @@
     if (!paymentPanel || !cfg.payment_url) return;
     fetch(cfg.payment_url, { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw new Error("payment answered " + r.status); return r.text(); })
-      .then(function (html) { paymentPanel.innerHTML = html; paymentPanel.hidden = false; TL.fresh(paymentPanel); })
+      .then(function (html) { paymentPanel.innerHTML = html; paymentPanel.hidden = false; TL.fresh(paymentPanel); paymentBanner(); })
       .catch(function (e) { console.error(e); });
+  }
+
+  /* One banner for the payment, worded by the panel the server just rendered. A flash from accepting
+     ("deposit held") or from a refused card goes once the payment has moved on, so nothing on the page
+     says something the panel no longer does. */
+  var acceptedBanner = document.getElementById("accepted-banner");
+  var shownStatus = (document.getElementById("payment-facts") || { dataset: {} }).dataset.status || "";
+  function paymentBanner() {
+    var facts = document.getElementById("payment-facts");
+    var status = facts ? facts.dataset.status : "", text = facts ? facts.dataset.banner || "" : "";
+    if (acceptedBanner) {
+      acceptedBanner.textContent = text;
+      acceptedBanner.hidden = !text;
+    }
+    if (text) banner.hidden = true;                                  // the payment banner says it all
+    if (status !== shownStatus) {
+      document.querySelectorAll(".flash.payment").forEach(function (n) { n.remove(); });
+      shownStatus = status;
+    }
   }
 
   function paymentEvent(d) {
@@ -132,7 +172,11 @@
     "quote.published": function (d) {
       // Normally bid.placed has drawn the row already; if not (it reached us late), take the whole truth.
       if (!row(d.bid_id)) { resync(); return; }
-      if (d.options && d.options[0]) upsert({ bid_id: d.bid_id, amount: d.options[0].net });   // the bid's price is its first option's net
+      // The bid's price is what the customer pays for its cheapest option (quotes/presenters.py bid_amount).
+      if (d.options && d.options.length) {
+        var totals = d.options.map(function (o) { return Number(o.total); });
+        upsert({ bid_id: d.bid_id, amount: String(Math.min.apply(null, totals)) });
+      }
       sort();
       refreshQuote(d.bid_id).then(function () { var node = row(d.bid_id); if (node) TL.fresh(node); });
     },
@@ -157,12 +201,17 @@
     "bid.declined": function (d) { upsert({ bid_id: d.bid_id, status: d.status, status_label: d.status_label }); sort(); },
     "job.awarded": function (d) {
       setJobStatus(d.status, d.status_label);
-      if (d.bid && row(d.bid.bid_id)) setStatus(row(d.bid.bid_id), d.bid.status, d.bid.status_label);
-      TL.banner(banner, "Job awarded. We've told the tradesperson; the other bidders have been told too.", "good");
+      if (d.bid && row(d.bid.bid_id)) {
+        upsert({ bid_id: d.bid.bid_id, status: d.bid.status, status_label: d.bid.status_label, amount: d.bid.amount });
+        refreshQuote(d.bid.bid_id);                                  // its headline becomes what was accepted
+      }
+      // The payment panel's banner ("Accepted — deposit held") follows; until then, this.
+      if (acceptedBanner && acceptedBanner.hidden) TL.banner(banner, "Job awarded. We've told the tradesperson; the other bidders have been told too.", "good");
+      refreshPayment();
     },
-    "job.cancelled": function (d) { setJobStatus(d.status, d.status_label); TL.banner(banner, "This job is cancelled.", "neutral"); },
+    "job.cancelled": function (d) { setJobStatus(d.status, d.status_label); TL.banner(banner, "This job is cancelled.", "neutral"); refreshPayment(); },
     "job.expired": function (d) { setJobStatus(d.status, d.status_label); TL.banner(banner, "This job expired without an accepted bid.", "neutral"); },
-    "job.status_changed": function (d) { setJobStatus(d.status, d.status_label); },
+    "job.status_changed": function (d) { setJobStatus(d.status, d.status_label); refreshPayment(); },
     "job.updated": function (d) { setDetails(d); }
   };
 
@@ -190,7 +239,7 @@
   function promoFigures(form, figures) {
     form.querySelectorAll("[data-fig]").forEach(function (dd) {
       var name = dd.dataset.fig;
-      dd.textContent = (name === "promo_amount" ? "−" : "") + TL.money2(figures[name]);
+      if (figures[name] !== undefined) dd.textContent = (name === "promo_amount" ? "−" : "") + TL.money2(figures[name]);
     });
     form.querySelector('[name="expected_total"]').value = figures.total;
     form.querySelector(".accept-button").textContent = "Accept and pay " + TL.money2(figures.deposit) + " deposit";

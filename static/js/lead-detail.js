@@ -37,7 +37,7 @@
     var status = document.getElementById("my-bid-status");
     if (status) { status.className = "badge s-" + bid.status; status.textContent = bid.status_label || bid.status; }
     var amount = document.getElementById("my-bid-amount");
-    if (amount && bid.amount) amount.textContent = TL.money(bid.amount);
+    if (amount && bid.amount) amount.textContent = TL.money2(bid.amount);
   }
 
   function setDetails(d) {

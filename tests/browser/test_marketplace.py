@@ -146,13 +146,13 @@ def test_a_posted_job_reaches_a_matching_pro_live_and_their_bid_reaches_the_cust
     expect(trader.locator(".photos img")).to_have_count(2)
     shot(trader, "lead-detail")
     send_quote(trader, "135", "I can replace the cartridge the same day; parts included.")
-    expect(trader.locator("#my-bid-amount")).to_have_text("£135")
+    expect(trader.locator("#my-bid-amount")).to_have_text("£162.00")  # 135 net + 20 % VAT: what the customer pays
     shot(trader, "lead-detail-bid")
 
     # The customer, who never reloaded either, sees the bid appear.
     bid = customer.locator("#bids .bid", has_text="Pete's Pipes")
     expect(bid).to_be_visible(timeout=LIVE_TIMEOUT)
-    expect(bid.locator(".bid-amount")).to_have_text("£135")
+    expect(bid.locator(".bid-amount")).to_have_text("£162.00")
     expect(bid).to_contain_text("parts included")
     expect(bid.locator(".quote-version")).to_have_text("Version 1")
     expect(customer.locator("#bid-count")).to_have_text("1")
@@ -176,7 +176,7 @@ def test_a_posted_job_reaches_a_matching_pro_live_and_their_bid_reaches_the_cust
     card.get_by_text("Accept Standard").click()
     card.get_by_label("Test card").select_option("tok_visa")
     card.get_by_role("button", name="Accept and pay £32.40 deposit").click()  # 135 + 20 % VAT = 162; 20 % deposit
-    expect(customer.locator(".flash.success")).to_contain_text("Accepted — £32.40 deposit held")
+    expect(customer.locator("#accepted-banner")).to_contain_text("Accepted — £32.40 deposit held")
     expect(customer.locator("#job-status")).to_have_text("Awarded")
     shot(customer, "job-detail-awarded")
     expect(trader.locator("#live-banner")).to_contain_text("You won this job!", timeout=LIVE_TIMEOUT)
@@ -206,10 +206,11 @@ def test_revision_shortlist_and_decline_reach_the_other_side_live_with_the_bell(
     log_in(trader, base, "pete")
     trader.goto(f"{base}/leads/{job.pk}/")
     send_quote(trader, "240")
-    expect(trader.locator("#my-bid-amount")).to_have_text("£240")
+    expect(trader.locator("#my-bid-amount")).to_have_text("£288.00")  # 240 net + 20 % VAT
 
     bid = customer.locator("#bids .bid", has_text="Pete's Pipes")
-    expect(bid.locator(".bid-amount")).to_have_text("£240", timeout=LIVE_TIMEOUT)
+    expect(bid.locator(".bid-amount")).to_have_text("£288.00", timeout=LIVE_TIMEOUT)
+    expect(bid.locator(".vat-note")).to_have_text("incl. £48.00 VAT")
     expect(customer.locator("#notif-count")).to_have_text("1", timeout=LIVE_TIMEOUT)  # "New bid on …", live
     expect(customer.locator(".toast")).to_have_count(0)  # no toast for what the page already shows
 
@@ -219,12 +220,12 @@ def test_revision_shortlist_and_decline_reach_the_other_side_live_with_the_bell(
     trader_unread = unread(trader)
     trader.get_by_text("Revise your quote").click()
     send_quote(trader, "210", button="Send revised quote")
-    expect(trader.locator("#my-bid-amount")).to_have_text("£210")
+    expect(trader.locator("#my-bid-amount")).to_have_text("£252.00")
     wait_live(trader, f"jobfeed.{job.pk}", f"user.{pro.pk}")
     mark(trader)
-    expect(bid.locator(".bid-amount")).to_have_text("£210", timeout=LIVE_TIMEOUT)
+    expect(bid.locator(".bid-amount")).to_have_text("£252.00", timeout=LIVE_TIMEOUT)
     expect(bid.locator(".revised")).to_be_visible()
-    expect(bid.locator(".was")).to_have_text("£240")
+    expect(bid.locator(".was")).to_have_text("£288.00")
     assert_not_reloaded(customer)
     shot(customer, "job-detail-revised")
 

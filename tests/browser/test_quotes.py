@@ -134,11 +134,13 @@ def test_good_better_best_revised_live_then_accepted_with_a_promo_and_a_test_car
     expect(customer.locator("#job-status")).to_have_text("Open")
     shot(customer, "quote-declined")
 
-    # The promo code re-prices on the server; then the test Visa holds the deposit.
+    # The promo code re-prices on the server; then the test Visa holds the deposit. The refused
+    # option's form is open again as it was filled in, with the reason inside it.
     wait_live(customer, f"job.{job.pk}")
     card = customer.locator("#bids .bid", has_text="Bob's Boilers")
     better_col = card.locator('.quote-col[data-tier="better"]')
-    better_col.get_by_text("Accept New valve").click()
+    expect(better_col.locator(".form-error")).to_contain_text("Your card was declined")
+    expect(better_col.get_by_label("Test card")).to_have_value("tok_decline")
     better_col.get_by_label("Promo code").fill("nope")
     better_col.get_by_role("button", name="Apply").click()
     expect(better_col.locator(".promo-msg")).to_contain_text("There is no promo code")
@@ -150,7 +152,7 @@ def test_good_better_best_revised_live_then_accepted_with_a_promo_and_a_test_car
     better_col.get_by_label("Test card").select_option("tok_visa")
     shot(customer, "quote-accept-panel")
     better_col.get_by_role("button", name="Accept and pay £30.24 deposit").click()
-    expect(customer.locator(".flash.success")).to_contain_text("Accepted — £30.24 deposit held")
+    expect(customer.locator("#accepted-banner")).to_contain_text("Accepted — £30.24 deposit held")
     expect(customer.locator("#payment-panel")).to_contain_text("Deposit held")
     expect(customer.locator("#payment-status")).to_have_text("Deposit held")
     expect(customer.locator("#job-status")).to_have_text("Awarded")

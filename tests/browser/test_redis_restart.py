@@ -132,7 +132,7 @@ def test_pages_resynchronise_after_redis_restarts_and_stay_live(redis_stack: Sta
     expect(trader.locator("#leads .lead")).to_have_count(2)
     expect(customer.locator("#live-status")).to_have_text("live", timeout=LIVE_TIMEOUT)
     card = customer.locator("#bids .bid", has_text="Pete's Pipes")
-    expect(card.locator(".bid-amount")).to_have_text("£180", timeout=LIVE_TIMEOUT)
+    expect(card.locator(".bid-amount")).to_have_text("£180.00", timeout=LIVE_TIMEOUT)
     expect(customer.locator("#bid-count")).to_have_text("1")
     expect(customer.locator("#notif-count")).to_have_text("1", timeout=LIVE_TIMEOUT)  # the bell too: "new bid on …"
     assert_not_reloaded(trader)
@@ -150,7 +150,7 @@ def test_pages_resynchronise_after_redis_restarts_and_stay_live(redis_stack: Sta
     services.bid_revise(bid=Bid.objects.get(pk=bid.pk), actor=pro, amount=Decimal("165"))
     expect(trader.locator("#leads .lead").first).to_contain_text("Outside tap frozen", timeout=LIVE_TIMEOUT)
     expect(trader.locator("#leads .lead")).to_have_count(3)
-    expect(card.locator(".bid-amount")).to_have_text("£165", timeout=LIVE_TIMEOUT)
+    expect(card.locator(".bid-amount")).to_have_text("£165.00", timeout=LIVE_TIMEOUT)
     assert_not_reloaded(trader)
     assert_not_reloaded(customer)
     shot(trader, "redis-restart-leads")

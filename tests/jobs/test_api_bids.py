@@ -43,7 +43,8 @@ def test_a_tradesperson_with_a_lead_bids(job, tradesperson) -> None:
     )
     assert response.status_code == 201
     body = response.json()
-    assert (body["amount"], body["status"], body["revision"], body["job"]) == ("95.50", "active", 1, job.pk)
+    # A plain price is net; the bid's amount is what the customer pays (95.50 + 20 % VAT).
+    assert (body["amount"], body["status"], body["revision"], body["job"]) == ("114.60", "active", 1, job.pk)
     assert body["tradesperson"] == {
         "id": tradesperson.pk,
         "display_name": "",
@@ -163,9 +164,10 @@ def test_revising_a_bid_keeps_what_is_not_sent(job, tradesperson) -> None:
     Bid.objects.filter(pk=bid.pk).update(message="Original note")
     response = client_for(tradesperson).patch(f"/api/bids/{bid.pk}/", {"amount": "99.99"}, format="json")
     assert response.status_code == 200
-    assert (response.json()["amount"], response.json()["message"], response.json()["revision"]) == ("99.99", "Original note", 2)
+    # Amounts are what the customer pays: the net price sent plus 20 % VAT.
+    assert (response.json()["amount"], response.json()["message"], response.json()["revision"]) == ("119.99", "Original note", 2)
     revised = OutboxEvent.objects.get(event_type="bid.revised").envelope["data"]
-    assert (revised["amount"], revised["previous_amount"]) == ("99.99", "120.00")
+    assert (revised["amount"], revised["previous_amount"]) == ("119.99", "120.00")  # the factory's bid had no quote
 
 
 def test_revising_needs_an_amount(job, tradesperson) -> None:

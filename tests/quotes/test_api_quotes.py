@@ -63,13 +63,13 @@ def test_bidding_with_three_options_prices_each_on_the_server(job: Job, tradespe
         ("better", "New washer", "145.00", "174.00"),
         ("best", "New tap", "235.00", "282.00"),
     ]
-    # The bidder sees the platform fee and their payout; the bid's amount is the first option's net.
+    # The bidder sees the platform fee and their payout; the bid's amount is what the customer pays for the cheapest option.
     assert (quote["options"][1]["platform_fee"], quote["options"][1]["payout"], quote["options"][1]["deposit"]) == (
         "14.50",
         "130.50",
         "34.80",
     )
-    assert (body["amount"], body["message"]) == ("70.00", "Can come Friday")
+    assert (body["amount"], body["message"]) == ("84.00", "Can come Friday")
 
 
 def test_top_level_lines_are_one_standard_option_and_client_totals_are_ignored(job: Job, tradesperson: User) -> None:
@@ -164,7 +164,7 @@ def test_revising_publishes_a_new_version_and_the_history_says_what_changed(job:
         f"/api/bids/{bid_id}/", {"lines": [line(quantity="3"), line("materials", "Parts", "1", "30.00")]}, format="json"
     )
     assert revised.status_code == 200, revised.content
-    assert (revised.json()["quote"]["number"], revised.json()["amount"], revised.json()["revision"]) == (2, "165.00", 2)
+    assert (revised.json()["quote"]["number"], revised.json()["amount"], revised.json()["revision"]) == (2, "198.00", 2)
 
     history = client_for(customer).get(f"/api/bids/{bid_id}/quote/").json()
     assert history["bid_id"] == bid_id

@@ -43,14 +43,14 @@ def types(job: Job) -> list[str]:
     )
 
 
-def test_a_quote_is_priced_by_the_engine_and_the_bid_follows_its_net(job, bob):
+def test_a_quote_is_priced_by_the_engine_and_the_bid_follows_its_total(job, bob):
     version = submit(job, bob)
     option = version.options.get()
     # 2 x 45 + 30 + 25 = 145 net; 20% VAT 29; total 174; fee 10% of net 14.50; deposit 20% of total 34.80.
     assert (option.subtotal, option.net, option.tax, option.total) == (D("145.00"), D("145.00"), D("29.00"), D("174.00"))
     assert (option.platform_fee, option.payout, option.deposit, option.balance) == (D("14.50"), D("130.50"), D("34.80"), D("139.20"))
     assert [line.amount for line in option.lines.all()] == [D("90.00"), D("30.00"), D("25.00")]
-    assert version.bid.amount == D("145.00")
+    assert version.bid.amount == D("174.00")  # what the customer pays, VAT included
     assert types(job)[-2:] == ["bid.placed", "quote.published"]
 
 
@@ -62,7 +62,7 @@ def test_a_revision_is_a_new_version_with_what_changed(job, bob):
     assert published is not None
     changes = published.envelope["data"]["changes"]
     assert any("Labour" in c for c in changes) and any(c.startswith("Total") for c in changes)
-    assert Bid.objects.get(pk=v1.bid.pk).amount == D("190.00")
+    assert Bid.objects.get(pk=v1.bid.pk).amount == D("228.00")  # 190 net + 38 VAT
 
 
 def test_quote_rows_are_append_only_in_the_database(job, bob):
@@ -170,6 +170,7 @@ def test_the_accepted_option_becomes_the_bids_amount(job, bob, customer):
     version = submit(job, bob, good_better_best())
     accept(version, customer, tier="best")
     best = version.options.get(tier="best")
-    assert Bid.objects.get(pk=version.bid_id).amount == best.net
+    # What the customer agreed to pay, VAT included: not the cheapest option's figure the bid showed before.
+    assert Bid.objects.get(pk=version.bid_id).amount == best.total != min(o.total for o in version.options.all())
     awarded = OutboxEvent.objects.get(event_type="job.awarded")
-    assert awarded.envelope["data"]["amount"] == str(best.net)
+    assert awarded.envelope["data"]["amount"] == str(best.total)

@@ -114,9 +114,12 @@ def test_the_customer_sees_options_changes_and_accepts_with_a_promo_and_a_test_c
 
     accept = {"version": "2", "tier": "better", "promo_code": "WELCOME10", "expected_total": figures["total"]}
     declined = client.post(f"/jobs/{job.pk}/bids/{bid.pk}/accept-quote/", {**accept, "card_token": "tok_decline", "idempotency_key": "k1"})
-    assert declined.status_code == 302
-    page = client.get(f"/jobs/{job.pk}/")
-    assert "Your card was declined" in page.content.decode()
+    # The same page again, the form as it was filled in (promo code and card kept), the reason in words.
+    assert declined.status_code == 402
+    again = declined.content.decode()
+    assert "Your card was declined: the bank declined the card." in again and "card_declined" not in again
+    assert 'value="WELCOME10"' in again and 'value="tok_decline" selected' in again
+    assert f'name="expected_total" value="{figures["total"]}"' in again  # the promo's figures, so pressing again works
     job.refresh_from_db()
     assert job.status == Job.Status.OPEN
 

@@ -52,17 +52,17 @@ def test_quoting_revising_and_withdrawing(client: Client, lead, tradesperson: Us
 
     assert client.post(url + "quote/", quote_form()).status_code == 302
     bid = Bid.objects.get()
-    assert (bid.amount, bid.message) == (Decimal("120.00"), "Can do Tuesday")
+    assert (bid.amount, bid.message) == (Decimal("144.00"), "Can do Tuesday")  # 120 net + 20 % VAT: what the customer pays
     page = client.get(url)
     assert b"Your quote" in page.content and b"Revise your quote" in page.content and b"Send revised quote" in page.content
     assert page.context["draft"].options[0].lines[0].unit_price == "120"  # the builder is prefilled with the latest version
 
     client.post(url + "quote/", quote_form(price="110"))  # again: a new version
     bid.refresh_from_db()
-    assert (bid.amount, bid.revision) == (Decimal("110.00"), 2)
+    assert (bid.amount, bid.revision) == (Decimal("132.00"), 2)
     assert [v.number for v in client.get(url).context["versions"]] == [2, 1]
     state = {"job": client.get(f"/api/jobs/{lead.job_id}/").json(), "bid": client.get(f"/api/jobs/{lead.job_id}/bids/").json()[0]}
-    assert state["bid"]["amount"] == "110.00" and state["job"]["status"] == "open"
+    assert state["bid"]["amount"] == "132.00" and state["job"]["status"] == "open"
 
     client.post(url + "bid/withdraw/")
     bid.refresh_from_db()

@@ -28,6 +28,7 @@ from payments.payout_provider import PayoutProviderUnavailable, PayoutReport, Pa
 from payments.payout_simulator import SimulatedPayoutProvider
 from payments.selectors import payout_balance
 from tests.factories import offer, post_job, pro
+from tests.helpers import after_payments_executor
 from tests.quotes.helpers import accept, submit
 from tests.support import wait_until
 
@@ -62,8 +63,12 @@ def done_job(customer: User, bob: User) -> Payment:
     job_services.job_complete(job=job, actor=bob)
     with transaction.atomic():  # as the payments consumer runs it
         payments.payment_collect(job_id=job.pk)
-    # On a running stack (browser tests) the payments consumer may have collected it first.
-    wait_until(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID, timeout=30, message="the payment to be collected")
+    # The consumer only records the intent; the executor charges (on a running stack, its own executor may be first).
+    wait_until(
+        after_payments_executor(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID),
+        timeout=30,
+        message="the payment to be collected",
+    )
     payment = Payment.objects.get(job=job)
     assert payment.payout_due == EARNED
     return payment

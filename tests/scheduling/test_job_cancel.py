@@ -69,7 +69,7 @@ def _cancel(job: Job, actor, *, at) -> Payment:
         job_services.job_cancel(job=Job.objects.get(pk=job.pk), actor=actor)
         row = OutboxEvent.objects.filter(key=str(job.pk), event_type="job.cancelled").get()
         PaymentsHandler().handle(from_dict(row.envelope))
-    run_payments_executor()
+        run_payments_executor()  # at the pinned time: the intent is due then
     return Payment.objects.get(job=job)
 
 
@@ -134,7 +134,7 @@ def test_an_absent_customer_after_a_15_minute_wait_pays_the_call_out_fee(custome
         visit_customer_absent(job=job, actor=bob)
         row = OutboxEvent.objects.filter(key=str(job.pk), event_type="job.cancelled").get()
         PaymentsHandler().handle(from_dict(row.envelope))
-    run_payments_executor()
+        run_payments_executor()  # at the pinned time: the intent is due then
     payment = Payment.objects.get(job=job)
     assert Job.objects.get(pk=job.pk).status == Job.Status.CANCELLED
     assert payment.cancellation_fee == Decimal("30.00")  # the call-out fee, though the tradesperson cancelled

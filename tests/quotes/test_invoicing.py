@@ -23,6 +23,7 @@ from quotes.invoice_pdf import invoice_pdf
 from quotes.invoicing import invoice_emails_send_pending, invoice_issue
 from quotes.models import Invoice, InvoiceEmail, InvoiceSequence, PromoCode, QuoteAcceptance
 from tests.factories import CustomerFactory, offer, post_job, pro
+from tests.helpers import run_payments_executor
 
 from .helpers import accept, submit
 
@@ -42,11 +43,17 @@ def _complete(job: Job, tradesperson: User) -> None:
     job_services.job_complete(job=job, actor=tradesperson)
 
 
+def _charge(job_id: int) -> None:
+    """What happens after completion: the payments consumer records the intent, the executor charges (and the invoice is issued)."""
+    with transaction.atomic():  # as the payments consumer runs it: inside its transaction
+        payment_collect(job_id=job_id)
+    run_payments_executor()
+
+
 def _paid(customer: User, tradesperson: User, **accept_kw: Any) -> tuple[Job, QuoteAcceptance, Payment]:
     job, acceptance = _accepted(customer, tradesperson, **accept_kw)
     _complete(job, tradesperson)
-    with transaction.atomic():  # as the payments consumer runs it: inside its transaction
-        payment_collect(job_id=job.pk)
+    _charge(job.pk)
     return job, acceptance, Payment.objects.get(job=job)
 
 
@@ -111,8 +118,7 @@ def test_the_invoice_is_issued_once_when_the_payment_is_paid(customer) -> None:
     job, _acceptance = _accepted(customer, bob)
     assert not Invoice.objects.filter(job=job).exists()  # the deposit is only held
     _complete(job, bob)
-    with transaction.atomic():
-        payment_collect(job_id=job.pk)
+    _charge(job.pk)
     payment = Payment.objects.get(job=job)
     assert payment.status == Payment.Status.PAID
     invoice = Invoice.objects.get(job=job)
@@ -170,14 +176,15 @@ def test_numbers_count_per_business_and_a_rollback_leaves_no_gap(customer) -> No
         pass
 
     with pytest.raises(Boom), transaction.atomic():
-        payment_collect(job_id=first.pk)
+        payment = Payment.objects.get(job=first)
+        payment.status = Payment.Status.PAID
+        payment.save()  # as the executor's recording transaction does
         assert Invoice.objects.get(job=first).sequence_number == 1
         raise Boom  # the transaction that issued number 1 rolls back
     assert not Invoice.objects.filter(job=first).exists()
     assert not InvoiceSequence.objects.filter(supplier=bob, last_number__gt=0).exists()
     for job in (second, other, first):
-        with transaction.atomic():
-            payment_collect(job_id=job.pk)
+        _charge(job.pk)
     assert Invoice.objects.get(job=second).number == f"TL{bob.pk}-00001"
     assert Invoice.objects.get(job=first).number == f"TL{bob.pk}-00002"
     assert Invoice.objects.get(job=other).number == f"TL{eve.pk}-00001"
@@ -192,20 +199,22 @@ def test_payments_settling_at_once_get_consecutive_numbers() -> None:
         job, _ = _accepted(customer, bob)
         _complete(job, bob)
         jobs.append(job)
+    for job in jobs:  # the payments consumer records each intent
+        with transaction.atomic():
+            payment_collect(job_id=job.pk)
     barrier = threading.Barrier(len(jobs))
     errors: list[BaseException] = []
 
-    def settle(job_id: int) -> None:
+    def settle() -> None:  # four executors charge them at once: the invoices are issued concurrently
         try:
             barrier.wait()
-            with transaction.atomic():
-                payment_collect(job_id=job_id)
+            run_payments_executor()
         except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=settle, args=(job.pk,)) for job in jobs]
+    threads = [threading.Thread(target=settle) for _ in jobs]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -252,9 +261,11 @@ def test_the_customer_is_emailed_the_pdf_after_commit(customer, django_capture_o
     job, acceptance = _accepted(customer, bob)
     _complete(job, bob)
     mail.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        payment_collect(job_id=job.pk)
-        assert mail.outbox == []  # nothing is sent while the transaction is open
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
+        _charge(job.pk)
+    assert mail.outbox == [] and Invoice.objects.filter(job=job).exists()  # issued, but nothing sent before the commit
+    for callback in after_commit:
+        callback()
     invoice = Invoice.objects.get(job=job)
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -273,8 +284,8 @@ def test_a_failed_email_is_retried_by_the_clock(customer, settings, django_captu
     _complete(job, bob)
     settings.EMAIL_BACKEND = "tests.quotes.test_invoicing.FailingBackend"
     settings.INVOICES = {**settings.INVOICES, "EMAIL_RETRY_BASE_S": 0}
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        payment_collect(job_id=job.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        _charge(job.pk)
     row = InvoiceEmail.objects.get(invoice__job=job)
     assert row.status == InvoiceEmail.Status.PENDING and row.attempts == 1 and "SMTP down" in row.last_error
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

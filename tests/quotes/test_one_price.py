@@ -192,7 +192,7 @@ def test_a_declined_card_is_told_to_the_customer_in_words_and_never_to_the_trade
 @pytest.mark.django_db
 def test_the_migration_gives_quoted_bids_the_price_the_customer_pays(customer: User, tradesperson: User) -> None:
     # A migration module's name starts with a digit: it is imported by name.
-    migration = importlib.import_module("quotes.migrations.0007_bid_amount_is_what_the_customer_pays")
+    migration = importlib.import_module("quotes.migrations.0009_bid_amount_is_what_the_customer_pays")
     make_profile(tradesperson)
     open_job, won_job = post_job(customer), post_job(customer)
     for job in (open_job, won_job):

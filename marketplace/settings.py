@@ -334,6 +334,12 @@ PAYMENTS: dict[str, Any] = {
     # ...otherwise a fee when cancelling this close to the appointment (a share of the deposit).
     "LATE_CANCELLATION_HOURS": env_int("PAYMENTS_LATE_CANCELLATION_HOURS", 24),
     "LATE_CANCELLATION_FEE_PERCENT": env("PAYMENTS_LATE_CANCELLATION_FEE_PERCENT", "50"),
+    # Sign-off (payments/approval.py): the customer approves or reports a problem within this many hours of
+    # completion; silence approves. The balance is charged on approval.
+    "APPROVAL_WINDOW_HOURS": env_int("PAYMENTS_APPROVAL_WINDOW_HOURS", 48),
+    # A tip is at most this share of the price and at most this many pounds.
+    "TIP_MAX_PERCENT": env("PAYMENTS_TIP_MAX_PERCENT", "50"),
+    "TIP_MAX": env("PAYMENTS_TIP_MAX", "500"),
 }
 # --- Staff alerts (alerts/): moments that need a human, in the admin inbox and an incoming webhook ---
 STAFF_ALERTS: dict[str, Any] = {

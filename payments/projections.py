@@ -1,5 +1,7 @@
 """Kafka handler for payments: ``PaymentsHandler`` (consumer ``payments``, topic ``marketplace.jobs``)
-moves money when a job's lifecycle says so. ``job.status_changed`` to completed collects the price;
+moves money when a job's lifecycle says so. ``job.status_changed`` to completed asks the customer to
+sign off (``payments/approval.py``; nothing is charged); ``payment.approved`` and
+``payment.dispute_resolved`` collect the price (plus tip, less any refund agreed);
 ``job.cancelled`` applies the cancellation policy to the held deposit. Gateway calls carry
 idempotency keys derived from the payment, so a redelivered event moves nothing twice; a gateway
 outage raises ``Retryable`` (retried with backoff, never dead-lettered).
@@ -12,6 +14,8 @@ from jobs.models import Job
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 
+from .approval import payment_request_approval
+from .events import PaymentApprovedV1, PaymentDisputeResolvedV1
 from .services import payment_cancel, payment_collect
 
 
@@ -19,7 +23,13 @@ class PaymentsHandler(EventHandler):
     def on_job_status_changed(self, event: Envelope) -> None:
         data = event.payload(JobStatusChangedV2)
         if data["status"] == Job.Status.COMPLETED:
-            payment_collect(job_id=data["job_id"])
+            payment_request_approval(job_id=data["job_id"], completed_at=event.occurred_at)
+
+    def on_payment_approved(self, event: Envelope) -> None:
+        payment_collect(job_id=event.payload(PaymentApprovedV1)["job_id"])
+
+    def on_payment_dispute_resolved(self, event: Envelope) -> None:
+        payment_collect(job_id=event.payload(PaymentDisputeResolvedV1)["job_id"])
 
     def on_job_cancelled(self, event: Envelope) -> None:
         data = event.payload(JobCancelledV2)

@@ -8,9 +8,11 @@ Where money moves:
 
 - Acceptance (:func:`deposit_authorize`, synchronous, outside any transaction): the deposit is
   held on the card. Then :func:`payment_open` records the payment in the acceptance's transaction.
-- Completion (:func:`payment_collect`, run by the ``payments`` consumer on ``job.status_changed``
-  to completed): the held deposit is captured, the rest is authorised and captured with the same
-  card token, the tradesperson's payout (total less the platform fee) is released.
+- Completion (:func:`payment_collect`, run by the ``payments`` consumer once the customer approved
+  the work, the approval window ended, or staff resolved a dispute: ``payments/approval.py``):
+  the held deposit is captured, the rest (price + tip - any agreed reduction) is authorised and
+  captured with the same card token, the tradesperson's payout (that less the platform fee; a tip
+  carries no fee) is released.
 - Cancellation (:func:`payment_cancel`, the ``payments`` consumer on ``job.cancelled``): the
   cancellation policy (``payments/cancellation.py``) decides a fee, taken from the hold; the rest
   of the hold is released.
@@ -316,29 +318,59 @@ def _call(op: PaymentOperation, call: Any) -> GatewayResult:
 # --- completion -------------------------------------------------------------------------------
 
 
-def payment_collect(*, job_id: int) -> Payment | None:
-    """Take the whole price when the job is completed: capture the held deposit, then charge the rest.
+@dataclass(frozen=True)
+class CollectionTerms:
+    """What completing a payment takes: the one place price, tip and an agreed reduction are combined."""
 
+    charge: Decimal  # taken from the card in all: price + tip - reduction
+    platform_fee: Decimal  # the marketplace's share: none of the tip; on a reduced price, the same share as of the full one
+    status: str  # where the payment ends once charged
+
+
+def collection_terms(payment: Payment) -> CollectionTerms:
+    """Price + tip - reduction (``payments/approval.py`` sets the last two), the platform fee on it, and the final status."""
+    acceptance = payment.acceptance
+    price = acceptance.total - payment.reduction
+    fee = acceptance.platform_fee if payment.reduction == 0 else share_of(price, acceptance.platform_fee, acceptance.total)
+    status = Payment.Status.PAID
+    if payment.reduction > 0:
+        status = Payment.Status.REFUNDED if price == 0 else Payment.Status.PARTIALLY_REFUNDED
+    return CollectionTerms(charge=price + payment.tip, platform_fee=fee, status=status)
+
+
+# Approved by the customer (or the clock) or resolved by staff; deposit_held: completed before sign-off existed.
+COLLECTABLE = frozenset({Payment.Status.COMPLETING, Payment.Status.DEPOSIT_HELD})
+
+
+def payment_collect(*, job_id: int) -> Payment | None:
+    """Take the price (plus tip, less any reduction: :func:`collection_terms`) once the work is approved.
+
+    Captures the held deposit (or releases it when nothing is to be charged), then charges the rest.
     Idempotent (run by a consumer; redelivery repeats the same gateway keys). Runs inside the
     consumer's transaction: if it rolls back after the gateway acted, the retry gets the same
     answers from the gateway and records them.
     """
     payment = Payment.objects.select_for_update().select_related("acceptance").filter(job_id=job_id).first()
-    if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
+    if payment is None or payment.status not in COLLECTABLE:
         return None
-    acceptance = payment.acceptance
+    terms = collection_terms(payment)
     gw = gateway()
     pending: list[PendingEvent] = []
     base = f"payment:{payment.pk}"
+    if payment.held > 0 and terms.charge == 0:  # refunded in full after a dispute: release the hold, take nothing
+        op = _operation(payment, Op.Kind.VOID_DEPOSIT, payment.held, f"{base}:void", reason="Refunded in full")
+        _call(op, lambda: gw.void(authorization_id=payment.deposit_authorization_id, idempotency_key=op.idempotency_key))
+        pending.append(_job_event(ev.PAYMENT_VOIDED, payment, payment.held, reason="Refunded in full"))
+        payment.held = ZERO
     if payment.held > 0:
-        amount = payment.held
+        amount = min(payment.held, terms.charge)
         op = _operation(payment, Op.Kind.CAPTURE_DEPOSIT, amount, f"{base}:capture_deposit")
         result = _call(
             op, lambda: gw.capture(authorization_id=payment.deposit_authorization_id, amount=amount, idempotency_key=op.idempotency_key)
         )
         payment.held = ZERO
         payment.captured += result.amount
-    rest = acceptance.total - payment.captured
+    rest = terms.charge - payment.captured
     if rest > 0:
         op = _operation(payment, Op.Kind.AUTHORIZE_BALANCE, rest, f"{base}:authorize_balance", card_token=payment.card_token)
         result = _call(
@@ -376,10 +408,11 @@ def payment_collect(*, job_id: int) -> Payment | None:
             return payment
         payment.balance_authorization_id = result.gateway_id
         _capture_rest(payment, rest)
-    lifecycle.move(payment, Payment.Status.PAID)
-    payment.platform_revenue = acceptance.platform_fee
-    payment.payout_due = payment.captured - acceptance.platform_fee - payment.payout_paid
-    pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Job completed"))
+    lifecycle.move(payment, terms.status)
+    payment.platform_revenue = terms.platform_fee
+    payment.payout_due = payment.captured - terms.platform_fee - payment.payout_paid
+    if payment.captured > 0:
+        pending.append(_job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Job completed"))
     _save(payment, pending)
     return payment
 
@@ -399,7 +432,7 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
     payment.refresh_from_db()
     if payment.status != Payment.Status.BALANCE_FAILED:
         raise ServiceError("Nothing is due on this job.", code="nothing_due")
-    rest = payment.acceptance.total - payment.captured
+    rest = collection_terms(payment).charge - payment.captured
     key = f"payment:{payment.pk}:balance:{idempotency_key or hashlib.sha256(token.encode()).hexdigest()[:16]}"[:100]
     try:
         result = gateway().authorize(
@@ -422,8 +455,9 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
             _finish(op, Op.Status.SUCCEEDED, result=res)
         payment.captured += charge.amount
         payment.card_token = token
-        lifecycle.move(payment, Payment.Status.PAID)
-        payment.platform_revenue = payment.acceptance.platform_fee
+        terms = collection_terms(payment)
+        lifecycle.move(payment, terms.status)
+        payment.platform_revenue = terms.platform_fee
         payment.payout_due = payment.captured - payment.platform_revenue - payment.payout_paid
         _save(
             payment,

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("marketplace.accounts.urls")),
     path("", include("marketplace.notifications.urls")),
     path("", include("quotes.urls")),  # before jobs: its paths are more specific
+    path("", include("payments.urls")),  # before jobs too (sign-off)
     path("", include("jobs.urls")),
     path("", include("scheduling.urls")),
     path("", include("tracking.urls")),

@@ -106,16 +106,24 @@ class _PaymentFailed(TypedDict):
     reason: str
 
 
-class _SignOff(TypedDict):
-    """payment.approval_requested / approved / disputed / dispute_resolved (payments.events ``PaymentApprovalRequestedV1`` ...)."""
+class _SignOffRef(TypedDict):
+    """What every sign-off event (payments.events ``PaymentApprovalRequestedV1`` ... ``PaymentDisputeResolvedV1``) says."""
 
     payment_id: int
+
+
+class _Approved(_SignOffRef):
+    """payment.approved (``PaymentApprovedV1``)."""
+
+    tip: str
+    automatically: bool
+
+
+class _DisputeResolved(_SignOffRef):
+    """payment.dispute_resolved (``PaymentDisputeResolvedV1``)."""
+
     amount: str
-    approval_due_at: NotRequired[str]
-    tip: NotRequired[str]
-    automatically: NotRequired[bool]
-    dispute_id: NotRequired[int]
-    resolution: NotRequired[str]
+    resolution: str
 
 
 def _dt(value: str | None) -> Any:
@@ -514,7 +522,7 @@ class JobLiveHandler(EventHandler):
     def on_payment_approval_requested(self, event: Envelope) -> None:
         job, _ = self._payment(event)
         if job is not None:
-            d = event.payload(_SignOff)
+            d = event.payload(_SignOffRef)
             hours = settings.PAYMENTS["APPROVAL_WINDOW_HOURS"]
             notify(
                 recipient_id=job.customer_id,
@@ -529,9 +537,9 @@ class JobLiveHandler(EventHandler):
     def on_payment_approved(self, event: Envelope) -> None:
         job, tradesperson_id = self._payment(event)
         if job is not None and tradesperson_id is not None:
-            d = event.payload(_SignOff)
-            tip = Decimal(d.get("tip") or "0")
-            who = "The work was approved automatically" if d.get("automatically") else "The customer approved the work"
+            d = event.payload(_Approved)
+            tip = Decimal(d["tip"])
+            who = "The work was approved automatically" if d["automatically"] else "The customer approved the work"
             notify(
                 recipient_id=tradesperson_id,
                 kind="signoff_approved",
@@ -544,7 +552,7 @@ class JobLiveHandler(EventHandler):
     def on_payment_disputed(self, event: Envelope) -> None:
         job, tradesperson_id = self._payment(event)
         if job is not None and tradesperson_id is not None:
-            d = event.payload(_SignOff)
+            d = event.payload(_SignOffRef)
             notify(
                 recipient_id=tradesperson_id,
                 kind="signoff_disputed",
@@ -559,13 +567,13 @@ class JobLiveHandler(EventHandler):
         job, tradesperson_id = self._payment(event)
         if job is None:
             return
-        d = event.payload(_SignOff)
+        d = event.payload(_DisputeResolved)
         amount = Decimal(d["amount"])
         outcome = {
             "release": "the full price stands",
             "partial_refund": f"£{amount:,.2f} comes off the price",
             "full_refund": "nothing is charged for the job",
-        }.get(d.get("resolution", ""), "it is settled")
+        }.get(d["resolution"], "it is settled")
         for recipient, url in ((job.customer_id, f"/jobs/{job.pk}/"), (tradesperson_id, f"/leads/{job.pk}/")):
             if recipient is not None:
                 notify(

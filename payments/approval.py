@@ -153,7 +153,7 @@ def payment_dispute(*, payment: Payment, actor: User, description: str) -> Dispu
             )
         dispute = Dispute.objects.create(payment=payment, job_id=payment.job_id, description=text, opened_by=actor)
         lifecycle.move(payment, Payment.Status.DISPUTED)
-        _save(payment, [_job_event(ev.DISPUTED, payment, ZERO, actor_id=actor.pk, dispute_id=dispute.pk)])
+        _save(payment, [_job_event(ev.DISPUTED, payment, payment.acceptance.total, actor_id=actor.pk, dispute_id=dispute.pk)])
     return dispute
 
 

@@ -168,6 +168,7 @@ class PaymentApprovedV1(_SignOffV1):
 
 class PaymentDisputedV1(_SignOffV1):
     dispute_id: int
+    amount: str
 
 
 class PaymentDisputeResolvedV1(_SignOffV1):

@@ -36,6 +36,7 @@ def test_each_app_registers_its_own_tasks() -> None:
         "notifications.send_pending",
         "jobs.expire_and_widen",
         "payments.release_orphaned_holds",
+        "payments.auto_approve",
         "scheduling.reminders",
         "tracking.purge_pings",
         "alerts.due_and_webhooks",

@@ -20,7 +20,7 @@ class Payment(models.Model):
 
     class Status(models.TextChoices):
         DEPOSIT_HELD = "deposit_held", "Deposit held"
-        AWAITING_APPROVAL = "awaiting_approval", "Waiting for the customer's approval"
+        AWAITING_APPROVAL = "awaiting_approval", "Waiting for approval"
         DISPUTED = "disputed", "Problem reported"
         COMPLETING = "completing", "Taking payment"
         BALANCE_FAILED = "balance_failed", "Balance payment failed"

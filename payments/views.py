@@ -56,6 +56,11 @@ def signoff_fragment(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "payments/_signoff_body.html", {"job_id": job_id, **signoff_context(job_id=job_id, viewer=user)})
 
 
+def _back(user: User, payment: Payment) -> HttpResponse:
+    """To the page the form was on: the customer's job page, or the tradesperson's lead page."""
+    return redirect("job-detail" if user.pk == payment.customer_id else "lead-detail", job_id=payment.job_id)
+
+
 def _customers_payment(request: HttpRequest, job_id: int) -> tuple[User, Payment]:
     user = page_user(request)
     payment = selectors.payment_for_party(job_id=job_id, viewer=user)
@@ -72,7 +77,7 @@ def signoff_approve(request: HttpRequest, job_id: int) -> HttpResponse:
         tip = Decimal((request.POST.get("tip") or "0").strip().lstrip("£") or "0")
     except InvalidOperation:
         messages.error(request, "Enter the tip as an amount in pounds, for example 10 or 7.50, or leave it empty.")
-        return redirect("job-detail", job_id=job_id)
+        return _back(user, payment)
     try:
         approval.payment_approve(payment=payment, actor=user, tip=tip)
     except ServiceError as exc:
@@ -80,7 +85,7 @@ def signoff_approve(request: HttpRequest, job_id: int) -> HttpResponse:
     else:
         thanks = f" Your £{tip:,.2f} tip goes to the tradesperson in full." if tip > 0 else ""
         messages.success(request, f"Thank you — you approved the work. We're taking the payment now.{thanks}")
-    return redirect("job-detail", job_id=job_id)
+    return _back(user, payment)
 
 
 @login_required
@@ -95,4 +100,4 @@ def signoff_problem(request: HttpRequest, job_id: int) -> HttpResponse:
         messages.success(
             request, "Thanks for telling us. Nothing more is charged while our team looks into it; we'll tell you both the outcome."
         )
-    return redirect("job-detail", job_id=job_id)
+    return _back(user, payment)

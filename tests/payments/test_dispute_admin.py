@@ -59,6 +59,7 @@ def test_open_disputes_are_listed_with_their_evidence(client, staff, dispute) ->
     assert "The tap is still dripping this morning." in body and "I can come back on Friday." in body  # chat
     assert "The tradesperson marked the job completed." in body  # timeline
     assert reverse("admin:payments_dispute_resolve", args=[dispute.pk]) in body
+    assert body.index('id="dispute-resolve"') > body.index("</form>")  # not nested in the admin's own form
     assert "illegal_transition" not in body and "not_awaiting" not in body
 
 

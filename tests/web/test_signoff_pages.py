@@ -42,7 +42,8 @@ def test_the_tradesperson_waits_and_cannot_approve(client: Client, customer: Use
     client.force_login(bob)
     lead = client.get(f"/leads/{job.pk}/").content.decode()
     assert "Waiting for the customer&#x27;s approval" in lead or "Waiting for the customer's approval" in lead
-    assert client.post(f"/jobs/{job.pk}/signoff/approve/", {"tip": "0"}, follow=True).status_code == 200
+    refused = client.post(f"/jobs/{job.pk}/signoff/approve/", {"tip": "0"}, follow=True)
+    assert refused.status_code == 200 and "Only the customer who booked this job can approve the work." in refused.content.decode()
     assert Payment.objects.get(job=job).status == Payment.Status.AWAITING_APPROVAL
 
 

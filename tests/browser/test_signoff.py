@@ -92,6 +92,9 @@ def test_complete_then_the_customer_approves_with_a_tip(stack, new_page) -> None
     expect(panel).to_be_visible(timeout=LIVE)
     expect(panel.locator("#signoff-state")).to_contain_text("marked the work as done")
     expect(panel.get_by_role("button", name="Approve the work")).to_be_visible()
+    # The payment panel and the banners agree with it: no "deposit held, the rest is taken when done" left over.
+    expect(dora.locator("#payment-status")).to_have_text("Waiting for approval", timeout=LIVE)
+    expect(dora.locator("#accepted-banner")).to_be_hidden()
     assert_not_reloaded(dora)
     payment = Payment.objects.get(job=job)
     assert payment.status == Payment.Status.AWAITING_APPROVAL and payment.captured == 0

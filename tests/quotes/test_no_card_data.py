@@ -40,6 +40,7 @@ from marketplace.events.kafka import make_consumer
 from marketplace.events.models import OutboxEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
+from payments.approval import payment_approve
 from payments.models import GatewayWebhook, Payment
 from payments.services import payment_pay_balance, payment_refund, webhook_receive
 from payments.simulator import simulated_webhook
@@ -282,7 +283,10 @@ def test_no_card_like_number_in_the_database_logs_or_topics(broker, all_logs, ca
     job_services.job_complete(job=job, actor=bob)
     relay_all()
     payments = ConsumerRunner(get_consumer("payments"))
-    run_consumer_until(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID, runner=payments)
+    run_consumer_until(lambda: Payment.objects.get(job=job).status == Payment.Status.AWAITING_APPROVAL, runner=payments)
+    payment_approve(payment=Payment.objects.get(job=job), actor=customer, tip=D("5.00"))
+    relay_all()
+    run_consumer_until(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID, runner=ConsumerRunner(get_consumer("payments")))
     payment = Payment.objects.get(job=job)
     payment_refund(payment=payment, actor=staff, amount=D("10.00"), reason=f"Goodwill {PROBES['refund.reason']}", idempotency_key="scan-1")
     stored["refund.reason"] = payment.operations.get(kind="refund").reason

@@ -83,13 +83,14 @@ def payment_request_approval(*, job_id: int, completed_at: datetime) -> Payment 
     (the event's time, so a redelivery computes the same deadline). Emits ``payment.approval_requested``.
     Any other status: nothing happens (already asked, or cancelled).
     """
-    payment = Payment.objects.select_for_update().select_related("acceptance").filter(job_id=job_id).first()
-    if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
-        return None
-    lifecycle.move(payment, Payment.Status.AWAITING_APPROVAL)
-    payment.approval_due_at = completed_at + approval_window()
-    due = payment.approval_due_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    _save(payment, [_job_event(ev.APPROVAL_REQUESTED, payment, payment.acceptance.total, approval_due_at=due)])
+    with transaction.atomic():  # a savepoint inside the consumer's transaction; its own transaction elsewhere
+        payment = Payment.objects.select_for_update().select_related("acceptance").filter(job_id=job_id).first()
+        if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
+            return None
+        lifecycle.move(payment, Payment.Status.AWAITING_APPROVAL)
+        payment.approval_due_at = completed_at + approval_window()
+        due = payment.approval_due_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        _save(payment, [_job_event(ev.APPROVAL_REQUESTED, payment, payment.acceptance.total, approval_due_at=due)])
     return payment
 
 

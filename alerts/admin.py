@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString
 from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 
-from . import services
+from . import dispute_admin, services  # noqa: F401 (dispute_admin registers the Dispute admin)
 from .models import Alert, AlertDelivery, CancellationMark
 
 SEVERITY_COLOURS: dict[str, str] = {Alert.Severity.INFO: "#2b6cb0", Alert.Severity.WARNING: "#b7791f", Alert.Severity.CRITICAL: "#c53030"}

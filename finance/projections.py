@@ -54,7 +54,7 @@ class FinanceProjection(EventHandler):
                 "updated_at": now,
             },
         )
-        completed_or_closed = d["status"] not in ("deposit_held", "completing")
+        completed_or_closed = d["status"] not in ("deposit_held", "awaiting_approval", "disputed", "completing")
         balance_due = Decimal("0.00") if completed_or_closed else Decimal(d["total"]) - Decimal(d["captured"]) - Decimal(d["held"])
         if d["status"] == "balance_failed":
             balance_due = Decimal(d["total"]) - Decimal(d["captured"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.utils.dateparse import parse_datetime
@@ -105,6 +106,26 @@ class _PaymentFailed(TypedDict):
     stage: str
     amount: str
     reason: str
+
+
+class _SignOffRef(TypedDict):
+    """What every sign-off event (payments.events ``PaymentApprovalRequestedV1`` ... ``PaymentDisputeResolvedV1``) says."""
+
+    payment_id: int
+
+
+class _Approved(_SignOffRef):
+    """payment.approved (``PaymentApprovedV1``)."""
+
+    tip: str
+    automatically: bool
+
+
+class _DisputeResolved(_SignOffRef):
+    """payment.dispute_resolved (``PaymentDisputeResolvedV1``)."""
+
+    amount: str
+    resolution: str
 
 
 def _dt(value: str | None) -> Any:
@@ -499,6 +520,74 @@ class JobLiveHandler(EventHandler):
 
     def on_payment_voided(self, event: Envelope) -> None:
         self._payment(event)
+
+    # Sign-off (payments/approval.py): each party hears what concerns them; both pages refetch their panel.
+
+    def on_payment_approval_requested(self, event: Envelope) -> None:
+        job, _ = self._payment(event)
+        if job is not None:
+            d = event.payload(_SignOffRef)
+            hours = settings.PAYMENTS["APPROVAL_WINDOW_HOURS"]
+            notify(
+                recipient_id=job.customer_id,
+                kind="signoff_requested",
+                title="Please approve the finished work",
+                body=f"“{job.title}” is marked as done. Approve it (you can add a tip) or report a problem; "
+                f"if we don't hear from you within {hours} hours, it is approved automatically.",
+                url=f"/jobs/{job.pk}/",
+                object_key=f"payment:{d['payment_id']}:signoff",
+            )
+
+    def on_payment_approved(self, event: Envelope) -> None:
+        job, tradesperson_id = self._payment(event)
+        if job is not None and tradesperson_id is not None:
+            d = event.payload(_Approved)
+            tip = Decimal(d["tip"])
+            who = "The work was approved automatically" if d["automatically"] else "The customer approved the work"
+            notify(
+                recipient_id=tradesperson_id,
+                kind="signoff_approved",
+                title="Work approved" + (f" with a £{tip:,.2f} tip" if tip > 0 else ""),
+                body=f"{who} on “{job.title}”. We're taking the payment now; your payout follows.",
+                url=f"/leads/{job.pk}/",
+                object_key=f"payment:{d['payment_id']}:approved",
+            )
+
+    def on_payment_disputed(self, event: Envelope) -> None:
+        job, tradesperson_id = self._payment(event)
+        if job is not None and tradesperson_id is not None:
+            d = event.payload(_SignOffRef)
+            notify(
+                recipient_id=tradesperson_id,
+                kind="signoff_disputed",
+                title="The customer reported a problem",
+                body=f"The customer reported a problem with “{job.title}”. "
+                "Our team is looking into it; your payout waits until it is settled.",
+                url=f"/leads/{job.pk}/",
+                object_key=f"payment:{d['payment_id']}:disputed",
+            )
+
+    def on_payment_dispute_resolved(self, event: Envelope) -> None:
+        job, tradesperson_id = self._payment(event)
+        if job is None:
+            return
+        d = event.payload(_DisputeResolved)
+        amount = Decimal(d["amount"])
+        outcome = {
+            "release": "the full price stands",
+            "partial_refund": f"£{amount:,.2f} comes off the price",
+            "full_refund": "nothing is charged for the job",
+        }.get(d["resolution"], "it is settled")
+        for recipient, url in ((job.customer_id, f"/jobs/{job.pk}/"), (tradesperson_id, f"/leads/{job.pk}/")):
+            if recipient is not None:
+                notify(
+                    recipient_id=recipient,
+                    kind="signoff_resolved",
+                    title="The problem has been resolved",
+                    body=f"Our team looked into the problem with “{job.title}”: {outcome}.",
+                    url=url,
+                    object_key=f"payment:{d['payment_id']}:resolved",
+                )
 
     def on_payment_failed(self, event: Envelope) -> None:
         job, tradesperson_id = self._payment(event, to_tradesperson=False)

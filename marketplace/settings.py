@@ -342,6 +342,12 @@ PAYMENTS: dict[str, Any] = {
     # ...and a tradesperson on site this long without the customer may cancel with a call-out fee (pounds, at most the deposit).
     "CUSTOMER_NO_SHOW_WAIT_MINUTES": env_int("PAYMENTS_CUSTOMER_NO_SHOW_WAIT_MINUTES", 15),
     "CALL_OUT_FEE": env("PAYMENTS_CALL_OUT_FEE", "30.00"),
+    # Sign-off (payments/approval.py): the customer approves or reports a problem within this many hours of
+    # completion; silence approves. The balance is charged on approval.
+    "APPROVAL_WINDOW_HOURS": env_int("PAYMENTS_APPROVAL_WINDOW_HOURS", 48),
+    # A tip is at most this share of the price and at most this many pounds.
+    "TIP_MAX_PERCENT": env("PAYMENTS_TIP_MAX_PERCENT", "50"),
+    "TIP_MAX": env("PAYMENTS_TIP_MAX", "500"),
     # The payments executor (manage.py payments_executor) makes the gateway calls the services only record as intents.
     # A claimed operation is its executor's for this long; past it, another executor retries with the same key.
     "EXECUTOR_LEASE_S": env_int("PAYMENTS_EXECUTOR_LEASE_S", 120),

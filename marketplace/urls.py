@@ -32,11 +32,11 @@ urlpatterns = [
     path("", include("marketplace.accounts.urls")),
     path("", include("marketplace.notifications.urls")),
     path("", include("quotes.urls")),  # before jobs: its paths are more specific
+    path("", include("payments.urls")),  # before jobs too (the sign-off routes)
     path("", include("jobs.urls")),
     path("", include("scheduling.urls")),
     path("", include("tracking.urls")),
     path("", include("insights.urls")),
-    path("", include("payments.urls")),
 ]
 handler400 = "marketplace.api_errors.bad_request"
 handler404 = "marketplace.api_errors.not_found"

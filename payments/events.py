@@ -200,3 +200,50 @@ PAYOUT_FAILED = register(
     description="The payout provider could not pay; what the payout held is owed again (staff may retry).",
     payload=PayoutFailedV1,
 )
+
+# --- sign-off (payments/approval.py) ------------------------------------------------------------
+
+
+class _SignOffV1(TypedDict):
+    job_id: int
+    payment_id: int
+    status: str
+    customer_id: int
+    tradesperson_id: int
+
+
+class PaymentApprovalRequestedV1(_SignOffV1):
+    amount: str
+    approval_due_at: str
+
+
+class PaymentApprovedV1(_SignOffV1):
+    amount: str
+    tip: str
+    automatically: bool
+
+
+class PaymentDisputedV1(_SignOffV1):
+    dispute_id: int
+    amount: str
+
+
+class PaymentDisputeResolvedV1(_SignOffV1):
+    dispute_id: int
+    resolution: Literal["release", "partial_refund", "full_refund"]
+    amount: str
+    note: NotRequired[str]
+
+
+APPROVAL_REQUESTED = job_event(
+    "payment.approval_requested",
+    "The work is done: the customer is asked to approve it or report a problem.",
+    payload=PaymentApprovalRequestedV1,
+)
+APPROVED = job_event(
+    "payment.approved", "The customer approved the work (or the window ended); the balance is charged next.", payload=PaymentApprovedV1
+)
+DISPUTED = job_event("payment.disputed", "The customer reported a problem instead of approving.", payload=PaymentDisputedV1)
+DISPUTE_RESOLVED = job_event(
+    "payment.dispute_resolved", "Staff resolved a dispute; the balance (less any refund) is charged next.", payload=PaymentDisputeResolvedV1
+)

@@ -20,6 +20,8 @@ class Payment(models.Model):
 
     class Status(models.TextChoices):
         DEPOSIT_HELD = "deposit_held", "Deposit held"
+        AWAITING_APPROVAL = "awaiting_approval", "Waiting for approval"
+        DISPUTED = "disputed", "Problem reported"
         COMPLETING = "completing", "Taking payment"
         BALANCE_FAILED = "balance_failed", "Balance payment failed"
         PAID = "paid", "Paid"
@@ -51,6 +53,12 @@ class Payment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     settled_at = models.DateTimeField(null=True, blank=True)
+    # Sign-off (payments/approval.py): the customer approves the finished work, optionally with a tip, or reports a problem.
+    tip = money_field(default=Decimal("0.00"), help_text="Added by the customer on approval; all of it goes to the tradesperson.")
+    reduction = money_field(default=Decimal("0.00"), help_text="Taken off the price when staff resolve a dispute.")
+    approval_due_at = models.DateTimeField(null=True, blank=True, help_text="Approved automatically at this time unless disputed.")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_automatically = models.BooleanField(default=False)
 
     class Meta:
         db_table = "quotes_payment"  # made by the quotes app before payments had its own
@@ -60,6 +68,7 @@ class Payment(models.Model):
             models.CheckConstraint(condition=models.Q(refunded__lte=models.F("captured")), name="payment_refund_at_most_captured"),
             # payout_due may be negative: a refund after a payout is recovered from the next payout (payments/payouts.py).
             models.CheckConstraint(condition=models.Q(payout_paid__gte=0), name="payment_payout_paid_not_negative"),
+            models.CheckConstraint(condition=models.Q(tip__gte=0, reduction__gte=0), name="payment_tip_reduction_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -232,3 +241,39 @@ class PayoutItem(models.Model):
     @property
     def is_recovery(self) -> bool:
         return self.amount < 0
+
+
+class Dispute(models.Model):
+    """A problem the customer reported instead of approving the work; staff resolve it in admin.
+
+    At most one per payment. Resolving it sets the payment's ``reduction`` and lets the balance be
+    charged (``payments/approval.py`` :func:`~payments.approval.dispute_resolve`).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    class Resolution(models.TextChoices):
+        RELEASE = "release", "Pay the tradesperson in full"
+        PARTIAL_REFUND = "partial_refund", "Refund part of the price"
+        FULL_REFUND = "full_refund", "Refund the whole price"
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="dispute")
+    job = models.ForeignKey("jobs.Job", on_delete=models.PROTECT, related_name="disputes")
+    description = models.TextField(help_text="What the customer says is wrong.")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disputes_opened")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True)
+    amount = money_field(default=Decimal("0.00"), help_text="Taken off the price (the refund).")
+    staff_note = models.TextField(blank=True, help_text="Shown to both the customer and the tradesperson.")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="dispute_amount_not_negative")]
+
+    def __str__(self) -> str:
+        return f"Problem with job {self.job_id} ({self.get_status_display()})"

@@ -1,8 +1,9 @@
 """The payments app's periodic tasks (run by ``manage.py clock``).
 
-Release deposit holds whose acceptance never committed; the payout run; sending payouts and asking the
-payout provider about those on their way; warn when gateway operations wait for an executor that is not
-taking them (``manage.py payments_executor`` not running, or stuck).
+Release deposit holds whose acceptance never committed; approve finished work whose sign-off window
+ended without an answer; the payout run; sending payouts and asking the payout provider about those on
+their way; warn when gateway operations wait for an executor that is not taking them
+(``manage.py payments_executor`` not running, or stuck).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.conf import settings
 
 from marketplace.events.periodic import Outcome, PeriodicTask, register
 
+from .approval import payments_auto_approve
 from .executor import overdue
 from .payouts import payouts_poll, payouts_run, payouts_submit
 from .services import payments_reconcile
@@ -48,3 +50,11 @@ def _watch_executor() -> Outcome:
 
 
 register(PeriodicTask("payments.overdue_operations", _watch_executor, every_s=60, log_level=logging.WARNING))
+
+
+def _auto_approve() -> Outcome:
+    approved = payments_auto_approve()
+    return Outcome(approved, f"approved {approved} finished job(s) whose customer did not answer in time")
+
+
+register(PeriodicTask("payments.auto_approve", _auto_approve))

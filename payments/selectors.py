@@ -1,16 +1,17 @@
-"""Reading payouts: a tradesperson's balance and history, and one payout with who may see it."""
+"""Reading payments: a tradesperson's payout balance and history, one payout with who may see it, and a job's payment
+with its dispute for the sign-off panel."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 
 from marketplace.accounts.models import User
 
-from .models import Payout
+from .models import Dispute, Payment, Payout
 from .payouts import OPEN, ZERO, in_flight, minimum, owed_payments
 
 
@@ -49,3 +50,17 @@ def payout_for_viewer(*, viewer: User, payout_id: int) -> Payout:
     if payout is None or not (viewer.is_staff or payout.tradesperson_id == viewer.pk):
         raise Http404("No such payout.")
     return payout
+
+
+def payment_for_party(*, job_id: int, viewer: User) -> Payment | None:
+    """The job's payment if ``viewer`` is its customer or its tradesperson; None for anyone else."""
+    return (
+        Payment.objects.select_related("acceptance")
+        .filter(job_id=job_id)
+        .filter(Q(customer_id=viewer.pk) | Q(tradesperson_id=viewer.pk))
+        .first()
+    )
+
+
+def dispute_for(payment: Payment) -> Dispute | None:
+    return Dispute.objects.filter(payment=payment).first()

@@ -10,10 +10,12 @@ Where money moves:
 
 - Acceptance (:func:`deposit_authorize`, synchronous, outside any transaction): the deposit is
   held on the card. Then :func:`payment_open` records the payment in the acceptance's transaction.
-- Completion (:func:`payment_collect`, run by the ``payments`` consumer on ``job.status_changed``
-  to completed, records the intent; the payments executor, ``payments/executor.py``, makes the
-  calls): the held deposit is captured, the rest is authorised and captured with the same card
-  token, the tradesperson's payout (total less the platform fee) becomes owed (``payout_due``).
+- Completion (:func:`payment_collect`, run by the ``payments`` consumer once the customer approved
+  the work, the approval window ended, or staff resolved a dispute: ``payments/approval.py``)
+  records the intent; the payments executor (``payments/executor.py``) makes the calls: the held
+  deposit is captured (or released when nothing is to be charged), the rest (price + tip - any
+  agreed reduction) is authorised and captured with the same card token, and the tradesperson's
+  payout (that less the platform fee; a tip carries no fee) becomes owed (``payout_due``).
 - Cancellation (:func:`payment_cancel`, the ``payments`` consumer on ``job.cancelled``, records
   the intent; the executor calls): the cancellation policy (``payments/cancellation.py``) decides
   a fee, taken from the hold; the rest of the hold is released.
@@ -399,34 +401,67 @@ def payment_operation_record(*, operation: PaymentOperation, result: GatewayResu
 # --- completion -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CollectionTerms:
+    """What completing a payment takes: the one place price, tip and an agreed reduction are combined."""
+
+    charge: Decimal  # taken from the card in all: price + tip - reduction
+    platform_fee: Decimal  # the marketplace's share: none of the tip; on a reduced price, the same share as of the full one
+    status: str  # where the payment ends once charged
+
+
+def collection_terms(payment: Payment) -> CollectionTerms:
+    """Price + tip - reduction (``payments/approval.py`` sets the last two), the platform fee on it, and the final status."""
+    acceptance = payment.acceptance
+    price = acceptance.total - payment.reduction
+    fee = acceptance.platform_fee if payment.reduction == 0 else share_of(price, acceptance.platform_fee, acceptance.total)
+    status = Payment.Status.PAID
+    if payment.reduction > 0:
+        status = Payment.Status.REFUNDED if price == 0 else Payment.Status.PARTIALLY_REFUNDED
+    return CollectionTerms(charge=price + payment.tip, platform_fee=fee, status=status)
+
+
 def _amount_to_collect(payment: Payment) -> Decimal:
-    """What the customer still owes at completion: the agreed total less what was already taken. The one place it is worked out."""
-    return payment.acceptance.total - payment.captured
+    """What the customer still owes: price + tip - reduction, less what was already taken. The one place it is worked out."""
+    return collection_terms(payment).charge - payment.captured
+
+
+# Approved by the customer (or the clock) or resolved by staff; deposit_held: completed before sign-off existed.
+COLLECTABLE = frozenset({Payment.Status.COMPLETING, Payment.Status.DEPOSIT_HELD})
+_COLLECTION_STEPS = (Op.Kind.CAPTURE_DEPOSIT, Op.Kind.VOID_DEPOSIT, Op.Kind.AUTHORIZE_BALANCE, Op.Kind.CAPTURE_BALANCE)
 
 
 def payment_collect(*, job_id: int) -> Payment | None:
-    """Record the intent to take the whole price when the job is completed; the payments executor takes it.
+    """Record the intent to take the price (plus tip, less any reduction: :func:`collection_terms`); the payments executor takes it.
 
-    Runs in the ``payments`` consumer's transaction and calls no gateway: the payment becomes
-    ``completing`` and its first step is written as a pending operation (capture the held
-    deposit, or authorise the balance when nothing is held). Each recorded step writes the next
-    (:func:`payment_operation_record`) until the payment is ``paid`` (``payment.captured``) or
-    ``balance_failed`` (``payment.failed``). Idempotent: a redelivered event finds the payment
-    completing and changes nothing.
+    Runs in the ``payments`` consumer's transaction and calls no gateway: the payment is (or
+    becomes) ``completing`` and its first step is written as a pending operation (capture the held
+    deposit, release it when nothing is to be charged, or authorise the balance when nothing is
+    held). Each recorded step writes the next (:func:`payment_operation_record`) until the payment
+    is paid or refunded in part or in full (``payment.captured``), or ``balance_failed``
+    (``payment.failed``). Idempotent: a redelivered event finds the collection under way and
+    changes nothing.
     """
     payment = Payment.objects.select_for_update().select_related("acceptance").filter(job_id=job_id).first()
-    if payment is None or payment.status != Payment.Status.DEPOSIT_HELD:
+    if payment is None or payment.status not in COLLECTABLE:
         return None
-    lifecycle.move(payment, Payment.Status.COMPLETING)
+    if payment.status == Payment.Status.COMPLETING and Op.objects.filter(payment=payment, kind__in=_COLLECTION_STEPS).exists():
+        return None  # a redelivered event: the collection is under way
+    if payment.status == Payment.Status.DEPOSIT_HELD:
+        lifecycle.move(payment, Payment.Status.COMPLETING)
     _save(payment, _collect_next(payment))
     return payment
 
 
 def _collect_next(payment: Payment) -> list[PendingEvent]:
-    """Write the next step of a collection as an intent; with nothing left to take, the payment is paid (its events returned)."""
+    """Write the next step of a collection as an intent; with nothing left to take, the payment is done (its events returned)."""
     base = f"payment:{payment.pk}"
+    terms = collection_terms(payment)
+    if payment.held > 0 and terms.charge == 0:  # refunded in full after a dispute: release the hold, take nothing
+        _intend(payment, Op.Kind.VOID_DEPOSIT, payment.held, f"{base}:void", reason="Refunded in full")
+        return []
     if payment.held > 0:
-        _intend(payment, Op.Kind.CAPTURE_DEPOSIT, payment.held, f"{base}:capture_deposit")
+        _intend(payment, Op.Kind.CAPTURE_DEPOSIT, min(payment.held, terms.charge), f"{base}:capture_deposit")
         return []
     rest = _amount_to_collect(payment)
     if rest > 0:
@@ -435,18 +470,22 @@ def _collect_next(payment: Payment) -> list[PendingEvent]:
         else:
             _intend(payment, Op.Kind.CAPTURE_BALANCE, rest, f"{base}:capture_balance")
         return []
-    acceptance = payment.acceptance
-    lifecycle.move(payment, Payment.Status.PAID)
-    payment.platform_revenue = acceptance.platform_fee
-    payment.payout_due = payment.captured - acceptance.platform_fee - payment.payout_paid
+    lifecycle.move(payment, terms.status)
+    payment.platform_revenue = terms.platform_fee
+    payment.payout_due = payment.captured - terms.platform_fee - payment.payout_paid
+    if payment.captured == 0:
+        return []
     return [_job_event(ev.PAYMENT_CAPTURED, payment, payment.captured, captured_total=payment.captured, reason="Job completed")]
 
 
 def _collect_step_done(payment: Payment, op: PaymentOperation, result: GatewayResult) -> list[PendingEvent]:
     """Apply one recorded step of a collection and write the next; a declined balance ends it in ``balance_failed``."""
     if op.kind == Op.Kind.CAPTURE_DEPOSIT:
-        payment.held = ZERO
+        payment.held = ZERO  # capturing less than the hold releases the rest
         payment.captured += result.amount
+    elif op.kind == Op.Kind.VOID_DEPOSIT:
+        released, payment.held = payment.held, ZERO
+        return [_job_event(ev.PAYMENT_VOIDED, payment, released, reason=op.reason), *_collect_next(payment)]
     elif op.kind == Op.Kind.CAPTURE_BALANCE:
         payment.captured += result.amount
     elif op.kind == Op.Kind.AUTHORIZE_BALANCE and result.ok:
@@ -482,7 +521,7 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
     payment.refresh_from_db()
     if payment.status != Payment.Status.BALANCE_FAILED:
         raise ServiceError("Nothing is due on this job.", code="nothing_due")
-    rest = payment.acceptance.total - payment.captured
+    rest = collection_terms(payment).charge - payment.captured
     key = f"payment:{payment.pk}:balance:{idempotency_key or hashlib.sha256(token.encode()).hexdigest()[:16]}"[:100]
     try:
         result = gateway().authorize(
@@ -505,8 +544,9 @@ def payment_pay_balance(*, payment: Payment, actor: User, card_token: str, idemp
             _finish(op, Op.Status.SUCCEEDED, result=res)
         payment.captured += charge.amount
         payment.card_token = token
-        lifecycle.move(payment, Payment.Status.PAID)
-        payment.platform_revenue = payment.acceptance.platform_fee
+        terms = collection_terms(payment)
+        lifecycle.move(payment, terms.status)
+        payment.platform_revenue = terms.platform_fee
         payment.payout_due = payment.captured - payment.platform_revenue - payment.payout_paid
         _save(
             payment,

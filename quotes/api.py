@@ -26,6 +26,7 @@ from jobs.serializers import BidDeclineInputSerializer
 from marketplace.accounts.models import User
 from marketplace.api import ErrorSerializer, IsStaff, IsTradesperson, errors, found, request_user, valid
 from marketplace.errors import Refusal, ServiceError
+from payments import approval
 from payments import services as payments
 from payments.models import Payment
 from payments.webhooks import WebhookRejected
@@ -35,7 +36,9 @@ from . import selectors, services
 from .serializers import (
     AcceptInputSerializer,
     AcceptOutputSerializer,
+    ApproveInputSerializer,
     AwardInputSerializer,
+    DisputeInputSerializer,
     PayBalanceInputSerializer,
     PaymentOutputSerializer,
     PromoPriceInputSerializer,
@@ -404,6 +407,41 @@ class JobPayBalanceApi(APIView):
         key = _idempotency_key(request)
         payment = payments.payment_pay_balance(payment=payment, actor=viewer, card_token=data["card_token"], idempotency_key=key)
         return _payment_response(payment, viewer)
+
+
+class JobPaymentApproveApi(APIView):
+    @extend_schema(
+        tags=["payments"],
+        summary="Approve the finished work, optionally with a tip (the job's customer)",
+        description="Allowed while the payment is `awaiting_approval` (after the work is marked completed, until "
+        "`approval_due_at`, when it is approved automatically). The balance plus the tip is then charged in the "
+        "background; the payment moves to `completing`, then `paid`. Approving again with the same tip changes nothing.",
+        request=ApproveInputSerializer,
+        responses={200: PaymentOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        payment = _payment_or_404(request, job_id)
+        data = valid(ApproveInputSerializer, request.data)
+        viewer = request_user(request)
+        payment = approval.payment_approve(payment=payment, actor=viewer, tip=data["tip"])
+        return _payment_response(payment, viewer)
+
+
+class JobPaymentDisputeApi(APIView):
+    @extend_schema(
+        tags=["payments"],
+        summary="Report a problem with the finished work instead of approving it (the job's customer)",
+        description="Allowed while the payment is `awaiting_approval` and before `approval_due_at`. Nothing more is "
+        "charged until staff resolve it (pay in full, refund part or refund everything). 201 with the payment (`disputed`).",
+        request=DisputeInputSerializer,
+        responses={201: PaymentOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        payment = _payment_or_404(request, job_id)
+        data = valid(DisputeInputSerializer, request.data)
+        viewer = request_user(request)
+        dispute = approval.payment_dispute(payment=payment, actor=viewer, description=data["description"])
+        return _payment_response(dispute.payment, viewer, status.HTTP_201_CREATED)
 
 
 class PaymentRefundsApi(APIView):

@@ -15,6 +15,8 @@ urlpatterns = [
     path("jobs/<int:job_id>/award/", api.JobAwardApi.as_view(), name="api-job-award"),
     path("jobs/<int:job_id>/payment/", api.JobPaymentApi.as_view(), name="api-job-payment"),
     path("jobs/<int:job_id>/payment/pay-balance/", api.JobPayBalanceApi.as_view(), name="api-job-pay-balance"),
+    path("jobs/<int:job_id>/payment/approve/", api.JobPaymentApproveApi.as_view(), name="api-job-payment-approve"),
+    path("jobs/<int:job_id>/payment/dispute/", api.JobPaymentDisputeApi.as_view(), name="api-job-payment-dispute"),
     path("payments/<int:payment_id>/refunds/", api.PaymentRefundsApi.as_view(), name="api-payment-refunds"),
     path("payments/webhooks/simulated/", api.SimulatedWebhookApi.as_view(), name="api-payment-webhook-simulated"),
 ]

@@ -91,13 +91,19 @@ def _job_address(job: Job) -> str:
     return job.place or f"{job.latitude}, {job.longitude}"
 
 
+def invoice_due(payment: Payment) -> bool:
+    """Whether the work was charged for: paid in full, or in part after a dispute (a cancellation fee gets a receipt instead)."""
+    charged = payment.status in (Payment.Status.PAID, Payment.Status.PARTIALLY_REFUNDED)
+    return charged and payment.captured > 0 and payment.cancellation_fee == 0
+
+
 def invoice_issue(*, payment: Payment, now: datetime | None = None) -> Invoice | None:
     """Issue the job's invoice if its payment is paid and it has none yet; returns it (None when not due).
 
     Idempotent: a second call returns the existing invoice. Must run in a transaction (it locks
     the supplier's counter); the email is sent after that transaction commits.
     """
-    if payment.status != Payment.Status.PAID:
+    if not invoice_due(payment):
         return None
     existing = Invoice.objects.filter(job_id=payment.job_id).first()
     if existing is not None:

@@ -2,7 +2,7 @@
 
 - A job being cancelled (``jobs/signals.py``): a job cancelled before payment gives the customer's
   promo use back.
-- A payment that becomes paid gets its invoice (``invoicing.invoice_issue``) in the transaction
+- A payment that becomes paid (in full, or in part after a dispute) gets its invoice (``invoicing.invoice_issue``) in the transaction
   that saves it, through Django's own ``post_save`` signal of ``payments.Payment``: the payments
   app needs no hook of its own and never imports this one.
 """
@@ -27,7 +27,7 @@ def _job_cancelling(sender: Any, *, job: Job, **kwargs: Any) -> None:
 
 
 def _payment_saved(sender: type[Payment], instance: Payment, **_: Any) -> None:
-    if instance.status == Payment.Status.PAID:
+    if invoicing.invoice_due(instance):
         invoicing.invoice_issue(payment=instance)
 
 

@@ -387,6 +387,20 @@ class PayBalanceInputSerializer(serializers.Serializer):
     card_token = CardTokenField()
 
 
+class ApproveInputSerializer(serializers.Serializer):
+    tip = money_field(
+        min_value=Decimal("0.00"),
+        max_value=MAX_AMOUNT,
+        required=False,
+        default=Decimal("0.00"),
+        help_text="Optional, all of it to the tradesperson (no platform fee). Limits: settings PAYMENTS TIP_MAX_PERCENT / TIP_MAX.",
+    )
+
+
+class DisputeInputSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=2000, help_text="What is wrong with the work (10 to 2,000 characters).")
+
+
 class RefundInputSerializer(serializers.Serializer):
     amount = money_field(min_value=Decimal("0.01"), max_value=MAX_AMOUNT, help_text="At most what was kept (captured less refunded).")
     reason = serializers.CharField(max_length=200)
@@ -469,6 +483,7 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "job", "status", "currency", "total", "deposit", "balance", "held", "captured", "refunded",
             "cancellation_fee", "platform_fee", "payout", "payout_paid", "operations", "invoice_url", "invoice_pdf_url",
+            "tip", "reduction", "approval_due_at", "approved_at", "approved_automatically",
             "created_at", "updated_at", "settled_at",
         ]  # fmt: skip
 

@@ -378,7 +378,7 @@ def lead_work(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
             messages.success(request, "Work started. The customer can see it.")
         elif action == "complete":
             job_services.job_complete(job=job, actor=user)
-            messages.success(request, "Marked completed. We're taking the customer's payment now; your payout follows.")
+            messages.success(request, "Marked completed. We've asked the customer to approve the work; your payout follows their approval.")
         elif action == "absent":
             fee = customer_absent_context(job)["absent_fee"]
             visit_customer_absent(job=job, actor=user)

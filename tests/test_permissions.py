@@ -153,6 +153,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "bid-accept": Endpoint("POST", "/api/bids/{bid}/accept/", lambda w, role: ACCEPT),
     "payment-get": Endpoint("GET", "/api/jobs/{paid_job}/payment/"),
     "pay-balance": Endpoint("POST", "/api/jobs/{paid_job}/payment/pay-balance/", lambda w, role: {"card_token": "tok_visa"}),
+    "payment-approve": Endpoint("POST", "/api/jobs/{paid_job}/payment/approve/", lambda w, role: {"tip": "5.00"}),
+    "payment-dispute": Endpoint("POST", "/api/jobs/{paid_job}/payment/dispute/", lambda w, role: {"description": "The tap still drips."}),
     "refund": Endpoint(
         "POST",
         "/api/payments/{payment}/refunds/",
@@ -261,6 +263,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "bid-accept": expect(A=201, B=404, X=403, Y=404, staff=403),
     "payment-get": expect(A=200, B=404, X=200, Y=404, staff=200),
     "pay-balance": expect(A=409, B=404, X=403, Y=404, staff=403),  # paid in full: nothing due
+    "payment-approve": expect(A=409, B=404, X=403, Y=404, staff=403),  # paid already: nothing to sign off
+    "payment-dispute": expect(A=409, B=404, X=403, Y=404, staff=403),
     "refund": expect(A=403, B=403, X=403, Y=403, staff=200),
     "webhook": dict.fromkeys(ROLES, 400),  # no sign-in: only the gateway's signature counts, and this one is unsigned
     "finance": expect(A=403, B=403, X=403, Y=403, staff=200),

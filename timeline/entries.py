@@ -413,6 +413,33 @@ def _failed(e: JobTimelineEntry, v: Viewer) -> str:
     return f"The {stage} payment of {_money(e.data.get('amount'))} failed: {decline_reason(e.data.get('reason'))}."
 
 
+def _approval_requested(e: JobTimelineEntry, v: Viewer) -> str:
+    due = _when(e.data.get("approval_due_at"), v.zone)
+    who = "you approve" if v.role == "customer" else "the customer approves"
+    return f"Waiting until {who} the work; it is approved automatically on {due} if there is no answer."
+
+
+def _approved(e: JobTimelineEntry, v: Viewer) -> str:
+    tip = e.data.get("tip")
+    tipped = f" with a {_money(tip)} tip" if tip not in (None, "", "0", "0.00") else ""
+    if e.data.get("automatically"):
+        return f"The work was approved automatically (no answer in time){tipped}."
+    return f"{_cap(_customer(v))} approved the work{tipped}."
+
+
+def _disputed(e: JobTimelineEntry, v: Viewer) -> str:
+    return f"{_cap(_customer(v))} reported a problem with the work; our team is looking into it."
+
+
+def _dispute_resolved(e: JobTimelineEntry, v: Viewer) -> str:
+    outcome = {
+        "release": "the full price stands",
+        "partial_refund": f"{_money(e.data.get('amount'))} comes off the price",
+        "full_refund": "nothing is charged for the job",
+    }.get(e.data.get("resolution") or "", "it is settled")
+    return f"Our team resolved the problem: {outcome}."
+
+
 def _appt_booked(e: JobTimelineEntry, v: Viewer) -> str:
     return f"{_cap(_by(e, v))} booked the appointment for {_when(e.data.get('starts_at'), v.zone)}."
 
@@ -490,6 +517,10 @@ SENTENCES: dict[str, Callable[[JobTimelineEntry, Viewer], str]] = {
     "payment.refunded": _refunded,
     "payment.voided": _voided,
     "payment.failed": _failed,
+    "payment.approval_requested": _approval_requested,
+    "payment.approved": _approved,
+    "payment.disputed": _disputed,
+    "payment.dispute_resolved": _dispute_resolved,
     "appointment.booked": _appt_booked,
     "appointment.rescheduled": _appt_rescheduled,
     "appointment.cancelled": _appt_cancelled,

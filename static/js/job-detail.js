@@ -165,6 +165,9 @@
 
   function paymentEvent(d) {
     refreshPayment();
+    // "Deposit held, the rest is taken when the work is done" is over once the payment moves on (sign-off, charge, cancel).
+    var accepted = document.getElementById("accepted-banner");
+    if (accepted && d.status && d.status !== "deposit_held") accepted.hidden = true;
     if (d.stage === "deposit") return;                               // a declined deposit is shown by the accept form itself
   }
 
@@ -186,6 +189,10 @@
     "payment.refunded": paymentEvent,
     "payment.voided": paymentEvent,
     "payment.failed": paymentEvent,
+    "payment.approval_requested": paymentEvent,
+    "payment.approved": paymentEvent,
+    "payment.disputed": paymentEvent,
+    "payment.dispute_resolved": paymentEvent,
     "bid.placed": function (d) {
       var r = upsert(d);
       sort();

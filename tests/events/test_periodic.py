@@ -40,6 +40,7 @@ def test_each_app_registers_its_own_tasks() -> None:
         "payments.payout_poll",
         "payments.overdue_operations",
         "quotes.invoice_emails",
+        "payments.auto_approve",
         "scheduling.reminders",
         "tracking.purge_pings",
         "alerts.due_and_webhooks",

@@ -19,6 +19,7 @@ from jobs.services import job_cancel, job_complete, job_expire, job_start_work
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
+from payments.approval import payments_auto_approve
 from payments.models import Payment
 from payments.services import payment_refund
 from quotes.services import OptionInput
@@ -123,15 +124,22 @@ def handled_event_ids() -> set[Any]:
 
 
 def settle(w: World, rng: random.Random, *, refunds: bool = True) -> None:
-    """Run the payments consumer and executor (they collect completed jobs and charge cancellations), refund a few, publish everything."""
+    """Run the payments consumer (completed jobs wait for sign-off; cancellations are charged), let the clock
+    approve every sign-off nobody answered, run it again (it collects them), refund a few, publish everything."""
+    relay_all()
+    pending = ["deposit_held", "awaiting_approval", "completing", "cancelling"]
+    run_consumer_until(
+        after_payments_executor(
+            lambda: not Payment.objects.filter(status__in=pending[:1] + pending[3:], job__status__in=["completed", "cancelled"]).exists()
+        ),
+        get_consumer("payments"),
+        timeout=60,
+    )
+    payments_auto_approve(now=timezone.now() + timedelta(days=30))
     relay_all()
     run_consumer_until(
         after_payments_executor(
-            lambda: (
-                not Payment.objects.filter(
-                    status__in=["deposit_held", "completing", "cancelling"], job__status__in=["completed", "cancelled"]
-                ).exists()
-            )
+            lambda: not Payment.objects.filter(status__in=pending, job__status__in=["completed", "cancelled"]).exists()
         ),
         get_consumer("payments"),
         timeout=60,

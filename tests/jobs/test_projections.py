@@ -153,6 +153,7 @@ def test_the_customer_sees_a_bid_live_with_sequence_positions(broker, customer) 
 
 def test_quotes_and_payments_reach_the_customer_and_the_winner_never_a_competitor(broker, customer, monkeypatch) -> None:
     from marketplace.notifications.models import Notification
+    from payments.approval import payment_approve
     from payments.models import Payment
     from quotes.services import OptionInput
     from tests.quotes.helpers import accept, lines, quote, revise, submit
@@ -187,13 +188,22 @@ def test_quotes_and_payments_reach_the_customer_and_the_winner_never_a_competito
     payment_streams = {stream for stream, kind, _ in pushed if kind.startswith("payment.")}
     assert payment_streams == {f"job.{job.pk}", f"user.{x.pk}"}
 
-    # The work is done: the payments consumer records it, the executor takes the money, and the winner hears "Payment received".
+    # The work is done: the customer is asked to sign off; once they approve, the payments consumer takes
+    # the money, and the winner hears "Work approved" and "Payment received" (the competitor nothing).
     services.job_start_work(job=job, actor=x)
     services.job_complete(job=job, actor=x)
     relay_all()
+    payments_consumer = get_consumer("payments")
+    run_consumer_until(lambda: Payment.objects.filter(job=job, status=Payment.Status.AWAITING_APPROVAL).exists(), payments_consumer)
+    payment_approve(payment=Payment.objects.get(job=job), actor=customer, tip=Decimal("5.00"))
+    relay_all()
     run_consumer_until(
-        after_payments_executor(lambda: Payment.objects.filter(job=job, status=Payment.Status.PAID).exists()), get_consumer("payments")
+        after_payments_executor(lambda: Payment.objects.filter(job=job, status=Payment.Status.PAID).exists()), payments_consumer
     )
     relay_all()
     run_consumer_until(lambda: Notification.objects.filter(recipient=x, kind="payment_received").exists(), get_consumer("job-live"))
+    assert Notification.objects.get(recipient=customer, kind="signoff_requested").title == "Please approve the finished work"
+    assert Notification.objects.get(recipient=x, kind="signoff_approved").title == "Work approved with a £5.00 tip"
+    assert not Notification.objects.filter(recipient=customer, kind="signoff_approved").exists()
     assert not Notification.objects.filter(recipient=y, kind__startswith="payment").exists()
+    assert not Notification.objects.filter(recipient=y, kind__startswith="signoff").exists()

@@ -27,6 +27,15 @@ def test_money_flows_forward_only() -> None:
     assert not can_move(S.DEPOSIT_HELD, S.REFUNDED)  # nothing was taken yet
 
 
+def test_sign_off_comes_between_completion_and_the_charge() -> None:
+    assert can_move(S.DEPOSIT_HELD, S.AWAITING_APPROVAL)
+    assert can_move(S.AWAITING_APPROVAL, S.COMPLETING) and can_move(S.AWAITING_APPROVAL, S.DISPUTED)
+    assert can_move(S.DISPUTED, S.COMPLETING)
+    assert {S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED} <= TRANSITIONS[S.COMPLETING]
+    assert not can_move(S.AWAITING_APPROVAL, S.PAID)  # only through an approval or a resolution
+    assert not can_move(S.DISPUTED, S.AWAITING_APPROVAL) and not can_move(S.DISPUTED, S.PAID)
+
+
 def test_an_illegal_step_is_refused_and_changes_nothing() -> None:
     payment = Payment(status=S.REFUNDED)
     with pytest.raises(IllegalPaymentStep) as refused:
@@ -40,4 +49,4 @@ def test_an_illegal_step_is_refused_and_changes_nothing() -> None:
 
 def test_settled_statuses_are_the_ones_nothing_moves_on_its_own() -> None:
     assert {S.PAID, S.CANCELLED, S.PARTIALLY_REFUNDED, S.REFUNDED} == SETTLED
-    assert not SETTLED & {S.DEPOSIT_HELD, S.COMPLETING, S.BALANCE_FAILED, S.CANCELLING}
+    assert not SETTLED & {S.DEPOSIT_HELD, S.AWAITING_APPROVAL, S.DISPUTED, S.COMPLETING, S.BALANCE_FAILED, S.CANCELLING}

@@ -26,6 +26,7 @@ from marketplace.events.kafka import make_admin, make_consumer
 from marketplace.events.registry import get_consumer
 from marketplace.events.replay import rebuild
 from marketplace.events.topics import Topic, kafka_topic
+from payments.approval import payment_approve
 from payments.models import Payment
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.helpers import after_payments_executor
@@ -89,8 +90,12 @@ def test_the_broker_compacts_a_settled_payment_away_and_a_rebuild_gives_the_same
     job_services.job_start_work(job=settled_job, actor=bob)
     job_services.job_complete(job=settled_job, actor=bob)
     relay_all()
+    payments_consumer = get_consumer("payments")
+    run_consumer_until(lambda: Payment.objects.get(job=settled_job).status == Payment.Status.AWAITING_APPROVAL, payments_consumer)
+    payment_approve(payment=Payment.objects.get(job=settled_job), actor=customer)
+    relay_all()
     run_consumer_until(
-        after_payments_executor(lambda: Payment.objects.get(job=settled_job).status == Payment.Status.PAID), get_consumer("payments")
+        after_payments_executor(lambda: Payment.objects.get(job=settled_job).status == Payment.Status.PAID), payments_consumer
     )
     pay_out(bob)  # settled once the tradesperson is paid out too
     relay_all()

@@ -40,6 +40,7 @@ from marketplace.events.kafka import make_consumer
 from marketplace.events.models import OutboxEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
+from payments.approval import dispute_resolve, payment_approve, payment_dispute, payment_request_approval
 from payments.models import GatewayWebhook, Payment
 from payments.services import payment_pay_balance, payment_refund, webhook_receive
 from payments.simulator import simulated_webhook
@@ -73,6 +74,8 @@ FREE_TEXT_FIELDS = (
     "quote_revise.message",
     "job_cancel.reason",
     "refund.reason",
+    "dispute.description",
+    "dispute.staff_note",
 )
 
 
@@ -283,11 +286,32 @@ def test_no_card_like_number_in_the_database_logs_or_topics(broker, all_logs, ca
     job_services.job_complete(job=job, actor=bob)
     relay_all()
     payments = ConsumerRunner(get_consumer("payments"))
-    run_consumer_until(after_payments_executor(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID), runner=payments)
+    run_consumer_until(lambda: Payment.objects.get(job=job).status == Payment.Status.AWAITING_APPROVAL, runner=payments)
+    payment_approve(payment=Payment.objects.get(job=job), actor=customer, tip=D("5.00"))
+    relay_all()
+    run_consumer_until(
+        after_payments_executor(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID),
+        runner=ConsumerRunner(get_consumer("payments")),
+    )
     payment = Payment.objects.get(job=job)
     payment_refund(payment=payment, actor=staff, amount=D("10.00"), reason=f"Goodwill {PROBES['refund.reason']}", idempotency_key="scan-1")
     stored["refund.reason"] = payment.operations.get(kind="refund").reason
     _refused(lambda: payment_pay_balance(payment=payment, actor=customer, card_token=CARD), "card_number_sent")
+
+    # A third job whose customer reports a problem (free text) that staff resolve with a note (free text).
+    disputed = post_job(customer)
+    offer(disputed, bob)
+    disputed_version = quote_submit(
+        job=disputed, tradesperson=bob, quote=QuoteInput(options=[OptionInput(lines=[LineItem("other", "Visit", D(1), D("60.00"))])])
+    )
+    quote_accept(job=disputed, bid=disputed_version.bid, actor=customer, version_number=1, card_token="tok_visa")
+    job_services.job_start_work(job=disputed, actor=bob)
+    job_services.job_complete(job=disputed, actor=bob)
+    asked = payment_request_approval(job_id=disputed.pk, completed_at=timezone.now())  # as the payments consumer does
+    assert asked is not None
+    dispute = payment_dispute(payment=asked, actor=customer, description=f"Still leaking {PROBES['dispute.description']}")
+    dispute = dispute_resolve(dispute=dispute, actor=staff, outcome="release", note=f"Checked {PROBES['dispute.staff_note']}")
+    stored["dispute.description"], stored["dispute.staff_note"] = dispute.description, dispute.staff_note
 
     # A second job, accepted then cancelled late by the customer (a fee is kept).
     late = post_job(customer, window_start=timezone.now() + timedelta(hours=2), window_end=timezone.now() + timedelta(hours=4))
@@ -316,7 +340,7 @@ def test_no_card_like_number_in_the_database_logs_or_topics(broker, all_logs, ca
 
     # Everything onto the topics, and the finance read model built from the compacted topic.
     relay_all()
-    run_consumer_until(lambda: FinanceLedgerEntry.objects.count() == 2, runner=ConsumerRunner(get_consumer("finance")))
+    run_consumer_until(lambda: FinanceLedgerEntry.objects.count() == 3, runner=ConsumerRunner(get_consumer("finance")))
     relay_all()
 
     # What each free-text field kept: redacted, except the known gaps (see KNOWN_GAPS).

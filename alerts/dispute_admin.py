@@ -25,6 +25,7 @@ from jobs.models import JobPhoto
 from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 from marketplace.errors import ServiceError
+from marketplace.money import format_money
 from payments.approval import dispute_resolve
 from payments.models import Dispute
 from timeline.models import JobTimelineEntry
@@ -39,7 +40,7 @@ class ResolveForm(forms.Form):
         min_value=Decimal("0.01"),
         max_digits=12,
         decimal_places=2,
-        label="Refund (£)",
+        label="Refund",
         help_text="For a partial refund only.",
     )
     note = forms.CharField(
@@ -72,7 +73,7 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Price")
     def price(self, obj: Dispute) -> str:
-        return f"£{obj.payment.acceptance.total:,.2f}"
+        return format_money(obj.payment.acceptance.total)
 
     def get_urls(self) -> list[URLPattern]:
         resolve = path("<int:dispute_id>/resolve/", self.admin_site.admin_view(self.resolve_view), name="payments_dispute_resolve")

@@ -31,6 +31,7 @@ from django.utils import timezone
 from marketplace.accounts.models import User
 from marketplace.cards import redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
+from marketplace.money import format_money
 
 from . import events as ev
 from . import lifecycle
@@ -104,7 +105,7 @@ def payment_approve(*, payment: Payment, actor: User, tip: Decimal = ZERO) -> Pa
     _customer_only(payment, actor, "approve the work")
     tip = Decimal(tip or 0)
     if tip < 0:
-        raise ServiceError("A tip can't be negative. Leave it at £0 for no tip.", code="bad_tip", kind=Refusal.INVALID)
+        raise ServiceError(f"A tip can't be negative. Leave it at {format_money(0)} for no tip.", code="bad_tip", kind=Refusal.INVALID)
     if tip != tip.quantize(CENT):
         raise ServiceError("Enter the tip in pounds and pence, for example 10 or 7.50.", code="bad_tip", kind=Refusal.INVALID)
     with transaction.atomic():
@@ -115,7 +116,7 @@ def payment_approve(*, payment: Payment, actor: User, tip: Decimal = ZERO) -> Pa
             raise _not_awaiting(payment)
         limit = tip_limit(payment)
         if tip > limit:
-            raise ServiceError(f"The most you can tip on this job is £{limit:,.2f}.", code="tip_too_large", kind=Refusal.INVALID)
+            raise ServiceError(f"The most you can tip on this job is {format_money(limit)}.", code="tip_too_large", kind=Refusal.INVALID)
         lifecycle.move(payment, Payment.Status.COMPLETING)
         payment.tip = tip
         payment.approved_at = timezone.now()
@@ -210,7 +211,7 @@ def dispute_resolve(*, dispute: Dispute, actor: User, outcome: str, amount: Deci
             reduction = Decimal(amount or 0)
             if reduction != reduction.quantize(CENT) or not ZERO < reduction < total:
                 raise ServiceError(
-                    f"A partial refund must be more than £0 and less than the price (£{total:,.2f}); "
+                    f"A partial refund must be more than {format_money(0)} and less than the price ({format_money(total)}); "
                     "to give everything back choose a full refund.",
                     code="bad_amount",
                     kind=Refusal.INVALID,

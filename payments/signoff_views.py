@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jobs.views import page_user
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
+from marketplace.money import currency_symbol, format_money
 
 from . import approval, selectors
 from .models import Payment
@@ -74,7 +75,7 @@ def _customers_payment(request: HttpRequest, job_id: int) -> tuple[User, Payment
 def signoff_approve(request: HttpRequest, job_id: int) -> HttpResponse:
     user, payment = _customers_payment(request, job_id)
     try:
-        tip = Decimal((request.POST.get("tip") or "0").strip().lstrip("£") or "0")
+        tip = Decimal((request.POST.get("tip") or "0").strip().lstrip(currency_symbol()) or "0")
     except InvalidOperation:
         messages.error(request, "Enter the tip as an amount in pounds, for example 10 or 7.50, or leave it empty.")
         return _back(user, payment)
@@ -83,7 +84,7 @@ def signoff_approve(request: HttpRequest, job_id: int) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
-        thanks = f" Your £{tip:,.2f} tip goes to the tradesperson in full." if tip > 0 else ""
+        thanks = f" Your {format_money(tip)} tip goes to the tradesperson in full." if tip > 0 else ""
         messages.success(request, f"Thank you — you approved the work. We're taking the payment now.{thanks}")
     return _back(user, payment)
 

@@ -1,7 +1,12 @@
 """A hypothesis stateful test of a payment's whole life through the real services, gateway and Postgres.
 
-Random sequences of what can happen to a booked job (start, complete, cancel by either side,
-staff refunds, provider webhooks, redelivered consumer events) never break the money invariants.
+Random sequences of what can happen to a booked job (start, complete, the customer's sign-off
+with or without a tip, a dispute and staff resolving it, approval by the clock, cancel by either
+side, staff refunds, payouts paid or failed, provider webhooks, redelivered consumer events, and
+the payments executor running between any two of them) never break the money invariants: per
+payment, what was kept is the platform's revenue plus what is paid out and owed; per
+tradesperson, what payouts paid is what the payments say was paid out; the simulated
+processor captured exactly what we recorded, and nothing was charged twice.
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from payments import lifecycle as payment_lifecycle
+from payments import payouts
 from payments import services as payments
+from payments.approval import dispute_resolve, payment_approve, payment_dispute, payment_request_approval, payments_auto_approve
 from payments.executor import run_due
-from payments.models import Payment, PaymentOperation
+from payments.models import Dispute, Payment, PaymentOperation, Payout
+from payments.payout_provider import PayoutReport
 from payments.webhooks import sign_webhook
 from tests.factories import offer, post_job, pro
 
@@ -76,8 +84,56 @@ class PaymentLife(RuleBasedStateMachine):
             job_services.job_complete(job=self._job(), actor=self.pro)
         except ServiceError:
             return
+        for _ in range(2 if redeliver else 1):  # the payments consumer asks the customer to sign off
+            payment_request_approval(job_id=self.job.pk, completed_at=timezone.now())
+
+    def _collect(self, redeliver: bool = False) -> None:
+        """What the payments consumer does on payment.approved / payment.dispute_resolved (perhaps delivered twice)."""
         for _ in range(2 if redeliver else 1):
             payments.payment_collect(job_id=self.job.pk)
+
+    @rule(tip_pence=st.sampled_from([0, 500, 1234]), redeliver=st.booleans())
+    def approve(self, tip_pence: int, redeliver: bool) -> None:
+        try:
+            payment_approve(payment=self.payment, actor=self.customer, tip=D(tip_pence) / 100)
+        except ServiceError as exc:
+            note(f"approval refused: {exc.code}")
+            return
+        self._collect(redeliver)
+
+    @rule()
+    def window_ends_without_an_answer(self) -> None:
+        if payments_auto_approve(now=timezone.now() + timedelta(days=3)):
+            self._collect()
+
+    @rule()
+    def customer_reports_a_problem(self) -> None:
+        try:
+            payment_dispute(payment=self.payment, actor=self.customer, description="The tap still drips.")
+        except ServiceError as exc:
+            note(f"dispute refused: {exc.code}")
+
+    @rule(outcome=st.sampled_from(list(Dispute.Resolution.values)), pence=st.integers(min_value=1, max_value=30000))
+    def staff_resolve(self, outcome: str, pence: int) -> None:
+        dispute = Dispute.objects.filter(job=self.job, status=Dispute.Status.OPEN).first()
+        if dispute is None:
+            return
+        try:
+            dispute_resolve(dispute=dispute, actor=self.staff, outcome=outcome, amount=D(pence) / 100, note="Checked the photos.")
+        except ServiceError as exc:
+            note(f"resolution refused: {exc.code}")
+            return
+        self._collect()
+
+    @rule(paid=st.booleans())
+    def payout(self, paid: bool) -> None:
+        """A payout run for the tradesperson; the provider says paid, or failed (the items are owed again)."""
+        payout = payouts.payout_create_for(tradesperson_id=self.pro.pk, at_least=D("0.01"))
+        if payout is None:
+            return
+        reference = f"po_{next(_names)}"
+        payouts.payout_record(payout_id=payout.pk, report=PayoutReport(reference, "in_transit"))
+        payouts.payout_record(payout_id=payout.pk, report=PayoutReport(reference, "paid" if paid else "failed", "" if paid else "closed"))
 
     @rule()
     def executor_runs(self) -> None:
@@ -131,7 +187,7 @@ class PaymentLife(RuleBasedStateMachine):
             return
         p = self.payment
         total = p.acceptance.total
-        assert D(0) <= p.refunded <= p.captured <= total
+        assert D(0) <= p.refunded <= p.captured <= total + p.tip
         assert p.held >= 0 and p.platform_revenue >= 0 and p.payout_paid >= 0
         assert p.kept == p.platform_revenue + p.payout_paid + p.payout_due
         ops = Op.objects.filter(payment=p, status=Op.Status.SUCCEEDED)
@@ -141,9 +197,19 @@ class PaymentLife(RuleBasedStateMachine):
         if p.status in payment_lifecycle.SETTLED:
             assert p.held == 0  # payout_due stays owed until a payout run pays it
         if p.status == Payment.Status.PAID:
-            assert p.captured == total
+            assert p.captured == total + p.tip
+        signed_off = p.approved_at is not None or Dispute.objects.filter(payment=p, status=Dispute.Status.RESOLVED).exists()
+        if signed_off and p.status not in (Payment.Status.COMPLETING, Payment.Status.BALANCE_FAILED):
+            assert p.captured == total + p.tip - p.reduction  # signed off: the price, plus the tip, less any agreed refund
         if p.status == Payment.Status.CANCELLED:
             assert p.captured == p.cancellation_fee <= p.acceptance.deposit
+
+    @invariant()
+    def payouts_paid_what_the_payments_say(self) -> None:
+        if not hasattr(self, "job"):
+            return
+        paid = Payout.objects.filter(tradesperson=self.pro, status=Payout.Status.PAID).aggregate(s=Sum("amount"))["s"] or D(0)
+        assert paid == (Payment.objects.filter(tradesperson=self.pro).aggregate(s=Sum("payout_paid"))["s"] or D(0))
 
     @invariant()
     def the_processor_agrees_and_charged_nothing_twice(self) -> None:
@@ -161,5 +227,5 @@ class PaymentLife(RuleBasedStateMachine):
 @pytest.mark.slow
 def test_payment_life() -> None:
     run = PaymentLife.TestCase
-    run.settings = hsettings(max_examples=25, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck))
+    run.settings = hsettings(max_examples=25, stateful_step_count=14, deadline=None, suppress_health_check=list(HealthCheck))
     run().runTest()

@@ -23,6 +23,7 @@ from payments import approval
 from payments.models import Dispute, Payment, PaymentOperation
 from payments.services import payment_collect
 from quotes.models import QuoteAcceptance
+from tests.helpers import run_payments_executor
 from tests.quotes.test_payments import booked
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,13 @@ COMPLETED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
+def collect(job: Job) -> Payment:
+    """What follows payment.approved / payment.dispute_resolved: the payments consumer records the intent, the executor charges."""
+    assert payment_collect(job_id=job.pk) is not None
+    run_payments_executor()
+    return Payment.objects.get(job=job)
+
+
 def staff(db: None) -> User:
     return User.objects.create_user("resolver", password="pw-123456-x", is_staff=True)
 
@@ -71,7 +79,7 @@ def test_the_customer_approves_with_a_tip_that_goes_entirely_to_the_tradesperson
     # A double click with the same tip is harmless.
     assert approval.payment_approve(payment=payment, actor=customer, tip=D("12.50")).status == Payment.Status.COMPLETING
 
-    paid = payment_collect(job_id=job.pk)
+    paid = collect(job)
     assert paid is not None and paid.status == Payment.Status.PAID
     assert paid.captured == acceptance.total + D("12.50")
     assert paid.platform_revenue == acceptance.platform_fee  # no fee on the tip
@@ -119,7 +127,7 @@ def test_silence_approves_once_the_window_ends(customer):
     assert payment.status == Payment.Status.COMPLETING and payment.approved_automatically and payment.tip == 0
     [event] = events(job, "payment.approved")
     assert event["automatically"] is True
-    paid = payment_collect(job_id=job.pk)
+    paid = collect(job)
     assert paid is not None and paid.captured == acceptance.total and paid.status == Payment.Status.PAID
 
 
@@ -161,7 +169,7 @@ def test_staff_release_charges_the_full_price(customer, staff):
     assert refused.value.code == "forbidden"
     resolved = approval.dispute_resolve(dispute=dispute, actor=staff, outcome="release", note="Photos show the job done.")
     assert resolved.status == Dispute.Status.RESOLVED and resolved.resolved_by == staff and resolved.amount == 0
-    paid = payment_collect(job_id=job.pk)
+    paid = collect(job)
     assert paid is not None and paid.status == Payment.Status.PAID and paid.captured == acceptance.total
     with pytest.raises(ServiceError) as refused:
         approval.dispute_resolve(dispute=dispute, actor=staff, outcome="full_refund")
@@ -177,7 +185,7 @@ def test_staff_partial_refund_charges_less_and_shares_the_fee(customer, staff):
     approval.dispute_resolve(dispute=dispute, actor=staff, outcome="partial_refund", amount=D("50.00"), note="Half the tiles")
     [event] = events(job, "payment.dispute_resolved")
     assert (event["resolution"], event["amount"], event["note"]) == ("partial_refund", "50.00", "Half the tiles")
-    paid = payment_collect(job_id=job.pk)
+    paid = collect(job)
     assert paid is not None and paid.status == Payment.Status.PARTIALLY_REFUNDED
     charged = acceptance.total - D("50.00")
     assert paid.captured == charged and paid.held == 0 and paid.refunded == 0
@@ -188,7 +196,7 @@ def test_staff_partial_refund_charges_less_and_shares_the_fee(customer, staff):
 def test_staff_full_refund_releases_the_hold_and_charges_nothing(customer, staff):
     job, acceptance, dispute = _disputed(customer, "bobfull")
     approval.dispute_resolve(dispute=dispute, actor=staff, outcome="full_refund")
-    paid = payment_collect(job_id=job.pk)
+    paid = collect(job)
     assert paid is not None and paid.status == Payment.Status.REFUNDED
     assert (paid.held, paid.captured, paid.platform_revenue, paid.payout_paid) == (0, 0, 0, 0)
     ops = list(Op.objects.filter(payment=paid).values_list("kind", "amount", "status"))

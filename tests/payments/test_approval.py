@@ -32,7 +32,6 @@ Op = PaymentOperation
 COMPLETED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
 def collect(job: Job) -> Payment:
     """What follows payment.approved / payment.dispute_resolved: the payments consumer records the intent, the executor charges."""
     assert payment_collect(job_id=job.pk) is not None
@@ -40,6 +39,7 @@ def collect(job: Job) -> Payment:
     return Payment.objects.get(job=job)
 
 
+@pytest.fixture
 def staff(db: None) -> User:
     return User.objects.create_user("resolver", password="pw-123456-x", is_staff=True)
 

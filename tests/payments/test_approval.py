@@ -83,7 +83,7 @@ def test_the_customer_approves_with_a_tip_that_goes_entirely_to_the_tradesperson
     assert paid is not None and paid.status == Payment.Status.PAID
     assert paid.captured == acceptance.total + D("12.50")
     assert paid.platform_revenue == acceptance.platform_fee  # no fee on the tip
-    assert paid.payout_paid == acceptance.total - acceptance.platform_fee + D("12.50")
+    assert paid.payout_due == acceptance.total - acceptance.platform_fee + D("12.50")
     assert payment_collect(job_id=job.pk) is None  # a redelivered approval moves no money twice
 
 
@@ -190,7 +190,7 @@ def test_staff_partial_refund_charges_less_and_shares_the_fee(customer, staff):
     charged = acceptance.total - D("50.00")
     assert paid.captured == charged and paid.held == 0 and paid.refunded == 0
     fee = (acceptance.platform_fee * charged / acceptance.total).quantize(D("0.01"))
-    assert paid.platform_revenue == fee and paid.payout_paid == charged - fee
+    assert paid.platform_revenue == fee and paid.payout_due == charged - fee
 
 
 def test_staff_full_refund_releases_the_hold_and_charges_nothing(customer, staff):
@@ -198,7 +198,7 @@ def test_staff_full_refund_releases_the_hold_and_charges_nothing(customer, staff
     approval.dispute_resolve(dispute=dispute, actor=staff, outcome="full_refund")
     paid = collect(job)
     assert paid is not None and paid.status == Payment.Status.REFUNDED
-    assert (paid.held, paid.captured, paid.platform_revenue, paid.payout_paid) == (0, 0, 0, 0)
+    assert (paid.held, paid.captured, paid.platform_revenue, paid.payout_due) == (0, 0, 0, 0)
     ops = list(Op.objects.filter(payment=paid).values_list("kind", "amount", "status"))
     assert ops == [("authorize_deposit", acceptance.deposit, "succeeded"), ("void_deposit", acceptance.deposit, "succeeded")]
     assert payment_collect(job_id=job.pk) is None

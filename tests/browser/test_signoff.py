@@ -1,12 +1,14 @@
 """Signing off the finished work through a browser, against the real stack (Daphne, relay, every consumer).
 
-1. The tradesperson marks the work completed; the customer's page, never reloaded, asks them to approve;
-   they add a tip and approve; the balance plus the tip is charged and the tradesperson sees it live.
+1. The customer accepts the quote and pays the deposit with the test card; the tradesperson marks the
+   work completed; the customer's page, never reloaded, asks them to approve; they add a tip and
+   approve; the balance plus the tip is charged, the tradesperson sees it live, and the customer
+   opens the invoice (with the tip) and downloads its PDF.
 2. The customer reports a problem instead; staff resolve it in admin with a partial refund; both
    pages show the outcome live.
 
-The acceptance itself is made through the services (the accept form has its own browser test,
-tests/browser/test_quotes.py). Screenshots at 1280 and 390 px wide go to test-artifacts/ui-signoff-*.png.
+In the dispute test the acceptance is made through the services (the accept form has its own
+browser tests, tests/browser/test_quotes.py and test_price.py). Screenshots at 1280 and 390 px wide go to test-artifacts/ui-signoff-*.png.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from playwright.sync_api import Page, expect
 from jobs import services as job_services
 from jobs.models import Job, Lead, Trade
 from marketplace.accounts.models import User
+from marketplace.money import format_money
 from payments.models import Dispute, Payment
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import assert_not_reloaded, mark, shot, wait_live
@@ -47,16 +50,39 @@ def shots(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def started_job(username: str) -> tuple[Job, User, User]:
-    """A job accepted (deposit held) and started: next, the tradesperson marks it completed."""
+def quoted_job(username: str) -> tuple[Job, User, User]:
+    """A job the tradesperson quoted for: next, the customer accepts it."""
     plumbing = Trade.objects.get_or_create(slug="plumbing", defaults={"name": "Plumbing"})[0]
     customer = User.objects.create_user(username, password="pw-123456-x", role=User.Role.CUSTOMER, display_name="Dora Price")
     bob = pro(f"bob{username}", trades=[plumbing], business_name="Bob's Boilers")
     job = post_job(customer, trade=plumbing, title="Dripping bathroom tap", latitude=D("51.55"), longitude=D("-0.10"), place="Highbury N5")
     wait_until(lambda: Lead.objects.filter(job=job, tradesperson=bob).exists(), timeout=30, message="matching to offer the job to bob")
+    submit(job, bob)
+    return job, customer, bob
+
+
+def started_job(username: str) -> tuple[Job, User, User]:
+    """A job accepted (deposit held) and started: next, the tradesperson marks it completed."""
+    job, customer, bob = quoted_job(username)
     accept(submit(job, bob), customer)
     job_services.job_start_work(job=Job.objects.get(pk=job.pk), actor=bob)
     return job, customer, bob
+
+
+def accept_in_the_browser(stack, new_page, job: Job, customer: User, bob: User) -> None:
+    """The customer accepts the quote on the job page and pays the deposit with the test Visa; then the work starts."""
+    page = new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, stack.base_url, customer.username)
+    page.goto(f"{stack.base_url}/jobs/{job.pk}/")
+    column = page.locator("#bids .bid .quote-col").first
+    column.locator(".accept-panel summary").click()
+    column.get_by_label("Test card").select_option("tok_visa")
+    column.locator(".accept-button").click()
+    expect(page.locator(".flash.success")).to_contain_text("Accepted")
+    expect(page.locator("#payment-status")).to_have_text("Deposit held")
+    page.close()
+    job_services.job_start_work(job=Job.objects.get(pk=job.pk), actor=bob)
 
 
 def pages(stack, new_page, job: Job, customer: User, bob: User) -> tuple[Page, Page]:
@@ -82,8 +108,9 @@ def pages(stack, new_page, job: Job, customer: User, bob: User) -> tuple[Page, P
     return dora, bobp
 
 
-def test_complete_then_the_customer_approves_with_a_tip(stack, new_page) -> None:
-    job, customer, bob = started_job("dora")
+def test_accept_complete_approve_with_a_tip_then_the_invoice_and_its_pdf(stack, new_page) -> None:
+    job, customer, bob = quoted_job("dora")
+    accept_in_the_browser(stack, new_page, job, customer, bob)
     dora, bobp = pages(stack, new_page, job, customer, bob)
     shots(bobp, "signoff-pro-waiting")
 
@@ -112,7 +139,7 @@ def test_complete_then_the_customer_approves_with_a_tip(stack, new_page) -> None
     total = payment.acceptance.total
     wait_until(lambda: Payment.objects.get(job=job).status == Payment.Status.PAID, timeout=30, message="the balance plus tip charged")
     paid = Payment.objects.get(job=job)
-    assert paid.captured == total + D("10.00") and paid.payout_paid == total - paid.platform_revenue + D("10.00")
+    assert paid.captured == total + D("10.00") and paid.payout_due == total - paid.platform_revenue + D("10.00")
     expect(dora.locator("#payment-status")).to_have_text("Paid", timeout=LIVE)
     shots(dora, "signoff-customer-approved")
 
@@ -120,6 +147,17 @@ def test_complete_then_the_customer_approves_with_a_tip(stack, new_page) -> None
     expect(bobp.locator("#signoff-state")).to_contain_text("added a £10.00 tip", timeout=LIVE)
     expect(bobp.locator("#payment-status")).to_have_text("Paid", timeout=LIVE)
     shots(bobp, "signoff-pro-approved")
+
+    # The invoice is issued with the charge: the customer opens it from the payment panel, then its PDF.
+    invoice_link = dora.locator("#invoice-link")
+    expect(invoice_link).to_be_visible(timeout=LIVE)
+    invoice_link.click()
+    expect(dora.locator('[data-figure="total"]')).to_have_text(format_money(total))
+    expect(dora.locator('[data-figure="tip"]')).to_have_text(format_money(D("10.00")))
+    expect(dora.locator('[data-figure="amount_paid"]')).to_have_text(format_money(total + D("10.00")))
+    shots(dora, "signoff-invoice")
+    pdf = dora.request.get(stack.base_url + (dora.locator("#invoice-pdf").get_attribute("href") or ""))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
 
 
 def test_a_problem_is_resolved_by_staff_with_a_partial_refund(stack, new_page) -> None:

@@ -50,20 +50,26 @@ def shots(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def quoted_job(username: str) -> tuple[Job, User, User]:
-    """A job the tradesperson quoted for: next, the customer accepts it."""
+def posted_job(username: str) -> tuple[Job, User, User]:
+    """A job offered to Bob as a lead."""
     plumbing = Trade.objects.get_or_create(slug="plumbing", defaults={"name": "Plumbing"})[0]
     customer = User.objects.create_user(username, password="pw-123456-x", role=User.Role.CUSTOMER, display_name="Dora Price")
     bob = pro(f"bob{username}", trades=[plumbing], business_name="Bob's Boilers")
     job = post_job(customer, trade=plumbing, title="Dripping bathroom tap", latitude=D("51.55"), longitude=D("-0.10"), place="Highbury N5")
     wait_until(lambda: Lead.objects.filter(job=job, tradesperson=bob).exists(), timeout=30, message="matching to offer the job to bob")
+    return job, customer, bob
+
+
+def quoted_job(username: str) -> tuple[Job, User, User]:
+    """A job Bob quoted for: next, the customer accepts it."""
+    job, customer, bob = posted_job(username)
     submit(job, bob)
     return job, customer, bob
 
 
 def started_job(username: str) -> tuple[Job, User, User]:
     """A job accepted (deposit held) and started: next, the tradesperson marks it completed."""
-    job, customer, bob = quoted_job(username)
+    job, customer, bob = posted_job(username)
     accept(submit(job, bob), customer)
     job_services.job_start_work(job=Job.objects.get(pk=job.pk), actor=bob)
     return job, customer, bob

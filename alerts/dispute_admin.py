@@ -40,7 +40,7 @@ class ResolveForm(forms.Form):
         min_value=Decimal("0.01"),
         max_digits=12,
         decimal_places=2,
-        label="Refund",
+        label="Refund amount",
         help_text="For a partial refund only.",
     )
     note = forms.CharField(

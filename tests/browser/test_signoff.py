@@ -194,7 +194,7 @@ def test_a_problem_is_resolved_by_staff_with_a_partial_refund(stack, new_page) -
     expect(staff.locator("#dispute-description")).to_have_text("The tap still drips after the repair.")
     expect(staff.locator("#evidence-timeline")).to_contain_text("reported a problem")
     staff.get_by_label("Refund part of the price").check()
-    staff.get_by_label("Refund", exact=True).fill("20.00")
+    staff.get_by_label("Refund amount").fill("20.00")
     staff.get_by_label("Note").fill("A washer was missing; £20 off.")
     shot(staff, "signoff-admin-dispute")
     staff.locator("#resolve-submit").click()

@@ -69,7 +69,7 @@ def test_a_partial_refund_from_admin_charges_less(client, staff, dispute) -> Non
     total = dispute.payment.acceptance.total
     refused = client.post(url, {"outcome": "partial_refund", "amount": str(total), "note": ""})
     assert refused.status_code == 400
-    assert "A partial refund must be more than £0 and less than the price" in refused.content.decode()
+    assert "A partial refund must be more than £0.00 and less than the price" in refused.content.decode()
     done = client.post(url, {"outcome": "partial_refund", "amount": "40.00", "note": "One tile was cracked."})
     assert done.status_code == 302
     dispute.refresh_from_db()

@@ -270,7 +270,7 @@ class ProStats(models.Model):
     rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     rating_count = models.PositiveIntegerField(default=0)
     # Booked appointments the tradesperson did not turn up to (job.no_show, side "tradesperson").
-    no_shows = models.PositiveIntegerField(default=0)
+    no_shows = models.PositiveIntegerField(default=0, db_default=0)  # db_default: raw upserts (reviews) need not name it
 
     def __str__(self) -> str:
         return f"stats of {self.tradesperson_id}"

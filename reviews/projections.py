@@ -73,8 +73,8 @@ def _write_pro_stats(pro_id: int, rating_average: Any, rating_count: int) -> Non
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {table} (tradesperson_id, leads_offered, leads_seen, bids_placed, jobs_won, response_seconds_total,
-                                     rating_average, rating_count)
-                VALUES (%s, 0, 0, 0, 0, 0, %s, %s)
+                                     no_shows, rating_average, rating_count)
+                VALUES (%s, 0, 0, 0, 0, 0, 0, %s, %s)
                 ON CONFLICT (tradesperson_id) DO UPDATE
                 SET rating_average = EXCLUDED.rating_average, rating_count = EXCLUDED.rating_count""",
             [pro_id, rating_average, rating_count],

@@ -57,7 +57,7 @@ def test_bidding_is_limited_per_tradesperson(customer: User) -> None:
     codes = [client_for(x).post(f"/api/jobs/{job.pk}/bids/", {"amount": "120.00"}, format="json").status_code for job in jobs]
     assert codes == [201, 201, 429]
     assert Bid.objects.filter(tradesperson=x).count() == 2
-    assert Bid.objects.filter(tradesperson=x, amount=Decimal("120.00")).count() == 2
+    assert Bid.objects.filter(tradesperson=x, amount=Decimal("144.00")).count() == 2  # 120 net + 20 % VAT: what the customer pays
 
 
 def test_guessing_a_password_is_slowed_on_the_page_and_the_api(customer: User) -> None:

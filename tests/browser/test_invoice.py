@@ -21,6 +21,7 @@ from quotes.pricing import LineItem
 from quotes.services import OptionInput
 from tests.browser.conftest import log_in
 from tests.factories import offer, post_job, pro
+from tests.helpers import run_payments_executor
 from tests.quotes.helpers import accept, quote, submit
 from tests.support import ARTIFACTS
 
@@ -61,8 +62,9 @@ def _paid_invoice() -> Invoice:
     accept(submit(job, pete, q), customer, promo_code="WELCOME10")
     job_services.job_start_work(job=job, actor=pete)
     job_services.job_complete(job=job, actor=pete)
-    with transaction.atomic():
+    with transaction.atomic():  # as the payments consumer records it once the work is approved
         payment_collect(job_id=job.pk)
+    run_payments_executor()  # the executor charges; the paid payment gets its invoice
     return Invoice.objects.get(job=job)
 
 

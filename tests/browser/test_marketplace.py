@@ -67,6 +67,10 @@ def people() -> tuple[Trade, User, User]:
         base_place="Islington N1",
         service_radius_km=15,
         bio="Gas Safe registered plumber, 12 years in north London.",
+        # VAT registered: his quotes carry 20 % VAT, so the customer's price is net + VAT.
+        invoicing=services.InvoiceDetails(
+            legal_name="Pete's Pipes Ltd", business_address="1 Upper Street\nLondon N1 0AA", vat_registered=True, vat_number="GB123456789"
+        ),
     )
     return plumbing, customer, pro
 

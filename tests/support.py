@@ -137,6 +137,7 @@ class Process:
     env: dict[str, str]
     name: str
     proc: subprocess.Popen[bytes] | None = None
+    stop_asked: bool = False
 
     def start(self) -> Process:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -150,9 +151,16 @@ class Process:
             self.proc.kill()
             self.proc.wait(10)
 
-    def terminate(self, timeout: float = 20) -> int | None:
+    def ask_to_stop(self) -> None:
+        """SIGTERM without waiting: stopping several processes, signal them all first, then wait for each."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+            self.stop_asked = True
+
+    def terminate(self, timeout: float = 20) -> int | None:
+        if self.proc and self.proc.poll() is None:
+            if not self.stop_asked:
+                self.proc.send_signal(signal.SIGTERM)
             try:
                 return self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -197,6 +205,9 @@ def running_stack(broker: Broker | SharedBroker, name: str, **extra_env: str) ->
         wait_until(lambda: _answers(base_url), timeout=30, message="daphne to listen")
         yield base_url, processes
     finally:
+        # All at once: each finishes its work in its own time, so the stack stops as fast as its slowest process.
+        for process in processes:
+            process.ask_to_stop()
         for process in processes:
             process.terminate()
 

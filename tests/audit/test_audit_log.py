@@ -25,6 +25,7 @@ from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
 from marketplace.events.topics import TOPICS, kafka_topic
 from tests.events.pipeline import relay_all, run_consumer_until
+from tests.quotes.helpers import pay_out
 from tests.quotes.test_payments import booked, finish
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,6 +41,7 @@ def test_every_event_is_logged_once_append_only_and_replay_safe(broker: Any, cus
     job, bob, _ = booked(customer, name="bobaudit")
     with transaction.atomic():  # as the payments consumer runs it
         finish(job, bob)
+    pay_out(bob)  # settled (and so tombstoned) once the tradesperson is paid out too
     relay_all()
     outbox = {row.event_id: row for row in OutboxEvent.objects.exclude(event_type="tracking.ping")}
     assert {row.topic for row in outbox.values()} >= {"marketplace.jobs", "marketplace.payments"}

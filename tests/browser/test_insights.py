@@ -14,6 +14,8 @@ from playwright.sync_api import Page, expect
 from jobs.models import Job, Lead, Trade
 from jobs.services import job_complete, job_start_work
 from marketplace.accounts.models import User
+from payments.approval import payment_approve
+from payments.models import Payment
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import assert_not_reloaded, mark, shot, wait_live
 from tests.factories import post_job, pro
@@ -57,7 +59,10 @@ def test_the_dashboards_update_live_when_a_job_is_completed(stack, new_page) -> 
 
     expect(mine.get_by_test_id("kpi-jobs_completed")).to_have_text("1", timeout=LIVE)
     expect(staff.get_by_test_id("kpi-jobs_completed")).to_have_text("1", timeout=LIVE)
-    # Then the payments consumer collects the price; its snapshot reaches insights and the revenue tile.
+    # The customer approves the work; the payments consumer and executor collect the price; its snapshot
+    # reaches insights and the revenue tile.
+    wait_until(lambda: Payment.objects.get(job=job).status == Payment.Status.AWAITING_APPROVAL, timeout=30, message="the sign-off request")
+    payment_approve(payment=Payment.objects.get(job=job), actor=dora)
     expect(mine.get_by_test_id("kpi-revenue")).not_to_have_text("£0.00", timeout=LIVE)
     expect(staff.get_by_test_id("kpi-platform_fees")).not_to_have_text("£0.00", timeout=LIVE)
     expect(mine.locator("[data-testid=insights-trades] tbody tr[data-trade=plumbing]")).to_be_visible()

@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from jobs import services as job_services
 from jobs.models import Job
@@ -23,6 +24,7 @@ from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from payments import payouts
 from payments import services as payments
+from payments.approval import payment_approve, payment_request_approval
 from payments.models import Payment, Payout
 from payments.payout_provider import PayoutProviderUnavailable, PayoutReport, PayoutRequestError
 from payments.payout_simulator import SimulatedPayoutProvider
@@ -61,7 +63,11 @@ def done_job(customer: User, bob: User) -> Payment:
     accept(submit(job, bob), customer)
     job_services.job_start_work(job=job, actor=bob)
     job_services.job_complete(job=job, actor=bob)
-    with transaction.atomic():  # as the payments consumer runs it
+    # As the payments consumer does (on a running stack, browser tests, it may have done it first): ask for
+    # sign-off; the customer approves; the consumer records the collection.
+    payment_request_approval(job_id=job.pk, completed_at=timezone.now())
+    payment_approve(payment=Payment.objects.get(job=job), actor=customer)
+    with transaction.atomic():
         payments.payment_collect(job_id=job.pk)
     # The consumer only records the intent; the executor charges (on a running stack, its own executor may be first).
     wait_until(

@@ -28,6 +28,7 @@ from gateway_simulator.models import Charge
 from jobs import services as job_services
 from jobs.models import Job
 from marketplace.accounts.models import User
+from payments.approval import payment_approve
 from payments.models import Payment, PaymentOperation
 from tests.factories import pro
 from tests.quotes.helpers import submit
@@ -88,6 +89,10 @@ def test_a_hanging_gateway_delays_no_other_jobs_leads_or_bids(broker, customer, 
         receive(leads, lambda m: m.get("event") == "lead.offered" and m["data"].get("job_id") == warmup, 60)
 
         job_services.job_complete(job=Job.objects.get(pk=job.pk), actor=bob)
+        wait_until(
+            lambda: Payment.objects.get(job=job).status == Payment.Status.AWAITING_APPROVAL, timeout=20, message="the sign-off request"
+        )
+        payment_approve(payment=Payment.objects.get(job=job), actor=customer)  # the balance is charged on approval
         capture = wait_until(
             lambda: PaymentOperation.objects.filter(job=job, kind="capture_deposit", leased_until__isnull=False).first(),
             timeout=20,

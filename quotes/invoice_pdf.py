@@ -16,6 +16,8 @@ from django.conf import settings
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from marketplace.money import format_money
+
 from .models import Invoice
 
 FAMILY = "InvoiceSans"
@@ -49,7 +51,7 @@ class _Pdf(FPDF):
 
 
 def money(value: Decimal | str) -> str:
-    return f"£{Decimal(value):,.2f}"
+    return format_money(Decimal(value))
 
 
 def percent(rate: Decimal) -> str:
@@ -120,6 +122,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     else:
         totals.append(("VAT", "none (not VAT registered)"))
     totals.append(("Total", money(invoice.total)))
+    # Charged on sign-off beside the quoted total (as on the invoice page): what a dispute took off, and a tip.
+    if invoice.payment.reduction:
+        totals.append(("Taken off after a reported problem (agreed by TradeLink)", "-" + money(invoice.payment.reduction)))
+    if invoice.payment.tip:
+        totals.append(("Tip (all to the tradesperson; no VAT)", money(invoice.payment.tip)))
     totals.append(("Amount paid", money(invoice.amount_paid)))
     label_width = pdf.w - pdf.l_margin - pdf.r_margin - 45
     for label, figure in totals:

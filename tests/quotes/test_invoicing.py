@@ -249,6 +249,14 @@ def test_the_pdf_holds_the_invoice(customer) -> None:
         assert expected in text, expected
 
 
+def test_the_pdf_shows_a_tip_and_what_a_dispute_took_off(customer) -> None:
+    _, _, payment = _paid(customer, pro("bobtip"))
+    Payment.objects.filter(pk=payment.pk).update(tip=D("10.00"), reduction=D("5.00"))
+    text = _text(invoice_pdf(Invoice.objects.get(payment=payment)))
+    assert "Tip (all to the tradesperson; no VAT)" in text and "£10.00" in text
+    assert "Taken off after a reported problem" in text and "-£5.00" in text
+
+
 def test_the_pdf_falls_back_to_helvetica_without_the_font(customer, settings) -> None:
     settings.INVOICES = {**settings.INVOICES, "PDF_FONT": "/nonexistent/font.ttf"}
     _, acceptance, payment = _paid(customer, pro("bobnofont"))

@@ -150,7 +150,7 @@ def test_a_posted_job_reaches_a_matching_pro_live_and_their_bid_reaches_the_cust
     expect(trader.locator(".photos img")).to_have_count(2)
     shot(trader, "lead-detail")
     send_quote(trader, "135", "I can replace the cartridge the same day; parts included.")
-    expect(trader.locator("#my-bid-amount")).to_have_text("£162.00")  # 135 net + 20 % VAT: what the customer pays
+    expect(trader.locator("#my-bid-amount")).to_have_text("£162.00", timeout=LIVE_TIMEOUT)  # 135 net + 20 % VAT: what the customer pays
     shot(trader, "lead-detail-bid")
 
     # The customer, who never reloaded either, sees the bid appear.
@@ -210,7 +210,7 @@ def test_revision_shortlist_and_decline_reach_the_other_side_live_with_the_bell(
     log_in(trader, base, "pete")
     trader.goto(f"{base}/leads/{job.pk}/")
     send_quote(trader, "240")
-    expect(trader.locator("#my-bid-amount")).to_have_text("£288.00")  # 240 net + 20 % VAT
+    expect(trader.locator("#my-bid-amount")).to_have_text("£288.00", timeout=LIVE_TIMEOUT)  # 240 net + 20 % VAT
 
     bid = customer.locator("#bids .bid", has_text="Pete's Pipes")
     expect(bid.locator(".bid-amount")).to_have_text("£288.00", timeout=LIVE_TIMEOUT)
@@ -224,7 +224,7 @@ def test_revision_shortlist_and_decline_reach_the_other_side_live_with_the_bell(
     trader_unread = unread(trader)
     trader.get_by_text("Revise your quote").click()
     send_quote(trader, "210", button="Send revised quote")
-    expect(trader.locator("#my-bid-amount")).to_have_text("£252.00")
+    expect(trader.locator("#my-bid-amount")).to_have_text("£252.00", timeout=LIVE_TIMEOUT)
     wait_live(trader, f"jobfeed.{job.pk}", f"user.{pro.pk}")
     mark(trader)
     expect(bid.locator(".bid-amount")).to_have_text("£252.00", timeout=LIVE_TIMEOUT)

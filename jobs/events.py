@@ -206,9 +206,7 @@ class BidWithdrawnV1(BidDecision):
     pass
 
 
-JOB_POSTED = job_event(
-    "job.posted", "A customer posted a job.", payload=JobPostedV3, older_payloads={1: JobPostedV1, 2: JobPostedV2}
-)
+JOB_POSTED = job_event("job.posted", "A customer posted a job.", payload=JobPostedV3, older_payloads={1: JobPostedV1, 2: JobPostedV2})
 JOB_UPDATED = job_event("job.updated", "The customer edited an open job.", payload=JobUpdatedV2, older_payloads={1: JobUpdatedV1})
 JOB_CANCELLED = job_event("job.cancelled", "The customer cancelled the job.", payload=JobCancelledV2, older_payloads={1: JobCancelledV1})
 JOB_NO_SHOW = job_event(

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict
 

@@ -39,7 +39,8 @@ def questions_for(trade: Trade | int | None) -> list[TradeQuestion]:
     if trade is None:
         return []
     trade_id = trade.pk if isinstance(trade, Trade) else trade
-    return list(TradeQuestion.objects.filter(trade_id=trade_id).prefetch_related("choices").order_by("position", "pk"))
+    query = TradeQuestion.objects.filter(trade_id=trade_id).select_related("show_if_question").prefetch_related("choices")
+    return list(query.order_by("position", "pk"))
 
 
 def options(question: TradeQuestion) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ same functions that build what the pages and the live pushes show.
 
 from __future__ import annotations
 
+import json
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from marketplace.api import money_field
 from marketplace.serializer_fields import FieldsBuiltOnce, Presented, SlugRelatedField
 
 from . import places, presenters
-from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradespersonProfile
+from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, QuestionChoice, Trade, TradeQuestion, TradespersonProfile
 from .services import MAX_AMOUNT
 
 # --- shared fields and errors -----------------------------------------------------------
@@ -95,6 +96,34 @@ class TradeOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Trade
         fields = ["slug", "name"]
+
+
+class QuestionChoiceOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = QuestionChoice
+        fields = ["value", "label"]
+
+
+class TradeQuestionOutputSerializer(serializers.ModelSerializer):
+    """A question the job form asks for a trade; answer it in a new job's ``answers`` under its ``key``."""
+
+    choices = QuestionChoiceOutputSerializer(many=True, read_only=True)
+    show_if_question: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="key", read_only=True, allow_null=True, help_text="Asked only when this question (its key)…"
+    )
+    show_if_value = serializers.CharField(read_only=True, help_text="…has this answer; empty when always asked.")
+
+    class Meta:
+        model = TradeQuestion
+        fields = ["key", "kind", "label", "help", "required", "min_value", "max_value", "choices", "show_if_question", "show_if_value"]
+
+
+class TradeWithQuestionsSerializer(serializers.ModelSerializer):
+    questions = TradeQuestionOutputSerializer(many=True, read_only=True, help_text="In the order they are asked.")
+
+    class Meta:
+        model = Trade
+        fields = ["slug", "name", "questions"]
 
 
 class PlaceQuerySerializer(serializers.Serializer):
@@ -181,6 +210,20 @@ class ProPublicOutputSerializer(serializers.ModelSerializer):
 # --- jobs -------------------------------------------------------------------------------
 
 
+class AnswersField(serializers.JSONField):
+    """{question key: value}: a JSON object, or a JSON string of one (multipart forms carry no objects)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise serializers.ValidationError("Send the answers as a JSON object: {question key: answer}.") from exc
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Send the answers as a JSON object: {question key: answer}.")
+        return data
+
+
 class JobInputSerializer(serializers.Serializer):
     """A new job. Give coordinates, or a known ``place`` label (see /api/places/) to take them from."""
 
@@ -202,6 +245,13 @@ class JobInputSerializer(serializers.Serializer):
         required=False,
         default=list,
         help_text="JPEG, PNG or WebP files (multipart/form-data), at most 5, each at most 5 MB.",
+    )
+    answers = AnswersField(
+        required=False,
+        default=dict,
+        help_text="Answers to the trade's questions (GET /api/trades/): {question key: value}; a list of choice values for "
+        "several choices, true/false or yes/no, a number, text. In multipart/form-data, a JSON string. A photo question's "
+        "image is a file field named answer_photo.<key>.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +292,23 @@ class JobPhotoOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "uploaded_at"]
 
 
+class AnswerOutputSerializer(serializers.Serializer):
+    """An answer to a trade question, as it was asked when the job was posted."""
+
+    key = serializers.CharField(help_text="The question's stable key.")
+    # The metaclass moves declared fields off the class, so this does not clobber Field.label at runtime.
+    label = serializers.CharField(help_text="The question as it was asked.")  # type: ignore[assignment]
+    kind = serializers.ChoiceField(choices=TradeQuestion.Kind.choices)
+    value = serializers.JSONField(help_text="A choice's value, yes/no, a number, text, a photo's URL; a list for several choices.")
+    text = serializers.CharField(help_text="The answer in words.")
+    photo_id = serializers.IntegerField(required=False, help_text="The job photo of a photo answer.")
+
+
+class AnswerLineSerializer(serializers.Serializer):
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label (see PlaceOutputSerializer)
+    text = serializers.CharField()
+
+
 class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A job as its customer, staff or a tradesperson offered it sees it.
 
@@ -252,6 +319,7 @@ class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     trade: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     trade_name = serializers.CharField(source="trade.name", read_only=True)
     photos = JobPhotoOutputSerializer(many=True, read_only=True)
+    answers = AnswerOutputSerializer(many=True, read_only=True, help_text="Answers to the trade's questions, in the order asked.")
     awarded_bid: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     bid_count = serializers.SerializerMethodField()
     status_label = Presented(serializers.CharField(help_text="The status in words, as the pages show it."))
@@ -261,7 +329,7 @@ class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         fields = [
             "id", "trade", "trade_name", "title", "description", "latitude", "longitude", "place",
             "budget_min", "budget_max", "window_start", "window_end", "is_emergency", "status", "status_label",
-            "awarded_bid", "photos", "bid_count", "expires_at", "created_at", "updated_at",
+            "awarded_bid", "photos", "answers", "bid_count", "expires_at", "created_at", "updated_at",
         ]  # fmt: skip
 
     def present(self, job: Job) -> dict[str, Any]:
@@ -323,6 +391,7 @@ class BoardEntrySerializer(serializers.ModelSerializer):
         serializers.FloatField(allow_null=True, help_text="From lat/lon (or your base); null when no location was known.")
     )
     lead_url = Presented(serializers.CharField(allow_null=True, help_text="Your lead page for this job; null when it is not your lead."))
+    answers = Presented(AnswerLineSerializer(many=True, help_text="The job's answers to its trade's questions, photos left out."))
 
     class Meta:
         model = JobBoardEntry
@@ -330,6 +399,7 @@ class BoardEntrySerializer(serializers.ModelSerializer):
             "job_id", "trade", "trade_slug", "trade_name", "title", "description", "latitude", "longitude",
             "place", "budget_min", "budget_max", "window_start", "window_end", "is_emergency",
             "status", "status_label", "bid_count", "posted_at", "posted_display", "last_sequence", "distance_km", "lead_url",
+            "answers",
         ]  # fmt: skip
 
     def present(self, entry: JobBoardEntry) -> dict[str, Any]:

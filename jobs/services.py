@@ -293,7 +293,7 @@ def _with_photos(job: Job, asked: questions.CleanAnswers) -> list[ev.JobAnswer]:
         upload = asked.photos.get(answer["key"])
         if upload is not None:
             photo = JobPhoto.objects.create(job=job, image=upload)
-            answer = ev.JobAnswer(answer, value=photo.image.url, photo_id=photo.pk)
+            answer = {**answer, "value": photo.image.url, "photo_id": photo.pk}
         answers.append(answer)
     return answers
 

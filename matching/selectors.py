@@ -53,9 +53,10 @@ def _match_candidates_sql() -> str:
 
 def match_candidates(*, job: Job, radius_factor: float = 1.0) -> list[MatchCandidate]:
     """Tradespeople of the job's trade who accept leads, are active, are not its customer, were not
-    offered it yet, do not decline any of its answers (``TradespersonProfile.declined_answers``), and whose service radius (times ``radius_factor``) reaches the job's latitude: a band,
-    so matching never loads a whole country's tradespeople to measure distances in Python (the exact
-    distance check stays with the caller).  With their ProStats, in one statement.
+    offered it yet, do not decline any of its answers (``TradespersonProfile.declined_answers``), and
+    whose service radius (times ``radius_factor``) reaches the job's latitude: a band, so matching
+    never loads a whole country's tradespeople to measure distances in Python (the exact distance
+    check stays with the caller).  With their ProStats, in one statement.
 
     Plain SQL: this runs for every posted job on the lead's critical path, and the ORM spent more CPU
     compiling its four queries than Postgres spent running them (BENCHMARKS.md).

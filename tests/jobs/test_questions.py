@@ -24,10 +24,10 @@ from tests.factories import post_job, pro, trade
 Kind = TradeQuestion.Kind
 
 
-def ask(
-    trade: Trade, key: str, kind: str, *, choices: tuple[str, ...] = (), position: int = 0, **fields: Any
-) -> TradeQuestion:
-    question = TradeQuestion.objects.create(trade=trade, key=key, kind=kind, label=key.replace("_", " ").capitalize() + "?", position=position, **fields)
+def ask(trade: Trade, key: str, kind: str, *, choices: tuple[str, ...] = (), position: int = 0, **fields: Any) -> TradeQuestion:
+    question = TradeQuestion.objects.create(
+        trade=trade, key=key, kind=kind, label=key.replace("_", " ").capitalize() + "?", position=position, **fields
+    )
     QuestionChoice.objects.bulk_create(
         QuestionChoice(question=question, value=value, label=value.title(), position=i) for i, value in enumerate(choices)
     )
@@ -101,11 +101,15 @@ def test_wrong_answers_are_refused_with_the_question_s_field(heating: Trade) -> 
 @pytest.mark.django_db
 def test_admin_refuses_a_condition_on_a_later_question_or_another_trade(heating: Trade) -> None:
     later = TradeQuestion.objects.get(key="has_parking")
-    early = TradeQuestion(trade=heating, key="early", kind=Kind.TEXT, label="Early?", position=0, show_if_question=later, show_if_value="yes")
+    early = TradeQuestion(
+        trade=heating, key="early", kind=Kind.TEXT, label="Early?", position=0, show_if_question=later, show_if_value="yes"
+    )
     with pytest.raises(ValidationError) as caught:
         early.full_clean()
     assert "show_if_question" in caught.value.message_dict
-    elsewhere = TradeQuestion(trade=trade(), key="elsewhere", kind=Kind.TEXT, label="?", position=9, show_if_question=later, show_if_value="yes")
+    elsewhere = TradeQuestion(
+        trade=trade(), key="elsewhere", kind=Kind.TEXT, label="?", position=9, show_if_question=later, show_if_value="yes"
+    )
     with pytest.raises(ValidationError):
         elsewhere.full_clean()
 
@@ -169,7 +173,7 @@ def test_matching_skips_a_business_that_declines_one_of_the_job_s_answers(custom
 def test_a_business_declines_only_answers_that_are_asked(heating: Trade) -> None:
     user = pro("sara", trades=[heating])
     profile = user.pro_profile
-    save = {
+    save: dict[str, Any] = {
         "user": user,
         "business_name": "Sara",
         "trades": [heating],

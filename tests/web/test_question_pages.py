@@ -43,10 +43,15 @@ def test_an_unanswered_question_is_refused_next_to_it_and_answers_are_stored(cli
     assert response.status_code == 200
     assert response.context["form"].errors == {"q_plumbing_fixture": ["Please answer “Plumbing fixture?”."]}
     assert 'data-show-if="plumbing_work" data-show-value="install">' in response.content.decode()  # shown again, with its error
-    response = client.post("/jobs/new/", {**job_form(asked, q_plumbing_work="install", q_plumbing_fixture="tap"), "q_plumbing_photo": png()})
+    answered = job_form(asked, q_plumbing_work="install", q_plumbing_fixture="tap")
+    response = client.post("/jobs/new/", {**answered, "q_plumbing_photo": png()})
     job = Job.objects.get()
     assert response.status_code == 302
-    assert [(a["key"], a["text"]) for a in job.answers] == [("plumbing_work", "Install"), ("plumbing_fixture", "Tap"), ("plumbing_photo", "Photo")]
+    assert [(a["key"], a["text"]) for a in job.answers] == [
+        ("plumbing_work", "Install"),
+        ("plumbing_fixture", "Tap"),
+        ("plumbing_photo", "Photo"),
+    ]
     assert job.answers[2]["photo_id"] == JobPhoto.objects.get(job=job).pk
     page = client.get(f"/jobs/{job.pk}/").content.decode()
     assert "Plumbing fixture?</dt><dd>Tap</dd>" in page and "See the photo" in page
@@ -112,7 +117,8 @@ def test_the_api_lists_questions_and_takes_answers(client: Client, customer: Use
         "message": "Please answer “Plumbing fixture?”.",
         "fields": {"answers.plumbing_fixture": ["Please answer “Plumbing fixture?”."]},
     }
-    posted = client.post("/api/jobs/", {**body, "answers": {"plumbing_work": "install", "plumbing_fixture": "toilet"}}, content_type="application/json")
+    answers = {"plumbing_work": "install", "plumbing_fixture": "toilet"}
+    posted = client.post("/api/jobs/", {**body, "answers": answers}, content_type="application/json")
     assert posted.status_code == 201
     assert [a["value"] for a in posted.json()["answers"]] == ["install", "toilet"]
     # multipart: the answers as a JSON string, a photo answer as its own file field.

@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several serializers have a field named "kind": name the trade questions' one.
+    "ENUM_NAME_OVERRIDES": {"TradeQuestionKindEnum": "jobs.models.TradeQuestion.Kind"},
 }
 
 # --- Kafka and the event backbone -------------------------------------------------

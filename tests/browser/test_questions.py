@@ -78,4 +78,9 @@ def test_a_customer_answers_the_trade_s_questions_and_the_lead_shows_them(stack,
     expect(answers.locator(".answer")).to_have_count(2)
     expect(answers).to_contain_text("Install")
     expect(answers).to_contain_text("Tap")
+    expect(trader.locator("#job-emergency")).to_be_hidden()
     both_widths(trader, "questions-lead")
+
+    trader.goto(f"{base}/profile/")  # the answers a business does not take
+    expect(trader.locator("#declined-answers")).to_contain_text("Plumbing: What should be installed?")
+    both_widths(trader, "questions-profile")

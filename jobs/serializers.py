@@ -154,6 +154,13 @@ class ProProfileInputSerializer(serializers.Serializer):
     base_place = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     service_radius_km = serializers.IntegerField(min_value=1, max_value=200, required=False, default=15)
     is_accepting_leads = serializers.BooleanField(required=False, default=True)
+    declined_answers = serializers.ListField(
+        child=serializers.CharField(max_length=130),
+        required=False,
+        max_length=500,
+        help_text='Answers to trade questions you don\'t take, as "question_key=value" (see /api/trades/): matching skips those '
+        "jobs. Left as it is when not sent.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return _fill_from_place(attrs, place_key="base_place", lat_key="base_latitude", lon_key="base_longitude", required=True)
@@ -163,12 +170,15 @@ class ProProfileOutputSerializer(serializers.ModelSerializer):
     """The tradesperson's own profile, base coordinates included."""
 
     trades = TradeOutputSerializer(many=True, read_only=True)
+    declined_answers = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text='Answers you don\'t take, as "question_key=value".'
+    )
 
     class Meta:
         model = TradespersonProfile
         fields = [
             "business_name", "bio", "trades", "base_latitude", "base_longitude", "base_place",
-            "service_radius_km", "is_accepting_leads", "is_id_verified", "is_insured", "created_at",
+            "service_radius_km", "is_accepting_leads", "declined_answers", "is_id_verified", "is_insured", "created_at",
         ]  # fmt: skip
 
 

@@ -126,3 +126,14 @@ def test_the_api_lists_questions_and_takes_answers(client: Client, customer: Use
     posted = client.post("/api/jobs/", multipart)
     assert posted.status_code == 201, posted.json()
     assert [a["kind"] for a in posted.json()["answers"]] == ["choice", "photo"]
+
+
+def test_a_business_declines_answers_through_the_api(client: Client, profile: TradespersonProfile, asked: Trade) -> None:
+    client.force_login(profile.user)
+    body = {"business_name": "Fixers", "trades": [asked.slug], "base_place": "Highbury N5", "declined_answers": ["plumbing_work=leak"]}
+    response = client.put("/api/profile/", body, content_type="application/json")
+    assert response.status_code == 200 and response.json()["declined_answers"] == ["plumbing_work=leak"]
+    del body["declined_answers"]  # not sent: left as it is
+    assert client.put("/api/profile/", body, content_type="application/json").json()["declined_answers"] == ["plumbing_work=leak"]
+    refused = client.put("/api/profile/", {**body, "declined_answers": ["plumbing_work=flood"]}, content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_declined_answer"

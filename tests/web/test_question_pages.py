@@ -137,3 +137,11 @@ def test_a_business_declines_answers_through_the_api(client: Client, profile: Tr
     assert client.put("/api/profile/", body, content_type="application/json").json()["declined_answers"] == ["plumbing_work=leak"]
     refused = client.put("/api/profile/", {**body, "declined_answers": ["plumbing_work=flood"]}, content_type="application/json")
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_declined_answer"
+
+
+def test_staff_edit_a_trade_s_questions_in_admin(admin_client: Client, asked: Trade) -> None:
+    page = admin_client.get(f"/admin/jobs/trade/{asked.pk}/change/").content.decode()
+    assert "Questions the job form asks" in page and 'value="Plumbing fixture?"' in page
+    question = TradeQuestion.objects.get(key="plumbing_fixture")
+    page = admin_client.get(f"/admin/jobs/tradequestion/{question.pk}/change/").content.decode()
+    assert "Only when question" in page and "Choices (for one choice and several choices)" in page

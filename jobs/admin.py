@@ -11,18 +11,74 @@ from django.contrib import admin
 
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 
-from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradeActivity, TradespersonProfile
+from .models import (
+    Bid,
+    Job,
+    JobBoardEntry,
+    JobPhoto,
+    Lead,
+    ProStats,
+    QuestionChoice,
+    Trade,
+    TradeActivity,
+    TradeQuestion,
+    TradespersonProfile,
+)
 
 
 class ReadOnlyMixin(ReadOnlyAdminMixin):
     allow_delete = True  # staff may remove spam jobs and their rows
 
 
+class TradeQuestionInline(admin.TabularInline):
+    """A trade's questions in the order the job form asks them; choices and conditions on each question's own page."""
+
+    model = TradeQuestion
+    fk_name = "trade"
+    extra = 0
+    fields = ("position", "label", "key", "kind", "required")
+    ordering = ("position", "pk")
+    show_change_link = True
+    verbose_name_plural = "questions the job form asks (edit a question for its choices and condition)"
+
+
 @admin.register(Trade)
 class TradeAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug")
+    list_display = ("name", "slug", "question_count")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    inlines = [TradeQuestionInline]
+
+    @admin.display(description="questions")
+    def question_count(self, trade: Trade) -> int:
+        return trade.questions.count()
+
+
+class QuestionChoiceInline(admin.TabularInline):
+    model = QuestionChoice
+    extra = 1
+    fields = ("position", "label", "value")
+    ordering = ("position", "pk")
+    prepopulated_fields = {"value": ("label",)}
+    verbose_name_plural = "choices (for one choice and several choices)"
+
+
+@admin.register(TradeQuestion)
+class TradeQuestionAdmin(admin.ModelAdmin):
+    list_display = ("label", "trade", "position", "kind", "required", "key", "show_if_question", "show_if_value")
+    list_display_links = ("label",)
+    list_editable = ("position", "required")
+    list_filter = ("trade", "kind", "required")
+    search_fields = ("label", "key")
+    ordering = ("trade__name", "position", "pk")
+    list_select_related = ("trade", "show_if_question")
+    inlines = [QuestionChoiceInline]
+    fieldsets = (
+        (None, {"fields": ("trade", "position", "label", "help", "kind", "required", "key")}),
+        ("Numbers", {"fields": ("min_value", "max_value"), "description": "For number questions only."}),
+        ("Condition", {"fields": ("show_if_question", "show_if_value"), "description": "Leave empty to always ask it."}),
+    )
+    prepopulated_fields = {"key": ("label",)}
 
 
 @admin.register(TradespersonProfile)
@@ -39,6 +95,7 @@ class TradespersonProfileAdmin(admin.ModelAdmin):
         "is_insured",
     )
     list_filter = ("is_id_verified", "is_insured", "is_accepting_leads", "vat_registered", "trades")
+    readonly_fields = ("declined_answers",)  # the business's own choice, made on its profile page
     list_editable = ("is_id_verified", "is_insured")
     search_fields = ("business_name", "user__username", "base_place")
     raw_id_fields = ("user",)
@@ -121,3 +178,11 @@ class JobPhotoAdmin(admin.ModelAdmin):
     list_display = ("id", "job", "image", "uploaded_at")
     search_fields = ("=job__id",)
     raw_id_fields = ("job",)
+
+
+@admin.register(QuestionChoice)
+class QuestionChoiceAdmin(admin.ModelAdmin):
+    list_display = ("label", "value", "question", "position")
+    list_filter = ("question__trade",)
+    search_fields = ("label", "value", "question__label")
+    list_select_related = ("question", "question__trade")

@@ -34,7 +34,7 @@ from .serializers import (
     ProProfileInputSerializer,
     ProProfileOutputSerializer,
     ProPublicOutputSerializer,
-    TradeOutputSerializer,
+    TradeWithQuestionsSerializer,
 )
 
 IDEMPOTENCY_KEY_MAX = 64
@@ -57,9 +57,11 @@ def _job_response(request: Request, job: Job, status_code: int = status.HTTP_200
 class TradeListApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(tags=["catalogue"], summary="Trades", responses={200: TradeOutputSerializer(many=True)})
+    @extend_schema(
+        tags=["catalogue"], summary="Trades and the questions a job of each asks", responses={200: TradeWithQuestionsSerializer(many=True)}
+    )
     def get(self, request: Request) -> Response:
-        return Response(TradeOutputSerializer(selectors.trades_all(), many=True).data)
+        return Response(TradeWithQuestionsSerializer(selectors.trades_all(), many=True).data)
 
 
 class PlaceListApi(APIView):
@@ -153,7 +155,9 @@ class JobListCreateApi(GenericAPIView):
         if len(key) > IDEMPOTENCY_KEY_MAX:
             raise exceptions.ValidationError({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX} characters."]})
         data = valid(JobInputSerializer, request.data)
-        job, created = services.job_post(customer=request_user(request), idempotency_key=key, **data)
+        prefix = "answer_photo."  # a photo question's image: one file field per question
+        photos = {name.removeprefix(prefix): upload for name, upload in request.FILES.items() if name.startswith(prefix)}
+        job, created = services.job_post(customer=request_user(request), idempotency_key=key, answer_photos=photos, **data)
         if created:  # a job posted just now has no bids: no count query (bench/http.py, BENCHMARKS.md)
             context = {"request": request, "bid_counts": {job.pk: 0}}
             return Response(JobOutputSerializer(job, context=context).data, status=status.HTTP_201_CREATED)

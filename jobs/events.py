@@ -2,8 +2,8 @@
 
 Every event here belongs to the job aggregate (key = job id), including leads and
 bids, so everything that happens to one job is ordered on one partition.  One TypedDict
-per schema version (``JobPostedV2``); the newest is what the emitter builds and the
-handlers read (``event.payload(JobPostedV2)``).
+per schema version (``JobPostedV3``); the newest is what the emitter builds and the
+handlers read (``event.payload(JobPostedV3)``).
 """
 
 from typing import Literal, NotRequired, TypedDict
@@ -81,6 +81,21 @@ class JobPostedV2(JobPostedV1):
     window_end: NotRequired[str | None]
     expires_at: NotRequired[str]
     photo_urls: NotRequired[list[str]]
+
+
+class JobAnswer(TypedDict):
+    """One answer to a trade question (jobs/questions.py), as the job stores it and job.posted v3 carries it."""
+
+    key: str
+    label: str
+    kind: str
+    value: str | list[str]
+    text: str
+    photo_id: NotRequired[int]
+
+
+class JobPostedV3(JobPostedV2):
+    answers: NotRequired[list[JobAnswer]]
 
 
 class JobSearchWidenedV1(TypedDict):
@@ -191,7 +206,7 @@ class BidWithdrawnV1(BidDecision):
     pass
 
 
-JOB_POSTED = job_event("job.posted", "A customer posted a job.", payload=JobPostedV2, older_payloads={1: JobPostedV1})
+JOB_POSTED = job_event("job.posted", "A customer posted a job.", payload=JobPostedV3, older_payloads={1: JobPostedV1, 2: JobPostedV2})
 JOB_UPDATED = job_event("job.updated", "The customer edited an open job.", payload=JobUpdatedV2, older_payloads={1: JobUpdatedV1})
 JOB_CANCELLED = job_event("job.cancelled", "The customer cancelled the job.", payload=JobCancelledV2, older_payloads={1: JobCancelledV1})
 JOB_NO_SHOW = job_event(

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.functional import lazy
@@ -20,8 +21,8 @@ from django.utils.text import format_lazy
 
 from marketplace.money import currency_symbol
 
-from . import places, vat
-from .models import Trade
+from . import places, questions, vat
+from .models import Trade, TradeQuestion
 from .services import InvoiceDetails
 
 MAX_MONEY = Decimal("1000000")
@@ -40,6 +41,15 @@ SERVICE_ERROR_FIELDS: dict[str, str] = {
     "bad_vat_number": "vat_number",
     "bad_vat_rate": "vat_rate_percent",
 }
+# A trade question's field on the job form is named after its key: "q_heating_fuel" for answers.heating_fuel.
+QUESTION_PREFIX = "q_"
+
+
+def form_field_for(service_field: str) -> str:
+    """The form field a ServiceError's ``field`` names (``answers.<key>`` is the question's field)."""
+    if service_field.startswith("answers."):
+        return QUESTION_PREFIX + service_field.removeprefix("answers.")
+    return service_field
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -208,6 +218,55 @@ class JobEditForm(PlaceMixin):
         }
 
 
+class AskedMixin:
+    """A trade question's field: shown as required or optional, but left for the service to refuse.
+
+    The service (``questions.clean_answers``) decides whether an empty answer is wrong, since a
+    required question that its condition hides must not be refused.
+    """
+
+    def validate(self, value: Any) -> None:
+        if value in (None, "", [], ()):
+            return
+        super().validate(value)  # type: ignore[misc]
+
+
+class AskedChoice(AskedMixin, forms.ChoiceField):
+    pass
+
+
+class AskedMultipleChoice(AskedMixin, forms.MultipleChoiceField):
+    pass
+
+
+class AskedText(AskedMixin, forms.CharField):
+    pass
+
+
+class AskedPhoto(AskedMixin, forms.FileField):
+    pass
+
+
+def question_field(question: TradeQuestion) -> forms.Field:
+    """The form field that asks ``question``; its value is what ``questions.clean_answers`` checks."""
+    common: dict[str, Any] = {"label": question.label, "required": question.required, "help_text": question.help}
+    Kind = TradeQuestion.Kind
+    if question.kind in (Kind.CHOICE, Kind.YES_NO):
+        return AskedChoice(choices=questions.options(question), widget=forms.RadioSelect, **common)
+    if question.kind == Kind.MULTIPLE:
+        return AskedMultipleChoice(choices=questions.options(question), widget=forms.CheckboxSelectMultiple, **common)
+    if question.kind == Kind.NUMBER:
+        attrs: dict[str, Any] = {"inputmode": "decimal", "step": "any"}
+        if question.min_value is not None:
+            attrs["min"] = f"{question.min_value.normalize():f}"
+        if question.max_value is not None:
+            attrs["max"] = f"{question.max_value.normalize():f}"
+        return AskedText(max_length=20, widget=forms.NumberInput(attrs=attrs), **common)
+    if question.kind == Kind.PHOTO:
+        return AskedPhoto(widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}), **common)
+    return AskedText(max_length=settings.JOBS["ANSWER_TEXT_MAX_CHARS"], **common)
+
+
 class JobPostForm(JobEditForm):
     trade = forms.ModelChoiceField(label="Trade", queryset=Trade.objects.all(), empty_label="Choose a trade…", to_field_name="slug")
     photos = MultipleImageField(
@@ -220,6 +279,40 @@ class JobPostForm(JobEditForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
+        # The chosen trade's questions (the trade posted, or the one the page starts with); the page's
+        # script swaps them for another trade's (``views.job_questions``) when the trade changes.
+        slug = self.data.get("trade") if self.is_bound else self.initial.get("trade")
+        trade = Trade.objects.filter(slug=slug).first() if isinstance(slug, str) and slug else None
+        self.questions = questions.questions_for(trade)
+        for question in self.questions:
+            self.fields[QUESTION_PREFIX + question.key] = question_field(question)
+
+    def _raw(self, question: TradeQuestion) -> Any:
+        name = QUESTION_PREFIX + question.key
+        if self.is_bound:
+            return self.data.getlist(name) if question.kind == TradeQuestion.Kind.MULTIPLE else self.data.get(name)  # type: ignore[attr-defined]
+        return self.initial.get(name)
+
+    @property
+    def question_fields(self) -> list[tuple[forms.BoundField, TradeQuestion, bool]]:
+        """(field, question, shown now) in order; "shown" follows the answers typed so far, as the page's script does."""
+        given: dict[str, Any] = {}
+        rows = []
+        for question in self.questions:
+            shown = questions.is_shown(question, given)
+            raw = self._raw(question)
+            if shown and raw not in (None, "", []):
+                given[question.key] = {"value": raw}
+            rows.append((self[QUESTION_PREFIX + question.key], question, shown))
+        return rows
+
+    def answers(self) -> dict[str, Any]:
+        """{question key: value} for ``job_post`` (valid forms only); photos are in :meth:`answer_photos`."""
+        return {q.key: self.cleaned_data.get(QUESTION_PREFIX + q.key) for q in self.questions if q.kind != TradeQuestion.Kind.PHOTO}
+
+    def answer_photos(self) -> dict[str, UploadedFile]:
+        photos = {q.key: self.cleaned_data.get(QUESTION_PREFIX + q.key) for q in self.questions if q.kind == TradeQuestion.Kind.PHOTO}
+        return {key: upload for key, upload in photos.items() if upload}
 
 
 class ProfileForm(PlaceMixin):
@@ -277,6 +370,12 @@ class ProfileForm(PlaceMixin):
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
         help_text="The standard rate unless you use another scheme.",
     )
+    declined_answers = forms.MultipleChoiceField(
+        label="Jobs you don't take",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick the answers you don't take on (say, oil boilers): we won't offer you jobs with them.",
+    )
 
     field_order = [
         "business_name",
@@ -292,11 +391,25 @@ class ProfileForm(PlaceMixin):
         "vat_registered",
         "vat_number",
         "vat_rate_percent",
+        "declined_answers",
     ]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, trades: list[Trade] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["place"].label = "Base (place or postcode district)"
+        # Any trade's answers are accepted; the page shows those of the business's trades (``trades``).
+        self.declinable = questions.declinable_answers()
+        shown = {group for group, _ in questions.declinable_answers(trades)} if trades is not None else set()
+        field = self.fields["declined_answers"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [choice for _, answers in self.declinable for choice in answers]
+        self.shown_groups = [(group, [value for value, _ in answers]) for group, answers in self.declinable if group in shown]
+
+    @property
+    def declined_groups(self) -> list[tuple[str, list[Any]]]:
+        """The checkboxes of the answers a business may decline, one group per question of its trades."""
+        boxes = {box.data["value"]: box for box in self["declined_answers"]}
+        return [(group, [boxes[value] for value in values]) for group, values in self.shown_groups]
 
     def clean_vat_number(self) -> str:
         number = str(self.cleaned_data.get("vat_number") or "")

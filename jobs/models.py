@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -32,6 +33,92 @@ class Trade(models.Model):
         return self.name
 
 
+class TradeQuestion(models.Model):
+    """A question the job form asks for one trade ("Gas or electric?"); answers are checked by ``jobs/questions.py``.
+
+    ``key`` is stable (answers, events and tradespeople's exclusions name it) and unique across
+    trades, so an exclusion "heating_fuel=oil" means one thing.  A question with a condition is
+    asked only when an earlier question of the same trade has the given answer.
+    """
+
+    class Kind(models.TextChoices):
+        CHOICE = "choice", "One choice"
+        MULTIPLE = "multiple", "Several choices"
+        NUMBER = "number", "Number"
+        YES_NO = "yes_no", "Yes or no"
+        TEXT = "text", "Short text"
+        PHOTO = "photo", "Photo"
+
+    trade = models.ForeignKey(Trade, on_delete=models.CASCADE, related_name="questions")
+    key = models.SlugField(
+        max_length=60, unique=True, help_text="Stable name of the question in answers and events, e.g. boiler_fuel. Do not change it."
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Questions are asked in this order (smallest first).")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CHOICE)
+    label = models.CharField(max_length=160, help_text="The question as the customer reads it.")
+    help = models.CharField("help text", max_length=240, blank=True, help_text="A hint shown under the question.")
+    required = models.BooleanField(default=True, help_text="The customer must answer it (when it is shown).")
+    min_value = models.DecimalField(
+        "smallest number", max_digits=10, decimal_places=2, null=True, blank=True, help_text="Number questions only."
+    )
+    max_value = models.DecimalField(
+        "largest number", max_digits=10, decimal_places=2, null=True, blank=True, help_text="Number questions only."
+    )
+    show_if_question = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="dependent_questions",
+        verbose_name="only when question",
+        help_text="Ask this question only when this earlier question of the same trade…",
+    )
+    show_if_value = models.CharField(
+        "has the answer", max_length=60, blank=True, help_text="…has this answer: a choice's value, or yes / no."
+    )
+
+    class Meta:
+        ordering = ["trade", "position", "pk"]
+        verbose_name = "trade question"
+
+    def __str__(self) -> str:
+        return f"{self.trade}: {self.label}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.show_if_question_id is not None:
+            parent = self.show_if_question
+            assert parent is not None
+            if parent.trade_id != self.trade_id or parent.pk == self.pk:
+                errors["show_if_question"] = "Choose another question of the same trade."
+            elif (parent.position, parent.pk or 0) >= (self.position, self.pk or 1 << 62):
+                errors["show_if_question"] = "The question it depends on must come earlier (a smaller position)."
+            if not self.show_if_value:
+                errors["show_if_value"] = "Say which answer shows this question."
+        elif self.show_if_value:
+            errors["show_if_value"] = "Choose the question this answer belongs to, or leave it empty."
+        if self.min_value is not None and self.max_value is not None and self.max_value < self.min_value:
+            errors["max_value"] = "The largest number must be at least the smallest."
+        if errors:
+            raise ValidationError(errors)
+
+
+class QuestionChoice(models.Model):
+    """One answer a choice question offers ("Gas", "Oil")."""
+
+    question = models.ForeignKey(TradeQuestion, on_delete=models.CASCADE, related_name="choices")
+    value = models.SlugField(max_length=60, help_text="Stable name in answers and exclusions, e.g. oil.")
+    label = models.CharField(max_length=120, help_text="What the customer reads.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["question", "position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["question", "value"], name="question_choice_value_unique")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class TradespersonProfile(models.Model):
     """A trade business: what it does, where, and how far it travels."""
 
@@ -44,6 +131,10 @@ class TradespersonProfile(models.Model):
     base_place = models.CharField(max_length=120, blank=True)
     service_radius_km = models.PositiveIntegerField(default=15, validators=[MinValueValidator(1), MaxValueValidator(200)])
     is_accepting_leads = models.BooleanField(default=True)
+    # Answers to trade questions this business does not take ("heating_fuel=oil"): matching skips such jobs.
+    declined_answers = models.JSONField(
+        default=list, blank=True, help_text='Answers this business does not take, as "question_key=value"; matching skips those jobs.'
+    )
     # Badges that only admins set (Django admin), after checking documents.
     is_id_verified = models.BooleanField(default=False)
     is_insured = models.BooleanField(default=False)
@@ -104,6 +195,9 @@ class Job(models.Model):
     window_start = models.DateTimeField(null=True, blank=True, help_text="Preferred time window (UTC).")
     window_end = models.DateTimeField(null=True, blank=True)
     is_emergency = models.BooleanField(default=False)
+    # The trade questions' answers (jobs/questions.py), in question order, each with the question's label and the
+    # answer's words frozen as they were asked: [{"key", "label", "kind", "value", "text", "photo_id"?}].
+    answers = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
     # How many times matching has run (1 = first offer, 2+ = widened).
     match_round = models.PositiveSmallIntegerField(default=1)
@@ -244,6 +338,8 @@ class JobBoardEntry(models.Model):
     window_start = models.DateTimeField(null=True)
     window_end = models.DateTimeField(null=True)
     is_emergency = models.BooleanField()
+    # The job's answers to its trade's questions (job.posted v3); db_default: the projection's raw INSERT does not name it.
+    answers = models.JSONField(default=list, blank=True, db_default=models.Value([], output_field=models.JSONField()))
     status = models.CharField(max_length=20, db_index=True)
     bid_count = models.PositiveIntegerField(default=0)
     posted_at = models.DateTimeField()

@@ -145,6 +145,14 @@ def bid_card(bid: Bid, *, previous_amount: Decimal | None = None) -> dict[str, A
     }
 
 
+# --- answers to trade questions -----------------------------------------------------------
+
+
+def answers_line(answers: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """A job's answers as a card shows them in one line: label and words, photos left to the job's page."""
+    return [{"label": a["label"], "text": a["text"]} for a in answers if a.get("kind") != "photo"]
+
+
 # --- the board ----------------------------------------------------------------------------
 
 
@@ -171,6 +179,7 @@ def board_card(entry: JobBoardEntry, *, lead_job_ids: frozenset[int] | set[int] 
         "bid_count": entry.bid_count,
         "posted_at": iso(entry.posted_at),
         "posted_display": when(entry.posted_at),
+        "answers": answers_line(entry.answers),
         "distance_km": None if distance is None else round(distance, 2),
         "lead_url": reverse("lead-detail", args=[entry.job_id]) if entry.job_id in lead_job_ids else None,
     }

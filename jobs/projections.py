@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict
 
@@ -143,6 +144,7 @@ class JobBoardProjection(EventHandler):
         entry = self._entry(event)
         if not _insert_board_entry(entry):
             return  # already built (a later event got here first)
+        _set_answers([entry])
         _count_posted(entry.trade_slug, entry.trade_name)
         push.send_on_commit(BOARD_STREAM, event, presenters.board_card(entry))
 
@@ -150,15 +152,16 @@ class JobBoardProjection(EventHandler):
         """``on_job_posted`` for a run of events: three statements for the lot instead of three each."""
         entries: dict[int, tuple[Envelope, JobBoardEntry]] = {}
         for event in events:
-            entries.setdefault(event.payload(ev.JobPostedV2)["job_id"], (event, self._entry(event)))  # the first one wins, as one by one
+            entries.setdefault(event.payload(ev.JobPostedV3)["job_id"], (event, self._entry(event)))  # the first one wins, as one by one
         inserted = _insert_board_entries([entry for _, entry in entries.values()])
         fresh = [(event, entry) for job_id, (event, entry) in entries.items() if job_id in inserted]
+        _set_answers([entry for _, entry in fresh])
         _count_posted_many([(entry.trade_slug, entry.trade_name) for _, entry in fresh])
         push.send_many_on_commit(BOARD_STREAM, [(event, presenters.board_card(entry)) for event, entry in fresh])
 
     @staticmethod
     def _entry(event: Envelope) -> JobBoardEntry:
-        d = event.payload(ev.JobPostedV2)
+        d = event.payload(ev.JobPostedV3)
         return JobBoardEntry(
             job_id=d["job_id"],
             customer_id=d["customer_id"],
@@ -174,6 +177,7 @@ class JobBoardProjection(EventHandler):
             window_start=_dt(d.get("window_start")),
             window_end=_dt(d.get("window_end")),
             is_emergency=d["is_emergency"],
+            answers=d.get("answers", []),  # v1 and v2 events have none
             status=d["status"],
             bid_count=0,
             posted_at=_dt(d["posted_at"]),
@@ -265,6 +269,23 @@ def _insert_board_entry(entry: JobBoardEntry) -> bool:
             values,
         )
         return cursor.fetchone() is not None
+
+
+def _set_answers(entries: list[JobBoardEntry]) -> None:
+    """Store the answers of new rows that have any, in one statement.
+
+    Apart from the inserts above (the column defaults to [] in the database), so a job without
+    questions, most of them, costs no more than before.
+    """
+    rows = [(entry.job_id, json.dumps(entry.answers)) for entry in entries if entry.answers]
+    if not rows:
+        return
+    table = JobBoardEntry._meta.db_table
+    bulk.execute(
+        f"UPDATE {table} SET answers = v.answers::jsonb FROM unnest(%b::bigint[], %b::text[]) AS v(job_id, answers)"
+        f" WHERE {table}.job_id = v.job_id",
+        [[job_id for job_id, _ in rows], [text for _, text in rows]],
+    )
 
 
 # Postgres array types of _BOARD_FIELDS, for the bulk insert's unnest().

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySet
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Prefetch, Q, QuerySet
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 
 from marketplace.accounts.models import User
 
-from .models import Bid, Job, JobBoardEntry, Lead, ProStats, Trade, TradespersonProfile
+from .models import Bid, Job, JobBoardEntry, Lead, ProStats, Trade, TradeQuestion, TradespersonProfile
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -144,7 +144,9 @@ def bids_of(*, tradesperson: User) -> QuerySet[Bid]:
 
 
 def trades_all() -> QuerySet[Trade]:
-    return Trade.objects.all()
+    """Every trade, with its questions and their choices in the order asked."""
+    questions = TradeQuestion.objects.select_related("show_if_question").prefetch_related("choices").order_by("position", "pk")
+    return Trade.objects.prefetch_related(Prefetch("questions", queryset=questions))
 
 
 def bid_counts(*, job_ids: list[int]) -> dict[int, int]:

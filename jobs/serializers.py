@@ -10,6 +10,7 @@ same functions that build what the pages and the live pushes show.
 
 from __future__ import annotations
 
+import json
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from marketplace.api import money_field
 from marketplace.serializer_fields import FieldsBuiltOnce, Presented, SlugRelatedField
 
 from . import places, presenters
-from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, Trade, TradespersonProfile
+from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, ProStats, QuestionChoice, Trade, TradeQuestion, TradespersonProfile
 from .services import MAX_AMOUNT
 
 # --- shared fields and errors -----------------------------------------------------------
@@ -97,6 +98,34 @@ class TradeOutputSerializer(serializers.ModelSerializer):
         fields = ["slug", "name"]
 
 
+class QuestionChoiceOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = QuestionChoice
+        fields = ["value", "label"]
+
+
+class TradeQuestionOutputSerializer(serializers.ModelSerializer):
+    """A question the job form asks for a trade; answer it in a new job's ``answers`` under its ``key``."""
+
+    choices = QuestionChoiceOutputSerializer(many=True, read_only=True)
+    show_if_question: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="key", read_only=True, allow_null=True, help_text="Asked only when this question (its key)…"
+    )
+    show_if_value = serializers.CharField(read_only=True, help_text="…has this answer; empty when always asked.")
+
+    class Meta:
+        model = TradeQuestion
+        fields = ["key", "kind", "label", "help", "required", "min_value", "max_value", "choices", "show_if_question", "show_if_value"]
+
+
+class TradeWithQuestionsSerializer(serializers.ModelSerializer):
+    questions = TradeQuestionOutputSerializer(many=True, read_only=True, help_text="In the order they are asked.")
+
+    class Meta:
+        model = Trade
+        fields = ["slug", "name", "questions"]
+
+
 class PlaceQuerySerializer(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, default="", max_length=100, help_text="Start of a name or postcode.")
     limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=50)
@@ -125,6 +154,13 @@ class ProProfileInputSerializer(serializers.Serializer):
     base_place = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     service_radius_km = serializers.IntegerField(min_value=1, max_value=200, required=False, default=15)
     is_accepting_leads = serializers.BooleanField(required=False, default=True)
+    declined_answers = serializers.ListField(
+        child=serializers.CharField(max_length=130),
+        required=False,
+        max_length=500,
+        help_text='Answers to trade questions you don\'t take, as "question_key=value" (see /api/trades/): matching skips those '
+        "jobs. Left as it is when not sent.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return _fill_from_place(attrs, place_key="base_place", lat_key="base_latitude", lon_key="base_longitude", required=True)
@@ -134,12 +170,15 @@ class ProProfileOutputSerializer(serializers.ModelSerializer):
     """The tradesperson's own profile, base coordinates included."""
 
     trades = TradeOutputSerializer(many=True, read_only=True)
+    declined_answers = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text='Answers you don\'t take, as "question_key=value".'
+    )
 
     class Meta:
         model = TradespersonProfile
         fields = [
             "business_name", "bio", "trades", "base_latitude", "base_longitude", "base_place",
-            "service_radius_km", "is_accepting_leads", "is_id_verified", "is_insured", "created_at",
+            "service_radius_km", "is_accepting_leads", "declined_answers", "is_id_verified", "is_insured", "created_at",
         ]  # fmt: skip
 
 
@@ -181,6 +220,20 @@ class ProPublicOutputSerializer(serializers.ModelSerializer):
 # --- jobs -------------------------------------------------------------------------------
 
 
+class AnswersField(serializers.JSONField):
+    """{question key: value}: a JSON object, or a JSON string of one (multipart forms carry no objects)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise serializers.ValidationError("Send the answers as a JSON object: {question key: answer}.") from exc
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Send the answers as a JSON object: {question key: answer}.")
+        return data
+
+
 class JobInputSerializer(serializers.Serializer):
     """A new job. Give coordinates, or a known ``place`` label (see /api/places/) to take them from."""
 
@@ -202,6 +255,13 @@ class JobInputSerializer(serializers.Serializer):
         required=False,
         default=list,
         help_text="JPEG, PNG or WebP files (multipart/form-data), at most 5, each at most 5 MB.",
+    )
+    answers = AnswersField(
+        required=False,
+        default=dict,
+        help_text="Answers to the trade's questions (GET /api/trades/): {question key: value}; a list of choice values for "
+        "several choices, true/false or yes/no, a number, text. In multipart/form-data, a JSON string. A photo question's "
+        "image is a file field named answer_photo.<key>.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +302,23 @@ class JobPhotoOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "uploaded_at"]
 
 
+class AnswerOutputSerializer(serializers.Serializer):
+    """An answer to a trade question, as it was asked when the job was posted."""
+
+    key = serializers.CharField(help_text="The question's stable key.")
+    # The metaclass moves declared fields off the class, so this does not clobber Field.label at runtime.
+    label = serializers.CharField(help_text="The question as it was asked.")  # type: ignore[assignment]
+    kind = serializers.ChoiceField(choices=TradeQuestion.Kind.choices)
+    value = serializers.JSONField(help_text="A choice's value, yes/no, a number, text, a photo's URL; a list for several choices.")
+    text = serializers.CharField(help_text="The answer in words.")
+    photo_id = serializers.IntegerField(required=False, help_text="The job photo of a photo answer.")
+
+
+class AnswerLineSerializer(serializers.Serializer):
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label (see PlaceOutputSerializer)
+    text = serializers.CharField()
+
+
 class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A job as its customer, staff or a tradesperson offered it sees it.
 
@@ -252,6 +329,7 @@ class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     trade: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     trade_name = serializers.CharField(source="trade.name", read_only=True)
     photos = JobPhotoOutputSerializer(many=True, read_only=True)
+    answers = AnswerOutputSerializer(many=True, read_only=True, help_text="Answers to the trade's questions, in the order asked.")
     awarded_bid: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     bid_count = serializers.SerializerMethodField()
     status_label = Presented(serializers.CharField(help_text="The status in words, as the pages show it."))
@@ -261,7 +339,7 @@ class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         fields = [
             "id", "trade", "trade_name", "title", "description", "latitude", "longitude", "place",
             "budget_min", "budget_max", "window_start", "window_end", "is_emergency", "status", "status_label",
-            "awarded_bid", "photos", "bid_count", "expires_at", "created_at", "updated_at",
+            "awarded_bid", "photos", "answers", "bid_count", "expires_at", "created_at", "updated_at",
         ]  # fmt: skip
 
     def present(self, job: Job) -> dict[str, Any]:
@@ -323,6 +401,7 @@ class BoardEntrySerializer(serializers.ModelSerializer):
         serializers.FloatField(allow_null=True, help_text="From lat/lon (or your base); null when no location was known.")
     )
     lead_url = Presented(serializers.CharField(allow_null=True, help_text="Your lead page for this job; null when it is not your lead."))
+    answers = Presented(AnswerLineSerializer(many=True, help_text="The job's answers to its trade's questions, photos left out."))
 
     class Meta:
         model = JobBoardEntry
@@ -330,6 +409,7 @@ class BoardEntrySerializer(serializers.ModelSerializer):
             "job_id", "trade", "trade_slug", "trade_name", "title", "description", "latitude", "longitude",
             "place", "budget_min", "budget_max", "window_start", "window_end", "is_emergency",
             "status", "status_label", "bid_count", "posted_at", "posted_display", "last_sequence", "distance_km", "lead_url",
+            "answers",
         ]  # fmt: skip
 
     def present(self, entry: JobBoardEntry) -> dict[str, Any]:

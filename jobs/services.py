@@ -8,7 +8,7 @@ Every function runs in one transaction that writes its rows and its events
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -28,7 +28,7 @@ from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit, emit_many
 
 from . import events as ev
-from . import signals, vat
+from . import questions, signals, vat
 from .lifecycle import check_transition
 from .models import Bid, Job, JobPhoto, Lead, Trade, TradespersonProfile
 from .roles import PARTIES, JobRole, job_role
@@ -101,12 +101,15 @@ def pro_profile_save(
     bio: str = "",
     is_accepting_leads: bool = True,
     invoicing: InvoiceDetails | None = None,
+    declined_answers: Iterable[str] | None = None,
 ) -> TradespersonProfile:
     """Create or update a tradesperson's profile. Badges are left to admins.
 
     ``invoicing`` (names, address, VAT) is changed only when given, so callers that do not
     edit it (the API, the demo) leave it as it was. Refuses a VAT-registered business without
     a valid UK VAT number (``bad_vat_number``) or with a rate outside 0..100 % (``bad_vat_rate``).
+    ``declined_answers`` ("question_key=value", see ``jobs/questions.py``) is changed only when given;
+    matching then skips jobs with any of those answers. Unknown answers are refused (``bad_declined_answer``).
     """
     if not user.is_tradesperson:
         raise ServiceError("Only tradespeople have a business profile.", code="not_a_tradesperson", kind=Refusal.FORBIDDEN)
@@ -124,6 +127,8 @@ def pro_profile_save(
     }
     if invoicing is not None:
         defaults.update(_invoice_fields(invoicing))
+    if declined_answers is not None:
+        defaults["declined_answers"] = _declined_answers(declined_answers)
     with transaction.atomic():
         profile, _ = TradespersonProfile.objects.update_or_create(user=user, defaults=defaults)
         profile.trades.set(trades)
@@ -131,15 +136,29 @@ def pro_profile_save(
     return profile
 
 
+def _declined_answers(tokens: Iterable[str]) -> list[str]:
+    known = {token for _, answers in questions.declinable_answers() for token, _ in answers}
+    wanted = sorted(set(tokens))
+    unknown = [token for token in wanted if token not in known]
+    if unknown:
+        raise ServiceError(
+            "Some of the answers you don't take are no longer asked: reload the page and choose again.",
+            code="bad_declined_answer",
+            kind=Refusal.INVALID,
+            field="declined_answers",
+        )
+    return wanted
+
+
 # --- jobs -------------------------------------------------------------------------------
 
 
-def job_snapshot(job: Job, photos: Iterable[JobPhoto] | None = None) -> ev.JobPostedV2:
+def job_snapshot(job: Job, photos: Iterable[JobPhoto] | None = None) -> ev.JobPostedV3:
     """The job as events carry it (job.posted): enough for any read model.
 
     ``photos``: the job's photos when the caller has them (a job just posted), saving the query.
     """
-    return ev.JobPostedV2(
+    return ev.JobPostedV3(
         job_id=job.pk,
         customer_id=job.customer_id,
         trade=ev.TradeRef(slug=job.trade.slug, name=job.trade.name),
@@ -157,6 +176,7 @@ def job_snapshot(job: Job, photos: Iterable[JobPhoto] | None = None) -> ev.JobPo
         posted_at=job.created_at.isoformat(),
         expires_at=job.expires_at.isoformat(),
         photo_urls=[photo.image.url for photo in (job.photos.all() if photos is None else photos)],
+        answers=list(job.answers),
     )
 
 
@@ -199,10 +219,15 @@ def job_post(
     window_end: datetime | None = None,
     is_emergency: bool = False,
     photos: Iterable[UploadedFile] = (),
+    answers: Mapping[str, Any] | None = None,
+    answer_photos: Mapping[str, UploadedFile] | None = None,
     idempotency_key: str = "",
 ) -> tuple[Job, bool]:
     """Post a job (with optional photos) and emit ``job.posted``.
 
+    ``answers``: {question key: value} for the trade's questions and ``answer_photos``: {question
+    key: image} for its photo questions (``jobs/questions.py`` checks them; a refusal names
+    ``answers.<key>``).  A photo answer is stored as a ``JobPhoto`` that its answer references.
     Idempotent per (customer, idempotency_key): a repeated key returns the job the
     first request created and ``created=False``, emitting nothing.
     """
@@ -216,8 +241,14 @@ def job_post(
     budget_min, budget_max = money(budget_min), money(budget_max)
     _check_budget(budget_min, budget_max)
     _check_window(window_start, window_end)
+    asked = questions.clean_answers(trade=trade, raw=answers or {}, photos=answer_photos)
+    for key, upload in asked.photos.items():
+        try:
+            validate_photo(upload)
+        except ServiceError as exc:
+            raise ServiceError(exc.message, code=exc.code, kind=exc.kind, field=f"answers.{key}") from exc
     photos = list(photos)
-    if len(photos) > settings.JOBS["MAX_PHOTOS"]:
+    if len(photos) + len(asked.photos) > settings.JOBS["MAX_PHOTOS"]:
         raise ServiceError(f"At most {settings.JOBS['MAX_PHOTOS']} photos per job.", code="too_many_photos", kind=Refusal.INVALID)
     for photo in photos:
         validate_photo(photo)
@@ -240,7 +271,12 @@ def job_post(
                 idempotency_key=idempotency_key,
             )
             saved = [JobPhoto.objects.create(job=job, image=photo) for photo in photos]
-            emit(ev.JOB_POSTED, aggregate_id=job.pk, data=job_snapshot(job, saved), actor_id=customer.pk)
+            if asked.answers:
+                job.answers = _with_photos(job, asked)
+                job.save(update_fields=["answers"])
+            # Photo answers are photos of the job too: read them back rather than track two lists.
+            snapshot = job_snapshot(job, None if asked.photos else saved)
+            emit(ev.JOB_POSTED, aggregate_id=job.pk, data=snapshot, actor_id=customer.pk)
     except IntegrityError:
         # Two requests with the same key raced; the other one won.
         existing = Job.objects.filter(customer=customer, idempotency_key=idempotency_key).first() if idempotency_key else None
@@ -248,6 +284,18 @@ def job_post(
             return existing, False
         raise
     return job, True
+
+
+def _with_photos(job: Job, asked: questions.CleanAnswers) -> list[ev.JobAnswer]:
+    """The answers with each photo answer's image stored as a JobPhoto of the job, referenced by id and URL."""
+    answers = []
+    for answer in asked.answers:
+        upload = asked.photos.get(answer["key"])
+        if upload is not None:
+            photo = JobPhoto.objects.create(job=job, image=upload)
+            answer = {**answer, "value": photo.image.url, "photo_id": photo.pk}
+        answers.append(answer)
+    return answers
 
 
 def validate_photo(photo: UploadedFile) -> None:

@@ -7,6 +7,7 @@ urlpatterns = [
     # customers
     path("jobs/", views.job_list, name="job-list"),
     path("jobs/new/", views.job_new, name="job-new"),
+    path("jobs/new/questions/", views.job_questions, name="job-questions"),
     path("jobs/<int:job_id>/edit/", views.job_edit, name="job-edit"),
     path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job-cancel"),
     path("jobs/<int:job_id>/bids/<int:bid_id>/<slug:action>/", views.bid_decide, name="bid-decide"),

@@ -36,7 +36,7 @@ from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
 
 from . import places, presenters, selectors, services, vat
-from .forms import SERVICE_ERROR_FIELDS, BoardFilterForm, JobEditForm, JobPostForm, ProfileForm
+from .forms import SERVICE_ERROR_FIELDS, BoardFilterForm, JobEditForm, JobPostForm, ProfileForm, form_field_for
 from .models import Bid, Job, Lead, TradespersonProfile
 from .streams import BOARD_STREAM
 
@@ -69,7 +69,7 @@ def _tradesperson(request: HttpRequest) -> User:
 
 def _show_service_error(form: Any, exc: ServiceError) -> None:
     """Put a service's refusal next to the field it is about, or above the form."""
-    field = SERVICE_ERROR_FIELDS.get(exc.code)
+    field = SERVICE_ERROR_FIELDS.get(exc.code) or form_field_for(exc.field)
     form.add_error(field if field in form.fields else None, exc.message)
 
 
@@ -106,6 +106,8 @@ def job_new(request: HttpRequest) -> HttpResponse:
                     customer=customer,
                     trade=form.cleaned_data["trade"],
                     photos=form.cleaned_data["photos"],
+                    answers=form.answers(),
+                    answer_photos=form.answer_photos(),
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     **form.job_fields(),
                 )
@@ -118,6 +120,14 @@ def job_new(request: HttpRequest) -> HttpResponse:
     else:
         form = JobPostForm()
     return render(request, "jobs/job_form.html", {"form": form, "editing": False, **_place_context()})
+
+
+@login_required
+def job_questions(request: HttpRequest) -> HttpResponse:
+    """The job form's questions for ``?trade=<slug>`` (an HTML fragment): the form's script swaps them in when the trade changes."""
+    _customer(request)
+    form = JobPostForm(initial={"trade": request.GET.get("trade", "")})
+    return render(request, "jobs/_questions.html", {"form": form})
 
 
 @login_required
@@ -365,6 +375,7 @@ def _profile_initial(user: User, profile: TradespersonProfile | None) -> dict[st
         "vat_registered": profile.vat_registered,
         "vat_number": profile.vat_number,
         "vat_rate_percent": f"{(profile.vat_rate * 100).normalize():f}",
+        "declined_answers": list(profile.declined_answers),
     }
     known = places.by_label(profile.base_place) if profile.base_place else None
     if known is None or (known.latitude, known.longitude) != (profile.base_latitude, profile.base_longitude):
@@ -376,8 +387,9 @@ def _profile_initial(user: User, profile: TradespersonProfile | None) -> dict[st
 def profile(request: HttpRequest) -> HttpResponse:
     user = _tradesperson(request)
     existing = selectors.public_profile(user_id=user.pk)
+    trades = list(existing.trades.all()) if existing else []
     if request.method == "POST":
-        form = ProfileForm(request.POST)
+        form = ProfileForm(request.POST, trades=trades)
         if form.is_valid():
             latitude, longitude, place = form.cleaned_data["location"]
             try:
@@ -392,6 +404,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                     bio=form.cleaned_data["bio"],
                     is_accepting_leads=form.cleaned_data["is_accepting_leads"],
                     invoicing=form.invoice_details(),
+                    declined_answers=form.cleaned_data["declined_answers"],
                 )
             except ServiceError as exc:
                 _show_service_error(form, exc)
@@ -402,7 +415,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Profile saved.")
                 return redirect("profile")
     else:
-        form = ProfileForm(initial=_profile_initial(user, existing))
+        form = ProfileForm(initial=_profile_initial(user, existing), trades=trades)
     context = {
         "form": form,
         "profile": existing,

@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several serializers have a field named "kind": name the trade questions' one.
+    "ENUM_NAME_OVERRIDES": {"TradeQuestionKindEnum": "jobs.models.TradeQuestion.Kind"},
 }
 
 # --- Kafka and the event backbone -------------------------------------------------
@@ -297,6 +299,8 @@ JOBS: dict[str, Any] = {
     "EXPIRE_AFTER_HOURS": env_int("JOB_EXPIRE_AFTER_HOURS", 14 * 24),
     "MAX_PHOTOS": env_int("JOB_MAX_PHOTOS", 5),
     "MAX_PHOTO_BYTES": env_int("JOB_MAX_PHOTO_BYTES", 5 * 1024 * 1024),
+    # The longest answer to a trade question asked as short text (jobs/questions.py).
+    "ANSWER_TEXT_MAX_CHARS": env_int("JOB_ANSWER_TEXT_MAX_CHARS", 200),
 }
 MATCHING: dict[str, Any] = {
     # How many tradespeople one matching round offers a job to (fair competition).

@@ -1,7 +1,8 @@
 """Kafka handlers of matching.
 
 - :class:`MatchingHandler` (consumer ``matching``): on ``job.posted`` and ``job.search_widened``
-  finds the candidates (trade, radius times the round's widening factor, accepting leads, room
+  finds the candidates (trade, radius times the round's widening factor, accepting leads, not declining
+  the job's answers to its trade's questions, room
   in the window), ranks them and offers the best a lead, live.
 - :class:`ProStatsProjection` (consumer ``pro-stats``): response times and wins per tradesperson,
   which ranking reads.
@@ -31,7 +32,7 @@ from .ranking import Candidate, rank
 
 
 def find_candidates(job: Job, radius_factor: float) -> list[Candidate]:
-    """Tradespeople who could take this job (trade, radius, accepting leads, not yet offered)."""
+    """Tradespeople who could take this job (trade, radius, accepting leads, answers they take, not yet offered)."""
     lat, lon = float(job.latitude), float(job.longitude)
     result = []
     for pro in selectors.match_candidates(job=job, radius_factor=radius_factor):
@@ -64,7 +65,7 @@ class MatchingHandler(EventHandler):
     """
 
     def on_job_posted(self, event: Envelope) -> None:
-        self._match(event, event.payload(ev.JobPostedV2)["job_id"], radius_factor=settings.MATCHING["RADIUS_FACTORS"][0], match_round=1)
+        self._match(event, event.payload(ev.JobPostedV3)["job_id"], radius_factor=settings.MATCHING["RADIUS_FACTORS"][0], match_round=1)
 
     def on_job_search_widened(self, event: Envelope) -> None:
         d = event.payload(ev.JobSearchWidenedV2)

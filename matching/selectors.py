@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import connection
 
 from jobs.models import Job, Lead, ProStats, TradespersonProfile, average_response_minutes
+from jobs.questions import answer_tokens
 from marketplace.accounts.models import User
 from scheduling.capacity import pro_has_capacity
 
@@ -45,25 +46,29 @@ def _match_candidates_sql() -> str:
           AND p.is_accepting_leads AND u.is_active
           AND abs(p.base_latitude - %(latitude)s) <= p.service_radius_km * %(degrees_per_km)s
           AND p.user_id <> %(customer_id)s
+          AND NOT (p.declined_answers ?| %(answer_tokens)s::text[])
           AND NOT EXISTS (SELECT 1 FROM {lead.db_table} l WHERE l.job_id = %(job_id)s AND l.tradesperson_id = p.user_id)
     """
 
 
 def match_candidates(*, job: Job, radius_factor: float = 1.0) -> list[MatchCandidate]:
-    """Tradespeople of the job's trade who accept leads, are active, are not its customer and were not
-    offered it yet, and whose service radius (times ``radius_factor``) reaches the job's latitude: a band,
-    so matching never loads a whole country's tradespeople to measure distances in Python (the exact
-    distance check stays with the caller).  With their ProStats, in one statement.
+    """Tradespeople of the job's trade who accept leads, are active, are not its customer, were not
+    offered it yet, do not decline any of its answers (``TradespersonProfile.declined_answers``), and
+    whose service radius (times ``radius_factor``) reaches the job's latitude: a band, so matching
+    never loads a whole country's tradespeople to measure distances in Python (the exact distance
+    check stays with the caller).  With their ProStats, in one statement.
 
     Plain SQL: this runs for every posted job on the lead's critical path, and the ORM spent more CPU
     compiling its four queries than Postgres spent running them (BENCHMARKS.md).
     """
-    params: dict[str, int | Decimal] = {
+    params: dict[str, int | Decimal | list[str]] = {
         "trade_id": job.trade_id,
         "latitude": job.latitude,
         "degrees_per_km": Decimal(str(radius_factor)) / KM_PER_DEGREE_LATITUDE,
         "customer_id": job.customer_id,
         "job_id": job.pk,
+        # The job's picked answers ("heating_fuel=oil"): a business that declines any of them is not a candidate.
+        "answer_tokens": answer_tokens(job.answers),
     }
     with connection.cursor() as cursor:
         cursor.execute(_match_candidates_sql(), params)

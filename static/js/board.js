@@ -19,6 +19,14 @@
     return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(a)));
   }
 
+  /* The job's answers to its trade's questions, one line (as templates/jobs/_answers_line.html draws them). */
+  function answersLine(answers) {
+    if (!answers || !answers.length) return null;
+    return TL.el("p", { className: "small answers-line" }, answers.map(function (a) {
+      return TL.el("span", { className: "answer" }, [TL.el("span", { className: "muted", text: a.label + " " }), TL.el("strong", { text: a.text })]);
+    }));
+  }
+
   function card(job, fresh) {
     var distance = job.distance_km !== undefined && job.distance_km !== null ? Number(job.distance_km) : km(Number(job.latitude), Number(job.longitude));
     var leadUrl = job.lead_url || (leads[job.job_id] ? "/leads/" + encodeURIComponent(job.job_id) + "/" : null);
@@ -34,7 +42,8 @@
           distance !== null && !isNaN(distance) ? TL.el("span", { text: distance.toFixed(1) + " km away" }) : null,
           TL.el("span", { text: TL.budget(job.budget_min, job.budget_max) })
         ]),
-        TL.el("p", { className: "small", text: (job.description || "").length > 220 ? job.description.slice(0, 219) + "…" : job.description })
+        TL.el("p", { className: "small", text: (job.description || "").length > 220 ? job.description.slice(0, 219) + "…" : job.description }),
+        answersLine(job.answers)
       ]),
       TL.el("div", { className: "item-side" }, [
         TL.el("span", { className: "badge job-status s-" + (job.status || "open"), text: job.status_label || job.status || "Open" }),

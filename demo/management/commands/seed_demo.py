@@ -22,6 +22,7 @@ from django.db import transaction
 from jobs import services
 from jobs.models import Job, Trade, TradespersonProfile
 from jobs.places import by_label
+from jobs.questions import seed_questions
 from marketplace.accounts.models import User
 from matching import services as matching_services
 from quotes.models import PromoCode, QuoteVersion
@@ -110,6 +111,19 @@ JOBS = [
         False,
     ),
 ]
+
+# The answers each demo job gives to its trade's questions (jobs/data/questions.json), by title.
+JOB_ANSWERS: dict[str, dict[str, Any]] = {
+    "Leaking kitchen tap": {"plumbing_work": "leak", "plumbing_water_off": "no"},
+    "Replace consumer unit": {"electrical_work": "fault", "electrical_power_off": "no"},
+    "Boiler not firing": {"heating_work": "repair", "heating_fuel": "gas"},
+    "Paint living room": {"painting_where": "inside", "painting_rooms": "1", "painting_surfaces": ["walls", "ceilings"]},
+    "Fit three internal doors": {"carpentry_work": ["doors"], "carpentry_materials": "yes"},
+    "Slipped roof tiles": {"roofing_work": "repair", "roofing_storeys": "2", "roofing_leaking": "yes"},
+    "Install outside tap": {"plumbing_work": "install", "plumbing_fixture": "tap"},
+}
+# Answers a demo business does not take: matching never offers them such jobs.
+DECLINED_ANSWERS: dict[str, list[str]] = {"sara": ["heating_fuel=oil"]}
 
 D = Decimal
 
@@ -224,6 +238,7 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             trades = {slug: Trade.objects.get_or_create(slug=slug, defaults={"name": name})[0] for slug, name in TRADES}
+            seed_questions()  # the job form asks each trade's questions (jobs/data/questions.json)
             User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD, display_name="Admin")
             customers = {
                 username: User.objects.create_user(
@@ -254,6 +269,7 @@ class Command(BaseCommand):
                         vat_registered=verified,
                         vat_number=f"GB{100000000 + 7919 * (len(pros) + 1)}" if verified else "",
                     ),
+                    declined_answers=DECLINED_ANSWERS.get(username, []),
                 )
                 # Badges are an admin decision; the demo starts with some already checked.
                 TradespersonProfile.objects.filter(user=user).update(is_id_verified=verified, is_insured=insured)
@@ -273,6 +289,7 @@ class Command(BaseCommand):
                     budget_min=Decimal(low),
                     budget_max=Decimal(high),
                     is_emergency=urgent,
+                    answers=JOB_ANSWERS.get(title, {}),
                 )
                 jobs.append(job)
             PromoCode.objects.get_or_create(

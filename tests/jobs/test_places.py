@@ -98,7 +98,7 @@ def test_search_suggests_districts_in_natural_order_then_names() -> None:
 def test_the_places_api_answers_a_full_postcode_with_its_district_only() -> None:
     body = APIClient().get("/api/places/", {"q": "EH1 1AA"}).json()
     assert body == [{"name": "Edinburgh", "postcode": "EH1", "label": "Edinburgh EH1", "latitude": "55.95030", "longitude": "-3.18950"}]
-    assert [p["label"] for p in APIClient().get("/api/places/", {"q": "bt", "limit": 2}).json()] == ["Belfast BT1", "Belfast BT2"]
+    assert [p["label"] for p in APIClient().get("/api/places/", {"q": "bt", "limit": "2"}).json()] == ["Belfast BT1", "Belfast BT2"]
 
 
 # --- the online geocoder (a local stub; nothing leaves the machine) -----------------------------

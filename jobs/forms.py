@@ -115,10 +115,17 @@ def money_field(label: Any, *, required: bool = False, minimum: str = "0") -> fo
     )
 
 
-class PlaceMixin(forms.Form):
-    """A place from the offline list (jobs/places.py), or explicit coordinates.
+def _looks_like_a_postcode(text: str) -> bool:
+    """Letters and digits only, mixed, 5 to 8 characters: someone typed a postcode (maybe mistyped), not a name."""
+    compact = text.replace(" ", "")
+    return 5 <= len(compact) <= 8 and compact.isalnum() and any(c.isdigit() for c in compact) and any(c.isalpha() for c in compact)
 
-    After ``clean()``: ``cleaned_data["location"] = (latitude, longitude, place_name)``.
+
+class PlaceMixin(forms.Form):
+    """A UK postcode district (jobs/places.py; a full postcode is cut to its district), or explicit coordinates.
+
+    After ``clean()``: ``cleaned_data["location"] = (latitude, longitude, place_name)``; the
+    name is a district's label ("Edinburgh EH1"), never a full postcode or address.
     """
 
     place_required_message = "Choose a place from the list, or enter coordinates."
@@ -127,7 +134,10 @@ class PlaceMixin(forms.Form):
         label="Place or postcode district",
         max_length=120,
         required=False,
-        widget=forms.TextInput(attrs={"list": "places-list", "autocomplete": "off", "placeholder": "Start typing, e.g. Islington N1"}),
+        help_text="Your postcode or its first half, e.g. EH1 1AA or EH1. We keep only the district, so your address is never shown.",
+        widget=forms.TextInput(
+            attrs={"list": "places-list", "autocomplete": "off", "spellcheck": "false", "placeholder": "e.g. EH1 or Islington N1"}
+        ),
     )
     latitude = CoordinateField(limit=90, label="Latitude")
     longitude = CoordinateField(limit=180, label="Longitude")
@@ -140,14 +150,21 @@ class PlaceMixin(forms.Form):
         if "latitude" in self.errors or "longitude" in self.errors:
             return data
         known = places.by_label(text) if text else None
-        if lat is not None and lon is not None:
-            data["location"] = (lat, lon, known.label if known else text)
+        code = places.outward_code(text) if text and known is None else None
+        both = lat is not None and lon is not None
+        if code is None and known is None and text and _looks_like_a_postcode(text):
+            self.add_error("place", f"“{text}” isn't a UK postcode. Type the first half of your postcode, e.g. EH1 or SW1A.")
+        elif code is not None and not both:
+            self.add_error("place", f"We don't know the postcode district {code}. Check it, or enter coordinates instead.")
+        elif both:
+            # The name is public: a district's label, the district alone (never a full postcode), or the text given.
+            data["location"] = (lat, lon, known.label if known else code or text)
         elif lat is not None or lon is not None:
             self.add_error("longitude" if lon is None else "latitude", "Give both latitude and longitude, or pick a place instead.")
         elif known is not None:
             data["location"] = (known.latitude, known.longitude, known.label)
         elif text:
-            self.add_error("place", f"We don't know “{text}”. Pick a place from the list, or enter coordinates.")
+            self.add_error("place", f"We don't know “{text}”. Type your postcode or its first half (e.g. EH1), or pick from the list.")
         else:
             self.add_error("place", self.place_required_message)
         return data

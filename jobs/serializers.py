@@ -76,16 +76,21 @@ def _fill_from_place(attrs: dict[str, Any], *, place_key: str, lat_key: str, lon
         missing = lon_key if has_lat else lat_key
         raise serializers.ValidationError({missing: ["Give both latitude and longitude, or neither and a known place."]})
     label = attrs.get(place_key, "")
-    if has_lat or not label:
+    if not label:
         if required and not has_lat:
             message = "Give latitude and longitude, or a known place (see /api/places/)."
             raise serializers.ValidationError({lat_key: [message], lon_key: [message]})
         return attrs
     place = places.by_label(label)
+    if has_lat:
+        # The name is public: a district's label, or the district of a postcode (never the full postcode).
+        return {**attrs, place_key: place.label if place else places.outward_code(label) or label}
     if place is None:
         if required:
-            raise serializers.ValidationError({place_key: [f"Unknown place {label!r}: pick one from /api/places/ or give coordinates."]})
-        return attrs
+            raise serializers.ValidationError(
+                {place_key: [f"Unknown place {label!r}: give a UK postcode or district (see /api/places/), or coordinates."]}
+            )
+        return {**attrs, place_key: places.outward_code(label) or label}
     return {**attrs, place_key: place.label, lat_key: place.latitude, lon_key: place.longitude}
 
 
@@ -127,7 +132,13 @@ class TradeWithQuestionsSerializer(serializers.ModelSerializer):
 
 
 class PlaceQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=100, help_text="Start of a name or postcode.")
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=100,
+        help_text="Start of a postcode district (EH1), a full postcode (EH1 1AA: its district) or a place's name.",
+    )
     limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=50)
 
 

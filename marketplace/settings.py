@@ -309,6 +309,13 @@ MATCHING: dict[str, Any] = {
     "WIDEN_AFTER_MINUTES": env_int("MATCH_WIDEN_AFTER_MINUTES", 60),
     "RADIUS_FACTORS": [1.0, 1.5, 2.0],
 }
+# --- Places (jobs/places.py): UK postcode districts -------------------------------------
+# The offline default answers from the packaged ONS data (jobs/data/); nothing is fetched.
+# In production "jobs.places.PostcodesIoGeocoder" asks GEOCODER_URL (postcodes.io or a
+# self-hosted copy) and falls back to the offline data on a timeout or an error.
+GEOCODER = env("GEOCODER", "jobs.places.OfflineGeocoder")
+GEOCODER_URL = env("GEOCODER_URL", "https://api.postcodes.io")
+GEOCODER_TIMEOUT_S = float(env("GEOCODER_TIMEOUT_S", "2"))
 # --- Tracking (tracking/): GPS pings, ETA, geofence arrival ------------------------------
 TRACKING: dict[str, Any] = {
     "GEOFENCE_RADIUS_M": env_int("TRACKING_GEOFENCE_RADIUS_M", 150),  # a ping this close to the job means "arrived"

@@ -190,6 +190,7 @@ def media_storage() -> dict[str, Any]:
         "querystring_expire": env_int("MEDIA_S3_URL_EXPIRE_S", 300),
         "file_overwrite": False,
         "location": env("MEDIA_S3_PREFIX", ""),
+        "signature_version": "s3v4",  # what AWS regions and S3-compatible stores all accept
     }
     optional = {
         "endpoint_url": "MEDIA_S3_ENDPOINT_URL",

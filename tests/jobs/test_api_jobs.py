@@ -176,10 +176,10 @@ def test_a_job_with_a_real_photo_is_posted_multipart(api, media) -> None:
     response = api.post("/api/jobs/", {**JOB, "photos": [photo]}, format="multipart")
     assert response.status_code == 201
     [url] = [p["url"] for p in response.json()["photos"]]
-    photo = JobPhoto.objects.get()
-    assert url == f"http://testserver/photos/{photo.pk}/" and photo.image.name.endswith(".png")
+    saved = JobPhoto.objects.get()
+    assert url == f"http://testserver/photos/{saved.pk}/" and saved.image.name.endswith(".png")
     assert len(files_under(media)) == 2  # the photo and its thumbnail
-    assert events("job.posted")[0]["photo_urls"] == [f"/photos/{photo.pk}/"]
+    assert events("job.posted")[0]["photo_urls"] == [f"/photos/{saved.pk}/"]
 
 
 def test_several_photos_in_one_request(api) -> None:

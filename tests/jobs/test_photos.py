@@ -65,7 +65,7 @@ def test_an_uploaded_photo_is_stored_upright_without_exif_and_with_a_thumbnail(c
     original = Image.open(io.BytesIO(phone_jpeg()))
     assert original.getexif().get_ifd(GPS_IFD)  # the test's photo really carries a position
 
-    job, photo = job_with_photo(customer)
+    _, photo = job_with_photo(customer)
 
     image = stored(photo.image.name)
     assert image.format == "JPEG" and image.size == (600, 800)  # turned upright, as the phone meant it
@@ -181,7 +181,7 @@ def test_photo_urls_in_the_api_and_events_are_the_checked_views_never_media(cust
 
 
 def test_with_a_bucket_the_view_redirects_to_a_short_lived_signed_url(customer, settings) -> None:
-    job, photo = job_with_photo(customer)
+    _, photo = job_with_photo(customer)
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

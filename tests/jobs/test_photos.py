@@ -108,6 +108,16 @@ def test_old_photos_are_cleaned_once_and_photos_with_a_thumbnail_are_left_alone(
     assert services.job_photo_clean(photo=legacy) is False
 
 
+def test_a_deleted_jobs_photo_files_are_deleted_after_the_commit(customer, media, django_capture_on_commit_callbacks) -> None:
+    job, photo = job_with_photo(customer)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job.delete()
+    assert default_storage.exists(photo.image.name)  # not before the commit: a rollback must not lose a recorded photo
+    for callback in callbacks:
+        callback()
+    assert not [p for p in media.rglob("*") if p.is_file()]
+
+
 def test_a_file_pillow_cannot_decode_past_verify_is_refused_and_leaves_nothing(customer, media) -> None:
     truncated = phone_jpeg()[:-400]
     with pytest.raises(ServiceError) as refused:

@@ -366,5 +366,6 @@ class PortfolioPhotoForm(forms.Form):
         label="Photo of your work",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
         help_text="JPEG, PNG or WebP, 5 MB at most. We remove the location and camera details before anyone sees it.",
+        error_messages={"required": "Choose a photo to upload first.", "empty": "That file is empty: choose another photo."},
     )
     caption = forms.CharField(label="Caption", max_length=140, required=False, help_text="What the job was, in a few words.")

@@ -323,7 +323,7 @@ def job_photo_clean(*, photo: JobPhoto) -> bool:
     if photo.thumbnail:
         return False
     with photo.image.open("rb") as original:
-        [(image, thumbnail)] = store_photos([original], folder=f"jobs/{photo.job_id}")
+        [(image, thumbnail)] = store_photos([original], folder=f"jobs/c{photo.job.customer_id}")
     old = photo.image.name
     updated = JobPhoto.objects.filter(pk=photo.pk, thumbnail="").update(image=image, thumbnail=thumbnail)
     delete_stored([old] if updated else [image, thumbnail])
@@ -341,14 +341,13 @@ def portfolio_photo_add(*, user: User, photo: UploadedFile, caption: str = "") -
     profile = TradespersonProfile.objects.filter(user=user).first()
     if profile is None:
         raise ServiceError("Save your business profile before adding photos.", code="no_profile", kind=Refusal.CONFLICT)
-    limit = settings.JOBS["MAX_PORTFOLIO_PHOTOS"]
-    if profile.portfolio.count() >= limit:
-        raise ServiceError(f"Your portfolio holds at most {limit} photos; delete one first.", code="portfolio_full", kind=Refusal.CONFLICT)
+    _check_portfolio_room(profile)
     validate_photo(photo)
     [(image, thumbnail)] = store_photos([photo], folder=f"portfolio/{profile.pk}")
     try:
         with transaction.atomic():
             locked = TradespersonProfile.objects.select_for_update().get(pk=profile.pk)
+            _check_portfolio_room(locked)  # again under the lock: two uploads at once must not both take the last place
             last = locked.portfolio.order_by("-position").values_list("position", flat=True).first()
             return PortfolioPhoto.objects.create(
                 profile=locked, image=image, thumbnail=thumbnail, caption=scrub(caption.strip())[:140], position=(last or 0) + 1
@@ -356,6 +355,12 @@ def portfolio_photo_add(*, user: User, photo: UploadedFile, caption: str = "") -
     except BaseException:
         delete_stored([image, thumbnail])
         raise
+
+
+def _check_portfolio_room(profile: TradespersonProfile) -> None:
+    limit = settings.JOBS["MAX_PORTFOLIO_PHOTOS"]
+    if profile.portfolio.count() >= limit:
+        raise ServiceError(f"Your portfolio holds at most {limit} photos; delete one first.", code="portfolio_full", kind=Refusal.CONFLICT)
 
 
 def portfolio_photo_delete(*, user: User, photo_id: int) -> None:

@@ -256,6 +256,8 @@ def test_a_pro_adds_a_portfolio_photo_it_shows_publicly_and_they_remove_it(media
     pro_user = make_pro("bob", business_name="Bob's Plumbing")
     client = Client()
     client.force_login(pro_user)
+    empty = client.post("/profile/portfolio/", {"caption": "No file"}, follow=True)
+    assert "Choose a photo to upload first." in empty.content.decode() and not PortfolioPhoto.objects.exists()
     upload = SimpleUploadedFile("bathroom.jpg", phone_jpeg(), content_type="image/jpeg")
     response = client.post("/profile/portfolio/", {"photo": upload, "caption": "New bathroom, Highbury"})
     assert response.status_code == 302

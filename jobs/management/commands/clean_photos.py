@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         cleaned = failed = 0
-        for photo in JobPhoto.objects.filter(thumbnail="").order_by("pk").iterator():
+        for photo in JobPhoto.objects.filter(thumbnail="").select_related("job").order_by("pk").iterator():
             try:
                 cleaned += job_photo_clean(photo=photo)
             except (OSError, ServiceError) as exc:

@@ -8,6 +8,8 @@ the one thing only admins set.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
 
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 
@@ -17,6 +19,7 @@ from .models import (
     JobBoardEntry,
     JobPhoto,
     Lead,
+    PortfolioPhoto,
     ProStats,
     QuestionChoice,
     Trade,
@@ -102,10 +105,27 @@ class TradespersonProfileAdmin(admin.ModelAdmin):
     filter_horizontal = ("trades",)
 
 
-class JobPhotoInline(admin.TabularInline):
+@admin.display(description="photo")
+def photo_preview(photo: JobPhoto | PortfolioPhoto) -> str:
+    """The thumbnail, linking to the photo, through the views that check who asks (staff may see every job's photos)."""
+    if not photo.pk:
+        return "-"
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="" style="max-height:80px"></a>', photo.url, photo.thumb_url
+    )
+
+
+class JobPhotoInline(ReadOnlyMixin, admin.TabularInline):
+    """Photos come only from the customer's upload, which strips their metadata: staff look, they do not add."""
+
     model = JobPhoto
     extra = 0
-    readonly_fields = ("image", "uploaded_at")
+    fields = ("preview", "uploaded_at")
+    readonly_fields = fields
+
+    @admin.display(description="photo")
+    def preview(self, photo: JobPhoto) -> str:
+        return photo_preview(photo)
 
 
 class BidInline(ReadOnlyMixin, admin.TabularInline):
@@ -175,9 +195,34 @@ class ProStatsAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(JobPhoto)
 class JobPhotoAdmin(admin.ModelAdmin):
-    list_display = ("id", "job", "image", "uploaded_at")
+    list_display = ("id", "job", "preview", "uploaded_at")
     search_fields = ("=job__id",)
-    raw_id_fields = ("job",)
+    fields = ("job", "preview", "uploaded_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # only the customer's upload makes a photo (metadata stripped, thumbnail made)
+
+    @admin.display(description="photo")
+    def preview(self, photo: JobPhoto) -> str:
+        return photo_preview(photo)
+
+
+@admin.register(PortfolioPhoto)
+class PortfolioPhotoAdmin(admin.ModelAdmin):
+    """Staff may take down a portfolio photo (moderation); tradespeople add theirs on their profile page."""
+
+    list_display = ("id", "profile", "preview", "caption", "uploaded_at")
+    search_fields = ("profile__business_name", "caption")
+    fields = ("profile", "preview", "caption", "position", "uploaded_at")
+    readonly_fields = ("profile", "preview", "uploaded_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="photo")
+    def preview(self, photo: PortfolioPhoto) -> str:
+        return photo_preview(photo)
 
 
 @admin.register(QuestionChoice)

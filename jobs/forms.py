@@ -36,6 +36,8 @@ SERVICE_ERROR_FIELDS: dict[str, str] = {
     "bad_photo": "photos",
     "photo_too_large": "photos",
     "too_many_photos": "photos",
+    "portfolio_full": "photo",
+    "no_profile": "photo",
     "bad_amount": "amount",
     "no_trades": "trades",
     "bad_vat_number": "vat_number",
@@ -485,3 +487,15 @@ class BoardFilterForm(forms.Form):
         if not self.is_bound or not self.is_valid():
             return False
         return any(v not in (None, "", False) for v in self.cleaned_data.values())
+
+
+class PortfolioPhotoForm(forms.Form):
+    """One photo of past work for the public profile; the service checks the file's content."""
+
+    photo = forms.FileField(
+        label="Photo of your work",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text="JPEG, PNG or WebP, 5 MB at most. We remove the location and camera details before anyone sees it.",
+        error_messages={"required": "Choose a photo to upload first.", "empty": "That file is empty: choose another photo."},
+    )
+    caption = forms.CharField(label="Caption", max_length=140, required=False, help_text="What the job was, in a few words.")

@@ -15,6 +15,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 
 from .vat import standard_rate, validate_vat_number
 
@@ -241,12 +242,57 @@ def job_photo_path(instance: JobPhoto, filename: str) -> str:
 
 
 class JobPhoto(models.Model):
+    """A photo of a job, stored without its metadata (``marketplace.images``), with its thumbnail.
+
+    Seen only through ``/photos/<id>/`` and ``/photos/<id>/thumb/``, which check who asks
+    (``selectors.visible_job_photo``); the file's own storage URL is never shown to anyone.
+    """
+
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(upload_to=job_photo_path, validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"])])
+    # Made once at upload; empty only for photos uploaded before thumbnails existed (manage.py clean_photos).
+    thumbnail = models.ImageField(upload_to=job_photo_path, blank=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"photo {self.pk} of job {self.job_id}"
+
+    @property
+    def url(self) -> str:
+        return reverse("job-photo", args=[self.pk])
+
+    @property
+    def thumb_url(self) -> str:
+        return reverse("job-photo-thumb", args=[self.pk])
+
+
+def portfolio_photo_path(instance: PortfolioPhoto, filename: str) -> str:
+    return f"portfolio/{instance.profile_id}/{filename}"
+
+
+class PortfolioPhoto(models.Model):
+    """A photo of a tradesperson's past work, public on their profile page (stored as ``JobPhoto`` is)."""
+
+    profile = models.ForeignKey(TradespersonProfile, on_delete=models.CASCADE, related_name="portfolio")
+    image = models.ImageField(upload_to=portfolio_photo_path)
+    thumbnail = models.ImageField(upload_to=portfolio_photo_path)
+    caption = models.CharField(max_length=140, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"portfolio photo {self.pk} of profile {self.profile_id}"
+
+    @property
+    def url(self) -> str:
+        return reverse("portfolio-photo", args=[self.pk])
+
+    @property
+    def thumb_url(self) -> str:
+        return reverse("portfolio-photo-thumb", args=[self.pk])
 
 
 class Lead(models.Model):

@@ -10,13 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Prefetch, Q, QuerySet
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 
 from marketplace.accounts.models import User
 
-from .models import Bid, Job, JobBoardEntry, Lead, ProStats, Trade, TradeQuestion, TradespersonProfile
+from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, PortfolioPhoto, ProStats, Trade, TradeQuestion, TradespersonProfile
+from .roles import JobRole, job_role
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -101,6 +103,30 @@ def pro_stats(*, user_id: int) -> ProStats | None:
 
 def public_profile(*, user_id: int) -> TradespersonProfile | None:
     return TradespersonProfile.objects.filter(user_id=user_id, user__is_active=True).prefetch_related("trades").first()
+
+
+# --- photos -----------------------------------------------------------------------------
+
+# Who sees a job's photos: the two parties, the tradespeople it was offered to (to quote from them)
+# and staff (disputes). Not the public: a photo shows the inside of someone's home.
+PHOTO_VIEWERS = frozenset({JobRole.CUSTOMER, JobRole.TRADESPERSON, JobRole.BIDDER, JobRole.STAFF})
+
+
+def visible_job_photo(*, user: User | AnonymousUser, photo_id: int) -> JobPhoto | None:
+    """The job photo if ``user`` may see it (``PHOTO_VIEWERS``), else None: the caller answers 404 either way."""
+    photo = JobPhoto.objects.select_related("job").filter(pk=photo_id).first()
+    if photo is None or job_role(user, photo.job) not in PHOTO_VIEWERS:
+        return None
+    return photo
+
+
+def public_portfolio_photo(*, photo_id: int) -> PortfolioPhoto | None:
+    """A portfolio photo: public, as its profile page is (none for a deactivated account)."""
+    return PortfolioPhoto.objects.filter(pk=photo_id, profile__user__is_active=True).first()
+
+
+def portfolio(*, profile: TradespersonProfile) -> list[PortfolioPhoto]:
+    return list(profile.portfolio.all())
 
 
 # --- leads and bids ---------------------------------------------------------------------

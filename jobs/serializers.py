@@ -306,11 +306,24 @@ class JobCancelInputSerializer(serializers.Serializer):
 
 
 class JobPhotoOutputSerializer(serializers.ModelSerializer):
-    url = serializers.FileField(source="image", read_only=True)
+    """A photo's URLs are those of the views that check who asks (``/photos/<id>/``), never the storage's."""
+
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
 
     class Meta:
         model = JobPhoto
-        fields = ["id", "url", "uploaded_at"]
+        fields = ["id", "url", "thumbnail_url", "uploaded_at"]
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_url(self, photo: JobPhoto) -> str:
+        return self._absolute(photo.url)
+
+    def get_thumbnail_url(self, photo: JobPhoto) -> str:
+        return self._absolute(photo.thumb_url)
 
 
 class AnswerOutputSerializer(serializers.Serializer):

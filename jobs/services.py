@@ -16,6 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -26,11 +28,12 @@ from marketplace.accounts.models import User
 from marketplace.cards import redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit, emit_many
+from marketplace.images import clean_photo
 
 from . import events as ev
 from . import questions, signals, vat
 from .lifecycle import check_transition
-from .models import Bid, Job, JobPhoto, Lead, Trade, TradespersonProfile
+from .models import Bid, Job, JobPhoto, Lead, PortfolioPhoto, Trade, TradespersonProfile
 from .roles import PARTIES, JobRole, job_role
 
 
@@ -175,7 +178,7 @@ def job_snapshot(job: Job, photos: Iterable[JobPhoto] | None = None) -> ev.JobPo
         status=job.status,
         posted_at=job.created_at.isoformat(),
         expires_at=job.expires_at.isoformat(),
-        photo_urls=[photo.image.url for photo in (job.photos.all() if photos is None else photos)],
+        photo_urls=[photo.url for photo in (job.photos.all() if photos is None else photos)],
         answers=list(job.answers),
     )
 
@@ -252,6 +255,10 @@ def job_post(
         raise ServiceError(f"At most {settings.JOBS['MAX_PHOTOS']} photos per job.", code="too_many_photos", kind=Refusal.INVALID)
     for photo in photos:
         validate_photo(photo)
+    # Files first, outside the transaction (the storage may be a remote bucket); rows after.
+    # Photo answers are photos of the job too, cleaned and stored the same way (after the plain ones).
+    stored = store_photos([*photos, *asked.photos.values()], folder=f"jobs/c{customer.pk}")
+    answer_files = dict(zip(asked.photos, stored[len(photos) :], strict=True))
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -270,30 +277,34 @@ def job_post(
                 expires_at=timezone.now() + timedelta(hours=settings.JOBS["EXPIRE_AFTER_HOURS"]),
                 idempotency_key=idempotency_key,
             )
-            saved = [JobPhoto.objects.create(job=job, image=photo) for photo in photos]
+            saved = [JobPhoto.objects.create(job=job, image=image, thumbnail=thumbnail) for image, thumbnail in stored[: len(photos)]]
             if asked.answers:
-                job.answers = _with_photos(job, asked)
+                job.answers = _with_photos(job, asked, answer_files)
                 job.save(update_fields=["answers"])
             # Photo answers are photos of the job too: read them back rather than track two lists.
             snapshot = job_snapshot(job, None if asked.photos else saved)
             emit(ev.JOB_POSTED, aggregate_id=job.pk, data=snapshot, actor_id=customer.pk)
     except IntegrityError:
+        delete_stored(name for pair in stored for name in pair)
         # Two requests with the same key raced; the other one won.
         existing = Job.objects.filter(customer=customer, idempotency_key=idempotency_key).first() if idempotency_key else None
         if existing:
             return existing, False
         raise
+    except BaseException:
+        delete_stored(name for pair in stored for name in pair)
+        raise
     return job, True
 
 
-def _with_photos(job: Job, asked: questions.CleanAnswers) -> list[ev.JobAnswer]:
-    """The answers with each photo answer's image stored as a JobPhoto of the job, referenced by id and URL."""
+def _with_photos(job: Job, asked: questions.CleanAnswers, files: Mapping[str, tuple[str, str]]) -> list[ev.JobAnswer]:
+    """The answers with each photo answer's stored (image, thumbnail) as a JobPhoto of the job, referenced by id and URL."""
     answers = []
     for answer in asked.answers:
-        upload = asked.photos.get(answer["key"])
-        if upload is not None:
-            photo = JobPhoto.objects.create(job=job, image=upload)
-            answer = {**answer, "value": photo.image.url, "photo_id": photo.pk}
+        stored = files.get(answer["key"])
+        if stored is not None:
+            photo = JobPhoto.objects.create(job=job, image=stored[0], thumbnail=stored[1])
+            answer = {**answer, "value": photo.url, "photo_id": photo.pk}
         answers.append(answer)
     return answers
 
@@ -318,6 +329,99 @@ def validate_photo(photo: UploadedFile) -> None:
         photo.seek(0)
     if kind not in {"JPEG", "PNG", "WEBP"}:
         raise ServiceError("Photos must be JPEG, PNG or WebP.", code="bad_photo", kind=Refusal.INVALID)
+
+
+def store_photos(photos: Iterable[File], *, folder: str) -> list[tuple[str, str]]:
+    """Each (validated) photo re-encoded without metadata and saved with its thumbnail, under ``folder``.
+
+    Returns the stored (image, thumbnail) names, for the rows the caller then writes in its
+    transaction. Call it before that transaction, never inside: saving may be a call to a bucket.
+    On any failure the files saved so far are deleted again.
+    """
+    stored: list[tuple[str, str]] = []
+    try:
+        for photo in photos:
+            try:
+                clean = clean_photo(photo, max_side=settings.JOBS["PHOTO_MAX_SIDE"], thumb_width=settings.JOBS["PHOTO_THUMB_WIDTH"])
+            except (OSError, ValueError, Image.DecompressionBombError) as exc:  # decodes no further than verify() looked
+                raise ServiceError(
+                    "That file is not an image we can read (use JPEG, PNG or WebP).", code="bad_photo", kind=Refusal.INVALID
+                ) from exc
+            image = default_storage.save(f"{folder}/{clean.original.name}", clean.original)
+            stored.append((image, ""))  # so that a failure saving the thumbnail deletes the image again
+            stored[-1] = (image, default_storage.save(f"{folder}/{clean.thumbnail.name}", clean.thumbnail))
+    except BaseException:
+        delete_stored(name for pair in stored for name in pair)
+        raise
+    return stored
+
+
+def delete_stored(names: Iterable[str]) -> None:
+    """Delete stored files (outside any transaction: the storage may be remote); a missing file is no error."""
+    for name in names:
+        if name:
+            default_storage.delete(name)
+
+
+def job_photo_clean(*, photo: JobPhoto) -> bool:
+    """Give a photo uploaded before metadata stripping and thumbnails existed both; False if it had them already.
+
+    Idempotent: a photo with a thumbnail is left alone, so running it again makes nothing twice.
+    The new files are saved first, then the row points at them (one UPDATE, no transaction held
+    around storage calls), then the old file is deleted.
+    """
+    if photo.thumbnail:
+        return False
+    with photo.image.open("rb") as original:
+        [(image, thumbnail)] = store_photos([original], folder=f"jobs/c{photo.job.customer_id}")
+    old = photo.image.name
+    updated = JobPhoto.objects.filter(pk=photo.pk, thumbnail="").update(image=image, thumbnail=thumbnail)
+    delete_stored([old] if updated else [image, thumbnail])
+    return bool(updated)
+
+
+# --- portfolio ----------------------------------------------------------------------------
+
+
+def portfolio_photo_add(*, user: User, photo: UploadedFile, caption: str = "") -> PortfolioPhoto:
+    """Add a photo of past work to ``user``'s public portfolio (stored as job photos are: no metadata, a thumbnail).
+
+    Refused without a business profile, or with a full portfolio. No event: nothing downstream reads portfolios.
+    """
+    profile = TradespersonProfile.objects.filter(user=user).first()
+    if profile is None:
+        raise ServiceError("Save your business profile before adding photos.", code="no_profile", kind=Refusal.CONFLICT)
+    _check_portfolio_room(profile)
+    validate_photo(photo)
+    [(image, thumbnail)] = store_photos([photo], folder=f"portfolio/{profile.pk}")
+    try:
+        with transaction.atomic():
+            locked = TradespersonProfile.objects.select_for_update().get(pk=profile.pk)
+            _check_portfolio_room(locked)  # again under the lock: two uploads at once must not both take the last place
+            last = locked.portfolio.order_by("-position").values_list("position", flat=True).first()
+            return PortfolioPhoto.objects.create(
+                profile=locked, image=image, thumbnail=thumbnail, caption=scrub(caption.strip())[:140], position=(last or 0) + 1
+            )
+    except BaseException:
+        delete_stored([image, thumbnail])
+        raise
+
+
+def _check_portfolio_room(profile: TradespersonProfile) -> None:
+    limit = settings.JOBS["MAX_PORTFOLIO_PHOTOS"]
+    if profile.portfolio.count() >= limit:
+        raise ServiceError(f"Your portfolio holds at most {limit} photos; delete one first.", code="portfolio_full", kind=Refusal.CONFLICT)
+
+
+def portfolio_photo_delete(*, user: User, photo_id: int) -> None:
+    """Delete one of ``user``'s portfolio photos and its files; another's photo, or none, is a 404."""
+    with transaction.atomic():
+        photo = PortfolioPhoto.objects.select_for_update().filter(pk=photo_id, profile__user=user).first()
+        if photo is None:
+            raise ServiceError("That photo is not in your portfolio.", code="not_found", kind=Refusal.NOT_FOUND)
+        names = [photo.image.name, photo.thumbnail.name]
+        photo.delete()
+    delete_stored(names)
 
 
 def _locked_job(job: Job | int) -> Job:

@@ -16,5 +16,12 @@ urlpatterns = [
     path("leads/<int:job_id>/bid/withdraw/", views.bid_withdraw, name="bid-withdraw"),
     path("board/", views.board, name="board"),
     path("profile/", views.profile, name="profile"),
+    path("profile/portfolio/", views.portfolio_add, name="portfolio-add"),
+    path("profile/portfolio/<int:photo_id>/delete/", views.portfolio_delete, name="portfolio-delete"),
     path("pros/<int:user_id>/", views.pro_public, name="pro-public"),
+    # photos, through views that check who asks (never by their storage path)
+    path("photos/<int:photo_id>/", views.job_photo, name="job-photo"),
+    path("photos/<int:photo_id>/thumb/", views.job_photo, {"thumb": True}, name="job-photo-thumb"),
+    path("portfolio/<int:photo_id>/", views.portfolio_photo, name="portfolio-photo"),
+    path("portfolio/<int:photo_id>/thumb/", views.portfolio_photo, {"thumb": True}, name="portfolio-photo-thumb"),
 ]

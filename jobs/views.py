@@ -18,17 +18,21 @@ the same functions the live pushes and the API use.
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models.fields.files import FieldFile
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
@@ -36,7 +40,7 @@ from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
 
 from . import places, presenters, selectors, services, vat
-from .forms import SERVICE_ERROR_FIELDS, BoardFilterForm, JobEditForm, JobPostForm, ProfileForm, form_field_for
+from .forms import SERVICE_ERROR_FIELDS, BoardFilterForm, JobEditForm, JobPostForm, PortfolioPhotoForm, ProfileForm, form_field_for
 from .models import Bid, Job, Lead, TradespersonProfile
 from .streams import BOARD_STREAM
 
@@ -421,6 +425,9 @@ def profile(request: HttpRequest) -> HttpResponse:
         "form": form,
         "profile": existing,
         "stats": selectors.pro_stats(user_id=user.pk),
+        "portfolio": selectors.portfolio(profile=existing) if existing else [],
+        "portfolio_form": PortfolioPhotoForm(),
+        "portfolio_limit": settings.JOBS["MAX_PORTFOLIO_PHOTOS"],
         **_place_context(),
     }
     return render(request, "jobs/profile.html", context)
@@ -430,4 +437,92 @@ def pro_public(request: HttpRequest, user_id: int) -> HttpResponse:
     pro = selectors.public_profile(user_id=user_id)
     if pro is None:
         raise Http404("No such tradesperson.")
-    return render(request, "jobs/pro_public.html", {"pro": pro, "stats": selectors.pro_stats(user_id=user_id)})
+    context = {"pro": pro, "stats": selectors.pro_stats(user_id=user_id), "portfolio": selectors.portfolio(profile=pro)}
+    return render(request, "jobs/pro_public.html", context)
+
+
+@login_required
+@require_POST
+def portfolio_add(request: HttpRequest) -> HttpResponse:
+    user = _tradesperson(request)
+    form = PortfolioPhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.portfolio_photo_add(user=user, photo=form.cleaned_data["photo"], caption=form.cleaned_data["caption"])
+        except ServiceError as exc:
+            _flash_service_error(request, exc)
+        else:
+            messages.success(request, "Photo added to your portfolio.")
+    else:
+        messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
+    return redirect(reverse("profile") + "#portfolio")
+
+
+@login_required
+@require_POST
+def portfolio_delete(request: HttpRequest, photo_id: int) -> HttpResponse:
+    user = _tradesperson(request)
+    try:
+        services.portfolio_photo_delete(user=user, photo_id=photo_id)
+    except ServiceError as exc:
+        _flash_service_error(request, exc)
+    else:
+        messages.success(request, "Photo removed from your portfolio.")
+    return redirect(reverse("profile") + "#portfolio")
+
+
+# --- photos -----------------------------------------------------------------------------
+
+# A browser may keep a photo it was shown for an hour: the file behind an id never changes.
+PHOTO_MAX_AGE_S = 3600
+
+
+def _photo_file(field: FieldFile, *, private: bool) -> HttpResponse:
+    """The stored file, or a redirect to a short-lived signed URL when the storage is a bucket (no local path).
+
+    The bytes are read whole rather than streamed: a photo is at most ``PHOTO_MAX_SIDE`` px,
+    re-encoded (about a megabyte), and under ASGI a ``FileResponse`` is iterated in a worker
+    thread with a warning on every response.
+    """
+    if not field.name:
+        raise Http404("No such photo.")
+    storage = field.storage
+    try:
+        storage.path(field.name)
+    except NotImplementedError:
+        redirect_to = HttpResponseRedirect(storage.url(field.name))
+        patch_cache_control(redirect_to, private=True, no_store=True)  # the signature expires: ask us again next time
+        return redirect_to
+    try:
+        with storage.open(field.name, "rb") as handle:
+            content = handle.read()
+    except FileNotFoundError as exc:
+        raise Http404("No such photo.") from exc
+    response = HttpResponse(content, content_type=mimetypes.guess_type(field.name)[0] or "application/octet-stream")
+    response["Content-Disposition"] = "inline"
+    if private:
+        patch_cache_control(response, private=True, max_age=PHOTO_MAX_AGE_S)
+    else:
+        patch_cache_control(response, public=True, max_age=PHOTO_MAX_AGE_S)
+    return response
+
+
+@require_GET
+def job_photo(request: HttpRequest, photo_id: int, thumb: bool = False) -> HttpResponse:
+    """A job's photo (or its thumbnail) for the people who may see the job's photos; 404 for anyone else.
+
+    A photo uploaded before thumbnails existed has none yet: its original is sent instead.
+    """
+    photo = selectors.visible_job_photo(user=request.user, photo_id=photo_id)
+    if photo is None:
+        raise Http404("No such photo.")
+    return _photo_file(photo.thumbnail if thumb and photo.thumbnail else photo.image, private=True)
+
+
+@require_GET
+def portfolio_photo(request: HttpRequest, photo_id: int, thumb: bool = False) -> HttpResponse:
+    """A portfolio photo (or its thumbnail): public, as the profile page showing it is."""
+    photo = selectors.public_portfolio_photo(photo_id=photo_id)
+    if photo is None:
+        raise Http404("No such photo.")
+    return _photo_file(photo.thumbnail if thumb else photo.image, private=False)

@@ -167,10 +167,43 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded photos. Nothing serves MEDIA_URL: every photo goes through a view that checks who asks
+# (jobs/views.py, /photos/<id>/), so the files need not, and must not, be reachable by their path.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+
+
+def media_storage() -> dict[str, Any]:
+    """Where uploads live: a folder (MEDIA_ROOT; a volume in compose.yaml) unless MEDIA_S3_BUCKET names a bucket.
+
+    The bucket (AWS S3 or any S3-compatible store: MinIO, R2, ...) is private: objects are written
+    with a private ACL and the photo views redirect to a URL signed for MEDIA_S3_URL_EXPIRE_S seconds.
+    Without keys, boto3 finds credentials itself (instance role, AWS_* variables, ~/.aws).
+    """
+    bucket = env("MEDIA_S3_BUCKET", "")
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    options: dict[str, Any] = {
+        "bucket_name": bucket,
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": env_int("MEDIA_S3_URL_EXPIRE_S", 300),
+        "file_overwrite": False,
+        "location": env("MEDIA_S3_PREFIX", ""),
+        "signature_version": "s3v4",  # what AWS regions and S3-compatible stores all accept
+    }
+    optional = {
+        "endpoint_url": "MEDIA_S3_ENDPOINT_URL",
+        "region_name": "MEDIA_S3_REGION",
+        "access_key": "MEDIA_S3_ACCESS_KEY_ID",
+        "secret_key": "MEDIA_S3_SECRET_ACCESS_KEY",
+    }
+    options.update({option: os.environ[name] for option, name in optional.items() if os.environ.get(name)})
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG else "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -301,6 +334,11 @@ JOBS: dict[str, Any] = {
     "MAX_PHOTO_BYTES": env_int("JOB_MAX_PHOTO_BYTES", 5 * 1024 * 1024),
     # The longest answer to a trade question asked as short text (jobs/questions.py).
     "ANSWER_TEXT_MAX_CHARS": env_int("JOB_ANSWER_TEXT_MAX_CHARS", 200),
+    # Photos are re-encoded on upload (metadata dropped) at most this many pixels on their longer side,
+    # with a thumbnail this many pixels wide; a tradesperson's portfolio holds at most this many photos.
+    "PHOTO_MAX_SIDE": env_int("PHOTO_MAX_SIDE", 2560),
+    "PHOTO_THUMB_WIDTH": env_int("PHOTO_THUMB_WIDTH", 400),
+    "MAX_PORTFOLIO_PHOTOS": env_int("PORTFOLIO_MAX_PHOTOS", 12),
 }
 MATCHING: dict[str, Any] = {
     # How many tradespeople one matching round offers a job to (fair competition).

@@ -176,9 +176,10 @@ def test_a_job_with_a_real_photo_is_posted_multipart(api, media) -> None:
     response = api.post("/api/jobs/", {**JOB, "photos": [photo]}, format="multipart")
     assert response.status_code == 201
     [url] = [p["url"] for p in response.json()["photos"]]
-    assert url.startswith("http://testserver/media/jobs/") and url.endswith(".png")
-    assert JobPhoto.objects.count() == 1 and len(files_under(media)) == 1
-    assert events("job.posted")[0]["photo_urls"] == [JobPhoto.objects.get().image.url]
+    saved = JobPhoto.objects.get()
+    assert url == f"http://testserver/photos/{saved.pk}/" and saved.image.name.endswith(".png")
+    assert len(files_under(media)) == 2  # the photo and its thumbnail
+    assert events("job.posted")[0]["photo_urls"] == [f"/photos/{saved.pk}/"]
 
 
 def test_several_photos_in_one_request(api) -> None:
@@ -231,7 +232,7 @@ def test_a_double_submitted_multipart_form_creates_one_job(api, media) -> None:
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json() == second.json()
     assert Job.objects.count() == JobPhoto.objects.count() == OutboxEvent.objects.count() == 1
-    assert len(files_under(media)) == 1
+    assert len(files_under(media)) == 2  # one photo and its thumbnail
 
 
 def test_keys_are_per_customer_and_different_keys_make_different_jobs(api, other_customer) -> None:

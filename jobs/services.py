@@ -26,6 +26,7 @@ from marketplace.accounts.models import User
 from marketplace.cards import redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit, emit_many
+from marketplace.masking import mask
 
 from . import events as ev
 from . import signals, vat
@@ -114,12 +115,12 @@ def pro_profile_save(
     if not trades:
         raise ServiceError("Choose at least one trade.", code="no_trades", kind=Refusal.INVALID)
     defaults: dict[str, object] = {
-        "business_name": scrub(business_name),
+        "business_name": mask(business_name),
         "base_latitude": base_latitude,
         "base_longitude": base_longitude,
         "base_place": base_place,
         "service_radius_km": service_radius_km,
-        "bio": scrub(bio),
+        "bio": mask(bio),
         "is_accepting_leads": is_accepting_leads,
     }
     if invoicing is not None:
@@ -226,8 +227,8 @@ def job_post(
             job = Job.objects.create(
                 customer=customer,
                 trade=trade,
-                title=scrub(title),
-                description=scrub(description),
+                title=mask(title),
+                description=mask(description),
                 latitude=latitude,
                 longitude=longitude,
                 place=place,
@@ -312,7 +313,7 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
             if name in ("budget_min", "budget_max"):
                 value = money(value)
             elif name in ("title", "description"):
-                value = scrub(value)
+                value = mask(value)
             setattr(job, name, value)
         _check_budget(job.budget_min, job.budget_max)
         if "window_start" in fields or "window_end" in fields:
@@ -356,7 +357,7 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
         job.status = Job.Status.CANCELLED
         job.save(update_fields=["status", "updated_at"])
         # Apps built on jobs react in this transaction (scheduling frees the worker's booked time).
-        signals.job_cancelling.send(sender=Job, job=job, actor=actor, side=role.value, reason=scrub(reason))
+        signals.job_cancelling.send(sender=Job, job=job, actor=actor, side=role.value, reason=mask(reason))
         who = "" if role is JobRole.CUSTOMER else "Cancelled by the tradesperson. "
         emit(
             ev.JOB_CANCELLED,
@@ -364,7 +365,7 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
             data=ev.JobCancelledV2(
                 job_id=job.pk,
                 status=job.status,
-                reason=(who + scrub(reason))[:500],
+                reason=(who + mask(reason))[:500],
                 customer_id=job.customer_id,
                 tradesperson_id=_awarded_tradesperson_id(job),
             ),
@@ -587,7 +588,7 @@ def bid_place(
             raise ServiceError(f"This job is {job.get_status_display().lower()} and takes no more bids.", code="job_closed")
         if Bid.objects.filter(job=job, tradesperson=tradesperson).exists():
             raise ServiceError("You have already bid on this job; revise your bid instead.", code="already_bid")
-        bid = Bid.objects.create(job=job, tradesperson=tradesperson, amount=amount, message=scrub(message), earliest_start=earliest_start)
+        bid = Bid.objects.create(job=job, tradesperson=tradesperson, amount=amount, message=mask(message), earliest_start=earliest_start)
         if lead.bid_at is None:
             lead.bid_at = bid.created_at
             lead.save(update_fields=["bid_at"])
@@ -615,7 +616,7 @@ def bid_revise(*, bid: Bid, actor: User, amount: Decimal, message: str | None = 
         previous = bid.amount
         bid.amount = amount
         if message is not None:
-            bid.message = scrub(message)
+            bid.message = mask(message)
         if earliest_start is not None:
             bid.earliest_start = earliest_start
         bid.revision += 1
@@ -675,7 +676,7 @@ def bid_decline(*, bid: Bid, actor: User, reason: str = "") -> Bid:
                 job_id=bid.job_id,
                 tradesperson_id=bid.tradesperson_id,
                 status=bid.status,
-                reason=scrub(reason)[:500],
+                reason=mask(reason)[:500],
             ),
             actor_id=actor.pk,
         )

@@ -15,6 +15,7 @@ from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySe
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 
 from marketplace.accounts.models import User
+from marketplace.moderation import Moderation
 
 from .models import Bid, Job, JobBoardEntry, Lead, ProStats, Trade, TradespersonProfile
 
@@ -88,6 +89,12 @@ def board(*, filters: BoardFilters) -> QuerySet[JobBoardEntry]:
 
 def board_entries(*, status: str = "open") -> QuerySet[JobBoardEntry]:
     return JobBoardEntry.objects.filter(status=status)
+
+
+def public_board_entries() -> QuerySet[JobBoardEntry]:
+    """Open jobs the public may see listed (the home page): only titles that passed moderation (rules or staff)."""
+    approved = Job.objects.filter(moderation_status=Moderation.APPROVED).values("pk")
+    return board_entries().filter(job_id__in=approved)
 
 
 # --- profiles and matching --------------------------------------------------------------

@@ -27,6 +27,8 @@ from marketplace.cards import redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit, emit_many
 from marketplace.masking import mask
+from marketplace.moderation import Moderation
+from marketplace.moderation import status_for as moderation_status_for
 
 from . import events as ev
 from . import signals, vat
@@ -115,7 +117,7 @@ def pro_profile_save(
     if not trades:
         raise ServiceError("Choose at least one trade.", code="no_trades", kind=Refusal.INVALID)
     defaults: dict[str, object] = {
-        "business_name": mask(business_name),
+        "business_name": mask(business_name)[:120],
         "base_latitude": base_latitude,
         "base_longitude": base_longitude,
         "base_place": base_place,
@@ -222,13 +224,16 @@ def job_post(
         raise ServiceError(f"At most {settings.JOBS['MAX_PHOTOS']} photos per job.", code="too_many_photos", kind=Refusal.INVALID)
     for photo in photos:
         validate_photo(photo)
+    moderation_status, moderation_flags = moderation_status_for(title)  # what the home page may show
     try:
         with transaction.atomic():
             job = Job.objects.create(
                 customer=customer,
                 trade=trade,
-                title=mask(title),
+                title=mask(title)[:120],  # masking can lengthen it
                 description=mask(description),
+                moderation_status=moderation_status,
+                moderation_flags=moderation_flags,
                 latitude=latitude,
                 longitude=longitude,
                 place=place,
@@ -313,7 +318,9 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
             if name in ("budget_min", "budget_max"):
                 value = money(value)
             elif name in ("title", "description"):
-                value = mask(value)
+                if name == "title":  # a new title is checked again before it is shown publicly
+                    job.moderation_status, job.moderation_flags = moderation_status_for(value)
+                value = mask(value)[: Job._meta.get_field(name).max_length]
             setattr(job, name, value)
         _check_budget(job.budget_min, job.budget_max)
         if "window_start" in fields or "window_end" in fields:
@@ -336,6 +343,22 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
             tradesperson_id=_awarded_tradesperson_id(job),
         )
         emit(ev.JOB_UPDATED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
+    return job
+
+
+def job_moderate(*, job: Job, moderator: User, approve: bool) -> Job:
+    """Staff approve a job's title for public listings (the home page) or reject it; the job itself is unaffected.
+
+    Like badges on profiles, this is a staff decision about public display, not a change to the job: it
+    emits no event (the admin's change log records who did it).  Refused for anyone but staff (403).
+    """
+    if not moderator.is_staff:
+        raise ServiceError("Only staff moderate public listings.", code="forbidden", kind=Refusal.FORBIDDEN)
+    with transaction.atomic():
+        job = _locked_job(job)
+        job.moderation_status = Moderation.APPROVED if approve else Moderation.REJECTED
+        job.moderated_at, job.moderated_by = timezone.now(), moderator
+        job.save(update_fields=["moderation_status", "moderated_at", "moderated_by", "updated_at"])
     return job
 
 

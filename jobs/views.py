@@ -85,7 +85,7 @@ def job_aggregate(job_id: int) -> str:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"recent": selectors.board_entries()[:6]})
+    return render(request, "home.html", {"recent": selectors.public_board_entries()[:6]})
 
 
 # --- customers: jobs --------------------------------------------------------------------

@@ -37,6 +37,11 @@ import re
 from marketplace.cards import redact_card_numbers
 
 HIDDEN = "[contact details hidden]"
+# Shown next to a field whose text is masked, and to the writer after saving when something was hidden.
+FIELD_HINT = "Phone numbers, emails, links and social handles are hidden automatically."
+HIDDEN_NOTICE = (
+    "We hid contact details (a phone number, an email, a link or a handle) in what you wrote: keep the conversation on TradeLink."
+)
 
 # Zero-width and other invisible characters people use to split a number or an address.
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]")
@@ -180,3 +185,8 @@ def mask(text: str) -> str:
 def has_contact_details(text: str) -> bool:
     """True if :func:`mask_contact_details` would hide something in ``text`` (moderation rules use it)."""
     return mask_contact_details(text)[1]
+
+
+def hidden_in(*texts: str) -> bool:
+    """True if masking hides something in any of ``texts``: views tell the writer with :data:`HIDDEN_NOTICE`."""
+    return any(has_contact_details(text) for text in texts if text)

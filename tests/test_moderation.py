@@ -3,7 +3,10 @@ jobs.Job.moderation_status): the rules, the admin queue, and the home page."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -11,6 +14,7 @@ from jobs import services
 from jobs.models import Job
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
+from marketplace.masking import HIDDEN
 from marketplace.moderation import Moderation, flags, status_for
 from tests.factories import post_job
 from tests.helpers import rebuild_board
@@ -80,3 +84,14 @@ def test_a_new_title_is_judged_again_and_only_staff_moderate(customer: User) -> 
     with pytest.raises(ServiceError) as refused:
         services.job_moderate(job=job, moderator=customer, approve=False)
     assert refused.value.code == "forbidden"
+
+
+@pytest.mark.django_db
+def test_the_migration_judges_and_masks_rows_written_before(customer: User) -> None:
+    migration = importlib.import_module("jobs.migrations.0005_job_moderation_status")
+    job = post_job(customer, title="Dripping bath tap")
+    Job.objects.filter(pk=job.pk).update(title="Tap - ring 07700 900123", description="or bob at gmail dot com")
+    migration.judge_and_mask(apps, None)
+    old = Job.objects.get(pk=job.pk)
+    assert (old.title, old.description) == (f"Tap - ring {HIDDEN}", f"or {HIDDEN}")
+    assert (old.moderation_status, old.moderation_flags) == (Moderation.PENDING, "contact details")

@@ -18,8 +18,7 @@ from marketplace.accounts.models import User
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import shot
 from tests.factories import offer, post_job, pro
-from tests.quotes.helpers import quote, submit
-from tests.scheduling.helpers import awarded_job
+from tests.quotes.helpers import accept, quote, submit
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -60,7 +59,11 @@ def test_every_main_page_fits_a_390_px_screen_with_long_words(stack, new_page) -
     with contextlib.suppress(IntegrityError), transaction.atomic():
         offer(busy, bob)
     submit(busy, bob, quote(notes=f"Includes a {WORD} flush.", message=f"Quote for the {WORD} boiler."))
-    awarded = awarded_job(dora, pro("sam", trades=[plumbing]), trade=plumbing, title=f"Awarded {WORD} tap")
+    awarded = post_job(dora, trade=plumbing, title=f"Awarded {WORD} tap")
+    sam = pro("sam", trades=[plumbing])
+    with contextlib.suppress(IntegrityError), transaction.atomic():
+        offer(awarded, sam)
+    accept(submit(awarded, sam), dora)
     wait_until(lambda: JobBoardEntry.objects.filter(job_id=open_job.pk).exists(), timeout=30, message="the board to have the job")
 
     page = new_page()

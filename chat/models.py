@@ -2,7 +2,7 @@
 
 Before the award every bidder has their own thread with the customer; after it only the
 winner's thread stays writable (the others are kept, read-only: the chat is evidence in a
-dispute).  Message text is stored already masked (``chat.masking``).  Read receipts are a
+dispute).  Message text is stored already masked (``marketplace.masking``).  Read receipts are a
 high-water mark per side (``customer_read_up_to`` / ``tradesperson_read_up_to``: the id of
 the last message of the other side that this side has seen).
 """

@@ -19,9 +19,9 @@ from jobs.roles import JobRole, job_role
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import emit
+from marketplace.masking import mask_contact_details
 
 from . import events as ev
-from .masking import mask_contact_details
 from .models import Message, Thread
 from .selectors import closed_reason, party_name
 
@@ -83,7 +83,7 @@ def clean_text(text: str) -> str:
 def chat_send(*, thread: Thread, sender: User, text: str, client_key: str = "") -> tuple[Message, bool]:
     """Add a message from ``sender`` (a participant) and emit ``chat.message_sent``; returns (message, created).
 
-    Guarantees: the text is stored masked (:mod:`chat.masking`); empty text (400 ``empty_message``), text over
+    Guarantees: the text is stored masked (:mod:`marketplace.masking`); empty text (400 ``empty_message``), text over
     ``MAX_TEXT`` characters (400 ``message_too_long``), a read-only thread (409 ``chat_closed``), a non-participant
     (403) and more than ``RATE_LIMIT`` messages a minute (429 ``rate_limited``) are refused and write nothing.
     Idempotent per ``client_key``: the same key from the same sender in the same thread returns the first

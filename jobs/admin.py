@@ -7,12 +7,15 @@ the one thing only admins set.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 
+from . import services
 from .models import (
     Bid,
     Job,
@@ -144,11 +147,44 @@ class LeadInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("id", "title", "trade", "customer", "status", "is_emergency", "budget_max", "match_round", "created_at", "expires_at")
-    list_filter = ("status", "trade", "is_emergency", "match_round")
+    """Jobs, and the moderation queue of public titles: filter "Moderation status: Pending review", then approve or reject."""
+
+    list_display = (
+        "id",
+        "title",
+        "trade",
+        "customer",
+        "status",
+        "moderation_status",
+        "moderation_flags",
+        "is_emergency",
+        "budget_max",
+        "match_round",
+        "created_at",
+        "expires_at",
+    )
+    list_filter = ("moderation_status", "status", "trade", "is_emergency", "match_round")
     search_fields = ("=id", "title", "description", "customer__username", "place")
     date_hierarchy = "created_at"
     inlines = [JobPhotoInline, LeadInline, BidInline]
+    actions = ["approve_for_public_listings", "reject_from_public_listings"]
+
+    @admin.action(description="Approve the selected titles for public listings")
+    def approve_for_public_listings(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        self._moderate(request, queryset, approve=True)
+
+    @admin.action(description="Reject the selected titles from public listings")
+    def reject_from_public_listings(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        self._moderate(request, queryset, approve=False)
+
+    def _moderate(self, request: HttpRequest, queryset: QuerySet[Job], *, approve: bool) -> None:
+        user = request.user
+        assert isinstance(user, User)  # the admin site lets only signed-in staff in
+        verb = "Approved" if approve else "Rejected"
+        for job in queryset:
+            services.job_moderate(job=job, moderator=user, approve=approve)
+            self.log_change(request, job, f"{verb} for public listings")
+        self.message_user(request, f"{verb} {len(queryset)} job title(s) for public listings.", messages.SUCCESS)
 
 
 @admin.register(Lead)

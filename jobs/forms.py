@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
 
+from marketplace import masking
 from marketplace.money import currency_symbol
 
 from . import places, questions, vat
@@ -178,11 +179,15 @@ class JobEditForm(PlaceMixin):
     place_required_message = "Choose where the job is: a place from the list, or coordinates."
 
     title = forms.CharField(
-        label="Title", max_length=120, widget=forms.TextInput(attrs={"placeholder": "e.g. Leaking kitchen tap", "autocomplete": "off"})
+        label="Title",
+        max_length=120,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Leaking kitchen tap", "autocomplete": "off"}),
+        help_text=f"Shown publicly once it passes our checks. {masking.FIELD_HINT}",
     )
     description = forms.CharField(
         label="Describe the job",
         max_length=5000,
+        help_text=masking.FIELD_HINT,
         widget=forms.Textarea(attrs={"rows": 5, "placeholder": "What's wrong, what you'd like done, access, parking…"}),
     )
     budget_min = money_field(_in_currency("Budget from"))
@@ -353,6 +358,7 @@ class ProfileForm(PlaceMixin):
         label="About your business",
         max_length=2000,
         required=False,
+        help_text=masking.FIELD_HINT,
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Experience, qualifications, the kind of work you love…"}),
     )
     is_accepting_leads = forms.BooleanField(label="I'm accepting new leads", required=False, initial=True)

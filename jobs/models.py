@@ -17,6 +17,8 @@ from django.core.validators import FileExtensionValidator, MaxValueValidator, Mi
 from django.db import models
 from django.urls import reverse
 
+from marketplace.moderation import Moderation
+
 from .vat import standard_rate, validate_vat_number
 
 LATITUDE = [MinValueValidator(Decimal("-90")), MaxValueValidator(Decimal("90"))]
@@ -215,6 +217,12 @@ class Job(models.Model):
     )
     expires_at = models.DateTimeField(db_index=True)
     idempotency_key = models.CharField(max_length=64, blank=True)
+    # Whether the title may be shown on public listings (the home page): set by the rules in
+    # marketplace.moderation when posted or retitled, then by staff in the admin queue.
+    moderation_status = models.CharField(max_length=10, choices=Moderation.choices, default=Moderation.APPROVED, db_index=True)
+    moderation_flags = models.CharField(max_length=200, blank=True, help_text="What the rules found in the title.")
+    moderated_at = models.DateTimeField(null=True, blank=True)
+    moderated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

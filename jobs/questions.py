@@ -22,8 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from marketplace.cards import redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
+from marketplace.masking import mask
 
 from .events import JobAnswer
 from .models import QuestionChoice, Trade, TradeQuestion
@@ -147,10 +147,11 @@ def _answer(question: TradeQuestion, value: Any) -> JobAnswer:
         return answer(yes_no, YES_NO[yes_no])
     if question.kind == Kind.NUMBER:
         return _number(question, value)
-    text = redact_card_numbers(str(value).strip())
+    text = str(value).strip()
     limit = settings.JOBS["ANSWER_TEXT_MAX_CHARS"]
     if len(text) > limit:
         raise _refuse(question, f"Keep the answer to “{question.label}” to {limit} characters.")
+    text = mask(text)  # tradespeople read it: no contact details (nor card numbers)
     return answer(text, text)
 
 

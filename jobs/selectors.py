@@ -16,6 +16,7 @@ from django.db.models import Count, ExpressionWrapper, F, FloatField, Prefetch, 
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 
 from marketplace.accounts.models import User
+from marketplace.moderation import Moderation
 
 from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, PortfolioPhoto, ProStats, Trade, TradeQuestion, TradespersonProfile
 from .roles import JobRole, job_role
@@ -90,6 +91,12 @@ def board(*, filters: BoardFilters) -> QuerySet[JobBoardEntry]:
 
 def board_entries(*, status: str = "open") -> QuerySet[JobBoardEntry]:
     return JobBoardEntry.objects.filter(status=status)
+
+
+def public_board_entries() -> QuerySet[JobBoardEntry]:
+    """Open jobs the public may see listed (the home page): only titles that passed moderation (rules or staff)."""
+    approved = Job.objects.filter(moderation_status=Moderation.APPROVED).values("pk")
+    return board_entries().filter(job_id__in=approved)
 
 
 # --- profiles and matching --------------------------------------------------------------

@@ -29,6 +29,9 @@ from marketplace.cards import redact_card_numbers
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit, emit_many
 from marketplace.images import clean_photo
+from marketplace.masking import mask
+from marketplace.moderation import Moderation
+from marketplace.moderation import status_for as moderation_status_for
 
 from . import events as ev
 from . import questions, signals, vat
@@ -120,12 +123,12 @@ def pro_profile_save(
     if not trades:
         raise ServiceError("Choose at least one trade.", code="no_trades", kind=Refusal.INVALID)
     defaults: dict[str, object] = {
-        "business_name": scrub(business_name),
+        "business_name": mask(business_name)[:120],
         "base_latitude": base_latitude,
         "base_longitude": base_longitude,
         "base_place": base_place,
         "service_radius_km": service_radius_km,
-        "bio": scrub(bio),
+        "bio": mask(bio),
         "is_accepting_leads": is_accepting_leads,
     }
     if invoicing is not None:
@@ -255,6 +258,7 @@ def job_post(
         raise ServiceError(f"At most {settings.JOBS['MAX_PHOTOS']} photos per job.", code="too_many_photos", kind=Refusal.INVALID)
     for photo in photos:
         validate_photo(photo)
+    moderation_status, moderation_flags = moderation_status_for(title)  # what the home page may show
     # Files first, outside the transaction (the storage may be a remote bucket); rows after.
     # Photo answers are photos of the job too, cleaned and stored the same way (after the plain ones).
     stored = store_photos([*photos, *asked.photos.values()], folder=f"jobs/c{customer.pk}")
@@ -264,8 +268,10 @@ def job_post(
             job = Job.objects.create(
                 customer=customer,
                 trade=trade,
-                title=scrub(title),
-                description=scrub(description),
+                title=mask(title)[:120],  # masking can lengthen it
+                description=mask(description),
+                moderation_status=moderation_status,
+                moderation_flags=moderation_flags,
                 latitude=latitude,
                 longitude=longitude,
                 place=place,
@@ -400,7 +406,7 @@ def portfolio_photo_add(*, user: User, photo: UploadedFile, caption: str = "") -
             _check_portfolio_room(locked)  # again under the lock: two uploads at once must not both take the last place
             last = locked.portfolio.order_by("-position").values_list("position", flat=True).first()
             return PortfolioPhoto.objects.create(
-                profile=locked, image=image, thumbnail=thumbnail, caption=scrub(caption.strip())[:140], position=(last or 0) + 1
+                profile=locked, image=image, thumbnail=thumbnail, caption=mask(caption.strip())[:140], position=(last or 0) + 1
             )
     except BaseException:
         delete_stored([image, thumbnail])
@@ -464,7 +470,9 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
             if name in ("budget_min", "budget_max"):
                 value = money(value)
             elif name in ("title", "description"):
-                value = scrub(value)
+                if name == "title":  # a new title is checked again before it is shown publicly
+                    job.moderation_status, job.moderation_flags = moderation_status_for(value)
+                value = mask(value)[: 120 if name == "title" else None]  # masking can lengthen a title past its column
             setattr(job, name, value)
         _check_budget(job.budget_min, job.budget_max)
         if "window_start" in fields or "window_end" in fields:
@@ -490,6 +498,22 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
     return job
 
 
+def job_moderate(*, job: Job, moderator: User, approve: bool) -> Job:
+    """Staff approve a job's title for public listings (the home page) or reject it; the job itself is unaffected.
+
+    Like badges on profiles, this is a staff decision about public display, not a change to the job: it
+    emits no event (the admin's change log records who did it).  Refused for anyone but staff (403).
+    """
+    if not moderator.is_staff:
+        raise ServiceError("Only staff moderate public listings.", code="forbidden", kind=Refusal.FORBIDDEN)
+    with transaction.atomic():
+        job = _locked_job(job)
+        job.moderation_status = Moderation.APPROVED if approve else Moderation.REJECTED
+        job.moderated_at, job.moderated_by = timezone.now(), moderator
+        job.save(update_fields=["moderation_status", "moderated_at", "moderated_by", "updated_at"])
+    return job
+
+
 def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
     """Cancel a job that has not started and emit ``job.cancelled``.
 
@@ -508,7 +532,7 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
         job.status = Job.Status.CANCELLED
         job.save(update_fields=["status", "updated_at"])
         # Apps built on jobs react in this transaction (scheduling frees the worker's booked time).
-        signals.job_cancelling.send(sender=Job, job=job, actor=actor, side=role.value, reason=scrub(reason))
+        signals.job_cancelling.send(sender=Job, job=job, actor=actor, side=role.value, reason=mask(reason))
         who = "" if role is JobRole.CUSTOMER else "Cancelled by the tradesperson. "
         emit(
             ev.JOB_CANCELLED,
@@ -516,7 +540,7 @@ def job_cancel(*, job: Job, actor: User, reason: str = "") -> Job:
             data=ev.JobCancelledV2(
                 job_id=job.pk,
                 status=job.status,
-                reason=(who + scrub(reason))[:500],
+                reason=(who + mask(reason))[:500],
                 customer_id=job.customer_id,
                 tradesperson_id=_awarded_tradesperson_id(job),
             ),
@@ -739,7 +763,7 @@ def bid_place(
             raise ServiceError(f"This job is {job.get_status_display().lower()} and takes no more bids.", code="job_closed")
         if Bid.objects.filter(job=job, tradesperson=tradesperson).exists():
             raise ServiceError("You have already bid on this job; revise your bid instead.", code="already_bid")
-        bid = Bid.objects.create(job=job, tradesperson=tradesperson, amount=amount, message=scrub(message), earliest_start=earliest_start)
+        bid = Bid.objects.create(job=job, tradesperson=tradesperson, amount=amount, message=mask(message), earliest_start=earliest_start)
         if lead.bid_at is None:
             lead.bid_at = bid.created_at
             lead.save(update_fields=["bid_at"])
@@ -767,7 +791,7 @@ def bid_revise(*, bid: Bid, actor: User, amount: Decimal, message: str | None = 
         previous = bid.amount
         bid.amount = amount
         if message is not None:
-            bid.message = scrub(message)
+            bid.message = mask(message)
         if earliest_start is not None:
             bid.earliest_start = earliest_start
         bid.revision += 1
@@ -827,7 +851,7 @@ def bid_decline(*, bid: Bid, actor: User, reason: str = "") -> Bid:
                 job_id=bid.job_id,
                 tradesperson_id=bid.tradesperson_id,
                 status=bid.status,
-                reason=scrub(reason)[:500],
+                reason=mask(reason)[:500],
             ),
             actor_id=actor.pk,
         )

@@ -34,6 +34,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 
+from marketplace import masking
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from marketplace.realtime.push import positions
@@ -81,6 +82,12 @@ def _flash_service_error(request: HttpRequest, exc: ServiceError) -> None:
     messages.error(request, exc.message)
 
 
+def _notice_if_hidden(request: HttpRequest, *values: object) -> None:
+    """Tell the writer when masking hid something in what they typed (the text is stored masked)."""
+    if masking.hidden_in(*(value for value in values if isinstance(value, str))):
+        messages.info(request, masking.HIDDEN_NOTICE)
+
+
 def job_aggregate(job_id: int) -> str:
     return f"job:{job_id}"
 
@@ -89,7 +96,7 @@ def job_aggregate(job_id: int) -> str:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"recent": selectors.board_entries()[:6]})
+    return render(request, "home.html", {"recent": selectors.public_board_entries()[:6]})
 
 
 # --- customers: jobs --------------------------------------------------------------------
@@ -121,6 +128,7 @@ def job_new(request: HttpRequest) -> HttpResponse:
             else:
                 if created:
                     messages.success(request, "Your job is posted. Tradespeople nearby are being told about it now.")
+                    _notice_if_hidden(request, *form.job_fields().values())
                 return redirect("job-detail", job_id=job.pk)
     else:
         form = JobPostForm()
@@ -187,6 +195,7 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
                 _show_service_error(form, exc)
             else:
                 messages.success(request, "Job updated." if changed else "Nothing changed.")
+                _notice_if_hidden(request, *changed.values())
                 return redirect("job-detail", job_id=job.pk)
     else:
         form = JobEditForm(initial=_edit_initial(job))
@@ -414,6 +423,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             except ServiceError as exc:
                 _show_service_error(form, exc)
             else:
+                _notice_if_hidden(request, form.cleaned_data["business_name"], form.cleaned_data["bio"])
                 if existing is None:
                     messages.success(request, "Profile saved. New jobs that match your trades and area will arrive in Leads.")
                     return redirect("lead-list")

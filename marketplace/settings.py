@@ -327,6 +327,17 @@ CONSUMERS: dict[str, Any] = {
     "DLQ_LIMIT_WINDOW_S": env_int("CONSUMER_DLQ_LIMIT_WINDOW_S", 60),
 }
 
+# --- Moderation of public text (marketplace/moderation.py) ---------------------------
+# Words that keep a public text (a job title on the home page) off public listings until staff approve it:
+# whole words, any case. MODERATION_BAD_WORDS (comma-separated) replaces the list.
+MODERATION: dict[str, Any] = {
+    "BAD_WORDS": env_list(
+        "MODERATION_BAD_WORDS",
+        "fuck,fucking,fucker,shit,shite,bullshit,cunt,twat,wanker,bastard,bollocks,prick,dickhead,arsehole,asshole,"
+        "slut,whore,motherfucker,nigger,faggot,retard,spastic",
+    ),
+}
+
 # --- Jobs and matching ---------------------------------------------------------------
 JOBS: dict[str, Any] = {
     "EXPIRE_AFTER_HOURS": env_int("JOB_EXPIRE_AFTER_HOURS", 14 * 24),

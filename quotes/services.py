@@ -30,10 +30,10 @@ from django.utils import timezone
 
 from jobs import services as job_services
 from jobs.models import Bid, Job, Trade, TradespersonProfile
-from jobs.services import scrub
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import PendingEvent, emit_many
+from marketplace.masking import mask
 from marketplace.money import format_money
 from payments import services as payments
 from quotes.models import QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
@@ -133,7 +133,7 @@ def _save_version(bid: Bid, number: int, quote: QuoteInput, breakdowns: list[Bre
         bid=bid,
         number=number,
         tax_rate=tax_rate,
-        notes=scrub(quote.notes),
+        notes=mask(quote.notes),
         valid_until=quote.valid_until or terms.default_valid_until(today),
         discount_kind=quote.discount.kind if quote.discount else "",
         discount_value=quote.discount.value if quote.discount else Decimal("0"),
@@ -142,7 +142,7 @@ def _save_version(bid: Bid, number: int, quote: QuoteInput, breakdowns: list[Bre
         saved = QuoteOption.objects.create(
             version=version,
             tier=option.tier,
-            title=scrub(option.title.strip())[:120],
+            title=mask(option.title.strip())[:120],
             position=position,
             subtotal=figures.subtotal,
             discounts_total=figures.discounts_total,
@@ -159,7 +159,7 @@ def _save_version(bid: Bid, number: int, quote: QuoteInput, breakdowns: list[Bre
                 option=saved,
                 position=i,
                 kind=line.kind,
-                description=scrub(line.description)[:200],
+                description=mask(line.description)[:200],
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 amount=line.amount,

@@ -32,6 +32,7 @@ from jobs.models import Bid, Job, Lead
 from jobs.roles import PARTIES, job_role
 from jobs.streams import job_feed_stream, job_stream
 from jobs.views import job_aggregate, own_bid, own_job, own_lead, page_user
+from marketplace import masking
 from marketplace.accounts.models import User
 from marketplace.api_errors import status_for
 from marketplace.errors import ServiceError
@@ -331,6 +332,12 @@ def quote_preview(request: HttpRequest, job_id: int) -> JsonResponse:
     return JsonResponse({"ok": not draft.errors, "errors": draft.errors, "options": options})
 
 
+def _quote_texts(quote: services.QuoteInput) -> list[str]:
+    """What the tradesperson typed into a quote that the customer reads (masked when stored)."""
+    options = [[option.title, *(getattr(line, "description", "") for line in option.lines)] for option in quote.options]
+    return [quote.notes, quote.message, *(text for texts in options for text in texts)]
+
+
 @login_required
 @require_POST
 def quote_save(request: HttpRequest, job_id: int) -> HttpResponse:
@@ -346,6 +353,8 @@ def quote_save(request: HttpRequest, job_id: int) -> HttpResponse:
             else:
                 version = services.quote_revise(bid=bid, actor=user, quote=draft.quote)
                 messages.success(request, f"Quote revised: the customer sees version {version.number} now.")
+            if masking.hidden_in(*_quote_texts(draft.quote)):
+                messages.info(request, masking.HIDDEN_NOTICE)
         except ServiceError as exc:
             _quote_error(draft, exc)
         else:

@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from jobs.models import Job
 from jobs.roles import JobRole, job_role
-from jobs.services import scrub
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
 from marketplace.events.outbox import emit
+from marketplace.masking import mask
 
 from . import events as ev
 from .models import ASPECTS, Review
@@ -44,7 +44,7 @@ def _text(value: str, what: str) -> str:
     value = (value or "").strip()
     if len(value) > MAX_TEXT:
         raise ServiceError(f"The {what} is too long: at most {MAX_TEXT} characters.", code="too_long", kind=Refusal.INVALID)
-    return scrub(value)
+    return mask(value)
 
 
 class _ReviewFields(TypedDict):

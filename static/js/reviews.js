@@ -172,7 +172,8 @@
       var error = el("ul", { className: "errorlist nonfield", attrs: { role: "alert", "data-testid": "reply-error" } });
       error.hidden = true;
       var button = el("button", { className: "secondary small", text: "Reply", attrs: { type: "submit", "data-testid": "reply-submit" } });
-      var form = el("form", { className: "form reply-form", attrs: { "data-testid": "reply-form", novalidate: "" } }, [text, error, el("div", {}, [button])]);
+      var hint = el("p", { className: "help", text: "Phone numbers, emails, links and social handles are hidden automatically." });
+      var form = el("form", { className: "form reply-form", attrs: { "data-testid": "reply-form", novalidate: "" } }, [text, hint, error, el("div", {}, [button])]);
       form.addEventListener("submit", function (ev) {
         ev.preventDefault();
         error.replaceChildren();

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 
 from chat import services
-from chat.masking import HIDDEN
 from chat.models import Message, Thread
 from jobs import services as job_services
 from marketplace.api_errors import status_for
 from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
+from marketplace.masking import HIDDEN
 
 from .helpers import Quoted, award_to_x, quoted_job
 

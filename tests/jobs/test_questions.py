@@ -132,14 +132,14 @@ def test_job_post_stores_the_answers_and_job_posted_v3_carries_them(customer, he
         "key": "boiler_photo",
         "label": "Boiler photo?",
         "kind": "photo",
-        "value": photo.image.url,
+        "value": photo.url,
         "text": "Photo",
         "photo_id": photo.pk,
     }
     envelope = OutboxEvent.objects.get(event_type=JOB_POSTED.name, key=str(job.pk)).envelope
     assert envelope["schema_version"] == 3
     assert envelope["data"]["answers"] == job.answers
-    assert envelope["data"]["photo_urls"] == [photo.image.url]
+    assert envelope["data"]["photo_urls"] == [photo.url]
     validate_data(JOB_POSTED.name, 3, envelope["data"])
     # A v2 consumer still reads it: v3 only adds an optional key.
     validate_data(JOB_POSTED.name, 2, envelope["data"])

@@ -214,3 +214,40 @@ def test_an_unknown_bid_action_is_404(client: Client, job: Job, lead, tradespers
     client.force_login(job.customer)
     assert client.post(f"/jobs/{job.pk}/bids/{bid.pk}/delete/").status_code == 404
     assert client.post(f"/jobs/{job.pk}/bids/999999/decline/").status_code == 404
+
+
+def test_my_jobs_lists_newest_first_as_it_says(client: Client, customer: User, trade: Trade) -> None:
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from tests.factories import post_job
+
+    start = timezone.now()
+    for days, title in ((0, "Oldest"), (1, "Middle"), (2, "Newest")):
+        with time_machine.travel(start + timedelta(days=days), tick=False):
+            post_job(customer, trade=trade, title=title)
+    client.force_login(customer)
+    page = client.get("/jobs/").content.decode()
+    assert "newest first" in page
+    assert page.index("Newest") < page.index("Middle") < page.index("Oldest")
+
+
+def test_the_emergency_badge_shows_only_on_emergency_jobs(client: Client, customer: User, trade: Trade, job: Job) -> None:
+    """The badge stays in the page hidden (an edit can make the job urgent, live); the stylesheet must let ``hidden`` win."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    client.force_login(customer)
+    calm = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert re.search(r'<span class="emergency" id="job-emergency" hidden>', calm)
+    Job.objects.filter(pk=job.pk).update(is_emergency=True)
+    urgent = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert re.search(r'<span class="emergency" id="job-emergency">Emergency</span>', urgent)
+    css = (Path(django_settings.BASE_DIR) / "static/css/app.css").read_text()
+    assert "[hidden] { display:none !important; }" in css  # .emergency sets display:inline-block
+    listed = client.get("/jobs/").content.decode()
+    assert listed.count('class="emergency"') == 1

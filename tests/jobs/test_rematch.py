@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from jobs import services
-from jobs.models import Bid, Job, Lead
+from jobs.models import Bid, Job, JobBoardEntry, Lead, TradeActivity
+from jobs.projections import JobBoardProjection
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from marketplace.events.context import consuming
@@ -142,6 +143,13 @@ def test_changing_the_trade_withdraws_the_plumbers_and_offers_electricians(custo
     feed.run()
     assert live(job) == {"sparky"}
     assert emitted(job, "job.updated")[-1]["trade"] == {"slug": "electrical", "name": "Electrical"}
+    # The board files it under its new trade, and the open-job counts follow.
+    board = JobBoardProjection()
+    for event in OutboxEvent.objects.filter(key=str(job.pk), event_type__in=["job.posted", "job.updated"]).order_by("id"):
+        with consuming("jobs-board"):
+            board.handle(from_dict(event.envelope))
+    assert JobBoardEntry.objects.get(job_id=job.pk).trade_slug == "electrical"
+    assert dict(TradeActivity.objects.values_list("trade_slug", "open_jobs")) == {"plumbing": 0, "electrical": 1}
 
 
 def test_the_last_bid_withdrawn_widens_the_search_at_once(customer: User, settings: Any) -> None:

@@ -16,7 +16,7 @@ document.body.dataset.quietKinds = "lead";
       TL.el("span", { className: "tag", text: lead.trade }),
       lead.is_emergency ? TL.el("span", { className: "emergency", text: "Emergency" }) : null,
       TL.el("span", { text: lead.place || "Custom location" }),
-      TL.el("span", { text: (Math.round(Number(lead.distance_km) * 10) / 10).toFixed(1) + " km away" }),
+      lead.withdrawn ? null : TL.el("span", { text: (Math.round(Number(lead.distance_km) * 10) / 10).toFixed(1) + " km away" }),
       TL.el("span", { text: TL.budget(lead.budget_min, lead.budget_max) })
     ]);
     var status = lead.badge_status || "open", label = lead.badge_label || "Not bid yet";

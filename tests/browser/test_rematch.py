@@ -46,9 +46,14 @@ def test_moving_the_job_far_away_withdraws_the_open_lead_live(stack, new_page) -
     customer.get_by_role("button", name="Save changes").click()
     customer.wait_for_url(f"{base}/jobs/{job.pk}/")
     expect(customer.locator(".flash.success")).to_contain_text("Job updated")
+    expect(customer.get_by_test_id("invited")).to_contain_text("1 tradesperson nearby was invited to quote.")
+    expect(customer.locator("#job-emergency")).to_be_hidden()
+    shot(customer, "job-invited-1280")
 
     expect(trader.locator("#live-banner")).to_contain_text("This job changed and no longer matches you", timeout=LIVE_TIMEOUT)
     expect(trader.locator("#quote-builder")).to_be_hidden()
+    expect(trader.locator("#bid-section")).to_be_hidden()
+    expect(trader.get_by_text("km from your base")).to_be_hidden()
     assert_not_reloaded(trader)
     shot(trader, "lead-withdrawn-1280")
     trader.set_viewport_size(PHONE)
@@ -56,7 +61,9 @@ def test_moving_the_job_far_away_withdraws_the_open_lead_live(stack, new_page) -
     assert trader.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     trader.goto(f"{base}/leads/")
-    expect(trader.locator(f'#leads .lead[data-job-id="{job.pk}"]')).to_contain_text("No longer matches you")
+    card = trader.locator(f'#leads .lead[data-job-id="{job.pk}"]')
+    expect(card).to_contain_text("No longer matches you")
+    expect(card).not_to_contain_text("km away")
     shot(trader, "leads-withdrawn-390")
     trader.set_viewport_size({"width": 1280, "height": 900})
     shot(trader, "leads-withdrawn-1280")

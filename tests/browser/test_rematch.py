@@ -46,7 +46,7 @@ def test_moving_the_job_far_away_withdraws_the_open_lead_live(stack, new_page) -
     customer.get_by_role("button", name="Save changes").click()
     customer.wait_for_url(f"{base}/jobs/{job.pk}/")
     expect(customer.locator(".flash.success")).to_contain_text("Job updated")
-    expect(customer.get_by_test_id("invited")).to_contain_text("1 tradesperson nearby was invited to quote.")
+    expect(customer.get_by_test_id("invited")).to_contain_text("You see who they are when they bid.")
     expect(customer.locator("#job-emergency")).to_be_hidden()
     shot(customer, "job-invited-1280")
 

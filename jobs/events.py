@@ -139,6 +139,13 @@ class JobUpdatedV2(JobUpdatedV1):
     tradesperson_id: NotRequired[int | None]
 
 
+class JobUpdatedV3(JobUpdatedV2):
+    """v3 adds what changed (so matching re-matches only when the place or the trade did) and the trade."""
+
+    changed: NotRequired[list[str]]
+    trade: NotRequired[TradeRef]
+
+
 class LeadOfferedV1(TypedDict):
     lead_id: int
     job_id: int
@@ -159,6 +166,16 @@ class LeadSeenV1(TypedDict):
     job_id: int
     tradesperson_id: int
     seen_at: str
+
+
+class LeadWithdrawnV1(TypedDict):
+    """Matching took a lead back: the job changed (place or trade) and no longer fits the tradesperson."""
+
+    lead_id: int
+    job_id: int
+    tradesperson_id: int
+    reason: Literal["job_changed"]
+    withdrawn_at: str
 
 
 class BidDecision(TypedDict):
@@ -207,7 +224,9 @@ class BidWithdrawnV1(BidDecision):
 
 
 JOB_POSTED = job_event("job.posted", "A customer posted a job.", payload=JobPostedV3, older_payloads={1: JobPostedV1, 2: JobPostedV2})
-JOB_UPDATED = job_event("job.updated", "The customer edited an open job.", payload=JobUpdatedV2, older_payloads={1: JobUpdatedV1})
+JOB_UPDATED = job_event(
+    "job.updated", "The customer edited an open job.", payload=JobUpdatedV3, older_payloads={1: JobUpdatedV1, 2: JobUpdatedV2}
+)
 JOB_CANCELLED = job_event("job.cancelled", "The customer cancelled the job.", payload=JobCancelledV2, older_payloads={1: JobCancelledV1})
 JOB_NO_SHOW = job_event(
     "job.no_show", "A no-show ended a booked job: the tradesperson late past the limit, or the customer absent.", payload=JobNoShowV1
@@ -221,6 +240,7 @@ JOB_SEARCH_WIDENED = job_event(
     "job.search_widened", "Matching widened for a job with no bids.", payload=JobSearchWidenedV2, older_payloads={1: JobSearchWidenedV1}
 )
 LEAD_OFFERED = job_event("lead.offered", "Matching offered the job to a tradesperson.", payload=LeadOfferedV1)
+LEAD_WITHDRAWN = job_event("lead.withdrawn", "Matching withdrew a lead: the job changed and no longer fits.", payload=LeadWithdrawnV1)
 LEAD_SEEN = job_event("lead.seen", "The tradesperson opened the lead.", payload=LeadSeenV1)
 BID_PLACED = job_event("bid.placed", "A tradesperson bid.", payload=BidPlacedV1)
 BID_REVISED = job_event("bid.revised", "A tradesperson revised their bid.", payload=BidRevisedV1)

@@ -178,6 +178,13 @@ class JobEditForm(PlaceMixin):
 
     place_required_message = "Choose where the job is: a place from the list, or coordinates."
 
+    trade = forms.ModelChoiceField(
+        label="Trade",
+        queryset=Trade.objects.all(),
+        empty_label="Choose a trade…",
+        to_field_name="slug",
+        help_text="Changing it invites tradespeople of the new trade instead, and drops the answers to this trade's questions.",
+    )
     title = forms.CharField(
         label="Title",
         max_length=120,

@@ -304,7 +304,16 @@ class PortfolioPhoto(models.Model):
 
 
 class Lead(models.Model):
-    """The lead ledger: a job offered to a tradesperson, when they saw it and whether they bid."""
+    """The lead ledger: a job offered to a tradesperson, when they saw it and whether they bid.
+
+    A lead is *live* until matching withdraws it (``withdrawn_at``): the customer moved the job or
+    changed its trade so that it no longer fits the tradesperson.  A withdrawn lead stays in the
+    ledger (the tradesperson's page says why), takes no bid, and no longer counts against the
+    job's lead cap; matching revives it if the job fits them again.
+    """
+
+    class WithdrawnReason(models.TextChoices):
+        JOB_CHANGED = "job_changed", "This job changed and no longer matches you"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="leads")
     tradesperson = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leads")
@@ -314,6 +323,8 @@ class Lead(models.Model):
     offered_at = models.DateTimeField(auto_now_add=True)
     seen_at = models.DateTimeField(null=True, blank=True)
     bid_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.CharField(max_length=20, choices=WithdrawnReason.choices, blank=True)
 
     class Meta:
         ordering = ["-offered_at"]
@@ -350,6 +361,10 @@ class Bid(models.Model):
 
     def __str__(self) -> str:
         return f"bid {self.pk} on job {self.job_id}: {self.amount}"
+
+
+# A bid still in the running: the customer may yet accept it (widening waits while a job has one).
+LIVE_BID_STATUSES = (Bid.Status.ACTIVE, Bid.Status.SHORTLISTED)
 
 
 # --- read models ------------------------------------------------------------------------

@@ -10,20 +10,20 @@ from django.utils import timezone
 from marketplace.events.periodic import Outcome, PeriodicTask, register
 
 from . import services
-from .models import Job
+from .models import LIVE_BID_STATUSES, Job
 
 
 def tick() -> tuple[int, int]:
-    """One pass: expire overdue open jobs, widen matching for open jobs with no bid. Idempotent."""
+    """One pass: expire overdue open jobs, widen matching for open jobs with no live bid. Idempotent."""
     now = timezone.now()
     expired = sum(1 for job in Job.objects.filter(status=Job.Status.OPEN, expires_at__lte=now) if services.job_expire(job=job))
     widen_before = now - timedelta(minutes=settings.MATCHING["WIDEN_AFTER_MINUTES"])
+    # Quiet: no bid still in the running (none at all, or every one withdrawn or declined).
     stale = Job.objects.filter(
         status=Job.Status.OPEN,
-        bids__isnull=True,
         updated_at__lte=widen_before,
         match_round__lt=len(settings.MATCHING["RADIUS_FACTORS"]),
-    )
+    ).exclude(bids__status__in=LIVE_BID_STATUSES)
     widened = sum(1 for job in stale if services.job_widen_search(job=job))
     return expired, widened
 

@@ -106,6 +106,10 @@ def lead_card(lead: Lead, job: Job, bid: Bid | None) -> dict[str, Any]:
 
     ``bid`` is the tradesperson's bid on the job, if any (it decides the badge).
     """
+    withdrawn = lead.withdrawn_at is not None
+    badge = lead_badge(job.status, bid.status if bid else None)
+    if withdrawn and bid is None:
+        badge = {"badge_status": "withdrawn", "badge_label": "No longer matches you"}
     return {
         **lead_facts(lead, job),
         "offered_at": iso(lead.offered_at),
@@ -115,7 +119,10 @@ def lead_card(lead: Lead, job: Job, bid: Bid | None) -> dict[str, Any]:
         "job_status_label": _label(Job.Status, job.status),
         "bid_status": bid.status if bid else None,
         "bid_status_label": _label(Bid.Status, bid.status) if bid else None,
-        **lead_badge(job.status, bid.status if bid else None),
+        # Matching took the lead back (the job changed): the sentence the lead page shows.
+        "withdrawn": withdrawn,
+        "withdrawn_reason": lead.get_withdrawn_reason_display() if withdrawn else "",
+        **badge,
         "url": reverse("lead-detail", args=[job.pk]),
     }
 

@@ -185,8 +185,8 @@ class JobBoardProjection(EventHandler):
         )
 
     def on_job_updated(self, event: Envelope) -> None:
-        d = event.payload(ev.JobUpdatedV2)
-        fields = {
+        d = event.payload(ev.JobUpdatedV3)
+        fields: dict[str, Any] = {
             "title": d["title"],
             "description": d["description"],
             "latitude": float(d["latitude"]),
@@ -198,7 +198,18 @@ class JobBoardProjection(EventHandler):
             "window_end": _dt(d.get("window_end")),
             "is_emergency": d["is_emergency"],
         }
+        trade = d.get("trade")
+        before = JobBoardEntry.objects.filter(job_id=d["job_id"]).values_list("trade_slug", "status").first()
+        if trade is not None:
+            fields.update(trade_slug=trade["slug"], trade_name=trade["name"])
+            if "trade" in (d.get("changed") or []):
+                fields["answers"] = []  # answers to the old trade's questions (services.job_update drops them too)
         if self._advance(event, **fields):
+            if trade is not None and before is not None and before[0] != trade["slug"] and before[1] == Job.Status.OPEN:
+                # The open job moved to another trade: so does its count.
+                TradeActivity.objects.filter(trade_slug=before[0]).update(open_jobs=F("open_jobs") - 1)
+                TradeActivity.objects.get_or_create(trade_slug=trade["slug"], defaults={"trade_name": trade["name"], "open_jobs": 0})
+                TradeActivity.objects.filter(trade_slug=trade["slug"]).update(open_jobs=F("open_jobs") + 1)
             self._index(d["job_id"])
             push.send_on_commit(BOARD_STREAM, event, presenters.board_card(JobBoardEntry.objects.get(job_id=d["job_id"])))
 

@@ -28,7 +28,18 @@ EARTH_RADIUS_KM = 6371.0088
 
 
 def jobs_for_customer(*, customer: User) -> QuerySet[Job]:
-    return Job.objects.filter(customer=customer).select_related("trade")
+    """The customer's jobs, newest first.
+
+    The order is explicit: ``Meta.ordering`` is dropped from a query with an aggregate (``My jobs``
+    counts bids), which then listed oldest first.
+    """
+    return Job.objects.filter(customer=customer).select_related("trade").order_by("-created_at", "-pk")
+
+
+def invited_count(*, job: Job) -> int:
+    """How many tradespeople the job is offered to now (live leads): all its customer learns about them
+    until they bid (who they are and how far away stays with matching)."""
+    return Lead.objects.filter(job=job, withdrawn_at__isnull=True).count()
 
 
 def job_for_viewer(*, user: User, job_id: int) -> Job | None:

@@ -284,6 +284,12 @@ class JobInputSerializer(serializers.Serializer):
 class JobUpdateInputSerializer(serializers.Serializer):
     """The fields of an open job its customer may change; send only those that change."""
 
+    trade = SlugRelatedField(
+        slug_field="slug",
+        queryset=Trade.objects.all(),
+        required=False,
+        help_text="A trade slug. Changing it re-matches the job and drops the answers to the old trade's questions.",
+    )
     title = serializers.CharField(max_length=120, required=False)
     description = serializers.CharField(max_length=5000, required=False)
     latitude = latitude_field(required=False)
@@ -467,6 +473,8 @@ class LeadOutputSerializer(serializers.ModelSerializer):
     badge_status = Presented(serializers.CharField(help_text="Your bid's status, else the job's (open: not bid yet)."))
     badge_label = Presented(serializers.CharField(help_text="The badge in words, as the leads page shows it."))
     url = Presented(serializers.CharField(help_text="The lead's page."))
+    withdrawn = Presented(serializers.BooleanField(help_text="Matching took this lead back: the job changed and no longer fits you."))
+    withdrawn_reason = Presented(serializers.CharField(help_text="Why, in words (empty while the lead is live)."))
 
     class Meta:
         model = Lead
@@ -474,6 +482,7 @@ class LeadOutputSerializer(serializers.ModelSerializer):
             "id", "job", "match_round", "distance_km", "offered_at", "seen_at", "bid_at",
             "lead_id", "job_id", "title", "trade", "place", "budget_min", "budget_max", "is_emergency", "offered_display",
             "seen", "job_status", "job_status_label", "bid_status", "bid_status_label", "badge_status", "badge_label", "url",
+            "withdrawn", "withdrawn_reason", "withdrawn_at",
         ]  # fmt: skip
 
     def present(self, lead: Lead) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from marketplace.moderation import status_for as moderation_status_for
 from . import events as ev
 from . import questions, signals, vat
 from .lifecycle import check_transition
-from .models import Bid, Job, JobPhoto, Lead, PortfolioPhoto, Trade, TradespersonProfile
+from .models import LIVE_BID_STATUSES, Bid, Job, JobPhoto, Lead, PortfolioPhoto, Trade, TradespersonProfile
 from .roles import PARTIES, JobRole, job_role
 
 
@@ -454,11 +454,16 @@ EDITABLE_FIELDS = (
     "window_start",
     "window_end",
     "is_emergency",
+    "trade",  # a Trade; matching re-matches when it (or the place) changes
 )
 
 
 def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
-    """Edit an open job's details (title, description, location, budget, window, urgency)."""
+    """Edit an open job's details (title, description, location, trade, budget, window, urgency).
+
+    Emits ``job.updated`` with the job as it now is and ``changed``, the fields whose value this
+    edit changed: matching re-matches when the place (latitude/longitude) or the trade changed.
+    """
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ServiceError(f"These fields cannot be edited: {', '.join(sorted(unknown))}.", code="not_editable", kind=Refusal.INVALID)
@@ -466,6 +471,7 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
         job = _owned_job(job, actor, "edit")
         if job.status != Job.Status.OPEN:
             raise ServiceError("Only open jobs can be edited.", code="illegal_transition")
+        changed: list[str] = []
         for name, value in fields.items():
             if name in ("budget_min", "budget_max"):
                 value = money(value)
@@ -473,13 +479,19 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
                 if name == "title":  # a new title is checked again before it is shown publicly
                     job.moderation_status, job.moderation_flags = moderation_status_for(value)
                 value = mask(value)[: 120 if name == "title" else None]  # masking can lengthen a title past its column
+            elif name == "trade" and not isinstance(value, Trade):
+                raise ServiceError("Choose one of the trades listed.", code="bad_trade", kind=Refusal.INVALID)
+            if getattr(job, name) != value:
+                changed.append(name)
+                if name == "trade":
+                    job.answers = []  # they answered the old trade's questions, which tradespeople of the new one were never asked
             setattr(job, name, value)
         _check_budget(job.budget_min, job.budget_max)
         if "window_start" in fields or "window_end" in fields:
             _check_window(job.window_start, job.window_end)
         job.save()
         snapshot = job_snapshot(job)
-        data = ev.JobUpdatedV2(
+        data = ev.JobUpdatedV3(
             job_id=job.pk,
             title=snapshot["title"],
             description=snapshot["description"],
@@ -493,6 +505,8 @@ def job_update(*, job: Job, actor: User, **fields: Any) -> Job:
             is_emergency=snapshot["is_emergency"],
             customer_id=job.customer_id,
             tradesperson_id=_awarded_tradesperson_id(job),
+            changed=changed,
+            trade=snapshot["trade"],
         )
         emit(ev.JOB_UPDATED, aggregate_id=job.pk, data=data, actor_id=actor.pk)
     return job
@@ -566,11 +580,16 @@ def job_expire(*, job: Job) -> Job | None:
 
 
 def job_widen_search(*, job: Job) -> Job | None:
-    """Run matching again, wider, for an open job with no bids (run by the clock)."""
+    """Run matching again, wider, for an open job with no live bid; emits ``job.search_widened``.
+
+    Run by the clock for a quiet job, and by matching when the last live bid was withdrawn.
+    None (and nothing emitted) when the job is closed, already at the widest round, or has a bid
+    still in the running (active or shortlisted), so calling it twice widens once.
+    """
     factors: list[float] = settings.MATCHING["RADIUS_FACTORS"]
     with transaction.atomic():
         job = _locked_job(job)
-        if job.status != Job.Status.OPEN or job.match_round >= len(factors) or job.bids.exists():
+        if job.status != Job.Status.OPEN or job.match_round >= len(factors) or job.bids.filter(status__in=LIVE_BID_STATUSES).exists():
             return None
         job.match_round += 1
         job.save(update_fields=["match_round", "updated_at"])
@@ -759,6 +778,12 @@ def bid_place(
         lead = Lead.objects.select_for_update().filter(job=job, tradesperson=tradesperson).first()
         if lead is None:
             raise ServiceError("You can only bid on jobs offered to you as a lead.", code="no_lead", kind=Refusal.FORBIDDEN)
+        if lead.withdrawn_at is not None:
+            raise ServiceError(
+                "This job changed and no longer matches your trades or area, so it takes no bid from you.",
+                code="lead_withdrawn",
+                kind=Refusal.CONFLICT,
+            )
         if job.status != Job.Status.OPEN:
             raise ServiceError(f"This job is {job.get_status_display().lower()} and takes no more bids.", code="job_closed")
         if Bid.objects.filter(job=job, tradesperson=tradesperson).exists():

@@ -162,6 +162,7 @@ def own_job(request: HttpRequest, job_id: int) -> Job:
 
 def _edit_initial(job: Job) -> dict[str, Any]:
     initial: dict[str, Any] = {
+        "trade": job.trade.slug,
         "title": job.title,
         "description": job.description,
         "place": job.place,
@@ -187,7 +188,8 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
         form = JobEditForm(request.POST)
         if form.is_valid():
             # Only what changed: an untouched window that has since passed must not block an edit of the title.
-            changed = {name: value for name, value in form.job_fields().items() if getattr(job, name) != value}
+            fields = {**form.job_fields(), "trade": form.cleaned_data["trade"]}
+            changed = {name: value for name, value in fields.items() if getattr(job, name) != value}
             try:
                 if changed:
                     services.job_update(job=job, actor=page_user(request), **changed)
@@ -195,7 +197,7 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
                 _show_service_error(form, exc)
             else:
                 messages.success(request, "Job updated." if changed else "Nothing changed.")
-                _notice_if_hidden(request, *changed.values())
+                _notice_if_hidden(request, *(value for name, value in changed.items() if name != "trade"))
                 return redirect("job-detail", job_id=job.pk)
     else:
         form = JobEditForm(initial=_edit_initial(job))

@@ -354,6 +354,8 @@ JOBS: dict[str, Any] = {
 MATCHING: dict[str, Any] = {
     # How many tradespeople one matching round offers a job to (fair competition).
     "LEADS_PER_ROUND": env_int("MATCH_LEADS_PER_ROUND", 5),
+    # At most this many live (not withdrawn) leads per job, over every round and re-match.
+    "LEADS_PER_JOB": env_int("MATCH_LEADS_PER_JOB", 15),
     # No bid after this long: matching widens (next radius factor) and the customer is told.
     "WIDEN_AFTER_MINUTES": env_int("MATCH_WIDEN_AFTER_MINUTES", 60),
     "RADIUS_FACTORS": [1.0, 1.5, 2.0],

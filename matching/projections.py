@@ -2,8 +2,11 @@
 
 - :class:`MatchingHandler` (consumer ``matching``): on ``job.posted`` and ``job.search_widened``
   finds the candidates (trade, radius times the round's widening factor, accepting leads, not declining
-  the job's answers to its trade's questions, room
-  in the window), ranks them and offers the best a lead, live.
+  the job's answers to its trade's questions, room in the window), ranks them and offers the best a
+  lead, live.  On ``job.updated`` that moved the
+  job or changed its trade it re-matches: leads that no longer fit are withdrawn (live), the job
+  is topped up with new ones.  On ``bid.withdrawn`` that leaves an open job without a live bid it
+  widens the search at once.  A job never has more than ``MATCHING['LEADS_PER_JOB']`` live leads.
 - :class:`ProStatsProjection` (consumer ``pro-stats``): response times and wins per tradesperson,
   which ranking reads.
 """
@@ -19,7 +22,8 @@ from django.utils.dateparse import parse_datetime
 
 from jobs import events as ev
 from jobs import presenters
-from jobs.models import Job, Lead, ProStats
+from jobs.models import LIVE_BID_STATUSES, Bid, Job, Lead, ProStats, TradespersonProfile
+from jobs.services import job_widen_search
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 from marketplace.geo import haversine_km
@@ -50,6 +54,20 @@ def find_candidates(job: Job, radius_factor: float) -> list[Candidate]:
             )
         )
     return result
+
+
+def fit_distance(job: Job, profile: TradespersonProfile | None, radius_factor: float) -> float | None:
+    """How far the job is from the tradesperson's base if it still fits them (their trade, within
+    their radius times the round's factor); None if it no longer does (or their profile is gone)."""
+    if profile is None or job.trade_id not in {trade.pk for trade in profile.trades.all()}:
+        return None
+    distance = haversine_km(float(job.latitude), float(job.longitude), float(profile.base_latitude), float(profile.base_longitude))
+    return distance if distance <= profile.service_radius_km * radius_factor else None
+
+
+# What a job.updated must have changed for matching to look again (an event without ``changed``,
+# v1/v2, is judged as if it had: re-matching an unchanged job withdraws and offers nothing).
+REMATCH_FIELDS = frozenset({"latitude", "longitude", "trade"})
 
 
 def _two_places(value: float) -> Decimal:
@@ -84,11 +102,80 @@ class MatchingHandler(EventHandler):
                 object_key=f"job:{job_id}:round:{d['match_round']}",
             )
 
-    def _match(self, event: Envelope, job_id: int, *, radius_factor: float, match_round: int) -> int:
+    def on_job_updated(self, event: Envelope) -> None:
+        """Re-match a job whose place or trade changed: withdraw leads that no longer fit, offer new ones.
+
+        A tradesperson who already bid keeps the lead and the bid (the customer may still accept it),
+        and is told the job moved out of their area or trade.  The job is topped up to what its rounds
+        so far would offer (``LEADS_PER_ROUND`` per round), within the per-job cap.
+        """
+        d = event.payload(ev.JobUpdatedV3)
+        changed = d.get("changed")
+        if changed is not None and not REMATCH_FIELDS & set(changed):
+            return
+        job = Job.objects.select_related("trade").filter(pk=d["job_id"]).first()
+        if job is None or job.status != Job.Status.OPEN:
+            return
+        factors: list[float] = settings.MATCHING["RADIUS_FACTORS"]
+        match_round = min(max(job.match_round, 1), len(factors))
+        radius_factor = factors[match_round - 1]
+        stale: list[Lead] = []
+        moved: list[Lead] = []
+        for lead, profile, bid in selectors.live_leads_with_fit(job=job):
+            distance = fit_distance(job, profile, radius_factor)
+            if distance is None:
+                if bid:
+                    self._tell_bidder_out_of_area(job, lead, event)
+                else:
+                    stale.append(lead)
+            elif _two_places(distance) != lead.distance_km:
+                lead.distance_km = _two_places(distance)
+                moved.append(lead)
+        Lead.objects.bulk_update(moved, ["distance_km"])
+        for lead in services.leads_withdraw(job=job, leads=stale):
+            push.send_on_commit(user_stream(lead.tradesperson_id), event, presenters.lead_card(lead, job, None), name="lead.withdrawn")
+            notify(
+                recipient_id=lead.tradesperson_id,
+                kind="lead_withdrawn",
+                title=f"Lead withdrawn: {job.title}",
+                body="The customer changed this job and it no longer matches your trades or area.",
+                url=f"/leads/{job.pk}/",
+                object_key=f"job:{job.pk}:withdrawn:{event.event_id}",
+            )
+        target = int(settings.MATCHING["LEADS_PER_ROUND"]) * match_round
+        room = target - selectors.live_lead_count(job_id=job.pk)
+        if room > 0:
+            self._match(event, job.pk, radius_factor=radius_factor, match_round=match_round, limit=room)
+
+    def _tell_bidder_out_of_area(self, job: Job, lead: Lead, event: Envelope) -> None:
+        notify(
+            recipient_id=lead.tradesperson_id,
+            kind="lead",
+            title=f"The job you bid on changed: {job.title}",
+            body=f"It is now in {job.place or 'a new place'}, outside your trades or area. Your bid stands; "
+            "withdraw it if you can no longer do the job.",
+            url=f"/leads/{job.pk}/",
+            object_key=f"job:{job.pk}:out_of_area:{event.event_id}",
+        )
+
+    def on_bid_withdrawn(self, event: Envelope) -> None:
+        """The last live bid on an open job was withdrawn: widen the search now rather than wait for the clock."""
+        job_id = event.payload(ev.BidWithdrawnV1)["job_id"]
+        job = Job.objects.filter(pk=job_id, status=Job.Status.OPEN).first()
+        if job is None or Bid.objects.filter(job_id=job_id, status__in=LIVE_BID_STATUSES).exists():
+            return
+        job_widen_search(job=job)  # emits job.search_widened, which this consumer then matches
+
+    def _match(self, event: Envelope, job_id: int, *, radius_factor: float, match_round: int, limit: int | None = None) -> int:
         job = Job.objects.select_related("trade").filter(pk=job_id).first()
         if job is None or job.status != Job.Status.OPEN:
             return 0
-        ranked = rank(find_candidates(job, radius_factor), emergency=job.is_emergency, limit=settings.MATCHING["LEADS_PER_ROUND"])
+        per_round = int(settings.MATCHING["LEADS_PER_ROUND"])
+        limit = min(per_round, limit) if limit is not None else per_round
+        limit = min(limit, services.lead_room(job=job))
+        if limit <= 0:
+            return 0
+        ranked = rank(find_candidates(job, radius_factor), emergency=job.is_emergency, limit=limit)
         offers = [(c.profile, _two_places(c.distance_km), Decimal(str(round(s, 4)))) for c, s in ranked]
         leads = services.leads_offer(job=job, offers=offers, match_round=match_round)
         for lead in leads:

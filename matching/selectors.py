@@ -47,16 +47,20 @@ def _match_candidates_sql() -> str:
           AND abs(p.base_latitude - %(latitude)s) <= p.service_radius_km * %(degrees_per_km)s
           AND p.user_id <> %(customer_id)s
           AND NOT (p.declined_answers ?| %(answer_tokens)s::text[])
-          AND NOT EXISTS (SELECT 1 FROM {lead.db_table} l WHERE l.job_id = %(job_id)s AND l.tradesperson_id = p.user_id)
+          AND NOT EXISTS (
+              SELECT 1 FROM {lead.db_table} l
+              WHERE l.job_id = %(job_id)s AND l.tradesperson_id = p.user_id AND l.withdrawn_at IS NULL
+          )
     """
 
 
 def match_candidates(*, job: Job, radius_factor: float = 1.0) -> list[MatchCandidate]:
-    """Tradespeople of the job's trade who accept leads, are active, are not its customer, were not
-    offered it yet, do not decline any of its answers (``TradespersonProfile.declined_answers``), and
-    whose service radius (times ``radius_factor``) reaches the job's latitude: a band, so matching
-    never loads a whole country's tradespeople to measure distances in Python (the exact distance
-    check stays with the caller).  With their ProStats, in one statement.
+    """Tradespeople of the job's trade who accept leads, are active, are not its customer, have no
+    live lead for it (a withdrawn lead may be offered again), do not decline any of its answers
+    (``TradespersonProfile.declined_answers``), and whose service radius (times ``radius_factor``)
+    reaches the job's latitude: a band, so matching never loads a whole country's tradespeople to
+    measure distances in Python (the exact distance check stays with the caller).  With their
+    ProStats, in one statement.
 
     Plain SQL: this runs for every posted job on the lead's critical path, and the ORM spent more CPU
     compiling its four queries than Postgres spent running them (BENCHMARKS.md).
@@ -100,3 +104,22 @@ def pro_is_available(*, profile: TradespersonProfile | MatchCandidate, job: Job)
     if job.window_start is None or job.window_end is None:
         return True
     return pro_has_capacity(owner_id=profile.user_id, window_start=job.window_start, window_end=job.window_end)
+
+
+def live_lead_count(*, job_id: int) -> int:
+    """Leads of the job not withdrawn: what the per-job cap (``MATCHING['LEADS_PER_JOB']``) counts."""
+    return Lead.objects.filter(job_id=job_id, withdrawn_at__isnull=True).count()
+
+
+def live_leads_with_fit(*, job: Job) -> list[tuple[Lead, TradespersonProfile | None, bool]]:
+    """The job's live leads, each with its tradesperson's profile (None if gone) and whether they bid.
+
+    For re-matching after an edit: matching judges each against the job as it now is.
+    """
+    leads = list(Lead.objects.filter(job=job, withdrawn_at__isnull=True).order_by("pk"))
+    profiles = {
+        p.user_id: p
+        for p in TradespersonProfile.objects.filter(user_id__in=[lead.tradesperson_id for lead in leads]).prefetch_related("trades")
+    }
+    bidders = set(job.bids.values_list("tradesperson_id", flat=True))
+    return [(lead, profiles.get(lead.tradesperson_id), lead.tradesperson_id in bidders) for lead in leads]

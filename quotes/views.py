@@ -433,6 +433,7 @@ def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any
         "rows": [(bid, cards.get(bid.pk)) for bid in bids],
         "bids": bids,
         "live_bid_count": sum(b.status != Bid.Status.WITHDRAWN for b in bids),
+        "invited": job_selectors.invited_count(job=job),
         "live": live,
         "test_cards": TEST_CARDS,
         "retry": retry,

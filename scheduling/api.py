@@ -149,7 +149,9 @@ class JobSlotsApi(SchedulingApiView):
         summary="Free appointment starts for an awarded job (its customer or the tradesperson doing it)",
         description="Starts on a half-hour grid where a worker of the awarded business can do a job of `duration` minutes: "
         "inside working hours, outside time off, clear of other appointments and their travel buffers. "
-        "`from` (default now) must carry an offset; `days` (default 7) is how far to look. For a scheduled job the "
+        "`from` (default: the start of the customer's preferred window, or now if that has passed; then only times that "
+        "end inside that window, or, when none fit, the days after it with `outside_preferred_window` and a `note`) "
+        "must carry an offset; `days` (default 7) is how far to look. For a scheduled job the "
         "booked appointment's own time counts as free (for rescheduling). 409 job_not_awarded before the award.",
         parameters=[SlotQuerySerializer],
         responses={200: SlotsOutputSerializer, **errors(400, 403, 404, 409)},
@@ -170,31 +172,59 @@ class JobSlotsApi(SchedulingApiView):
             if not workers:
                 raise exceptions.ValidationError({"worker": ["Not a worker of the business doing this job."]})
         now = timezone.now()
-        window_start = max(query["from"] or now, now)
+        # Without ``from``, the first page starts at the customer's preferred window (not before now)
+        # and offers only times inside it; when none fits there, the days after it, saying so.
+        preferred_start, preferred_end = job.window_start, job.window_end
+        window_start = max(query["from"] or preferred_start or now, now)
         window_end = window_start + timedelta(days=query["days"])
         duration = timedelta(minutes=query["duration"])
         booked = selectors.booked_appointment(job_id=job.pk)
         zone = _zone(request)
-        found: list[tuple[datetime, Worker]] = []
-        for worker in workers:
-            availability = selectors.worker_availability(worker=worker, start=window_start, end=window_end)
-            starts = slots.free_slots(
-                availability,
-                duration=duration,
-                window_start=window_start,
-                window_end=window_end,
-                now=now,
-                limit=SLOTS_PER_WORKER,
-                ignore=booked.pk if booked is not None and booked.worker_id == worker.pk else None,
+
+        def free(start: datetime, end: datetime) -> list[tuple[datetime, Worker]]:
+            found: list[tuple[datetime, Worker]] = []
+            for worker in workers:
+                availability = selectors.worker_availability(worker=worker, start=start, end=end)
+                starts = slots.free_slots(
+                    availability,
+                    duration=duration,
+                    window_start=start,
+                    window_end=end,
+                    now=now,
+                    limit=SLOTS_PER_WORKER,
+                    ignore=booked.pk if booked is not None and booked.worker_id == worker.pk else None,
+                )
+                found.extend((start, worker) for start in starts)
+            return sorted(found, key=lambda pair: (pair[0], pair[1].pk))
+
+        if query["from"] is None and preferred_end is not None and window_start < preferred_end:
+            inside_end = min(window_end, preferred_end)
+            found = [(start, worker) for start, worker in free(window_start, inside_end) if start + duration <= preferred_end]
+            if found:
+                window_end = inside_end
+            else:
+                found = free(window_start, window_end)
+        else:
+            found = free(window_start, window_end)
+        outside = preferred_end is not None and any(start + duration > preferred_end for start, _ in found)
+        note = ""
+        if outside and preferred_end is not None:
+            until = local_label(preferred_end, zone)
+            note = (
+                f"The customer's preferred window (until {until}) has passed; these are the next free times."
+                if preferred_end <= now
+                else f"No free time fits the customer's preferred window (until {until}); these times are after it."
             )
-            found.extend((start, worker) for start in starts)
-        found.sort(key=lambda pair: (pair[0], pair[1].pk))
         body = {
             "job": job.pk,
             "duration_minutes": query["duration"],
             "time_zone": zone,
             "window_start": utc_iso(window_start),
             "window_end": utc_iso(window_end),
+            "preferred_start": utc_iso(preferred_start) if preferred_start else None,
+            "preferred_end": utc_iso(preferred_end) if preferred_end else None,
+            "outside_preferred_window": outside,
+            "note": note,
             "slots": [
                 {
                     "worker": worker.pk,

@@ -101,6 +101,10 @@ class SlotsOutputSerializer(serializers.Serializer):
     time_zone = serializers.CharField(help_text="The viewer's time zone (used for the *_local fields and labels).")
     window_start = serializers.CharField()
     window_end = serializers.CharField()
+    preferred_start = serializers.CharField(allow_null=True, help_text="The customer's preferred window (null: flexible).")
+    preferred_end = serializers.CharField(allow_null=True)
+    outside_preferred_window = serializers.BooleanField(help_text="Some offered times end after the customer's preferred window.")
+    note = serializers.CharField(allow_blank=True, help_text="Why, for people (empty when every time is inside the window).")
     slots = SlotSerializer(many=True)
 
 

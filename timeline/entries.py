@@ -2,7 +2,9 @@
 
 Who sees what (the record a dispute needs, without leaking bids between competitors):
 
-- the customer sees every entry except the ones only for tradespeople (none today);
+- the customer sees every entry except the ones only for tradespeople: whom matching offered the
+  job to, who opened it and whose lead was withdrawn, with their distance (``NOT_FOR_CUSTOMER``).
+  The customer learns how many were invited (the job page) and meets a tradesperson when they bid;
 - an entry about one tradesperson's lead, bid or quote (``tradesperson_id``) is seen by
   that tradesperson only, never by other bidders;
 - job-level facts every tradesperson offered the job may know (posted, edited, cancelled,
@@ -64,8 +66,9 @@ RULES: dict[str, tuple[str, bool, bool]] = {
     "job.status_changed": (V.BOTH, False, False),
     "job.search_widened": (V.CUSTOMER, False, False),
     "job.no_show": (V.BOTH, False, False),
-    "lead.offered": (V.BOTH, True, False),
-    "lead.seen": (V.BOTH, True, False),
+    "lead.offered": (V.TRADESPERSON, True, False),
+    "lead.seen": (V.TRADESPERSON, True, False),
+    "lead.withdrawn": (V.TRADESPERSON, True, False),
     "bid.placed": (V.BOTH, True, False),
     "bid.revised": (V.BOTH, True, False),
     "bid.withdrawn": (V.BOTH, True, False),
@@ -86,6 +89,9 @@ RULES: dict[str, tuple[str, bool, bool]] = {
 # The customer's card is the customer's business: a declined card (deposit or balance) is shown to the
 # customer and staff, never to a tradesperson (who sees the payment's status, not why a card failed).
 CUSTOMER_ONLY = frozenset({"payment.failed"})
+# Who was offered the job, and how far away they are, is not the customer's to see before they bid
+# (checked when reading too, so entries stored before this rule stay hidden).
+NOT_FOR_CUSTOMER = frozenset({"lead.offered", "lead.seen", "lead.withdrawn"})
 # Noise, not history: read receipts.
 NOT_ON_TIMELINE = frozenset({"chat.read"})
 
@@ -184,7 +190,7 @@ def entries_for(events: Sequence[Envelope]) -> list[tuple[Envelope, JobTimelineE
 
 
 def visible_to_customer(entry: JobTimelineEntry) -> bool:
-    return entry.visibility in (V.BOTH, V.CUSTOMER)
+    return entry.visibility in (V.BOTH, V.CUSTOMER) and entry.event_type not in NOT_FOR_CUSTOMER
 
 
 def visible_to(entry: JobTimelineEntry, viewer: Viewer) -> bool:
@@ -505,6 +511,11 @@ SENTENCES: dict[str, Callable[[JobTimelineEntry, Viewer], str]] = {
     "job.search_widened": lambda e, v: f"We widened the search for tradespeople (round {e.data.get('match_round')}).",
     "lead.offered": _lead_offered,
     "lead.seen": lambda e, v: "You opened the lead." if _is_self(e, v) else f"{_biz(e.data)} looked at the job.",
+    "lead.withdrawn": lambda e, v: (
+        "The job changed and no longer matches you, so the lead was withdrawn."
+        if _is_self(e, v)
+        else f"The lead offered to {_biz(e.data)} was withdrawn: the job changed and no longer matches them."
+    ),
     "bid.placed": lambda e, v: f"{_cap(_pro(e, v))} bid {_money(e.data.get('amount'))}.",
     "bid.revised": _bid_revised,
     "bid.withdrawn": lambda e, v: f"{_cap(_pro(e, v))} withdrew {'your' if _is_self(e, v) else 'the'} bid.",

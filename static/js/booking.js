@@ -261,6 +261,7 @@
       if (!byDay[key]) { byDay[key] = []; days.push(key); }
       byDay[key].push(s);
     });
+    if (state.slots.note) box.append(el("p", { className: "banner neutral small", attrs: { "data-testid": "slots-note" }, text: state.slots.note }));
     if (!days.length) {
       box.append(el("p", { className: "muted small", attrs: { "data-testid": "no-slots" }, text: "No free times in these " + DAYS_PER_PAGE + " days. Try later dates or a shorter visit." }));
     }

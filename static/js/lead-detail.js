@@ -1,7 +1,8 @@
 /*
  * A lead, for the tradesperson: banners when the job is cancelled, expires or is
  * awarded (jobfeed.<id>) and when the customer shortlists or declines their bid
- * (user.<id>). The bid forms hide themselves once the job or the bid is closed.
+ * (user.<id>), and when matching withdraws the lead (user.<id> "lead.withdrawn": the job changed and no
+ * longer matches them). The bid forms hide themselves once the job, the bid or the lead is closed.
  * After a missed push or a reconnect the page refetches the job and the tradesperson's
  * own bid from the API (/api/jobs/<id>/, /api/jobs/<id>/bids/). Statuses arrive with
  * their labels (jobs/presenters.py).
@@ -105,6 +106,18 @@
     var d = msg.data || {};
     if (Number(d.job_id) !== cfg.job_id) return;
     if (/^payment\./.test(msg.event) || msg.event === "quote.accepted") { refreshPayment(); return; }
+    if (msg.event === "lead.withdrawn") {
+      page.dataset.leadWithdrawn = "1";
+      var why = (d.withdrawn_reason || "This job changed and no longer matches you") + ".";
+      TL.banner(banner, why, "bad");
+      banner.dataset.testid = "lead-withdrawn";
+      return;
+    }
+    if (msg.event === "lead.offered") {
+      delete page.dataset.leadWithdrawn;
+      TL.banner(banner, "This job matches you again: you can send a quote.", "good");
+      return;
+    }
     if (!/^bid\./.test(msg.event)) return;
     setBid({ status: d.status, status_label: d.status_label, amount: d.amount });
     if (msg.event === "bid.shortlisted") TL.banner(banner, "Good news: the customer shortlisted your bid.", "good");

@@ -2,7 +2,7 @@
 document.body.dataset.quietKinds = "lead";
 /*
  * The tradesperson's leads: a new lead (user.<id> "lead.offered") appears at the top,
- * highlighted; decisions about their bids update its badge. After a missed push or
+ * highlighted; a lead matching withdrew ("lead.withdrawn": the job changed) is greyed in place; decisions about their bids update its badge. After a missed push or
  * a reconnect the list is re-rendered from /api/leads/. Pushes and the API carry the
  * same lead card and bid card as the page (jobs/presenters.py), labels included.
  */
@@ -16,11 +16,11 @@ document.body.dataset.quietKinds = "lead";
       TL.el("span", { className: "tag", text: lead.trade }),
       lead.is_emergency ? TL.el("span", { className: "emergency", text: "Emergency" }) : null,
       TL.el("span", { text: lead.place || "Custom location" }),
-      TL.el("span", { text: (Math.round(Number(lead.distance_km) * 10) / 10).toFixed(1) + " km away" }),
+      lead.withdrawn ? null : TL.el("span", { text: (Math.round(Number(lead.distance_km) * 10) / 10).toFixed(1) + " km away" }),
       TL.el("span", { text: TL.budget(lead.budget_min, lead.budget_max) })
     ]);
     var status = lead.badge_status || "open", label = lead.badge_label || "Not bid yet";
-    var cls = "item lead" + (lead.seen ? "" : " unseen") + ((lead.job_status || "open") !== "open" ? " closed" : "") + (fresh ? " fresh" : "");
+    var cls = "item lead" + (lead.seen ? "" : " unseen") + ((lead.job_status || "open") !== "open" || lead.withdrawn ? " closed" : "") + (fresh ? " fresh" : "");
     return TL.el("li", { className: cls, dataset: { jobId: lead.job_id } }, [
       TL.el("div", { className: "item-main" }, [
         TL.el("a", { className: "item-title", text: lead.title, attrs: { href: TL.safePath(lead.url) || "/leads/" + encodeURIComponent(lead.job_id) + "/" } }),
@@ -50,6 +50,10 @@ document.body.dataset.quietKinds = "lead";
       if (old) old.remove();
       list.prepend(card(d, true));
       emptyState();
+    } else if (msg.event === "lead.withdrawn") {
+      // Matching took it back (the job changed): the card stays, greyed, saying so.
+      var was = list.querySelector('.lead[data-job-id="' + d.job_id + '"]');
+      if (was) was.replaceWith(card(d, false));
     } else if (/^bid\./.test(msg.event) && d.job_id && d.status) {
       setBadge(d.job_id, d.status, d.badge_label || d.status);
     }

@@ -280,6 +280,16 @@ def test_the_customer_edits_an_open_job(api, customer) -> None:
     assert events("job.updated")[0]["title"] == "Dripping tap"
 
 
+def test_the_trade_is_edited_by_its_slug_and_an_unknown_one_is_refused(api, customer) -> None:
+    job = post_job(customer)
+    other = trade("edit-electrics", "Electrics")
+    response = api.patch(f"/api/jobs/{job.pk}/", {"trade": "no-such-trade"}, format="json")
+    assert response.status_code == 400 and "trade" in response.json()["error"]["fields"]
+    response = api.patch(f"/api/jobs/{job.pk}/", {"trade": other.slug}, format="json")
+    assert response.status_code == 200
+    assert events("job.updated")[-1]["changed"] == ["trade"]
+
+
 def test_editing_the_place_to_a_known_one_moves_the_job(api, customer) -> None:
     job = post_job(customer)
     response = api.patch(f"/api/jobs/{job.pk}/", {"place": "Brixton SW2"}, format="json")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -273,3 +273,27 @@ def test_the_calendar_shows_booked_appointments_in_range(customer: User, bob: Us
     assert too_long.status_code == 400
     naive = client_for(bob).get("/api/calendar/", {"from": "2030-01-07T10:00:00"})
     assert naive.status_code == 400 and error_code(naive) == "naive_time"
+
+
+def test_slots_start_in_the_customer_s_preferred_window_and_stay_inside_it(customer: User) -> None:
+    """The issue's case: posted on Monday 7 Dec for Tue 8 08:00 - Mon 14 14:00; the first slots offered were that Monday."""
+    import time_machine
+
+    monday = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    window = (datetime(2026, 12, 8, 8, 0, tzinfo=UTC), datetime(2026, 12, 14, 14, 0, tzinfo=UTC))
+    with time_machine.travel(monday, tick=False):
+        bob = pro("bobwindow")
+        worker_all_week(bob)  # 08:00-18:00 London (UTC in December), every day
+        job = awarded_job(customer, bob, window_start=window[0], window_end=window[1])
+        body = client_for(customer).get(f"/api/jobs/{job.pk}/slots/", {"duration": 120, "days": 14}).json()
+        starts = [datetime.fromisoformat(s["starts_at"].replace("Z", "+00:00")) for s in body["slots"]]
+        assert starts and starts[0] == window[0]
+        assert all(start + timedelta(minutes=120) <= window[1] for start in starts)
+        assert body["outside_preferred_window"] is False and body["note"] == ""
+        assert body["window_end"] == "2026-12-14T14:00:00Z"  # "Later" pages on from there
+
+        # A visit longer than any day in the window: the days after it, saying so.
+        Job.objects.filter(pk=job.pk).update(window_end=datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
+        body = client_for(customer).get(f"/api/jobs/{job.pk}/slots/", {"duration": 120}).json()
+        assert body["slots"] and body["outside_preferred_window"] is True
+        assert body["note"].startswith("No free time fits the customer's preferred window (until Tue 08 Dec 09:00)")

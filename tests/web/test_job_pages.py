@@ -149,6 +149,24 @@ def test_editing_an_open_job_sends_only_what_changed(client: Client, job: Job) -
     assert updated.envelope["data"]["title"] == "Leaking kitchen mixer tap"
 
 
+def test_changing_the_trade_on_the_edit_page_re_matches_and_drops_the_old_trade_s_answers(client: Client, job: Job) -> None:
+    answer = {"key": "tap_kind", "label": "Tap?", "kind": "choice", "value": "mixer", "text": "Mixer"}
+    Job.objects.filter(pk=job.pk).update(answers=[answer])
+    electrics = Trade.objects.create(slug="electrics-edit", name="Electrics")
+    client.force_login(job.customer)
+    form = client.get(f"/jobs/{job.pk}/edit/").context["form"]
+    data = {name: ("" if value is None else value) for name, value in ((n, form[n].value()) for n in form.fields)}
+    assert data["trade"] == job.trade.slug  # the page starts from the job's trade
+    data.update(trade=electrics.slug)
+    data.pop("is_emergency")
+    response = client.post(f"/jobs/{job.pk}/edit/", data)
+    assert response.status_code == 302, response.context["form"].errors if response.context else ""
+    job.refresh_from_db()
+    assert (job.trade, job.answers) == (electrics, [])
+    updated = OutboxEvent.objects.get(event_type="job.updated").envelope["data"]
+    assert (updated["changed"], updated["trade"]["slug"]) == (["trade"], electrics.slug)
+
+
 def test_cancelling_and_then_editing_is_refused_with_a_message(client: Client, job: Job) -> None:
     client.force_login(job.customer)
     response = client.post(f"/jobs/{job.pk}/cancel/", {"reason": "Fixed it myself"}, follow=True)
@@ -214,3 +232,40 @@ def test_an_unknown_bid_action_is_404(client: Client, job: Job, lead, tradespers
     client.force_login(job.customer)
     assert client.post(f"/jobs/{job.pk}/bids/{bid.pk}/delete/").status_code == 404
     assert client.post(f"/jobs/{job.pk}/bids/999999/decline/").status_code == 404
+
+
+def test_my_jobs_lists_newest_first_as_it_says(client: Client, customer: User, trade: Trade) -> None:
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from tests.factories import post_job
+
+    start = timezone.now()
+    for days, title in ((0, "Oldest"), (1, "Middle"), (2, "Newest")):
+        with time_machine.travel(start + timedelta(days=days), tick=False):
+            post_job(customer, trade=trade, title=title)
+    client.force_login(customer)
+    page = client.get("/jobs/").content.decode()
+    assert "newest first" in page
+    assert page.index("Newest") < page.index("Middle") < page.index("Oldest")
+
+
+def test_the_emergency_badge_shows_only_on_emergency_jobs(client: Client, customer: User, trade: Trade, job: Job) -> None:
+    """The badge stays in the page hidden (an edit can make the job urgent, live); the stylesheet must let ``hidden`` win."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    client.force_login(customer)
+    calm = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert re.search(r'<span class="emergency" id="job-emergency" hidden>', calm)
+    Job.objects.filter(pk=job.pk).update(is_emergency=True)
+    urgent = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert re.search(r'<span class="emergency" id="job-emergency">Emergency</span>', urgent)
+    css = (Path(django_settings.BASE_DIR) / "static/css/app.css").read_text()
+    assert "[hidden] { display:none !important; }" in css  # .emergency sets display:inline-block
+    listed = client.get("/jobs/").content.decode()
+    assert listed.count('class="emergency"') == 1

@@ -171,3 +171,15 @@ def test_the_public_profile_shows_the_area_not_the_coordinates(client: Client, p
     assert b"51.536" not in response.content
     assert b"No reviews yet" in response.content
     assert client.get("/pros/999999/").status_code == 404
+
+
+def test_a_withdrawn_lead_says_why_and_takes_no_quote(client: Client, lead, tradesperson: User, job: Job) -> None:
+    lead.withdrawn_at, lead.withdrawn_reason = timezone.now(), lead.WithdrawnReason.JOB_CHANGED
+    lead.save()
+    client.force_login(tradesperson)
+    page = client.get(f"/leads/{job.pk}/").content.decode()
+    assert 'data-lead-withdrawn="1"' in page and "This job changed and no longer matches you." in page
+    listed = client.get("/leads/").content.decode()
+    assert "No longer matches you" in listed and 'class="item lead closed"' in listed
+    response = client.post(f"/leads/{job.pk}/quote/", quote_form())
+    assert response.status_code == 400 and not Bid.objects.exists()

@@ -55,6 +55,10 @@ def test_a_flagged_title_waits_for_staff_and_the_home_page_hides_it(customer: Us
     own = Client()
     own.force_login(customer)
     assert "Boiler - ring" in own.get(reverse("job-list")).content.decode()
+    # ... and its page says why the title is not on the home page yet.
+    waiting = own.get(reverse("job-detail", args=[flagged.pk])).content.decode()
+    assert 'data-testid="moderation-pending"' in waiting
+    assert 'data-testid="moderation-pending"' not in own.get(reverse("job-detail", args=[clean.pk])).content.decode()
 
     # The admin queue: filter pending, approve one, reject another.
     staff = User.objects.create_superuser("root", "root@example.com", "pw-123456-x")

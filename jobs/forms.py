@@ -21,7 +21,7 @@ from django.utils.text import format_lazy
 from marketplace.money import currency_symbol
 
 from . import places, vat
-from .models import Trade
+from .models import Credential, Trade
 from .services import InvoiceDetails
 
 MAX_MONEY = Decimal("1000000")
@@ -355,3 +355,16 @@ class BoardFilterForm(forms.Form):
         if not self.is_bound or not self.is_valid():
             return False
         return any(v not in (None, "", False) for v in self.cleaned_data.values())
+
+
+class CredentialForm(forms.Form):
+    """A trade registration or insurance policy the tradesperson adds for staff to check (``jobs.credentials.credential_add``)."""
+
+    kind = forms.ChoiceField(label="Credential", choices=Credential.Kind.choices)
+    number = forms.CharField(label="Registration or policy number", max_length=40)
+    expires_on = forms.DateField(label="Valid until", widget=forms.DateInput(attrs={"type": "date"}), help_text="The last day it is valid.")
+    document = forms.FileField(
+        label="Card or certificate",
+        required=False,
+        help_text="A scan or photo (PDF, JPG, PNG), seen only by our staff. It speeds up the check.",
+    )

@@ -15,5 +15,7 @@ urlpatterns = [
     path("leads/<int:job_id>/bid/withdraw/", views.bid_withdraw, name="bid-withdraw"),
     path("board/", views.board, name="board"),
     path("profile/", views.profile, name="profile"),
+    path("profile/credentials/", views.profile_credentials, name="profile-credentials"),
+    path("profile/credentials/<int:credential_id>/remove/", views.credential_remove, name="credential-remove"),
     path("pros/<int:user_id>/", views.pro_public, name="pro-public"),
 ]

@@ -68,6 +68,7 @@ class DirectoryApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
+        operation_id="pros_search",
         tags=["directory"],
         summary="Find a pro: by trade and postcode, best first",
         description="Pros whose service area covers the postcode, ranked by rating, distance, response time and badges.",
@@ -95,8 +96,9 @@ class ProBadgesApi(APIView):
 
     @extend_schema(
         tags=["directory"],
+        operation_id="pros_badges",
         summary="A pro's badges (verified, unexpired credentials)",
-        responses={200: inline_serializer("ProBadges", {"badges": BadgeSerializer(many=True)})},
+        responses={200: inline_serializer("ProCredentialBadges", {"badges": BadgeSerializer(many=True)})},
     )
     def get(self, request: Request, user_id: int) -> Response:
         return Response(badges_body(selectors.badges_of_pro(user_id=user_id)))

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import FileExtensionValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,7 +55,8 @@ def credential_add(*, user: User, kind: str, number: str, expires_on: date, docu
     """Add a credential to the tradesperson's own profile, awaiting staff verification (no badge, no event yet).
 
     Refuses someone without a business profile (``no_profile``), an unknown kind (``bad_kind``), an empty
-    number (``no_number``) and a date already passed (``already_expired``).
+    number (``no_number``), a date already passed (``already_expired``) and a document that is not a PDF or an
+    image, or is larger than ``JOBS["MAX_PHOTO_BYTES"]`` (``bad_document``). The document is stored under a random name.
     """
     profile = TradespersonProfile.objects.filter(user=user).first() if user.is_tradesperson else None
     if profile is None:
@@ -64,11 +68,27 @@ def credential_add(*, user: User, kind: str, number: str, expires_on: date, docu
         raise ServiceError("Enter the registration or policy number.", code="no_number", kind=Refusal.INVALID)
     if expires_on < today():
         raise ServiceError("That date has passed: add a credential that is still valid.", code="already_expired", kind=Refusal.INVALID)
+    if document is not None:
+        _check_document(document)
     credential = Credential(profile=profile, kind=kind, number=number[:40], expires_on=expires_on)
     if document is not None:
         credential.document = document  # Django's FieldFile accepts an uploaded file
     credential.save()
     return credential
+
+
+DOCUMENT_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "webp"]
+
+
+def _check_document(document: UploadedFile) -> None:
+    limit = int(settings.JOBS["MAX_PHOTO_BYTES"])  # the same limit as a job's photos
+    try:
+        FileExtensionValidator(DOCUMENT_EXTENSIONS)(document)
+    except ValidationError:
+        raise ServiceError("Upload the card or certificate as a PDF, JPG or PNG.", code="bad_document", kind=Refusal.INVALID) from None
+    if (document.size or 0) > limit:
+        megabytes = limit // (1024 * 1024)
+        raise ServiceError(f"That file is too large: upload one under {megabytes} MB.", code="bad_document", kind=Refusal.INVALID)
 
 
 def credential_remove(*, user: User, credential_id: int) -> None:

@@ -7,6 +7,7 @@ maintained only by ``jobs/projections.py`` from those events.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -288,7 +289,9 @@ def average_response_minutes(response_seconds_total: float, bids_placed: int | N
 
 
 def credential_document_path(instance: Credential, filename: str) -> str:
-    return f"credentials/{instance.profile_id}/{filename}"
+    # A random name: the scan may show a home address, and media URLs must not be guessable from the profile.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"credentials/{instance.profile_id}/{uuid.uuid4().hex}.{extension}"
 
 
 class Credential(models.Model):

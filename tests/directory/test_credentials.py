@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -27,6 +28,7 @@ from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.factories import pro
+from tests.helpers import png_bytes
 
 LONDON = ZoneInfo("Europe/London")
 # The last valid day is a Saturday; the badge shows all that day (UK time) and drops after midnight.
@@ -40,7 +42,8 @@ def staff_user() -> User:
 
 
 @pytest.mark.django_db
-def test_only_the_owner_adds_and_removes_credentials_and_nothing_shows_until_staff_verify(customer: User) -> None:
+def test_only_the_owner_adds_and_removes_credentials_and_nothing_shows_until_staff_verify(customer: User, settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path)
     bob, zed = pro("bob"), pro("zed")
     with pytest.raises(ServiceError) as refused:
         credential_add(user=customer, kind="gas_safe", number="1", expires_on=date.today() + timedelta(days=30))
@@ -57,6 +60,19 @@ def test_only_the_owner_adds_and_removes_credentials_and_nothing_shows_until_sta
     credential = Credential.objects.get(number="NIC-42")
     assert credential.status == "pending" and badges_of_pro(user_id=bob.pk) == []
     assert not OutboxEvent.objects.filter(event_type__startswith="credential.").exists()  # nothing public changed yet
+
+    # A scan is stored under a random name (never guessable from the profile); anything but a PDF or image is refused.
+    web.post(
+        reverse("profile-credentials"),
+        {"kind": "gas_safe", "number": "GS-1", "expires_on": "2099-01-31", "document": SimpleUploadedFile("my-home.png", png_bytes())},
+    )
+    scan = Credential.objects.get(number="GS-1").document.name
+    assert scan.startswith(f"credentials/{credential.profile_id}/") and scan.endswith(".png") and "my-home" not in scan
+    refused_scan = web.post(
+        reverse("profile-credentials"),
+        {"kind": "napit", "number": "NP-1", "expires_on": "2099-01-31", "document": SimpleUploadedFile("x.exe", b"MZ")},
+    )
+    assert b"as a PDF, JPG or PNG" in refused_scan.content and not Credential.objects.filter(number="NP-1").exists()
 
     web.force_login(customer)
     assert web.get(reverse("profile-credentials")).status_code == 403

@@ -14,10 +14,12 @@ from django.utils.html import format_html
 
 from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
+from marketplace.errors import ServiceError
 
-from . import services
+from . import credentials, services
 from .models import (
     Bid,
+    Credential,
     Job,
     JobBoardEntry,
     JobPhoto,
@@ -106,6 +108,65 @@ class TradespersonProfileAdmin(admin.ModelAdmin):
     search_fields = ("business_name", "user__username", "base_place")
     raw_id_fields = ("user",)
     filter_horizontal = ("trades",)
+
+
+class AwaitingVerificationFilter(admin.SimpleListFilter):
+    title = "verification"
+    parameter_name = "verification"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Credential]) -> list[tuple[str, str]]:
+        return [("awaiting", "Awaiting verification"), ("badge", "Showing a badge"), ("expired", "Expired")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Credential]) -> QuerySet[Credential]:
+        value = self.value()
+        if value == "awaiting":
+            return queryset.filter(status=Credential.Status.PENDING).order_by("created_at")
+        if value == "badge":
+            return queryset.filter(status=Credential.Status.VERIFIED, expires_on__gte=credentials.today())
+        if value == "expired":
+            return queryset.filter(status=Credential.Status.EXPIRED)
+        return queryset
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    """Staff check a credential against the public register (Gas Safe, NICEIC, ...) or the policy, then verify or reject.
+
+    Status changes only through the actions, so each one is a ``credential.*`` event and open profile pages update.
+    """
+
+    list_display = ("profile", "kind", "number", "expires_on", "status", "verified_by", "verified_at", "created_at")
+    list_filter = (AwaitingVerificationFilter, "status", "kind")
+    search_fields = ("number", "profile__business_name", "profile__user__username")
+    readonly_fields = ("profile", "kind", "number", "expires_on", "document", "status", "verified_by", "verified_at", "created_at")
+    fields = (*readonly_fields, "rejection_reason")
+    actions = ["verify_credentials", "reject_credentials"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the tradesperson adds their own, on their credentials page
+
+    @admin.action(description="Verify selected credentials (checked against the register)")
+    def verify_credentials(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        self._decide(request, queryset, verify=True)
+
+    @admin.action(description="Reject selected credentials (no badge)")
+    def reject_credentials(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        self._decide(request, queryset, verify=False)
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[Credential], *, verify: bool) -> None:
+        staff = request.user
+        assert isinstance(staff, User)  # the admin site lets only staff in
+        changed = 0
+        for credential in queryset:
+            try:
+                if verify:
+                    changed += credentials.credential_verify(credential=credential, staff=staff)
+                else:
+                    changed += credentials.credential_reject(credential=credential, staff=staff, reason=credential.rejection_reason)
+            except ServiceError as exc:
+                self.message_user(request, f"{credential}: {exc.message}", messages.ERROR)
+        verb = "Verified" if verify else "Rejected"
+        self.message_user(request, f"{verb} {changed} credential(s); open profile pages update in a moment.", messages.SUCCESS)
 
 
 @admin.display(description="photo")

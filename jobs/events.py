@@ -8,7 +8,8 @@ handlers read (``event.payload(JobPostedV3)``).
 
 from typing import Literal, NotRequired, TypedDict
 
-from marketplace.events.schemas import job_event
+from marketplace.events.schemas import EventType, job_event, register
+from marketplace.events.topics import Topic
 
 
 class JobAwardedV1(TypedDict):
@@ -247,3 +248,27 @@ BID_REVISED = job_event("bid.revised", "A tradesperson revised their bid.", payl
 BID_WITHDRAWN = job_event("bid.withdrawn", "A tradesperson withdrew their bid.", payload=BidWithdrawnV1)
 BID_SHORTLISTED = job_event("bid.shortlisted", "The customer shortlisted a bid.", payload=BidShortlistedV1)
 BID_DECLINED = job_event("bid.declined", "A bid was declined.", payload=BidDeclinedV1)
+
+
+# --- credentials (aggregate "pro", key = the tradesperson's user id: one pro's badge changes stay in order) ---
+
+
+class CredentialChangedV1(TypedDict):
+    """What every ``credential.*`` event carries: which credential, whose, and where it now stands."""
+
+    credential_id: int
+    tradesperson_id: int
+    kind: str
+    status: Literal["pending", "verified", "rejected", "expired"]
+    expires_on: str
+    at: str
+
+
+def _credential_event(name: str, description: str) -> EventType[CredentialChangedV1]:
+    return register(name, topic=Topic.JOBS, aggregate_type="pro", description=description, payload=CredentialChangedV1)
+
+
+CREDENTIAL_VERIFIED = _credential_event("credential.verified", "Staff checked a credential: its badge shows until it expires.")
+CREDENTIAL_REJECTED = _credential_event("credential.rejected", "Staff rejected a credential (or withdrew a verified one): no badge.")
+CREDENTIAL_EXPIRED = _credential_event("credential.expired", "A verified credential passed its expiry date (the clock): its badge drops.")
+CREDENTIAL_REMOVED = _credential_event("credential.removed", "The tradesperson removed a credential; a badge it gave drops.")

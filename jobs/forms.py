@@ -23,7 +23,7 @@ from marketplace import masking
 from marketplace.money import currency_symbol
 
 from . import places, questions, vat
-from .models import Trade, TradeQuestion
+from .models import Credential, Trade, TradeQuestion
 from .services import InvoiceDetails
 
 MAX_MONEY = Decimal("1000000")
@@ -512,3 +512,16 @@ class PortfolioPhotoForm(forms.Form):
         error_messages={"required": "Choose a photo to upload first.", "empty": "That file is empty: choose another photo."},
     )
     caption = forms.CharField(label="Caption", max_length=140, required=False, help_text="What the job was, in a few words.")
+
+
+class CredentialForm(forms.Form):
+    """A trade registration or insurance policy the tradesperson adds for staff to check (``jobs.credentials.credential_add``)."""
+
+    kind = forms.ChoiceField(label="Credential", choices=Credential.Kind.choices)
+    number = forms.CharField(label="Registration or policy number", max_length=40)
+    expires_on = forms.DateField(label="Valid until", widget=forms.DateInput(attrs={"type": "date"}), help_text="The last day it is valid.")
+    document = forms.FileField(
+        label="Card or certificate",
+        required=False,
+        help_text="A scan or photo (PDF, JPG, PNG), seen only by our staff. It speeds up the check.",
+    )

@@ -7,6 +7,7 @@ maintained only by ``jobs/projections.py`` from those events.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -450,3 +451,59 @@ def average_response_minutes(response_seconds_total: float, bids_placed: int | N
     if not bids_placed:
         return None
     return round(response_seconds_total / bids_placed / 60, 1)
+
+
+def credential_document_path(instance: Credential, filename: str) -> str:
+    # A random name: the scan may show a home address, and media URLs must not be guessable from the profile.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"credentials/{instance.profile_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class Credential(models.Model):
+    """A trade registration or an insurance policy a tradesperson claims; staff check it in admin.
+
+    Changed only by ``jobs/credentials.py`` (each change that moves a badge emits a ``credential.*``
+    event).  A badge shows while the credential is verified and ``expires_on`` has not passed
+    (``jobs.selectors.badges_for``); the clock marks passed ones expired (``jobs/periodic.py``).
+    """
+
+    class Kind(models.TextChoices):
+        GAS_SAFE = "gas_safe", "Gas Safe registered"
+        NICEIC = "niceic", "NICEIC approved contractor"
+        NAPIT = "napit", "NAPIT registered"
+        OFTEC = "oftec", "OFTEC registered"
+        FENSA = "fensa", "FENSA approved installer"
+        PUBLIC_LIABILITY = "public_liability_insurance", "Public liability insurance"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting verification"
+        VERIFIED = "verified", "Verified"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+
+    profile = models.ForeignKey(TradespersonProfile, on_delete=models.CASCADE, related_name="credentials")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    number = models.CharField(max_length=40, help_text="Registration or policy number, as printed on the card or certificate.")
+    expires_on = models.DateField(help_text="The last day it is valid (UK date).")
+    document = models.FileField(
+        upload_to=credential_document_path,
+        blank=True,
+        validators=[FileExtensionValidator(["pdf", "jpg", "jpeg", "png", "webp"])],
+        help_text="Optional: a scan or photo of the card or certificate, seen only by staff.",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    rejection_reason = models.CharField(max_length=300, blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-expires_on"]
+        indexes = [
+            # Badges of a page of profiles, and the clock's "verified and past its date" sweep.
+            models.Index(fields=["profile", "status", "expires_on"], name="credential_badge_idx"),
+            models.Index(fields=["status", "expires_on"], name="credential_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"

@@ -1,4 +1,5 @@
-"""The jobs app's periodic task (run by ``manage.py clock``): expire overdue open jobs, widen the search for the quiet ones."""
+"""The jobs app's periodic tasks (run by ``manage.py clock``): expire overdue open jobs, widen the search for the quiet ones,
+mark verified credentials past their expiry date expired (their badges drop)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from marketplace.events.periodic import Outcome, PeriodicTask, register
 
-from . import services
+from . import credentials, services
 from .models import LIVE_BID_STATUSES, Job
 
 
@@ -33,4 +34,11 @@ def _expire_and_widen() -> Outcome:
     return Outcome(expired + widened, f"expired {expired} job(s), widened matching for {widened}")
 
 
+def _expire_credentials() -> Outcome:
+    expired = credentials.credentials_expire_due()
+    return Outcome(expired, f"{expired} credential(s) passed their expiry date; their badges dropped")
+
+
 register(PeriodicTask("jobs.expire_and_widen", _expire_and_widen))
+# Each minute: a credential expires at a UK midnight, and its badge should leave open pages soon after.
+register(PeriodicTask("jobs.expire_credentials", _expire_credentials, every_s=60))

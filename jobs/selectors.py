@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Prefetch, Q, QuerySet
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
+from django.utils import timezone
 
 from marketplace.accounts.models import User
 from marketplace.moderation import Moderation
 
-from .models import Bid, Job, JobBoardEntry, JobPhoto, Lead, PortfolioPhoto, ProStats, Trade, TradeQuestion, TradespersonProfile
+from .models import Bid, Credential, Job, JobBoardEntry, JobPhoto, Lead, PortfolioPhoto, ProStats, Trade, TradeQuestion, TradespersonProfile
 from .roles import JobRole, job_role
 
 EARTH_RADIUS_KM = 6371.0088
@@ -145,6 +147,45 @@ def public_portfolio_photo(*, photo_id: int) -> PortfolioPhoto | None:
 
 def portfolio(*, profile: TradespersonProfile) -> list[PortfolioPhoto]:
     return list(profile.portfolio.all())
+
+
+def live_credentials(*, on: date | None = None) -> QuerySet[Credential]:
+    """Credentials that give a badge: verified, and ``expires_on`` is ``on`` (default: today in the UK) or later."""
+    return Credential.objects.filter(status=Credential.Status.VERIFIED, expires_on__gte=on or timezone.localdate())
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A credential as the public sees it: what it is, its number (public registers list it) and its expiry month."""
+
+    credential_id: int
+    kind: str
+    label: str
+    number: str
+    expires_on: date
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "number": self.number,
+            "expires_on": self.expires_on.isoformat(),
+            "expires": self.expires_on.strftime("%B %Y"),
+        }
+
+
+def badges_for(*, profile_ids: Iterable[int], on: date | None = None) -> dict[int, list[Badge]]:
+    """{profile id: its badges, by kind}, in one query (index ``credential_badge_idx``)."""
+    result: dict[int, list[Badge]] = {pk: [] for pk in profile_ids}
+    rows = live_credentials(on=on).filter(profile_id__in=list(result)).order_by("profile_id", "kind", "-expires_on")
+    for c in rows:
+        result[c.profile_id].append(Badge(c.pk, c.kind, c.get_kind_display(), c.number, c.expires_on))
+    return result
+
+
+def credentials_of(*, user: User) -> QuerySet[Credential]:
+    """The tradesperson's own credentials, every status (their credentials page)."""
+    return Credential.objects.filter(profile__user=user).order_by("status", "kind", "-expires_on")
 
 
 # --- leads and bids ---------------------------------------------------------------------

@@ -18,6 +18,8 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/portfolio/", views.portfolio_add, name="portfolio-add"),
     path("profile/portfolio/<int:photo_id>/delete/", views.portfolio_delete, name="portfolio-delete"),
+    path("profile/credentials/", views.profile_credentials, name="profile-credentials"),
+    path("profile/credentials/<int:credential_id>/remove/", views.credential_remove, name="credential-remove"),
     path("pros/<int:user_id>/", views.pro_public, name="pro-public"),
     # photos, through views that check who asks (never by their storage path)
     path("photos/<int:photo_id>/", views.job_photo, name="job-photo"),

@@ -40,8 +40,17 @@ from marketplace.errors import ServiceError
 from marketplace.realtime.push import positions
 from marketplace.realtime.streams import user_stream
 
-from . import places, presenters, selectors, services, vat
-from .forms import SERVICE_ERROR_FIELDS, BoardFilterForm, JobEditForm, JobPostForm, PortfolioPhotoForm, ProfileForm, form_field_for
+from . import credentials, places, presenters, selectors, services, vat
+from .forms import (
+    SERVICE_ERROR_FIELDS,
+    BoardFilterForm,
+    CredentialForm,
+    JobEditForm,
+    JobPostForm,
+    PortfolioPhotoForm,
+    ProfileForm,
+    form_field_for,
+)
 from .models import Bid, Job, Lead, TradespersonProfile
 from .streams import BOARD_STREAM
 
@@ -443,6 +452,54 @@ def profile(request: HttpRequest) -> HttpResponse:
         **_place_context(),
     }
     return render(request, "jobs/profile.html", context)
+
+
+@login_required
+def profile_credentials(request: HttpRequest) -> HttpResponse:
+    """The tradesperson's credentials: add one for staff to check, see where each stands, remove one."""
+    user = _tradesperson(request)
+    if request.method == "POST":
+        form = CredentialForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                credentials.credential_add(
+                    user=user,
+                    kind=form.cleaned_data["kind"],
+                    number=form.cleaned_data["number"],
+                    expires_on=form.cleaned_data["expires_on"],
+                    document=form.cleaned_data["document"],
+                )
+            except ServiceError as exc:
+                form.add_error(
+                    {"already_expired": "expires_on", "no_number": "number", "bad_kind": "kind"}.get(exc.code or ""), exc.message
+                )
+            else:
+                messages.success(
+                    request,
+                    "Added. Our staff check it against the register, usually within a working day; the badge shows once it is verified.",
+                )
+                return redirect("profile-credentials")
+    else:
+        form = CredentialForm()
+    context = {
+        "form": form,
+        "credentials": selectors.credentials_of(user=user),
+        "has_profile": selectors.public_profile(user_id=user.pk) is not None,
+    }
+    return render(request, "jobs/credentials.html", context)
+
+
+@login_required
+@require_POST
+def credential_remove(request: HttpRequest, credential_id: int) -> HttpResponse:
+    user = _tradesperson(request)
+    try:
+        credentials.credential_remove(user=user, credential_id=credential_id)
+    except ServiceError as exc:
+        _flash_service_error(request, exc)
+    else:
+        messages.success(request, "Credential removed.")
+    return redirect("profile-credentials")
 
 
 def pro_public(request: HttpRequest, user_id: int) -> HttpResponse:

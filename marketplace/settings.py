@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "chat",
     "tracking",
     "reviews",
+    "directory",
     "marketplace.audit",
     "timeline",
     "alerts",
@@ -367,6 +368,17 @@ MATCHING: dict[str, Any] = {
 GEOCODER = env("GEOCODER", "jobs.places.OfflineGeocoder")
 GEOCODER_URL = env("GEOCODER_URL", "https://api.postcodes.io")
 GEOCODER_TIMEOUT_S = float(env("GEOCODER_TIMEOUT_S", "2"))
+# --- The pro directory (directory/): how /pros/ ranks tradespeople (directory/ranking.py documents the score) ---
+DIRECTORY: dict[str, Any] = {
+    "PAGE_SIZE": env_int("DIRECTORY_PAGE_SIZE", 10),
+    # Weights of the score's four parts (they add up to 1).
+    "WEIGHTS": {"rating": 0.40, "distance": 0.25, "response": 0.20, "badges": 0.15},
+    "PRIOR_RATING": 4.0,  # a rating is shrunk towards this, as if the pro had PRIOR_REVIEWS reviews of it more
+    "PRIOR_REVIEWS": 3,
+    "DISTANCE_SCALE_KM": 30.0,  # closeness falls from 1 at the postcode to 0 this far away
+    "SLOW_RESPONSE_MINUTES": 240.0,  # response speed falls from 1 (instant) to 0 at this mean time from lead to bid
+    "BADGES_FOR_FULL_MARKS": 2,  # verified, unexpired credentials that earn the whole badge part
+}
 # --- Tracking (tracking/): GPS pings, ETA, geofence arrival ------------------------------
 TRACKING: dict[str, Any] = {
     "GEOFENCE_RADIUS_M": env_int("TRACKING_GEOFENCE_RADIUS_M", 150),  # a ping this close to the job means "arrived"

@@ -25,12 +25,14 @@ urlpatterns = [
     path("api/", include("chat.api_urls")),
     path("api/", include("insights.api_urls")),
     path("api/", include("reviews.api_urls")),
+    path("api/", include("directory.api_urls")),
     path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("marketplace.accounts.urls")),
     path("", include("marketplace.notifications.urls")),
     path("", include("quotes.urls")),  # before jobs: its paths are more specific
     path("", include("payments.urls")),  # before jobs too (the sign-off routes)
+    path("", include("directory.urls")),
     path("", include("jobs.urls")),
     path("", include("scheduling.urls")),
     path("", include("tracking.urls")),

@@ -121,6 +121,12 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             description="Rating summaries per tradesperson from review.* events (the one writer of ProStats' rating columns), live.",
         ),
         ConsumerSpec(
+            name="directory-live",
+            topics=(Topic.JOBS,),
+            handler_path="directory.projections.DirectoryLiveHandler",
+            description="Pushes a tradesperson's badges to their open public profile pages when a credential changes.",
+        ),
+        ConsumerSpec(
             name="staff-alerts",
             topics=(Topic.JOBS,),
             handler_path="alerts.projections.StaffAlertsHandler",

@@ -35,6 +35,7 @@ def test_each_app_registers_its_own_tasks() -> None:
     assert list(PERIODIC_TASKS) == [
         "notifications.send_pending",
         "jobs.expire_and_widen",
+        "jobs.expire_credentials",
         "payments.release_orphaned_holds",
         "payments.payout_run",
         "payments.payout_poll",

@@ -13,13 +13,14 @@ gateway's test token ``tok_visa``: no real money moves.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from jobs import services
+from jobs import credentials, services
 from jobs.models import Job, Trade, TradespersonProfile
 from jobs.places import by_label
 from jobs.questions import seed_questions
@@ -52,6 +53,16 @@ PROS = [
     ("mo", "Mo Sparks", ["electrical"], "W6", 15, True, False),
     ("grace", "Grace Plumbing & Heating", ["plumbing", "hvac"], "SE10", 15, True, True),
     ("olu", "Olu Painting", ["painting", "carpentry"], "N16", 12, False, True),
+]
+
+# username, credential kind, number (made up), valid for days, verified by staff (else awaiting verification in admin)
+CREDENTIALS = [
+    ("bob", "gas_safe", "512347", 300, True),
+    ("bob", "public_liability_insurance", "PL-88120-B", 150, True),
+    ("priya", "niceic", "NIC-604211", 400, True),
+    ("grace", "gas_safe", "587712", 200, True),
+    ("sara", "gas_safe", "566109", 365, False),
+    ("mo", "napit", "NAP-31877", 250, False),
 ]
 
 CUSTOMERS = [("alice", "Alice Walker"), ("carol", "Carol Singh"), ("dev", "Dev Patel")]
@@ -239,7 +250,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             trades = {slug: Trade.objects.get_or_create(slug=slug, defaults={"name": name})[0] for slug, name in TRADES}
             seed_questions()  # the job form asks each trade's questions (jobs/data/questions.json)
-            User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD, display_name="Admin")
+            admin = User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD, display_name="Admin")
             customers = {
                 username: User.objects.create_user(
                     username, f"{username}@example.com", DEMO_PASSWORD, role=User.Role.CUSTOMER, display_name=name
@@ -274,6 +285,12 @@ class Command(BaseCommand):
                 # Badges are an admin decision; the demo starts with some already checked.
                 TradespersonProfile.objects.filter(user=user).update(is_id_verified=verified, is_insured=insured)
                 pros[username] = user
+            for username, kind, number, days, checked in CREDENTIALS:
+                credential = credentials.credential_add(
+                    user=pros[username], kind=kind, number=number, expires_on=credentials.today() + timedelta(days=days)
+                )
+                if checked:
+                    credentials.credential_verify(credential=credential, staff=admin)
             jobs = []
             for customer, trade_slug, title, description, postcode, low, high, urgent in JOBS:
                 place = by_label(postcode)

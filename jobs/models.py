@@ -120,6 +120,20 @@ class Job(models.Model):
     )
     expires_at = models.DateTimeField(db_index=True)
     idempotency_key = models.CharField(max_length=64, blank=True)
+    # "Request a quote from this pro": matching offers the job to this tradesperson alone until
+    # ``exclusive_until``; when they decline or that time passes, the clock clears it and matching
+    # invites others (``jobs.services.job_direct_request_open``).
+    requested_pro = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="direct_requests",
+        help_text="The tradesperson the customer asked first (a direct request).",
+    )
+    exclusive_until = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="While set, only the requested tradesperson has the lead (UTC)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -166,6 +180,7 @@ class Lead(models.Model):
     offered_at = models.DateTimeField(auto_now_add=True)
     seen_at = models.DateTimeField(null=True, blank=True)
     bid_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True, help_text="When the tradesperson turned down a direct request.")
 
     class Meta:
         ordering = ["-offered_at"]

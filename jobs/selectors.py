@@ -103,6 +103,11 @@ def public_profile(*, user_id: int) -> TradespersonProfile | None:
     return TradespersonProfile.objects.filter(user_id=user_id, user__is_active=True).prefetch_related("trades").first()
 
 
+def business_name(*, user_id: int) -> str:
+    """A tradesperson's business name as customers read it ("" without a profile)."""
+    return TradespersonProfile.objects.filter(user_id=user_id).values_list("business_name", flat=True).first() or ""
+
+
 # --- leads and bids ---------------------------------------------------------------------
 
 

@@ -203,6 +203,14 @@ class JobInputSerializer(serializers.Serializer):
         default=list,
         help_text="JPEG, PNG or WebP files (multipart/form-data), at most 5, each at most 5 MB.",
     )
+    requested_pro: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True, pro_profile__isnull=False),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A direct request: the tradesperson's user id. Only they get the lead until they decline or "
+        "DIRECT_REQUEST_EXCLUSIVE_MINUTES pass without a bid; then matching invites others.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["budget_max"] < attrs["budget_min"]:
@@ -253,6 +261,9 @@ class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     trade_name = serializers.CharField(source="trade.name", read_only=True)
     photos = JobPhotoOutputSerializer(many=True, read_only=True)
     awarded_bid: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    requested_pro: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The tradesperson asked first (a direct request), or null."
+    )
     bid_count = serializers.SerializerMethodField()
     status_label = Presented(serializers.CharField(help_text="The status in words, as the pages show it."))
 
@@ -262,6 +273,7 @@ class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "id", "trade", "trade_name", "title", "description", "latitude", "longitude", "place",
             "budget_min", "budget_max", "window_start", "window_end", "is_emergency", "status", "status_label",
             "awarded_bid", "photos", "bid_count", "expires_at", "created_at", "updated_at",
+            "requested_pro", "exclusive_until",
         ]  # fmt: skip
 
     def present(self, job: Job) -> dict[str, Any]:

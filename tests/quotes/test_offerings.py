@@ -65,7 +65,7 @@ def test_only_a_tradesperson_publishes_services_of_their_own_trades(customer) ->
         (bob, {"trade": electrical}, "not_your_trade"),
         (bob, {"duration_minutes": 5}, "bad_duration"),
     ):
-        fields = {"title": "X", "description": "", "price": D("50"), "duration_minutes": 60, "trade": trade(), **kw}
+        fields: dict[str, Any] = {"title": "X", "description": "", "price": D("50"), "duration_minutes": 60, "trade": trade(), **kw}
         with pytest.raises(ServiceError) as refused:
             offering_save(pro=who, **fields)
         assert refused.value.code == code

@@ -68,6 +68,13 @@ def offering_net(total: Decimal, *, tax_rate: Decimal) -> Decimal:
     )
 
 
+def offering_deposit(offering: ServiceOffering) -> Decimal:
+    """The deposit a booking of ``offering`` holds, by the same pricing rules as an accepted quote."""
+    tax_rate = terms.business_tax_rate(offering.pro_id)
+    net = offering_net(offering.price, tax_rate=tax_rate)
+    return price([LineItem("other", "service", Decimal(1), net)], policy=terms.policy(tax_rate=tax_rate)).deposit
+
+
 def _total_of(net: Decimal, tax_rate: Decimal) -> Decimal:
     return price([LineItem("other", "service", Decimal(1), net)], policy=terms.policy(tax_rate=tax_rate)).total
 

@@ -170,3 +170,62 @@ def test_two_customers_racing_for_one_slot_one_wins_the_other_gets_fresh_slots(m
     # The loser's deposit is not kept: their job has no payment holding money.
     loser_job = Job.objects.get(status=Job.Status.CANCELLED)
     assert not Payment.objects.filter(job=loser_job).exists()
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_pro_adds_edits_and_hides_services_on_their_page(client, customer) -> None:
+    bob = pro("bob")
+    client.force_login(bob)
+    plumbing = trade()
+    fields = {"trade": plumbing.pk, "title": "Boiler service", "description": "", "price": "85.00", "duration_minutes": 60}
+    response = client.post("/services/", {**fields, "active": "on"})
+    assert response.status_code == 302
+    offering = ServiceOffering.objects.get(pro=bob)
+    assert (offering.title, offering.price, offering.active) == ("Boiler service", D("85.00"), True)
+    edited = client.post(
+        f"/services/{offering.pk}/edit/",
+        {"trade": plumbing.pk, "title": "Boiler service", "description": "With certificate", "price": "90.00", "duration_minutes": 90},
+    )
+    assert edited.status_code == 302
+    offering.refresh_from_db()
+    assert (offering.price, offering.duration_minutes, offering.active) == (D("90.00"), 90, False)
+    client.post(f"/services/{offering.pk}/active/", {"active": "1"})
+    offering.refresh_from_db()
+    assert offering.active and "1 h 30 min" in client.get("/services/").content.decode()
+
+    # Someone else's service is not there for them; customers have no such page.
+    client.force_login(pro("eve"))
+    assert client.get(f"/services/{offering.pk}/edit/").status_code == 404
+    assert client.post(f"/services/{offering.pk}/active/", {"active": "0"}).status_code == 404
+    client.force_login(customer)
+    assert client.get("/services/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_customer_books_from_the_profile_and_a_taken_slot_gets_a_sentence_and_fresh_times(client, customer) -> None:
+    bob = pro("bob", business_name="Bob's Boilers")
+    offering = _service(bob)
+    client.force_login(customer)
+    profile = client.get(f"/pros/{bob.pk}/").content.decode()
+    book_url = f"/pros/{bob.pk}/services/{offering.pk}/book/"
+    assert "Boiler service" in profile and book_url in profile
+    page = client.get(book_url).content.decode()
+    [first, *_] = offering_slots(offering=offering)
+    assert first.isoformat() in page and "Book and pay" in page
+
+    form = {"starts_at": first.isoformat(), "place": "Islington N1", "card_token": "tok_visa", "idempotency_key": "k1", "notes": ""}
+    response = client.post(book_url, form)
+    job = Job.objects.get(customer=customer)
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
+    assert job.status == Job.Status.SCHEDULED
+
+    client.force_login(CustomerFactory.create(username="dev"))
+    taken = client.post(book_url, {**form, "idempotency_key": "k2"})
+    body = taken.content.decode()
+    assert taken.status_code == 409 and "Next free" in body
+    fresh = offering_slots(offering=offering)
+    assert fresh[0].isoformat() in body and f'value="{first.isoformat()}"' not in body
+    assert client.get(f"/pros/{bob.pk}/services/{offering.pk + 999}/book/").status_code == 404

@@ -64,7 +64,7 @@ class UploadField(serializers.FileField):
     """A file sent as a multipart/form-data part."""
 
 
-def _fill_from_place(attrs: dict[str, Any], *, place_key: str, lat_key: str, lon_key: str, required: bool) -> dict[str, Any]:
+def fill_from_place(attrs: dict[str, Any], *, place_key: str, lat_key: str, lon_key: str, required: bool) -> dict[str, Any]:
     """Latitude/longitude from a known place label when the client sent a label but no coordinates.
 
     ``required``: the coordinates must end up known (creating); otherwise (editing) an
@@ -127,7 +127,7 @@ class ProProfileInputSerializer(serializers.Serializer):
     is_accepting_leads = serializers.BooleanField(required=False, default=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return _fill_from_place(attrs, place_key="base_place", lat_key="base_latitude", lon_key="base_longitude", required=True)
+        return fill_from_place(attrs, place_key="base_place", lat_key="base_latitude", lon_key="base_longitude", required=True)
 
 
 class ProProfileOutputSerializer(serializers.ModelSerializer):
@@ -215,7 +215,7 @@ class JobInputSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["budget_max"] < attrs["budget_min"]:
             raise serializers.ValidationError({"budget_max": ["Must be at least the minimum budget."]})
-        return _fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=True)
+        return fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=True)
 
 
 class JobUpdateInputSerializer(serializers.Serializer):
@@ -235,7 +235,7 @@ class JobUpdateInputSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:
             raise serializers.ValidationError(f"Send at least one of: {', '.join(self.fields)}.")
-        return _fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=False)
+        return fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=False)
 
 
 class JobCancelInputSerializer(serializers.Serializer):

@@ -22,6 +22,7 @@ from quotes.selectors import offering_slots
 from scheduling.models import Appointment
 from scheduling.services.common import SlotUnavailable
 from tests.factories import CustomerFactory, post_job, pro, trade
+from tests.helpers import client_for, error_code
 
 D = Decimal
 N1 = Where(D("51.53620"), D("-0.10330"), "Islington N1")
@@ -229,3 +230,32 @@ def test_a_customer_books_from_the_profile_and_a_taken_slot_gets_a_sentence_and_
     fresh = offering_slots(offering=offering)
     assert fresh[0].isoformat() in body and f'value="{first.isoformat()}"' not in body
     assert client.get(f"/pros/{bob.pk}/services/{offering.pk + 999}/book/").status_code == 404
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_api_lists_a_pro_s_services_and_books_one_with_the_standard_errors(customer) -> None:
+    bob = pro("bob")
+    offering = _service(bob)
+    _service(bob, title="Hidden", active=False)
+    listed = client_for(None).get(f"/api/pros/{bob.pk}/services/").json()
+    assert [s["title"] for s in listed] == ["Boiler service"]
+    assert listed[0]["price"] == "85.00" and D(listed[0]["deposit"]) > 0 and listed[0]["free_starts"]
+    start = listed[0]["free_starts"][0]
+    url = f"/api/pros/{bob.pk}/services/{offering.pk}/book/"
+    body = {"starts_at": start, "place": "Islington N1", "card_token": "tok_visa"}
+
+    assert client_for(bob).post(url, body, format="json").status_code == 403
+    declined = client_for(customer).post(url, {**body, "card_token": "tok_decline"}, format="json")
+    assert declined.status_code == 402 and error_code(declined) == "card_declined"
+    booked = client_for(customer).post(url, body, format="json")
+    assert booked.status_code == 201, booked.json()
+    assert booked.json()["status"] == "scheduled" and booked.json()["requested_pro"] == bob.pk
+
+    taken = client_for(CustomerFactory.create(username="dev")).post(url, body, format="json")
+    assert taken.status_code == 409 and error_code(taken) == "slot_taken"
+    assert taken.json()["error"]["suggestions"] and start not in taken.json()["error"]["suggestions"]
+    assert client_for(customer).post(f"/api/pros/{bob.pk}/services/{offering.pk + 99}/book/", body, format="json").status_code == 404
+    assert client_for(None).get("/api/pros/999999/services/").status_code == 404

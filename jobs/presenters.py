@@ -178,10 +178,11 @@ def board_card(entry: JobBoardEntry, *, lead_job_ids: frozenset[int] | set[int] 
 
 def direct_request_note(job: Job, business_name: str) -> str:
     """The customer's sentence about a direct request ("request a quote from this pro"): who has it
-    and until when (in the active time zone), or that others are invited now. "" for other jobs."""
-    if job.requested_pro_id is None:
+    and until when (in the active time zone), or that others are invited now. "" for other jobs, and once
+    the job is no longer open (the bids and the appointment say the rest)."""
+    if job.requested_pro_id is None or job.status != Job.Status.OPEN:
         return ""
-    if job.exclusive_until is not None and job.status == Job.Status.OPEN:
+    if job.exclusive_until is not None:
         until = date_filter(timezone.localtime(job.exclusive_until), DISPLAY_DATETIME)
         return f"Sent to {business_name} first; others will be invited if they don't reply by {until}."
     return direct_request_opened_note(business_name, reason="")

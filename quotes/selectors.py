@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -102,11 +103,24 @@ def bookable_offering(*, pro_id: int, offering_id: int) -> ServiceOffering | Non
     return offerings_of(pro_id=pro_id).filter(pk=offering_id).first()
 
 
-def offering_slots(*, offering: ServiceOffering, count: int = 12) -> list[datetime]:
-    """The next ``count`` starts (UTC) at which some worker of the business is free for the service, from the
-    calendar's own rule (:func:`scheduling.selectors.next_free_slots`: hours, time off, appointments, travel)."""
+def offering_slots(*, offering: ServiceOffering, per_day: int = 6, days: int = 5) -> list[datetime]:
+    """Free starts (UTC) at which some worker of the business is free for the service, from the calendar's own
+    rule (:func:`scheduling.selectors.next_free_slots`: hours, time off, appointments, travel): at most
+    ``per_day`` on each of the first ``days`` days that have any, so a customer sees a choice of days."""
     duration = timedelta(minutes=offering.duration_minutes)
     starts: set[datetime] = set()
+    zones: dict[datetime, str] = {}
     for worker in scheduling.workers_of(owner_id=offering.pro_id):
-        starts.update(scheduling.next_free_slots(worker=worker, duration=duration, after=timezone.now(), count=count))
-    return sorted(starts)[:count]
+        for start in scheduling.next_free_slots(worker=worker, duration=duration, after=timezone.now(), count=per_day * days * 5):
+            starts.add(start)
+            zones.setdefault(start, worker.time_zone)
+    chosen: list[datetime] = []
+    per: dict[object, int] = {}
+    for start in sorted(starts):
+        day = start.astimezone(ZoneInfo(zones[start])).date()
+        if day not in per and len(per) == days:
+            break
+        if per.get(day, 0) < per_day:
+            per[day] = per.get(day, 0) + 1
+            chosen.append(start)
+    return chosen

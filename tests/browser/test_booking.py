@@ -81,6 +81,7 @@ def test_a_customer_books_a_fixed_price_service_and_the_pro_s_calendar_shows_it_
     assert Payment.objects.get(job=job).status == Payment.Status.DEPOSIT_HELD
     assert Appointment.objects.get(job=job).starts_at == first
     expect(page.locator("#payment-status")).to_have_text("Deposit held", timeout=LIVE)
+    expect(page.locator("#appointment [data-testid=appointment-time]")).to_be_visible(timeout=LIVE)
     shot(page, "booking-job-1280")
 
     # Bob's calendar, never reloaded, shows it.

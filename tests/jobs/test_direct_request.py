@@ -13,11 +13,13 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import Job, Lead
 from jobs.periodic import tick
+from jobs.projections import JobLiveHandler
 from marketplace.errors import ServiceError
 from marketplace.events.envelope import Envelope
 from marketplace.events.models import OutboxEvent
 from marketplace.events.replay import events_from_outbox
 from marketplace.events.topics import Topic
+from marketplace.notifications.models import Notification
 from matching.projections import MatchingHandler
 from tests.factories import offer, post_job, pro, trade
 from tests.helpers import JOB, client_for, error_code
@@ -180,3 +182,19 @@ def test_the_pages_offer_the_request_and_say_who_has_it(client, customer) -> Non
     assert "The customer asked you first" in lead_page
     response = client.post(f"/leads/{job.pk}/decline/")
     assert response.status_code == 302 and Job.objects.get(pk=job.pk).exclusive_until is None
+
+
+def test_the_customer_is_told_live_when_the_request_opens(customer) -> None:
+    """job-live pushes the new sentence to the job page (static/js/job-detail.js swaps it in) and notifies the customer."""
+    plumbing = trade()
+    chosen = pro("chosen", business_name="Chosen Plumbing")
+    job = post_job(customer, trade=plumbing, requested_pro=chosen)
+    mark = _last_id()
+    services.job_direct_request_open(job=job, reason="declined")
+    handler = JobLiveHandler()
+    ids = set(OutboxEvent.objects.filter(id__gt=mark).values_list("event_id", flat=True))
+    for event in events_from_outbox([str(Topic.JOBS)]):
+        if isinstance(event, Envelope) and event.event_id in ids and handler.handles(event.event_type):
+            handler.handle(event)
+    told = Notification.objects.get(recipient=customer, kind="search_widened")
+    assert told.body == "Chosen Plumbing can't take this job, so we've invited other tradespeople nearby."

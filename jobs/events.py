@@ -110,6 +110,26 @@ class JobSearchWidenedV2(JobSearchWidenedV1):
     tradesperson_id: NotRequired[int | None]
 
 
+class JobDirectRequestedV1(TypedDict):
+    """The customer asked one tradesperson first: only they get the lead until ``exclusive_until``."""
+
+    job_id: int
+    customer_id: int
+    tradesperson_id: int  # the requested tradesperson
+    business_name: str
+    exclusive_until: str
+
+
+class JobDirectRequestOpenedV1(TypedDict):
+    """The requested tradesperson declined or did not bid in time: matching now invites others."""
+
+    job_id: int
+    customer_id: int
+    tradesperson_id: int  # the requested tradesperson
+    business_name: str
+    reason: Literal["declined", "no_reply"]
+
+
 class JobStatusChangedV1(TypedDict):
     job_id: int
     from_status: str
@@ -239,6 +259,14 @@ JOB_STATUS_CHANGED = job_event(
 )
 JOB_SEARCH_WIDENED = job_event(
     "job.search_widened", "Matching widened for a job with no bids.", payload=JobSearchWidenedV2, older_payloads={1: JobSearchWidenedV1}
+)
+JOB_DIRECT_REQUESTED = job_event(
+    "job.direct_requested", "The customer asked one tradesperson first; only they have the lead for now.", payload=JobDirectRequestedV1
+)
+JOB_DIRECT_REQUEST_OPENED = job_event(
+    "job.direct_request_opened",
+    "The requested tradesperson declined or did not bid in time; matching invites others.",
+    payload=JobDirectRequestOpenedV1,
 )
 LEAD_OFFERED = job_event("lead.offered", "Matching offered the job to a tradesperson.", payload=LeadOfferedV1)
 LEAD_WITHDRAWN = job_event("lead.withdrawn", "Matching withdrew a lead: the job changed and no longer fits.", payload=LeadWithdrawnV1)

@@ -306,6 +306,8 @@ class JobPostForm(JobEditForm):
     # Rendered with the form: a double-clicked submit (or a retried one) posts the same key,
     # and job_post returns the job the first request created.
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    # A direct request ("request a quote from this pro", /jobs/new/?pro=<id>): the tradesperson's user id.
+    pro = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)

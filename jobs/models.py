@@ -224,6 +224,20 @@ class Job(models.Model):
     moderation_flags = models.CharField(max_length=200, blank=True, help_text="What the rules found in the title.")
     moderated_at = models.DateTimeField(null=True, blank=True)
     moderated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # "Request a quote from this pro": matching offers the job to this tradesperson alone until
+    # ``exclusive_until``; when they decline or that time passes, the clock clears it and matching
+    # invites others (``jobs.services.job_direct_request_open``).
+    requested_pro = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="direct_requests",
+        help_text="The tradesperson the customer asked first (a direct request).",
+    )
+    exclusive_until = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="While set, only the requested tradesperson has the lead (UTC)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -326,6 +340,7 @@ class Lead(models.Model):
     bid_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.CharField(max_length=20, choices=WithdrawnReason.choices, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True, help_text="When the tradesperson turned down a direct request.")
 
     class Meta:
         ordering = ["-offered_at"]

@@ -15,23 +15,27 @@ from .models import LIVE_BID_STATUSES, Job
 
 
 def tick() -> tuple[int, int]:
-    """One pass: expire overdue open jobs, widen matching for open jobs with no live bid. Idempotent."""
+    """One pass: expire overdue open jobs, open direct requests nobody answered in time to others,
+    widen matching for open jobs with no live bid. Idempotent. Returns (expired, widened or opened)."""
     now = timezone.now()
     expired = sum(1 for job in Job.objects.filter(status=Job.Status.OPEN, expires_at__lte=now) if services.job_expire(job=job))
+    overdue = Job.objects.filter(status=Job.Status.OPEN, exclusive_until__lte=now, bids__isnull=True)
+    opened = sum(1 for job in overdue if services.job_direct_request_open(job=job, reason="no_reply"))
     widen_before = now - timedelta(minutes=settings.MATCHING["WIDEN_AFTER_MINUTES"])
     # Quiet: no bid still in the running (none at all, or every one withdrawn or declined).
     stale = Job.objects.filter(
         status=Job.Status.OPEN,
         updated_at__lte=widen_before,
         match_round__lt=len(settings.MATCHING["RADIUS_FACTORS"]),
+        exclusive_until__isnull=True,
     ).exclude(bids__status__in=LIVE_BID_STATUSES)
     widened = sum(1 for job in stale if services.job_widen_search(job=job))
-    return expired, widened
+    return expired, widened + opened
 
 
 def _expire_and_widen() -> Outcome:
     expired, widened = tick()
-    return Outcome(expired + widened, f"expired {expired} job(s), widened matching for {widened}")
+    return Outcome(expired + widened, f"expired {expired} job(s), widened matching (or opened a direct request) for {widened}")
 
 
 def _expire_credentials() -> Outcome:

@@ -190,3 +190,24 @@ def board_card(entry: JobBoardEntry, *, lead_job_ids: frozenset[int] | set[int] 
         "distance_km": None if distance is None else round(distance, 2),
         "lead_url": reverse("lead-detail", args=[entry.job_id]) if entry.job_id in lead_job_ids else None,
     }
+
+
+def direct_request_note(job: Job, business_name: str) -> str:
+    """The customer's sentence about a direct request ("request a quote from this pro"): who has it
+    and until when (in the active time zone), or that others are invited now. "" for other jobs, and once
+    the job is no longer open (the bids and the appointment say the rest)."""
+    if job.requested_pro_id is None or job.status != Job.Status.OPEN:
+        return ""
+    if job.exclusive_until is not None:
+        until = date_filter(timezone.localtime(job.exclusive_until), DISPLAY_DATETIME)
+        return f"Sent to {business_name} first; others will be invited if they don't reply by {until}."
+    return direct_request_opened_note(business_name, reason="")
+
+
+def direct_request_opened_note(business_name: str, *, reason: str) -> str:
+    """What the customer reads once a direct request is open to others (``job.direct_request_opened``)."""
+    if reason == "declined":
+        return f"{business_name} can't take this job, so we've invited other tradespeople nearby."
+    if reason == "no_reply":
+        return f"{business_name} didn't reply in time, so we've invited other tradespeople nearby too."
+    return f"You asked {business_name} first; other tradespeople nearby are invited too."

@@ -378,6 +378,20 @@ class JobLiveHandler(EventHandler):
     on_job_expired = _status
     on_job_status_changed = _status
 
+    def on_job_direct_request_opened(self, event: Envelope) -> None:
+        """The customer's page swaps "sent to X first" for who is invited now; the customer is told."""
+        d = event.payload(ev.JobDirectRequestOpenedV1)
+        note = presenters.direct_request_opened_note(d["business_name"], reason=d["reason"])
+        push.send_on_commit(job_stream(d["job_id"]), event, {"job_id": d["job_id"], "reason": d["reason"], "note": note})
+        notify(
+            recipient_id=d["customer_id"],
+            kind="search_widened",
+            title="We've invited more tradespeople",
+            body=note,
+            url=f"/jobs/{d['job_id']}/",
+            object_key=f"job:{d['job_id']}:direct",
+        )
+
     def on_job_awarded(self, event: Envelope) -> None:
         d = event.payload(ev.JobAwardedV2)
         winner = self._bid_card(event) or {

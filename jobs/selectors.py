@@ -188,6 +188,11 @@ def credentials_of(*, user: User) -> QuerySet[Credential]:
     return Credential.objects.filter(profile__user=user).order_by("status", "kind", "-expires_on")
 
 
+def business_name(*, user_id: int) -> str:
+    """A tradesperson's business name as customers read it ("" without a profile)."""
+    return TradespersonProfile.objects.filter(user_id=user_id).values_list("business_name", flat=True).first() or ""
+
+
 # --- leads and bids ---------------------------------------------------------------------
 
 

@@ -65,7 +65,7 @@ class UploadField(serializers.FileField):
     """A file sent as a multipart/form-data part."""
 
 
-def _fill_from_place(attrs: dict[str, Any], *, place_key: str, lat_key: str, lon_key: str, required: bool) -> dict[str, Any]:
+def fill_from_place(attrs: dict[str, Any], *, place_key: str, lat_key: str, lon_key: str, required: bool) -> dict[str, Any]:
     """Latitude/longitude from a known place label when the client sent a label but no coordinates.
 
     ``required``: the coordinates must end up known (creating); otherwise (editing) an
@@ -174,7 +174,7 @@ class ProProfileInputSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return _fill_from_place(attrs, place_key="base_place", lat_key="base_latitude", lon_key="base_longitude", required=True)
+        return fill_from_place(attrs, place_key="base_place", lat_key="base_latitude", lon_key="base_longitude", required=True)
 
 
 class ProProfileOutputSerializer(serializers.ModelSerializer):
@@ -274,11 +274,19 @@ class JobInputSerializer(serializers.Serializer):
         "several choices, true/false or yes/no, a number, text. In multipart/form-data, a JSON string. A photo question's "
         "image is a file field named answer_photo.<key>.",
     )
+    requested_pro: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True, pro_profile__isnull=False),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A direct request: the tradesperson's user id. Only they get the lead until they decline or "
+        "DIRECT_REQUEST_EXCLUSIVE_MINUTES pass without a bid; then matching invites others.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["budget_max"] < attrs["budget_min"]:
             raise serializers.ValidationError({"budget_max": ["Must be at least the minimum budget."]})
-        return _fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=True)
+        return fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=True)
 
 
 class JobUpdateInputSerializer(serializers.Serializer):
@@ -304,7 +312,7 @@ class JobUpdateInputSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:
             raise serializers.ValidationError(f"Send at least one of: {', '.join(self.fields)}.")
-        return _fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=False)
+        return fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=False)
 
 
 class JobCancelInputSerializer(serializers.Serializer):
@@ -361,6 +369,9 @@ class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     photos = JobPhotoOutputSerializer(many=True, read_only=True)
     answers = AnswerOutputSerializer(many=True, read_only=True, help_text="Answers to the trade's questions, in the order asked.")
     awarded_bid: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    requested_pro: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The tradesperson asked first (a direct request), or null."
+    )
     bid_count = serializers.SerializerMethodField()
     status_label = Presented(serializers.CharField(help_text="The status in words, as the pages show it."))
 
@@ -370,6 +381,7 @@ class JobOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "id", "trade", "trade_name", "title", "description", "latitude", "longitude", "place",
             "budget_min", "budget_max", "window_start", "window_end", "is_emergency", "status", "status_label",
             "awarded_bid", "photos", "answers", "bid_count", "expires_at", "created_at", "updated_at",
+            "requested_pro", "exclusive_until",
         ]  # fmt: skip
 
     def present(self, job: Job) -> dict[str, Any]:

@@ -228,6 +228,7 @@ def job_post(
     answers: Mapping[str, Any] | None = None,
     answer_photos: Mapping[str, UploadedFile] | None = None,
     idempotency_key: str = "",
+    requested_pro: User | None = None,
 ) -> tuple[Job, bool]:
     """Post a job (with optional photos) and emit ``job.posted``.
 
@@ -236,6 +237,11 @@ def job_post(
     ``answers.<key>``).  A photo answer is stored as a ``JobPhoto`` that its answer references.
     Idempotent per (customer, idempotency_key): a repeated key returns the job the
     first request created and ``created=False``, emitting nothing.
+
+    ``requested_pro``: a direct request ("request a quote from this pro"). Matching offers the job
+    to that tradesperson alone for ``MATCHING["DIRECT_REQUEST_EXCLUSIVE_MINUTES"]``, then, if they
+    declined or did not bid, to others (:func:`job_direct_request_open`). Emits ``job.direct_requested``
+    too. Refused (``pro_unavailable``) when that tradesperson does not do the trade or takes no leads.
     """
     if not customer.is_customer:
         raise ServiceError("Only customers can post jobs.", code="not_a_customer", kind=Refusal.FORBIDDEN)
@@ -259,6 +265,7 @@ def job_post(
     for photo in photos:
         validate_photo(photo)
     moderation_status, moderation_flags = moderation_status_for(title)  # what the home page may show
+    profile = _check_requested_pro(requested_pro, customer=customer, trade=trade) if requested_pro is not None else None
     # Files first, outside the transaction (the storage may be a remote bucket); rows after.
     # Photo answers are photos of the job too, cleaned and stored the same way (after the plain ones).
     stored = store_photos([*photos, *asked.photos.values()], folder=f"jobs/c{customer.pk}")
@@ -282,6 +289,10 @@ def job_post(
                 is_emergency=is_emergency,
                 expires_at=timezone.now() + timedelta(hours=settings.JOBS["EXPIRE_AFTER_HOURS"]),
                 idempotency_key=idempotency_key,
+                requested_pro=requested_pro,
+                exclusive_until=timezone.now() + timedelta(minutes=settings.MATCHING["DIRECT_REQUEST_EXCLUSIVE_MINUTES"])
+                if requested_pro is not None
+                else None,
             )
             saved = [JobPhoto.objects.create(job=job, image=image, thumbnail=thumbnail) for image, thumbnail in stored[: len(photos)]]
             if asked.answers:
@@ -289,7 +300,23 @@ def job_post(
                 job.save(update_fields=["answers"])
             # Photo answers are photos of the job too: read them back rather than track two lists.
             snapshot = job_snapshot(job, None if asked.photos else saved)
-            emit(ev.JOB_POSTED, aggregate_id=job.pk, data=snapshot, actor_id=customer.pk)
+            pending: list[PendingEvent[Any]] = [PendingEvent(ev.JOB_POSTED, job.pk, snapshot, customer.pk)]
+            if profile is not None and job.exclusive_until is not None:
+                pending.append(
+                    PendingEvent(
+                        ev.JOB_DIRECT_REQUESTED,
+                        job.pk,
+                        ev.JobDirectRequestedV1(
+                            job_id=job.pk,
+                            customer_id=customer.pk,
+                            tradesperson_id=profile.user_id,
+                            business_name=profile.business_name,
+                            exclusive_until=job.exclusive_until.isoformat(),
+                        ),
+                        customer.pk,
+                    )
+                )
+            emit_many(pending)
     except IntegrityError:
         delete_stored(name for pair in stored for name in pair)
         # Two requests with the same key raced; the other one won.
@@ -313,6 +340,57 @@ def _with_photos(job: Job, asked: questions.CleanAnswers, files: Mapping[str, tu
             answer = {**answer, "value": photo.url, "photo_id": photo.pk}
         answers.append(answer)
     return answers
+
+
+def _check_requested_pro(pro: User, *, customer: User, trade: Trade) -> TradespersonProfile:
+    """The requested tradesperson's profile, if they can be asked for this trade; a sentence saying why not otherwise."""
+    profile = TradespersonProfile.objects.filter(user=pro, user__is_active=True).first()
+    if profile is None or pro.pk == customer.pk:
+        raise ServiceError("That tradesperson can't be asked for quotes.", code="pro_unavailable", kind=Refusal.INVALID)
+    if not profile.trades.filter(pk=trade.pk).exists():
+        raise ServiceError(
+            f"{profile.business_name} doesn't do {trade.name.lower()} work. Choose one of their trades, or post the job to everyone.",
+            code="pro_wrong_trade",
+            kind=Refusal.INVALID,
+        )
+    if not profile.is_accepting_leads:
+        raise ServiceError(
+            f"{profile.business_name} isn't taking new jobs at the moment. Post the job to everyone instead.",
+            code="pro_unavailable",
+            kind=Refusal.INVALID,
+        )
+    return profile
+
+
+def job_direct_request_open(*, job: Job, reason: str) -> Job | None:
+    """Open a direct request to other tradespeople: emits ``job.direct_request_opened`` and matching
+    then runs its first round (the requested tradesperson keeps their lead).
+
+    ``reason``: "declined" (the tradesperson turned it down) or "no_reply" (run by the clock once
+    ``exclusive_until`` has passed with no bid). None, and nothing emitted, when the job is no
+    longer an open, exclusive request, or, for "no_reply", the time has not come or a bid arrived.
+    """
+    with transaction.atomic():
+        job = _locked_job(job)
+        if job.status != Job.Status.OPEN or job.exclusive_until is None or job.requested_pro_id is None:
+            return None
+        if reason == "no_reply" and (job.exclusive_until > timezone.now() or job.bids.exists()):
+            return None
+        job.exclusive_until = None
+        job.save(update_fields=["exclusive_until", "updated_at"])
+        profile = TradespersonProfile.objects.filter(user_id=job.requested_pro_id).first()
+        emit(
+            ev.JOB_DIRECT_REQUEST_OPENED,
+            aggregate_id=job.pk,
+            data=ev.JobDirectRequestOpenedV1(
+                job_id=job.pk,
+                customer_id=job.customer_id,
+                tradesperson_id=job.requested_pro_id,
+                business_name=profile.business_name if profile else "",
+                reason="declined" if reason == "declined" else "no_reply",
+            ),
+        )
+    return job
 
 
 def validate_photo(photo: UploadedFile) -> None:
@@ -591,6 +669,8 @@ def job_widen_search(*, job: Job) -> Job | None:
         job = _locked_job(job)
         if job.status != Job.Status.OPEN or job.match_round >= len(factors) or job.bids.filter(status__in=LIVE_BID_STATUSES).exists():
             return None
+        if job.exclusive_until is not None:
+            return None  # a direct request still with its tradesperson: job_direct_request_open comes first
         job.match_round += 1
         job.save(update_fields=["match_round", "updated_at"])
         emit(
@@ -725,6 +805,26 @@ def lead_mark_seen(*, lead: Lead, actor: User) -> Lead:
                 data=ev.LeadSeenV1(lead_id=lead.pk, job_id=lead.job_id, tradesperson_id=actor.pk, seen_at=lead.seen_at.isoformat()),
                 actor_id=actor.pk,
             )
+    return lead
+
+
+def lead_decline(*, lead: Lead, actor: User) -> Lead:
+    """The requested tradesperson turns down a direct request: the job opens to others at once
+    (:func:`job_direct_request_open`, reason "declined"). Only a direct request still exclusive to
+    them can be declined, and only before they bid.
+    """
+    with transaction.atomic():
+        job = _locked_job(lead.job_id)
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if lead.tradesperson_id != actor.pk:
+            raise ServiceError("This lead is not yours.", code="forbidden", kind=Refusal.FORBIDDEN)
+        if job.requested_pro_id != actor.pk or job.exclusive_until is None or job.status != Job.Status.OPEN:
+            raise ServiceError("This request is already open to other tradespeople.", code="not_exclusive")
+        if lead.bid_at is not None:
+            raise ServiceError("You have already bid on this job; withdraw your bid instead.", code="already_bid")
+        lead.declined_at = timezone.now()
+        lead.save(update_fields=["declined_at"])
+        job_direct_request_open(job=job, reason="declined")
     return lead
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     # tradespeople
     path("leads/", views.lead_list, name="lead-list"),
     path("leads/<int:job_id>/bid/withdraw/", views.bid_withdraw, name="bid-withdraw"),
+    path("leads/<int:job_id>/decline/", views.lead_decline, name="lead-decline"),
     path("board/", views.board, name="board"),
     path("profile/", views.profile, name="profile"),
     path("profile/portfolio/", views.portfolio_add, name="portfolio-add"),

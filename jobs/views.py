@@ -116,11 +116,21 @@ def _place_context() -> dict[str, Any]:
     return {"places": places.search("", limit=10)}
 
 
+def _requested_profile(value: Any) -> TradespersonProfile | None:
+    """The tradesperson a direct request names (``?pro=<id>`` or the form's hidden field), if they have a public profile."""
+    try:
+        user_id = int(value)
+    except (TypeError, ValueError):
+        return None
+    return selectors.public_profile(user_id=user_id)
+
+
 @login_required
 def job_new(request: HttpRequest) -> HttpResponse:
     customer = _customer(request)
     if request.method == "POST":
         form = JobPostForm(request.POST, request.FILES)
+        requested = _requested_profile(request.POST.get("pro"))
         if form.is_valid():
             try:
                 job, created = services.job_post(
@@ -130,18 +140,32 @@ def job_new(request: HttpRequest) -> HttpResponse:
                     answers=form.answers(),
                     answer_photos=form.answer_photos(),
                     idempotency_key=form.cleaned_data["idempotency_key"],
+                    requested_pro=requested.user if requested else None,
                     **form.job_fields(),
                 )
             except ServiceError as exc:
                 _show_service_error(form, exc)
             else:
                 if created:
-                    messages.success(request, "Your job is posted. Tradespeople nearby are being told about it now.")
+                    messages.success(
+                        request,
+                        f"Your job is posted and sent to {requested.business_name} first."
+                        if requested
+                        else "Your job is posted. Tradespeople nearby are being told about it now.",
+                    )
                     _notice_if_hidden(request, *form.job_fields().values())
                 return redirect("job-detail", job_id=job.pk)
     else:
-        form = JobPostForm()
-    return render(request, "jobs/job_form.html", {"form": form, "editing": False, **_place_context()})
+        requested = _requested_profile(request.GET.get("pro"))
+        initial: dict[str, Any] = {}
+        if requested is not None:
+            initial["pro"] = requested.user_id
+            trades = list(requested.trades.all())
+            if len(trades) == 1:
+                initial["trade"] = trades[0].slug
+        form = JobPostForm(initial=initial)
+    context = {"form": form, "editing": False, "requested": requested, **_place_context()}
+    return render(request, "jobs/job_form.html", context)
 
 
 @login_required
@@ -305,6 +329,20 @@ def bid_withdraw(request: HttpRequest, job_id: int) -> HttpResponse:
             _flash_service_error(request, exc)
         else:
             messages.success(request, "Bid withdrawn.")
+    return redirect("lead-detail", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def lead_decline(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The requested tradesperson turns down a direct request; the customer's job goes to others."""
+    user, lead, job = own_lead(request, job_id)
+    try:
+        services.lead_decline(lead=lead, actor=user)
+    except ServiceError as exc:
+        _flash_service_error(request, exc)
+    else:
+        messages.success(request, "You declined the request. We'll invite other tradespeople for the customer.")
     return redirect("lead-detail", job_id=job.pk)
 
 

@@ -360,6 +360,9 @@ MATCHING: dict[str, Any] = {
     # No bid after this long: matching widens (next radius factor) and the customer is told.
     "WIDEN_AFTER_MINUTES": env_int("MATCH_WIDEN_AFTER_MINUTES", 60),
     "RADIUS_FACTORS": [1.0, 1.5, 2.0],
+    # "Request a quote from this pro": how long the chosen tradesperson has the job to themselves
+    # before, without a bid or after declining, matching invites others.
+    "DIRECT_REQUEST_EXCLUSIVE_MINUTES": env_int("DIRECT_REQUEST_EXCLUSIVE_MINUTES", 120),
 }
 # --- Places (jobs/places.py): UK postcode districts -------------------------------------
 # The offline default answers from the packaged ONS data (jobs/data/); nothing is fetched.

@@ -3,10 +3,12 @@
 - :class:`MatchingHandler` (consumer ``matching``): on ``job.posted`` and ``job.search_widened``
   finds the candidates (trade, radius times the round's widening factor, accepting leads, not declining
   the job's answers to its trade's questions, room in the window), ranks them and offers the best a
-  lead, live.  On ``job.updated`` that moved the
-  job or changed its trade it re-matches: leads that no longer fit are withdrawn (live), the job
-  is topped up with new ones.  On ``bid.withdrawn`` that leaves an open job without a live bid it
-  widens the search at once.  A job never has more than ``MATCHING['LEADS_PER_JOB']`` live leads.
+  lead, live.  A direct request (a job with a requested tradesperson, still exclusive) goes to that
+  tradesperson alone; on ``job.direct_request_opened`` the first round runs as for any job.  On
+  ``job.updated`` that moved the job or changed its trade it re-matches: leads that no longer fit are
+  withdrawn (live), the job is topped up with new ones.  On ``bid.withdrawn`` that leaves an open job
+  without a live bid it widens the search at once.  A job never has more than
+  ``MATCHING['LEADS_PER_JOB']`` live leads.
 - :class:`ProStatsProjection` (consumer ``pro-stats``): response times and wins per tradesperson,
   which ranking reads.
 """
@@ -83,7 +85,27 @@ class MatchingHandler(EventHandler):
     """
 
     def on_job_posted(self, event: Envelope) -> None:
-        self._match(event, event.payload(ev.JobPostedV3)["job_id"], radius_factor=settings.MATCHING["RADIUS_FACTORS"][0], match_round=1)
+        job_id = event.payload(ev.JobPostedV3)["job_id"]
+        job = Job.objects.select_related("trade").filter(pk=job_id).first()
+        if job is not None and job.requested_pro_id is not None and job.exclusive_until is not None:
+            self._offer_requested(event, job)
+            return
+        self._match(event, job_id, radius_factor=settings.MATCHING["RADIUS_FACTORS"][0], match_round=1)
+
+    def on_job_direct_request_opened(self, event: Envelope) -> None:
+        self._match(
+            event, event.payload(ev.JobDirectRequestOpenedV1)["job_id"], radius_factor=settings.MATCHING["RADIUS_FACTORS"][0], match_round=1
+        )
+
+    def _offer_requested(self, event: Envelope, job: Job) -> None:
+        """The direct request's lead, to the requested tradesperson only (whatever their radius: the customer chose them)."""
+        if job.status != Job.Status.OPEN or job.requested_pro_id is None:
+            return
+        profile = TradespersonProfile.objects.filter(user_id=job.requested_pro_id).first()
+        if profile is None:
+            return
+        distance = haversine_km(float(job.latitude), float(job.longitude), float(profile.base_latitude), float(profile.base_longitude))
+        self._announce(event, job, services.leads_offer(job=job, offers=[(profile, _two_places(distance), Decimal("1"))], match_round=1))
 
     def on_job_search_widened(self, event: Envelope) -> None:
         d = event.payload(ev.JobSearchWidenedV2)
@@ -178,18 +200,24 @@ class MatchingHandler(EventHandler):
         ranked = rank(find_candidates(job, radius_factor), emergency=job.is_emergency, limit=limit)
         offers = [(c.profile, _two_places(c.distance_km), Decimal(str(round(s, 4)))) for c, s in ranked]
         leads = services.leads_offer(job=job, offers=offers, match_round=match_round)
+        self._announce(event, job, leads)
+        return len(leads)
+
+    def _announce(self, event: Envelope, job: Job, leads: list[Lead]) -> None:
+        """Each new lead, live to the tradesperson's open pages, and in their notifications."""
+        direct = job.exclusive_until is not None
         for lead in leads:
             # The lead card, as the leads page draws it (no bid yet).
             push.send_on_commit(user_stream(lead.tradesperson_id), event, presenters.lead_card(lead, job, None), name="lead.offered")
             notify(
                 recipient_id=lead.tradesperson_id,
                 kind="lead",
-                title=("Emergency: " if job.is_emergency else "New lead: ") + job.title,
-                body=f"{job.trade.name} in {job.place or 'your area'}, {lead.distance_km} km away.",
+                title=("Emergency: " if job.is_emergency else "Quote requested from you: " if direct else "New lead: ") + job.title,
+                body=f"{job.trade.name} in {job.place or 'your area'}, {lead.distance_km} km away."
+                + (" The customer asked you first; quote or decline before others are invited." if direct else ""),
                 url=f"/leads/{job.pk}/",
                 object_key=f"job:{job.pk}",
             )
-        return len(leads)
 
 
 class ProStatsProjection(EventHandler):

@@ -25,6 +25,7 @@ from quotes.models import (
     QuoteLine,
     QuoteOption,
     QuoteVersion,
+    ServiceOffering,
 )
 
 # --- promo codes ------------------------------------------------------------------------------
@@ -181,3 +182,13 @@ class InvoiceSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ("supplier", "last_number")
     search_fields = ("supplier__username",)
+
+
+@admin.register(ServiceOffering)
+class ServiceOfferingAdmin(admin.ModelAdmin):
+    """Fixed-price services tradespeople publish; staff may hide one (``active``) or correct its text."""
+
+    list_display = ("title", "pro", "trade", "price", "duration_minutes", "active", "updated_at")
+    list_filter = ("active", "trade")
+    search_fields = ("title", "pro__username", "pro__pro_profile__business_name")
+    raw_id_fields = ("pro",)

@@ -22,7 +22,7 @@ from jobs import selectors as job_selectors
 from jobs import services as job_services
 from jobs.api import IDEMPOTENCY_KEY_MAX, job_or_404
 from jobs.models import Bid, Job
-from jobs.serializers import BidDeclineInputSerializer
+from jobs.serializers import BidDeclineInputSerializer, JobOutputSerializer
 from marketplace.accounts.models import User
 from marketplace.api import ErrorSerializer, IsStaff, IsTradesperson, errors, found, request_user, valid
 from marketplace.errors import Refusal, ServiceError
@@ -31,13 +31,16 @@ from payments import services as payments
 from payments.models import Payment
 from payments.webhooks import WebhookRejected
 from quotes.models import QuoteAcceptance
+from scheduling.serializers import utc_iso
+from scheduling.services import SlotUnavailable
 
-from . import selectors, services
+from . import offerings, selectors, services
 from .serializers import (
     AcceptInputSerializer,
     AcceptOutputSerializer,
     ApproveInputSerializer,
     AwardInputSerializer,
+    BookInputSerializer,
     DisputeInputSerializer,
     PayBalanceInputSerializer,
     PaymentOutputSerializer,
@@ -48,6 +51,7 @@ from .serializers import (
     QuoteInputSerializer,
     QuotePriceOutputSerializer,
     RefundInputSerializer,
+    ServiceOfferingOutputSerializer,
     WebhookOutputSerializer,
     field_error,
     locate_quote_error,
@@ -497,3 +501,52 @@ class SimulatedWebhookApi(APIView):
         except payments.WebhookNotReady as exc:
             raise ServiceError(f"Not ready ({exc}); send it again later.", code="not_ready", kind=Refusal.CONFLICT) from exc
         return Response(WebhookOutputSerializer({"outcome": outcome}).data)
+
+
+# --- fixed-price services ------------------------------------------------------------------------
+
+
+class ProServicesApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["services"],
+        summary="A tradesperson's bookable fixed-price services, with their next free starts",
+        responses={200: ServiceOfferingOutputSerializer(many=True), **errors(404)},
+    )
+    def get(self, request: Request, pro_id: int) -> Response:
+        found(job_selectors.public_profile(user_id=pro_id), "No such tradesperson.")
+        offerings = selectors.offerings_of(pro_id=pro_id)
+        return Response(ServiceOfferingOutputSerializer(offerings, many=True).data)
+
+
+class ServiceBookApi(APIView):
+    @extend_schema(
+        tags=["services"],
+        summary="Book a fixed-price service (a customer): hold the deposit and book the start",
+        description="Posts the job to the tradesperson, holds the deposit as accepting a quote does, and books the appointment, "
+        "all or nothing. A start that is no longer free is 409 `slot_taken` (or `outside_working_hours`, `time_off`) with "
+        "`error.suggestions`: the next free starts (UTC). A declined card is 402 `card_declined`. Nothing stays open after "
+        "a refusal.",
+        request=BookInputSerializer,
+        responses={201: JobOutputSerializer, **errors(400, 402, 403, 404, 409)},
+        parameters=[idempotency_parameter(required=False, what="books")],
+    )
+    def post(self, request: Request, pro_id: int, offering_id: int) -> Response:
+        offering = found(selectors.bookable_offering(pro_id=pro_id, offering_id=offering_id), "No such service.")
+        data = valid(BookInputSerializer, request.data)
+        try:
+            job = offerings.service_book(
+                offering=offering,
+                customer=request_user(request),
+                starts_at=data["starts_at"],
+                card_token=data["card_token"],
+                where=offerings.Where(data["latitude"], data["longitude"], data["place"]),
+                notes=data["notes"],
+                idempotency_key=_idempotency_key(request),
+            )
+        except SlotUnavailable as exc:
+            response = self.handle_exception(exc)
+            response.data["error"]["suggestions"] = [utc_iso(s) for s in exc.suggestions]
+            return response
+        return Response(JobOutputSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)

@@ -3,6 +3,8 @@ from django.urls import path
 from . import api
 
 urlpatterns = [
+    path("pros/<int:pro_id>/services/", api.ProServicesApi.as_view(), name="api-pro-services"),
+    path("pros/<int:pro_id>/services/<int:offering_id>/book/", api.ServiceBookApi.as_view(), name="api-service-book"),
     path("jobs/<int:job_id>/bids/", api.JobBidsApi.as_view(), name="api-job-bids"),
     path("bids/<int:bid_id>/", api.BidDetailApi.as_view(), name="api-bid-detail"),
     path("bids/<int:bid_id>/withdraw/", api.BidWithdrawApi.as_view(), name="api-bid-withdraw"),

@@ -17,13 +17,17 @@ engine (:func:`price_draft`), never from the client.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django import forms
 from django.http import QueryDict
 
+from jobs import forms as jobs_forms
+from jobs.models import Trade
 from marketplace.money import currency_symbol
 from quotes.models import QuoteLine, QuoteOption, QuoteVersion
 from quotes.pricing import Breakdown, Discount, LineItem, PricingError, price
@@ -274,3 +278,57 @@ def figures_json(figures: Breakdown) -> dict[str, Any]:
         "platform_fee": str(figures.platform_fee),
         "payout": str(figures.payout),
     }
+
+
+# --- fixed-price services and booking them ---------------------------------------------------
+
+
+def duration_label(minutes: int) -> str:
+    """90 -> "1 h 30 min", 60 -> "1 h", 45 -> "45 min"."""
+    hours, rest = divmod(minutes, 60)
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part)
+
+
+class ServiceOfferingForm(forms.Form):
+    """A tradesperson's fixed-price service (``quotes.offerings.offering_save``); trades limited to their own."""
+
+    trade = forms.ModelChoiceField(label="Trade", queryset=Trade.objects.none(), empty_label=None)
+    title = forms.CharField(label="Service", max_length=120, widget=forms.TextInput(attrs={"placeholder": "e.g. Boiler service"}))
+    description = forms.CharField(
+        label="What's included",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "e.g. Annual gas boiler service with safety check and certificate"}),
+    )
+    price = jobs_forms.money_field("Price (VAT included)", required=True, minimum="0.01")
+    duration_minutes = forms.TypedChoiceField(
+        label="Takes",
+        coerce=int,
+        choices=[(m, duration_label(m)) for m in (30, 45, 60, 90, 120, 180, 240, 360, 480)],
+        initial=60,
+    )
+    active = forms.BooleanField(label="Customers can book it", required=False, initial=True)
+
+    def __init__(self, *args: Any, trades: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["trade"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = trades if trades is not None else Trade.objects.none()
+
+
+class BookingForm(jobs_forms.PlaceMixin):
+    """Booking a service: where, which free start (ISO 8601, UTC, one of those offered) and the test card."""
+
+    place_required_message = "Choose where the job is: a place from the list, or coordinates."
+
+    starts_at = forms.DateTimeField(label="Time", error_messages={"required": "Choose a time."})
+    notes = forms.CharField(label="Anything they should know", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    card_token = forms.ChoiceField(label="Card")
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, cards: list[tuple[str, str]], **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)
+        super().__init__(*args, **kwargs)
+        field = self.fields["card_token"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = cards

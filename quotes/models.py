@@ -411,3 +411,33 @@ class InvoiceEmail(models.Model):
 
     def __str__(self) -> str:
         return f"Invoice {self.invoice_id} to {self.to}: {self.status}"
+
+
+class ServiceOffering(models.Model):
+    """A fixed-price service a tradesperson publishes ("Boiler service, £85, 1 h") that customers book
+    straight into a free slot of their calendar (``quotes.offerings.service_book``).
+
+    ``price`` is what the customer pays, VAT included at the business's rate when it is VAT registered;
+    booking turns it into a one-line quote priced by the one pricing engine, so the deposit, fee and
+    payout follow the same rules as any accepted quote.
+    """
+
+    pro = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_offerings")
+    trade = models.ForeignKey(Trade, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=120)
+    description = models.TextField(max_length=2000, blank=True)
+    price = money_field(help_text="What the customer pays, VAT included.")
+    duration_minutes = models.PositiveIntegerField(validators=[MinValueValidator(15)])
+    active = models.BooleanField(default=True, help_text="Inactive services are not shown or bookable.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pro", "title"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gt=0), name="offering_price_positive"),
+            models.CheckConstraint(condition=models.Q(duration_minutes__gte=15), name="offering_duration_min"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.pro_id})"

@@ -8,14 +8,18 @@ the job's tradesperson and staff.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from payments.models import Payment, PaymentOperation
-from quotes.models import QuoteAcceptance, QuoteOption, QuoteVersion
+from quotes.models import QuoteAcceptance, QuoteOption, QuoteVersion, ServiceOffering
+from scheduling import selectors as scheduling
 
 
 def _with_options(versions: QuerySet[QuoteVersion]) -> QuerySet[QuoteVersion]:
@@ -84,3 +88,39 @@ def payment_for_job(*, job: Job, viewer: User) -> Payment | None:
 
 def payment_operations(*, payment: Payment) -> QuerySet[PaymentOperation]:
     return PaymentOperation.objects.filter(payment=payment).exclude(status=PaymentOperation.Status.PENDING).order_by("created_at", "id")
+
+
+# --- fixed-price services ------------------------------------------------------------------
+
+
+def offerings_of(*, pro_id: int, include_inactive: bool = False) -> QuerySet[ServiceOffering]:
+    """A tradesperson's fixed-price services (the active ones unless ``include_inactive``: their own page)."""
+    offerings = ServiceOffering.objects.filter(pro_id=pro_id, pro__is_active=True).select_related("trade")
+    return offerings if include_inactive else offerings.filter(active=True)
+
+
+def bookable_offering(*, pro_id: int, offering_id: int) -> ServiceOffering | None:
+    return offerings_of(pro_id=pro_id).filter(pk=offering_id).first()
+
+
+def offering_slots(*, offering: ServiceOffering, per_day: int = 6, days: int = 5) -> list[datetime]:
+    """Free starts (UTC) at which some worker of the business is free for the service, from the calendar's own
+    rule (:func:`scheduling.selectors.next_free_slots`: hours, time off, appointments, travel): at most
+    ``per_day`` on each of the first ``days`` days that have any, so a customer sees a choice of days."""
+    duration = timedelta(minutes=offering.duration_minutes)
+    starts: set[datetime] = set()
+    zones: dict[datetime, str] = {}
+    for worker in scheduling.workers_of(owner_id=offering.pro_id):
+        for start in scheduling.next_free_slots(worker=worker, duration=duration, after=timezone.now(), count=per_day * days * 5):
+            starts.add(start)
+            zones.setdefault(start, worker.time_zone)
+    chosen: list[datetime] = []
+    per: dict[object, int] = {}
+    for start in sorted(starts):
+        day = start.astimezone(ZoneInfo(zones[start])).date()
+        if day not in per and len(per) == days:
+            break
+        if per.get(day, 0) < per_day:
+            per[day] = per.get(day, 0) + 1
+            chosen.append(start)
+    return chosen

@@ -22,16 +22,18 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.serializers import BidOutputSerializer
+from jobs.serializers import BidOutputSerializer, fill_from_place, latitude_field, longitude_field
 from jobs.services import MAX_AMOUNT
 from marketplace.accounts.models import User
 from marketplace.api import money_field, money_out
 from marketplace.cards import luhn_like_numbers
 from marketplace.errors import Refusal, ServiceError
 from payments.models import Payment, PaymentOperation
-from quotes.models import Invoice, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion
+from quotes.models import Invoice, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion, ServiceOffering
 from quotes.pricing import Breakdown, Discount, LineItem, PricingError
 
+from .offerings import offering_deposit
+from .selectors import offering_slots
 from .services import OptionInput, QuoteInput, pricing_error, single_line_quote
 
 NUMBER_MAX_LENGTH = 40
@@ -524,3 +526,41 @@ class AcceptOutputSerializer(serializers.Serializer):
 
 class WebhookOutputSerializer(serializers.Serializer):
     outcome = serializers.CharField(help_text="What the webhook changed, for the gateway's delivery log.")
+
+
+# --- fixed-price services ------------------------------------------------------------------
+
+
+class ServiceOfferingOutputSerializer(serializers.ModelSerializer):
+    """A bookable fixed-price service: the price is what the customer pays (VAT included), the deposit what booking holds."""
+
+    trade: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    price = money_out()
+    deposit = serializers.SerializerMethodField(help_text="Held on the card when booking (the same rule as accepting a quote).")
+    free_starts = serializers.SerializerMethodField(help_text="The next free starts (UTC, ISO 8601) to book at.")
+
+    class Meta:
+        model = ServiceOffering
+        fields = ["id", "pro", "trade", "title", "description", "price", "duration_minutes", "deposit", "free_starts"]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
+    def get_deposit(self, offering: ServiceOffering) -> str:
+        return str(offering_deposit(offering))
+
+    @extend_schema_field(serializers.ListField(child=serializers.DateTimeField()))
+    def get_free_starts(self, offering: ServiceOffering) -> list[str]:
+        return [start.isoformat().replace("+00:00", "Z") for start in offering_slots(offering=offering)]
+
+
+class BookInputSerializer(serializers.Serializer):
+    """Booking a service: a free start, where the job is (coordinates or a known ``place``), and the card token."""
+
+    starts_at = serializers.DateTimeField(help_text="One of the service's free starts (ISO 8601).")
+    latitude = latitude_field(required=False)
+    longitude = longitude_field(required=False)
+    place = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    card_token = CardTokenField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -338,13 +338,16 @@ def quote_accept(
     promo_code: str = "",
     expected_total: Decimal | None = None,
     idempotency_key: str = "",
+    then: Callable[[Job], object] | None = None,
 ) -> QuoteAcceptance:
     """Accept one option of the bid's latest quote version, hold the deposit and award the job.
 
     Idempotent: accepting what is already accepted (same bid, version and option) returns the
     existing acceptance; the deposit is held once. A declined card raises a 402 and leaves the
     job open. ``expected_total``, when given, must equal the server's total (the page the
-    customer saw is not stale); it is a check, never an input.
+    customer saw is not stale); it is a check, never an input. ``then``: more work that must
+    commit with the acceptance or not at all (booking a fixed-price service books its appointment
+    here: a slot taken meanwhile rolls the acceptance back and releases the deposit).
     """
     existing = QuoteAcceptance.objects.filter(job=job).select_related("version", "option").first()
     if existing is not None:
@@ -377,6 +380,8 @@ def quote_accept(
             Bid.objects.filter(pk=bid.pk).update(amount=plan.breakdown.total)
             job_services.job_award(job=job, bid=bid, actor=actor)
             payments.payment_open(acceptance=acceptance, hold=hold, card_token=card_token)
+            if then is not None:
+                then(job)
     except Exception:
         payments.deposit_release_unused(hold)
         raise

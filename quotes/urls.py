@@ -6,7 +6,7 @@ Included before ``jobs.urls`` (marketplace/urls.py): ``accept-quote`` must win o
 
 from django.urls import path
 
-from . import invoices, views
+from . import bookings, invoices, views
 
 urlpatterns = [
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
@@ -20,4 +20,8 @@ urlpatterns = [
     path("leads/<int:job_id>/work/<slug:action>/", views.lead_work, name="lead-work"),
     path("jobs/<int:job_id>/invoice/", invoices.job_invoice, name="job-invoice"),
     path("jobs/<int:job_id>/invoice.pdf", invoices.job_invoice_pdf, name="job-invoice-pdf"),
+    path("services/", bookings.offering_list, name="offering-list"),
+    path("services/<int:offering_id>/edit/", bookings.offering_edit, name="offering-edit"),
+    path("services/<int:offering_id>/active/", bookings.offering_active, name="offering-active"),
+    path("pros/<int:pro_id>/services/<int:offering_id>/book/", bookings.offering_book, name="offering-book"),
 ]

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from jobs import presenters as job_presenters
 from jobs import selectors as job_selectors
 from jobs import services as job_services
 from jobs.models import Bid, Job, Lead
@@ -439,6 +440,9 @@ def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any
         "retry": retry,
         "cancellation": cancellation_preview(job, payment["payment"]),
         "rules": cancellation_rules(),
+        "direct_request_note": job_presenters.direct_request_note(job, job_selectors.business_name(user_id=job.requested_pro_id))
+        if job.requested_pro_id
+        else "",
         **payment,
     }
     return render(request, "jobs/job_detail.html", context, status=status)

@@ -42,8 +42,9 @@ def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:
         insights_urls,
     )
     routes = [str(p.pattern) for urls in url_modules for p in urls.urlpatterns]
-    assert len(routes) == 60  # +2: notification preferences, job timeline; +3: review a job, a pro's reviews, reply
+    assert len(routes) == 62  # +2: notification preferences, job timeline; +3: review a job, a pro's reviews, reply
     # +4: insights (a tradesperson's, the platform's, and their CSV exports); +2: approve the work, report a problem
+    # +2: a pro's fixed-price services, booking one
     for route in routes:
         path = "/api/" + re.sub(r"<int:(\w+)>", r"{\1}", route)
         assert any(p == path for p, _ in documented), f"{path} is not in the schema"

@@ -65,6 +65,8 @@ RULES: dict[str, tuple[str, bool, bool]] = {
     "job.awarded": (V.BOTH, False, True),
     "job.status_changed": (V.BOTH, False, False),
     "job.search_widened": (V.CUSTOMER, False, False),
+    "job.direct_requested": (V.BOTH, True, False),
+    "job.direct_request_opened": (V.BOTH, True, False),
     "job.no_show": (V.BOTH, False, False),
     "lead.offered": (V.TRADESPERSON, True, False),
     "lead.seen": (V.TRADESPERSON, True, False),
@@ -355,6 +357,17 @@ def _status(e: JobTimelineEntry, v: Viewer) -> str:
     return STATUS_TEXT.get(status, f"The job went from {e.data.get('from_status', '?')} to {status}.".replace("_", " "))
 
 
+def _direct_requested(e: JobTimelineEntry, v: Viewer) -> str:
+    if _is_self(e, v):
+        return "The customer asked you for a quote first."
+    return f"{_cap(_customer(v))} asked {_biz(e.data)} for a quote first."
+
+
+def _direct_request_opened(e: JobTimelineEntry, v: Viewer) -> str:
+    why = "declined" if e.data.get("reason") == "declined" else "did not reply in time"
+    return f"{_cap(_pro(e, v))} {why}, so other tradespeople were invited."
+
+
 def _lead_offered(e: JobTimelineEntry, v: Viewer) -> str:
     try:
         where = f" ({float(e.data['distance_km']):.1f} km away)"
@@ -509,6 +522,8 @@ SENTENCES: dict[str, Callable[[JobTimelineEntry, Viewer], str]] = {
     "job.awarded": _job_awarded,
     "job.status_changed": _status,
     "job.search_widened": lambda e, v: f"We widened the search for tradespeople (round {e.data.get('match_round')}).",
+    "job.direct_requested": _direct_requested,
+    "job.direct_request_opened": _direct_request_opened,
     "lead.offered": _lead_offered,
     "lead.seen": lambda e, v: "You opened the lead." if _is_self(e, v) else f"{_biz(e.data)} looked at the job.",
     "lead.withdrawn": lambda e, v: (

@@ -219,7 +219,11 @@
     "job.cancelled": function (d) { setJobStatus(d.status, d.status_label); TL.banner(banner, "This job is cancelled.", "neutral"); refreshPayment(); },
     "job.expired": function (d) { setJobStatus(d.status, d.status_label); TL.banner(banner, "This job expired without an accepted bid.", "neutral"); },
     "job.status_changed": function (d) { setJobStatus(d.status, d.status_label); refreshPayment(); },
-    "job.updated": function (d) { setDetails(d); }
+    "job.updated": function (d) { setDetails(d); },
+    "job.direct_request_opened": function (d) {
+      var note = document.getElementById("direct-request");
+      if (note) { note.textContent = d.note; TL.fresh(note); }
+    }
   };
 
   function resync() {

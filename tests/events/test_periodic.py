@@ -119,4 +119,4 @@ def test_clock_once_prints_one_line_per_task() -> None:
     call_command("clock", "--once", stdout=out)
     lines = out.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == list(PERIODIC_TASKS)
-    assert "jobs.expire_and_widen: expired 0 job(s), widened matching for 0" in lines
+    assert "jobs.expire_and_widen: expired 0 job(s), widened matching (or opened a direct request) for 0" in lines

@@ -80,7 +80,7 @@ def test_every_app_of_ours_names_itself() -> None:
         if ours(config)
         and (
             "verbose_name" not in type(config).__dict__  # not the label capitalised by default
-            or not re.fullmatch(r"[A-Z][A-Za-z0-9 ,()\-]*", config.verbose_name)
+            or not re.fullmatch(r"[A-Z][A-Za-z0-9 ,()\-]*", str(config.verbose_name))
         )
     ]
     assert unnamed == []
@@ -95,6 +95,7 @@ def test_the_admin_index_lists_every_model_by_its_plural(client, django_user_mod
         if f">{escape(capfirst(model._meta.verbose_name_plural))}</a>" not in page
     ]
     assert missing == []
+    assert "TradeLink admin" in page and "Django administration" not in page
     for app_config in {model._meta.app_config for model in admin.site._registry}:
         assert str(escape(app_config.verbose_name)) in page, app_config.label
 

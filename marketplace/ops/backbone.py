@@ -94,7 +94,7 @@ def _figure(name: str, label: str, value: float) -> Figure:
 _lag_cache: dict[str, Any] = {"at": 0.0, "rows": [], "error": ""}
 LAG_UNKNOWN = (
     "Kafka did not answer, so consumer lag is unknown right now. "
-    "The web process's log says why (\"backbone: could not read consumer lag\"); refresh once the broker is back."
+    "The web process's log says why (its line starts “backbone: could not read consumer lag”); refresh once the broker is back."
 )
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from marketplace.accounts.models import User
 from marketplace.events.registry import CONSUMERS
@@ -27,7 +27,7 @@ from tests.reliability.test_backbone_admin import dead_letter_for
 pytestmark = [pytest.mark.browser]
 
 WORD = "Thermostatic" * 5  # 60 characters, no break opportunity
-SIZES = {"1280": {"width": 1280, "height": 900}, "390": {"width": 390, "height": 844}}
+SIZES: dict[str, ViewportSize] = {"1280": {"width": 1280, "height": 900}, "390": {"width": 390, "height": 844}}
 
 
 @pytest.fixture

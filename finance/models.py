@@ -26,7 +26,7 @@ class FinanceLedgerEntry(models.Model):
     class Meta:
         db_table = "quotes_financeledgerentry"  # made by the quotes app before finance had its own
         verbose_name = "finance ledger entry"
-        verbose_name_plural = "Finance"
+        verbose_name_plural = "finance"  # the changelist is the Finance page (finance/admin.py)
 
     def __str__(self) -> str:
         return f"Payment {self.payment_id} ledger"

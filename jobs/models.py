@@ -398,6 +398,10 @@ class TradeActivity(models.Model):
     open_jobs = models.IntegerField(default=0)
     posted_total = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        verbose_name = "trade activity"
+        verbose_name_plural = "trade activities"
+
     def __str__(self) -> str:
         return f"{self.trade_name}: {self.open_jobs} open"
 
@@ -434,6 +438,8 @@ class JobBoardEntry(models.Model):
     class Meta:
         ordering = ["-is_emergency", "-posted_at"]
         indexes = [GinIndex(fields=["search"], name="jobboard_search_gin")]
+        verbose_name = "job board entry"
+        verbose_name_plural = "job board entries"
 
     def __str__(self) -> str:
         return f"#{self.job_id} {self.title}"
@@ -452,6 +458,10 @@ class ProStats(models.Model):
     rating_count = models.PositiveIntegerField(default=0)
     # Booked appointments the tradesperson did not turn up to (job.no_show, side "tradesperson").
     no_shows = models.PositiveIntegerField(default=0, db_default=0)  # db_default: raw upserts (reviews) need not name it
+
+    class Meta:
+        verbose_name = "pro stats"
+        verbose_name_plural = "pro stats"  # one row per tradesperson; "stats" is already plural
 
     def __str__(self) -> str:
         return f"stats of {self.tradesperson_id}"

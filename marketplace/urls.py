@@ -5,6 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from marketplace.accounts.views import RateLimitedLoginView
 from marketplace.ops import backbone, health, metrics
 
+# What staff read at the top of every admin page and in the tab, instead of Django's "Django administration".
+admin.site.site_header = "TradeLink admin"
+admin.site.site_title = "TradeLink admin"
+admin.site.index_title = "Staff pages and records"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

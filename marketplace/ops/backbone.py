@@ -92,6 +92,10 @@ def _figure(name: str, label: str, value: float) -> Figure:
 
 
 _lag_cache: dict[str, Any] = {"at": 0.0, "rows": [], "error": ""}
+LAG_UNKNOWN = (
+    "Kafka did not answer, so consumer lag is unknown right now. "
+    "The web process's log says why (its line starts “backbone: could not read consumer lag”); refresh once the broker is back."
+)
 
 
 def read_lag(*, fresh: bool = False, timeout: float = 3.0) -> tuple[list[tuple[str, str, int, int]], str, float]:
@@ -104,7 +108,8 @@ def read_lag(*, fresh: bool = False, timeout: float = 3.0) -> tuple[list[tuple[s
             _lag_cache.update(rows=consumer_lag(timeout=timeout), error="")
         except Exception as exc:  # the broker being away must not break the page
             log.warning("backbone: could not read consumer lag: %s", exc)
-            _lag_cache.update(rows=[], error=f"Kafka did not answer: {exc}")
+            # A sentence for the page; the exception's text is for the log line above, not for a person.
+            _lag_cache.update(rows=[], error=LAG_UNKNOWN)
         _lag_cache["at"] = time.monotonic()
     return _lag_cache["rows"], _lag_cache["error"], _lag_cache["at"]
 

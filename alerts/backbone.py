@@ -42,7 +42,7 @@ from .services import ESCALATED, RESOLVED, alert_raise, alerts_resolve, plan_web
 log = logging.getLogger(__name__)
 
 Level = BackboneCondition.Level
-_RANK = {Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2}
+_RANK: dict[str, int] = {Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2}
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Thresholds:
 def thresholds(figure: str) -> Thresholds:
     """``BACKBONE_PAGING['FIGURES'][figure]``, checked: each clear level must be below its raise level."""
     conf = settings.BACKBONE_PAGING["FIGURES"][figure]
-    t = Thresholds(tuple(conf["raise"]), tuple(conf["clear"]))  # type: ignore[arg-type]
+    t = Thresholds(tuple(conf["raise"]), tuple(conf["clear"]))
     if not (t.clear_below[0] < t.raise_at[0] <= t.raise_at[1] and t.clear_below[1] < t.raise_at[1]):
         raise ImproperlyConfigured(
             f"BACKBONE_PAGING {figure}: need clear (warning, critical) below raise (warning <= critical), got {conf!r}"

@@ -5,7 +5,8 @@
   and at scrape time the backbone: ``outbox_backlog``, ``outbox_oldest_unpublished_age_seconds``,
   ``dead_letters_pending``, ``dead_letters_recorded_total`` (every dead letter ever: its ``increase()`` is
   DLQ growth), ``outbox_relay_stalled_seconds`` (rows waiting with no publish at all; the figures are
-  ``marketplace/ops/figures.py``, as the paging clock reads them), ``consumer_lag{group,topic,partition}`` (committed offset vs high
+  ``marketplace/ops/figures.py``, as the paging clock reads them), ``readiness_check_up{check}`` (``/readyz``'s checks, 1 or 0),
+  ``consumer_lag{group,topic,partition}`` (committed offset vs high
   watermark, cached for ``METRICS['LAG_CACHE_S']``).  Served on ``/metrics``.
 - relay and each consumer: ``relay_events_published_total`` / ``relay_publish_failures_total`` and
   ``consumer_events_processed_total{consumer}`` (+ duplicates, dead-lettered, retries, batches),
@@ -128,12 +129,29 @@ class BackboneCollector(Collector):
         yield dead
         yield stalled
         yield recorded
+        yield self._readiness()
         lag = GaugeMetricFamily(
             "consumer_lag", "Messages behind the partition's end, per consumer group.", labels=["group", "topic", "partition"]
         )
         for group, topic, partition, behind in self._consumer_lag():
             lag.add_metric([group, topic, str(partition)], float(behind))
         yield lag
+
+    @staticmethod
+    def _readiness() -> GaugeMetricFamily:
+        """``readiness_check_up{check}``: 1 when the dependency answers as ``/readyz`` asks it, 0 when it does not."""
+        # On use: health imports the service checks, which need settings that are not read while this module loads.
+        from .health import CHECKS
+
+        family = GaugeMetricFamily("readiness_check_up", "Whether each /readyz dependency answers (1) or not (0).", labels=["check"])
+        for name, check in CHECKS.items():
+            try:
+                check()
+            except Exception:  # any failure means "not ready", as on /readyz
+                family.add_metric([name], 0.0)
+            else:
+                family.add_metric([name], 1.0)
+        return family
 
     def _consumer_lag(self) -> list[tuple[str, str, int, int]]:
         with self._lock:

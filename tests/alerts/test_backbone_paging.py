@@ -217,3 +217,28 @@ def test_consumer_lag_pages_per_group_and_resolves_when_it_catches_up(broker, cu
     jobs_board.refresh_from_db()
     assert jobs_board.status == "resolved"
     assert BackboneCondition.objects.get(name="consumer_lag:jobs-board").level == "ok"
+
+
+def test_lag_conditions_are_left_alone_while_kafka_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paging, "read_lag", lambda fresh=False: ([("matching", "marketplace.jobs", 0, 500)], "", 0.0))
+    with paging_settings(), override_settings(BACKBONE_PAGING={"FOR_S": 0, "DEAD_LETTER_WINDOW_S": 600, "FIGURES": FIGURES}):
+        assert backbone_check()["raised"] == 1
+        monkeypatch.setattr(paging, "read_lag", lambda fresh=False: ([], "Kafka did not answer: timed out", 0.0))
+        assert backbone_check() == {"raised": 0, "escalated": 0, "resolved": 0}
+    condition = BackboneCondition.objects.get(name="consumer_lag:matching")
+    assert condition.level == "warning" and condition.alert is not None and condition.alert.status == "open"
+
+
+def test_the_clock_pages_and_the_admin_shows_the_conditions(customer, no_lag, admin_client) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with at(T0 - timedelta(hours=1)):
+        post_job(customer)
+    out = StringIO()
+    with paging_settings(), override_settings(BACKBONE_PAGING={"FOR_S": 0, "DEAD_LETTER_WINDOW_S": 600, "FIGURES": FIGURES}), at(T0):
+        call_command("clock", "--once", stdout=out)
+    assert "backbone paging: raised 1, escalated 0, resolved 0 alert(s)" in out.getvalue()
+    page = admin_client.get("/admin/alerts/backbonecondition/")
+    assert page.status_code == 200 and "outbox_age" in page.content.decode()

@@ -81,10 +81,9 @@ class Reading:
     value: float
 
 
-def readings(*, now: datetime, fresh_lag: bool = False) -> list[Reading]:
-    """Every paged figure now; no lag readings when Kafka did not answer."""
+def readings(*, now: datetime, box: figures.Outbox, fresh_lag: bool = False) -> list[Reading]:
+    """Every paged figure now (``box``: the outbox read at ``now``); no lag readings when Kafka did not answer."""
     window = settings.BACKBONE_PAGING["DEAD_LETTER_WINDOW_S"]
-    box = figures.outbox(now)
     found = [
         Reading("outbox_age", "OUTBOX_AGE_S", box.oldest_age_s),
         Reading("relay_stalled", "RELAY_STALLED_S", box.stalled_s),
@@ -195,10 +194,9 @@ def backbone_check(*, now: datetime | None = None, fresh_lag: bool = False) -> d
     """
     now = now or timezone.now()
     counts = {"raised": 0, "escalated": 0, "resolved": 0}
-    found = readings(now=now, fresh_lag=fresh_lag)
-    waiting = figures.outbox(now).backlog if any(r.name == "relay_stalled" and r.value for r in found) else 0
-    for reading in found:
-        happened = _judge_one(reading, now=now, waiting=waiting)
+    box = figures.outbox(now)
+    for reading in readings(now=now, box=box, fresh_lag=fresh_lag):
+        happened = _judge_one(reading, now=now, waiting=box.backlog)
         if happened:
             counts[happened] += 1
     return counts

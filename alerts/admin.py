@@ -184,3 +184,4 @@ class BackboneConditionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "level", "value", "breached_since", "alert", "checked_at")
     list_filter = ("level",)
     search_fields = ("name",)
+    ordering = ("name",)

@@ -26,9 +26,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_backbone_alert_reads_well_in_the_inbox_on_a_desktop_and_a_phone(
     live_server,
-    browser: Browser,
+    browser: Browser,  # noqa: F811 - the fixture imported above
     customer,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(paging, "read_lag", lambda fresh=False: ([("matching", "marketplace.jobs", 0, 1500)], "", 0.0))
     post_job(customer, title="Leaking tap")

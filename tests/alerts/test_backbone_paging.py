@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
@@ -20,6 +22,8 @@ from alerts import backbone as paging
 from alerts.backbone import backbone_check, thresholds
 from alerts.models import Alert, AlertDelivery, BackboneCondition
 from marketplace.events.models import DeadLetter, OutboxEvent
+from marketplace.events.registry import get_consumer
+from marketplace.events.runner import ConsumerRunner
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.factories import post_job
 
@@ -197,9 +201,6 @@ def test_clear_levels_must_be_below_raise_levels() -> None:
 
 
 def test_consumer_lag_pages_per_group_and_resolves_when_it_catches_up(broker, customer) -> None:
-    from marketplace.events.registry import get_consumer
-    from marketplace.events.runner import ConsumerRunner
-
     post_job(customer)
     relay_all()  # on Kafka, consumed by nobody yet: every group reading marketplace.jobs is behind
     with paging_settings(), override_settings(BACKBONE_PAGING={"FOR_S": 0, "DEAD_LETTER_WINDOW_S": 600, "FIGURES": FIGURES}):
@@ -230,10 +231,6 @@ def test_lag_conditions_are_left_alone_while_kafka_does_not_answer(monkeypatch: 
 
 
 def test_the_clock_pages_and_the_admin_shows_the_conditions(customer, no_lag, admin_client) -> None:
-    from io import StringIO
-
-    from django.core.management import call_command
-
     with at(T0 - timedelta(hours=1)):
         post_job(customer)
     out = StringIO()

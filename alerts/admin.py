@@ -21,7 +21,7 @@ from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 
 from . import dispute_admin, services  # noqa: F401 (dispute_admin registers the Dispute admin)
-from .models import Alert, AlertDelivery, CancellationMark
+from .models import Alert, AlertDelivery, BackboneCondition, CancellationMark
 
 SEVERITY_COLOURS: dict[str, str] = {Alert.Severity.INFO: "#2b6cb0", Alert.Severity.WARNING: "#b7791f", Alert.Severity.CRITICAL: "#c53030"}
 
@@ -175,3 +175,13 @@ class AlertDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class CancellationMarkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("job_id", "occurred_at")
     date_hierarchy = "occurred_at"
+
+
+@admin.register(BackboneCondition)
+class BackboneConditionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What the clock's backbone paging last saw per condition (alerts/backbone.py); read-only, the figures decide."""
+
+    list_display = ("name", "level", "value", "breached_since", "alert", "checked_at")
+    list_filter = ("level",)
+    search_fields = ("name",)
+    ordering = ("name",)

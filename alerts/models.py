@@ -8,6 +8,9 @@ acknowledgements); the natural keys make the replay add nothing.
 ``AlertDelivery`` is one send of an alert to the incoming webhook, written in the alert's
 transaction and sent after the commit (retried with backoff by the clock).
 
+``BackboneCondition`` is the clock's memory of each backbone figure it pages on (``alerts/backbone.py``):
+its level, since when it has been at a raise level, and its open alert.
+
 ``CancellationMark`` is the consumer's read model for the cancellation-flood rule (one row per
 cancelled job with its time); ``reset()`` empties it before a rebuild.
 """
@@ -25,6 +28,7 @@ class Alert(models.Model):
         RUNNING_LATE = "running_late", "Tradesperson running late"
         FIRST_JOB = "first_job", "New customer's first job"
         CANCELLATION_FLOOD = "cancellation_flood", "Flood of cancellations"
+        BACKBONE = "backbone", "Event backbone"
 
     class Severity(models.TextChoices):
         INFO = "info", "Info"
@@ -101,3 +105,27 @@ class CancellationMark(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.job_id} cancelled at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class BackboneCondition(models.Model):
+    """One paged backbone figure (``outbox_age``, ``consumer_lag:<group>``, ...): the clock's state between ticks.
+
+    ``level`` moves up once the figure has stayed at a raise level since ``breached_since`` for
+    ``BACKBONE_PAGING['FOR_S']`` and down only below the lower clear level; ``alert`` is the one alert
+    of the current episode (none while ``ok``).  Written only by ``alerts/backbone.py``.
+    """
+
+    class Level(models.TextChoices):
+        OK = "ok", "OK"
+        WARNING = "warning", "Warning"
+        CRITICAL = "critical", "Critical"
+
+    name = models.CharField(max_length=150, primary_key=True)
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.OK)
+    value = models.FloatField(default=0)
+    breached_since = models.DateTimeField(null=True, blank=True, help_text="First check at a raise level above the current level.")
+    alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.level} ({self.value:g})"

@@ -57,6 +57,27 @@ def _severe_enough(severity: str) -> bool:
     return SEVERITY_ORDER.index(Alert.Severity(severity)) >= SEVERITY_ORDER.index(minimum)
 
 
+# The webhook hears of an alert once per channel: raised, and for an alert the system resolves (the
+# backbone's), escalated to critical and resolved.  ``webhook.payload`` words each differently.
+RAISED, ESCALATED, RESOLVED = "webhook", "webhook-escalated", "webhook-resolved"
+
+
+def plan_webhook(alert: Alert, *, channel: str = RAISED) -> bool:
+    """In the caller's transaction: plan one delivery of ``alert`` on ``channel``, sent after the commit.
+
+    Nothing when no webhook is configured, the alert is below ``WEBHOOK_MIN_SEVERITY`` or that
+    channel was planned already.  Returns whether a delivery was planned.
+    """
+    url = conf()["WEBHOOK_URL"]
+    if not url or not _severe_enough(alert.severity):
+        return False
+    delivery, created = AlertDelivery.objects.get_or_create(alert=alert, channel=channel, defaults={"url": url})
+    if created:
+        delivery_id = delivery.pk
+        transaction.on_commit(lambda: deliveries_send(delivery_ids=[delivery_id]))
+    return created
+
+
 def alert_raise(
     *,
     kind: str,
@@ -94,11 +115,7 @@ def alert_raise(
         )
         if not created:
             return None
-        url = conf()["WEBHOOK_URL"]
-        if url and _severe_enough(severity):
-            delivery = AlertDelivery.objects.create(alert=alert, url=url)
-            delivery_id = delivery.pk
-            transaction.on_commit(lambda: deliveries_send(delivery_ids=[delivery_id]))
+        plan_webhook(alert, channel=RAISED)
         push.send_plain_on_commit(
             STAFF_ALERTS_STREAM,
             "alert.raised",
@@ -261,7 +278,7 @@ def deliveries_send(*, delivery_ids: Iterable[int]) -> int:
     return deliveries.send_due(
         AlertDelivery,
         delivery_ids,
-        send=lambda d: webhook.post(d.url, webhook.payload(d.alert), timeout=c["WEBHOOK_TIMEOUT_S"]),
+        send=lambda d: webhook.post(d.url, webhook.payload(d.alert, channel=d.channel), timeout=c["WEBHOOK_TIMEOUT_S"]),
         policy=deliveries.RetryPolicy(max_attempts=c["WEBHOOK_MAX_ATTEMPTS"], retry_base_s=c["WEBHOOK_RETRY_BASE_S"]),
         describe=lambda d: f"staff alert {d.alert_id}: webhook",
         related=("alert",),

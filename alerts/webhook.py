@@ -38,9 +38,14 @@ def admin_url(alert: Alert) -> str:
     return site_url(reverse("admin:alerts_alert_change", args=[alert.pk]))
 
 
-def payload(alert: Alert) -> dict[str, Any]:
-    """The message for ``alert`` (pure)."""
+def payload(alert: Alert, *, channel: str = "webhook") -> dict[str, Any]:
+    """The message for ``alert`` (pure); ``channel`` says which moment: raised, escalated or resolved."""
     icon = SEVERITY_ICONS.get(alert.severity, "")
+    title = alert.title
+    if channel == "webhook-escalated":
+        title = f"Now critical: {title}"
+    elif channel == "webhook-resolved":
+        icon, title = ":white_check_mark:", f"Resolved: {title}"
     link = admin_url(alert)
     facts: list[str] = []
     customer = alert.context.get("customer")
@@ -53,12 +58,14 @@ def payload(alert: Alert) -> dict[str, Any]:
         )
     if alert.context.get("amount"):
         facts.append(f"Amount: {format_money(alert.context['amount'])}")
-    text = f"{icon} [{alert.get_severity_display()}] {alert.title}\n{alert.body}".strip()
+    if channel == "webhook-resolved" and alert.resolution:
+        facts.append(alert.resolution)
+    text = f"{icon} [{alert.get_severity_display()}] {title}\n{alert.body}".strip()
     if facts:
         text += "\n" + "\n".join(facts)
     text += f"\n{link}"
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} *{alert.title}*\n{alert.body}".strip()}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} *{title}*\n{alert.body}".strip()}},
     ]
     if facts:
         blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": fact} for fact in facts]})

@@ -508,6 +508,42 @@ BACKBONE_ALERTS: dict[str, tuple[float, float]] = {
     "OUTBOX_AGE_S": (env_int("ALERT_BACKLOG_AGE_AMBER_S", 30), env_int("ALERT_BACKLOG_AGE_RED_S", 300)),  # oldest unpublished
     "DEAD_LETTERS": (env_int("ALERT_DEAD_LETTERS_AMBER", 1), env_int("ALERT_DEAD_LETTERS_RED", 10)),  # pending
 }
+
+
+# Paging on the backbone (alerts/backbone.py, run by the clock): per figure, a staff alert is raised at
+# a level (warning, critical) once the figure has stayed at or above it for FOR_S, and resolved only when
+# it falls below the clear level, lower than the raise level (hysteresis: a figure hovering around a
+# threshold pages once).  Each pair is "warning,critical"; the webhook hears of raise, escalation, resolve.
+def env_pair(name: str, default: tuple[int, int]) -> tuple[float, float]:
+    parts = env_list(name, f"{default[0]},{default[1]}")
+    if len(parts) != 2:
+        raise ImproperlyConfigured(f"{name} must be two numbers, warning,critical; got {parts!r}")
+    try:
+        return float(parts[0]), float(parts[1])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be two numbers, warning,critical; got {parts!r}") from exc
+
+
+BACKBONE_PAGING: dict[str, Any] = {
+    "FOR_S": env_int("PAGE_BACKBONE_FOR_S", 120),  # a figure must stay at a raise level this long before it pages
+    "DEAD_LETTER_WINDOW_S": env_int("PAGE_DEAD_LETTER_WINDOW_S", 900),  # dead-letter growth: new ones in this window
+    "FIGURES": {
+        # messages behind, per consumer group (one alert per group)
+        "CONSUMER_LAG": {"raise": env_pair("PAGE_LAG_RAISE", (1000, 10000)), "clear": env_pair("PAGE_LAG_CLEAR", (200, 2000))},
+        # seconds the oldest unpublished outbox row has waited
+        "OUTBOX_AGE_S": {"raise": env_pair("PAGE_OUTBOX_AGE_RAISE_S", (60, 300)), "clear": env_pair("PAGE_OUTBOX_AGE_CLEAR_S", (15, 60))},
+        # dead letters recorded in the last DEAD_LETTER_WINDOW_S
+        "DEAD_LETTER_GROWTH": {
+            "raise": env_pair("PAGE_DEAD_LETTERS_RAISE", (5, 50)),
+            "clear": env_pair("PAGE_DEAD_LETTERS_CLEAR", (1, 10)),
+        },
+        # seconds rows have waited while the relay published nothing at all
+        "RELAY_STALLED_S": {
+            "raise": env_pair("PAGE_RELAY_STALLED_RAISE_S", (60, 300)),
+            "clear": env_pair("PAGE_RELAY_STALLED_CLEAR_S", (5, 5)),
+        },
+    },
+}
 # --- Notifications: email and SMS channels (marketplace/notifications) ---------------------
 # Development prints mail to the console; tests use locmem (pytest-django); production sets SMTP.
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

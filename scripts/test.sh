@@ -9,6 +9,14 @@ cd "$ROOT"
 
 ensure_venv requirements-dev.txt
 ensure_apt chromium fonts-dejavu-core
+# promtool (tests/ops/test_prometheus_rules.py checks ops/prometheus/) ships only in Debian's prometheus
+# package; the Prometheus server that comes with it is not wanted here, so it is stopped and disabled once.
+if ! dpkg -s prometheus >/dev/null 2>&1; then
+  ensure_apt prometheus
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+fi
 ensure_local_services
 
 log "ruff"

@@ -4,7 +4,9 @@ Each figure is judged against ``settings.BACKBONE_ALERTS`` ((amber at, red at) p
 green below amber, amber from it, red from the red threshold.  The same figures are on
 ``/metrics`` for Prometheus (marketplace/ops/metrics.py); this page is for a person, with
 a replay action for dead letters (``marketplace.events.replay.redrive``: re-apply with the
-consumer's current code, after a fix).
+consumer's current code, after a fix).  Nobody has to watch it: the clock pages staff on the
+same figures (``alerts/backbone.py``, thresholds in ``settings.BACKBONE_PAGING``), and
+``ops/prometheus/rules.yml`` does the same for Alertmanager.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 - web (Daphne): ``http_request_duration_seconds{method,route,status}`` (``route`` is the URL
   pattern, never the raw path, so ids do not explode the label space), ``websocket_connections``,
   and at scrape time the backbone: ``outbox_backlog``, ``outbox_oldest_unpublished_age_seconds``,
-  ``dead_letters_pending``, ``consumer_lag{group,topic,partition}`` (committed offset vs high
+  ``dead_letters_pending``, ``dead_letters_recorded_total`` (every dead letter ever: its ``increase()`` is
+  DLQ growth), ``outbox_relay_stalled_seconds`` (rows waiting with no publish at all; the figures are
+  ``marketplace/ops/figures.py``, as the paging clock reads them), ``readiness_check_up{check}`` (``/readyz``'s checks, 1 or 0),
+  ``consumer_lag{group,topic,partition}`` (committed offset vs high
   watermark, cached for ``METRICS['LAG_CACHE_S']``).  Served on ``/metrics``.
 - relay and each consumer: ``relay_events_published_total`` / ``relay_publish_failures_total`` and
   ``consumer_events_processed_total{consumer}`` (+ duplicates, dead-lettered, retries, batches),
@@ -95,9 +98,17 @@ class BackboneCollector(Collector):
 
         from marketplace.events.models import DeadLetter
 
+        from . import figures
+
         backlog = GaugeMetricFamily("outbox_backlog", "Outbox rows not yet published.")
         age = GaugeMetricFamily("outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox row (0 when empty).")
         dead = GaugeMetricFamily("dead_letters_pending", "Dead letters not yet re-driven or dismissed.")
+        stalled = GaugeMetricFamily(
+            "outbox_relay_stalled_seconds", "How long unpublished rows have waited with no publish at all (0: none wait, or it publishes)."
+        )
+        recorded = CounterMetricFamily(
+            "dead_letters_recorded", "Dead letters ever recorded (re-driven ones included): its increase is DLQ growth."
+        )
         try:
             with connection.cursor() as cursor:
                 # created_at comes from the writing process's clock, now() from the database's: clamp a skew at 0.
@@ -109,17 +120,38 @@ class BackboneCollector(Collector):
             backlog.add_metric([], float(count))
             age.add_metric([], float(oldest))
             dead.add_metric([], float(DeadLetter.objects.filter(status=DeadLetter.Status.PENDING).count()))
+            stalled.add_metric([], figures.outbox().stalled_s)
+            recorded.add_metric([], float(figures.dead_letters_recorded()))
         except DatabaseError:
             log.warning("metrics: database unavailable for backbone metrics")
         yield backlog
         yield age
         yield dead
+        yield stalled
+        yield recorded
+        yield self._readiness()
         lag = GaugeMetricFamily(
             "consumer_lag", "Messages behind the partition's end, per consumer group.", labels=["group", "topic", "partition"]
         )
         for group, topic, partition, behind in self._consumer_lag():
             lag.add_metric([group, topic, str(partition)], float(behind))
         yield lag
+
+    @staticmethod
+    def _readiness() -> GaugeMetricFamily:
+        """``readiness_check_up{check}``: 1 when the dependency answers as ``/readyz`` asks it, 0 when it does not."""
+        # On use: health imports the service checks, which need settings that are not read while this module loads.
+        from .health import CHECKS
+
+        family = GaugeMetricFamily("readiness_check_up", "Whether each /readyz dependency answers (1) or not (0).", labels=["check"])
+        for name, check in CHECKS.items():
+            try:
+                check()
+            except Exception:  # any failure means "not ready", as on /readyz
+                family.add_metric([name], 0.0)
+            else:
+                family.add_metric([name], 1.0)
+        return family
 
     def _consumer_lag(self) -> list[tuple[str, str, int, int]]:
         with self._lock:

@@ -118,7 +118,8 @@ class OutboxRelay:
         Returns (acknowledged ids, {id: error} for the failed ones).
         """
         acks = self.producer.send(
-            [OutgoingMessage(kafka_topic(row.topic), row.key.encode(), row.message_value(), row.headers()) for row in rows]
+            [OutgoingMessage(kafka_topic(row.topic), row.key.encode(), row.message_value(), row.headers()) for row in rows],
+            while_waiting=self.heartbeat.touch,
         )
         acked = [rows[index].id for index in acks.delivered]
         failed = {rows[index].id: error for index, error in acks.failed.items()}

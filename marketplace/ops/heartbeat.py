@@ -72,6 +72,14 @@ class Heartbeat:
         self._written_at = now
         self._written_status = status
 
+    def touch(self) -> None:
+        """Still going round, in a bounded wait (for the broker's acknowledgements): the status stays.
+
+        Only once the loop has beaten: a one-off use outside the loop (``outbox_relay --once``) writes nothing.
+        """
+        if self._written_status:
+            self.beat(self.status, **self.detail)
+
     def _write(self) -> None:
         record = {
             "name": self.name,

@@ -20,7 +20,8 @@ RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
 
-ENV DJANGO_DEBUG=0
+ENV DJANGO_DEBUG=0 \
+    HEALTH_DIR=/tmp/marketplace-health
 
 # Settings refuse to load without a secret key when DEBUG is off. collectstatic needs
 # no real one (it touches neither the database nor any service), so a throwaway value
@@ -35,7 +36,8 @@ USER app
 
 EXPOSE 8000
 
-# No HEALTHCHECK here: relay and consumers run this same image and listen on no port,
-# and in production "/" over plain http is redirected to https (SECURE_SSL_REDIRECT).
-# compose.yaml gives the web service its own health check.
+# No HEALTHCHECK here: each process of this one image is probed differently. compose.yaml gives each
+# service its own: web GETs /readyz; relay, clock, payments executor and consumers run
+# `python -m marketplace.ops.probe NAME`, which reads the heartbeat file their loop writes in $HEALTH_DIR
+# (under /tmp: writable by the app user, and an emptyDir under a read-only root filesystem in Kubernetes).
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "--access-log", "/dev/null", "marketplace.asgi:application"]

@@ -46,17 +46,17 @@ def check_database() -> None:
         raise
 
 
-def check_redis() -> None:
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+def check_redis(timeout: float = 2) -> None:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         client.ping()
     finally:
         client.close()
 
 
-def check_kafka() -> None:
+def check_kafka(timeout: float = 3) -> None:
     admin = make_admin()
-    admin.list_topics(timeout=3)
+    admin.list_topics(timeout=timeout)
 
 
 def _wait(name: str, check: Callable[[], None], timeout: float, hint: str) -> None:

@@ -501,6 +501,21 @@ METRICS: dict[str, Any] = {
     "TOKEN": env("METRICS_TOKEN", ""),
     "LAG_CACHE_S": float(env("METRICS_LAG_CACHE_S", "10")),
 }
+# Health (marketplace/ops/health.py, heartbeat.py, probe.py): /readyz answers for the database only; the relay,
+# consumers, payments executor and clock write a heartbeat file that `python -m marketplace.ops.probe NAME` reads.
+HEALTH: dict[str, Any] = {
+    # Where the heartbeat files go (the probe reads $HEALTH_DIR, with the same default).
+    "DIR": env("HEALTH_DIR", str(BASE_DIR / "var" / "health")),
+    # A heartbeat older than this means the loop is stuck.  Above the longest wait of a live loop: the relay's
+    # delivery reports (15 s message timeout) plus its 10 s backoff.
+    "STALE_AFTER_S": float(env("HEALTH_STALE_AFTER_S", "60")),
+    "BEAT_EVERY_S": float(env("HEALTH_BEAT_EVERY_S", "1")),
+    # A consumer out of its group this long while the broker answers is "lost-group" (its probe fails):
+    # two session timeouts, so an ordinary rebalance or a restart of the group coordinator never trips it.
+    "GROUP_LOST_AFTER_S": float(env("HEALTH_GROUP_LOST_AFTER_S", str(2 * KAFKA["SESSION_TIMEOUT_MS"] / 1000))),
+    # Each informational check of /healthz/deps (Redis, Kafka) gives up after this long.
+    "DEPENDENCY_TIMEOUT_S": float(env("HEALTH_DEPENDENCY_TIMEOUT_S", "2")),
+}
 # Alert thresholds shown on /admin/backbone/ (marketplace/ops/backbone.py): (amber at, red at).
 BACKBONE_ALERTS: dict[str, tuple[float, float]] = {
     "CONSUMER_LAG": (env_int("ALERT_LAG_AMBER", 100), env_int("ALERT_LAG_RED", 1000)),  # messages behind, per group

@@ -13,6 +13,7 @@ admin.site.index_title = "Staff pages and records"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("healthz/deps", health.dependencies, name="healthz-deps"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("alerts.urls")),  # /admin/customer360/<id>/ (before the admin catch-all)
     path("admin/backbone/", backbone.backbone_view, name="admin-backbone"),  # before the admin catch-all

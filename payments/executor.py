@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ from prometheus_client.registry import Collector
 
 # The relay's connection string for a LISTEN connection outside Django's pool (one definition of it).
 from marketplace.events.relay import _libpq_dsn
+from marketplace.ops.heartbeat import Heartbeat
 
 from . import services
 from .gateway import GatewayRequestError, GatewayResult, GatewayUnavailable
@@ -167,6 +169,10 @@ class PaymentsExecutor:
 
     def __init__(self, *, concurrency: int | None = None) -> None:
         self.concurrency = concurrency or settings.PAYMENTS["EXECUTOR_CONCURRENCY"]
+        # Liveness: the main loop beats for the workers, and only while each of them went round recently
+        # (a worker stuck in a gateway call past every timeout makes the probe fail).
+        self.heartbeat = Heartbeat("payments-executor")
+        self._worker_seen: dict[int, float] = {}
         self.poll_s = float(settings.PAYMENTS["EXECUTOR_POLL_S"])
         self.stop_event = threading.Event()
         self.wake = threading.Condition()
@@ -176,9 +182,10 @@ class PaymentsExecutor:
         with self.wake:
             self.wake.notify_all()
 
-    def _worker(self) -> None:
+    def _worker(self, index: int = 0) -> None:
         try:
             while not self.stop_event.is_set():
+                self._worker_seen[index] = time.monotonic()
                 try:
                     op = claim()
                     if op is not None:
@@ -202,7 +209,9 @@ class PaymentsExecutor:
 
     def run(self) -> None:
         """Run until ``stop_event`` is set; a call in flight finishes and is recorded before its worker stops."""
-        workers = [threading.Thread(target=self._worker, name=f"payments-executor-{i}") for i in range(self.concurrency)]
+        self.heartbeat.beat("starting")
+        self._worker_seen = dict.fromkeys(range(self.concurrency), time.monotonic())
+        workers = [threading.Thread(target=self._worker, args=(i,), name=f"payments-executor-{i}") for i in range(self.concurrency)]
         for worker in workers:
             worker.start()
         log.info("payments executor: %d workers", self.concurrency)
@@ -211,11 +220,22 @@ class PaymentsExecutor:
                 with psycopg.connect(_libpq_dsn(), autocommit=True) as listen_conn:
                     listen_conn.execute(f"LISTEN {services.WAKE_CHANNEL}")
                     while not self.stop_event.is_set():
+                        self._beat()
                         for _ in listen_conn.notifies(timeout=self.poll_s, stop_after=1):
                             self._notify_workers()
             except psycopg.OperationalError as exc:
                 log.error("payments executor: LISTEN connection lost (%s); reconnecting in 2 s", exc)
+                self.heartbeat.beat("degraded", reason="database unreachable; reconnecting")
                 self.stop_event.wait(2)
         self._notify_workers()
         for worker in workers:
             worker.join()
+        self.heartbeat.remove()
+
+    def _beat(self) -> None:
+        oldest = min(self._worker_seen.values(), default=time.monotonic())
+        idle_for = time.monotonic() - oldest
+        if idle_for > self.heartbeat.stale_after:
+            self.heartbeat.beat("stuck", reason=f"a worker has not gone round for {idle_for:.0f} s")
+        else:
+            self.heartbeat.beat("ok", workers=self.concurrency)

@@ -65,6 +65,14 @@ def _isolated_channel_layer() -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _own_heartbeat_dir() -> None:
+    # Consumer runners and relays under test write heartbeat files (marketplace/ops/heartbeat.py): into a directory
+    # of this run's own (children inherit it through HEALTH_DIR), never over a dev stack's in var/health.
+    directory = ARTIFACTS / f"health-{os.getpid()}"
+    settings.HEALTH["DIR"] = os.environ["HEALTH_DIR"] = str(directory)
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _generous_rate_limits() -> None:
     # Fixtures post many jobs and bids per user within seconds; tests/test_rate_limits.py sets real limits itself.
     # A namespace of our own keeps counters from other runs (or a dev stack) on the same Redis out.

@@ -53,7 +53,7 @@ def test_compose_uses_the_development_kafka_version_with_production_replication(
 def test_compose_checks_web_health_serves_metrics_and_keeps_media_on_a_volume() -> None:
     compose = _compose()
     services = compose["services"]
-    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])  # the database only, so a Kafka outage keeps it in
     for name in ("relay", "payments-executor", *(f"consumer-{n}" for n in CONSUMERS)):
         assert services[name]["environment"]["METRICS_PORT"]
         assert "media:/app/var/media" in services[name]["volumes"]
@@ -66,3 +66,14 @@ def test_compose_fetch_and_group_settings_are_the_development_defaults() -> None
     app = _compose()["services"]["web"]["environment"]
     assert int(app["KAFKA_FETCH_WAIT_MAX_MS"]) == settings.KAFKA["FETCH_WAIT_MAX_MS"]
     assert int(app["KAFKA_SESSION_TIMEOUT_MS"]) == 45000
+
+
+def test_compose_probes_the_liveness_of_every_long_running_process() -> None:
+    """Each loop's heartbeat (marketplace/ops/heartbeat.py) is read by the probe under the name the process writes."""
+    services = _compose()["services"]
+    expected = {"relay": "relay", "clock": "clock", "payments-executor": "payments-executor"}
+    expected.update({f"consumer-{name}": "consumer-*" for name in CONSUMERS})  # one consumer per container
+    for service, name in expected.items():
+        test = services[service]["healthcheck"]["test"]
+        assert test == ["CMD", "python", "-m", "marketplace.ops.probe", name], service
+        assert services[service]["environment"]["HEALTH_DIR"]

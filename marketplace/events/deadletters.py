@@ -28,6 +28,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from confluent_kafka import Message, Producer
@@ -139,7 +140,9 @@ class DeadLetters:
         )
         return PendingDeadLetter(self.spec.dlq_for(topic), message, error, f"{type(exc).__qualname__}")
 
-    def publish(self, pending: list[PendingDeadLetter], stop_event: threading.Event) -> bool:
+    def publish(
+        self, pending: list[PendingDeadLetter], stop_event: threading.Event, *, while_waiting: Callable[[], None] | None = None
+    ) -> bool:
         """Produce dead letters (after the DB commit) and wait until the broker has them all.
 
         Retries with backoff until it does; returns False if ``stop_event`` was set while waiting to retry.
@@ -156,6 +159,8 @@ class DeadLetters:
             # The next pass produces every pending dead letter again, so a fresh producer loses nothing;
             # one the old one still delivers is a harmless duplicate.
             self.producer.replace()
+            if while_waiting is not None:
+                while_waiting()  # the runner's heartbeat: waiting for the broker is not being stuck
             if stop_event.wait(delay):
                 return False
             delay = min(delay * 2, self.policy.backoff_max)

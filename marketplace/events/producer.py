@@ -85,13 +85,21 @@ class Acks:
                 self.failed.setdefault(index, error)
 
 
-def send_and_wait(producer: Producer, messages: Sequence[OutgoingMessage], *, timeout: float | None = None, shared: bool = False) -> Acks:
+def send_and_wait(
+    producer: Producer,
+    messages: Sequence[OutgoingMessage],
+    *,
+    timeout: float | None = None,
+    shared: bool = False,
+    while_waiting: Callable[[], None] | None = None,
+) -> Acks:
     """Produce ``messages`` in order and wait for their delivery reports; a Kafka error is returned, not raised.
 
     ``timeout`` (seconds) bounds the wait; without it the wait ends when every message is reported, which
     ``message.timeout.ms`` guarantees.  ``shared``: other threads produce with this producer too (the web
     process's ping producer), so wait by polling; a flush would also wait for their messages.  An owned
-    producer waits by flushing, which sends at once instead of after ``linger.ms``.
+    producer waits by flushing, which sends at once instead of after ``linger.ms``.  ``while_waiting`` is
+    called after each step of the wait (a heartbeat: waiting for the broker is not being stuck).
     """
     acks = Acks(total=len(messages))
     try:
@@ -105,6 +113,8 @@ def send_and_wait(producer: Producer, messages: Sequence[OutgoingMessage], *, ti
                 producer.poll(SHARED_POLL_STEP_S)
             else:
                 producer.flush(FLUSH_STEP_S if left is None else min(FLUSH_STEP_S, left))
+            if while_waiting is not None and acks.unreported:
+                while_waiting()
     except KafkaException as exc:  # fatal, e.g. the cluster no longer knows this idempotent producer
         acks.raised = exc
         acks._fail_unreported(str(exc))
@@ -139,8 +149,10 @@ class AcknowledgedProducer:
         self.producer = producer or make_producer(client_suffix, **overrides)
         self.owned = producer is None
 
-    def send(self, messages: Sequence[OutgoingMessage], *, timeout: float | None = None) -> Acks:
-        return send_and_wait(self.producer, messages, timeout=timeout)
+    def send(
+        self, messages: Sequence[OutgoingMessage], *, timeout: float | None = None, while_waiting: Callable[[], None] | None = None
+    ) -> Acks:
+        return send_and_wait(self.producer, messages, timeout=timeout, while_waiting=while_waiting)
 
     def replace(self) -> None:
         """Start over with a fresh producer (a new producer id), if this one is ours; see the module docstring."""

@@ -9,6 +9,11 @@ delivery report, then marks the acknowledged rows published.  A crash between th
 re-sends those rows next time: consumers absorb the duplicates (inbox).
 A broker outage leaves rows unpublished; they go out, in order, when it returns.
 
+Liveness (``marketplace/ops/heartbeat.py``): every pass of the loop beats the ``relay`` heartbeat,
+``ok`` (leading or standing by) or ``degraded`` (the broker does not acknowledge, or the database is
+away: backing off).  A broker outage is not a reason to restart the relay (a new one would wait for
+the same broker), so ``degraded`` is alive; only a loop that stops going round fails the probe.
+
 Every message carries ``event_type`` and ``event_id`` headers.  A tombstone row
 (``emit_tombstone``) is produced with a null value, its usual key, and the envelope
 JSON in an ``envelope`` header, so consumers still know what the message is.
@@ -28,6 +33,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
+
+from marketplace.ops.heartbeat import Heartbeat
 
 from .context import correlation
 from .envelope import ENVELOPE_HEADER
@@ -82,8 +89,9 @@ def _libpq_dsn() -> str:
 
 
 class OutboxRelay:
-    def __init__(self, producer: Producer | None = None, *, batch_size: int | None = None) -> None:
+    def __init__(self, producer: Producer | None = None, *, batch_size: int | None = None, heartbeat: Heartbeat | None = None) -> None:
         self.producer = AcknowledgedProducer("relay", producer)
+        self.heartbeat = heartbeat or Heartbeat("relay")
         self.batch_size = batch_size or settings.OUTBOX["BATCH_SIZE"]
         self.poll_interval = settings.OUTBOX["POLL_INTERVAL_S"]
         self.stop_event = threading.Event()
@@ -110,7 +118,8 @@ class OutboxRelay:
         Returns (acknowledged ids, {id: error} for the failed ones).
         """
         acks = self.producer.send(
-            [OutgoingMessage(kafka_topic(row.topic), row.key.encode(), row.message_value(), row.headers()) for row in rows]
+            [OutgoingMessage(kafka_topic(row.topic), row.key.encode(), row.message_value(), row.headers()) for row in rows],
+            while_waiting=self.heartbeat.touch,
         )
         acked = [rows[index].id for index in acks.delivered]
         failed = {rows[index].id: error for index, error in acks.failed.items()}
@@ -196,6 +205,13 @@ class OutboxRelay:
 
     def run(self) -> None:
         """Run until stop_event is set: take leadership, then publish on every notification."""
+        self.heartbeat.beat("starting")
+        try:
+            self._run()
+        finally:
+            self.heartbeat.remove()
+
+    def _run(self) -> None:
         while not self.stop_event.is_set():
             try:
                 with psycopg.connect(_libpq_dsn(), autocommit=True) as lock_conn:
@@ -206,6 +222,7 @@ class OutboxRelay:
                     self._lead(lock_conn)
             except psycopg.OperationalError as exc:
                 log.error("relay: database connection lost (%s); reconnecting in 2 s", exc)
+                self.heartbeat.beat("degraded", reason="database unreachable; reconnecting")
                 self.stop_event.wait(2)
         self.producer.flush(10)
 
@@ -215,6 +232,7 @@ class OutboxRelay:
             if row and row[0]:
                 return True
             log.info("relay: another relay is leader; standing by")
+            self.heartbeat.beat("ok", role="standby")
             self.stop_event.wait(self.poll_interval * 5)
         return False
 
@@ -225,15 +243,18 @@ class OutboxRelay:
                 published, failed = self.publish_pending()
             except Exception:
                 log.exception("relay: publishing failed; retrying")
+                self.heartbeat.beat("degraded", role="leader", reason="publishing failed; retrying")
                 connection.close()
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 10)
                 continue
             if failed:
+                self.heartbeat.beat("degraded", role="leader", reason="broker not acknowledging; backing off", backoff_s=backoff)
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 10)
                 continue
             backoff = 0.5
+            self.heartbeat.beat("ok", role="leader", published_total=self.published_total)
             if time.monotonic() - self._last_purge > PURGE_EVERY_S:
                 self._last_purge = time.monotonic()
                 purged = self.purge_published()

@@ -29,6 +29,13 @@ rather than dead-lettering a whole topic after a bad deploy.  What is retried,
 what is dead-lettered and how a dead letter is kept is ``deadletters.py``.
 ``stop()`` (SIGTERM) lets the current batch finish and commit.
 
+Liveness (``marketplace/ops/heartbeat.py``): every pass of the loop beats the
+``consumer-<name>`` heartbeat.  ``ok`` while the consumer is a member of its group;
+``degraded`` while the broker or the database is away (waiting for it: a restart would
+not help); ``lost-group`` (the probe fails) when it has been out of its group for
+``HEALTH['GROUP_LOST_AFTER_S']`` while the broker answers.  A loop that stops going
+round stops beating, and its probe fails once the heartbeat is ``stale_after`` old.
+
 Tombstones (null-valued messages on compacted topics):
 
 - One produced by our relay (``emit_tombstone``) carries its envelope in an
@@ -58,6 +65,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from django.conf import settings
 from django.db import connection, transaction
+
+from marketplace.ops.heartbeat import Heartbeat
 
 from . import bulk
 from .context import consuming, correlation, delivered
@@ -183,6 +192,11 @@ class ConsumerRunner:
         self.stop_event = threading.Event()
         self.stats = RunnerStats()
         self._assigned: set[tuple[str, int]] = set()
+        self.heartbeat = Heartbeat(f"consumer-{spec.name}")
+        self._out_of_group_since: float | None = time.monotonic()  # not yet a member
+        self._broker_checked_at = 0.0
+        self._broker_answers = True
+        self._joined = False
         # Per event type: does the handler take it at all, and in bulk?  (getattr per message adds up.)
         self._handles: dict[str, bool] = {}
         self._bulk: dict[str, bool] = {}
@@ -197,8 +211,10 @@ class ConsumerRunner:
         self.consumer.subscribe(self.spec.kafka_topic_names, on_assign=self._on_assign, on_revoke=self._on_revoke)
         log.info("consumer %s: subscribed to %s as group %s", self.spec.name, ", ".join(self.spec.kafka_topic_names), self.group)
         last_message = time.monotonic()
+        self.heartbeat.beat("starting")
         try:
             while not self.stop_event.is_set():
+                self.check_health()
                 messages = self._poll()
                 if messages:
                     last_message = time.monotonic()
@@ -208,6 +224,7 @@ class ConsumerRunner:
         except ShutdownRequested:
             log.info("consumer %s: stopping with an uncommitted batch; it will be redelivered", self.spec.name)
         finally:
+            self.heartbeat.remove()
             self.consumer.close()
             self.dead_letters.close(5)
             s = self.stats
@@ -220,6 +237,40 @@ class ConsumerRunner:
                 s.retries,
             )
         return self.stats
+
+    def check_health(self) -> str:
+        """Beat the heartbeat with this consumer's state (``ok``, ``degraded``, ``lost-group``); return it."""
+        now = time.monotonic()
+        # A member id means the group coordinator knows us (even with no partition: more members than
+        # partitions is legitimate); librdkafka clears it when the session is lost or we leave.
+        if self.consumer.memberid():
+            self._out_of_group_since = None
+            self._joined = True
+            self.heartbeat.beat("ok", partitions=len(self._assigned))
+            return "ok"
+        if self._out_of_group_since is None:
+            self._out_of_group_since = now
+            log.warning("consumer %s: not a member of group %s; rejoining", self.spec.name, self.group)
+        out_for = now - self._out_of_group_since
+        if out_for < float(settings.HEALTH["GROUP_LOST_AFTER_S"]):
+            status = "ok" if self._joined else "starting"  # a rebalance or a first join takes a few seconds
+            self.heartbeat.beat(status, reason="joining the group")
+            return status
+        if now - self._broker_checked_at > 5:
+            self._broker_checked_at = now
+            try:
+                self.consumer.list_topics(timeout=2)
+                self._broker_answers = True
+            except KafkaException:
+                self._broker_answers = False
+        if not self._broker_answers:
+            self.heartbeat.beat("degraded", reason="broker unreachable; waiting for it")
+            return "degraded"
+        self.heartbeat.beat("lost-group", reason=f"out of group {self.group} for {out_for:.0f} s while the broker answers")
+        return "lost-group"
+
+    def _waiting_for_dead_letters(self) -> None:
+        self.heartbeat.beat("degraded", reason="dead-letter topic unreachable; retrying")
 
     def _poll(self) -> list[Message]:
         # consume(n, timeout) waits for n messages or the timeout, which would add the
@@ -284,9 +335,10 @@ class ConsumerRunner:
                     delay,
                 )
                 connection.close()  # a broken connection must not be reused
+                self.heartbeat.beat("degraded", reason="database unavailable; retrying the batch")
                 if self.stop_event.wait(delay):
                     raise ShutdownRequested from exc
-        if not self.dead_letters.publish(state.dead_letters, self.stop_event):
+        if not self.dead_letters.publish(state.dead_letters, self.stop_event, while_waiting=self._waiting_for_dead_letters):
             raise ShutdownRequested
         try:
             for message in messages:

@@ -39,15 +39,43 @@ def test_alive_and_ready_with_every_service_up(broker) -> None:
     assert Client().get("/healthz").json() == {"status": "ok"}
     ready = Client().get("/readyz")
     assert ready.status_code == 200, ready.content
-    assert set(ready.json()["checks"]) == {"postgres", "redis", "kafka"} and ready.json()["status"] == "ready"
+    # Readiness answers for the database alone: everything else has a fallback that keeps requests accepted.
+    assert set(ready.json()["checks"]) == {"postgres"} and ready.json()["status"] == "ready"
+    deps = Client().get("/healthz/deps")
+    assert deps.status_code == 200 and deps.json()["status"] == "ok"
+    assert {name: check["ok"] for name, check in deps.json()["checks"].items()} == {"postgres": True, "redis": True, "kafka": True}
 
 
-def test_not_ready_when_kafka_is_unreachable(settings) -> None:
+def test_still_ready_when_kafka_and_redis_are_unreachable_and_deps_says_so(settings) -> None:
     settings.KAFKA = {**settings.KAFKA, "BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    settings.HEALTH = {**settings.HEALTH, "DEPENDENCY_TIMEOUT_S": 0.5}
     response = Client().get("/readyz")
+    assert response.status_code == 200 and response.json()["status"] == "ready"
+    deps = Client().get("/healthz/deps")
+    assert deps.status_code == 200  # informational: never takes the replica out
+    body = deps.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["postgres"]["ok"] and not body["checks"]["redis"]["ok"] and not body["checks"]["kafka"]["ok"]
+    # No internal error text reaches whoever asks (it is logged).
+    assert set(body["checks"]["kafka"]) == {"ok", "ms"} and "127.0.0.1" not in deps.content.decode()
+
+
+def test_not_ready_when_the_database_is_unreachable() -> None:
+    connection.close()
+    port = connection.settings_dict["PORT"]
+    connection.settings_dict["PORT"] = str(free_port())
+    try:
+        response = Client().get("/readyz")
+    finally:
+        connection.settings_dict["PORT"] = port
+        connection.close()
     assert response.status_code == 503
-    checks = response.json()["checks"]
-    assert checks["postgres"]["ok"] and checks["redis"]["ok"] and not checks["kafka"]["ok"] and checks["kafka"]["error"]
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"postgres": {"ok": False, "ms": response.json()["checks"]["postgres"]["ms"]}},
+    }
+    assert Client().get("/readyz").status_code == 200  # and ready again once it answers
 
 
 def test_metrics_are_local_or_token_only(settings) -> None:

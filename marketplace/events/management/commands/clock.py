@@ -6,6 +6,10 @@
 Expiry and widening (jobs), reminders (scheduling), pending email/SMS (notifications), orphaned deposit
 holds (quotes), the GPS trail purge (tracking, hourly) and the staff alerts pass (alerts) are each
 registered by their own app; this command imports none of them.
+
+Liveness: the ``clock`` heartbeat (``marketplace/ops/heartbeat.py``) beats after every task and every tick;
+it may go ``HEALTH['STALE_AFTER_S']`` + ``CLOCK_INTERVAL_S`` without one before ``python -m marketplace.ops.probe clock``
+calls it stuck.  A database outage makes it ``degraded`` (alive: a restart would not bring the database back).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connection
 
 from marketplace.events.periodic import Schedule, run_due
+from marketplace.ops.heartbeat import Heartbeat
 from marketplace.services_check import wait_for_database
 
 log = logging.getLogger(__name__)
@@ -41,12 +46,20 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         schedule = Schedule()
-        while not stop.is_set():
-            try:
-                for task, outcome in run_due(schedule):
-                    if outcome.count:
-                        log.log(task.log_level, "clock: %s", outcome.summary)
-            except DatabaseError as exc:
-                log.error("clock: database error (%s); retrying next tick", exc)
-                connection.close()
-            stop.wait(settings.CLOCK_INTERVAL_S)
+        heartbeat = Heartbeat("clock", stale_after=settings.HEALTH["STALE_AFTER_S"] + settings.CLOCK_INTERVAL_S)
+        heartbeat.beat("starting")
+        try:
+            while not stop.is_set():
+                try:
+                    for task, outcome in run_due(schedule):
+                        heartbeat.beat("ok", last_task=task.name)
+                        if outcome.count:
+                            log.log(task.log_level, "clock: %s", outcome.summary)
+                    heartbeat.beat("ok")
+                except DatabaseError as exc:
+                    log.error("clock: database error (%s); retrying next tick", exc)
+                    heartbeat.beat("degraded", reason="database error; retrying next tick")
+                    connection.close()
+                stop.wait(settings.CLOCK_INTERVAL_S)
+        finally:
+            heartbeat.remove()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from marketplace.accounts.models import User
 from marketplace.privacy.registry import REMOVED, Erasure, PersonalData, register
+from marketplace.privacy.scrub import scrub_rows
 
 from .models import Message
 
@@ -19,6 +22,8 @@ def _erase(user: User, erasure: Erasure) -> None:
     mine = Message.objects.filter(sender=user)
     erasure.removed(*mine.values_list("text", flat=True))
     mine.update(text=REMOVED)
+    # The other party's messages stay, without the erased person's name or contact details.
+    scrub_rows(Message.objects.filter(Q(thread__customer=user) | Q(thread__tradesperson=user)), ["text"], erasure)
 
 
 register(PersonalData("chat.messages", export=_export, erase=_erase))

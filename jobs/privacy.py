@@ -27,7 +27,7 @@ def _export(user: User) -> dict[str, Any]:
         "bids": list(Bid.objects.filter(tradesperson=user).order_by("created_at").values("id", "job_id", "amount", "message", "status", "created_at")),
         "profile": profile,
         "portfolio": list(PortfolioPhoto.objects.filter(profile__user=user).values("caption", "image")),
-        "credentials": list(Credential.objects.filter(tradesperson=user).values("kind", "number", "status", "expires_on")),
+        "credentials": list(Credential.objects.filter(profile__user=user).values("kind", "number", "status", "expires_on")),
     }
 
 
@@ -61,10 +61,10 @@ def _erase(user: User, erasure: Erasure) -> None:
     for photo in PortfolioPhoto.objects.filter(profile__user=user):
         erasure.removed(photo.caption)
         photo.delete()
-    for credential in Credential.objects.filter(tradesperson=user):
+    for credential in Credential.objects.filter(profile__user=user):
         erasure.identifies(credential.number)
         credential.document.delete(save=False)
-    Credential.objects.filter(tradesperson=user).update(number="", document="")
+    Credential.objects.filter(profile__user=user).update(number="", document="")
     profile = TradespersonProfile.objects.filter(user=user).first()
     if profile is not None:
         erasure.removed(profile.bio)

@@ -23,7 +23,7 @@ from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.notifications.models import Notification, NotificationPreferences
 
 from .registry import Erasure, PersonalData, Purge, register, register_purge
-from .scrub import like_patterns, scrub_json
+from .scrub import like_patterns, scrub_json, scrub_rows
 
 
 def _export_account(user: User) -> dict[str, Any]:
@@ -70,6 +70,8 @@ def _erase_notifications(user: User, erasure: Erasure) -> None:
     # The bell and its email/SMS log (with the addresses used) go; the preferences stay, without the phone.
     Notification.objects.filter(recipient=user).delete()
     NotificationPreferences.objects.filter(user=user).update(phone="")
+    # Other people's notifications that name them ("New message from Ada") keep their sense, not the name.
+    scrub_rows(Notification.objects.all(), ["title", "body"], erasure)
 
 
 def _erase_account(user: User, erasure: Erasure) -> None:

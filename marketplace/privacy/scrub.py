@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+from django.db.models import Q, QuerySet
 
 from .registry import REMOVED, Erasure
 
@@ -33,3 +36,28 @@ def like_patterns(erasure: Erasure) -> list[str]:
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def scrub_text(text: str, erasure: Erasure) -> str:
+    """``text`` with every identifying string in it (any case) replaced by "[removed]"; the rest of it stays."""
+    for needle in sorted(erasure.needles, key=len, reverse=True):  # the full name before a shorter username inside it
+        text = re.sub(re.escape(needle), REMOVED, text, flags=re.IGNORECASE)
+    return text
+
+
+def scrub_rows(queryset: QuerySet[Any], fields: list[str], erasure: Erasure) -> int:
+    """Scrub identifying strings out of ``fields`` of the rows of ``queryset`` that hold one (other people's words
+    about the person: a message "Thanks Ada", a notification "New message from Ada").  Returns rows changed."""
+    if not erasure.needles:
+        return 0
+    holds = Q()
+    for field in fields:
+        for needle in erasure.needles:
+            holds |= Q(**{f"{field}__icontains": needle})
+    changed = 0
+    for row in queryset.filter(holds):
+        for field in fields:
+            setattr(row, field, scrub_text(getattr(row, field), erasure))
+        row.save(update_fields=fields)
+        changed += 1
+    return changed

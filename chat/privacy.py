@@ -13,7 +13,7 @@ from marketplace.privacy.scrub import scrub_rows
 from .models import Message
 
 
-def _export(user: User) -> list[dict[str, Any]]:
+def _export(user: User) -> list[Any]:
     return list(Message.objects.filter(sender=user).order_by("created_at").values("thread__job_id", "text", "created_at"))
 
 

@@ -21,10 +21,24 @@ def _export(user: User) -> dict[str, Any]:
         "jobs_posted": list(
             Job.objects.filter(customer=user)
             .order_by("created_at")
-            .values("id", "title", "description", "place", "latitude", "longitude", "answers", "status", "budget_min", "budget_max", "created_at")
+            .values(
+                "id",
+                "title",
+                "description",
+                "place",
+                "latitude",
+                "longitude",
+                "answers",
+                "status",
+                "budget_min",
+                "budget_max",
+                "created_at",
+            )
         ),
         "job_photos": list(JobPhoto.objects.filter(job__customer=user).values_list("image", flat=True)),
-        "bids": list(Bid.objects.filter(tradesperson=user).order_by("created_at").values("id", "job_id", "amount", "message", "status", "created_at")),
+        "bids": list(
+            Bid.objects.filter(tradesperson=user).order_by("created_at").values("id", "job_id", "amount", "message", "status", "created_at")
+        ),
         "profile": profile,
         "portfolio": list(PortfolioPhoto.objects.filter(profile__user=user).values("caption", "image")),
         "credentials": list(Credential.objects.filter(profile__user=user).values("kind", "number", "status", "expires_on")),
@@ -32,7 +46,10 @@ def _export(user: User) -> dict[str, Any]:
 
 
 def _refuse(user: User) -> str | None:
-    job = Job.objects.filter(status__in=UNDER_WAY).filter(customer=user).first() or Job.objects.filter(status__in=UNDER_WAY, tradesperson=user).first()
+    job = (
+        Job.objects.filter(status__in=UNDER_WAY).filter(customer=user).first()
+        or Job.objects.filter(status__in=UNDER_WAY, tradesperson=user).first()
+    )
     if job is None:
         return None
     return f"The job “{job.title}” is under way: finish it or cancel it first, then delete your account."
@@ -58,9 +75,9 @@ def _erase(user: User, erasure: Erasure) -> None:
     for bid in Bid.objects.filter(tradesperson=user).exclude(message=""):
         erasure.removed(bid.message)
     Bid.objects.filter(tradesperson=user).exclude(message="").update(message=REMOVED)
-    for photo in PortfolioPhoto.objects.filter(profile__user=user):
-        erasure.removed(photo.caption)
-        photo.delete()
+    for portfolio_photo in PortfolioPhoto.objects.filter(profile__user=user):
+        erasure.removed(portfolio_photo.caption)
+        portfolio_photo.delete()
     for credential in Credential.objects.filter(profile__user=user):
         erasure.identifies(credential.number)
         credential.document.delete(save=False)

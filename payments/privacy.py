@@ -28,7 +28,7 @@ def _export(user: User) -> dict[str, Any]:
     return {
         "payments": list(Payment.objects.filter(mine).values("id", "job_id", "status", "currency", "created_at")),
         "payouts": list(Payout.objects.filter(tradesperson=user).values("id", "amount", "status", "created_at")),
-        "disputes": list(Dispute.objects.filter(opened_by=user).values("payment_id", "description", "staff_note", "created_at")),
+        "disputes": list(Dispute.objects.filter(opened_by=user).values("payment_id", "description", "staff_note", "opened_at")),
     }
 
 

@@ -16,7 +16,7 @@ from .models import TrackPoint
 from .services import pings_purge
 
 
-def _export(user: User) -> list[dict[str, Any]]:
+def _export(user: User) -> list[Any]:
     points = TrackPoint.objects.filter(visit__worker__owner=user).order_by("recorded_at")
     return list(points.values("visit__job_id", "lat", "lng", "recorded_at"))
 

@@ -42,7 +42,7 @@ def _export_account(user: User) -> dict[str, Any]:
 
 
 def _export_notifications(user: User) -> dict[str, Any]:
-    preferences = NotificationPreferences.objects.filter(user=user).values().first() or {}
+    preferences = dict(NotificationPreferences.objects.filter(user=user).values().first() or {})
     notifications = Notification.objects.filter(recipient=user).order_by("created_at")
     return {
         "preferences": {k: v for k, v in preferences.items() if k not in ("id", "user_id")},
@@ -80,7 +80,9 @@ def _erase_account(user: User, erasure: Erasure) -> None:
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
             session.delete()
     # Staff actions on the account name it in the admin's history.
-    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(object_repr=erasure.pseudonym)
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
+        object_repr=erasure.pseudonym
+    )
     _delete_email_rows(user)
     user.username = erasure.pseudonym
     user.first_name = user.last_name = user.email = ""

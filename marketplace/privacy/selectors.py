@@ -26,6 +26,8 @@ def user_export(*, user: User) -> dict[str, Any]:
     sections = {name: part.export(user) for name, part in PERSONAL_DATA.items() if part.export}
     sections["audit.events_caused"] = [
         {"event_type": event_type, "occurred_at": occurred_at}
-        for event_type, occurred_at in AuditLog.objects.filter(actor_id=user.pk).order_by("occurred_at").values_list("event_type", "occurred_at")
+        for event_type, occurred_at in AuditLog.objects.filter(actor_id=user.pk)
+        .order_by("occurred_at")
+        .values_list("event_type", "occurred_at")
     ]
     return {"exported_at": timezone.now(), "user_id": user.pk, "format": "tradelink-export-1", "data": sections}

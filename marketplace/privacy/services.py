@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from django.db import transaction
 from django.utils import timezone
@@ -35,7 +36,9 @@ def user_erase(*, user: User, actor: User) -> User:
     if not user.is_active and user.username == f"erased-{user.pk}":
         return user
     if user.is_staff or user.is_superuser:
-        raise ServiceError("Staff accounts are not erased here: remove the staff rights first.", code="erasure_staff", kind=Refusal.CONFLICT)
+        raise ServiceError(
+            "Staff accounts are not erased here: remove the staff rights first.", code="erasure_staff", kind=Refusal.CONFLICT
+        )
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         blockers = erasure_blockers(user=user)
@@ -45,7 +48,7 @@ def user_erase(*, user: User, actor: User) -> User:
         for part in PERSONAL_DATA.values():
             if part.identifiers:
                 erasure.identifies(*part.identifiers(user))
-        role = "tradesperson" if user.is_tradesperson else "customer"
+        role: Literal["customer", "tradesperson"] = "tradesperson" if user.is_tradesperson else "customer"
         # The account last: the apps' erasers may still need to know who the person was.
         for part in sorted(PERSONAL_DATA.values(), key=lambda p: p.name == "account.user"):
             if part.erase:

@@ -31,7 +31,7 @@ class MyDataApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="me_data", responses={200: OpenApiTypes.OBJECT, **errors(401)}, summary="Everything TradeLink holds about you (JSON)"
+        operation_id="me_data", responses={200: OpenApiTypes.OBJECT, **errors(401, 403)}, summary="Everything TradeLink holds about you (JSON)"
     )
     def get(self, request: Request) -> HttpResponse:
         return export_response(request_user(request))
@@ -43,7 +43,7 @@ class EraseMeApi(APIView):
     @extend_schema(
         operation_id="me_erase",
         request=EraseInputSerializer,
-        responses={200: EraseOutputSerializer, **errors(400, 401, 409)},
+        responses={200: EraseOutputSerializer, **errors(400, 401, 403, 409)},
         summary="Delete your account (UK GDPR erasure); refused while a job or a payment of yours is under way",
     )
     def post(self, request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -29,7 +30,7 @@ def test_a_customer_downloads_their_data_then_deletes_their_account(stack, new_p
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download my data").click()
-    data = json.loads(open(download.value.path()).read())  # noqa: PTH123, SIM115 - Playwright hands back a path
+    data = json.loads(Path(download.value.path()).read_text())
     assert data["data"]["account.user"]["email"] == "grace@example.org"
     assert data["data"]["jobs"]["jobs_posted"][0]["title"] == "Loose stair rod"
 

@@ -31,7 +31,9 @@ class MyDataApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="me_data", responses={200: OpenApiTypes.OBJECT, **errors(401, 403)}, summary="Everything TradeLink holds about you (JSON)"
+        operation_id="me_data",
+        responses={200: OpenApiTypes.OBJECT, **errors(401, 403)},
+        summary="Everything TradeLink holds about you (JSON)",
     )
     def get(self, request: Request) -> HttpResponse:
         return export_response(request_user(request))

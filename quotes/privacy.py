@@ -4,6 +4,8 @@ tradesperson wrote, promo codes used, and invoices (issued to or by them).
 Invoices are tax records: the number, dates, amounts, lines and the supplier's VAT details stay for HMRC.
 On erasure the customer's name and address on an invoice become the account's pseudonym: the platform's
 copy keeps the facts, the person's identity goes (the tradesperson's own copy, emailed at issue, is theirs).
+The supplier on an invoice a tradesperson issued stays (name, address, VAT number): it is the tax record of
+their own sales, which they and we must keep for six years; purging invoices after that is not built yet.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from jobs import events as jobs_events
@@ -38,6 +39,9 @@ from jobs.models import Job
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 from marketplace.money import format_money
+from marketplace.privacy.events import UserErasedV1
+from marketplace.privacy.registry import Erasure
+from marketplace.privacy.scrub import scrub_json, scrub_text
 from payments import events as payments_events
 from scheduling.selectors import booked_appointment
 from tracking import events as tracking_events
@@ -59,6 +63,26 @@ def flood_window(at: datetime, minutes: int) -> tuple[datetime, datetime]:
 
 
 class StaffAlertsHandler(EventHandler):
+    def on_user_erased(self, event: Envelope) -> None:
+        """Alerts about an erased person keep their facts (kind, amounts, times, ids) without their name,
+        contact details or job words: the names are found in the alert's own context, then scrubbed everywhere in it."""
+        data = event.payload(UserErasedV1)
+        user_id = data["user_id"]
+        for alert in Alert.objects.filter(Q(customer_id=user_id) | Q(tradesperson_id=user_id)):
+            erasure = Erasure(user_id=user_id, pseudonym=data["pseudonym"])
+            context = alert.context or {}
+            for role in ("customer", "tradesperson"):
+                person = context.get(role) or {}
+                if person.get("id") == user_id:
+                    erasure.identifies(*(str(person.get(k) or "") for k in ("name", "email", "username", "business_name")))
+            job = context.get("job") or {}
+            if job.get("customer_id") == user_id:
+                erasure.identifies(str(job.get("title") or ""), str(job.get("place") or ""))
+            alert.title = scrub_text(alert.title, erasure)[:200]
+            alert.body = scrub_text(alert.body, erasure)
+            alert.context = scrub_json(context, erasure)
+            alert.save(update_fields=["title", "body", "context"])
+
     def on_job_posted(self, event: Envelope) -> None:
         data = event.payload(jobs_events.JobPostedV2)
         job_id, customer_id = int(data["job_id"]), int(data["customer_id"])

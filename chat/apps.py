@@ -6,4 +6,4 @@ class ChatConfig(AppConfig):
     verbose_name = "Job chat"
 
     def ready(self) -> None:
-        from . import streams  # noqa: F401 - registers who may watch a chat thread live
+        from . import privacy, streams  # noqa: F401 - registers personal data and who may watch a chat thread live

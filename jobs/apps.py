@@ -7,4 +7,4 @@ class JobsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: they use models, which are not loaded yet when apps.py is imported.
-        from . import periodic, receivers, streams  # noqa: F401 - register the clock's task, photo file clean-up, who may watch job streams
+        from . import periodic, privacy, receivers, streams  # noqa: F401 - register the clock's task, personal data, photo file clean-up, who may watch job streams

@@ -26,6 +26,8 @@ from marketplace.events.handlers import EventHandler
 from marketplace.money import format_money
 from marketplace.notifications.services import notify
 from marketplace.payment_words import decline_reason
+from marketplace.privacy.events import UserErasedV1
+from marketplace.privacy.registry import REMOVED
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
@@ -139,6 +141,11 @@ class JobBoardProjection(EventHandler):
     def reset(self) -> None:
         JobBoardEntry.objects.all().delete()
         TradeActivity.objects.all().delete()
+
+    def on_user_erased(self, event: Envelope) -> None:
+        """An erased customer's jobs keep their board rows (closed ones stay for the counts) without their words."""
+        user_id = event.payload(UserErasedV1)["user_id"]
+        JobBoardEntry.objects.filter(customer_id=user_id).update(title=REMOVED, description=REMOVED, place="", answers=[])
 
     def on_job_posted(self, event: Envelope) -> None:
         entry = self._entry(event)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "marketplace.events",
     "marketplace.realtime",
     "marketplace.notifications",
+    "marketplace.privacy",
     "jobs",
     "matching",
     "payments",
@@ -383,6 +384,16 @@ DIRECTORY: dict[str, Any] = {
     "BADGES_FOR_FULL_MARKS": 2,  # verified, unexpired credentials that earn the whole badge part
 }
 # --- Tracking (tracking/): GPS pings, ETA, geofence arrival ------------------------------
+# UK GDPR retention (marketplace/privacy): rows past these ages are purged by the clock and `manage.py purge_expired`,
+# in batches of PURGE_BATCH.  The README's *Privacy* section says why each period is what it is.
+PRIVACY: dict[str, Any] = {
+    "INBOX_RETENTION_DAYS": env_int("PRIVACY_INBOX_RETENTION_DAYS", 30),  # consumer inbox (ProcessedEvent): redelivery window
+    "NOTIFICATION_RETENTION_DAYS": env_int("PRIVACY_NOTIFICATION_RETENTION_DAYS", 180),  # the bell, with its email/SMS deliveries
+    "AUDIT_RETENTION_DAYS": env_int("PRIVACY_AUDIT_RETENTION_DAYS", 6 * 365 + 2),  # 6 years: disputes, HMRC records
+    "PURGE_BATCH": env_int("PRIVACY_PURGE_BATCH", 1000),
+    "PURGE_EVERY_S": env_int("PRIVACY_PURGE_EVERY_S", 3600),
+}
+
 TRACKING: dict[str, Any] = {
     "GEOFENCE_RADIUS_M": env_int("TRACKING_GEOFENCE_RADIUS_M", 150),  # a ping this close to the job means "arrived"
     "PING_RETENTION_HOURS": env_int("TRACKING_PING_RETENTION_HOURS", 24),  # trail points older than this are purged

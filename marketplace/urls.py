@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("marketplace.accounts.api_urls")),
     path("api/", include("marketplace.notifications.api_urls")),
+    path("api/", include("marketplace.privacy.api_urls")),
     path("api/", include("jobs.api_urls")),
     path("api/", include("quotes.api_urls")),
     path("api/", include("finance.api_urls")),
@@ -36,6 +37,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("marketplace.accounts.urls")),
     path("", include("marketplace.notifications.urls")),
+    path("", include("marketplace.privacy.urls")),
     path("", include("quotes.urls")),  # before jobs: its paths are more specific
     path("", include("payments.urls")),  # before jobs too (the sign-off routes)
     path("", include("directory.urls")),

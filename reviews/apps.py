@@ -6,4 +6,4 @@ class ReviewsConfig(AppConfig):
     verbose_name = "Reviews"
 
     def ready(self) -> None:
-        from . import streams  # noqa: F401 - registers who may watch a public profile live (pro.<user_id>)
+        from . import privacy, streams  # noqa: F401 - registers personal data and who may watch a public profile live (pro.<user_id>)

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from marketplace.events.envelope import Envelope
+from django.db.models import Q
+
+from jobs.models import Job
+from marketplace.audit.models import AuditLog
+from marketplace.events.envelope import Envelope, from_dict
 from marketplace.events.handlers import EventHandler
 from marketplace.events.schemas import get_event_type
+from marketplace.privacy.events import USER_ERASED, UserErasedV1
+from marketplace.privacy.registry import REMOVED
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
@@ -25,6 +31,8 @@ class TimelineProjection(EventHandler):
         JobTimelineEntry.objects.all().delete()
 
     def handles(self, event_type: str) -> bool:
+        if event_type == USER_ERASED.name:
+            return True
         if event_type in timeline.NOT_ON_TIMELINE:
             return False
         try:
@@ -33,7 +41,26 @@ class TimelineProjection(EventHandler):
             return False
 
     def handle(self, event: Envelope) -> None:
+        if event.event_type == USER_ERASED.name:
+            self.on_user_erased(event)
+            return
         self._apply([event])
+
+    def on_user_erased(self, event: Envelope) -> None:
+        """Rewrite the entries of an erased person's jobs (and those they caused) from the audit log's copies of
+        their events, which the erasure scrubbed in its own transaction: the steps stay, their words and names go."""
+        user_id = event.payload(UserErasedV1)["user_id"]
+        job_ids = Job.objects.filter(Q(customer_id=user_id) | Q(tradesperson_id=user_id)).values_list("pk", flat=True)
+        stale = {e.event_id: e for e in JobTimelineEntry.objects.filter(Q(job_id__in=list(job_ids)) | Q(actor_id=user_id))}
+        scrubbed = [from_dict(p) for p in AuditLog.objects.filter(event_id__in=list(stale)).values_list("payload", flat=True)]
+        for _, fresh, _ in timeline.entries_for(scrubbed):
+            entry = stale.pop(fresh.event_id)
+            entry.summary, entry.data = fresh.summary, fresh.data
+            entry.save(update_fields=["summary", "data"])
+        # An event the audit log does not hold (yet) keeps its step, not its words.
+        for entry in stale.values():
+            entry.summary, entry.data = REMOVED, {}
+            entry.save(update_fields=["summary", "data"])
 
     def _apply(self, events: list[Envelope]) -> None:
         """Put ``events`` on their jobs' timelines in order and push each new entry: a few statements for the lot."""

@@ -34,6 +34,7 @@ EVENTS = Path(periodic.__file__).parent
 def test_each_app_registers_its_own_tasks() -> None:
     assert list(PERIODIC_TASKS) == [
         "notifications.send_pending",
+        "privacy.purge_expired",
         "jobs.expire_and_widen",
         "jobs.expire_credentials",
         "payments.release_orphaned_holds",
@@ -43,10 +44,9 @@ def test_each_app_registers_its_own_tasks() -> None:
         "payments.auto_approve",
         "quotes.invoice_emails",
         "scheduling.reminders",
-        "tracking.purge_pings",
         "alerts.due_and_webhooks",
     ]
-    assert PERIODIC_TASKS["tracking.purge_pings"].every_s == 3600
+    assert PERIODIC_TASKS["privacy.purge_expired"].every_s == 3600  # GPS trails among its purges (tracking/privacy.py)
 
 
 def test_the_backbone_and_the_clock_import_no_feature_app_nor_the_live_pushes() -> None:

@@ -4,7 +4,8 @@
     manage.py clock --once    every task once, one line each, then exit
 
 Expiry and widening (jobs), reminders (scheduling), pending email/SMS (notifications), orphaned deposit
-holds (quotes), the GPS trail purge (tracking, hourly) and the staff alerts pass (alerts) are each
+holds (quotes), the retention purges (privacy, hourly: GPS trails, inbox, outbox, notifications, audit) and the staff
+alerts pass (alerts) are each
 registered by their own app; this command imports none of them.
 
 Liveness: the ``clock`` heartbeat (``marketplace/ops/heartbeat.py``) beats after every task and every tick;

@@ -62,7 +62,7 @@ class ProReviewsApi(APIView):
         responses={200: ProReviewsOutputSerializer, **errors(403, 404)},
     )
     def get(self, request: Request, user_id: int) -> Response:
-        if job_selectors.public_profile(user_id=user_id) is None:
+        if job_selectors.public_profile(user_id=user_id, viewer=request.user) is None:
             raise exceptions.NotFound("No such tradesperson.")
         reviews = selectors.reviews_for_viewer(pro_id=user_id, viewer=request_user(request))[:LIST_LIMIT]
         body = {"summary": selectors.summary_body(user_id), "reviews": list(reviews)}

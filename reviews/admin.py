@@ -1,6 +1,6 @@
 """Admin for reviews: staff read them and hide or restore them with a reason (through the service, with an event).
 
-*Reviews › Reports* is the moderation queue (``reviews/admin_queue.html``): reviews, replies and profiles the
+*Reviews > Reports* is the moderation queue (``reviews/admin_queue.html``): reviews, replies and profiles the
 rules flagged or people reported, with their reports; approve, hide or restore each (``reviews.moderation``:
 a recorded decision and a ``content.*`` event). *Moderation decisions* is the read-only trail of who decided what.
 

@@ -142,7 +142,7 @@ def pro_profile_save(
         current = TradespersonProfile.objects.select_for_update().filter(user=user).first()
         if current is None or (current.business_name, current.bio) != (defaults["business_name"], defaults["bio"]):
             # New public text: the rules decide; a profile staff or reports took off stays off for a fresh check.
-            status, found = moderation_status_for(str(defaults["business_name"]), str(defaults["bio"]))
+            status, found = moderation_status_for(business_name, bio)  # as written: masking hides what the rules look for
             if current is not None and current.moderation_status != Moderation.APPROVED:
                 status, found = Moderation.PENDING, found or "changed while waiting for a check"
             defaults["moderation_status"], defaults["moderation_flags"] = status, found[:200]

@@ -82,6 +82,8 @@ def review_data(review: Review) -> _RatedReviewFields:
 def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int], comment: str = "") -> Review:
     """The job's customer rates the tradesperson who did it.  Emits ``review.posted``; once per job."""
     stars = {"rating": _stars("rating", rating), **{a: _stars(a, (aspects or {}).get(a)) for a in ASPECTS}}
+    # The rules read what was written (masking would hide the contact details they look for); the store keeps it masked.
+    status, found = moderation_status_for(comment or "")
     comment = _text(comment, "comment")
     try:
         with transaction.atomic():
@@ -98,7 +100,6 @@ def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int
             tradesperson_id = job.tradesperson_id  # who did the job: the awarded tradesperson
             if tradesperson_id is None:
                 raise ServiceError("Nobody was awarded this job, so there is nobody to review.", code="job_not_completed")
-            status, found = moderation_status_for(comment)
             review = Review.objects.create(
                 job=job,
                 customer=customer,
@@ -124,6 +125,7 @@ def review_post(*, job: Job, customer: User, rating: int, aspects: dict[str, int
 
 def review_reply(*, review: Review, actor: User, reply: str) -> Review:
     """The reviewed tradesperson answers, once.  Emits ``review.replied``."""
+    reply_status, reply_flags = moderation_status_for(reply or "")  # on the text as written: masking hides what the rules look for
     text = _text(reply, "reply")
     if not text:
         raise ServiceError("Write a reply first.", code="reply_required", kind=Refusal.INVALID)
@@ -134,8 +136,7 @@ def review_reply(*, review: Review, actor: User, reply: str) -> Review:
         if review.replied_at is not None:
             raise ServiceError("You have already replied to this review; a review has one reply.", code="already_replied")
         review.reply, review.replied_at = text, timezone.now()
-        review.reply_status, flags = moderation_status_for(text)
-        review.reply_flags = flags[:200]
+        review.reply_status, review.reply_flags = reply_status, reply_flags[:200]
         review.save(update_fields=["reply", "replied_at", "reply_status", "reply_flags"])
         if review.reply_status == Moderation.APPROVED:
             emit_reply_public(review, actor_id=actor.pk)

@@ -281,6 +281,7 @@
       dialog.showModal();
     });
     dialog.querySelector("[data-testid=report-cancel]").addEventListener("click", function () { dialog.close(); });
+    form.addEventListener("change", function () { say(error, ""); });  // a reason picked answers "Choose what is wrong."
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var picked = form.querySelector("input[name=reason]:checked");

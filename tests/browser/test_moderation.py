@@ -53,10 +53,11 @@ def test_a_reported_review_hidden_by_staff_disappears_live(stack, new_page) -> N
     dialog.locator("[data-testid=report-cancel]").click()
     expect(dialog).to_be_hidden()
     report = Report.objects.get()
-    assert (report.review_id, report.reason, report.text, report.reporter.username) == (posted.pk, "fake", "They never hired him.", "eve")
+    assert report.reporter is not None and report.reporter.username == "eve"
+    assert (report.review_id, report.reason, report.text) == (posted.pk, "fake", "They never hired him.")
 
     # Staff hide it (the admin queue calls the same service): it leaves Eve's page live.
-    moderation_decide(target="review", object_id=posted.pk, moderator=StaffFactory(), action="hide", reason="Reported as fake")
+    moderation_decide(target="review", object_id=posted.pk, moderator=StaffFactory.create(), action="hide", reason="Reported as fake")
     expect(panel.locator("[data-testid=review-item]")).to_have_count(0, timeout=LIVE)
     expect(panel.locator("[data-testid=no-reviews]")).to_be_visible()
     assert_not_reloaded(watcher)

@@ -64,7 +64,7 @@ def test_a_flagged_review_and_reply_wait_for_staff_and_only_their_authors_see_th
     [own] = [r for r in public_reviews(bob.pk, bob) if r["id"] == clean.pk]
     assert own["reply_status"] == "pending" and "Thanks!" in own["reply"]
 
-    staff = StaffFactory()
+    staff = StaffFactory.create()
     assert moderation_decide(target="reply", object_id=clean.pk, moderator=staff, action="approve") is True
     assert event_types("review.replied", "content.restored") == ["review.replied", "content.restored"]
     [seen] = public_reviews(bob.pk, other_customer)
@@ -91,7 +91,7 @@ def test_a_flagged_profile_is_off_the_public_page_and_the_directory_until_approv
     own = web(bob).get(url)
     assert own.status_code == 200 and b'data-testid="profile-waiting"' in own.content
 
-    moderation_decide(target="profile", object_id=bob.pk, moderator=StaffFactory(), action="approve")
+    moderation_decide(target="profile", object_id=bob.pk, moderator=StaffFactory.create(), action="approve")
     assert Client().get(url).status_code == 200 and bob.pk in [c.user_id for c in candidates()]
 
 
@@ -118,7 +118,7 @@ def test_reports_past_the_threshold_hide_a_review_until_staff_decide(customer: U
         report_file(target="review", object_id=posted.pk, reason="abusive", reporter=None, client_address="10.0.0.9")
     assert info.value.code == "not_found"
 
-    staff = StaffFactory()
+    staff = StaffFactory.create()
     assert moderation_decide(target="review", object_id=posted.pk, moderator=staff, action="restore") is True
     assert not Report.objects.filter(resolved_at__isnull=True).exists()
     assert Report.objects.filter(resolved_by=staff).count() == 2
@@ -174,7 +174,7 @@ def test_staff_decide_from_the_queue_and_only_staff_may(customer: User) -> None:
 def test_the_directory_live_consumer_pushes_moderation_to_the_profile_stream(customer: User, monkeypatch) -> None:
     bob = pro("bob")
     posted = review(completed_job(customer, bob), customer, comment="Fine")
-    moderation_decide(target="review", object_id=posted.pk, moderator=StaffFactory(), action="hide")
+    moderation_decide(target="review", object_id=posted.pk, moderator=StaffFactory.create(), action="hide")
     pushed: list[tuple[str, dict, str | None]] = []
     monkeypatch.setattr("directory.projections.send_on_commit", lambda stream, event, data, name=None: pushed.append((stream, data, name)))
     envelope = from_dict(OutboxEvent.objects.get(event_type="content.hidden").envelope)

@@ -97,7 +97,9 @@ class ReviewReplyApi(APIView):
 
 class ReportInputSerializer(serializers.Serializer):
     target = serializers.ChoiceField(choices=Target.choices, help_text="review, reply (a review's reply) or profile.")
-    object_id = serializers.IntegerField(help_text="The review id (review, reply) or the tradesperson's user id (profile).")
+    object_id = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The review id (review, reply) or the tradesperson's user id (profile)."
+    )
     reason = serializers.ChoiceField(choices=Report.Reason.choices)
     text = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 

@@ -6,6 +6,10 @@ now to ``pro.<user_id>`` (the stream the profile's reviews already use; ``review
 watch it). It writes no read model: the badges are read from the credentials when the push is built, so a
 redelivered or replayed event pushes the same truth again, and a page that missed a push refetches
 ``/api/pros/<id>/badges/``.
+
+``content.hidden`` / ``content.restored`` (a review, reply or the profile moderated: ``reviews.moderation``)
+are pushed to the same stream under their own names with only what was moderated (never its text): the
+open profile refetches its reviews, and a hidden profile leaves the page.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
 from marketplace.realtime.push import send_on_commit
+from reviews.events import ContentModeratedV1
 from reviews.streams import pro_stream
 
 from .presenters import badges_body
@@ -35,3 +40,14 @@ class DirectoryLiveHandler(EventHandler):
 
     def on_credential_removed(self, event: Envelope) -> None:
         self._push(event)
+
+    def _push_moderated(self, event: Envelope) -> None:
+        data = event.payload(ContentModeratedV1)
+        body = {"target": data["target"], "object_id": data["object_id"]}
+        send_on_commit(pro_stream(data["tradesperson_id"]), event, body)
+
+    def on_content_hidden(self, event: Envelope) -> None:
+        self._push_moderated(event)
+
+    def on_content_restored(self, event: Envelope) -> None:
+        self._push_moderated(event)

@@ -19,6 +19,7 @@ from django.db.models.functions import ACos, Coalesce, Cos, Greatest, Least, Rad
 from jobs import places
 from jobs.models import ProStats, TradespersonProfile, average_response_minutes
 from jobs.selectors import EARTH_RADIUS_KM, Badge, badges_for, live_credentials
+from marketplace.moderation import Moderation
 
 from .ranking import Candidate, rank
 
@@ -88,7 +89,8 @@ def candidates(*, trade: str = "", place: places.Place | None = None) -> list[Ca
     """Every active pro accepting work in ``trade`` (a slug; all trades if empty) whose service area covers ``place``."""
     stats = ProStats.objects.filter(tradesperson_id=OuterRef("user_id"))
     badge_count = live_credentials().filter(profile_id=OuterRef("pk")).order_by().values("profile_id").annotate(n=Count("pk")).values("n")
-    rows = TradespersonProfile.objects.filter(user__is_active=True, is_accepting_leads=True)
+    # Only profiles that passed moderation: one waiting for a check (or hidden by staff) is not public.
+    rows = TradespersonProfile.objects.filter(user__is_active=True, is_accepting_leads=True, moderation_status=Moderation.APPROVED)
     if trade:
         rows = rows.filter(trades__slug=trade)
     rows = rows.annotate(

@@ -86,7 +86,7 @@ class ProProfileApi(APIView):
 
     @extend_schema(tags=["profiles"], summary="Your business profile", responses={200: ProProfileOutputSerializer, **errors(403, 404)})
     def get(self, request: Request) -> Response:
-        profile = selectors.public_profile(user_id=request_user(request).pk)
+        profile = selectors.public_profile(user_id=request_user(request).pk, viewer=request_user(request))
         if profile is None:
             raise exceptions.NotFound("You have no business profile yet; create it with PUT /api/profile/.")
         return Response(ProProfileOutputSerializer(profile).data)
@@ -108,7 +108,7 @@ class ProPublicApi(APIView):
         tags=["profiles"], summary="A tradesperson's public profile", responses={200: ProPublicOutputSerializer, **errors(403, 404)}
     )
     def get(self, request: Request, user_id: int) -> Response:
-        profile = selectors.public_profile(user_id=user_id)
+        profile = selectors.public_profile(user_id=user_id, viewer=request.user)
         if profile is None:
             raise exceptions.NotFound("No such tradesperson.")
         stats = selectors.pro_stats(user_id=user_id)
@@ -242,7 +242,7 @@ class BoardApi(GenericAPIView):
         if "lat" in query:
             near = (query["lat"], query["lon"])
         else:
-            profile = selectors.public_profile(user_id=request_user(request).pk)
+            profile = selectors.public_profile(user_id=request_user(request).pk, viewer=request_user(request))
             if profile is not None:
                 near = (float(profile.base_latitude), float(profile.base_longitude))
         if near is None and query.get("max_km") is not None:
@@ -304,5 +304,5 @@ class MeApi(APIView):
     @extend_schema(tags=["accounts"], summary="Who am I", responses={200: MeOutputSerializer, **errors(403)})
     def get(self, request: Request) -> Response:
         user = request_user(request)
-        profile = selectors.public_profile(user_id=user.pk) if user.is_tradesperson else None
+        profile = selectors.public_profile(user_id=user.pk, viewer=user) if user.is_tradesperson else None
         return Response(MeOutputSerializer(user, context={"profile": profile}).data)

@@ -157,6 +157,10 @@ class TradespersonProfile(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
         help_text="A fraction: 0.2000 is 20 %. Used only when VAT registered.",
     )
+    # Whether the public profile and the directory show this business: the rules in marketplace.moderation
+    # (business name, bio) when saved; staff in the moderation queue (reviews admin); reports past the threshold.
+    moderation_status = models.CharField(max_length=10, choices=Moderation.choices, default=Moderation.APPROVED, db_index=True)
+    moderation_flags = models.CharField(max_length=200, blank=True, help_text="What the rules or reports found.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -121,8 +121,12 @@ def pro_stats(*, user_id: int) -> ProStats | None:
     return ProStats.objects.filter(tradesperson_id=user_id).first()
 
 
-def public_profile(*, user_id: int) -> TradespersonProfile | None:
-    return TradespersonProfile.objects.filter(user_id=user_id, user__is_active=True).prefetch_related("trades").first()
+def public_profile(*, user_id: int, viewer: User | AnonymousUser | None = None) -> TradespersonProfile | None:
+    """The tradesperson's public profile; one waiting for a check (or hidden by staff) only for its owner and staff."""
+    rows = TradespersonProfile.objects.filter(user_id=user_id, user__is_active=True).prefetch_related("trades")
+    if viewer is None or not (viewer.is_staff or viewer.pk == user_id):
+        rows = rows.filter(moderation_status=Moderation.APPROVED)
+    return rows.first()
 
 
 # --- photos -----------------------------------------------------------------------------

@@ -111,6 +111,9 @@ def pro_profile_save(
 ) -> TradespersonProfile:
     """Create or update a tradesperson's profile. Badges are left to admins.
 
+    A new or changed business name or bio passes the moderation rules (``marketplace.moderation``) or makes
+    the profile pending: off the public profile page and the directory until staff approve it.
+
     ``invoicing`` (names, address, VAT) is changed only when given, so callers that do not
     edit it (the API, the demo) leave it as it was. Refuses a VAT-registered business without
     a valid UK VAT number (``bad_vat_number``) or with a rate outside 0..100 % (``bad_vat_rate``).
@@ -136,6 +139,13 @@ def pro_profile_save(
     if declined_answers is not None:
         defaults["declined_answers"] = _declined_answers(declined_answers)
     with transaction.atomic():
+        current = TradespersonProfile.objects.select_for_update().filter(user=user).first()
+        if current is None or (current.business_name, current.bio) != (defaults["business_name"], defaults["bio"]):
+            # New public text: the rules decide; a profile staff or reports took off stays off for a fresh check.
+            status, found = moderation_status_for(business_name, bio)  # as written: masking hides what the rules look for
+            if current is not None and current.moderation_status != Moderation.APPROVED:
+                status, found = Moderation.PENDING, found or "changed while waiting for a check"
+            defaults["moderation_status"], defaults["moderation_flags"] = status, found[:200]
         profile, _ = TradespersonProfile.objects.update_or_create(user=user, defaults=defaults)
         profile.trades.set(trades)
         signals.business_profile_saved.send(sender=TradespersonProfile, owner=user)

@@ -295,7 +295,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "positions": live_positions,
         "leads_url": reverse("api-leads") + "?" + urlencode({"limit": LEADS_LIMIT}),
     }
-    context = {"leads": _lead_cards(user), "live": live, "profile": selectors.public_profile(user_id=user.pk)}
+    context = {"leads": _lead_cards(user), "live": live, "profile": selectors.public_profile(user_id=user.pk, viewer=user)}
     return render(request, "jobs/lead_list.html", context)
 
 
@@ -389,7 +389,7 @@ def _board_api_url(filters: selectors.BoardFilters) -> str:
 
 
 def _base(user: User) -> tuple[float, float] | None:
-    profile = selectors.public_profile(user_id=user.pk)
+    profile = selectors.public_profile(user_id=user.pk, viewer=user)
     return (float(profile.base_latitude), float(profile.base_longitude)) if profile else None
 
 
@@ -449,7 +449,7 @@ def _profile_initial(user: User, profile: TradespersonProfile | None) -> dict[st
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     user = _tradesperson(request)
-    existing = selectors.public_profile(user_id=user.pk)
+    existing = selectors.public_profile(user_id=user.pk, viewer=user)
     trades = list(existing.trades.all()) if existing else []
     if request.method == "POST":
         form = ProfileForm(request.POST, trades=trades)
@@ -522,7 +522,7 @@ def profile_credentials(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "credentials": selectors.credentials_of(user=user),
-        "has_profile": selectors.public_profile(user_id=user.pk) is not None,
+        "has_profile": selectors.public_profile(user_id=user.pk, viewer=user) is not None,
     }
     return render(request, "jobs/credentials.html", context)
 
@@ -541,7 +541,7 @@ def credential_remove(request: HttpRequest, credential_id: int) -> HttpResponse:
 
 
 def pro_public(request: HttpRequest, user_id: int) -> HttpResponse:
-    pro = selectors.public_profile(user_id=user_id)
+    pro = selectors.public_profile(user_id=user_id, viewer=request.user)
     if pro is None:
         raise Http404("No such tradesperson.")
     context = {"pro": pro, "stats": selectors.pro_stats(user_id=user_id), "portfolio": selectors.portfolio(profile=pro)}

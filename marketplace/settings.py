@@ -338,6 +338,8 @@ MODERATION: dict[str, Any] = {
         "fuck,fucking,fucker,shit,shite,bullshit,cunt,twat,wanker,bastard,bollocks,prick,dickhead,arsehole,asshole,"
         "slut,whore,motherfucker,nigger,faggot,retard,spastic",
     ),
+    # Open reports on one review, reply or profile that take it off public pages until staff decide.
+    "REPORT_THRESHOLD": env_int("MODERATION_REPORT_THRESHOLD", 3),
 }
 
 # --- Jobs and matching ---------------------------------------------------------------
@@ -503,6 +505,7 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
     "job_post": (env_int("RATE_JOB_POSTS_PER_HOUR", 30), 3600),  # per customer
     "bid": (env_int("RATE_BIDS_PER_HOUR", 200), 3600),  # per tradesperson (placing; revisions are not counted)
     "login": (env_int("RATE_LOGINS_PER_5_MIN", 10), 300),  # per (address, username), pages and API token
+    "report": (env_int("RATE_REPORTS_PER_HOUR", 10), 3600),  # per signed-in user, or per address when anonymous
 }
 RATE_LIMIT_NAMESPACE = env("RATE_LIMIT_NAMESPACE", "")  # separates counters of stacks sharing one Redis (tests)
 

@@ -1,5 +1,9 @@
 """Admin for reviews: staff read them and hide or restore them with a reason (through the service, with an event).
 
+*Reviews > Reports* is the moderation queue (``reviews/admin_queue.html``): reviews, replies and profiles the
+rules flagged or people reported, with their reports; approve, hide or restore each (``reviews.moderation``:
+a recorded decision and a ``content.*`` event). *Moderation decisions* is the read-only trail of who decided what.
+
 Summaries are a read model: read-only here (the ``ratings`` consumer writes them; ``replay_events ratings`` rebuilds them).
 """
 
@@ -7,15 +11,18 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 from marketplace.errors import ServiceError
 
-from .models import RatedReview, RatingSummary, Review
+from .models import ModerationDecision, RatedReview, RatingSummary, Report, Review
+from .moderation import moderation_decide
+from .selectors import moderation_queue
 from .services import review_moderate
 
 
@@ -105,3 +112,61 @@ class RatedReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("hidden", "rating")
     search_fields = ("tradesperson_id", "job_id")
     readonly_fields = [f.name for f in RatedReview._meta.fields]
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """The moderation queue: its changelist is the queue page; a POST decides one item (staff with change permission)."""
+
+    list_display = ("id", "target", "reason", "review", "profile", "reporter", "created_at", "resolved_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, object] | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            user = request.user
+            assert isinstance(user, User)
+            try:
+                changed = moderation_decide(
+                    target=request.POST.get("target", ""),
+                    object_id=int(request.POST.get("object_id") or 0),
+                    moderator=user,
+                    action=request.POST.get("action", ""),  # type: ignore[arg-type]  # the service refuses anything else
+                    reason=request.POST.get("reason", ""),
+                )
+            except ServiceError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                done = {"approve": "Approved", "hide": "Hidden", "restore": "Restored"}.get(request.POST.get("action", ""), "Done")
+                note = "; open pages update in a moment." if changed else " (it already was; its reports are closed)."
+                self.message_user(request, f"{done}{note}", messages.SUCCESS)
+            return HttpResponseRedirect(request.get_full_path())
+        showing_hidden = request.GET.get("show") == "hidden"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Hidden by moderators" if showing_hidden else "Moderation queue",
+            "items": moderation_queue(hidden=showing_hidden),
+            "showing_hidden": showing_hidden,
+            "opts": self.model._meta,
+            "can_decide": self.has_change_permission(request),
+        }
+        return TemplateResponse(request, "reviews/admin_queue.html", context)
+
+
+@admin.register(ModerationDecision)
+class ModerationDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who approved, hid or restored what, and when (automatic hides by reports have no moderator)."""
+
+    list_display = ("created_at", "action", "target", "object_id", "tradesperson", "moderator", "reason")
+    list_filter = ("action", "target")
+    search_fields = ("reason", "moderator__username", "tradesperson__username")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in ModerationDecision._meta.fields]

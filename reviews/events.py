@@ -6,9 +6,10 @@ into the rating summaries.  ``review.posted`` and ``review.moderated`` carry the
 rebuilt from the log alone.  Schemas: marketplace/events/schemas/<type>.v1.json.
 """
 
-from typing import NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
-from marketplace.events.schemas import job_event
+from marketplace.events.schemas import EventType, job_event, register
+from marketplace.events.topics import Topic
 
 
 class ReviewAspects(TypedDict):
@@ -55,3 +56,28 @@ class ReviewRepliedV1(TypedDict):
 REVIEW_POSTED = job_event("review.posted", "The job's customer rated the tradesperson who did it.", payload=ReviewPostedV1)
 REVIEW_REPLIED = job_event("review.replied", "The tradesperson replied to the review.", payload=ReviewRepliedV1)
 REVIEW_MODERATED = job_event("review.moderated", "Staff hid or restored the review (with a reason).", payload=ReviewModeratedV1)
+
+
+# --- moderation decisions (aggregate "pro", key = the tradesperson's user id: one pro's page changes stay in order) ---
+
+
+class ContentModeratedV1(TypedDict):
+    """What ``content.hidden`` and ``content.restored`` carry: which public text, whose page it is on, who decided."""
+
+    target: Literal["review", "reply", "profile"]
+    object_id: int
+    tradesperson_id: int
+    action: Literal["approve", "hide", "restore", "auto_hide"]
+    reason: str
+    moderator_id: int | None
+    at: str
+
+
+def _content_event(name: str, description: str) -> EventType[ContentModeratedV1]:
+    return register(name, topic=Topic.JOBS, aggregate_type="pro", description=description, payload=ContentModeratedV1)
+
+
+CONTENT_HIDDEN = _content_event(
+    "content.hidden", "A review, reply or public profile left public pages: staff hid it, or reports did until staff decide."
+)
+CONTENT_RESTORED = _content_event("content.restored", "Staff approved or restored a review, reply or public profile: it is public again.")

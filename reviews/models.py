@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from marketplace.moderation import Moderation
+
 ASPECTS = ("punctuality", "quality", "value", "communication")
 STARS = [MinValueValidator(1), MaxValueValidator(5)]
 
@@ -38,9 +40,18 @@ class Review(models.Model):
     moderation_reason = models.CharField(max_length=500, blank=True)
     moderated_at = models.DateTimeField(null=True, blank=True)
     moderated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Why a hidden review is hidden: pending (the rules or reports: waiting for a check) or rejected (staff hid it).
+    # ``is_hidden`` stays the one switch for public visibility and rating summaries.
+    moderation_status = models.CharField(max_length=10, choices=Moderation.choices, default=Moderation.APPROVED, db_index=True)
+    moderation_flags = models.CharField(max_length=200, blank=True, help_text="What the rules or reports found in the comment.")
+    # The reply is public only when approved; pending and rejected replies show to the tradesperson and staff only.
+    reply_status = models.CharField(max_length=10, choices=Moderation.choices, default=Moderation.APPROVED, db_index=True)
+    reply_flags = models.CharField(max_length=200, blank=True, help_text="What the rules or reports found in the reply.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "review"
+        verbose_name_plural = "reviews"
         ordering = ["-created_at", "-id"]
         constraints = [_stars_check(f) for f in ("rating", *ASPECTS)]
         indexes = [models.Index(fields=["tradesperson", "-created_at"], name="review_pro_recent_idx")]
@@ -50,6 +61,84 @@ class Review(models.Model):
 
     def aspects(self) -> dict[str, int]:
         return {a: getattr(self, a) for a in ASPECTS}
+
+
+# --- reports and moderation decisions ------------------------------------------------------
+
+
+class Target(models.TextChoices):
+    """What a report or a decision is about: a review's comment, its reply, or a public profile."""
+
+    REVIEW = "review", "Review"
+    REPLY = "reply", "Review reply"
+    PROFILE = "profile", "Profile"
+
+
+class Report(models.Model):
+    """Someone (signed in or not) says a review, a reply or a public profile breaks the rules.
+
+    Open until staff decide on the item (``resolved_at``); ``settings.MODERATION["REPORT_THRESHOLD"]`` open
+    reports take the item off public pages until then (``reviews.moderation.report_file``).
+    """
+
+    class Reason(models.TextChoices):
+        ABUSIVE = "abusive", "Abusive or offensive"
+        CONTACT = "contact", "Contact details or links"
+        FAKE = "fake", "Fake or misleading"
+        PRIVATE = "private", "Shares private information"
+        OTHER = "other", "Something else"
+
+    target = models.CharField(max_length=10, choices=Target.choices)
+    review = models.ForeignKey(Review, null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
+    profile = models.ForeignKey("jobs.TradespersonProfile", null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    text = models.TextField(max_length=1000, blank=True)
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = "report"
+        verbose_name_plural = "reports"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(target="profile", profile__isnull=False, review__isnull=True)
+                | models.Q(target__in=["review", "reply"], review__isnull=False, profile__isnull=True),
+                name="report_one_target",
+            )
+        ]
+        indexes = [models.Index(fields=["resolved_at", "target"], name="report_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} ({self.get_target_display().lower()})"
+
+
+class ModerationDecision(models.Model):
+    """One staff decision (or an automatic hide by reports), who and when: the moderation audit trail."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        HIDE = "hide", "Hidden"
+        RESTORE = "restore", "Restored"
+        AUTO_HIDE = "auto_hide", "Hidden by reports"
+
+    target = models.CharField(max_length=10, choices=Target.choices)
+    object_id = models.BigIntegerField(help_text="The review id (review, reply) or the profile owner's user id.")
+    tradesperson = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "moderation decision"
+        verbose_name_plural = "moderation decisions"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.get_target_display().lower()} {self.object_id}"
 
 
 # --- read models (the ratings consumer only) ---------------------------------------------

@@ -6,17 +6,19 @@ two parties (the customer who wrote it, the tradesperson it is about) still see.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from jobs.models import Job
+from jobs.models import Job, TradespersonProfile
 from marketplace.accounts.models import User
+from marketplace.moderation import Moderation
 
-from .models import ASPECTS, RatedReview, RatingSummary, Review
+from .models import ASPECTS, RatedReview, RatingSummary, Report, Review, Target
 
 TREND_DAYS = 30
 CENT = Decimal("0.01")
@@ -116,3 +118,114 @@ def summary_from_reviews(pro_id: int) -> dict[str, Any]:
         "distribution": {str(n): agg[f"s{n}"] for n in range(1, 6)},
         "aspects": {a: average(agg[a], agg["n"]) for a in ASPECTS},
     }
+
+
+# --- the moderation queue ------------------------------------------------------------------
+
+QUEUE_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of the staff moderation queue: a review, a reply or a profile, why it is there, and its open reports."""
+
+    target: str
+    object_id: int
+    tradesperson: str
+    text: str
+    status: str
+    flags: str
+    reports: list[Report]
+    at: datetime
+    link: str
+
+    @property
+    def label(self) -> str:
+        return Target(self.target).label
+
+    @property
+    def key(self) -> str:
+        return f"{self.target}:{self.object_id}"
+
+
+def moderation_queue(*, hidden: bool = False) -> list[QueueItem]:
+    """Pending and reported reviews, replies and profiles, oldest first (``hidden``: what staff hid, newest first).
+
+    Four queries: the reviews, the profiles, and the open reports of each.
+    """
+    open_reports = Report.objects.filter(resolved_at__isnull=True).select_related("reporter")
+    if hidden:
+        review_q, reply_q, profile_q = (
+            Q(moderation_status=Moderation.REJECTED),
+            Q(reply_status=Moderation.REJECTED),
+            Q(moderation_status=Moderation.REJECTED),
+        )
+    else:
+        reported = open_reports.values("review_id")
+        review_q = Q(moderation_status=Moderation.PENDING) | Q(pk__in=reported.filter(target=Target.REVIEW))
+        reply_q = Q(reply_status=Moderation.PENDING, replied_at__isnull=False) | Q(pk__in=reported.filter(target=Target.REPLY))
+        profile_q = Q(moderation_status=Moderation.PENDING) | Q(pk__in=open_reports.filter(target=Target.PROFILE).values("profile_id"))
+    reviews = list(_reviews().filter(review_q | reply_q)[:QUEUE_LIMIT])
+    profiles = list(TradespersonProfile.objects.select_related("user").filter(profile_q)[:QUEUE_LIMIT])
+    by_item: dict[str, list[Report]] = {}
+    for report in open_reports.select_related("profile").filter(Q(review__in=reviews) | Q(profile__in=profiles)):
+        key = f"profile:{report.profile.user_id}" if report.profile is not None else f"{report.target}:{report.review_id}"
+        by_item.setdefault(key, []).append(report)
+    items: list[QueueItem] = []
+    for review in reviews:
+        who = str(review.tradesperson)
+        link = f"/pros/{review.tradesperson_id}/"
+        if review_q_matches(review, Target.REVIEW, hidden, by_item):
+            items.append(
+                QueueItem(
+                    Target.REVIEW,
+                    review.pk,
+                    who,
+                    review.comment,
+                    review.moderation_status,
+                    review.moderation_flags or review.moderation_reason,
+                    by_item.get(f"review:{review.pk}", []),
+                    review.created_at,
+                    link,
+                )
+            )
+        if review.replied_at and review_q_matches(review, Target.REPLY, hidden, by_item):
+            items.append(
+                QueueItem(
+                    Target.REPLY,
+                    review.pk,
+                    who,
+                    review.reply,
+                    review.reply_status,
+                    review.reply_flags,
+                    by_item.get(f"reply:{review.pk}", []),
+                    review.replied_at,
+                    link,
+                )
+            )
+    for profile in profiles:
+        text = f"{profile.business_name}\n{profile.bio}".strip()
+        key = f"profile:{profile.user_id}"
+        items.append(
+            QueueItem(
+                Target.PROFILE,
+                profile.user_id,
+                str(profile.user),
+                text,
+                profile.moderation_status,
+                profile.moderation_flags,
+                by_item.get(key, []),
+                profile.created_at,
+                f"/pros/{profile.user_id}/",
+            )
+        )
+    items.sort(key=lambda item: item.at, reverse=hidden)
+    return items
+
+
+def review_q_matches(review: Review, target: str, hidden: bool, by_item: dict[str, list[Report]]) -> bool:
+    """Whether the review's comment (``review``) or reply (``reply``) itself belongs in the queue, not just its sibling."""
+    status = review.moderation_status if target == Target.REVIEW else review.reply_status
+    if hidden:
+        return status == Moderation.REJECTED
+    return status == Moderation.PENDING or f"{target}:{review.pk}" in by_item

@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from marketplace.moderation import Moderation
+
 from .models import Review
 
 
@@ -64,6 +66,8 @@ class ReviewOutputSerializer(serializers.ModelSerializer):
             "reply",
             "replied_at",
             "hidden",
+            "moderation_status",
+            "reply_status",
             "posted_at",
         ]
         read_only_fields = fields
@@ -74,6 +78,12 @@ class ReviewOutputSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: Review) -> dict[str, Any]:
         data: dict[str, Any] = super().to_representation(instance)
         data["aspects"] = instance.aspects()
+        # A reply waiting for a check (or hidden) is for the tradesperson who wrote it and staff only
+        # (``context["viewer"]``); everyone else sees no reply yet.
+        viewer = self.context.get("viewer")
+        may_see = viewer is not None and (viewer.is_staff or viewer.pk == instance.tradesperson_id)
+        if instance.reply_status != Moderation.APPROVED and not may_see:
+            data["reply"], data["replied_at"] = "", None
         return data
 
 

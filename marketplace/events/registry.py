@@ -124,7 +124,7 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             name="directory-live",
             topics=(Topic.JOBS,),
             handler_path="directory.projections.DirectoryLiveHandler",
-            description="Pushes a tradesperson's badges to their open public profile pages when a credential changes.",
+            description="Pushes a tradesperson's badges, and moderation of their reviews and profile, to their open public profile pages.",
         ),
         ConsumerSpec(
             name="staff-alerts",

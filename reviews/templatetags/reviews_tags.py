@@ -12,7 +12,7 @@ from jobs.models import Job, TradespersonProfile
 from marketplace.accounts.models import User
 
 from .. import selectors
-from ..models import ASPECTS, Review
+from ..models import ASPECTS, Report, Review
 from ..serializers import ReviewOutputSerializer, public_name
 from ..streams import pro_stream
 
@@ -60,12 +60,14 @@ def pro_reviews_panel(context: dict[str, Any], pro: TradespersonProfile) -> dict
         "aspect_rows": [(ASPECT_LABELS[a], summary["aspects"][a]) for a in ASPECTS],
         "reviews": reviews,
         "is_owner": viewer is not None and viewer.pk == pro_id,
+        "can_report": viewer is None or viewer.pk != pro_id,
         "config": {
             "pro_id": pro_id,
             "stream": pro_stream(pro_id) if viewer else None,
             "reviews_url": reverse("api-pro-reviews", args=[pro_id]),
             "reply_base": "/api/reviews/",
             "is_owner": viewer is not None and viewer.pk == pro_id,
+            "can_report": viewer is None or viewer.pk != pro_id,
             "aspects": [[a, ASPECT_LABELS[a]] for a in ASPECTS],
         },
         "aspect_labels": ASPECT_LABELS,
@@ -87,3 +89,9 @@ def percent_of(part: int, whole: int) -> int:
 @register.filter
 def reviewer(review: Review) -> str:
     return public_name(review)
+
+
+@register.inclusion_tag("reviews/_report_dialog.html")
+def report_dialog() -> dict[str, Any]:
+    """The one Report dialog of a page (static/js/reviews.js opens it from any ``[data-report-target]`` button)."""
+    return {"reasons": Report.Reason.choices, "config": {"report_url": reverse("api-reports")}}

@@ -7,6 +7,8 @@
  * - The public profile (#pro-reviews): the rating summary and the reviews, live on pro.<id> (rating.updated
  *   carries the new summary; review.replied a reply); the list is refetched from GET /api/pros/<id>/reviews/.
  *   The tradesperson viewing their own profile gets a reply form under each review they have not answered.
+ *   content.hidden / content.restored (moderation) refetch the list; a hidden profile is replaced by a notice.
+ * - The Report dialog (#report-dialog): any [data-report-target] button opens it; POST /api/reports/.
  *
  * Everything pushed or fetched is inserted with textContent (TL.el), never as HTML.
  */
@@ -27,19 +29,35 @@
     return new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: document.body.dataset.tz || undefined }).format(d);
   }
 
-  function reviewItem(r, showHidden) {
+  function reportButton(target, id, testid) {
+    return el("button", { className: "link small report-btn", text: "Report", attrs: { type: "button", "data-testid": testid }, dataset: { reportTarget: target, reportId: id } });
+  }
+
+  // showHidden: the author's own view (waiting/hidden badges, their pending reply); canReport: anyone else.
+  function reviewItem(r, showHidden, canReport) {
     var head = el("div", { className: "review-head" }, [
       el("span", { className: "stars", text: stars(r.rating), attrs: { "aria-label": r.rating + " out of 5 stars" } }),
       el("strong", { text: r.reviewer }),
       el("span", { className: "muted small", text: r.trade + " · " + day(r.posted_at) })
     ]);
-    if (r.hidden && showHidden) head.append(el("span", { className: "badge", text: "Hidden by moderators" }));
+    if (r.hidden && showHidden) {
+      head.append(r.moderation_status === "pending"
+        ? el("span", { className: "badge", text: "Waiting for a check", attrs: { "data-testid": "review-waiting" } })
+        : el("span", { className: "badge", text: "Hidden by moderators" }));
+    }
+    if (canReport && !r.hidden) head.append(reportButton("review", r.id, "report-review"));
     var aspects = Object.keys(ASPECT_SHORT).map(function (k) { return ASPECT_SHORT[k] + " " + r.aspects[k]; }).join(" · ");
     var children = [head, el("div", { className: "review-aspects muted small", text: aspects })];
     if (r.comment) children.push(el("p", { className: "review-comment", text: r.comment }));
-    if (r.replied_at) {
+    if (r.replied_at && r.reply_status === "approved") {
+      var title = [el("strong", { text: "Reply from the tradesperson" })];
+      if (canReport) title.push(document.createTextNode(" "), reportButton("reply", r.id, "report-reply"));
+      children.push(el("div", { className: "review-reply", attrs: { "data-testid": "review-reply" } }, title.concat([el("p", { text: r.reply })])));
+    } else if (r.replied_at && showHidden) {
       children.push(el("div", { className: "review-reply", attrs: { "data-testid": "review-reply" } }, [
-        el("strong", { text: "Reply from the tradesperson" }), el("p", { text: r.reply })
+        el("strong", { text: "Your reply" }), document.createTextNode(" "),
+        el("span", { className: "badge", text: r.reply_status === "pending" ? "Waiting for a check" : "Hidden by moderators", attrs: { "data-testid": "reply-waiting" } }),
+        el("p", { text: r.reply })
       ]));
     }
     return el("li", { className: "review-item" + (r.hidden ? " review-hidden" : ""), dataset: { review: r.id }, attrs: { "data-testid": "review-item" } }, children);
@@ -200,7 +218,7 @@
       list.querySelectorAll("[data-reply-for]").forEach(function (slot) { forms[slot.dataset.replyFor] = slot; });
       var nodes = [];
       reviews.forEach(function (r) {
-        nodes.push(reviewItem(r, config.is_owner));
+        nodes.push(reviewItem(r, config.is_owner, config.can_report));
         if (config.is_owner && !r.replied_at) nodes.push(forms[String(r.id)] || replyForm(r));
       });
       list.replaceChildren.apply(list, nodes);
@@ -224,12 +242,64 @@
     if (config.stream && window.Live) {
       Live.subscribe(config.stream, function (msg) {
         if (msg.event === "rating.updated" && msg.data) applySummary(msg.data.summary);
+        if (msg.event === "content.hidden" && msg.data && msg.data.target === "profile" && !config.is_owner) {
+          // Moderators took the whole profile off: say so instead of showing it (its owner keeps the page).
+          var page = document.getElementById("pro-public");
+          var gone = document.getElementById("pro-gone");
+          if (page && gone) { page.hidden = true; gone.hidden = false; }
+          return;
+        }
         refetch();
       }, { resync: refetch });
     }
   }
 
-  function start() { jobPanel(); proPanel(); }
+  /* ---------------------------------------------------------------- the Report dialog */
+
+  function reportDialog() {
+    var dialog = document.getElementById("report-dialog");
+    var config = TL.config("report-config");
+    if (!dialog || !config || !dialog.showModal) return;
+    var form = dialog.querySelector("form");
+    var error = dialog.querySelector("[data-testid=report-error]");
+    var done = dialog.querySelector("[data-testid=report-done]");
+    var submit = dialog.querySelector("[data-testid=report-submit]");
+    var WHAT = { review: "You are reporting a review.", reply: "You are reporting a reply to a review.", profile: "You are reporting this business profile." };
+    var target = null;
+
+    function say(node, text) { node.replaceChildren(node.tagName === "UL" ? el("li", { text: text }) : document.createTextNode(text)); node.hidden = !text; }
+
+    // One listener for every Report button, including those in a list re-rendered after a live update.
+    document.addEventListener("click", function (ev) {
+      var button = ev.target.closest && ev.target.closest("[data-report-target]");
+      if (!button) return;
+      target = { target: button.dataset.reportTarget, object_id: Number(button.dataset.reportId) };
+      form.reset();
+      say(error, ""); say(done, "");
+      submit.hidden = false; submit.disabled = false;
+      dialog.querySelector("[data-testid=report-what]").textContent = WHAT[target.target] || "";
+      dialog.showModal();
+    });
+    dialog.querySelector("[data-testid=report-cancel]").addEventListener("click", function () { dialog.close(); });
+    form.addEventListener("change", function () { say(error, ""); });  // a reason picked answers "Choose what is wrong."
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var picked = form.querySelector("input[name=reason]:checked");
+      if (!picked) { say(error, "Choose what is wrong."); return; }
+      submit.disabled = true;
+      var payload = { target: target.target, object_id: target.object_id, reason: picked.value, text: form.elements.text.value };
+      TL.api("POST", config.report_url, payload).then(function (res) {
+        submit.disabled = false;
+        if (res.ok) { say(error, ""); say(done, res.data.message); submit.hidden = true; return; }
+        say(error, errorMessage(res));
+      }, function () {
+        submit.disabled = false;
+        say(error, "You seem to be offline; the report was not sent. Try again.");
+      });
+    });
+  }
+
+  function start() { jobPanel(); proPanel(); reportDialog(); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -31,7 +31,7 @@ from marketplace.services_check import check_database, check_kafka, check_redis
 log = logging.getLogger(__name__)
 
 
-def _dependency_checks() -> dict[str, Callable[[], None]]:
+def dependency_checks() -> dict[str, Callable[[], None]]:
     timeout = float(settings.HEALTH["DEPENDENCY_TIMEOUT_S"])
     return {
         "postgres": check_database,
@@ -71,6 +71,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def dependencies(request: HttpRequest) -> JsonResponse:
-    results = run_checks(_dependency_checks())
+    results = run_checks(dependency_checks())
     healthy = all(r["ok"] for r in results.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", "checks": results})

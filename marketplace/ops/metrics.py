@@ -5,7 +5,7 @@
   and at scrape time the backbone: ``outbox_backlog``, ``outbox_oldest_unpublished_age_seconds``,
   ``dead_letters_pending``, ``dead_letters_recorded_total`` (every dead letter ever: its ``increase()`` is
   DLQ growth), ``outbox_relay_stalled_seconds`` (rows waiting with no publish at all; the figures are
-  ``marketplace/ops/figures.py``, as the paging clock reads them), ``readiness_check_up{check}`` (``/readyz``'s checks, 1 or 0),
+  ``marketplace/ops/figures.py``, as the paging clock reads them), ``dependency_up{check}`` (Postgres, Redis and Kafka answering, 1 or 0),
   ``consumer_lag{group,topic,partition}`` (committed offset vs high
   watermark, cached for ``METRICS['LAG_CACHE_S']``).  Served on ``/metrics``.
 - relay and each consumer: ``relay_events_published_total`` / ``relay_publish_failures_total`` and
@@ -139,12 +139,15 @@ class BackboneCollector(Collector):
 
     @staticmethod
     def _readiness() -> GaugeMetricFamily:
-        """``readiness_check_up{check}``: 1 when the dependency answers as ``/readyz`` asks it, 0 when it does not."""
-        # On use: health imports the service checks, which need settings that are not read while this module loads.
-        from .health import CHECKS
+        """``dependency_up{check}``: 1 when Postgres, Redis or Kafka answers (as ``/healthz/deps`` asks), 0 when it does not.
 
-        family = GaugeMetricFamily("readiness_check_up", "Whether each /readyz dependency answers (1) or not (0).", labels=["check"])
-        for name, check in CHECKS.items():
+        Only Postgres makes ``/readyz`` fail; the others page staff without taking web replicas out of service.
+        """
+        # On use: health imports the service checks, which need settings that are not read while this module loads.
+        from .health import dependency_checks
+
+        family = GaugeMetricFamily("dependency_up", "Whether each dependency answers (1) or not (0).", labels=["check"])
+        for name, check in dependency_checks().items():
             try:
                 check()
             except Exception:  # any failure means "not ready", as on /readyz

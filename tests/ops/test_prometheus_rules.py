@@ -104,7 +104,7 @@ def test_every_rule_and_panel_reads_metrics_we_export() -> None:
         "outbox_relay_stalled_seconds",
         "dead_letters_recorded_total",
     } <= exported
-    assert "readiness_check_up" in exported and "http_request_duration_seconds_count" in exported
+    assert "dependency_up" in exported and "http_request_duration_seconds_count" in exported
     alerts = dict(rule_exprs())
     assert {
         "ConsumerLagHigh",
@@ -112,7 +112,7 @@ def test_every_rule_and_panel_reads_metrics_we_export() -> None:
         "OutboxRelayStalled",
         "DeadLettersGrowing",
         "WebServerErrors",
-        "DependencyNotReady",
+        "DependencyDown",
     } <= set(alerts)
     for name, expr in alerts.items():
         found = metric_names(expr)

@@ -158,6 +158,14 @@ def live_credentials(*, on: date | None = None) -> QuerySet[Credential]:
     return Credential.objects.filter(status=Credential.Status.VERIFIED, expires_on__gte=on or timezone.localdate())
 
 
+def is_insured(*, profile: TradespersonProfile, on: date | None = None) -> bool:
+    """Whether the profile's "Insured" mark shows: staff ticked it in admin, or a public liability insurance
+    credential is verified and unexpired (the same rule as its badge), so the two never disagree on one page."""
+    if profile.is_insured:
+        return True
+    return live_credentials(on=on).filter(profile=profile, kind=Credential.Kind.PUBLIC_LIABILITY).exists()
+
+
 @dataclass(frozen=True)
 class Badge:
     """A credential as the public sees it: what it is, its number (public registers list it) and its expiry month."""

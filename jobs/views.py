@@ -483,6 +483,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "profile": existing,
+        "insured": selectors.is_insured(profile=existing) if existing else False,
         "stats": selectors.pro_stats(user_id=user.pk),
         "portfolio": selectors.portfolio(profile=existing) if existing else [],
         "portfolio_form": PortfolioPhotoForm(),
@@ -544,7 +545,12 @@ def pro_public(request: HttpRequest, user_id: int) -> HttpResponse:
     pro = selectors.public_profile(user_id=user_id, viewer=request.user)
     if pro is None:
         raise Http404("No such tradesperson.")
-    context = {"pro": pro, "stats": selectors.pro_stats(user_id=user_id), "portfolio": selectors.portfolio(profile=pro)}
+    context = {
+        "pro": pro,
+        "insured": selectors.is_insured(profile=pro),
+        "stats": selectors.pro_stats(user_id=user_id),
+        "portfolio": selectors.portfolio(profile=pro),
+    }
     return render(request, "jobs/pro_public.html", context)
 
 

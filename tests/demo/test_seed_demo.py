@@ -8,18 +8,18 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 
-from jobs.models import Bid, Job
+from jobs.models import Bid, Job, PortfolioPhoto
 from marketplace.events.registry import get_consumer
 from marketplace.events.runner import ConsumerRunner
 from payments.models import Payment
-from quotes.models import PromoCode, PromoRedemption, QuoteAcceptance, QuoteOption, QuoteVersion
+from quotes.models import PromoCode, PromoRedemption, QuoteAcceptance, QuoteOption, QuoteVersion, ServiceOffering
 from tests.events.pipeline import relay_all, run_consumer_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _counts() -> dict[str, int]:
-    models = (Job, Bid, QuoteVersion, QuoteOption, QuoteAcceptance, Payment, PromoCode, PromoRedemption)
+    models = (Job, Bid, QuoteVersion, QuoteOption, QuoteAcceptance, Payment, PromoCode, PromoRedemption, ServiceOffering, PortfolioPhoto)
     return {m.__name__: m.objects.count() for m in models}
 
 
@@ -30,6 +30,13 @@ def test_demo_data_has_itemised_quotes_and_accepted_jobs(broker) -> None:
     assert _counts() == before
     assert before["Job"] == 7 and before["Bid"] == 5 and before["QuoteVersion"] == 6  # one bid revised to v2
     assert Bid.objects.filter(quote_versions__number=2).count() == 1
+    # A new user finds bookable fixed-price services and a portfolio on Bob's profile.
+    assert set(ServiceOffering.objects.filter(pro__username="bob", active=True).values_list("title", flat=True)) == {
+        "Boiler service",
+        "Tap replacement",
+    }
+    photos = PortfolioPhoto.objects.filter(profile__user__username="bob")
+    assert photos.count() == 2 and all(p.image and p.thumbnail and p.caption for p in photos)
     tiers = set(QuoteOption.objects.filter(version__bid__tradesperson__username="bob").values_list("tier", flat=True))
     assert tiers == {"good", "better", "best"}
     assert PromoCode.objects.get(code="DEMO10").max_uses_per_customer == 1

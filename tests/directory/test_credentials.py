@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from directory.selectors import badges_of_pro, search
 from jobs.credentials import credential_add, credential_remove, credential_verify, credentials_expire_due
-from jobs.models import Credential
+from jobs.models import Credential, TradespersonProfile
 from marketplace.accounts.models import User
 from marketplace.asgi import application
 from marketplace.errors import ServiceError
@@ -177,3 +177,23 @@ def test_an_open_profile_page_hears_the_badge_drop_live(broker, customer: User) 
     # The verification's push says what shows now (already nothing: its date has passed); the expiry's push agrees.
     assert verified["event"] == expired["event"] == "badges.changed" and expired["data"] == {"badges": []}
     assert expired["prev_seq"] == verified["seq"] and expired["aggregate"] == f"pro:{bob.pk}"
+
+
+@pytest.mark.django_db
+def test_the_profile_s_insured_mark_agrees_with_a_verified_unexpired_insurance_credential(client: Client) -> None:
+    bob = pro("bob", business_name="Bob's Boilers")
+    url = reverse("pro-public", args=[bob.pk])
+
+    def insured_mark() -> str:
+        html = client.get(url).content.decode()
+        return "✓ Insured" if "✓ Insured" in html else "Insurance not checked yet" if "Insurance not checked yet" in html else "neither"
+
+    with time_machine.travel(datetime(2031, 1, 10, 12, 0, tzinfo=LONDON), tick=False):
+        credential = credential_add(user=bob, kind="public_liability_insurance", number="PL-1", expires_on=LAST_DAY)
+        assert insured_mark() == "Insurance not checked yet"  # pending: nobody has checked it
+        credential_verify(credential=credential, staff=staff_user())
+        assert insured_mark() == "✓ Insured"
+    with time_machine.travel(AFTER_MIDNIGHT, tick=False):  # past its last UK day: the badge and the mark go together
+        assert insured_mark() == "Insurance not checked yet"
+        TradespersonProfile.objects.filter(user=bob).update(is_insured=True)  # staff's admin tick counts on its own
+        assert insured_mark() == "✓ Insured"

@@ -172,8 +172,10 @@ def test_the_pages_offer_the_request_and_say_who_has_it(client, customer) -> Non
     job = post_job(customer, trade=plumbing, requested_pro=chosen)
     page = client.get(f"/jobs/{job.pk}/").content.decode()
     assert "Sent to Chosen Plumbing first; others will be invited if they don" in page
+    assert "nearby" not in page  # nothing beside the note says other tradespeople have it yet
     services.job_direct_request_open(job=job, reason="declined")
-    assert "other tradespeople nearby are invited too" in client.get(f"/jobs/{job.pk}/").content.decode()
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "other tradespeople nearby are invited too" in page and "We've told matching tradespeople nearby" in page
 
     client.force_login(chosen)
     offer(job, chosen)

@@ -4,8 +4,9 @@ Trades, customers, tradespeople with profiles spread over London, open jobs and
 bids carrying itemised quotes (one with good / better / best options, one revised to
 version 2), the promo code DEMO10, one job accepted with its deposit held and one job
 accepted, started and completed (the ``payments`` consumer and the payments executor
-collect its price once the stack runs).  Idempotent: does nothing once the demo admin exists, and everything is
-created in one transaction.  Everything goes through the same services as the API, so
+collect its price once the stack runs), fixed-price services to book from a profile ("Boiler service",
+"Tap replacement") and portfolio photos (drawn with Pillow) on Bob's profile.  Idempotent: does nothing once
+the demo admin exists, and everything is created in one transaction.  Everything goes through the same services as the API, so
 events flow through the outbox and the consumers (matching, board, notifications,
 payments, finance) build the rest when the stack runs.  Payments use the SIMULATED
 gateway's test token ``tok_visa``: no real money moves.
@@ -13,12 +14,15 @@ gateway's test token ``tok_visa``: no real money moves.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from PIL import Image, ImageDraw
 
 from jobs import credentials, services
 from jobs.models import Job, Trade, TradespersonProfile
@@ -27,6 +31,7 @@ from jobs.questions import seed_questions
 from marketplace.accounts.models import User
 from matching import services as matching_services
 from quotes.models import PromoCode, QuoteVersion
+from quotes.offerings import offering_save
 from quotes.pricing import Discount, LineItem
 from quotes.services import OptionInput, QuoteInput, quote_accept, quote_revise, quote_submit
 
@@ -54,6 +59,33 @@ PROS = [
     ("grace", "Grace Plumbing & Heating", ["plumbing", "hvac"], "SE10", 15, True, True),
     ("olu", "Olu Painting", ["painting", "carpentry"], "N16", 12, False, True),
 ]
+
+# Fixed-price services customers can book straight from the profile: username, trade, title, description, price, minutes
+OFFERINGS = [
+    ("bob", "hvac", "Boiler service", "Annual gas boiler service and safety check, with a written report.", "85.00", 60),
+    ("bob", "plumbing", "Tap replacement", "Swap one kitchen or bathroom tap for one you have bought; old tap taken away.", "95.00", 90),
+    ("grace", "hvac", "Radiator bleed and balance", "Bleed and balance every radiator so the whole house heats evenly.", "70.00", 60),
+]
+
+# Portfolio photos (drawn here, so the demo needs no image files): username, caption, wall colour, tile colour
+PORTFOLIO = [
+    ("bob", "New bathroom, Islington: tiles and fittings", (226, 232, 240), (59, 130, 246)),
+    ("bob", "Combi boiler fitted in a kitchen cupboard", (250, 245, 235), (234, 88, 12)),
+]
+
+
+def _demo_photo(name: str, wall: tuple[int, int, int], tile: tuple[int, int, int]) -> SimpleUploadedFile:
+    """A small JPEG that looks like a tiled wall: something to show in the portfolio, made with Pillow."""
+    image = Image.new("RGB", (640, 480), wall)
+    draw = ImageDraw.Draw(image)
+    for row in range(6):
+        for col in range(8):
+            if (row + col) % 2 == 0:
+                draw.rectangle((col * 80 + 4, row * 80 + 4, col * 80 + 76, row * 80 + 76), fill=tile)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
 
 # username, credential kind, number (made up), valid for days, verified by staff (else awaiting verification in admin)
 CREDENTIALS = [
@@ -291,6 +323,14 @@ class Command(BaseCommand):
                 )
                 if checked:
                     credentials.credential_verify(credential=credential, staff=admin)
+            for username, trade_slug, title, description, price, minutes in OFFERINGS:
+                offering_save(
+                    pro=pros[username], trade=trades[trade_slug], title=title, description=description, price=D(price),
+                    duration_minutes=minutes,
+                )  # fmt: skip
+            for photo_number, (username, caption, wall, tile) in enumerate(PORTFOLIO, start=1):
+                picture = _demo_photo(f"work-{photo_number}.jpg", wall, tile)
+                services.portfolio_photo_add(user=pros[username], photo=picture, caption=caption)
             jobs = []
             for customer, trade_slug, title, description, postcode, low, high, urgent in JOBS:
                 place = by_label(postcode)

@@ -109,8 +109,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
-    "marketplace.accounts.middleware.StaffTotpMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "marketplace.accounts.middleware.StaffTotpMiddleware",  # after messages: it says why it redirects
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketplace.middleware.DatabaseUnavailableMiddleware",
     "marketplace.logging.AccessLogMiddleware",

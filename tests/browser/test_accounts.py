@@ -39,8 +39,8 @@ def test_a_customer_resets_their_password_by_email_then_sees_their_sessions(stac
 
     link = wait_until(lambda: (m := LINK.search(daphne.log())) and m.group(1), timeout=20, message="the reset email")
     page.goto(f"{base}{link}")
-    page.get_by_label("Password", exact=True).fill("a-brand-new-phrase-7")
-    page.get_by_label("Password (again)").fill("a-brand-new-phrase-7")
+    page.get_by_label("New Password", exact=True).fill("a-brand-new-phrase-7")
+    page.get_by_label("New Password (again)").fill("a-brand-new-phrase-7")
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "accounts-new-password-390")
     page.get_by_role("button", name="Change password").click()

@@ -72,6 +72,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "marketplace.accounts",
+    # Sign-in by username or email, password reset, email verification and change, TOTP, sessions (README: accounts).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "marketplace.events",
     "marketplace.realtime",
     "marketplace.notifications",
@@ -103,7 +108,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "marketplace.accounts.middleware.StaffTotpMiddleware",  # after messages: it says why it redirects
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketplace.middleware.DatabaseUnavailableMiddleware",
     "marketplace.logging.AccessLogMiddleware",
@@ -160,6 +168,37 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# --- Accounts: django-allauth (marketplace/accounts/adapter.py, README "Accounts") ---------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",  # username or email
+]
+ACCOUNT_ADAPTER = "marketplace.accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*"]
+# Optional but nagging: an unverified address still signs in (existing accounts, the demo) and is reminded on
+# every page until the link is followed; a change of email takes over only once the new address is verified.
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_SESSION_REMEMBER = True  # sessions last SESSION_COOKIE_AGE, as before; no "remember me" box
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # this session stays; every other one is signed out (session hash)
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "TradeLink: "
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False  # a link, as the emails say
+# Our own limiter guards sign-in (RATE_LIMITS["login"]); allauth's limits the emails it sends.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": False,
+    "reset_password": env("RATE_PASSWORD_RESETS", "20/m/ip,5/m/key"),
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_email": "1/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "TradeLink"
+# Staff must have an activated TOTP authenticator before any staff page (marketplace/accounts/middleware.py).
+STAFF_REQUIRE_TOTP = env_bool("STAFF_REQUIRE_TOTP", True)
+USERSESSIONS_TRACK_ACTIVITY = True  # "last seen" on the sessions page
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("DJANGO_TIME_ZONE", "Europe/London")  # default display zone; storage is UTC

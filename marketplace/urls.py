@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from marketplace.accounts.views import RateLimitedLoginView
 from marketplace.ops import backbone, health, metrics
 
 # What staff read at the top of every admin page and in the tab, instead of Django's "Django administration".
@@ -17,6 +17,8 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("alerts.urls")),  # /admin/customer360/<id>/ (before the admin catch-all)
     path("admin/backbone/", backbone.backbone_view, name="admin-backbone"),  # before the admin catch-all
+    # Staff sign in on the site's page, which asks for their TOTP code; admin's own form would not.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -33,8 +35,6 @@ urlpatterns = [
     path("api/", include("insights.api_urls")),
     path("api/", include("reviews.api_urls")),
     path("api/", include("directory.api_urls")),
-    path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
-    path("accounts/", include("django.contrib.auth.urls")),
     path("", include("marketplace.accounts.urls")),
     path("", include("marketplace.notifications.urls")),
     path("", include("marketplace.privacy.urls")),

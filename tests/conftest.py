@@ -80,6 +80,13 @@ def _generous_rate_limits() -> None:
     settings.RATE_LIMITS = {scope: (limit * 1000, seconds) for scope, (limit, seconds) in settings.RATE_LIMITS.items()}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _staff_totp_not_required_in_process() -> None:
+    # Many tests open admin as a force_login'd staff user; tests/web/test_account_security.py turns the rule on and
+    # checks it.  The browser tests' stack processes keep it on (the settings default): staff there sign in with a code.
+    settings.STAFF_REQUIRE_TOTP = False
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(request: pytest.FixtureRequest) -> Iterator[None]:
     # PBKDF2 costs most of a second per user on this machine, and most tests create several users.

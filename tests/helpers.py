@@ -6,9 +6,11 @@ Objects come from tests/factories.py; real processes, brokers and waiting from t
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable
 from typing import Any
 
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from PIL import Image
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -38,6 +40,18 @@ def after_payments_executor(predicate: Callable[[], bool]) -> Callable[[], bool]
         return predicate()
 
     return check
+
+
+def activate_totp(user: User) -> str:
+    """Give ``user`` an activated TOTP authenticator (as the setup page would); returns its secret for totp_code."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows now for ``secret`` (allauth's own HOTP maths; 30 s steps)."""
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
 def client_for(user: User | None) -> APIClient:

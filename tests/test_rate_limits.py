@@ -62,9 +62,9 @@ def test_bidding_is_limited_per_tradesperson(customer: User) -> None:
 
 def test_guessing_a_password_is_slowed_on_the_page_and_the_api(customer: User) -> None:
     page = Client()
-    statuses = [page.post("/accounts/login/", {"username": "cust_a", "password": "wrong"}).status_code for _ in range(4)]
+    statuses = [page.post("/accounts/login/", {"login": "cust_a", "password": "wrong"}).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    blocked = page.post("/accounts/login/", {"username": "cust_a", "password": "pw-123456-x"})
+    blocked = page.post("/accounts/login/", {"login": "cust_a", "password": "pw-123456-x"})
     assert blocked.status_code == 429 and "Too many sign-in attempts" in blocked.content.decode()
     assert "_auth_user_id" not in page.session  # even the right password waits
     api = client_for(None)
@@ -73,7 +73,7 @@ def test_guessing_a_password_is_slowed_on_the_page_and_the_api(customer: User) -
     token = api.post("/api/auth/token/", {"username": "cust_b_x", "password": "nope"}, format="json")
     assert token.status_code == 429 and token["Retry-After"]
     # Another account from the same address can still sign in.
-    assert page.post("/accounts/login/", {"username": "other_user", "password": "x"}).status_code == 200
+    assert page.post("/accounts/login/", {"login": "other_user", "password": "x"}).status_code == 200
 
 
 def test_the_counter_is_the_cache_key_and_expires_with_its_window() -> None:

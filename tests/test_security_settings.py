@@ -50,7 +50,7 @@ def test_pages_carry_security_headers() -> None:
 @pytest.mark.django_db
 def test_forms_and_session_api_writes_need_the_csrf_token(customer) -> None:
     anonymous = Client(enforce_csrf_checks=True)
-    assert anonymous.post("/accounts/login/", {"username": "cust_a", "password": "pw-123456-x"}).status_code == 403
+    assert anonymous.post("/accounts/login/", {"login": "cust_a", "password": "pw-123456-x"}).status_code == 403
     signed_in = Client(enforce_csrf_checks=True)
     signed_in.force_login(customer)
     refused = signed_in.post("/api/jobs/", {"title": "x"}, content_type="application/json")

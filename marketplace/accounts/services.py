@@ -1,7 +1,8 @@
-"""Account writes: sign-up."""
+"""Account writes: sign-up (the account and its email address row, which allauth verifies)."""
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +31,9 @@ def user_sign_up(*, username: str, email: str, password: str, role: str, display
         with transaction.atomic():
             candidate.set_password(password)
             candidate.save()
+            if candidate.email:
+                # Unverified until the emailed link is followed; the pages remind them meanwhile.
+                EmailAddress.objects.create(user=candidate, email=candidate.email, primary=True, verified=False)
     except IntegrityError as exc:
         raise ServiceError("That username is taken.", code="username_taken", kind=Refusal.INVALID) from exc
     return candidate

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
 
+from marketplace.accounts.models import User
+from tests.helpers import activate_totp, totp_code
 from tests.support import ARTIFACTS, Process, SharedBroker, running_stack
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
@@ -140,4 +142,19 @@ def log_in(page: Page, base_url: str, username: str, password: str = "pw-123456-
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/")
+
+
+def log_in_staff(page: Page, base_url: str, username: str, password: str = "pw-123456-x") -> None:
+    """Staff need TOTP (marketplace/accounts/middleware.py): give the account an authenticator, then sign in
+    with the password and type the code the app would show."""
+    user = User.objects.get(username=username)
+    secret = activate_totp(user)
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/accounts/2fa/authenticate/")
+    page.get_by_label("Code").fill(totp_code(secret))
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base_url}/")

@@ -16,7 +16,7 @@ from jobs.services import job_complete, job_start_work
 from marketplace.accounts.models import User
 from payments.approval import payment_approve
 from payments.models import Payment
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, log_in_staff
 from tests.browser.test_marketplace import assert_not_reloaded, mark, shot, wait_live
 from tests.factories import post_job, pro
 from tests.quotes.helpers import accept, submit
@@ -46,7 +46,7 @@ def test_the_dashboards_update_live_when_a_job_is_completed(stack, new_page) -> 
     expect(mine.get_by_test_id("kpi-jobs_completed")).to_have_text("0")
 
     staff = new_page()
-    log_in(staff, base, "boss")
+    log_in_staff(staff, base, "boss")
     staff.goto(f"{base}/insights/platform/")
     wait_live(staff, "insights.platform")
     expect(staff.get_by_test_id("kpi-jobs_posted")).to_have_text("1", timeout=LIVE)

@@ -23,7 +23,7 @@ from jobs.models import Job, Lead, Trade
 from marketplace.accounts.models import User
 from marketplace.money import format_money
 from payments.models import Dispute, Payment
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, log_in_staff
 from tests.browser.test_marketplace import assert_not_reloaded, mark, shot, wait_live
 from tests.factories import post_job, pro
 from tests.quotes.helpers import accept, submit
@@ -188,7 +188,7 @@ def test_a_problem_is_resolved_by_staff_with_a_partial_refund(stack, new_page) -
     User.objects.create_superuser("root", "root@example.com", "pw-123456-x")
     staff = new_page()
     staff.set_viewport_size({"width": 1280, "height": 900})
-    log_in(staff, stack.base_url, "root")
+    log_in_staff(staff, stack.base_url, "root")
     staff.goto(f"{stack.base_url}/admin/payments/dispute/")
     staff.get_by_role("link", name=str(dispute.pk), exact=True).click()
     expect(staff.locator("#dispute-description")).to_have_text("The tap still drips after the repair.")

@@ -18,14 +18,16 @@ from typing import Any
 
 import pytest
 import redis
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
 
+from marketplace.events.kafka import group_id, make_consumer
 from marketplace.events.management.commands.kafka_topics import wanted_topics
 from marketplace.events.models import OutboxEvent
-from marketplace.ops.metrics import consumer_lag
+from marketplace.events.registry import CONSUMERS
 from payments.models import PaymentOperation
 from tests.conftest import delete_topics, use_kafka
 from tests.support import ARTIFACTS, Process, SharedBroker, running_stack
@@ -156,6 +158,37 @@ def browser(_kept_until_the_end: None) -> Browser:
     return _chromium.open(_launch_chromium)  # closed by _between_browser_tests
 
 
+class LagProbe:
+    """Whether any of the stack's consumer groups is behind the end of its topics.
+
+    One probe consumer per group, kept while the stack lives (never subscribed, so never in the group's
+    rebalances): marketplace.ops.metrics.consumer_lag makes fifteen afresh per call, seconds per idle check.
+    """
+
+    def __init__(self) -> None:
+        self.probes: list[tuple[Consumer, list[TopicPartition]]] = []
+        for spec in CONSUMERS.values():
+            probe = make_consumer(group_id(spec.name), "lag-probe")
+            partitions = []
+            for topic in spec.kafka_topic_names:
+                metadata = probe.list_topics(topic, timeout=10).topics.get(topic)
+                if metadata is not None and metadata.error is None:
+                    partitions += [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+            self.probes.append((probe, partitions))
+
+    def behind(self) -> bool:
+        for probe, partitions in self.probes:
+            for committed in probe.committed(partitions, timeout=5) if partitions else []:
+                _, high = probe.get_watermark_offsets(committed, timeout=5, cached=False)
+                if high > max(committed.offset, 0):
+                    return True
+        return False
+
+    def close(self) -> None:
+        for probe, _ in self.probes:
+            probe.close()
+
+
 @dataclass
 class SharedStack:
     """The stack consecutive browser tests share, and what a fresh one would not have kept from the test before."""
@@ -164,6 +197,7 @@ class SharedStack:
     rate_limit_namespace: str
     content_types: list[tuple[Any, ...]]
     permissions: list[tuple[Any, ...]]
+    lag: LagProbe
 
     def idle(self, timeout: float = 30.0) -> bool:
         """Nothing in flight, twice in a row: every outbox row published, every consumer group at the end of its
@@ -171,11 +205,22 @@ class SharedStack:
         deadline = time.monotonic() + timeout
         quiet = 0
         while time.monotonic() < deadline:
-            quiet = 0 if _busy() else quiet + 1
+            quiet = 0 if self.busy() else quiet + 1
             if quiet == 2:
                 return True
             time.sleep(0.1)
         return False
+
+    def busy(self) -> bool:
+        if OutboxEvent.objects.filter(published_at__isnull=True).exists():
+            return True
+        due = PaymentOperation.objects.filter(status=PaymentOperation.Status.PENDING, next_attempt_at__lte=timezone.now())
+        if due.exists():
+            return True
+        try:
+            return self.lag.behind()
+        except KafkaException:  # a broker slow to answer is not an idle one
+            return True
 
     def forget_the_last_test(self) -> None:
         """Sign-in and other rate-limit counters: each test signs the same people in from the same address."""
@@ -198,18 +243,6 @@ class SharedStack:
             )
 
 
-def _busy() -> bool:
-    if OutboxEvent.objects.filter(published_at__isnull=True).exists():
-        return True
-    due = PaymentOperation.objects.filter(status=PaymentOperation.Status.PENDING, next_attempt_at__lte=timezone.now())
-    if due.exists():
-        return True
-    try:
-        return any(behind for _group, _topic, _partition, behind in consumer_lag(timeout=5))
-    except Exception:  # a broker slow to answer is not an idle one
-        return True
-
-
 def _start_stack(closers: contextlib.ExitStack, kafka_bootstrap: str) -> SharedStack:
     # Topics and consumer groups of the shared stack's own, as tests.conftest's ``broker`` gives each test, kept
     # until the stack closes.
@@ -229,7 +262,9 @@ def _start_stack(closers: contextlib.ExitStack, kafka_bootstrap: str) -> SharedS
         content_types = cursor.fetchall()
         cursor.execute("SELECT id, name, content_type_id, codename FROM auth_permission")
         permissions = cursor.fetchall()
-    return SharedStack(Stack(base_url, processes), processes[0].env["RATE_LIMIT_NAMESPACE"], content_types, permissions)
+    lag = LagProbe()
+    closers.callback(lag.close)
+    return SharedStack(Stack(base_url, processes), processes[0].env["RATE_LIMIT_NAMESPACE"], content_types, permissions, lag)
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,9 @@ from .support import ARTIFACTS, Broker, PrivateRedis, SharedBroker, wait_until
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     browser = [item for item in items if item.get_closest_marker("browser") is not None]
+    # Those on the shared stack next to each other (tests/browser/conftest.py keeps one stack while the next test
+    # wants it), the rest (their own stack, a live server, none) after them.
+    browser.sort(key=lambda item: "stack" not in getattr(item, "fixturenames", ()))
     others = [item for item in items if item.get_closest_marker("browser") is None]
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # Under xdist (`make test` runs -n 3 --dist loadgroup) the browser tests share one worker, one at
@@ -118,7 +121,7 @@ def kafka_bootstrap() -> Iterator[str]:
         node.stop()
 
 
-def _use_kafka(bootstrap: str, topic_prefix: str) -> dict[str, Any]:
+def use_kafka(bootstrap: str, topic_prefix: str) -> dict[str, Any]:
     previous = dict(settings.KAFKA)
     settings.KAFKA["BOOTSTRAP_SERVERS"] = bootstrap
     settings.KAFKA["TOPIC_PREFIX"] = topic_prefix
@@ -144,7 +147,7 @@ def _wait_for_metadata(names: list[str]) -> None:
 def broker(kafka_bootstrap: str) -> Iterator[SharedBroker]:
     """The run's broker with topics and consumer groups of this test's own (a fresh prefix), deleted afterwards."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
-    previous = _use_kafka(kafka_bootstrap, prefix)
+    previous = use_kafka(kafka_bootstrap, prefix)
     try:
         yield SharedBroker(kafka_bootstrap, prefix)
     finally:
@@ -152,10 +155,10 @@ def broker(kafka_bootstrap: str) -> Iterator[SharedBroker]:
         settings.KAFKA.clear()
         settings.KAFKA.update(previous)
         # Deleted so that hundreds of tests do not leave thousands of partitions on one broker.
-        _delete_topics(kafka_bootstrap, names)
+        delete_topics(kafka_bootstrap, names)
 
 
-def _delete_topics(bootstrap: str, names: list[str]) -> None:
+def delete_topics(bootstrap: str, names: list[str]) -> None:
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -169,7 +172,7 @@ def private_broker() -> Iterator[Broker]:
     """An Apache Kafka broker of this test's own, for tests that stop, kill or wipe it."""
     instance = Broker()
     instance.start()
-    previous = _use_kafka(instance.bootstrap, "")
+    previous = use_kafka(instance.bootstrap, "")
     try:
         yield instance
     finally:

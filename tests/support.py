@@ -168,9 +168,18 @@ class Process:
                 self.proc.wait(5)
         return self.proc.returncode if self.proc else None
 
-    def log(self) -> str:
+    def log(self, since: int = 0) -> str:
+        """What the process wrote, from byte ``since`` on (see :meth:`log_size`)."""
         path = ARTIFACTS / f"{self.name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        if not path.exists():
+            return ""
+        with path.open("rb") as handle:
+            handle.seek(since)
+            return handle.read().decode(errors="replace")
+
+    def log_size(self) -> int:
+        path = ARTIFACTS / f"{self.name}.log"
+        return path.stat().st_size if path.exists() else 0
 
 
 def manage(name: str, *args: str, env: dict[str, str]) -> Process:
@@ -179,7 +188,9 @@ def manage(name: str, *args: str, env: dict[str, str]) -> Process:
 
 def _answers(url: str) -> bool:
     try:
-        urllib.request.urlopen(url + "/", timeout=1)
+        # Not 1 s: a cold Daphne on a loaded machine takes seconds over its first page, and a probe given up on
+        # early only queues another request behind it.
+        urllib.request.urlopen(url + "/", timeout=10)
         return True
     except OSError:
         return False
@@ -202,7 +213,9 @@ def running_stack(broker: Broker | SharedBroker, name: str, **extra_env: str) ->
     ]
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _answers(base_url), timeout=30, message="daphne to listen")
+        # 60 s: four Django processes start at once, beside whatever else the machine runs; it is paid once per
+        # shared browser stack, not per test.
+        wait_until(lambda: _answers(base_url), timeout=60, message="daphne to listen")
         yield base_url, processes
     finally:
         # All at once: each finishes its work in its own time, so the stack stops as fast as its slowest process.

@@ -53,6 +53,9 @@ def redis_stack(broker: SharedBroker, private_redis: PrivateRedis, transactional
         wait_until(lambda: _answers(base_url), timeout=30, message="daphne to listen")
         yield Stack(base_url, processes)
     finally:
+        # All at once, as tests.support.running_stack stops its own: the stack stops as fast as its slowest process.
+        for process in processes:
+            process.ask_to_stop()
         for process in processes:
             process.terminate()
 

@@ -25,13 +25,13 @@ from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
 
 from marketplace.accounts.models import User
-from tests.helpers import activate_totp, totp_code
 from marketplace.events.kafka import group_id, make_consumer
 from marketplace.events.management.commands.kafka_topics import wanted_topics
 from marketplace.events.models import OutboxEvent
 from marketplace.events.registry import CONSUMERS
 from payments.models import PaymentOperation
 from tests.conftest import delete_topics, use_kafka
+from tests.helpers import activate_totp, totp_code
 from tests.support import ARTIFACTS, Process, SharedBroker, running_stack
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
@@ -46,6 +48,16 @@ class ApiTokenAuthentication(TokenAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return "Bearer"
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """How the OpenAPI schema (and Swagger UI's Authorize button) describes the token: HTTP bearer."""
+
+    target_class = "marketplace.accounts.authentication.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return dict(build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer"))
 
 
 def user_for_token(raw: str) -> tuple[User, ApiToken] | None:

@@ -50,7 +50,7 @@ class ApiTokenAuthentication(TokenAuthentication):
         return "Bearer"
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ApiTokenScheme(OpenApiAuthenticationExtension):
     """How the OpenAPI schema (and Swagger UI's Authorize button) describes the token: HTTP bearer."""
 
     target_class = "marketplace.accounts.authentication.ApiTokenAuthentication"

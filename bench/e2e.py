@@ -316,9 +316,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
     from marketplace.accounts.models import User
+    from marketplace.accounts.services import api_token_create
     from marketplace.events.models import OutboxEvent
     from tests.factories import pro, trade
     from tests.support import Broker, daphne, manage, subprocess_env, wait_until
@@ -336,7 +336,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         user = pro(f"bench_pro_{run_id}_{i}", trades=[trades[i % TRADES]], at=(lat, lng), radius=1)
         pros.append({"id": user.pk, "trade": trades[i % TRADES].slug, "lat": lat, "lng": lng, "cookie": session_cookie(user)})
     customers = [User.objects.create_user(f"bench_cust_{run_id}_{c}", password="x", role=User.Role.CUSTOMER) for c in range(CUSTOMERS + 1)]
-    tokens = [Token.objects.create(user=c).key for c in customers]
+    tokens = [api_token_create(user=c)[1] for c in customers]
 
     broker = Broker()
     broker.start()

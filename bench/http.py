@@ -119,10 +119,10 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
 
     django.setup()
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
     from jobs.models import Job
     from marketplace.accounts.models import User
+    from marketplace.accounts.services import api_token_create
     from marketplace.events.models import OutboxEvent
     from tests.factories import trade
     from tests.support import subprocess_env
@@ -131,7 +131,7 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
     create_floor_table(os.environ["DATABASE_URL"])
     trade()
     customer = User.objects.create_user(f"bench_http_{uuid.uuid4().hex[:8]}", password="x", role=User.Role.CUSTOMER)
-    token = Token.objects.create(user=customer).key
+    token = api_token_create(user=customer)[1]
     env = subprocess_env(None)
     results: dict[str, Any] = {}
     post_headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}

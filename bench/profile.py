@@ -117,10 +117,10 @@ def consumer(name: str, events: int, batch: int, profile: bool) -> None:
 def post(posts: int, profile: bool) -> None:
     from django.core.management import call_command
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
     from bench.http import JOB
     from marketplace.accounts.models import User
+    from marketplace.accounts.services import api_token_create
     from tests.factories import trade
 
     # The job the HTTP benchmark posts, by a customer of this run's own (the database is migrated and the
@@ -128,9 +128,9 @@ def post(posts: int, profile: bool) -> None:
     call_command("migrate", verbosity=0)
     trade()
     customer = User.objects.create_user(f"bench_profile_{os.getpid()}_{time.time_ns()}", password="x", role=User.Role.CUSTOMER)
-    token = Token.objects.create(user=customer)
+    _, token = api_token_create(user=customer)
     body = dict(JOB)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     for _ in range(20):  # warm-up: connections, URL resolver, serializer caches
         assert client.post("/api/jobs/", body, content_type="application/json").status_code == 201
 

@@ -12,12 +12,11 @@ from typing import Any
 
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from PIL import Image
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from jobs.models import Bid, Job, JobBoardEntry, JobPhoto, Lead, TradespersonProfile
 from jobs.projections import JobBoardProjection
-from marketplace.accounts.models import User
+from marketplace.accounts.models import ApiToken, User
 from marketplace.events.envelope import from_dict
 from marketplace.events.models import OutboxEvent
 from marketplace.notifications.models import Notification
@@ -92,7 +91,7 @@ def state() -> dict[str, Any]:
     return {
         "counts": {
             model.__name__: model.objects.count()
-            for model in (User, Token, TradespersonProfile, Job, JobPhoto, Lead, Bid, Notification, OutboxEvent, JobBoardEntry)
+            for model in (User, ApiToken, TradespersonProfile, Job, JobPhoto, Lead, Bid, Notification, OutboxEvent, JobBoardEntry)
         },
         "jobs": list(Job.objects.order_by("pk").values_list("pk", "status", "title", "description", "budget_max", "awarded_bid_id")),
         "bids": list(Bid.objects.order_by("pk").values_list("pk", "status", "amount", "message", "revision")),

@@ -15,11 +15,11 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_token_create
 from tests.factories import TradeFactory, pro
 from tests.support import running_stack
 
@@ -40,7 +40,7 @@ def test_http_post_reaches_an_authenticated_websocket_through_kafka(broker, caps
     TradeFactory()
     customer = User.objects.create_user("e2e_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
     trader = pro("e2e_trader", at=(Decimal("51.5"), Decimal("-0.1")))
-    token = Token.objects.create(user=customer).key
+    token = api_token_create(user=customer)[1]
     browser = Client()
     browser.force_login(trader)
     session = browser.cookies["sessionid"].value

@@ -26,7 +26,8 @@ from chat.models import Thread
 from chat.services import chat_threads_open
 from jobs import services as job_services
 from jobs.models import Bid, Job, Lead
-from marketplace.accounts.models import User
+from marketplace.accounts.models import ApiToken, User
+from marketplace.accounts.services import api_token_create
 from marketplace.notifications.services import notify
 from payments.models import Payment
 from payments.services import payment_collect
@@ -80,6 +81,7 @@ def world(customer: User, other_customer: User, tradesperson: User) -> World:
         "staff": make_user("staff_s", is_staff=True),
     }
     job = post_job(customer)
+    api_token_create(user=customer, label="A's phone")
     post_job(other_customer, title="B's own job")
     lead_x = offer(job, tradesperson)
     offer(job, users["Z"])
@@ -131,6 +133,10 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "token": Endpoint("POST", "/api/auth/token/", lambda w, role: {"username": "cust_a", "password": "pw-123456-x"}),
     "me": Endpoint("GET", "/api/me/"),
+    "tokens": Endpoint("GET", "/api/auth/tokens/"),
+    "token-revoke": Endpoint("DELETE", "/api/auth/tokens/{api_token}/"),  # A's phone token
+    "tokens-revoke-all": Endpoint("POST", "/api/auth/tokens/revoke-all/"),
+    "token-logout": Endpoint("POST", "/api/auth/logout/"),
     "trades": Endpoint("GET", "/api/trades/"),
     "places": Endpoint("GET", "/api/places/?q=isl"),
     "profile-get": Endpoint("GET", "/api/profile/"),
@@ -243,6 +249,10 @@ EXPECTED: dict[str, dict[str, int]] = {
     "signup": dict.fromkeys(ROLES, 201),
     "token": OPEN,
     "me": SIGNED_IN,
+    "tokens": SIGNED_IN,  # one's own tokens only (tests/test_api_tokens.py)
+    "token-revoke": expect(A=204, B=404, X=404, Y=404, staff=404),
+    "tokens-revoke-all": SIGNED_IN,  # one's own
+    "token-logout": expect(A=400, B=400, X=400, Y=400, staff=400),  # a session carries no token to revoke (no_token)
     "trades": OPEN,
     "places": OPEN,
     "profile-get": expect(A=403, B=403, X=200, Y=200, staff=403),
@@ -327,6 +337,7 @@ def call(world: World, name: str, role: str) -> Any:
         payment=world.payment.pk,
         worker=world.worker.pk,
         scheduled_job=world.scheduled_job.pk,
+        api_token=ApiToken.objects.filter(user=world.users["A"], label="A's phone").values_list("uid", flat=True).first(),
         thread=Thread.objects.filter(job=world.job, tradesperson=world.users["X"]).values_list("pk", flat=True).first(),
         review=Review.objects.filter(job=world.paid_job).values_list("pk", flat=True).first(),
     )

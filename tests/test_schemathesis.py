@@ -29,11 +29,11 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_token_create
 from tests.factories import TradeFactory, post_job, pro
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12"))
@@ -80,7 +80,7 @@ def tokens(db: None) -> dict[str, str]:
     customer = User.objects.create_user("fuzz_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
     trader = pro("fuzz_trader", at=(Decimal("51.5"), Decimal("-0.12")))
     post_job(customer)
-    return {"customer": Token.objects.create(user=customer).key, "tradesperson": Token.objects.create(user=trader).key}
+    return {"customer": api_token_create(user=customer)[1], "tradesperson": api_token_create(user=trader)[1]}
 
 
 schema = load_schema()

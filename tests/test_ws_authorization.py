@@ -28,6 +28,7 @@ from django.test import Client
 from chat.models import Thread
 from jobs.models import Job
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_token_create
 from marketplace.asgi import application
 from marketplace.realtime import streams
 from tests.test_permissions import World
@@ -100,14 +101,25 @@ def _cookie(user: Any) -> str:
     return f"sessionid={client.cookies['sessionid'].value}"
 
 
-async def _ask(cookie: str | None, wanted: list[str]) -> dict[str, str]:
-    """Subscribe to each stream on real sockets; return stream -> 'subscribed' / 'forbidden' / 'closed:<code>'."""
+def _token_headers(user: Any) -> list[tuple[bytes, bytes]]:
+    """A native app's handshake: an API token, no Origin, no cookie."""
+    _, token = api_token_create(user=user, label="matrix")
+    return [(b"host", b"localhost"), (b"authorization", f"Bearer {token}".encode())]
+
+
+async def _ask(cookie: str | None, wanted: list[str], headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, str]:
+    """Subscribe to each stream on real sockets; return stream -> 'subscribed' / 'forbidden' / 'closed:<code>'.
+
+    ``headers``: the handshake's, instead of a browser's (Origin, and ``cookie`` when given)."""
     answers: dict[str, str] = {}
     for start in range(0, len(wanted), CHUNK):
-        headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
-        if cookie:
-            headers.append((b"cookie", cookie.encode()))
-        ws = WebsocketCommunicator(application, "/ws/live/", headers=headers)
+        if headers is None:
+            sent = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+            if cookie:
+                sent.append((b"cookie", cookie.encode()))
+        else:
+            sent = headers
+        ws = WebsocketCommunicator(application, "/ws/live/", headers=sent)
         connected, code = await ws.connect(timeout=15)
         if not connected:
             answers.update(dict.fromkeys(wanted[start : start + CHUNK], f"closed:{code}"))
@@ -191,3 +203,25 @@ def test_subscription_matrix_over_every_stream_and_role(world: World) -> None:
                 failures.append(f"can_subscribe({role}, {stream}) disagrees with the socket")
     assert failures == []
     assert cases == len(MATRIX) * len(ROLES) == 138
+
+
+async def _ask_every_role_by_token(headers: dict[str, list[tuple[bytes, bytes]]], wanted: list[str]) -> dict[str, dict[str, str]]:
+    return {role: await _ask(None, wanted, headers=sent) for role, sent in headers.items()}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("own_channel_layer")
+def test_a_token_socket_may_subscribe_to_exactly_what_the_session_may(world: World) -> None:
+    """The same matrix through API-token sockets with no Origin (a native app): a token widens nothing."""
+    named = {key: (stream(world), allowed) for key, (stream, allowed) in MATRIX.items()}
+    wanted = [stream for stream, _ in named.values()]
+    signed_in = [role for role in ROLES if role in world.users]
+    answers_by_role = _run(_ask_every_role_by_token({role: _token_headers(world.users[role]) for role in signed_in}, wanted))
+    failures = [
+        f"{role} on {stream} ({prefix}: {what}): expected {expected}, got {answers_by_role[role][stream]}"
+        for role in signed_in
+        for (prefix, what), (stream, allowed) in named.items()
+        if answers_by_role[role][stream] != (expected := "subscribed" if role in allowed else "forbidden")
+    ]
+    assert failures == []
+    assert len(signed_in) * len(MATRIX) == 115

@@ -9,7 +9,7 @@ from marketplace.errors import ServiceError
 from marketplace.privacy.services import user_erase
 from marketplace.privacy.views import export_response
 
-from .models import User
+from .models import ApiToken, User
 
 
 @admin.register(User)
@@ -39,3 +39,16 @@ class UserAdmin(BaseUserAdmin):
                 self.message_user(request, f"{user.username}: {exc.message}", messages.ERROR)
         if done:
             self.message_user(request, f"Erased {done} account(s).", messages.SUCCESS)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff see and delete (revoke) API tokens; tokens are made by their owners only (the token is shown once, to them)."""
+
+    list_display = ("user", "label", "token_key", "created", "expiry", "last_used_at")
+    search_fields = ("user__username", "label", "token_key")
+    fields = ("user", "label", "token_key", "created", "expiry", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,4 +1,4 @@
-"""Sign-up form: what a person types; ``services.user_sign_up`` makes the account."""
+"""Account forms: sign-up (``services.user_sign_up`` makes the account) and naming a new API token."""
 
 from __future__ import annotations
 
@@ -68,3 +68,12 @@ class SignUpForm(forms.Form):
             except ValidationError as exc:
                 self.add_error("password", exc)
         return data
+
+
+class ApiTokenForm(forms.Form):
+    label = forms.CharField(
+        label="Name it after the device or app",
+        max_length=80,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. My phone", "autocomplete": "off"}),
+    )

@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/sessions/", views.SessionsView.as_view(), name="usersessions_list"),
     path("accounts/sessions/<int:pk>/end/", views.session_end, name="session-end"),
     path("accounts/", include("allauth.urls")),
+    path("accounts/tokens/", views.api_tokens, name="api-tokens-page"),
 ]

@@ -1,4 +1,4 @@
-"""Account pages: sign-up, the rate-limited sign-in, and the sessions page.
+"""Account pages: sign-up, the rate-limited sign-in, the sessions page and API tokens.
 
 Everything else (password reset and change, email verification and change, TOTP) is django-allauth's,
 in our look (templates/account/, templates/mfa/, templates/allauth/).
@@ -7,25 +7,30 @@ in our look (templates/account/, templates/mfa/, templates/allauth/).
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from allauth.account.models import EmailAddress
 from allauth.account.views import LoginView
 from allauth.usersessions.models import UserSession
 from allauth.usersessions.views import ListUserSessionsView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
 from marketplace import ratelimit
-from marketplace.errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 from marketplace.ratelimit import login_key
 
-from .forms import SignUpForm
+from .forms import ApiTokenForm, SignUpForm
+from .models import User
 from .presenters import session_rows
-from .services import user_sign_up
+from .selectors import api_tokens_of
+from .services import api_token_create, api_token_revoke, api_tokens_revoke_all, user_sign_up
 
 SERVICE_ERROR_FIELDS = {"username_taken": "username", "bad_role": "role"}
 
@@ -105,3 +110,42 @@ def session_end(request: HttpRequest, pk: int) -> HttpResponse:
     session.end()
     messages.success(request, "That session is signed out.")
     return redirect("usersessions_list")
+
+
+def _token_uid(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError as exc:
+        raise ServiceError(
+            "That API token does not exist (it may already be revoked).", code="token_not_found", kind=Refusal.NOT_FOUND
+        ) from exc
+
+
+@login_required
+@never_cache  # the page that shows a new token must never be kept by a browser or proxy cache
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """See, create and revoke API tokens. A new token is shown on the page that made it, once; only its hash is kept."""
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    form = ApiTokenForm(request.POST if request.POST.get("action") == "create" else None)
+    created: str | None = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "create" and form.is_valid():
+                _, created = api_token_create(user=user, label=form.cleaned_data["label"])
+                form = ApiTokenForm()
+            elif action == "revoke":
+                api_token_revoke(user=user, uid=_token_uid(request.POST.get("token", "")))
+                messages.success(request, "Token revoked. Apps using it are signed out.")
+                return redirect("api-tokens-page")
+            elif action == "revoke_all":
+                count = api_tokens_revoke_all(user=user)
+                messages.success(request, f"{count} token{'s' if count != 1 else ''} revoked. Every app is signed out.")
+                return redirect("api-tokens-page")
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return redirect("api-tokens-page")
+    context = {"form": form, "created": created, "tokens": list(api_tokens_of(user=user)), "ttl_days": settings.API_TOKEN_TTL_HOURS // 24}
+    return render(request, "registration/api_tokens.html", context)

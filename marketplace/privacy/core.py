@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
@@ -14,9 +15,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import connection, models, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_tokens_revoke_all
 from marketplace.audit.models import AuditLog
 from marketplace.audit.services import audit_purge, audit_redact
 from marketplace.events.models import OutboxEvent, ProcessedEvent
@@ -75,7 +76,8 @@ def _erase_notifications(user: User, erasure: Erasure) -> None:
 
 
 def _erase_account(user: User, erasure: Erasure) -> None:
-    Token.objects.filter(user=user).delete()
+    api_tokens_revoke_all(user=user)  # the apps' tokens, and (after commit) the sockets they opened
+    UserSession.objects.filter(user=user).delete()  # signed-in browsers, with their addresses and user agents
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
             session.delete()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from marketplace.accounts.models import User
+from marketplace.accounts.models import ApiToken, User
+from marketplace.accounts.services import api_token_create
 from tests.factories import make_profile, trade
 from tests.helpers import client_for, error_code, state
 
@@ -20,9 +20,11 @@ def test_signing_up_creates_the_account_and_a_working_token(db) -> None:
     assert response.status_code == 201
     body = response.json()
     user = User.objects.get(username="dana")
-    assert body == {"id": user.pk, "username": "dana", "role": "customer", "token": Token.objects.get(user=user).key}
+    assert body == {"id": user.pk, "username": "dana", "role": "customer", "token": body["token"]}
+    assert body["token"].startswith("tl_")
+    assert ApiToken.objects.get(user=user).label == "Sign-up"
     assert user.display_name == "Dana" and user.check_password(SIGNUP["password"])
-    me = APIClient().get("/api/me/", HTTP_AUTHORIZATION=f"Token {body['token']}")
+    me = APIClient().get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {body['token']}")
     assert me.status_code == 200 and me.json()["username"] == "dana"
 
 
@@ -68,11 +70,16 @@ def test_a_taken_username_is_refused(customer) -> None:
     assert state() == before
 
 
-def test_the_token_endpoint_returns_the_same_token_each_time(customer) -> None:
-    first = APIClient().post("/api/auth/token/", {"username": "cust_a", "password": "pw-123456-x"}, format="json")
+def test_the_token_endpoint_gives_each_device_its_own_token(customer) -> None:
+    first = APIClient().post("/api/auth/token/", {"username": "cust_a", "password": "pw-123456-x", "label": "Phone"}, format="json")
     second = APIClient().post("/api/auth/token/", {"username": "cust_a", "password": "pw-123456-x"}, format="json")
     assert first.status_code == second.status_code == 200
-    assert first.json() == second.json() == {"token": Token.objects.get(user=customer).key}
+    assert first.json()["token"] != second.json()["token"]
+    assert set(first.json()) == {"token", "id", "expiry"}
+    assert sorted(ApiToken.objects.filter(user=customer).values_list("label", flat=True)) == ["", "Phone"]
+    for response in (first, second):
+        me = APIClient().get("/api/me/", HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+        assert me.status_code == 200 and me.json()["username"] == "cust_a"
 
 
 @pytest.mark.parametrize("password", ["wrong-password", ""])
@@ -80,7 +87,7 @@ def test_wrong_credentials_get_a_400_in_our_error_shape(customer, password) -> N
     response = APIClient().post("/api/auth/token/", {"username": "cust_a", "password": password}, format="json")
     assert response.status_code == 400
     assert error_code(response) == ("invalid_credentials" if password else "validation_error")
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_a_disabled_account_gets_no_token(customer) -> None:
@@ -128,9 +135,9 @@ def test_a_browser_session_needs_its_csrf_token_for_writes(customer) -> None:
 
 
 def test_an_app_with_a_token_needs_no_csrf_token(customer) -> None:
-    token = Token.objects.create(user=customer)
+    _, token = api_token_create(user=customer)
     app = APIClient(enforce_csrf_checks=True)
-    response = app.post("/api/notifications/read/", {}, format="json", HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = app.post("/api/notifications/read/", {}, format="json", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200 and response.json() == {"marked": 0}
 
 

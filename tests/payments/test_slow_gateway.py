@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
@@ -28,6 +27,7 @@ from gateway_simulator.models import Charge
 from jobs import services as job_services
 from jobs.models import Job
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_token_create
 from payments.approval import payment_approve
 from payments.models import Payment, PaymentOperation
 from tests.factories import pro
@@ -75,7 +75,7 @@ def test_a_hanging_gateway_delays_no_other_jobs_leads_or_bids(broker, customer, 
     job, bob, acceptance = booked(customer, name="bobhang")
     job_services.job_start_work(job=job, actor=bob)
     other = User.objects.create_user("hang_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
-    token = Token.objects.create(user=other).key
+    token = api_token_create(user=other)[1]
     trader = pro("hang_trader", at=(Decimal("51.5"), Decimal("-0.1")))
     cancelled_job, cancelled_pro, _ = booked(other, name="bobhangcancel")  # cancelled during the hang: free, the hold released
 

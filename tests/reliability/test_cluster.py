@@ -23,9 +23,9 @@ import pytest
 from confluent_kafka import TopicPartition
 from django.conf import settings
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_token_create
 from marketplace.devbroker import KafkaNode, cluster
 from marketplace.events.kafka import make_admin, make_consumer
 from marketplace.events.models import OutboxEvent, ProcessedEvent
@@ -101,7 +101,7 @@ def test_a_three_broker_cluster_loses_the_leader_of_a_busy_partition_and_no_acce
 
     TradeFactory(slug="plumbing", name="Plumbing")
     customer = User.objects.create_user("cluster_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
-    token = Token.objects.create(user=customer).key
+    token = api_token_create(user=customer)[1]
     env = subprocess_env(
         None,
         KAFKA_REPLICATION_FACTOR="3",

@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_token_create
 from marketplace.events.models import OutboxEvent
 from tests.factories import TradeFactory, pro
 from tests.support import Process, running_stack, wait_until
@@ -44,7 +44,7 @@ def test_one_request_correlation_id_reaches_envelope_relay_and_every_consumer_lo
     TradeFactory()
     pro("corr_trader", at=(Decimal("51.5"), Decimal("-0.1")))
     customer = User.objects.create_user("corr_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
-    token = Token.objects.create(user=customer).key
+    token = api_token_create(user=customer)[1]
     request_id = f"req-{uuid.uuid4()}"
 
     with running_stack(broker, "corr") as (base, processes):

@@ -29,10 +29,10 @@ import time
 import pytest
 from confluent_kafka import KafkaException, TopicPartition
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from jobs.models import JobBoardEntry
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_token_create
 from marketplace.events.kafka import make_consumer
 from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.registry import get_consumer
@@ -102,7 +102,7 @@ def test_a_consumer_whose_offset_commit_fails_keeps_the_stored_batch_and_carries
 def test_broker_restarted_empty_under_load_is_refilled_from_the_outbox_without_loss(private_broker) -> None:
     TradeFactory(slug="plumbing", name="Plumbing")
     customer = User.objects.create_user("fault_broker_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
-    token = Token.objects.create(user=customer).key
+    token = api_token_create(user=customer)[1]
     env = subprocess_env(private_broker, CONSUMER_BATCH_SIZE="20", OUTBOX_BATCH_SIZE="50", LOG_EVENTS="WARNING")
     port = free_port()
     web = daphne(port, env).start()

@@ -40,10 +40,10 @@ from typing import Any
 import psycopg
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from jobs.models import Job, JobBoardEntry, TradeActivity
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_token_create
 from marketplace.events.models import DeadLetter, OutboxEvent, ProcessedEvent
 from tests.factories import TradeFactory
 from tests.reliability.test_loss_ledger import absorbed_by, read_everything
@@ -234,7 +234,7 @@ class Killer:
 def test_postgres_connections_killed_under_load_answer_503_and_lose_nothing(broker) -> None:
     TradeFactory(slug="plumbing", name="Plumbing")
     customer = User.objects.create_user("fault_pg_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
-    token = Token.objects.create(user=customer).key
+    token = api_token_create(user=customer)[1]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         own_pid = cursor.fetchone()[0]

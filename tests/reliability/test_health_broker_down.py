@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from marketplace.accounts.services import api_token_create
 from marketplace.events.models import OutboxEvent
 from tests.factories import CustomerFactory, TradeFactory
 from tests.support import ROOT, Process, daphne, free_port, manage, subprocess_env, wait_until
@@ -65,7 +65,7 @@ def status(directory: Path, name: str) -> str:
 
 def test_the_web_stays_ready_and_takes_jobs_while_the_broker_is_down_and_the_relay_drains_after(private_broker, tmp_path) -> None:
     TradeFactory(slug="plumbing", name="Plumbing")
-    token = Token.objects.create(user=CustomerFactory.create()).key
+    _, token = api_token_create(user=CustomerFactory.create(), label="broker-down test")
     job = {"trade": "plumbing", "title": "Leaking tap", "description": "drips all night", "latitude": "51.5", "longitude": "-0.1"}
     # Stale after 12 s: above the relay's longest wait (10 s backoff), short enough to see a stopped loop quickly.
     env = subprocess_env(private_broker, HEALTH_DIR=str(tmp_path), HEALTH_STALE_AFTER_S="12", HEALTH_BEAT_EVERY_S="0.2")

@@ -31,10 +31,10 @@ from typing import Any
 
 import pytest
 from confluent_kafka import TopicPartition
-from rest_framework.authtoken.models import Token
 
 from jobs.models import Job, JobBoardEntry, TradeActivity
 from marketplace.accounts.models import User
+from marketplace.accounts.services import api_token_create
 from marketplace.events.kafka import make_consumer
 from marketplace.events.models import OutboxEvent, ProcessedEvent
 from marketplace.events.topics import kafka_topic
@@ -164,7 +164,7 @@ class Workload:
 def test_jobs_posted_while_relay_and_consumer_are_killed_are_neither_lost_nor_doubled(broker, capsys) -> None:
     TradeFactory(slug="plumbing", name="Plumbing")
     customer = User.objects.create_user("ledger_customer", password="pw-123456-x", role=User.Role.CUSTOMER)
-    token = Token.objects.create(user=customer).key
+    token = api_token_create(user=customer)[1]
     env = subprocess_env(broker, CONSUMER_BATCH_SIZE="10", OUTBOX_BATCH_SIZE="50", LOG_EVENTS="WARNING")
     port = free_port()
     web = daphne(port, env).start()

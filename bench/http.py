@@ -124,18 +124,18 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
     from marketplace.accounts.models import User
     from marketplace.accounts.services import api_token_create
     from marketplace.events.models import OutboxEvent
-    from tests.factories import trade
+    from tests.factories import sample_answers, trade
     from tests.support import subprocess_env
 
     call_command("migrate", verbosity=0)
     create_floor_table(os.environ["DATABASE_URL"])
-    trade()
+    answers = sample_answers(trade())  # the trade's questions, if staff gave it any
     customer = User.objects.create_user(f"bench_http_{uuid.uuid4().hex[:8]}", password="x", role=User.Role.CUSTOMER)
     token = api_token_create(user=customer)[1]
     env = subprocess_env(None)
     results: dict[str, Any] = {}
     post_headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    body = json.dumps(JOB).encode()
+    body = json.dumps({**JOB, "answers": answers}).encode()
     with web_server("http", env) as (base, server):
         assert server.proc is not None
         pid = server.proc.pid

@@ -121,15 +121,15 @@ def post(posts: int, profile: bool) -> None:
     from bench.http import JOB
     from marketplace.accounts.models import User
     from marketplace.accounts.services import api_token_create
-    from tests.factories import trade
+    from tests.factories import sample_answers, trade
 
     # The job the HTTP benchmark posts, by a customer of this run's own (the database is migrated and the
     # trade created when missing, so this needs no earlier benchmark run).
     call_command("migrate", verbosity=0)
-    trade()
+    answers = sample_answers(trade())  # the trade's questions, if staff gave it any
     customer = User.objects.create_user(f"bench_profile_{os.getpid()}_{time.time_ns()}", password="x", role=User.Role.CUSTOMER)
     _, token = api_token_create(user=customer)
-    body = dict(JOB)
+    body = {**JOB, "answers": answers}
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     for _ in range(20):  # warm-up: connections, URL resolver, serializer caches
         assert client.post("/api/jobs/", body, content_type="application/json").status_code == 201

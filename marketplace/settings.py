@@ -325,7 +325,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Several serializers have a field named "kind": name the trade questions' one.
-    "ENUM_NAME_OVERRIDES": {"TradeQuestionKindEnum": "jobs.models.TradeQuestion.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "TradeQuestionKindEnum": "jobs.models.TradeQuestion.Kind",
+        # A review's and its reply's moderation status are one choice set (marketplace.moderation).
+        "ModerationStatusEnum": "marketplace.moderation.Moderation",
+    },
 }
 
 # --- Kafka and the event backbone -------------------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -83,7 +84,8 @@ def offering_list(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Service published. Customers can book it from your public profile.")
         return redirect("offering-list")
     rows = [(o, duration_label(o.duration_minutes)) for o in selectors.offerings_of(pro_id=user.pk, include_inactive=True)]
-    return render(request, "quotes/offerings.html", {"form": form, "rows": rows, "has_profile": trades is not None})
+    context = {"form": form, "rows": rows, "has_profile": trades is not None, "example_price": Decimal("85")}
+    return render(request, "quotes/offerings.html", context)
 
 
 def _own_offering(user: User, offering_id: int) -> ServiceOffering:

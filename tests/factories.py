@@ -23,8 +23,8 @@ from typing import Any
 import factory
 from django.db import transaction
 
-from jobs import services
-from jobs.models import Bid, Job, Lead, Trade, TradespersonProfile
+from jobs import questions, services
+from jobs.models import Bid, Job, Lead, Trade, TradeQuestion, TradespersonProfile
 from marketplace.accounts.models import User
 from matching import services as matching_services
 
@@ -130,8 +130,31 @@ class JobFactory(factory.django.DjangoModelFactory[Job]):
 
     @classmethod
     def _create(cls, model_class: type[Job], *args: Any, **kwargs: Any) -> Job:
+        if "answers" not in kwargs:
+            kwargs["answers"] = sample_answers(kwargs["trade"])
         job, _ = services.job_post(**kwargs)
         return job
+
+
+def sample_answers(trade: Trade) -> dict[str, Any]:
+    """An answer to each of the trade's questions (the first choice, the smallest number, yes, a short text), as a
+    customer who skims the form would give: a trade that staff gave required questions still takes the job.
+    Photo questions are left out (none of the defaults is a required photo)."""
+    Kind = TradeQuestion.Kind
+    answers: dict[str, Any] = {}
+    for question in questions.questions_for(trade):
+        choices = [choice.value for choice in question.choices.all()]
+        if question.kind == Kind.CHOICE and choices:
+            answers[question.key] = choices[0]
+        elif question.kind == Kind.MULTIPLE and choices:
+            answers[question.key] = choices[:1]
+        elif question.kind == Kind.NUMBER:
+            answers[question.key] = str(question.min_value if question.min_value is not None else 1)
+        elif question.kind == Kind.YES_NO:
+            answers[question.key] = "yes"
+        elif question.kind == Kind.TEXT:
+            answers[question.key] = "As described"
+    return answers
 
 
 class LeadFactory(factory.django.DjangoModelFactory[Lead]):

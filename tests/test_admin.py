@@ -48,7 +48,8 @@ LOWER_CASE_WORDS = re.compile(r"[a-z0-9]+(?:[ -][a-z0-9]+)*")
 
 
 def ours(app_config: AppConfig) -> bool:
-    return not app_config.name.startswith(("django.", "rest_framework", "drf_", "channels", "daphne"))
+    """An app of this repository, not an installed library's (Django, DRF, allauth, knox, ...)."""
+    return "site-packages" not in app_config.path
 
 
 def test_every_model_name_reads_as_english() -> None:

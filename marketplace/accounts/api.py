@@ -124,14 +124,14 @@ class TokenListApi(APIView):
     @extend_schema(
         tags=["accounts"],
         summary="My live API tokens (the tokens themselves are never shown again)",
-        responses={200: ApiTokenSerializer(many=True), **errors(401)},
+        responses={200: ApiTokenSerializer(many=True), **errors(401, 403)},
     )
     def get(self, request: Request) -> Response:
         return Response(ApiTokenSerializer(selectors.api_tokens_of(user=request_user(request)), many=True).data)
 
 
 class TokenRevokeApi(APIView):
-    @extend_schema(tags=["accounts"], summary="Revoke one of my API tokens", responses={204: None, **errors(401, 404)})
+    @extend_schema(tags=["accounts"], summary="Revoke one of my API tokens", responses={204: None, **errors(401, 403, 404)})
     def delete(self, request: Request, uid: UUID) -> Response:
         services.api_token_revoke(user=request_user(request), uid=uid)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -142,7 +142,7 @@ class TokenRevokeAllApi(APIView):
         tags=["accounts"],
         summary="Revoke all my API tokens (sign out of every app)",
         request=None,
-        responses={200: RevokedSerializer, **errors(401)},
+        responses={200: RevokedSerializer, **errors(401, 403)},
     )
     def post(self, request: Request) -> Response:
         revoked = services.api_tokens_revoke_all(user=request_user(request))
@@ -154,7 +154,7 @@ class TokenLogoutApi(APIView):
         tags=["accounts"],
         summary="Revoke the API token this request carries (sign this app out)",
         request=None,
-        responses={204: None, **errors(400, 401)},
+        responses={204: None, **errors(400, 401, 403)},
     )
     def post(self, request: Request) -> Response:
         if not isinstance(request.auth, ApiToken):

@@ -98,7 +98,11 @@
       case "job.expired": setJobStatus(d.status, d.status_label); TL.banner(banner, "This job expired without an accepted bid.", "neutral"); break;
       case "job.awarded": setJobStatus(d.status, d.status_label); announceAward(); break;
       case "job.status_changed": if (d.status) setJobStatus(d.status, d.status_label); break;
-      case "job.updated": setDetails(d); TL.banner(banner, "The customer updated the job details.", ""); break;
+      case "job.updated":
+        setDetails(d);
+        // The two pushes come from different consumers: a withdrawal that arrived first keeps its banner.
+        if (!page.dataset.leadWithdrawn) TL.banner(banner, "The customer updated the job details.", "");
+        break;
     }
   }, { resync: resync, positions: cfg.feed_positions });
 

@@ -21,7 +21,8 @@ def test_a_customer_downloads_their_data_then_deletes_their_account(stack, new_p
     post_job(customer, title="Loose stair rod")
     page = new_page()
     log_in(page, stack.base_url, "grace_h")
-    page.get_by_role("link", name="Grace Hopper").click()
+    page.get_by_role("link", name="Grace Hopper").click()  # the account page: email, password, sessions, data
+    page.get_by_role("link", name="Your data (download, delete account)").click()
     expect(page.get_by_role("heading", name="Your account and data")).to_be_visible()
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})

@@ -44,6 +44,7 @@ def test_each_app_registers_its_own_tasks() -> None:
         "payments.auto_approve",
         "quotes.invoice_emails",
         "scheduling.reminders",
+        "alerts.backbone_paging",
         "alerts.due_and_webhooks",
     ]
     assert PERIODIC_TASKS["privacy.purge_expired"].every_s == 3600  # GPS trails among its purges (tracking/privacy.py)

@@ -17,7 +17,6 @@ from alerts import backbone as paging
 from alerts.backbone import backbone_check
 from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent
-from tests.browser.conftest import browser  # noqa: F401 - fixture
 from tests.browser.test_marketplace import ARTIFACTS
 from tests.factories import post_job
 
@@ -26,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_backbone_alert_reads_well_in_the_inbox_on_a_desktop_and_a_phone(
     live_server,
-    browser: Browser,  # noqa: F811 - the fixture imported above
+    browser: Browser,
     customer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

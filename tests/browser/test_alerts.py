@@ -16,9 +16,9 @@ from playwright.sync_api import Page, expect
 
 from alerts.models import Alert
 from marketplace.accounts.models import User
-from tests.browser.conftest import browser, new_page, stack  # noqa: F401 - fixtures
 from tests.browser.test_marketplace import assert_not_reloaded, mark, shot
 from tests.factories import post_job
+from tests.helpers import activate_totp
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -27,14 +27,17 @@ LIVE = 30_000  # ms: relay -> Kafka -> staff-alerts consumer -> Redis -> websock
 
 
 def sign_in(page: Page, base_url: str, user: User) -> None:
-    """A real session for ``user`` as a cookie (the login form is tested elsewhere; this skips its password hashing)."""
+    """A real session for ``user`` as a cookie (the login form and its TOTP step are tested elsewhere; this skips
+    them). Staff get an authenticator first: without one the stack sends them to set it up."""
+    if user.is_staff:
+        activate_totp(user)
     client = Client()
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}])
 
 
-def test_a_new_alert_appears_live_in_the_inbox_and_links_to_the_customer_360(stack, new_page) -> None:  # noqa: F811
+def test_a_new_alert_appears_live_in_the_inbox_and_links_to_the_customer_360(stack, new_page) -> None:
     ops = User.objects.create_superuser("ops", "ops@example.com", "pw-123456-x")
     erin = User.objects.create_user("erin", "erin@example.com", "pw-123456-x", role=User.Role.CUSTOMER, display_name="Erin")
     base = stack.base_url

@@ -69,6 +69,18 @@ ensure_postgres() {
     for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
     pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL did not start; see /var/log/postgresql/"
   fi
+  # A stack (Daphne's threads, sixteen consumers, the relay, the payments executor) and three test workers beside a
+  # benchmark open more than PostgreSQL's default 100 connections; a refused connection is a 500 on some page.
+  local want_connections=300 have_connections cluster
+  have_connections="$(as_postgres psql -tAc 'SHOW max_connections')"
+  if [ "${have_connections:-0}" -lt "$want_connections" ]; then
+    cluster="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)"
+    log "raising the local PostgreSQL's max_connections from $have_connections to $want_connections"
+    as_postgres psql -qc "ALTER SYSTEM SET max_connections = $want_connections"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$cluster" main restart
+    for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+    pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL did not come back after raising max_connections; see /var/log/postgresql/"
+  fi
   local db="${MARKETPLACE_DB_NAME:-marketplace}"
   if ! as_postgres psql -tAc "SELECT 1 FROM pg_roles WHERE rolname='$DEV_DB_USER'" | grep -q 1; then
     log "creating the development database role $DEV_DB_USER"

@@ -25,11 +25,10 @@ def test_a_token_is_created_shown_once_and_revoked(live_server, transactional_db
     page = new_page()
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, live_server.url, "tina")
-    if width >= 1000:
-        page.get_by_role("link", name="tina").click()  # the name in the top bar opens the account's tokens
-        page.wait_for_url(f"{live_server.url}/accounts/tokens/")
-    else:  # the phone layout hides the name (the account area's menu is part of the sign-in work)
-        page.goto(f"{live_server.url}/accounts/tokens/")
+    # The account page (the name in the top bar; "Account" in a phone's nav) links to the tokens.
+    page.get_by_role("link", name="tina" if width >= 1000 else "Account").click()
+    page.get_by_role("link", name="API tokens").click()
+    page.wait_for_url(f"{live_server.url}/accounts/tokens/")
     expect(page.locator("#no-tokens")).to_be_visible()
 
     page.get_by_label("Name it after the device or app").fill("Tina's phone")

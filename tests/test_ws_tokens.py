@@ -39,6 +39,19 @@ def by_subprotocol(token: str, origin: bytes = b"https://app.example") -> Websoc
     )
 
 
+async def hang_up(*sockets: WebsocketCommunicator) -> None:
+    """Let each consumer run its own disconnect before the test's event loop closes.
+
+    A socket the server closed still waits for the client's disconnect; left to the loop's shutdown, its
+    task is cancelled mid-cleanup, and once in CI that shutdown never finished.
+    """
+    for ws in sockets:
+        try:
+            await ws.disconnect(timeout=5)
+        except Exception:  # noqa: BLE001 - an application that already failed has nothing left to clean up
+            pass
+
+
 def in_thread(fn: Any) -> Any:
     def run() -> Any:
         try:
@@ -88,9 +101,12 @@ def test_a_token_in_a_subprotocol_connects_from_any_origin_and_the_token_is_not_
 
 
 async def _refused(ws: WebsocketCommunicator) -> Any:
-    connected, _ = await ws.connect(timeout=15)
-    assert connected  # accepted, then closed with a code the app can act on
-    return await ws.receive_output(timeout=15)
+    try:
+        connected, _ = await ws.connect(timeout=15)
+        assert connected  # accepted, then closed with a code the app can act on
+        return await ws.receive_output(timeout=15)
+    finally:
+        await hang_up(ws)
 
 
 @pytest.mark.parametrize("how", ["garbage", "revoked", "expired", "disabled_user", "empty"])
@@ -154,17 +170,19 @@ def test_revoking_a_token_closes_its_open_sockets_only(customer, how) -> None:
 
     async def scenario() -> tuple[Any, Any]:
         gone, other = by_header(phone[1]), by_header(laptop[1])
-        assert (await gone.connect())[0] and (await other.connect())[0]
-        await gone.receive_json_from()
-        await other.receive_json_from()
-        await in_thread(revoke)
-        closed = await gone.receive_output(timeout=5)
-        if how == "one":
-            other_result = await other.receive_nothing(timeout=0.5)
-            await other.disconnect()
-        else:
-            other_result = await other.receive_output(timeout=5)
-        return closed, other_result
+        try:
+            assert (await gone.connect())[0] and (await other.connect())[0]
+            await gone.receive_json_from()
+            await other.receive_json_from()
+            await in_thread(revoke)
+            closed = await gone.receive_output(timeout=5)
+            if how == "one":
+                other_result = await other.receive_nothing(timeout=0.5)
+            else:
+                other_result = await other.receive_output(timeout=5)
+            return closed, other_result
+        finally:
+            await hang_up(gone, other)
 
     closed, other_result = async_to_sync(scenario)()
     assert closed == {"type": "websocket.close", "code": 4401}
@@ -177,10 +195,13 @@ def test_a_socket_closes_at_its_first_message_after_the_token_expires(customer, 
 
     async def scenario() -> Any:
         ws = by_header(token)
-        assert (await ws.connect())[0]
-        await ws.receive_json_from()
-        with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
-            await ws.send_json_to({"action": "unsubscribe", "stream": "job.1"})
-            return await ws.receive_output(timeout=5)
+        try:
+            assert (await ws.connect())[0]
+            await ws.receive_json_from()
+            with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
+                await ws.send_json_to({"action": "unsubscribe", "stream": "job.1"})
+                return await ws.receive_output(timeout=5)
+        finally:
+            await hang_up(ws)
 
     assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4401}

@@ -39,6 +39,14 @@ def wide_pages(page: Page, base: str, who: str, paths: list[str], *, desktop: tu
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE:
             too_wide.append(f"{path} ({who}): {width} px")
+        # Every item of the main navigation on screen, none hidden past the edge of a sideways strip.
+        off_screen = page.evaluate(
+            f"""[...document.querySelectorAll('nav.nav a')].filter(a => a.offsetParent !== null)
+                .filter(a => {{ const r = a.getBoundingClientRect(); return r.left < 0 || r.right > {PHONE}; }})
+                .map(a => a.textContent.trim())"""
+        )
+        if off_screen:
+            too_wide.append(f"{path} ({who}): nav items off screen: {', '.join(off_screen)}")
         if path in desktop:
             page.set_viewport_size({"width": 1280, "height": 900})
             page.goto(f"{base}{path}")
@@ -98,4 +106,7 @@ def test_every_main_page_fits_a_390_px_screen_with_long_words(stack, new_page) -
         ],
         desktop=(f"/leads/{busy.pk}/", "/board/"),
     )
+    page.context.clear_cookies()
+    log_in(page, base, "sam")  # a won job: the lead page's visit button, the visit page itself
+    problems += wide_pages(page, base, "winner", [f"/leads/{awarded.pk}/", f"/visits/{awarded.pk}/", "/calendar/"])
     assert not problems, "pages wider than a 390 px screen:\n" + "\n".join(problems)

@@ -360,12 +360,17 @@ class InsightsProjection(EventHandler):
             return  # nothing to be late for
         late = (at - job.appointment_starts_at).total_seconds()
         grace = timedelta(minutes=settings.INSIGHTS["ON_TIME_GRACE_MINUTES"]).total_seconds()
+        early_grace = timedelta(minutes=settings.INSIGHTS["EARLY_GRACE_MINUTES"]).total_seconds()
+        # Measured against a window, not a deadline: arriving an hour and a half early is no more
+        # "on time" than arriving an hour and a half late, for a customer who planned the day round it.
         add(
             at,
             job.trade_slug,
             [data["tradesperson_id"]],
             arrivals=1,
-            arrivals_on_time=int(late <= grace),
+            arrivals_on_time=int(-early_grace <= late <= grace),
+            arrivals_early=int(late < -early_grace),
+            arrivals_late=int(late > grace),
             arrival_delay_seconds=max(0.0, late),
         )
 

@@ -70,6 +70,8 @@ def derive(s: dict[str, Any]) -> dict[str, Any]:
         "platform_fees": str(Decimal(s["platform_fees"]).quantize(Decimal("0.01"))),
         "arrivals": s["arrivals"],
         "on_time_rate": _ratio(s["arrivals_on_time"], s["arrivals"]),
+        "early_rate": _ratio(s["arrivals_early"], s["arrivals"]),
+        "late_rate": _ratio(s["arrivals_late"], s["arrivals"]),
         "avg_arrival_delay_minutes": _ratio(s["arrival_delay_seconds"], s["arrivals"], 1 / 60),
         "scheduled_hours": round(s["scheduled_seconds"] / 3600, 2),
         "used_hours": round(s["used_seconds"] / 3600, 2),

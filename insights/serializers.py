@@ -41,7 +41,11 @@ class FiguresSerializer(serializers.Serializer):
     revenue = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Money kept from customers (captured less refunded).")
     platform_fees = serializers.DecimalField(max_digits=14, decimal_places=2)
     arrivals = serializers.IntegerField()
-    on_time_rate = serializers.FloatField(allow_null=True, help_text="Arrivals within the grace minutes of the appointment start.")
+    on_time_rate = serializers.FloatField(
+        allow_null=True, help_text="Arrivals from EARLY_GRACE_MINUTES before the start to ON_TIME_GRACE_MINUTES after it."
+    )
+    early_rate = serializers.FloatField(allow_null=True, help_text="Arrivals before the window opened.")
+    late_rate = serializers.FloatField(allow_null=True, help_text="Arrivals after the window closed.")
     avg_arrival_delay_minutes = serializers.FloatField(allow_null=True, help_text="Mean lateness (early counts as 0).")
     scheduled_hours = serializers.FloatField(help_text="Worker-hours booked.")
     used_hours = serializers.FloatField(help_text="Worker-hours from start of work to completion, less pauses.")

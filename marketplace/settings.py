@@ -551,6 +551,7 @@ STAFF_ALERTS: dict[str, Any] = {
 # --- Insights (insights/): streaming aggregates for the dashboards ------------------------
 INSIGHTS: dict[str, Any] = {
     "ON_TIME_GRACE_MINUTES": env_int("INSIGHTS_ON_TIME_GRACE_MINUTES", 5),  # arriving this long after the start is still on time
+    "EARLY_GRACE_MINUTES": env_int("INSIGHTS_EARLY_GRACE_MINUTES", 15),  # ...and this long before it; earlier counts as early
     "PUSH_MIN_INTERVAL_S": float(env("INSIGHTS_PUSH_MIN_INTERVAL_S", "2")),  # at most one push per dashboard stream this often
 }
 # The clock process (manage.py clock) runs expiry and widening this often.

@@ -23,13 +23,13 @@
     ["jobs_posted", "Jobs posted"], ["jobs_awarded", "Awarded"], ["jobs_completed", "Completed"], ["jobs_cancelled", "Cancelled"],
     ["jobs_expired", "Expired unawarded"], ["avg_minutes_to_first_bid", "Avg. minutes to first bid", "min"], ["win_rate", "Win rate (awarded / bid on)", "pct"],
     ["avg_quote", "Avg. quote", "money"], ["revenue", "Revenue", "money"], ["platform_fees", "Platform fees", "money"],
-    ["on_time_rate", "On-time arrivals", "pct"], ["avg_arrival_delay_minutes", "Avg. lateness", "min"],
+    ["on_time_rate", "On-time arrivals", "pct"], ["early_rate", "Early arrivals", "pct"], ["late_rate", "Late arrivals", "pct"], ["avg_arrival_delay_minutes", "Avg. lateness", "min"],
     ["scheduled_hours", "Worker-hours scheduled", "h"], ["used_hours", "Worker-hours used", "h"], ["repeat_rate", "Repeat customers", "pct"]
   ] : [
     ["leads", "Leads"], ["jobs_bid", "Jobs bid on"], ["jobs_awarded", "Won"], ["jobs_completed", "Completed"], ["jobs_cancelled", "Cancelled"],
     ["avg_minutes_to_first_bid", "Avg. minutes lead → bid", "min"], ["win_rate", "Win rate", "pct"], ["avg_quote", "Avg. quote", "money"],
     ["revenue", "Revenue (paid by customers)", "money"], ["platform_fees", "Platform fees", "money"],
-    ["on_time_rate", "On-time arrivals", "pct"], ["avg_arrival_delay_minutes", "Avg. lateness", "min"],
+    ["on_time_rate", "On-time arrivals", "pct"], ["early_rate", "Early arrivals", "pct"], ["late_rate", "Late arrivals", "pct"], ["avg_arrival_delay_minutes", "Avg. lateness", "min"],
     ["scheduled_hours", "Worker-hours scheduled", "h"], ["used_hours", "Worker-hours used", "h"], ["repeat_rate", "Repeat customers", "pct"]
   ];
 

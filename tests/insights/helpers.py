@@ -253,7 +253,9 @@ def expected_from_write_model() -> dict[tuple[str, int], dict[str, Any]]:
     )
     both(
         f"""SELECT t.slug, {_scope("ab.tradesperson_id")}, count(*),
-                   count(*) FILTER (WHERE v.arrived_at <= a.starts_at + interval '5 minutes'),
+                   count(*) FILTER (WHERE v.arrived_at BETWEEN a.starts_at - interval '15 minutes' AND a.starts_at + interval '5 minutes'),
+                   count(*) FILTER (WHERE v.arrived_at < a.starts_at - interval '15 minutes'),
+                   count(*) FILTER (WHERE v.arrived_at > a.starts_at + interval '5 minutes'),
                    sum(GREATEST(0, EXTRACT(EPOCH FROM (v.arrived_at - a.starts_at))))
             FROM tracking_visit v JOIN jobs_job j ON j.id = v.job_id {job_trade} {awarded}
             JOIN scheduling_appointment a ON a.job_id = j.id AND a.status = 'booked'
@@ -261,6 +263,8 @@ def expected_from_write_model() -> dict[tuple[str, int], dict[str, Any]]:
             GROUP BY GROUPING SETS ((t.slug), (t.slug, ab.tradesperson_id))""",
         "arrivals",
         "arrivals_on_time",
+        "arrivals_early",
+        "arrivals_late",
         "arrival_delay_seconds",
     )
     # Time on the job: start of work to completion, less pauses (the visit's steps).

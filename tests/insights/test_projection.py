@@ -133,7 +133,12 @@ def test_arrival_delay_and_on_time_rate_are_measured_against_the_latest_appointm
     assert total("used_seconds", PRO) == 1.5 * 3600 and total("jobs_completed", PRO) == 1
 
 
-def test_an_on_time_arrival_within_the_grace_minutes() -> None:
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [(4, "arrivals_on_time"), (-15, "arrivals_on_time"), (-90, "arrivals_early"), (-16, "arrivals_early"), (6, "arrivals_late")],
+)
+def test_an_arrival_is_on_time_only_inside_the_window(minutes: int, expected: str) -> None:
+    """From EARLY_GRACE_MINUTES (15) before the start to ON_TIME_GRACE_MINUTES (5) after it; 1.5 h early is early."""
     start = T0 + timedelta(days=1)
     apply(posted(2, T0), awarded(2, T0))
     apply(
@@ -149,7 +154,7 @@ def test_an_on_time_arrival_within_the_grace_minutes() -> None:
             ends_at=(start + timedelta(hours=1)).isoformat(),
         )
     )
-    at = start + timedelta(minutes=4)
+    at = start + timedelta(minutes=minutes)
     apply(
         event(
             "visit.arrived",
@@ -165,7 +170,9 @@ def test_an_on_time_arrival_within_the_grace_minutes() -> None:
             auto=True,
         )
     )
-    assert total("arrivals_on_time", PRO) == 1 and total("arrival_delay_seconds", PRO) == 240
+    counts = {name: total(name, PRO) for name in ("arrivals_on_time", "arrivals_early", "arrivals_late")}
+    assert counts == {name: int(name == expected) for name in counts}
+    assert total("arrival_delay_seconds", PRO) == max(0, minutes) * 60
 
 
 def snapshot(payment: int, version: int, at: datetime, captured: str, refunded: str = "0.00", fee: str = "0.00") -> Envelope:

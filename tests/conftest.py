@@ -36,8 +36,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # a time: each starts a whole stack (web, relay, a process per consumer, a broker) plus chromium,
         # and three of those at once on two cores time out.  They go first, so that worker starts on
         # the longest chain at once while the other workers share everything else.
+        # BROWSER_GROUPS=2 splits them by file over two workers (two stacks, two chromiums at once).
+        groups = max(1, int(os.environ.get("BROWSER_GROUPS", "1")))
+        files = sorted({item.path for item in browser})
         for item in browser:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            item.add_marker(pytest.mark.xdist_group(f"browser{files.index(item.path) % groups}"))
         items[:] = browser + others
     else:
         # In one process, browser tests last: they are the slowest, and a fast failure elsewhere should show first.

@@ -148,7 +148,9 @@ class JobSlotsApi(SchedulingApiView):
         tags=["scheduling"],
         summary="Free appointment starts for an awarded job (its customer or the tradesperson doing it)",
         description="Starts on a half-hour grid where a worker of the awarded business can do a job of `duration` minutes: "
-        "inside working hours, outside time off, clear of other appointments and their travel buffers. "
+        "inside working hours, outside time off, clear of other appointments and their travel buffers, and after the end of "
+        "every job this one waits for (`earliest_start`, `waiting_for`; while such a job has no appointment there are no "
+        "slots and `note` says to book it first). "
         "`from` (default: the start of the customer's preferred window, or now if that has passed; then only times that "
         "end inside that window, or, when none fit, the days after it with `outside_preferred_window` and a `note`) "
         "must carry an offset; `days` (default 7) is how far to look. For a scheduled job the "
@@ -172,14 +174,20 @@ class JobSlotsApi(SchedulingApiView):
             if not workers:
                 raise exceptions.ValidationError({"worker": ["Not a worker of the business doing this job."]})
         now = timezone.now()
+        zone = _zone(request)
+        # A job that waits for another (scheduling.services.dependencies) starts after it ends, and
+        # cannot be booked at all while that one has no appointment: then no times, only why.
+        wait = selectors.prerequisite_wait(job_id=job.pk)
+        if wait is not None and wait.ends_at is None:
+            return Response(SlotsOutputSerializer(_waiting_body(job, query, zone, now, wait)).data)
+        earliest = wait.ends_at if wait is not None else None
         # Without ``from``, the first page starts at the customer's preferred window (not before now)
         # and offers only times inside it; when none fits there, the days after it, saying so.
         preferred_start, preferred_end = job.window_start, job.window_end
-        window_start = max(query["from"] or preferred_start or now, now)
+        window_start = max(query["from"] or preferred_start or now, now, earliest or now)
         window_end = window_start + timedelta(days=query["days"])
         duration = timedelta(minutes=query["duration"])
         booked = selectors.booked_appointment(job_id=job.pk)
-        zone = _zone(request)
 
         def free(start: datetime, end: datetime) -> list[tuple[datetime, Worker]]:
             found: list[tuple[datetime, Worker]] = []
@@ -215,10 +223,15 @@ class JobSlotsApi(SchedulingApiView):
                 if preferred_end <= now
                 else f"No free time fits the customer's preferred window (until {until}); these times are after it."
             )
+        if wait is not None and wait.ends_at is not None:
+            after = f"“{wait.prerequisite.title}” ends {local_label(wait.ends_at, zone)}; this job can only start after that."
+            note = f"{after} {note}" if note else after
         body = {
             "job": job.pk,
             "duration_minutes": query["duration"],
             "time_zone": zone,
+            "earliest_start": utc_iso(earliest) if earliest else None,
+            "waiting_for": _waiting_for(wait),
             "window_start": utc_iso(window_start),
             "window_end": utc_iso(window_end),
             "preferred_start": utc_iso(preferred_start) if preferred_start else None,
@@ -238,6 +251,31 @@ class JobSlotsApi(SchedulingApiView):
             ],
         }
         return Response(SlotsOutputSerializer(body).data)
+
+
+def _waiting_for(wait: selectors.PrerequisiteWait | None) -> dict[str, Any] | None:
+    if wait is None:
+        return None
+    return {"job": wait.prerequisite.pk, "title": wait.prerequisite.title, "scheduled": wait.ends_at is not None}
+
+
+def _waiting_body(job: Job, query: dict[str, Any], zone: str, now: datetime, wait: selectors.PrerequisiteWait) -> dict[str, Any]:
+    """The slots answer while a prerequisite has no appointment: no times, and a sentence saying which job comes first."""
+    start = max(query["from"] or now, now)
+    return {
+        "job": job.pk,
+        "duration_minutes": query["duration"],
+        "time_zone": zone,
+        "earliest_start": None,
+        "waiting_for": _waiting_for(wait),
+        "window_start": utc_iso(start),
+        "window_end": utc_iso(start + timedelta(days=query["days"])),
+        "preferred_start": utc_iso(job.window_start) if job.window_start else None,
+        "preferred_end": utc_iso(job.window_end) if job.window_end else None,
+        "outside_preferred_window": False,
+        "note": f"Can be booked once “{wait.prerequisite.title}” is scheduled: this job has to come after it.",
+        "slots": [],
+    }
 
 
 # --- a job's appointment ----------------------------------------------------------------------

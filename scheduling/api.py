@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobs import selectors as job_selectors
 from jobs.api import job_or_404
 from jobs.models import Job
 from jobs.roles import PARTIES, job_role
@@ -39,6 +40,8 @@ from .serializers import (
     AppointmentRescheduleInputSerializer,
     CalendarOutputSerializer,
     CalendarQuerySerializer,
+    DependenciesOutputSerializer,
+    DependencyInputSerializer,
     DispatchQuerySerializer,
     HoursInputSerializer,
     ProposalAcceptInputSerializer,
@@ -440,6 +443,82 @@ class JobProposalAcceptApi(SchedulingApiView):
             raise exceptions.NotFound("No such proposal for this job.")
         appointment = services.proposal_accept(proposal=proposal, start=data["start"], actor=request_user(request))
         return _appointment_response(request, appointment, status.HTTP_201_CREATED)
+
+
+# --- dependencies ---------------------------------------------------------------------------------
+
+
+def _linked_body(linked: selectors.LinkedJob, zone: str) -> dict[str, Any]:
+    return {
+        "job": linked.job.pk,
+        "title": linked.job.title,
+        "status": linked.job.status,
+        "starts_at": utc_iso(linked.starts_at) if linked.starts_at else None,
+        "ends_at": utc_iso(linked.ends_at) if linked.ends_at else None,
+        "starts_label": local_label(linked.starts_at, zone) if linked.starts_at else "",
+    }
+
+
+def _dependencies_response(request: Request, job: Job, status_code: int = status.HTTP_200_OK) -> Response:
+    zone = _zone(request)
+    links = selectors.job_links(job_id=job.pk)
+    body = {
+        "job": job.pk,
+        "time_zone": zone,
+        "prerequisites": [_linked_body(item, zone) for item in links.prerequisites],
+        "dependents": [_linked_body(item, zone) for item in links.dependents],
+    }
+    return Response(DependenciesOutputSerializer(body).data, status=status_code)
+
+
+class JobDependenciesApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="The jobs this job must come after, and those that must come after it (its customer, the tradesperson, staff)",
+        responses={200: DependenciesOutputSerializer, **errors(403, 404)},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = job_or_404(request, job_id)
+        _check_party(job, request_user(request), staff=True)
+        return _dependencies_response(request, job)
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Make this job wait for another of the customer's jobs (the job's customer)",
+        description="Its slots then start after the prerequisite's appointment ends; while the prerequisite has no "
+        "appointment this job cannot be booked. Adding an existing link changes nothing (200). 400: no such job "
+        "(`prerequisite`), dependency_self, prerequisite_closed, job_closed. 409: dependency_cycle (the message names the "
+        "loop by job titles), dependency_violation (both booked in the wrong order: reschedule one first).",
+        request=DependencyInputSerializer,
+        responses={201: DependenciesOutputSerializer, 200: DependenciesOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = job_or_404(request, job_id)
+        data = valid(DependencyInputSerializer, request.data)
+        viewer = request_user(request)
+        prerequisite = job_selectors.job_for_viewer(user=viewer, job_id=data["prerequisite"])
+        if prerequisite is None:
+            raise exceptions.ValidationError({"prerequisite": ["No such job, or not one of yours."]})
+        existed = prerequisite.pk in selectors.prerequisite_ids(job_id=job.pk)
+        services.dependency_add(job=job, depends_on=prerequisite, actor=viewer)
+        return _dependencies_response(request, job, status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+
+
+class JobDependencyApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Stop this job waiting for another (the job's customer)",
+        description="A flag the link caused on this job's appointment clears. 404 when the job does not wait for that one.",
+        request=None,
+        responses={200: DependenciesOutputSerializer, **errors(403, 404)},
+    )
+    def delete(self, request: Request, job_id: int, prerequisite_id: int) -> Response:
+        job = job_or_404(request, job_id)
+        prerequisite = Job.objects.filter(pk=prerequisite_id).first()
+        if prerequisite is None:
+            raise exceptions.NotFound("This job does not wait for that one.")
+        services.dependency_remove(job=job, depends_on=prerequisite, actor=request_user(request))
+        return _dependencies_response(request, job)
 
 
 # --- workers ----------------------------------------------------------------------------------

@@ -107,9 +107,7 @@ def job_links(*, job_id: int) -> JobLinks:
         JobDependency.objects.filter(depends_on_id=job_id).select_related("job")
     )
     others = [link.depends_on if link.job_id == job_id else link.job for link in links]
-    booked = {
-        a.job_id: a for a in Appointment.objects.filter(job_id__in=[j.pk for j in others], status=Appointment.Status.BOOKED)
-    }
+    booked = {a.job_id: a for a in Appointment.objects.filter(job_id__in=[j.pk for j in others], status=Appointment.Status.BOOKED)}
 
     def linked(job: Job) -> LinkedJob:
         appointment = booked.get(job.pk)
@@ -148,14 +146,11 @@ def prerequisite_wait(*, job_id: int) -> PrerequisiteWait | None:
     otherwise the booked one that ends last.  Settled prerequisites (completed, cancelled,
     expired) are ignored, as :func:`scheduling.services.check_prerequisites` ignores them.
     """
-    prerequisites = list(
-        Job.objects.filter(pk__in=prerequisite_ids(job_id=job_id)).exclude(status__in=SETTLED_STATUSES).order_by("pk")
-    )
+    prerequisites = list(Job.objects.filter(pk__in=prerequisite_ids(job_id=job_id)).exclude(status__in=SETTLED_STATUSES).order_by("pk"))
     if not prerequisites:
         return None
     booked = {
-        a.job_id: a.ends_at
-        for a in Appointment.objects.filter(job_id__in=[p.pk for p in prerequisites], status=Appointment.Status.BOOKED)
+        a.job_id: a.ends_at for a in Appointment.objects.filter(job_id__in=[p.pk for p in prerequisites], status=Appointment.Status.BOOKED)
     }
     for prerequisite in prerequisites:
         if prerequisite.pk not in booked:

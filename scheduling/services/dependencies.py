@@ -194,9 +194,7 @@ def dependency_add(*, job: Job, depends_on: Job, actor: User) -> JobDependency:
     if not actor.is_staff and (actor.pk != job.customer_id or actor.pk != depends_on.customer_id):
         raise ServiceError("You can only link jobs you posted yourself.", code="forbidden", kind=Refusal.FORBIDDEN)
     if job.customer_id != depends_on.customer_id:
-        raise ServiceError(
-            "Only jobs of the same customer can wait for each other.", code="different_customers", kind=Refusal.INVALID
-        )
+        raise ServiceError("Only jobs of the same customer can wait for each other.", code="different_customers", kind=Refusal.INVALID)
     if job.pk == depends_on.pk:
         raise ServiceError("A job cannot depend on itself.", code="dependency_self", kind=Refusal.INVALID)
     with transaction.atomic():
@@ -216,7 +214,8 @@ def dependency_add(*, job: Job, depends_on: Job, actor: User) -> JobDependency:
             state = job.get_status_display().lower()
             raise ServiceError(f"“{job.title}” is {state}; it can no longer wait for another job.", code="job_closed", kind=Refusal.INVALID)
         edges: dict[int, set[int]] = {}
-        for dependent_id, prerequisite_id in JobDependency.objects.filter(job__customer_id=customer_id).values_list("job_id", "depends_on_id"):
+        pairs = JobDependency.objects.filter(job__customer_id=customer_id).values_list("job_id", "depends_on_id")
+        for dependent_id, prerequisite_id in pairs:
             edges.setdefault(dependent_id, set()).add(prerequisite_id)
         loop = _find_path(edges, depends_on.pk, job.pk)
         if loop is not None:

@@ -24,7 +24,7 @@ from tests.browser.test_marketplace import PHONE, assert_not_reloaded, mark, sho
 from tests.factories import post_job, pro
 from tests.quotes.helpers import accept, submit
 from tests.scheduling.helpers import worker_all_week
-from tests.support import wait_until
+from tests.support import ARTIFACTS, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -221,6 +221,9 @@ def test_proposed_times_a_time_taken_meanwhile_and_a_dependency_flag(stack, new_
     # London, her 09:00-10:00) and Bob's 30 minutes of travel, so her first time is 10:30 on the wall's day.
     dependencies = customer.locator("#dependencies")
     dependencies.locator("#dep-prerequisite").select_option(label="Build the garden wall")
+    customer.set_viewport_size(PHONE)
+    dependencies.screenshot(path=str(ARTIFACTS / "ui-scheduling-job-dependency-form-phone.png"))
+    customer.set_viewport_size({"width": 1280, "height": 900})
     dependencies.locator("[data-testid=add-prerequisite]").click()
     expect(dependencies.locator("[data-testid=prerequisite]")).to_contain_text("Build the garden wall")
     expect(customer.locator(".flash.success")).to_contain_text("“Paint the garden wall” now comes after “Build the garden wall”")
@@ -231,8 +234,11 @@ def test_proposed_times_a_time_taken_meanwhile_and_a_dependency_flag(stack, new_
     expect(first_day.locator("[data-testid=slot-button]").first).to_have_text("10:30")
     assert JobDependency.objects.filter(job=paint, depends_on=wall).exists()
     customer.set_viewport_size({"width": 1280, "height": 900})
+    customer.evaluate("window.scrollTo(0, 0)")  # the form came back to #dependencies; a full-page shot starts at the top
     shot(customer, "scheduling-job-dependency")
     customer.set_viewport_size(PHONE)
+    dependencies.screenshot(path=str(ARTIFACTS / "ui-scheduling-job-dependency-phone-section.png"))
+    customer.evaluate("window.scrollTo(0, 0)")
     shot(customer, "scheduling-job-dependency-phone")
     customer.set_viewport_size({"width": 1280, "height": 900})
     wait_live(customer, f"job.{paint.pk}")

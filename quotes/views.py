@@ -44,6 +44,7 @@ from payments import services as payment_services
 from payments.cancellation import CancellationOutlook, CancellationTerms
 from payments.models import Payment
 from quotes.models import Invoice, QuoteAcceptance, QuoteOption, QuoteVersion
+from scheduling.presenters import dependency_panel
 from tracking.models import Visit
 from tracking.services import visit_customer_absent
 
@@ -440,6 +441,7 @@ def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any
         "retry": retry,
         "cancellation": cancellation_preview(job, payment["payment"]),
         "rules": cancellation_rules(),
+        "dependencies": dependency_panel(job=job, zone=user.time_zone),
         "direct_request_note": job_presenters.direct_request_note(job, job_selectors.business_name(user_id=job.requested_pro_id))
         if job.requested_pro_id
         else "",

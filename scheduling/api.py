@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobs import selectors as job_selectors
 from jobs.api import job_or_404
 from jobs.models import Job
 from jobs.roles import PARTIES, job_role
@@ -39,6 +40,8 @@ from .serializers import (
     AppointmentRescheduleInputSerializer,
     CalendarOutputSerializer,
     CalendarQuerySerializer,
+    DependenciesOutputSerializer,
+    DependencyInputSerializer,
     DispatchQuerySerializer,
     HoursInputSerializer,
     ProposalAcceptInputSerializer,
@@ -148,7 +151,9 @@ class JobSlotsApi(SchedulingApiView):
         tags=["scheduling"],
         summary="Free appointment starts for an awarded job (its customer or the tradesperson doing it)",
         description="Starts on a half-hour grid where a worker of the awarded business can do a job of `duration` minutes: "
-        "inside working hours, outside time off, clear of other appointments and their travel buffers. "
+        "inside working hours, outside time off, clear of other appointments and their travel buffers, and after the end of "
+        "every job this one waits for (`earliest_start`, `waiting_for`; while such a job has no appointment there are no "
+        "slots and `note` says to book it first). "
         "`from` (default: the start of the customer's preferred window, or now if that has passed; then only times that "
         "end inside that window, or, when none fit, the days after it with `outside_preferred_window` and a `note`) "
         "must carry an offset; `days` (default 7) is how far to look. For a scheduled job the "
@@ -172,14 +177,20 @@ class JobSlotsApi(SchedulingApiView):
             if not workers:
                 raise exceptions.ValidationError({"worker": ["Not a worker of the business doing this job."]})
         now = timezone.now()
+        zone = _zone(request)
+        # A job that waits for another (scheduling.services.dependencies) starts after it ends, and
+        # cannot be booked at all while that one has no appointment: then no times, only why.
+        wait = selectors.prerequisite_wait(job_id=job.pk)
+        if wait is not None and wait.ends_at is None:
+            return Response(SlotsOutputSerializer(_waiting_body(job, query, zone, now, wait)).data)
+        earliest = wait.ends_at if wait is not None else None
         # Without ``from``, the first page starts at the customer's preferred window (not before now)
         # and offers only times inside it; when none fits there, the days after it, saying so.
         preferred_start, preferred_end = job.window_start, job.window_end
-        window_start = max(query["from"] or preferred_start or now, now)
+        window_start = max(query["from"] or preferred_start or now, now, earliest or now)
         window_end = window_start + timedelta(days=query["days"])
         duration = timedelta(minutes=query["duration"])
         booked = selectors.booked_appointment(job_id=job.pk)
-        zone = _zone(request)
 
         def free(start: datetime, end: datetime) -> list[tuple[datetime, Worker]]:
             found: list[tuple[datetime, Worker]] = []
@@ -215,10 +226,15 @@ class JobSlotsApi(SchedulingApiView):
                 if preferred_end <= now
                 else f"No free time fits the customer's preferred window (until {until}); these times are after it."
             )
+        if wait is not None and wait.ends_at is not None:
+            after = f"“{wait.prerequisite.title}” ends {local_label(wait.ends_at, zone)}; this job can only start after that."
+            note = f"{after} {note}" if note else after
         body = {
             "job": job.pk,
             "duration_minutes": query["duration"],
             "time_zone": zone,
+            "earliest_start": utc_iso(earliest) if earliest else None,
+            "waiting_for": _waiting_for(wait),
             "window_start": utc_iso(window_start),
             "window_end": utc_iso(window_end),
             "preferred_start": utc_iso(preferred_start) if preferred_start else None,
@@ -238,6 +254,31 @@ class JobSlotsApi(SchedulingApiView):
             ],
         }
         return Response(SlotsOutputSerializer(body).data)
+
+
+def _waiting_for(wait: selectors.PrerequisiteWait | None) -> dict[str, Any] | None:
+    if wait is None:
+        return None
+    return {"job": wait.prerequisite.pk, "title": wait.prerequisite.title, "scheduled": wait.ends_at is not None}
+
+
+def _waiting_body(job: Job, query: dict[str, Any], zone: str, now: datetime, wait: selectors.PrerequisiteWait) -> dict[str, Any]:
+    """The slots answer while a prerequisite has no appointment: no times, and a sentence saying which job comes first."""
+    start = max(query["from"] or now, now)
+    return {
+        "job": job.pk,
+        "duration_minutes": query["duration"],
+        "time_zone": zone,
+        "earliest_start": None,
+        "waiting_for": _waiting_for(wait),
+        "window_start": utc_iso(start),
+        "window_end": utc_iso(start + timedelta(days=query["days"])),
+        "preferred_start": utc_iso(job.window_start) if job.window_start else None,
+        "preferred_end": utc_iso(job.window_end) if job.window_end else None,
+        "outside_preferred_window": False,
+        "note": f"Can be booked once “{wait.prerequisite.title}” is scheduled: this job has to come after it.",
+        "slots": [],
+    }
 
 
 # --- a job's appointment ----------------------------------------------------------------------
@@ -402,6 +443,82 @@ class JobProposalAcceptApi(SchedulingApiView):
             raise exceptions.NotFound("No such proposal for this job.")
         appointment = services.proposal_accept(proposal=proposal, start=data["start"], actor=request_user(request))
         return _appointment_response(request, appointment, status.HTTP_201_CREATED)
+
+
+# --- dependencies ---------------------------------------------------------------------------------
+
+
+def _linked_body(linked: selectors.LinkedJob, zone: str) -> dict[str, Any]:
+    return {
+        "job": linked.job.pk,
+        "title": linked.job.title,
+        "status": linked.job.status,
+        "starts_at": utc_iso(linked.starts_at) if linked.starts_at else None,
+        "ends_at": utc_iso(linked.ends_at) if linked.ends_at else None,
+        "starts_label": local_label(linked.starts_at, zone) if linked.starts_at else "",
+    }
+
+
+def _dependencies_response(request: Request, job: Job, status_code: int = status.HTTP_200_OK) -> Response:
+    zone = _zone(request)
+    links = selectors.job_links(job_id=job.pk)
+    body = {
+        "job": job.pk,
+        "time_zone": zone,
+        "prerequisites": [_linked_body(item, zone) for item in links.prerequisites],
+        "dependents": [_linked_body(item, zone) for item in links.dependents],
+    }
+    return Response(DependenciesOutputSerializer(body).data, status=status_code)
+
+
+class JobDependenciesApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="The jobs this job must come after, and those that must come after it (its customer, the tradesperson, staff)",
+        responses={200: DependenciesOutputSerializer, **errors(403, 404)},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = job_or_404(request, job_id)
+        _check_party(job, request_user(request), staff=True)
+        return _dependencies_response(request, job)
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Make this job wait for another of the customer's jobs (the job's customer)",
+        description="Its slots then start after the prerequisite's appointment ends; while the prerequisite has no "
+        "appointment this job cannot be booked. Adding an existing link changes nothing (200). 400: no such job "
+        "(`prerequisite`), dependency_self, prerequisite_closed, job_closed. 409: dependency_cycle (the message names the "
+        "loop by job titles), dependency_violation (both booked in the wrong order: reschedule one first).",
+        request=DependencyInputSerializer,
+        responses={201: DependenciesOutputSerializer, 200: DependenciesOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = job_or_404(request, job_id)
+        data = valid(DependencyInputSerializer, request.data)
+        viewer = request_user(request)
+        prerequisite = job_selectors.job_for_viewer(user=viewer, job_id=data["prerequisite"])
+        if prerequisite is None:
+            raise exceptions.ValidationError({"prerequisite": ["No such job, or not one of yours."]})
+        existed = prerequisite.pk in selectors.prerequisite_ids(job_id=job.pk)
+        services.dependency_add(job=job, depends_on=prerequisite, actor=viewer)
+        return _dependencies_response(request, job, status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+
+
+class JobDependencyApi(SchedulingApiView):
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Stop this job waiting for another (the job's customer)",
+        description="A flag the link caused on this job's appointment clears. 404 when the job does not wait for that one.",
+        request=None,
+        responses={200: DependenciesOutputSerializer, **errors(403, 404)},
+    )
+    def delete(self, request: Request, job_id: int, prerequisite_id: int) -> Response:
+        job = job_or_404(request, job_id)
+        prerequisite = Job.objects.filter(pk=prerequisite_id).first()
+        if prerequisite is None:
+            raise exceptions.NotFound("This job does not wait for that one.")
+        services.dependency_remove(job=job, depends_on=prerequisite, actor=request_user(request))
+        return _dependencies_response(request, job)
 
 
 # --- workers ----------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ class JobDependency(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"job {self.job_id} after job {self.depends_on_id}"
+        return f"“{self.job.title}” after “{self.depends_on.title}”"
 
 
 class Reminder(models.Model):

@@ -141,7 +141,11 @@ class ScheduleLiveHandler(EventHandler):
             self._tell(recipient_id, event, "appointment_flagged", f"Check the appointment for “{job.title}”", body, url)
 
     def on_appointment_unflagged(self, event: Envelope) -> None:
-        self._push(event, None)  # names no tradesperson (never has): the job page only
+        # The event names no tradesperson (never has): the job's awarded one, so a cleared flag leaves their
+        # calendar and dispatch board as live as the flag reached them.
+        job_id = event.payload(_JobRef)["job_id"]
+        tradesperson_id = Job.objects.filter(pk=job_id).values_list("tradesperson_id", flat=True).first()
+        self._push(event, tradesperson_id)
 
     def on_appointment_proposed(self, event: Envelope) -> None:
         data = event.payload(ev.AppointmentProposedV1)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+
+from jobs.models import Job
 
 from . import slots
 from .models import Appointment, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
@@ -75,6 +78,85 @@ def dependent_ids(*, job_id: int) -> list[int]:
 
 def dependencies_for_customer(*, customer_id: int) -> list[JobDependency]:
     return list(JobDependency.objects.filter(job__customer_id=customer_id).select_related("job", "depends_on"))
+
+
+# Prerequisites in these states hold nothing up any more (the same rule as scheduling.services.dependencies).
+SETTLED_STATUSES = (Job.Status.COMPLETED, Job.Status.CANCELLED, Job.Status.EXPIRED)
+# A job can be made to wait for another while it is in one of these states.
+LINKABLE_STATUSES = (Job.Status.OPEN, Job.Status.AWARDED, Job.Status.SCHEDULED)
+
+
+@dataclass(frozen=True)
+class LinkedJob:
+    """One end of a dependency as people see it: the other job and its booked time, if any."""
+
+    job: Job
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True)
+class JobLinks:
+    prerequisites: list[LinkedJob]  # the jobs this one waits for
+    dependents: list[LinkedJob]  # the jobs that wait for this one
+
+
+def job_links(*, job_id: int) -> JobLinks:
+    """The direct prerequisites and dependents of ``job_id``, each with its booked appointment's times (title order)."""
+    links = list(JobDependency.objects.filter(job_id=job_id).select_related("depends_on")) + list(
+        JobDependency.objects.filter(depends_on_id=job_id).select_related("job")
+    )
+    others = [link.depends_on if link.job_id == job_id else link.job for link in links]
+    booked = {a.job_id: a for a in Appointment.objects.filter(job_id__in=[j.pk for j in others], status=Appointment.Status.BOOKED)}
+
+    def linked(job: Job) -> LinkedJob:
+        appointment = booked.get(job.pk)
+        return LinkedJob(job, appointment.starts_at if appointment else None, appointment.ends_at if appointment else None)
+
+    prerequisites = [linked(link.depends_on) for link in links if link.job_id == job_id]
+    dependents = [linked(link.job) for link in links if link.job_id != job_id]
+    return JobLinks(
+        prerequisites=sorted(prerequisites, key=lambda item: (item.job.title, item.job.pk)),
+        dependents=sorted(dependents, key=lambda item: (item.job.title, item.job.pk)),
+    )
+
+
+def prerequisite_candidates(*, job: Job) -> list[Job]:
+    """The customer's other jobs ``job`` could be made to wait for: still to be done, and not already a prerequisite."""
+    return list(
+        Job.objects.filter(customer_id=job.customer_id, status__in=LINKABLE_STATUSES)
+        .exclude(pk=job.pk)
+        .exclude(pk__in=prerequisite_ids(job_id=job.pk))
+        .order_by("title", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class PrerequisiteWait:
+    """What holds a job's booking up: an unscheduled prerequisite (``ends_at`` None) or the one that ends last."""
+
+    prerequisite: Job
+    ends_at: datetime | None
+
+
+def prerequisite_wait(*, job_id: int) -> PrerequisiteWait | None:
+    """The prerequisite that decides when ``job_id`` may start, or None when nothing holds it up.
+
+    A prerequisite with no booked appointment wins (the job cannot be booked until it has a date);
+    otherwise the booked one that ends last.  Settled prerequisites (completed, cancelled,
+    expired) are ignored, as :func:`scheduling.services.check_prerequisites` ignores them.
+    """
+    prerequisites = list(Job.objects.filter(pk__in=prerequisite_ids(job_id=job_id)).exclude(status__in=SETTLED_STATUSES).order_by("pk"))
+    if not prerequisites:
+        return None
+    booked = {
+        a.job_id: a.ends_at for a in Appointment.objects.filter(job_id__in=[p.pk for p in prerequisites], status=Appointment.Status.BOOKED)
+    }
+    for prerequisite in prerequisites:
+        if prerequisite.pk not in booked:
+            return PrerequisiteWait(prerequisite, None)
+    prerequisite = max(prerequisites, key=lambda p: (booked[p.pk], p.pk))
+    return PrerequisiteWait(prerequisite, booked[prerequisite.pk])
 
 
 def flagged_appointments(*, job_ids: list[int] | None = None) -> list[Appointment]:

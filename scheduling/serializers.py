@@ -95,10 +95,40 @@ class SlotSerializer(serializers.Serializer):
     starts_label = serializers.CharField(help_text="For people, in the viewer's time zone, e.g. 'Mon 04 Jan 10:00'.")
 
 
+class DependencyInputSerializer(serializers.Serializer):
+    prerequisite = serializers.IntegerField(min_value=1, help_text="Another job of the same customer that must be done first.")
+
+
+class LinkedJobSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    starts_at = serializers.CharField(allow_null=True, help_text="Its booked appointment (UTC); null: not scheduled.")
+    ends_at = serializers.CharField(allow_null=True)
+    starts_label = serializers.CharField(allow_blank=True, help_text="The start in the viewer's time zone, for people.")
+
+
+class DependenciesOutputSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    time_zone = serializers.CharField()
+    prerequisites = LinkedJobSerializer(many=True, help_text="The jobs this one must come after.")
+    dependents = LinkedJobSerializer(many=True, help_text="The jobs that must come after this one.")
+
+
+class WaitingForSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    title = serializers.CharField()
+    scheduled = serializers.BooleanField(help_text="False: it has no appointment yet, so this job cannot be booked.")
+
+
 class SlotsOutputSerializer(serializers.Serializer):
     job = serializers.IntegerField()
     duration_minutes = serializers.IntegerField()
     time_zone = serializers.CharField(help_text="The viewer's time zone (used for the *_local fields and labels).")
+    earliest_start = serializers.CharField(
+        allow_null=True, help_text="When the job this one waits for ends (UTC); no slot starts before it. Null: nothing to wait for."
+    )
+    waiting_for = WaitingForSerializer(allow_null=True, help_text="The job whose appointment decides when this one may start (null: none).")
     window_start = serializers.CharField()
     window_end = serializers.CharField()
     preferred_start = serializers.CharField(allow_null=True, help_text="The customer's preferred window (null: flexible).")

@@ -7,4 +7,6 @@ from . import views
 urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
     path("dispatch/", views.dispatch, name="dispatch"),
+    path("jobs/<int:job_id>/dependencies/", views.job_dependency_add, name="job-dependency-add"),
+    path("jobs/<int:job_id>/dependencies/<int:prerequisite_id>/remove/", views.job_dependency_remove, name="job-dependency-remove"),
 ]

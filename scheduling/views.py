@@ -7,6 +7,12 @@ same URL with ``?fragment=1``, which answers with just the grid, and swaps it in
 
 Who may see them: tradespeople (the owner of a business, or a worker with their own login, who
 sees their owner's business).  Everyone else gets 403, as on the other tradesperson pages.
+
+The job page's "Must happen after…" section (``templates/scheduling/_job_dependencies.html``,
+data from :func:`scheduling.presenters.dependency_panel`) posts to :func:`job_dependency_add` and
+:func:`job_dependency_remove`, which call the services and come back to the job page with the
+outcome (or the refusal, a sentence) as a message.
+
 The booking section of a job page is ``templates/scheduling/_job_appointment.html`` with
 ``static/js/booking.js`` and needs no view: it talks to the scheduling API.
 """
@@ -19,16 +25,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from jobs.models import Job
 from marketplace.accounts.models import User
+from marketplace.errors import ServiceError
 from marketplace.realtime.streams import user_stream
 
 from . import services
@@ -345,3 +354,58 @@ def dispatch(request: HttpRequest) -> HttpResponse:
     if request.GET.get("fragment"):
         return render(request, "scheduling/_dispatch_table.html", context)
     return render(request, "scheduling/dispatch.html", context)
+
+
+# --- the job page's dependency section (customers) ----------------------------------------------
+
+
+def _customers_job(request: HttpRequest, job_id: int) -> tuple[User, Job]:
+    """The signed-in customer's own job; anyone else's is 404, as on the job page itself."""
+    user = request.user
+    job = Job.objects.filter(pk=job_id, customer_id=user.pk).first() if isinstance(user, User) else None
+    if job is None or not isinstance(user, User):
+        raise Http404("No such job.")
+    return user, job
+
+
+def _back_to(job: Job) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("job-detail", args=[job.pk]) + "#dependencies")
+
+
+@login_required
+@require_POST
+def job_dependency_add(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The customer makes this job wait for another of theirs (the form's ``prerequisite``)."""
+    user, job = _customers_job(request, job_id)
+    raw = request.POST.get("prerequisite", "")
+    prerequisite = Job.objects.filter(pk=int(raw), customer_id=user.pk).first() if raw.isdigit() else None
+    if prerequisite is None:
+        messages.error(request, "Choose which of your jobs has to happen first.")
+        return _back_to(job)
+    try:
+        services.dependency_add(job=job, depends_on=prerequisite, actor=user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        after = f"“{job.title}” now comes after “{prerequisite.title}”"
+        messages.success(request, f"{after}: it can only start once that job's appointment ends.")
+    return _back_to(job)
+
+
+@login_required
+@require_POST
+def job_dependency_remove(request: HttpRequest, job_id: int, prerequisite_id: int) -> HttpResponse:
+    """The customer stops this job waiting for ``prerequisite_id``; ``back`` (a job id) says which job page to return to."""
+    user, job = _customers_job(request, job_id)
+    prerequisite = Job.objects.filter(pk=prerequisite_id, customer_id=user.pk).first()
+    back = request.POST.get("back", "")
+    page = Job.objects.filter(pk=int(back), customer_id=user.pk).first() if back.isdigit() else None
+    if prerequisite is None:
+        raise Http404("No such job.")
+    try:
+        services.dependency_remove(job=job, depends_on=prerequisite, actor=user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{job.title}” no longer waits for “{prerequisite.title}”.")
+    return _back_to(page or job)

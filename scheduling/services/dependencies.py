@@ -180,22 +180,27 @@ def _find_path(edges: dict[int, set[int]], start: int, goal: int) -> list[int] |
 
 
 def dependency_add(*, job: Job, depends_on: Job, actor: User) -> JobDependency:
-    """Make ``job`` wait for ``depends_on`` (both the actor's own jobs). Adding an existing pair returns it unchanged.
+    """Make ``job`` wait for ``depends_on`` (both jobs of one customer: the actor's own, or any customer's for staff
+    working in the admin). Adding an existing pair returns it unchanged.
 
-    Refuses: someone else's job (403); a job depending on itself, a loop (``dependency_cycle``),
-    a cancelled/expired/completed prerequisite or a dependent that is finished, cancelled or
-    already under way (400); both already booked with the dependent starting before the
-    prerequisite ends (409 ``dependency_violation``).  If the dependent is booked but the
+    Refuses: someone else's job (403); jobs of two customers (400 ``different_customers``); a job
+    depending on itself, a cancelled/expired/completed prerequisite or a dependent that is
+    finished, cancelled or already under way (400); a loop (409 ``dependency_cycle``, the message
+    names it by job titles: "“A” → “B” → “A”"); both already booked with the dependent starting
+    before the prerequisite ends (409 ``dependency_violation``).  If the dependent is booked but the
     prerequisite has no appointment yet, the dependency is added and the dependent appointment
     is flagged.  Emits ``dependency.added`` (aggregate: the dependent job).
     """
-    if actor.pk != job.customer_id or actor.pk != depends_on.customer_id:
+    if not actor.is_staff and (actor.pk != job.customer_id or actor.pk != depends_on.customer_id):
         raise ServiceError("You can only link jobs you posted yourself.", code="forbidden", kind=Refusal.FORBIDDEN)
+    if job.customer_id != depends_on.customer_id:
+        raise ServiceError("Only jobs of the same customer can wait for each other.", code="different_customers", kind=Refusal.INVALID)
     if job.pk == depends_on.pk:
         raise ServiceError("A job cannot depend on itself.", code="dependency_self", kind=Refusal.INVALID)
     with transaction.atomic():
         # One lock over all of the customer's jobs (id order): the graph cannot change while we walk it.
-        jobs = {j.pk: j for j in Job.objects.select_for_update().filter(customer_id=actor.pk).order_by("pk")}
+        customer_id = job.customer_id
+        jobs = {j.pk: j for j in Job.objects.select_for_update().filter(customer_id=customer_id).order_by("pk")}
         job, depends_on = jobs[job.pk], jobs[depends_on.pk]
         existing = JobDependency.objects.filter(job=job, depends_on=depends_on).first()
         if existing is not None:
@@ -209,13 +214,14 @@ def dependency_add(*, job: Job, depends_on: Job, actor: User) -> JobDependency:
             state = job.get_status_display().lower()
             raise ServiceError(f"“{job.title}” is {state}; it can no longer wait for another job.", code="job_closed", kind=Refusal.INVALID)
         edges: dict[int, set[int]] = {}
-        for dependent_id, prerequisite_id in JobDependency.objects.filter(job__customer_id=actor.pk).values_list("job_id", "depends_on_id"):
+        pairs = JobDependency.objects.filter(job__customer_id=customer_id).values_list("job_id", "depends_on_id")
+        for dependent_id, prerequisite_id in pairs:
             edges.setdefault(dependent_id, set()).add(prerequisite_id)
         loop = _find_path(edges, depends_on.pk, job.pk)
         if loop is not None:
             names = " → ".join(f"“{jobs[pk].title}”" for pk in [job.pk, *loop])
             raise ServiceError(
-                f"That would make a loop ({names}): none of these jobs could ever start.", code="dependency_cycle", kind=Refusal.INVALID
+                f"That would make a loop ({names}): none of these jobs could ever start.", code="dependency_cycle", kind=Refusal.CONFLICT
             )
         dependent_appointment = selectors.booked_appointment(job_id=job.pk)
         prerequisite_appointment = selectors.booked_appointment(job_id=depends_on.pk)
@@ -238,11 +244,11 @@ def dependency_add(*, job: Job, depends_on: Job, actor: User) -> JobDependency:
 
 
 def dependency_remove(*, job: Job, depends_on: Job, actor: User) -> None:
-    """Stop ``job`` waiting for ``depends_on`` (the customer only); clears a flag this dependency caused.
+    """Stop ``job`` waiting for ``depends_on`` (the customer, or staff in the admin); clears a flag this dependency caused.
 
     Emits ``dependency.removed`` (and ``appointment.unflagged`` if the dependent appointment fits again).
     """
-    if actor.pk != job.customer_id:
+    if actor.pk != job.customer_id and not actor.is_staff:
         raise ServiceError("You can only change your own jobs.", code="forbidden", kind=Refusal.FORBIDDEN)
     with transaction.atomic():
         job = locked_job(job)

@@ -262,6 +262,8 @@
       byDay[key].push(s);
     });
     if (state.slots.note) box.append(el("p", { className: "banner neutral small", attrs: { "data-testid": "slots-note" }, text: state.slots.note }));
+    // A job waiting for another that has no appointment yet has no times to page through: the note says which to book first.
+    if (state.slots.waiting_for && !state.slots.waiting_for.scheduled) return box;
     if (!days.length) {
       box.append(el("p", { className: "muted small", attrs: { "data-testid": "no-slots" }, text: "No free times in these " + DAYS_PER_PAGE + " days. Try later dates or a shorter visit." }));
     }

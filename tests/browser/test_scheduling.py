@@ -18,13 +18,13 @@ from playwright.sync_api import Locator, Page, expect
 from jobs.models import Job, Lead, Trade
 from marketplace.accounts.models import User
 from scheduling import services as scheduling
-from scheduling.models import Appointment, Worker
+from scheduling.models import Appointment, JobDependency, Worker
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import PHONE, assert_not_reloaded, mark, shot, wait_live
 from tests.factories import post_job, pro
 from tests.quotes.helpers import accept, submit
 from tests.scheduling.helpers import worker_all_week
-from tests.support import wait_until
+from tests.support import ARTIFACTS, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -197,8 +197,9 @@ def test_a_booking_reaches_the_calendar_live_and_a_reschedule_reaches_the_custom
 
 
 def test_proposed_times_a_time_taken_meanwhile_and_a_dependency_flag(stack, new_page) -> None:
-    """Bob proposes times and Dora sees them live; the one she picks was taken meanwhile, so she gets a readable 409 with
-    free times to pick instead; later the job it depends on moves later, and her page flags it live with new times."""
+    """Dora says on her job page that the painting comes after the wall, and its times then start after the wall's
+    appointment; Bob proposes times and Dora sees them live; the one she picks was taken meanwhile, so she gets a readable
+    409 with free times to pick instead; later the job it depends on moves later, and her page flags it live with new times."""
     plumbing, dora, bob_user = people()
     wall = awarded(dora, bob_user, plumbing, "Build the garden wall")
     paint = awarded(dora, bob_user, plumbing, "Paint the garden wall")
@@ -207,16 +208,41 @@ def test_proposed_times_a_time_taken_meanwhile_and_a_dependency_flag(stack, new_
     day = target_day()
     week = monday_of(day).isoformat()
     scheduling.appointment_book(job=wall, worker=worker, starts_at=london(day, 8), duration_minutes=60, actor=bob_user)
-    scheduling.dependency_add(job=paint, depends_on=wall, actor=dora)
     base = stack.base_url
 
     customer = new_page()
     log_in(customer, base, "dora")
     customer.goto(f"{base}/jobs/{paint.pk}/")
-    wait_live(customer, f"job.{paint.pk}")
-    mark(customer)
     section = customer.locator("#appointment")
     expect(section.locator("[data-testid=slot-days][data-ready]")).to_be_visible()
+    expect(section.locator("[data-testid=slots-note]")).to_have_count(0)
+
+    # Dora links the painting after the wall on its page: its times now start after the wall's appointment (08:00-09:00
+    # London, her 09:00-10:00) and Bob's 30 minutes of travel, so her first time is 10:30 on the wall's day.
+    dependencies = customer.locator("#dependencies")
+    dependencies.locator("#dep-prerequisite").select_option(label="Build the garden wall")
+    customer.set_viewport_size(PHONE)
+    dependencies.screenshot(path=str(ARTIFACTS / "ui-scheduling-job-dependency-form-phone.png"))
+    customer.set_viewport_size({"width": 1280, "height": 900})
+    dependencies.locator("[data-testid=add-prerequisite]").click()
+    expect(dependencies.locator("[data-testid=prerequisite]")).to_contain_text("Build the garden wall")
+    expect(customer.locator(".flash.success")).to_contain_text("“Paint the garden wall” now comes after “Build the garden wall”")
+    expect(section.locator("[data-testid=slot-days][data-ready]")).to_be_visible()
+    expect(section.locator("[data-testid=slots-note]")).to_contain_text("“Build the garden wall” ends")
+    first_day = section.locator(".slot-day").first
+    expect(first_day).to_have_attribute("data-day", day.isoformat())
+    expect(first_day.locator("[data-testid=slot-button]").first).to_have_text("10:30")
+    assert JobDependency.objects.filter(job=paint, depends_on=wall).exists()
+    customer.set_viewport_size({"width": 1280, "height": 900})
+    customer.evaluate("window.scrollTo(0, 0)")  # the form came back to #dependencies; a full-page shot starts at the top
+    shot(customer, "scheduling-job-dependency")
+    customer.set_viewport_size(PHONE)
+    dependencies.screenshot(path=str(ARTIFACTS / "ui-scheduling-job-dependency-phone-section.png"))
+    customer.evaluate("window.scrollTo(0, 0)")
+    shot(customer, "scheduling-job-dependency-phone")
+    customer.set_viewport_size({"width": 1280, "height": 900})
+    wait_live(customer, f"job.{paint.pk}")
+    mark(customer)
 
     # Bob proposes 11:00 and 13:00 (London) from his lead page.
     lead = new_page()

@@ -93,11 +93,11 @@ def test_cycles_and_self_dependencies_are_refused(customer, bob):
     dependency_add(job=a, depends_on=b, actor=customer)
     with pytest.raises(ServiceError) as refused:
         dependency_add(job=b, depends_on=a, actor=customer)
-    assert refusal(refused) == ("dependency_cycle", 400)
+    assert refusal(refused) == ("dependency_cycle", 409)
     dependency_add(job=b, depends_on=c, actor=customer)
     with pytest.raises(ServiceError) as refused:
         dependency_add(job=c, depends_on=a, actor=customer)
-    assert refusal(refused) == ("dependency_cycle", 400)
+    assert refusal(refused) == ("dependency_cycle", 409)
     assert "“C” → “A” → “B” → “C”" in str(refused.value.message)
     with pytest.raises(ServiceError) as refused:
         dependency_add(job=a, depends_on=a, actor=customer)

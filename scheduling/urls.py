@@ -7,4 +7,7 @@ from . import views
 urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
     path("dispatch/", views.dispatch, name="dispatch"),
+    path("availability/", views.availability_list, name="availability"),
+    path("availability/<int:worker_id>/", views.availability_worker, name="availability-worker"),
+    path("calendar/feed/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
 ]

@@ -421,6 +421,9 @@ def availability_worker(request: HttpRequest, worker_id: int) -> HttpResponse:
         except ServiceError as exc:
             messages.error(request, exc.message)
             done = None
+        else:
+            if done is None:
+                messages.error(request, "Nothing was saved: see what to fix below.")
         if done is not None:
             messages.success(request, done)
             anchor = {"hours": "#hours", "time_off_add": "#time-off", "time_off_remove": "#time-off", "buffer": "#travel"}

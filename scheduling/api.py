@@ -446,7 +446,8 @@ class WorkerHoursApi(SchedulingApiView):
     @extend_schema(
         tags=["scheduling"],
         summary="Replace a worker's weekly hours (the business owner)",
-        description="Wall-clock times in the worker's zone; several stretches per day are allowed. Booked appointments stay.",
+        description="Wall-clock times in the worker's zone; several stretches per day are allowed if they do not overlap "
+        "(400 `hours_overlap`; touching, as 08:00-12:00 and 12:00-17:00, is fine). Booked appointments stay.",
         request=HoursInputSerializer,
         responses={200: WorkerOutputSerializer, **errors(400, 403, 404)},
     )

@@ -170,9 +170,21 @@ def test_another_business_gets_404_and_a_customer_403(bob: User, worker: Worker,
     assert shopper.get(page(worker)).status_code == 403
 
 
-def test_the_list_page_goes_straight_to_the_only_worker(owner_client: Client, worker: Worker) -> None:
+def test_the_list_page_goes_straight_to_the_only_worker_or_lists_them_all(owner_client: Client, bob: User, worker: Worker) -> None:
     response = owner_client.get("/availability/")
     assert response.status_code == 302 and response["Location"] == page(worker)
+    sam = Worker.objects.create(owner=bob, name="Sam Spanner")
+    response = owner_client.get("/availability/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'href="{page(worker)}"' in html and f'href="{page(sam)}"' in html and "no working hours set" in html
+
+
+def test_the_hours_api_refuses_overlaps_in_the_error_shape(owner_client: Client, worker: Worker) -> None:
+    hours = [{"weekday": 0, "start": "08:00", "end": "12:00"}, {"weekday": 0, "start": "11:00", "end": "13:00"}]
+    response = owner_client.put(f"/api/workers/{worker.pk}/hours/", {"hours": hours}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "hours_overlap"
 
 
 # --- the calendar feed ---------------------------------------------------------------------------

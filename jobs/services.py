@@ -152,6 +152,28 @@ def pro_profile_save(
     return profile
 
 
+def pro_service_area_set(
+    *, user: User, base_latitude: Decimal, base_longitude: Decimal, base_place: str, service_radius_km: int
+) -> TradespersonProfile:
+    """Change only where a business is based and how far it travels (the availability page's service area).
+
+    Matching reads the profile when it looks for candidates, so the next job posted (or re-matched)
+    uses the new area at once; the apps above recompute their per-area figures from
+    ``signals.business_profile_saved``, as after a whole profile save.
+    """
+    if not 1 <= service_radius_km <= 200:
+        raise ServiceError("The service radius must be 1 to 200 km.", code="bad_radius", kind=Refusal.INVALID)
+    with transaction.atomic():
+        profile = TradespersonProfile.objects.select_for_update().filter(user=user).first()
+        if profile is None:
+            raise ServiceError("Save your business profile first: it says which trades you do.", code="no_profile", kind=Refusal.CONFLICT)
+        profile.base_latitude, profile.base_longitude = base_latitude, base_longitude
+        profile.base_place, profile.service_radius_km = base_place, service_radius_km
+        profile.save(update_fields=["base_latitude", "base_longitude", "base_place", "service_radius_km"])
+        signals.business_profile_saved.send(sender=TradespersonProfile, owner=user)
+    return profile
+
+
 def _declined_answers(tokens: Iterable[str]) -> list[str]:
     known = {token for _, answers in questions.declinable_answers() for token, _ in answers}
     wanted = sorted(set(tokens))

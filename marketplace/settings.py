@@ -423,6 +423,13 @@ MATCHING: dict[str, Any] = {
     # before, without a bid or after declining, matching invites others.
     "DIRECT_REQUEST_EXCLUSIVE_MINUTES": env_int("DIRECT_REQUEST_EXCLUSIVE_MINUTES", 120),
 }
+# --- Availability pages and calendar feeds (scheduling/views.py, scheduling/feeds.py) ----------
+AVAILABILITY: dict[str, Any] = {
+    "MAX_TRAVEL_BUFFER_MINUTES": env_int("AVAILABILITY_MAX_TRAVEL_BUFFER_MINUTES", 240),  # the page and services refuse more
+    # A worker's calendar feed lists appointments that started at most this many days ago, up to this many days ahead.
+    "FEED_PAST_DAYS": env_int("CALENDAR_FEED_PAST_DAYS", 30),
+    "FEED_AHEAD_DAYS": env_int("CALENDAR_FEED_AHEAD_DAYS", 365),
+}
 # --- Places (jobs/places.py): UK postcode districts -------------------------------------
 # The offline default answers from the packaged ONS data (jobs/data/); nothing is fetched.
 # In production "jobs.places.PostcodesIoGeocoder" asks GEOCODER_URL (postcodes.io or a

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -38,6 +39,7 @@ from .serializers import (
     AppointmentCancelInputSerializer,
     AppointmentOutputSerializer,
     AppointmentRescheduleInputSerializer,
+    CalendarFeedOutputSerializer,
     CalendarOutputSerializer,
     CalendarQuerySerializer,
     DependenciesOutputSerializer,
@@ -101,7 +103,7 @@ def _worker_or_400(worker_id: int, field: str = "worker") -> Worker:
 
 
 def _own_worker_or_404(request: Request, worker_id: int) -> Worker:
-    worker = Worker.objects.filter(pk=worker_id, owner=request_user(request)).first()
+    worker = selectors.workers_managed_by(request_user(request)).filter(pk=worker_id).first()
     if worker is None:
         raise exceptions.NotFound("No such worker in your business.")
     return worker
@@ -561,7 +563,8 @@ class WorkerHoursApi(SchedulingApiView):
     @extend_schema(
         tags=["scheduling"],
         summary="Replace a worker's weekly hours (the business owner)",
-        description="Wall-clock times in the worker's zone; several stretches per day are allowed. Booked appointments stay.",
+        description="Wall-clock times in the worker's zone; several stretches per day are allowed if they do not overlap "
+        "(400 `hours_overlap`; touching, as 08:00-12:00 and 12:00-17:00, is fine). Booked appointments stay.",
         request=HoursInputSerializer,
         responses={200: WorkerOutputSerializer, **errors(400, 403, 404)},
     )
@@ -590,6 +593,50 @@ class WorkerTimeOffApi(SchedulingApiView):
             worker=worker, actor=request_user(request), starts_at=data["starts_at"], ends_at=data["ends_at"], reason=data["reason"]
         )
         return Response(TimeOffOutputSerializer(time_off).data, status=status.HTTP_201_CREATED)
+
+
+class WorkerTimeOffItemApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Remove a worker's time off (the business owner)",
+        description="Its time can be booked again at once. 404 when there is no such time off (already removed).",
+        responses={204: None, **errors(403, 404)},
+    )
+    def delete(self, request: Request, worker_id: int, time_off_id: int) -> Response:
+        worker = _own_worker_or_404(request, worker_id)
+        services.time_off_remove(worker=worker, actor=request_user(request), time_off_id=time_off_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WorkerCalendarFeedApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Make a new secret calendar feed URL for a worker (the business owner); the old one stops working",
+        description="The answer's `url` is an iCalendar feed of the worker's appointments (trade and postcode district only, "
+        "UTC, cancelled ones as STATUS:CANCELLED) that calendar apps can subscribe to without signing in. "
+        "It is shown only in this answer: only a hash of its secret is kept.",
+        request=None,
+        responses={201: CalendarFeedOutputSerializer, **errors(403, 404)},
+    )
+    def post(self, request: Request, worker_id: int) -> Response:
+        worker = _own_worker_or_404(request, worker_id)
+        token = services.calendar_feed_rotate(worker=worker, actor=request_user(request))
+        url = request.build_absolute_uri(reverse("calendar-feed", args=[token]))
+        return Response(CalendarFeedOutputSerializer({"url": url}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Turn a worker's calendar feed off (the business owner); its URL answers 404 from now on",
+        responses={204: None, **errors(403, 404)},
+    )
+    def delete(self, request: Request, worker_id: int) -> Response:
+        worker = _own_worker_or_404(request, worker_id)
+        services.calendar_feed_revoke(worker=worker, actor=request_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- calendar ---------------------------------------------------------------------------------

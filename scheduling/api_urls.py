@@ -16,6 +16,8 @@ urlpatterns = [
     path("workers/", api.WorkerListApi.as_view(), name="api-workers"),
     path("workers/<int:worker_id>/hours/", api.WorkerHoursApi.as_view(), name="api-worker-hours"),
     path("workers/<int:worker_id>/time-off/", api.WorkerTimeOffApi.as_view(), name="api-worker-time-off"),
+    path("workers/<int:worker_id>/time-off/<int:time_off_id>/", api.WorkerTimeOffItemApi.as_view(), name="api-worker-time-off-item"),
+    path("workers/<int:worker_id>/calendar-feed/", api.WorkerCalendarFeedApi.as_view(), name="api-worker-calendar-feed"),
     path("dispatch/", api.DispatchApi.as_view(), name="api-dispatch"),
     path("calendar/", api.CalendarApi.as_view(), name="api-calendar"),
 ]

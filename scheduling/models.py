@@ -31,11 +31,22 @@ class Worker(models.Model):
     time_zone = models.CharField(max_length=64, default="Europe/London", validators=[validate_time_zone])
     travel_buffer_minutes = models.PositiveIntegerField(default=30)
     active = models.BooleanField(default=True)
+    calendar_feed_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="SHA-256 of the secret in the worker's calendar feed URL; empty: no feed. The secret itself is never stored.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["owner_id", "id"]
-        constraints = [models.CheckConstraint(condition=models.Q(travel_buffer_minutes__lte=24 * 60), name="worker_buffer_at_most_a_day")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(travel_buffer_minutes__lte=24 * 60), name="worker_buffer_at_most_a_day"),
+            models.UniqueConstraint(
+                fields=["calendar_feed_hash"], condition=~models.Q(calendar_feed_hash=""), name="worker_feed_hash_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

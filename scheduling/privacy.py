@@ -26,7 +26,8 @@ def _identifiers(user: User) -> list[str]:
 def _erase(user: User, erasure: Erasure) -> None:
     for worker in Worker.objects.filter(owner=user):
         worker.name = f"{erasure.pseudonym} worker {worker.pk}"
-        worker.save(update_fields=["name"])
+        worker.calendar_feed_hash = ""  # as with API tokens: erasure turns every calendar feed off
+        worker.save(update_fields=["name", "calendar_feed_hash"])
     TimeOff.objects.filter(worker__owner=user).update(reason="")
     proposals = SlotProposal.objects.filter(proposed_by=user).exclude(message="")
     erasure.removed(*proposals.values_list("message", flat=True))

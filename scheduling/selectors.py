@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from jobs.models import Job
+from marketplace.accounts.models import User
 
 from . import slots
 from .models import Appointment, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
@@ -56,6 +60,54 @@ def next_free_slots(
         limit=count,
         ignore=ignore.pk if ignore else None,
     )
+
+
+def workers_managed_by(user: User) -> QuerySet[Worker]:
+    """The workers whose hours, time off, buffer and calendar feed ``user`` may manage.
+
+    The one place that answers "may this person manage this worker?": today the business owner
+    (a tradesperson) manages every worker of their business.  Roles such as dispatchers extend
+    this function, and every page, API and service asks it.
+    """
+    if not user.is_authenticated or not user.is_tradesperson:
+        return Worker.objects.none()
+    return Worker.objects.filter(owner=user)
+
+
+def may_manage_worker(user: User, worker: Worker) -> bool:
+    return workers_managed_by(user).filter(pk=worker.pk).exists()
+
+
+def feed_token_hash(token: str) -> str:
+    """What is stored for a calendar feed secret (SHA-256 hex): a leaked table does not give working feed URLs."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def worker_by_feed_token(token: str) -> Worker | None:
+    """The active worker whose calendar feed secret is ``token``; None for an unknown or revoked one."""
+    if not token:
+        return None
+    return Worker.objects.filter(calendar_feed_hash=feed_token_hash(token), active=True).first()
+
+
+def feed_appointments(*, worker: Worker) -> list[Appointment]:
+    """A worker's appointments for their calendar feed: from ``FEED_PAST_DAYS`` ago to ``FEED_AHEAD_DAYS`` ahead,
+    cancelled ones included (the feed marks them cancelled so calendars drop them)."""
+    now = timezone.now()
+    figures = settings.AVAILABILITY
+    return list(
+        Appointment.objects.filter(
+            worker=worker,
+            starts_at__gte=now - timedelta(days=figures["FEED_PAST_DAYS"]),
+            starts_at__lt=now + timedelta(days=figures["FEED_AHEAD_DAYS"]),
+        )
+        .select_related("job__trade")
+        .order_by("starts_at", "pk")
+    )
+
+
+def upcoming_time_off(*, worker: Worker) -> list[TimeOff]:
+    return list(TimeOff.objects.filter(worker=worker, ends_at__gt=timezone.now()).order_by("starts_at"))
 
 
 def workers_of(*, owner_id: int) -> list[Worker]:

@@ -285,6 +285,10 @@ class TimeOffOutputSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class CalendarFeedOutputSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="The secret iCalendar feed URL (…/calendar/feed/<secret>.ics); shown only once.")
+
+
 class WorkerOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()

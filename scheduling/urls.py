@@ -9,4 +9,7 @@ urlpatterns = [
     path("dispatch/", views.dispatch, name="dispatch"),
     path("jobs/<int:job_id>/dependencies/", views.job_dependency_add, name="job-dependency-add"),
     path("jobs/<int:job_id>/dependencies/<int:prerequisite_id>/remove/", views.job_dependency_remove, name="job-dependency-remove"),
+    path("availability/", views.availability_list, name="availability"),
+    path("availability/<int:worker_id>/", views.availability_worker, name="availability-worker"),
+    path("calendar/feed/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
 ]

@@ -1,4 +1,6 @@
-"""Browser pages for scheduling: a business's week calendar and its dispatch board.
+"""Browser pages for scheduling: a business's week calendar, its dispatch board, each worker's
+availability page (hours, time off, travel time, service area, calendar feed link) and the
+calendar feed itself (``/calendar/feed/<secret>.ics``, no login: the secret is the key).
 
 Both read one :func:`scheduling.dispatch.dispatch_board` (workers x days of a week, in the
 owner's time zone, with flags and remaining capacity) and render it; the page's script
@@ -28,20 +30,24 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from jobs.models import Job
+from jobs import places
+from jobs.models import Job, TradespersonProfile
+from jobs.services import pro_service_area_set
 from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from marketplace.realtime.streams import user_stream
 
-from . import services
+from . import feeds, selectors, services
 from .dispatch import Board, BoardAppointment, Cell, dispatch_board
+from .forms import HoursForm, ServiceAreaForm, TimeOffForm, TravelBufferForm
 from .models import Worker
 from .streams import calendar_stream
 
@@ -409,3 +415,176 @@ def job_dependency_remove(request: HttpRequest, job_id: int, prerequisite_id: in
     else:
         messages.success(request, f"“{job.title}” no longer waits for “{prerequisite.title}”.")
     return _back_to(page or job)
+
+
+# --- availability: hours, time off, travel time, service area, calendar feed ---------------------
+
+FEED_URL_SESSION_KEY = "calendar_feed_url_{worker_id}"
+
+
+def _managed_worker(request: HttpRequest, worker_id: int) -> tuple[User, Worker]:
+    """The viewer and the worker they manage (``selectors.workers_managed_by``); anyone else's worker is 404."""
+    viewer = _viewer(request)
+    worker = selectors.workers_managed_by(viewer).filter(pk=worker_id).first()
+    if worker is None:
+        raise Http404("No such worker in your business.")
+    return viewer, worker
+
+
+@login_required
+@require_GET
+def availability_list(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    if not Worker.objects.filter(owner=viewer).exists() and not Worker.objects.filter(user=viewer).exists():
+        services.worker_for_owner(owner=viewer)  # a business always has its owner as a worker
+    workers = list(selectors.workers_managed_by(viewer).prefetch_related("hours"))
+    if len(workers) == 1:
+        return redirect("availability-worker", worker_id=workers[0].pk)
+    rows = [(w, sum(1 for _ in w.hours.all())) for w in workers]
+    return render(request, "scheduling/availability_list.html", {"rows": rows})
+
+
+def _profile_area(owner: User) -> tuple[Any, dict[str, Any]]:
+    """The business profile (or None) and the service area form's initial values."""
+    profile = TradespersonProfile.objects.filter(user=owner).first()
+    if profile is None:
+        return None, {}
+    initial: dict[str, Any] = {"place": profile.base_place, "service_radius_km": profile.service_radius_km}
+    known = places.by_label(profile.base_place) if profile.base_place else None
+    if known is None or (known.latitude, known.longitude) != (profile.base_latitude, profile.base_longitude):
+        initial.update(latitude=profile.base_latitude, longitude=profile.base_longitude)
+    return profile, initial
+
+
+def _forms_for(worker: Worker, zone: str, owner: User) -> dict[str, Any]:
+    hours = [(h.weekday, h.start, h.end) for h in worker.hours.all()]
+    _, area_initial = _profile_area(owner)
+    return {
+        "hours_form": HoursForm(initial=HoursForm.initial_for(hours)),
+        "time_off_form": TimeOffForm(zone=zone),
+        "buffer_form": TravelBufferForm(initial={"travel_buffer_minutes": worker.travel_buffer_minutes}),
+        "area_form": ServiceAreaForm(initial=area_initial),
+    }
+
+
+@login_required
+def availability_worker(request: HttpRequest, worker_id: int) -> HttpResponse:
+    """One worker's availability: weekly hours, time off, travel time, the business's service area and the
+    worker's calendar feed. Each form posts ``action`` and goes through one service; then the page reloads."""
+    viewer, worker = _managed_worker(request, worker_id)
+    zone = viewer.time_zone or "UTC"
+    forms_ = _forms_for(worker, zone, worker.owner)
+    here = reverse("availability-worker", args=[worker.pk])
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            done = _availability_post(request, viewer, worker, zone, action, forms_)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            done = None
+        else:
+            if done is None:
+                messages.error(request, "Nothing was saved: see what to fix below.")
+        if done is not None:
+            messages.success(request, done)
+            anchor = {"hours": "#hours", "time_off_add": "#time-off", "time_off_remove": "#time-off", "buffer": "#travel"}
+            return redirect(here + anchor.get(action, "#feed" if action.startswith("feed") else "#area"))
+    elif request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    profile, _ = _profile_area(worker.owner)
+    context = {
+        **forms_,
+        "worker": worker,
+        "zone": zone,
+        "worker_zone": worker.time_zone,
+        "time_off": [
+            (t, t.starts_at.astimezone(ZoneInfo(zone)), t.ends_at.astimezone(ZoneInfo(zone)))
+            for t in selectors.upcoming_time_off(worker=worker)
+        ],
+        "profile": profile,
+        "is_owner_worker": worker.user_id == worker.owner_id,
+        "feed_on": bool(worker.calendar_feed_hash),
+        "feed_url": request.session.pop(FEED_URL_SESSION_KEY.format(worker_id=worker.pk), ""),
+        "other_workers": selectors.workers_managed_by(viewer).exclude(pk=worker.pk),
+        "calendar_url": reverse("calendar") + f"?worker={worker.pk}",
+        **_place_context(),
+    }
+    return render(request, "scheduling/availability.html", context)
+
+
+def _place_context() -> dict[str, Any]:
+    return {"places": places.search("", limit=10)}
+
+
+def _availability_post(request: HttpRequest, viewer: User, worker: Worker, zone: str, action: str, forms_: dict[str, Any]) -> str | None:
+    """Apply one form; the sentence to show on success, or None when the form has errors (``forms_`` then holds it)."""
+    if action == "hours":
+        hours_form = forms_["hours_form"] = HoursForm(request.POST)
+        if not hours_form.is_valid():
+            return None
+        services.worker_set_hours(worker=worker, actor=viewer, hours=hours_form.cleaned_data["hours"])
+        return "Working hours saved. New bookings follow them from now on."
+    if action == "time_off_add":
+        off_form = forms_["time_off_form"] = TimeOffForm(request.POST, zone=zone)
+        if not off_form.is_valid():
+            return None
+        data = off_form.cleaned_data
+        services.time_off_add(worker=worker, actor=viewer, starts_at=data["starts_at"], ends_at=data["ends_at"], reason=data["reason"])
+        return "Time off added. Those times are no longer offered to customers."
+    if action == "time_off_remove":
+        raw = request.POST.get("time_off", "")
+        if not raw.isdigit():
+            return None
+        services.time_off_remove(worker=worker, actor=viewer, time_off_id=int(raw))
+        return "Time off removed. Those times can be booked again."
+    if action == "buffer":
+        buffer_form = forms_["buffer_form"] = TravelBufferForm(request.POST)
+        if not buffer_form.is_valid():
+            return None
+        services.worker_set_travel_buffer(worker=worker, actor=viewer, minutes=buffer_form.cleaned_data["travel_buffer_minutes"])
+        return "Travel time saved. It applies to appointments booked from now on."
+    if action == "area":
+        area_form = forms_["area_form"] = ServiceAreaForm(request.POST)
+        if not area_form.is_valid():
+            return None
+        latitude, longitude, place = area_form.cleaned_data["location"]
+        pro_service_area_set(
+            user=worker.owner,
+            base_latitude=latitude,
+            base_longitude=longitude,
+            base_place=place,
+            service_radius_km=area_form.cleaned_data["service_radius_km"],
+        )
+        return "Service area saved. New jobs are matched to it from now on."
+    if action == "feed_rotate":
+        token = services.calendar_feed_rotate(worker=worker, actor=viewer)
+        url = request.build_absolute_uri(reverse("calendar-feed", args=[token]))
+        request.session[FEED_URL_SESSION_KEY.format(worker_id=worker.pk)] = url
+        return "New calendar link made. Any older link has stopped working."
+    if action == "feed_revoke":
+        services.calendar_feed_revoke(worker=worker, actor=viewer)
+        return "Calendar link turned off. Calendars that used it stop getting updates."
+    return None
+
+
+@require_GET
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A worker's appointments as iCalendar, for a calendar app that subscribes to the secret URL (no login).
+
+    An unknown or revoked secret is 404, as is a deactivated worker's. Never cached by a shared
+    cache: the URL is the only key to it.
+    """
+    worker = selectors.worker_by_feed_token(token)
+    if worker is None:
+        raise Http404("No such calendar.")
+    body = feeds.worker_calendar(
+        worker=worker,
+        appointments=selectors.feed_appointments(worker=worker),
+        now=timezone.now(),
+        job_url=lambda job_id: request.build_absolute_uri(reverse("lead-detail", args=[job_id])),
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="tradelink.ics"'
+    response["X-Robots-Tag"] = "noindex"
+    patch_cache_control(response, private=True, no_store=True, max_age=0)
+    return response

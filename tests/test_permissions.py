@@ -226,6 +226,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "worker-time-off": Endpoint(
         "POST", "/api/workers/{worker}/time-off/", lambda w, role: {"starts_at": _iso(8, weeks=5), "ends_at": _iso(12, weeks=5)}
     ),
+    "worker-calendar-feed": Endpoint("POST", "/api/workers/{worker}/calendar-feed/"),
     "calendar": Endpoint("GET", "/api/calendar/"),
     "appointment-confirm": Endpoint("POST", "/api/jobs/{scheduled_job}/appointment/confirm/"),
     "proposals-get": Endpoint("GET", "/api/jobs/{awarded_job}/proposals/"),
@@ -327,6 +328,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "workers": expect(A=403, B=403, X=200, Y=200, staff=403),
     "worker-hours": expect(A=403, B=403, X=200, Y=404, staff=403),
     "worker-time-off": expect(A=403, B=403, X=201, Y=404, staff=403),
+    "worker-calendar-feed": expect(A=403, B=403, X=201, Y=404, staff=403),
     "calendar": expect(A=403, B=403, X=200, Y=200, staff=200),
     "appointment-confirm": expect(A=200, B=404, X=403, Y=404, staff=403),
     "proposals-get": expect(A=200, B=404, X=200, Y=404, staff=200),
@@ -388,6 +390,7 @@ def scheduling_state() -> dict[str, Any]:
         "counts": [model.objects.count() for model in (Worker, WorkingHours, TimeOff, Appointment, SlotProposal, Reminder)],
         "confirmed": list(Appointment.objects.order_by("pk").values_list("confirmed_at", flat=True)),
         "hours": list(WorkingHours.objects.order_by("pk").values_list("pk", "weekday", "start", "end")),
+        "feeds": list(Worker.objects.order_by("pk").values_list("pk", "calendar_feed_hash")),
         "appointments": list(Appointment.objects.order_by("pk").values_list("pk", "status", "worker_id", "starts_at", "ends_at")),
     }
 

@@ -18,7 +18,17 @@ from .common import REMINDER_LEADS, SlotUnavailable
 from .dependencies import appointment_release, dependency_add, dependency_remove
 from .proposals import proposal_accept, proposal_create
 from .reminders import appointment_confirm, reminders_send
-from .workers import business_profile_saved, time_off_add, worker_for_owner, worker_set_hours
+from .workers import (
+    business_profile_saved,
+    calendar_feed_revoke,
+    calendar_feed_rotate,
+    hours_problem,
+    time_off_add,
+    time_off_remove,
+    worker_for_owner,
+    worker_set_hours,
+    worker_set_travel_buffer,
+)
 
 __all__ = [
     "REMINDER_LEADS",
@@ -29,12 +39,17 @@ __all__ = [
     "appointment_release",
     "appointment_reschedule",
     "business_profile_saved",
+    "calendar_feed_revoke",
+    "calendar_feed_rotate",
     "dependency_add",
     "dependency_remove",
+    "hours_problem",
     "proposal_accept",
     "proposal_create",
     "reminders_send",
     "time_off_add",
+    "time_off_remove",
     "worker_for_owner",
     "worker_set_hours",
+    "worker_set_travel_buffer",
 ]

@@ -100,6 +100,7 @@ def test_every_main_page_fits_a_390_px_screen_with_long_words(stack, new_page) -
             f"/pros/{bob.pk}/",
             "/calendar/",
             "/dispatch/",
+            "/availability/",
             "/payouts/",
             "/notifications/",
             "/insights/",

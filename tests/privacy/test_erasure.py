@@ -10,6 +10,8 @@ from marketplace.accounts.models import User
 from marketplace.events.models import OutboxEvent
 from marketplace.privacy.services import user_erase
 from reviews.models import Review
+from scheduling.models import Worker
+from scheduling.services import calendar_feed_rotate, worker_for_owner
 from tests.privacy.helpers import EMAIL, NAME, PHONE, USERNAME, ada, ada_story, apply_all_events, search_everywhere
 
 pytestmark = pytest.mark.django_db
@@ -45,10 +47,12 @@ def test_an_erased_tradesperson_leaves_no_business_name_and_the_ratings_stay() -
     apply_all_events()
     business = profile.business_name
     assert search_everywhere(business, "Plumbright")  # the search can fail
+    calendar_feed_rotate(worker=worker_for_owner(owner=bob), actor=bob)
 
     user_erase(user=bob, actor=bob)
     apply_all_events()
 
     hits = [h for h in search_everywhere(business, "Plumbright", "bobpriv") if h.split(":")[0] not in KEPT_FOR_HMRC]
     assert hits == [], "\n".join(hits)
+    assert not Worker.objects.filter(owner=bob).exclude(calendar_feed_hash="").exists()  # calendar feeds are off
     assert Review.objects.get(job=job).rating == 5 and Review.objects.get(job=job).comment.startswith("Great work")

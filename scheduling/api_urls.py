@@ -14,6 +14,7 @@ urlpatterns = [
     path("workers/", api.WorkerListApi.as_view(), name="api-workers"),
     path("workers/<int:worker_id>/hours/", api.WorkerHoursApi.as_view(), name="api-worker-hours"),
     path("workers/<int:worker_id>/time-off/", api.WorkerTimeOffApi.as_view(), name="api-worker-time-off"),
+    path("workers/<int:worker_id>/route/", api.WorkerRouteApi.as_view(), name="api-worker-route"),
     path("dispatch/", api.DispatchApi.as_view(), name="api-dispatch"),
     path("calendar/", api.CalendarApi.as_view(), name="api-calendar"),
 ]

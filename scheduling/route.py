@@ -72,6 +72,7 @@ class Stop:
     ends_at: datetime  # booked, aware
     earliest: datetime | None = None  # the start may not be earlier than this...
     latest: datetime | None = None  # ...nor later than this (both equal the booked start when it is fixed)
+    title: str = ""  # the job's title, for people
 
     @property
     def duration(self) -> timedelta:

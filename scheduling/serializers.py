@@ -208,6 +208,10 @@ class DispatchQuerySerializer(serializers.Serializer):
         return fields
 
 
+class RouteQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(required=False, allow_null=True, default=None, help_text="The day (YYYY-MM-DD), owner-local.")
+
+
 class CalendarOutputSerializer(serializers.Serializer):
     window_start = serializers.CharField()
     window_end = serializers.CharField()

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET
 from marketplace.accounts.models import User
 from marketplace.realtime.streams import user_stream
 
-from . import services
+from . import presenters, selectors, services
 from .dispatch import Board, BoardAppointment, Cell, dispatch_board
 from .models import Worker
 from .streams import calendar_stream
@@ -328,6 +328,25 @@ def dispatch_rows(board: Board, today: date) -> list[DispatchRow]:
     return rows
 
 
+def route_context(request: HttpRequest, board: Board, today: date) -> dict[str, Any]:
+    """Route panels (one per worker on the board) for one of the board's days: ``?day=``, else today, else its first day."""
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = today
+    if day not in board.days:
+        day = today if today in board.days else board.days[0]
+    routes = selectors.day_routes(owner_id=board.owner_id, day=day, zone=board.time_zone)
+    panels = [
+        presenters.route_panel(routes.get(w.pk), worker_id=w.pk, worker_name=w.name, day=day, zone=board.time_zone) for w in board.workers
+    ]
+    return {
+        "route_day": day,
+        "route_panels": panels,
+        "route_days": [(d, _url(request, day=d.isoformat()) + "#routes", d == day) for d in board.days],
+    }
+
+
 @login_required
 @require_GET
 def dispatch(request: HttpRequest) -> HttpResponse:
@@ -336,6 +355,7 @@ def dispatch(request: HttpRequest) -> HttpResponse:
     rows = dispatch_rows(board, today)
     context = {
         **_page_context(request, viewer, owner, board, worker_id),
+        **route_context(request, board, today),
         "rows": rows,
         "today": today,
         "appointment_count": sum(len(c.appointments) for row in rows for c in row.cells),

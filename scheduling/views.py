@@ -1,7 +1,9 @@
 """Browser pages for scheduling: a business's week calendar and its dispatch board.
 
 Both read one :func:`scheduling.dispatch.dispatch_board` (workers x days of a week, in the
-owner's time zone, with flags and remaining capacity) and render it; the page's script
+owner's time zone, with flags and remaining capacity) and render it, with each worker's route for
+one day of the week below the grid (``?day=``, default today; see :func:`route_context`,
+:mod:`scheduling.route`); the page's script
 (``static/js/calendar.js``) listens to ``calendar.<owner_id>`` and, on any push, refetches the
 same URL with ``?fragment=1``, which answers with just the grid, and swaps it in.
 
@@ -260,7 +262,8 @@ def calendar_grid(board: Board) -> dict[str, Any]:
 @require_GET
 def calendar(request: HttpRequest) -> HttpResponse:
     viewer, owner, board, worker_id = _board(request)
-    context = {**_page_context(request, viewer, owner, board, worker_id), **calendar_grid(board)}
+    today = timezone.now().astimezone(ZoneInfo(board.time_zone)).date()
+    context = {**_page_context(request, viewer, owner, board, worker_id), **calendar_grid(board), **route_context(request, board, today)}
     if request.GET.get("fragment"):
         return render(request, "scheduling/_calendar_grid.html", context)
     return render(request, "scheduling/calendar.html", context)

@@ -198,6 +198,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         "POST", "/api/workers/{worker}/time-off/", lambda w, role: {"starts_at": _iso(8, weeks=5), "ends_at": _iso(12, weeks=5)}
     ),
     "calendar": Endpoint("GET", "/api/calendar/"),
+    "worker-route": Endpoint("GET", "/api/workers/{worker}/route/"),
     "appointment-confirm": Endpoint("POST", "/api/jobs/{scheduled_job}/appointment/confirm/"),
     "proposals-get": Endpoint("GET", "/api/jobs/{awarded_job}/proposals/"),
     "proposal-create": Endpoint(
@@ -299,6 +300,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "worker-hours": expect(A=403, B=403, X=200, Y=404, staff=403),
     "worker-time-off": expect(A=403, B=403, X=201, Y=404, staff=403),
     "calendar": expect(A=403, B=403, X=200, Y=200, staff=200),
+    "worker-route": expect(A=403, B=403, X=200, Y=404, staff=403),
     "appointment-confirm": expect(A=200, B=404, X=403, Y=404, staff=403),
     "proposals-get": expect(A=200, B=404, X=200, Y=404, staff=200),
     "proposal-create": expect(A=403, B=404, X=201, Y=404, staff=403),

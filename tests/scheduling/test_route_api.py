@@ -94,6 +94,7 @@ def test_only_the_business_sees_a_workers_route(customer, bob, worker, zigzag):
     assert client_for(customer).get(url).status_code == 403
     assert client_for(None).get(url).status_code in (401, 403)
     assert error_code(client_for(bob).get(url, {"date": "monday"})) == "validation_error"
+    assert error_code(client_for(bob).get(url, {"date": "9999-12-31"})) == "validation_error"  # no day past the last one
     assert client_for(bob).get("/api/workers/999999/route/").status_code == 404
     # The worker themself, with their own login, sees their day.
     tech = User.objects.create_user("tech_route", "tech@example.com", "pw-123456-x", role=User.Role.TRADESPERSON)

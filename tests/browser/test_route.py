@@ -61,3 +61,11 @@ def test_the_route_panel_shows_travel_and_replans_live_when_an_appointment_is_ad
     assert page.evaluate("document.getElementById('routes').getBoundingClientRect().right <= window.innerWidth")
     assert page.evaluate("[...document.querySelectorAll('#routes *')].every(n => n.scrollWidth <= n.clientWidth + 1 || !n.clientWidth)")
     shot(page, "route-dispatch-phone")
+
+    # The week calendar (a technician's view of their week) carries the same panels.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{stack.base_url}/calendar/?week={monday_of(day).isoformat()}&day={day.isoformat()}")
+    expect(page.locator("[data-testid=route-panel] [data-testid=route-stop]")).to_have_count(3)
+    shot(page, "route-calendar")
+    page.set_viewport_size(PHONE)
+    shot(page, "route-calendar-phone")

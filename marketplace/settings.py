@@ -467,6 +467,15 @@ TRACKING: dict[str, Any] = {
     "MAX_PING_FUTURE_S": env_int("TRACKING_MAX_PING_FUTURE_S", 60),  # ...or this far ahead (device clock skew)
     "DRIFT_TOLERANCE_MINUTES": env_int("TRACKING_DRIFT_TOLERANCE_MINUTES", 15),  # ETA past start + this: running late
 }
+# --- Routes (scheduling/route.py): a worker's day in travel order, and the order that cuts travel ---
+# Travel between two jobs: straight-line km x ROAD_FACTOR at SPEED_KMH, rounded up to ROUNDING_MINUTES (also the dispatch
+# board's "too little time to travel" flag).  Up to EXACT_MAX_STOPS stops a day are ordered exactly, more by 2-opt.
+ROUTE: dict[str, Any] = {
+    "ROAD_FACTOR": float(env("ROUTE_ROAD_FACTOR", "1.3")),  # the usual urban detour index: road km per straight-line km
+    "SPEED_KMH": float(env("ROUTE_SPEED_KMH", "30")),  # an urban average including traffic and parking
+    "ROUNDING_MINUTES": env_int("ROUTE_ROUNDING_MINUTES", 5),
+    "EXACT_MAX_STOPS": env_int("ROUTE_EXACT_MAX_STOPS", 8),  # 8! = 40,320 orders at most, pruned: milliseconds
+}
 # --- Quotes, pricing and payments ---------------------------------------------------------
 # The marketplace's terms, read by the one pricing engine (quotes/pricing.py via quotes/terms.py).
 PRICING: dict[str, Any] = {

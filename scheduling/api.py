@@ -31,7 +31,7 @@ from marketplace.accounts.models import User
 from marketplace.api import ErrorSerializer, IsTradesperson, IsTradespersonOrStaff, errors, request_user, valid
 from marketplace.errors import Refusal, ServiceError
 
-from . import dispatch, selectors, services, slots
+from . import dispatch, presenters, selectors, services, slots
 from .models import Appointment, SlotProposal, Worker
 from .serializers import (
     MAX_CALENDAR_DAYS,
@@ -49,6 +49,7 @@ from .serializers import (
     ProposalAcceptInputSerializer,
     ProposalInputSerializer,
     ProposalOutputSerializer,
+    RouteQuerySerializer,
     SlotQuerySerializer,
     SlotsOutputSerializer,
     TimeOffInputSerializer,
@@ -707,3 +708,32 @@ class DispatchApi(SchedulingApiView):
         start_day = query["from"] or dispatch.week_start(timezone.now().astimezone(ZoneInfo(owner.time_zone)).date())
         board = dispatch.dispatch_board(owner=owner, start_day=start_day, days=query["days"], worker_id=query["worker"])
         return Response(dispatch.board_json(board))
+
+
+# --- a worker's route for a day ---------------------------------------------------------------
+
+
+class WorkerRouteApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="A worker's route for one day: stops in time order with travel, and the order that cuts travel",
+        description="`date` (YYYY-MM-DD, default today) is a local day in the business owner's zone. Each stop carries "
+        "`travel_minutes` from the previous one (road distance at an urban speed, see settings.ROUTE) and a `warning` when "
+        "the gap before it is shorter than the drive. `suggested_order` (empty when the booked order is already shortest) "
+        "keeps customer-confirmed times; `saves_minutes` is the travel it saves. For the business owner and the worker.",
+        parameters=[RouteQuerySerializer],
+        responses={200: OpenApiResponse(description="The route (see scheduling.presenters.route_json)."), **errors(400, 403, 404)},
+    )
+    def get(self, request: Request, worker_id: int) -> Response:
+        viewer = request_user(request)
+        worker = Worker.objects.filter(pk=worker_id).select_related("owner").first()
+        if worker is None or viewer.pk not in (worker.owner_id, worker.user_id):
+            raise exceptions.NotFound("No such worker in your business.")
+        query = valid(RouteQuerySerializer, request.query_params)
+        zone = worker.owner.time_zone
+        day = query["date"] or timezone.now().astimezone(ZoneInfo(zone)).date()
+        routes = selectors.day_routes(owner_id=worker.owner_id, day=day, zone=zone, worker_id=worker.pk)
+        panel = presenters.route_panel(routes.get(worker.pk), worker_id=worker.pk, worker_name=worker.name, day=day, zone=zone)
+        return Response(presenters.route_json(panel))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("workers/<int:worker_id>/time-off/", api.WorkerTimeOffApi.as_view(), name="api-worker-time-off"),
     path("workers/<int:worker_id>/time-off/<int:time_off_id>/", api.WorkerTimeOffItemApi.as_view(), name="api-worker-time-off-item"),
     path("workers/<int:worker_id>/calendar-feed/", api.WorkerCalendarFeedApi.as_view(), name="api-worker-calendar-feed"),
+    path("workers/<int:worker_id>/route/", api.WorkerRouteApi.as_view(), name="api-worker-route"),
     path("dispatch/", api.DispatchApi.as_view(), name="api-dispatch"),
     path("calendar/", api.CalendarApi.as_view(), name="api-calendar"),
 ]

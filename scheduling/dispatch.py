@@ -49,17 +49,10 @@ from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
 from marketplace.geo import haversine_km
 
-from . import slots
+from . import route, slots
 from .models import Appointment, TimeOff, Worker, WorkingHours
 from .serializers import utc_iso
 
-# Travel estimate between two jobs: straight-line distance x ROAD_FACTOR (roads are rarely
-# straight; 1.3 is the usual urban detour index) at TRAVEL_SPEED_KMH (an urban average including
-# traffic and parking), rounded up to TRAVEL_ROUNDING_MINUTES.  Deliberately rough: it only
-# decides whether a gap between two jobs looks too tight to a dispatcher.
-TRAVEL_SPEED_KMH = 30.0
-ROAD_FACTOR = 1.3
-TRAVEL_ROUNDING_MINUTES = 5
 MAX_BOARD_DAYS = 31
 
 
@@ -110,10 +103,8 @@ def week_start(day: date) -> date:
 
 
 def travel_minutes(km: float) -> int:
-    """Estimated minutes to drive between two points ``km`` apart as the crow flies, rounded up to 5."""
-    minutes = km * ROAD_FACTOR / TRAVEL_SPEED_KMH * 60
-    # Tolerate float noise so that exactly 10.0 minutes does not become 15.
-    return math.ceil(minutes / TRAVEL_ROUNDING_MINUTES - 1e-9) * TRAVEL_ROUNDING_MINUTES if minutes > 0 else 0
+    """Estimated minutes to drive ``km`` (straight line); one estimate for flags and routes (see :mod:`scheduling.route`)."""
+    return route.travel_minutes(km)
 
 
 # --- interval arithmetic on UTC intervals ----------------------------------------------------

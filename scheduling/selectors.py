@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -13,7 +15,7 @@ from django.utils import timezone
 from jobs.models import Job
 from marketplace.accounts.models import User
 
-from . import slots
+from . import route, slots
 from .models import Appointment, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
 
 # How far ahead suggestions look for free slots.
@@ -237,3 +239,36 @@ def flag_suggestions(appointment: Appointment, count: int = 3) -> list[datetime]
     return next_free_slots(
         worker=appointment.worker, duration=appointment.ends_at - appointment.starts_at, after=max(ends), count=count, ignore=appointment
     )
+
+
+def day_routes(*, owner_id: int, day: date, zone: str, worker_id: int | None = None) -> dict[int, route.Route]:
+    """Each worker's route (see :mod:`scheduling.route`) for the local ``day`` in ``zone``, keyed by worker id.
+
+    Booked appointments starting that day, of the business's workers (or of one ``worker_id``);
+    a worker with none is absent.  A customer-confirmed appointment keeps its time in the
+    suggested order; the others may move.  One query.
+    """
+    tz = ZoneInfo(zone)
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    qs = Appointment.objects.filter(worker__owner_id=owner_id, status=Appointment.Status.BOOKED, starts_at__gte=start, starts_at__lt=end)
+    if worker_id is not None:
+        qs = qs.filter(worker_id=worker_id)
+    stops: dict[int, list[route.Stop]] = defaultdict(list)
+    for appointment in qs.select_related("job"):
+        job = appointment.job
+        fixed = appointment.starts_at if appointment.confirmed_at is not None else None
+        stops[appointment.worker_id].append(
+            route.Stop(
+                key=appointment.pk,
+                label=job.place or job.title,
+                lat=float(job.latitude),
+                lng=float(job.longitude),
+                starts_at=appointment.starts_at,
+                ends_at=appointment.ends_at,
+                earliest=fixed,
+                latest=fixed,
+                title=job.title,
+            )
+        )
+    return {worker: route.plan_route(found) for worker, found in stops.items()}

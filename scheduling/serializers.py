@@ -8,6 +8,7 @@ the viewer's ``time_zone``).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -236,6 +237,16 @@ class DispatchQuerySerializer(serializers.Serializer):
         fields = super().get_fields()
         fields["from"] = fields.pop("from_")
         return fields
+
+
+class RouteQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(required=False, allow_null=True, default=None, help_text="The day (YYYY-MM-DD), owner-local.")
+
+    def validate_date(self, value: dt.date | None) -> dt.date | None:
+        # The day's bounds in UTC must exist: no calendar is planned at the edges of datetime's range.
+        if value is not None and not 1900 <= value.year <= 9000:
+            raise serializers.ValidationError("Pick a day between the years 1900 and 9000.")
+        return value
 
 
 class CalendarOutputSerializer(serializers.Serializer):

@@ -3,7 +3,9 @@ availability page (hours, time off, travel time, service area, calendar feed lin
 calendar feed itself (``/calendar/feed/<secret>.ics``, no login: the secret is the key).
 
 Both read one :func:`scheduling.dispatch.dispatch_board` (workers x days of a week, in the
-owner's time zone, with flags and remaining capacity) and render it; the page's script
+owner's time zone, with flags and remaining capacity) and render it, with each worker's route for
+one day of the week below the grid (``?day=``, default today; see :func:`route_context`,
+:mod:`scheduling.route`); the page's script
 (``static/js/calendar.js``) listens to ``calendar.<owner_id>`` and, on any push, refetches the
 same URL with ``?fragment=1``, which answers with just the grid, and swaps it in.
 
@@ -45,7 +47,7 @@ from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from marketplace.realtime.streams import user_stream
 
-from . import feeds, selectors, services
+from . import feeds, presenters, selectors, services
 from .dispatch import Board, BoardAppointment, Cell, dispatch_board
 from .forms import HoursForm, ServiceAreaForm, TimeOffForm, TravelBufferForm
 from .models import Worker
@@ -275,7 +277,8 @@ def calendar_grid(board: Board) -> dict[str, Any]:
 @require_GET
 def calendar(request: HttpRequest) -> HttpResponse:
     viewer, owner, board, worker_id = _board(request)
-    context = {**_page_context(request, viewer, owner, board, worker_id), **calendar_grid(board)}
+    today = timezone.now().astimezone(ZoneInfo(board.time_zone)).date()
+    context = {**_page_context(request, viewer, owner, board, worker_id), **calendar_grid(board), **route_context(request, board, today)}
     if request.GET.get("fragment"):
         return render(request, "scheduling/_calendar_grid.html", context)
     return render(request, "scheduling/calendar.html", context)
@@ -343,6 +346,25 @@ def dispatch_rows(board: Board, today: date) -> list[DispatchRow]:
     return rows
 
 
+def route_context(request: HttpRequest, board: Board, today: date) -> dict[str, Any]:
+    """Route panels (one per worker on the board) for one of the board's days: ``?day=``, else today, else its first day."""
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = today
+    if day not in board.days:
+        day = today if today in board.days else board.days[0]
+    routes = selectors.day_routes(owner_id=board.owner_id, day=day, zone=board.time_zone)
+    panels = [
+        presenters.route_panel(routes.get(w.pk), worker_id=w.pk, worker_name=w.name, day=day, zone=board.time_zone) for w in board.workers
+    ]
+    return {
+        "route_day": day,
+        "route_panels": panels,
+        "route_days": [(d, _url(request, day=d.isoformat()) + "#routes", d == day) for d in board.days],
+    }
+
+
 @login_required
 @require_GET
 def dispatch(request: HttpRequest) -> HttpResponse:
@@ -351,6 +373,7 @@ def dispatch(request: HttpRequest) -> HttpResponse:
     rows = dispatch_rows(board, today)
     context = {
         **_page_context(request, viewer, owner, board, worker_id),
+        **route_context(request, board, today),
         "rows": rows,
         "today": today,
         "appointment_count": sum(len(c.appointments) for row in rows for c in row.cells),

@@ -228,6 +228,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "worker-calendar-feed": Endpoint("POST", "/api/workers/{worker}/calendar-feed/"),
     "calendar": Endpoint("GET", "/api/calendar/"),
+    "worker-route": Endpoint("GET", "/api/workers/{worker}/route/"),
     "appointment-confirm": Endpoint("POST", "/api/jobs/{scheduled_job}/appointment/confirm/"),
     "proposals-get": Endpoint("GET", "/api/jobs/{awarded_job}/proposals/"),
     "proposal-create": Endpoint(
@@ -330,6 +331,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "worker-time-off": expect(A=403, B=403, X=201, Y=404, staff=403),
     "worker-calendar-feed": expect(A=403, B=403, X=201, Y=404, staff=403),
     "calendar": expect(A=403, B=403, X=200, Y=200, staff=200),
+    "worker-route": expect(A=403, B=403, X=200, Y=404, staff=403),
     "appointment-confirm": expect(A=200, B=404, X=403, Y=404, staff=403),
     "proposals-get": expect(A=200, B=404, X=200, Y=404, staff=200),
     "proposal-create": expect(A=403, B=404, X=201, Y=404, staff=403),

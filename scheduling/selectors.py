@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from marketplace.notifications.models import NotificationPreferences
+
 from . import slots
 from .models import Appointment, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
 
@@ -102,4 +104,21 @@ def flag_suggestions(appointment: Appointment, count: int = 3) -> list[datetime]
         return []
     return next_free_slots(
         worker=appointment.worker, duration=appointment.ends_at - appointment.starts_at, after=max(ends), count=count, ignore=appointment
+    )
+
+
+def appointment_for_sms_reply(*, phone: str, now: datetime) -> Appointment | None:
+    """The appointment a text from ``phone`` answers: the next one, not yet over, of a customer with that
+    mobile number that a reminder was sent for (earliest first).  None when no one matches."""
+    customer_ids = NotificationPreferences.objects.filter(phone=phone).values_list("user_id", flat=True)
+    return (
+        Appointment.objects.filter(
+            status=Appointment.Status.BOOKED,
+            job__customer_id__in=customer_ids,
+            ends_at__gt=now,
+            reminders__sent_at__isnull=False,
+        )
+        .select_related("job__customer", "worker")
+        .order_by("starts_at")
+        .first()
     )

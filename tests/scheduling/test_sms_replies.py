@@ -56,7 +56,8 @@ def reminded(customer: Any) -> Appointment:
 
 def text_in(client: Client, body: str, *, sender: str = PHONE, message_id: str = "") -> InboundSms:
     payload, signature = simulated_request(from_number=sender, body=body, message_id=message_id)
-    assert client.post("/webhooks/sms/simulated/", data=payload, content_type="application/json", headers={SIGNATURE_HEADER: signature}).status_code == 200
+    response = client.post("/webhooks/sms/simulated/", data=payload, content_type="application/json", headers={SIGNATURE_HEADER: signature})
+    assert response.status_code == 200
     return InboundSms.objects.latest("id")
 
 

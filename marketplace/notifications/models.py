@@ -119,8 +119,8 @@ class InboundSms(models.Model):
     outcome = models.CharField(max_length=200, blank=True, help_text="What the reply did (confirmed, asked for another time, help sent).")
 
     class Meta:
-        verbose_name = "inbound SMS"
-        verbose_name_plural = "inbound SMS"
+        verbose_name = "inbound text message"
+        verbose_name_plural = "inbound text messages"
         ordering = ["-received_at"]
         constraints = [models.UniqueConstraint(fields=["provider", "message_id"], name="inbound_sms_once_per_message")]
 
@@ -145,8 +145,8 @@ class SmsReply(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "SMS reply"
-        verbose_name_plural = "SMS replies"
+        verbose_name = "text reply"
+        verbose_name_plural = "text replies"
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="sms_reply_due_idx")]
 
     def __str__(self) -> str:

@@ -1,19 +1,24 @@
 """The inbound-SMS webhook: only a signed, fresh request is stored; each provider message once, with one
-``sms.received`` in the outbox; the SIMULATED provider's command posts a valid one."""
+``sms.received`` in the outbox; stored texts go with the retention and with their sender's erasure."""
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from marketplace.events.models import OutboxEvent
 from marketplace.notifications.inbound import SIGNATURE_HEADER, sign, simulated_request
 from marketplace.notifications.models import InboundSms
+from marketplace.notifications.services import preferences_update
+from marketplace.privacy.core import purge_notifications
+from marketplace.privacy.services import user_erase
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +77,17 @@ def test_another_provider_is_not_found_and_get_is_not_allowed(client: Client) ->
     body, signature = simulated_request(from_number="+447700900123", body="C")
     assert post(client, body, signature, url="/webhooks/sms/twilio/").status_code == 404
     assert client.get(URL).status_code == 405
+
+
+def test_texts_are_purged_with_the_notifications_and_erased_with_the_sender(client: Client, customer: Any, settings: Any) -> None:
+    preferences_update(
+        user=customer, phone="+447700900123", important_email=True, important_sms=True, updates_email=True, updates_sms=False
+    )
+    with time_machine.travel(timezone.now() - timedelta(days=settings.PRIVACY["NOTIFICATION_RETENTION_DAYS"] + 1)):
+        post(client, *simulated_request(from_number="+447700900999", body="old"))
+    post(client, *simulated_request(from_number="+447700900999", body="recent"))
+    post(client, *simulated_request(from_number="+447700900123", body="C"))
+    assert purge_notifications() >= 1
+    assert sorted(InboundSms.objects.values_list("body", flat=True)) == ["C", "recent"]
+    user_erase(user=customer, actor=customer)
+    assert list(InboundSms.objects.values_list("body", flat=True)) == ["recent"]  # a stranger's text stays until its time

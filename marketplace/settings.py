@@ -674,6 +674,19 @@ NOTIFICATIONS: dict[str, Any] = {
     # A send claimed longer ago than this without finishing (the process died) is retried.
     "CLAIM_LEASE_S": env_int("NOTIFICATIONS_CLAIM_LEASE_S", 600),
 }
+# Texts people send us (marketplace/notifications/inbound.py): POST /webhooks/sms/<provider>/.  The adapter's
+# name is the <provider>; the default is the SIMULATED provider (manage.py sms_inbound, /dev/sms/ in DEBUG).
+SMS_INBOUND_ADAPTER = env("SMS_INBOUND_ADAPTER", "marketplace.notifications.inbound.SimulatedInboundAdapter")
+SMS_INBOUND: dict[str, Any] = {
+    # Signs the simulated provider's requests (HMAC-SHA256); empty refuses every request.
+    "SECRET": env("SMS_INBOUND_SECRET", "dev-only-sms-inbound-secret-change-me" if DEBUG else ""),
+    # A signature older (or newer) than this is refused: a captured request cannot be replayed later.
+    "TOLERANCE_S": env_int("SMS_INBOUND_TOLERANCE_S", 300),
+    "TWILIO_AUTH_TOKEN": env("SMS_INBOUND_TWILIO_AUTH_TOKEN", ""),
+    # What a reminder's text adds, and the answer to a text we do not understand (the link is appended).
+    "REMINDER_HINT": "Reply C to confirm or R to ask for another time.",
+    "HELP_TEXT": "Sorry, we didn't understand. Reply C to confirm your next appointment or R to ask for another time, or open",
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

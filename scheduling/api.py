@@ -136,6 +136,8 @@ def appointment_body(appointment: Appointment, zone: str) -> dict[str, Any]:
         "travel_buffer_minutes": appointment.travel_buffer_minutes,
         "ends_label": appointment.ends_at.astimezone(ZoneInfo(zone)).strftime("%H:%M"),
         "confirmed_at": utc_iso(appointment.confirmed_at) if appointment.confirmed_at else None,
+        "confirmed_via": appointment.confirmed_via,
+        "reschedule_requested_at": utc_iso(appointment.reschedule_requested_at) if appointment.reschedule_requested_at else None,
         "conflict_reason": appointment.conflict_reason,
         "suggestions": [utc_iso(s) for s in selectors.flag_suggestions(appointment)] if appointment.flagged_at else [],
     }

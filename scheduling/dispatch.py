@@ -73,6 +73,8 @@ class BoardAppointment:
     confirmed: bool
     flags: list[str]
     has_conflict: bool
+    confirmed_by_sms: bool = False
+    reschedule_requested: bool = False  # the customer asked for another time (a reply R to a reminder)
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,8 @@ def dispatch_board(*, owner: User, start_day: date, days: int = 7, worker_id: in
                         day=day,
                         status=appointment.status,
                         confirmed=appointment.confirmed_at is not None,
+                        confirmed_by_sms=appointment.confirmed_at is not None and appointment.confirmed_via == "sms",
+                        reschedule_requested=appointment.reschedule_requested_at is not None,
                         flags=flags,
                         has_conflict=bool(flags),
                     )
@@ -333,6 +337,8 @@ def _appointment_json(appointment: BoardAppointment) -> dict[str, Any]:
         "day": appointment.day.isoformat(),
         "status": appointment.status,
         "confirmed": appointment.confirmed,
+        "confirmed_by_sms": appointment.confirmed_by_sms,
+        "reschedule_requested": appointment.reschedule_requested,
         "flags": list(appointment.flags),
         "has_conflict": appointment.has_conflict,
     }

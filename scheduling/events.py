@@ -42,6 +42,10 @@ class AppointmentConfirmedV1(TypedDict):
     by: NotRequired[str]
 
 
+class AppointmentRescheduleRequestedV1(AppointmentFields):
+    via: Literal["web", "sms"]
+
+
 class AppointmentFlaggedV1(TypedDict):
     job_id: int
     appointment_id: int
@@ -139,6 +143,11 @@ APPOINTMENT_PROPOSED = job_event(
     "appointment.proposed", "The tradesperson offered start times; the customer books one of them.", payload=AppointmentProposedV1
 )
 APPOINTMENT_CONFIRMED = job_event("appointment.confirmed", "The customer confirmed the appointment time.", payload=AppointmentConfirmedV1)
+APPOINTMENT_RESCHEDULE_REQUESTED = job_event(
+    "appointment.reschedule_requested",
+    "The customer asked for another time (e.g. replied R to a reminder); the business moves it.",
+    payload=AppointmentRescheduleRequestedV1,
+)
 APPOINTMENT_REMINDER = job_event(
     "appointment.reminder", "A reminder of the appointment is due (once per time and kind).", payload=AppointmentReminderV1
 )

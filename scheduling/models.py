@@ -108,6 +108,12 @@ class Appointment(models.Model):
     confirmed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the customer confirmed this time (from a reminder); cleared when the time changes."
     )
+    confirmed_via = models.CharField(
+        max_length=10, blank=True, default="", help_text="How the customer confirmed: web or sms (empty until confirmed)."
+    )
+    reschedule_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the customer asked for another time (by SMS); cleared when the time changes."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,7 +7,8 @@ Every ``appointment.*`` and ``dependency.*`` event is pushed, after commit, to:
 - ``calendar.<tradesperson_id>``: the business's week calendar and dispatch board.
 
 and the person on the other side of a change is notified (both sides when the system flags
-a conflict or a reminder is due), with times in the recipient's own time zone.  Each
+a conflict or a reminder is due), with times in the recipient's own time zone.  A customer's reminder
+text says how to reply; the reply (``sms.received``) is acted on by :mod:`scheduling.services.sms_replies`.  Each
 notification's key includes the event id (reminders: the appointment time and kind), so a
 redelivered event never notifies twice.  The capacity read model lives in
 :mod:`scheduling.capacity` (consumer ``capacity``).
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from jobs.models import Job
@@ -25,11 +27,13 @@ from jobs.streams import job_stream
 from marketplace.accounts.models import User
 from marketplace.events.envelope import Envelope
 from marketplace.events.handlers import EventHandler
+from marketplace.notifications import events as sms_events
 from marketplace.notifications.services import notify
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
 from . import events as ev
+from .services import sms_reply_handle
 from .streams import calendar_stream
 
 
@@ -69,8 +73,26 @@ class ScheduleLiveHandler(EventHandler):
             push.send_on_commit(calendar_stream(tradesperson_id), event, event.data)
         return job
 
-    def _tell(self, recipient_id: int, event: Envelope, kind: str, title: str, body: str, url: str, key: str | None = None) -> None:
-        notify(recipient_id=recipient_id, kind=kind, title=title, body=body, url=url, object_key=key or f"event:{event.event_id}")
+    def _tell(
+        self,
+        recipient_id: int,
+        event: Envelope,
+        kind: str,
+        title: str,
+        body: str,
+        url: str,
+        key: str | None = None,
+        sms_extra: str = "",
+    ) -> None:
+        notify(
+            recipient_id=recipient_id,
+            kind=kind,
+            title=title,
+            body=body,
+            url=url,
+            object_key=key or f"event:{event.event_id}",
+            sms_extra=sms_extra,
+        )
 
     def _tell_other_side(
         self, event: Envelope, job: Job, kind: str, title: str, body_for: str, previous_starts_at: str | None = None
@@ -194,6 +216,8 @@ class ScheduleLiveHandler(EventHandler):
             f"{_when(data['starts_at'], zone)} ({zone}).{ask}",
             f"/jobs/{job.pk}/#appointment",
             key,
+            # Texts only: a reply "C" or "R" comes back as sms.received (on_sms_received).
+            sms_extra="" if data.get("confirmed") else settings.SMS_INBOUND["REMINDER_HINT"],
         )
         zone = _zone_of(data["tradesperson_id"])
         self._tell(
@@ -205,6 +229,27 @@ class ScheduleLiveHandler(EventHandler):
             f"/leads/{job.pk}/",
             key,
         )
+
+    def on_appointment_reschedule_requested(self, event: Envelope) -> None:
+        data = event.payload(ev.AppointmentRescheduleRequestedV1)
+        job = self._push(event, data.get("tradesperson_id"))
+        tradesperson_id = data.get("tradesperson_id") or (job.tradesperson_id if job is not None else None)
+        if job is None or tradesperson_id is None:
+            return
+        zone = _zone_of(tradesperson_id)
+        how = " by text" if data["via"] == "sms" else ""
+        self._tell(
+            tradesperson_id,
+            event,
+            "appointment_reschedule_requested",
+            f"Customer asked for another time: “{job.title}”",
+            f"The customer replied{how} that {_when(data['starts_at'], zone)} ({zone}) does not suit them. Move it or offer other times.",
+            f"/leads/{job.pk}/",
+        )
+
+    def on_sms_received(self, event: Envelope) -> None:
+        """A text came in: "C" confirms, "R" asks for another time (their events push the pages), else help."""
+        sms_reply_handle(inbound_id=event.payload(sms_events.SmsReceivedV1)["inbound_id"])
 
     def on_dependency_added(self, event: Envelope) -> None:
         push.send_on_commit(job_stream(event.payload(_JobRef)["job_id"]), event, event.data)

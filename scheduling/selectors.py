@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from jobs.models import Job
 from marketplace.accounts.models import User
+from marketplace.notifications.models import NotificationPreferences
 
 from . import route, slots
 from .models import Appointment, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
@@ -272,3 +273,20 @@ def day_routes(*, owner_id: int, day: date, zone: str, worker_id: int | None = N
             )
         )
     return {worker: route.plan_route(found) for worker, found in stops.items()}
+
+
+def appointment_for_sms_reply(*, phone: str, now: datetime) -> Appointment | None:
+    """The appointment a text from ``phone`` answers: the next one, not yet over, of a customer with that
+    mobile number that a reminder was sent for (earliest first).  None when no one matches."""
+    customer_ids = NotificationPreferences.objects.filter(phone=phone).values_list("user_id", flat=True)
+    return (
+        Appointment.objects.filter(
+            status=Appointment.Status.BOOKED,
+            job__customer_id__in=customer_ids,
+            ends_at__gt=now,
+            reminders__sent_at__isnull=False,
+        )
+        .select_related("job__customer", "worker")
+        .order_by("starts_at")
+        .first()
+    )

@@ -176,6 +176,10 @@ class AppointmentOutputSerializer(serializers.Serializer):
     travel_buffer_minutes = serializers.IntegerField(help_text="Travel time blocked after the appointment.")
     ends_label = serializers.CharField(help_text="The end time for people (HH:MM), in the viewer's time zone.")
     confirmed_at = serializers.CharField(allow_null=True, help_text="When the customer confirmed this time (UTC), or null.")
+    confirmed_via = serializers.CharField(allow_blank=True, help_text="How the customer confirmed: web or sms; empty if not confirmed.")
+    reschedule_requested_at = serializers.CharField(
+        allow_null=True, help_text="When the customer asked for another time (UTC; e.g. replied R to a reminder), or null."
+    )
     conflict_reason = serializers.CharField(allow_blank=True, help_text="Why the time no longer fits its dependencies; empty if it does.")
     suggestions = serializers.ListField(
         child=serializers.CharField(), help_text="For a flagged appointment: the worker's next free starts after the conflict (UTC)."

@@ -477,6 +477,11 @@ def _appt_confirmed(e: JobTimelineEntry, v: Viewer) -> str:
     return f"{_cap(_customer(v))} confirmed the appointment on {_when(e.data.get('starts_at'), v.zone)}."
 
 
+def _appt_reschedule_requested(e: JobTimelineEntry, v: Viewer) -> str:
+    how = " by text" if e.data.get("via") == "sms" else ""
+    return f"{_cap(_customer(v))} asked{how} for another time than {_when(e.data.get('starts_at'), v.zone)}."
+
+
 def _appt_flagged(e: JobTimelineEntry, v: Viewer) -> str:
     reason = (e.data.get("reason") or "").strip()
     return f"The appointment on {_when(e.data.get('starts_at'), v.zone)} needs checking" + (f": {reason}" if reason else ".")
@@ -551,6 +556,7 @@ SENTENCES: dict[str, Callable[[JobTimelineEntry, Viewer], str]] = {
     "appointment.rescheduled": _appt_rescheduled,
     "appointment.cancelled": _appt_cancelled,
     "appointment.confirmed": _appt_confirmed,
+    "appointment.reschedule_requested": _appt_reschedule_requested,
     "appointment.flagged": _appt_flagged,
     "appointment.unflagged": lambda e, v: "The appointment no longer clashes with the job it depends on.",
     "appointment.proposed": _appt_proposed,

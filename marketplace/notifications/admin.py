@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Delivery, Notification, NotificationPreferences
+from .models import Delivery, InboundSms, Notification, NotificationPreferences, SmsReply
 from .services import deliveries_retry_failed
 
 
@@ -58,3 +58,38 @@ class NotificationPreferencesAdmin(admin.ModelAdmin):
     list_display = ("user", "phone", "important_email", "important_sms", "updates_email", "updates_sms", "updated_at")
     search_fields = ("user__username", "phone")
     raw_id_fields = ("user",)
+
+
+class SmsReplyInline(admin.StackedInline):
+    model = SmsReply
+    extra = 0
+    can_delete = False
+    fields = ("to", "text", "status", "attempts", "last_error", "sent_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(admin.ModelAdmin):
+    """Texts people sent us (verified webhook), what each did, and our answer. Read-only: they are records."""
+
+    list_display = ("received_at", "provider", "from_number", "body", "outcome")
+    list_filter = ("provider",)
+    search_fields = ("from_number", "message_id", "body")
+    readonly_fields = ("provider", "message_id", "from_number", "body", "received_at", "outcome")
+    inlines = [SmsReplyInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SmsReply)
+class SmsReplyAdmin(admin.ModelAdmin):
+    """Our answers to inbound texts; a failed one is retried by the clock (like a Delivery)."""
+
+    list_display = ("created_at", "to", "text", "status", "attempts", "sent_at")
+    list_filter = ("status",)
+    search_fields = ("to", "text")
+    readonly_fields = ("inbound", "to", "text", "attempts", "last_error", "claimed_at", "sent_at", "created_at")

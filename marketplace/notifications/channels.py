@@ -50,7 +50,7 @@ def render_email(notification: Notification) -> tuple[str, str, str]:
 
 
 def render_sms(notification: Notification) -> str:
-    parts = [notification.title.strip(), notification.body.strip(), absolute_url(notification.url)]
+    parts = [notification.title.strip(), notification.body.strip(), notification.sms_extra.strip(), absolute_url(notification.url)]
     text = " ".join(" ".join(p.split()) for p in parts if p)
     return text if len(text) <= SMS_MAX_CHARS else text[: SMS_MAX_CHARS - 1] + "…"
 

@@ -18,20 +18,26 @@ repeat a send: at-least-once in that one case, never zero.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
+from datetime import UTC
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from marketplace import deliveries
 from marketplace.accounts.models import User
+from marketplace.events.outbox import emit
 from marketplace.realtime import push
 from marketplace.realtime.streams import user_stream
 
 from . import channels
-from .models import Category, Channel, Delivery, Notification, NotificationPreferences
+from . import events as ev
+from .inbound import InboundSms as ParsedSms
+from .models import Category, Channel, Delivery, InboundSms, Notification, NotificationPreferences, SmsReply
+from .sms import get_sms_backend
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +46,12 @@ def category_of(kind: str) -> str:
     return Category.IMPORTANT if kind in settings.NOTIFICATIONS["IMPORTANT_KINDS"] else Category.UPDATES
 
 
-def notify(*, recipient_id: int, kind: str, title: str, body: str = "", url: str = "", object_key: str) -> Notification | None:
+def notify(
+    *, recipient_id: int, kind: str, title: str, body: str = "", url: str = "", object_key: str, sms_extra: str = ""
+) -> Notification | None:
     """Create one notification per (recipient, kind, object), push it live and plan its email/SMS.
+
+    ``sms_extra`` is said in the text message only, after the body (e.g. "Reply C to confirm").
 
     Idempotent: a second call with the same key returns None and sends nothing.
     Emails and texts go out after the surrounding transaction commits.
@@ -49,7 +59,14 @@ def notify(*, recipient_id: int, kind: str, title: str, body: str = "", url: str
     dedupe_key = f"{recipient_id}:{kind}:{object_key}"[:200]
     notification, created = Notification.objects.get_or_create(
         dedupe_key=dedupe_key,
-        defaults={"recipient_id": recipient_id, "kind": kind, "title": title[:200], "body": body, "url": url[:300]},
+        defaults={
+            "recipient_id": recipient_id,
+            "kind": kind,
+            "title": title[:200],
+            "body": body,
+            "url": url[:300],
+            "sms_extra": sms_extra[:160],
+        },
     )
     if not created:
         return None
@@ -168,3 +185,55 @@ def preferences_update(
         prefs.full_clean(exclude=["user"])
         prefs.save()
         return prefs
+
+
+# --- texts people send us ---------------------------------------------------------------------
+
+
+def inbound_sms_receive(*, provider: str, message: ParsedSms) -> InboundSms | None:
+    """Store a verified inbound text once and emit ``sms.received`` in the same transaction.
+
+    Idempotent on (provider, message id): a repeated delivery returns None and emits nothing.
+    What the text means is decided by the ``sms.received`` handler (scheduling), not here.
+    """
+    try:
+        with transaction.atomic():
+            inbound = InboundSms.objects.create(
+                provider=provider, message_id=message.message_id, from_number=message.from_number, body=message.body
+            )
+            sender = hashlib.sha256(message.from_number.encode()).hexdigest()[:32]
+            data = ev.SmsReceivedV1(inbound_id=inbound.pk, provider=provider, received_at=inbound.received_at.astimezone(UTC).isoformat())
+            emit(ev.SMS_RECEIVED, aggregate_id=sender, data=data)
+    except IntegrityError:
+        return None  # delivered before: stored and handled once
+    return inbound
+
+
+def sms_reply(*, inbound: InboundSms, text: str, outcome: str) -> SmsReply | None:
+    """Record what ``inbound`` did (``outcome``, for staff) and answer it with ``text``, sent after commit.
+
+    At most one reply per inbound text (a redelivered event answers nothing twice); returns None then.
+    """
+    InboundSms.objects.filter(pk=inbound.pk).update(outcome=outcome[:200])
+    reply, created = SmsReply.objects.get_or_create(inbound=inbound, defaults={"to": inbound.from_number, "text": text[:320]})
+    if not created:
+        return None
+    transaction.on_commit(lambda: sms_replies_send(reply_ids=[reply.pk]))
+    return reply
+
+
+def _send_reply(reply: SmsReply) -> None:
+    get_sms_backend().send(reply.to, reply.text)
+
+
+def sms_replies_send(*, reply_ids: Iterable[int]) -> int:
+    """Send the given pending, due replies (outside a transaction); a failure is retried with backoff."""
+    return deliveries.send_due(
+        SmsReply, reply_ids, send=_send_reply, policy=_policy(), describe=lambda r: f"SMS reply to inbound {r.inbound_id}"
+    )
+
+
+def sms_replies_send_pending(*, limit: int = 200) -> int:
+    """The clock's retry pass for replies (like :func:`deliveries_send_pending`)."""
+    ids = deliveries.due_ids(SmsReply, lease_s=settings.NOTIFICATIONS["CLAIM_LEASE_S"], limit=limit)
+    return sms_replies_send(reply_ids=ids)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("notifications/unread-count.json", views.unread_count_json, name="notifications-unread-json"),
     path("notifications/read-all/", views.mark_all_read, name="notifications-read-all"),
     path("notifications/<int:notification_id>/", views.notification_open, name="notification-open"),
+    path("webhooks/sms/<slug:provider>/", views.sms_webhook, name="sms-webhook"),
 ]

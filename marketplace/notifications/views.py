@@ -1,4 +1,4 @@
-"""The notification centre and the bell's unread count."""
+"""The notification centre, the bell's unread count, and the inbound-SMS webhook."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.accounts.models import User
 
 from .forms import PreferencesForm
+from .inbound import InboundRejected, get_inbound_adapter
 from .models import Channel, Notification
 from .selectors import notifications_for, notifications_with_channels, preferences_for, unread_count
-from .services import notification_mark_read, preferences_update
+from .services import inbound_sms_receive, notification_mark_read, preferences_update
 
 PAGE_SIZE = 100
 
@@ -110,3 +112,23 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Notification settings saved.")
         return redirect("notification-settings")
     return render(request, "notifications/settings.html", {"form": form, "prefs": prefs, "email": user.email})
+
+
+@csrf_exempt
+@require_POST
+def sms_webhook(request: HttpRequest, provider: str) -> JsonResponse:
+    """``POST /webhooks/sms/<provider>/``: a text from the SMS provider (no session, no CSRF token: it is signed).
+
+    200 ``{"outcome": "received" | "duplicate"}``; 403 when the signature, its age or the body is not to
+    be trusted (nothing stored); 404 for a provider that is not the configured one.
+    """
+    adapter = get_inbound_adapter()
+    if provider != adapter.name:
+        return JsonResponse({"error": {"code": "unknown_provider", "message": "No such SMS provider here."}}, status=404)
+    try:
+        message = adapter.parse(request)
+    except InboundRejected as exc:
+        # The provider (not a person) reads this; the code is stable, the message says what to check.
+        return JsonResponse({"error": {"code": exc.code, "message": str(exc)}}, status=403)
+    inbound = inbound_sms_receive(provider=adapter.name, message=message)
+    return JsonResponse({"outcome": "received" if inbound is not None else "duplicate"})

@@ -21,7 +21,7 @@ from marketplace.accounts.services import api_tokens_revoke_all
 from marketplace.audit.models import AuditLog
 from marketplace.audit.services import audit_purge, audit_redact
 from marketplace.events.models import OutboxEvent, ProcessedEvent
-from marketplace.notifications.models import Notification, NotificationPreferences
+from marketplace.notifications.models import InboundSms, Notification, NotificationPreferences
 
 from .registry import Erasure, PersonalData, Purge, register, register_purge
 from .scrub import like_patterns, scrub_json, scrub_rows
@@ -70,6 +70,9 @@ def _identifiers(user: User) -> list[str]:
 def _erase_notifications(user: User, erasure: Erasure) -> None:
     # The bell and its email/SMS log (with the addresses used) go; the preferences stay, without the phone.
     Notification.objects.filter(recipient=user).delete()
+    phone = NotificationPreferences.objects.filter(user=user).values_list("phone", flat=True).first()
+    if phone:
+        InboundSms.objects.filter(from_number=phone).delete()  # the texts they sent us, with our replies
     NotificationPreferences.objects.filter(user=user).update(phone="")
     # Other people's notifications that name them ("New message from Ada") keep their sense, not the name.
     scrub_rows(Notification.objects.all(), ["title", "body"], erasure)
@@ -149,9 +152,10 @@ def purge_inbox() -> int:
 
 
 def purge_notifications() -> int:
-    """Notifications (with their email/SMS deliveries) older than the retention."""
+    """Notifications (with their email/SMS deliveries) and texts people sent us (with our replies) older than the retention."""
     cutoff = timezone.now() - timedelta(days=settings.PRIVACY["NOTIFICATION_RETENTION_DAYS"])
-    return _batched_delete(Notification.objects.filter(created_at__lt=cutoff))
+    texts = _batched_delete(InboundSms.objects.filter(received_at__lt=cutoff))
+    return _batched_delete(Notification.objects.filter(created_at__lt=cutoff)) + texts
 
 
 def purge_audit() -> int:

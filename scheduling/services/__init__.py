@@ -1,5 +1,6 @@
 """Writes for scheduling, one module per part: ``workers`` (workers, hours, time off), ``appointments``
-(book, reschedule, cancel), ``reminders`` (confirmations and reminders), ``proposals`` (times offered,
+(book, reschedule, cancel), ``reminders`` (confirmations, requests for another time and reminders), ``sms_replies`` (a customer's "C" or
+"R" texted back to a reminder), ``proposals`` (times offered,
 one booked), ``dependencies`` (jobs that wait for others, and the flags on appointments that break one),
 and ``common`` (what every booking change shares).
 
@@ -17,7 +18,8 @@ from .appointments import appointment_book, appointment_cancel, appointment_resc
 from .common import REMINDER_LEADS, SlotUnavailable
 from .dependencies import appointment_release, dependency_add, dependency_remove
 from .proposals import proposal_accept, proposal_create
-from .reminders import appointment_confirm, reminders_send
+from .reminders import appointment_confirm, appointment_request_reschedule, reminders_send
+from .sms_replies import sms_reply_handle
 from .workers import (
     business_profile_saved,
     calendar_feed_revoke,
@@ -37,6 +39,7 @@ __all__ = [
     "appointment_cancel",
     "appointment_confirm",
     "appointment_release",
+    "appointment_request_reschedule",
     "appointment_reschedule",
     "business_profile_saved",
     "calendar_feed_revoke",
@@ -47,6 +50,7 @@ __all__ = [
     "proposal_accept",
     "proposal_create",
     "reminders_send",
+    "sms_reply_handle",
     "time_off_add",
     "time_off_remove",
     "worker_for_owner",

@@ -107,10 +107,22 @@ def appointment_reschedule(
         appointment.during = during(appointment.starts_at, appointment.ends_at, target.travel_buffer_minutes)
         if time_changed:
             appointment.confirmed_at = None  # the customer confirmed the old time, not this one
+            appointment.confirmed_via = ""
+            appointment.reschedule_requested_at = None  # the customer's request for another time is answered
         write_appointment(
             appointment,
             duration=duration,
-            update_fields=["worker", "starts_at", "ends_at", "travel_buffer_minutes", "during", "confirmed_at", "updated_at"],
+            update_fields=[
+                "worker",
+                "starts_at",
+                "ends_at",
+                "travel_buffer_minutes",
+                "during",
+                "confirmed_at",
+                "confirmed_via",
+                "reschedule_requested_at",
+                "updated_at",
+            ],
         )
         if time_changed:
             # The old start stays in the history with who moved it: a late move by the customer still counts as late.

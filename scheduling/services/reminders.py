@@ -17,10 +17,11 @@ from ..models import Appointment, Reminder
 from .common import REMINDER_LEADS, appointment_data, locked_booked
 
 
-def appointment_confirm(*, appointment: Appointment, actor: User) -> Appointment:
-    """The customer confirms the booked time (from a reminder or the job page). Confirming twice changes nothing.
+def appointment_confirm(*, appointment: Appointment, actor: User, via: Literal["web", "sms"] = "web") -> Appointment:
+    """The customer confirms the booked time (from a reminder, the job page or a text). Confirming twice changes nothing.
 
-    Emits ``appointment.confirmed`` the first time; a reschedule clears the confirmation.
+    Emits ``appointment.confirmed`` the first time; a reschedule clears the confirmation.  ``via`` is kept
+    (shown as "Confirmed by SMS"); confirming clears a request for another time.
     """
     with transaction.atomic():
         appointment, job, side = locked_booked(appointment, actor)
@@ -31,7 +32,9 @@ def appointment_confirm(*, appointment: Appointment, actor: User) -> Appointment
         if appointment.ends_at <= timezone.now():
             raise ServiceError("This appointment is already over.", code="appointment_over", kind=Refusal.CONFLICT)
         appointment.confirmed_at = timezone.now()
-        appointment.save(update_fields=["confirmed_at", "updated_at"])
+        appointment.confirmed_via = via
+        appointment.reschedule_requested_at = None
+        appointment.save(update_fields=["confirmed_at", "confirmed_via", "reschedule_requested_at", "updated_at"])
         emit(
             ev.APPOINTMENT_CONFIRMED,
             aggregate_id=job.pk,
@@ -94,3 +97,29 @@ def reminders_send(*, now: datetime | None = None, limit: int = 200) -> int:
             emit(ev.APPOINTMENT_REMINDER, aggregate_id=appointment.job_id, data=data)
             sent += 1
     return sent
+
+
+def appointment_request_reschedule(*, appointment: Appointment, actor: User, via: Literal["web", "sms"] = "sms") -> Appointment:
+    """The customer asks the business for another time (a reply "R" to a reminder). Asking twice changes nothing.
+
+    Flags the appointment (``reschedule_requested_at``, shown on the dispatch board and both job pages)
+    until the business moves it; clears a confirmation.  Emits ``appointment.reschedule_requested``.
+    """
+    with transaction.atomic():
+        appointment, job, side = locked_booked(appointment, actor)
+        if side != "customer":
+            raise ServiceError("Only the customer asks for another time.", code="forbidden", kind=Refusal.FORBIDDEN)
+        if appointment.reschedule_requested_at is not None:
+            return appointment
+        if appointment.ends_at <= timezone.now():
+            raise ServiceError("This appointment is already over.", code="appointment_over", kind=Refusal.CONFLICT)
+        appointment.reschedule_requested_at = timezone.now()
+        appointment.confirmed_at, appointment.confirmed_via = None, ""
+        appointment.save(update_fields=["reschedule_requested_at", "confirmed_at", "confirmed_via", "updated_at"])
+        emit(
+            ev.APPOINTMENT_RESCHEDULE_REQUESTED,
+            aggregate_id=job.pk,
+            data=ev.AppointmentRescheduleRequestedV1(**appointment_data(appointment), by=side, via=via),
+            actor_id=actor.pk,
+        )
+    return appointment

@@ -335,7 +335,8 @@
       el("div", { className: "appt-time", attrs: { "data-testid": "appointment-time" }, text: rangeLabel(a.starts_at, a.ends_at) }),
       el("div", { className: "meta" }, [
         a.worker_name ? el("span", { attrs: { "data-testid": "appointment-worker" }, text: "With " + a.worker_name }) : null,
-        confirmed ? el("span", { className: "badge s-accepted", attrs: { "data-testid": "appointment-confirmed" }, text: "✓ Confirmed" })
+        confirmed ? el("span", { className: "badge s-accepted", attrs: { "data-testid": "appointment-confirmed" }, text: a.confirmed_via === "sms" ? "✓ Confirmed by SMS" : "✓ Confirmed" })
+          : a.reschedule_requested_at ? el("span", { className: "badge new", attrs: { "data-testid": "appointment-reschedule-requested" }, text: mode === "customer" ? "You asked for another time" : "Customer asked for another time" })
           : el("span", { className: "badge new", attrs: { "data-testid": "appointment-unconfirmed" }, text: mode === "customer" ? "Not confirmed yet" : "Waiting for the customer to confirm" })
       ])
     ]);
@@ -378,7 +379,7 @@
     if (status && status !== "scheduled" && status !== "awarded") return children;   // work started or ended: nothing to change
     var actions = el("div", { className: "actions" });
     if (mode === "customer" && !confirmed && !a.conflict_reason) actions.append(button("Confirm this time", "primary", function () { act("POST", d.confirmUrl, {}); }, "appointment-confirm"));
-    actions.append(button("Reschedule", "secondary", function () { state.picking = "reschedule"; state.from = null; state.history = []; state.slots = null; state.duration = durationOfAppointment(); render(); reloadSlots(); }, "appointment-reschedule"));
+    actions.append(button("Reschedule", mode === "tradesperson" && a.reschedule_requested_at ? "primary" : "secondary", function () { state.picking = "reschedule"; state.from = null; state.history = []; state.slots = null; state.duration = durationOfAppointment(); render(); reloadSlots(); }, "appointment-reschedule"));
     actions.append(button("Cancel appointment", "danger", function () { state.cancelling = true; render(); }, "appointment-cancel"));
     children.push(actions);
     return children;

@@ -303,6 +303,8 @@ def test_board_json_round_trips(customer, bob, worker):
         "day": MONDAY.date().isoformat(),
         "status": "booked",
         "confirmed": False,
+        "confirmed_by_sms": False,
+        "reschedule_requested": False,
         "flags": [],
         "has_conflict": False,
     }

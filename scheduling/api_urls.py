@@ -16,4 +16,5 @@ urlpatterns = [
     path("workers/<int:worker_id>/time-off/", api.WorkerTimeOffApi.as_view(), name="api-worker-time-off"),
     path("dispatch/", api.DispatchApi.as_view(), name="api-dispatch"),
     path("calendar/", api.CalendarApi.as_view(), name="api-calendar"),
+    path("me/appointments/", api.MyAppointmentsApi.as_view(), name="api-my-appointments"),
 ]

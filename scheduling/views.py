@@ -5,8 +5,10 @@ owner's time zone, with flags and remaining capacity) and render it; the page's 
 (``static/js/calendar.js``) listens to ``calendar.<owner_id>`` and, on any push, refetches the
 same URL with ``?fragment=1``, which answers with just the grid, and swaps it in.
 
-Who may see them: tradespeople (the owner of a business, or a worker with their own login, who
-sees their owner's business).  Everyone else gets 403, as on the other tradesperson pages.
+Who may see them: whoever may run the business's board (``scheduling.team.dispatch_business``: the
+owner, or a dispatcher of the business, who sees that business).  Everyone else gets 403.
+A technician's page is "My day" (``my_day``): their own appointments, today and coming up.
+The team page (``team``, ``team_join``) is in ``scheduling/team_views.py``.
 The booking section of a job page is ``templates/scheduling/_job_appointment.html`` with
 ``static/js/booking.js`` and needs no view: it talks to the scheduling API.
 """
@@ -35,6 +37,7 @@ from . import services
 from .dispatch import Board, BoardAppointment, Cell, dispatch_board
 from .models import Worker
 from .streams import calendar_stream
+from .team import dispatch_business
 
 # The calendar grid always shows at least these local hours; appointments outside stretch it.
 GRID_START_HOUR = 7
@@ -51,20 +54,15 @@ def free_label(minutes: int) -> str:
     return f"{hours} h {rest:02d} free" if rest else f"{hours} h free"
 
 
-def _viewer(request: HttpRequest) -> User:
+def _viewer_and_business(request: HttpRequest) -> tuple[User, User]:
+    """The signed-in user and the business whose board they run; 403 for anyone who may not run one."""
     user = request.user
-    if not isinstance(user, User) or not user.is_tradesperson:
-        raise PermissionDenied("This page is for tradespeople.")
-    return user
-
-
-def business_owner(user: User) -> User:
-    """The business whose schedule ``user`` sees: their own, or their employer's when they are someone's worker."""
-    employer = Worker.objects.filter(user=user).exclude(owner=user).select_related("owner").first()
-    if employer is not None:
-        return employer.owner
-    services.worker_for_owner(owner=user)  # a business always has its owner as a worker (as GET /api/workers/ does)
-    return user
+    business = dispatch_business(user)
+    if not isinstance(user, User) or business is None:
+        raise PermissionDenied("This page is for the business's owner and dispatchers.")
+    if business.pk == user.pk:
+        services.worker_for_owner(owner=user)  # a business always has its owner as a worker (as GET /api/workers/ does)
+    return user, business
 
 
 def _week_start(request: HttpRequest, zone: str) -> date:
@@ -97,8 +95,7 @@ def _url(request: HttpRequest, **changes: Any) -> str:
 
 
 def _board(request: HttpRequest) -> tuple[User, User, Board, int | None]:
-    viewer = _viewer(request)
-    owner = business_owner(viewer)
+    viewer, owner = _viewer_and_business(request)
     worker_id = _worker_filter(request, owner)
     start = _week_start(request, owner.time_zone)
     board = dispatch_board(owner=owner, start_day=start, days=7, worker_id=worker_id)

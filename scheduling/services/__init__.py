@@ -1,7 +1,7 @@
 """Writes for scheduling, one module per part: ``workers`` (workers, hours, time off), ``appointments``
 (book, reschedule, cancel), ``reminders`` (confirmations and reminders), ``proposals`` (times offered,
-one booked), ``dependencies`` (jobs that wait for others, and the flags on appointments that break one),
-and ``common`` (what every booking change shares).
+one booked), ``team`` (invitations, roles, deactivation), ``dependencies`` (jobs that wait for others,
+and the flags on appointments that break one), and ``common`` (what every booking change shares).
 
 Every booking change runs in one transaction that also moves the job's status (through
 ``jobs.services.job_set_status``) and emits an ``appointment.*`` event on the job topic.
@@ -18,6 +18,16 @@ from .common import REMINDER_LEADS, SlotUnavailable
 from .dependencies import appointment_release, dependency_add, dependency_remove
 from .proposals import proposal_accept, proposal_create
 from .reminders import appointment_confirm, reminders_send
+from .team import (
+    invitation_accept,
+    invitation_for_token,
+    invitation_problem,
+    invitation_resend,
+    invitation_revoke,
+    invitation_send,
+    member_deactivate,
+    member_set_role,
+)
 from .workers import business_profile_saved, time_off_add, worker_for_owner, worker_set_hours
 
 __all__ = [
@@ -31,6 +41,14 @@ __all__ = [
     "business_profile_saved",
     "dependency_add",
     "dependency_remove",
+    "invitation_accept",
+    "invitation_for_token",
+    "invitation_problem",
+    "invitation_resend",
+    "invitation_revoke",
+    "invitation_send",
+    "member_deactivate",
+    "member_set_role",
     "proposal_accept",
     "proposal_create",
     "reminders_send",

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 
-from .models import Appointment, Reminder, SlotProposal, TimeOff, TradeAreaCapacity, Worker, WorkerDayCapacity, WorkingHours
+from .models import Appointment, Invitation, Reminder, SlotProposal, TimeOff, TradeAreaCapacity, Worker, WorkerDayCapacity, WorkingHours
 
 
 class WorkingHoursInline(admin.TabularInline):
@@ -24,8 +24,8 @@ class TimeOffInline(admin.TabularInline):
 
 @admin.register(Worker)
 class WorkerAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "time_zone", "travel_buffer_minutes", "active")
-    list_filter = ("active",)
+    list_display = ("name", "owner", "role", "user", "time_zone", "travel_buffer_minutes", "active")
+    list_filter = ("active", "role")
     search_fields = ("name", "owner__username")
     raw_id_fields = ("owner", "user")
     inlines = [WorkingHoursInline, TimeOffInline]
@@ -88,3 +88,14 @@ class TradeAreaCapacityAdmin(ReadOnlyAdmin):
     list_display = ("trade_slug", "area", "area_label", "day", "workers", "fully_booked_workers", "free_minutes")
     list_filter = ("trade_slug", "day")
     search_fields = ("area", "area_label")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Team invitations as the owners sent them (the token's hash stays out of sight); owners manage them on /team/."""
+
+    list_display = ("email", "name", "owner", "role", "status", "sent_at", "expires_at", "accepted_at")
+    list_filter = ("status", "role")
+    search_fields = ("email", "name", "owner__username")
+    exclude = ("token_hash",)
+    raw_id_fields = ("owner", "worker")

@@ -7,4 +7,7 @@ from . import views
 urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
     path("dispatch/", views.dispatch, name="dispatch"),
+    path("my-day/", views.my_day, name="my-day"),
+    path("team/", views.team, name="team"),
+    path("team/join/<str:token>/", views.team_join, name="team-join"),
 ]

@@ -186,7 +186,7 @@ def invitation_accept(*, token: str, password: str) -> User:
 
 def _member_of(owner: User, worker: Worker) -> Worker:
     _check_owner(owner)
-    locked = Worker.objects.select_for_update().select_related("user").filter(pk=worker.pk, owner=owner).first()
+    locked = Worker.objects.select_for_update(of=("self",)).select_related("user").filter(pk=worker.pk, owner=owner).first()
     if locked is None:
         raise ServiceError("No such team member.", code="not_found", kind=Refusal.NOT_FOUND)
     if locked.role == Worker.Role.OWNER:

@@ -8,19 +8,17 @@ from django import forms
 
 from .models import Worker
 
-MEMBER_ROLE_CHOICES = [
-    (Worker.Role.TECHNICIAN.value, "Technician: sees their own day and the visits of their jobs"),
-    (Worker.Role.DISPATCHER.value, "Dispatcher: runs the calendar and dispatch board"),
-]
-
-# The role picker beside a member (short labels).
-MEMBER_ROLES_SHORT = [(Worker.Role.TECHNICIAN.value, "Technician"), (Worker.Role.DISPATCHER.value, "Dispatcher")]
+MEMBER_ROLE_CHOICES = [(Worker.Role.TECHNICIAN.value, "Technician"), (Worker.Role.DISPATCHER.value, "Dispatcher")]
 
 
 class InviteForm(forms.Form):
     name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}))
-    role = forms.ChoiceField(choices=MEMBER_ROLE_CHOICES, initial=Worker.Role.TECHNICIAN.value)
+    role = forms.ChoiceField(
+        choices=MEMBER_ROLE_CHOICES,
+        initial=Worker.Role.TECHNICIAN.value,
+        help_text="A technician sees their own day and the visits of their jobs; a dispatcher also runs the calendar and dispatch board.",
+    )
 
 
 class JoinForm(forms.Form):

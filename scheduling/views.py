@@ -39,7 +39,7 @@ from marketplace.realtime.streams import user_stream
 
 from . import selectors, services
 from .dispatch import Board, BoardAppointment, Cell, dispatch_board
-from .forms import MEMBER_ROLES_SHORT, InviteForm, JoinForm
+from .forms import MEMBER_ROLE_CHOICES, InviteForm, JoinForm
 from .models import Appointment, Invitation, Worker
 from .streams import calendar_stream
 from .team import dispatch_business, membership
@@ -452,7 +452,7 @@ def team(request: HttpRequest) -> HttpResponse:
         "form": form,
         "members": selectors.team_of(owner_id=owner.pk),
         "invitations": selectors.pending_invitations(owner_id=owner.pk),
-        "role_choices": MEMBER_ROLES_SHORT,
+        "role_choices": MEMBER_ROLE_CHOICES,
         "ttl": _ttl_label(),
         "now": timezone.now(),
     }
@@ -480,7 +480,7 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
         else:
             logout(request)  # whoever was signed in on this browser is not the person joining
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome to the team! This is your day.")
+            messages.success(request, f"Welcome to {business_name(user.worker.owner)}! You are signed in.")
             return redirect("dispatch" if dispatch_business(user) is not None else "my-day")
     context = {
         "form": form,

@@ -95,7 +95,8 @@ def test_every_main_page_fits_a_390_px_screen_with_long_words(stack, new_page) -
             "/payouts/",
             "/notifications/",
             "/insights/",
+            "/team/",
         ],
-        desktop=(f"/leads/{busy.pk}/", "/board/"),
+        desktop=(f"/leads/{busy.pk}/", "/board/", "/team/"),
     )
     assert not problems, "pages wider than a 390 px screen:\n" + "\n".join(problems)

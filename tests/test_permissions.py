@@ -454,9 +454,9 @@ TEAM_EXPECTED: dict[str, tuple[int, int]] = {  # endpoint: (dispatcher D, techni
 
 def test_a_dispatcher_and_a_technician_of_x_get_their_roles_pages_and_no_more(world: World) -> None:
     x = world.users["X"]
-    for name, role in (("D", Worker.Role.DISPATCHER), ("T", Worker.Role.TECHNICIAN)):
+    for name, worker_role in (("D", Worker.Role.DISPATCHER), ("T", Worker.Role.TECHNICIAN)):
         login = User.objects.create_user(f"team_{name}", f"{name.lower()}@example.com", "pw-123456-x", role=User.Role.TEAM)
-        Worker.objects.create(owner=x, user=login, name=f"Team {name}", role=role)
+        Worker.objects.create(owner=x, user=login, name=f"Team {name}", role=worker_role)
         world.users[name] = login
     t_worker = Worker.objects.get(user=world.users["T"])
     WorkingHours.objects.bulk_create(

@@ -41,9 +41,7 @@ def test_the_owner_invites_a_technician_who_logs_in_and_sees_their_day(stack, ne
     owner.get_by_role("button", name="Send invitation").click()
     expect(owner.locator("main")).to_contain_text("Invitation sent to tina@example.net")
     expect(owner.locator("[data-testid=invitation]")).to_contain_text("Tina Tech")
-    shot(owner, "team-owner-1280")
-    owner.set_viewport_size({"width": 390, "height": 844})
-    shot(owner, "team-owner-390")
+    shot(owner, "team-owner-invited-1280")
 
     link = wait_until(lambda: (m := LINK.search(daphne.log())) and m.group(1), timeout=20, message="the invitation email")
     tina = new_page()
@@ -71,3 +69,10 @@ def test_the_owner_invites_a_technician_who_logs_in_and_sees_their_day(stack, ne
     shot(tina, "team-my-day-390")
     tina.set_viewport_size({"width": 1280, "height": 900})
     shot(tina, "team-my-day-1280")
+
+    owner.reload()  # she is a member now: her role and deactivation are the owner's to change
+    expect(owner.locator("[data-testid=invitation]")).to_have_count(0)
+    expect(owner.locator("[data-testid=member]").filter(has_text="Tina Tech")).to_contain_text("Technician")
+    shot(owner, "team-owner-members-1280")
+    owner.set_viewport_size({"width": 390, "height": 844})
+    shot(owner, "team-owner-members-390")

@@ -207,6 +207,8 @@ def test_my_day_and_my_appointments_show_only_the_technicians_own_work(bob, cust
         services.worker_set_hours(worker=theos, actor=bob, hours=[(d, time(8), time(18)) for d in range(7)])
         services.appointment_book(job=own_job, worker=theos, starts_at=start, duration_minutes=90, actor=bob)
         page = logged_in(theo).get("/my-day/")
+        visit = logged_in(theo).get(f"/visits/{own_job.pk}/")
+        assert visit.status_code == 200 and logged_in(theo).get(f"/visits/{other_job.pk}/").status_code == 404
         api = client_for(theo).get("/api/me/appointments/")
         assert logged_in(customer).get("/my-day/").status_code == 403
         refused = client_for(customer).get("/api/me/appointments/")

@@ -307,6 +307,8 @@ REST_FRAMEWORK = {
 # API tokens (django-rest-knox): stored hashed, one per device, each expiring; revoking deletes the row.
 # Apps send ``Authorization: Bearer <token>`` (or ``Token <token>``); the websocket takes the same tokens.
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 720)
+TEAM_INVITATION_TTL_HOURS = env_int("TEAM_INVITATION_TTL_HOURS", 72)  # a team invitation link works this long (scheduling.team)
+MY_DAY_AHEAD_DAYS = env_int("MY_DAY_AHEAD_DAYS", 14)  # "My day" and GET /api/me/appointments/ list this many days from today
 API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)  # live tokens a user may hold; more is refused
 API_TOKEN_LAST_USED_EVERY_SECONDS = 60  # last_used_at is written at most this often per token
 KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model name, not a secret

@@ -22,6 +22,7 @@ from marketplace.errors import ServiceError
 from . import services
 from .models import (
     Appointment,
+    Invitation,
     JobDependency,
     Reminder,
     SlotProposal,
@@ -45,8 +46,8 @@ class TimeOffInline(admin.TabularInline):
 
 @admin.register(Worker)
 class WorkerAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "time_zone", "travel_buffer_minutes", "active")
-    list_filter = ("active",)
+    list_display = ("name", "owner", "role", "user", "time_zone", "travel_buffer_minutes", "active")
+    list_filter = ("active", "role")
     search_fields = ("name", "owner__username")
     raw_id_fields = ("owner", "user")
     inlines = [WorkingHoursInline, TimeOffInline]
@@ -154,3 +155,14 @@ class JobDependencyAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[JobDependency]) -> None:
         for dependency in queryset.select_related("job", "depends_on"):
             self.delete_model(request, dependency)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Team invitations as the owners sent them (the token's hash stays out of sight); owners manage them on /team/."""
+
+    list_display = ("email", "name", "owner", "role", "status", "sent_at", "expires_at", "accepted_at")
+    list_filter = ("status", "role")
+    search_fields = ("email", "name", "owner__username")
+    exclude = ("token_hash",)
+    raw_id_fields = ("owner", "worker")

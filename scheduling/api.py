@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,7 +28,7 @@ from jobs.api import job_or_404
 from jobs.models import Job
 from jobs.roles import PARTIES, job_role
 from marketplace.accounts.models import User
-from marketplace.api import ErrorSerializer, IsTradesperson, IsTradespersonOrStaff, errors, request_user, valid
+from marketplace.api import ErrorSerializer, IsTradesperson, errors, request_user, valid
 from marketplace.errors import Refusal, ServiceError
 
 from . import dispatch, presenters, selectors, services, slots
@@ -46,6 +46,7 @@ from .serializers import (
     DependencyInputSerializer,
     DispatchQuerySerializer,
     HoursInputSerializer,
+    MyAppointmentsOutputSerializer,
     ProposalAcceptInputSerializer,
     ProposalInputSerializer,
     ProposalOutputSerializer,
@@ -59,6 +60,7 @@ from .serializers import (
     local_label,
     utc_iso,
 )
+from .team import dispatch_business, membership
 
 # At most this many slots per worker in one answer (a week of half-hour starts is far fewer).
 SLOTS_PER_WORKER = 400
@@ -645,12 +647,23 @@ class WorkerCalendarFeedApi(SchedulingApiView):
 # --- calendar ---------------------------------------------------------------------------------
 
 
+class RunsABoardOrStaff(BasePermission):
+    """The business's owner or one of its dispatchers (``scheduling.team.dispatch_business``), or staff."""
+
+    message = "This is for the business's owner and dispatchers."
+    code = "not_a_dispatcher"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(isinstance(user, User) and user.is_authenticated and (user.is_staff or dispatch_business(user) is not None))
+
+
 class CalendarApi(SchedulingApiView):
-    permission_classes = [IsAuthenticated, IsTradespersonOrStaff]
+    permission_classes = [IsAuthenticated, RunsABoardOrStaff]
 
     @extend_schema(
         tags=["scheduling"],
-        summary="Booked appointments in a time range (tradespeople: their workers'; staff: everyone's)",
+        summary="Booked appointments in a time range (the owner and dispatchers: their business's; staff: everyone's)",
         description=f"`from` (default now) and `to` (default a week later) carry offsets; at most {MAX_CALENDAR_DAYS} days. "
         "An appointment is listed when it overlaps the range.",
         parameters=[CalendarQuerySerializer],
@@ -668,8 +681,8 @@ class CalendarApi(SchedulingApiView):
         appointments = Appointment.objects.filter(
             status=Appointment.Status.BOOKED, starts_at__lt=window_end, ends_at__gt=window_start
         ).select_related("job", "worker")
-        if not viewer.is_staff:
-            appointments = appointments.filter(worker__owner=viewer)
+        if not viewer.is_staff:  # RunsABoardOrStaff: everyone else runs a business's board
+            appointments = appointments.filter(worker__owner=dispatch_business(viewer))
         zone = _zone(request)
         body = {
             "window_start": utc_iso(window_start),
@@ -684,7 +697,7 @@ class CalendarApi(SchedulingApiView):
 
 
 class DispatchApi(SchedulingApiView):
-    permission_classes = [IsAuthenticated, IsTradespersonOrStaff]
+    permission_classes = [IsAuthenticated, RunsABoardOrStaff]
 
     @extend_schema(
         tags=["scheduling"],
@@ -692,15 +705,15 @@ class DispatchApi(SchedulingApiView):
         description="Days are the business owner's local days from `from` (YYYY-MM-DD, default this week's Monday), "
         f"`days` 1-{dispatch.MAX_BOARD_DAYS} (default 7), optionally one `worker`. Appointments carry flags "
         "(dependency conflicts, too little travel time from the previous job, outside hours, time off); `free_minutes` is the "
-        "remaining capacity. Tradespeople see their own business; staff pass `owner` (a tradesperson's user id).",
+        "remaining capacity. The owner and its dispatchers see their business; staff pass `owner` (a tradesperson's user id).",
         parameters=[DispatchQuerySerializer],
         responses={200: OpenApiResponse(description="The board (see scheduling.dispatch.board_json)."), **errors(400, 403, 404)},
     )
     def get(self, request: Request) -> Response:
         viewer = request_user(request)
         query = valid(DispatchQuerySerializer, request.query_params)
-        owner = viewer
-        if viewer.is_staff and not viewer.is_tradesperson:
+        owner = dispatch_business(viewer)
+        if owner is None:  # staff with no business of their own (RunsABoardOrStaff let no one else in)
             if query["owner"] is None:
                 raise exceptions.ValidationError({"owner": ["Staff choose whose board to see (a tradesperson's user id)."]})
             found = User.objects.filter(pk=query["owner"]).first()
@@ -731,7 +744,8 @@ class WorkerRouteApi(SchedulingApiView):
     def get(self, request: Request, worker_id: int) -> Response:
         viewer = request_user(request)
         worker = Worker.objects.filter(pk=worker_id).select_related("owner").first()
-        if worker is None or viewer.pk not in (worker.owner_id, worker.user_id):
+        business = dispatch_business(viewer)
+        if worker is None or (viewer.pk != worker.user_id and (business is None or business.pk != worker.owner_id)):
             raise exceptions.NotFound("No such worker in your business.")
         query = valid(RouteQuerySerializer, request.query_params)
         zone = worker.owner.time_zone
@@ -739,3 +753,33 @@ class WorkerRouteApi(SchedulingApiView):
         routes = selectors.day_routes(owner_id=worker.owner_id, day=day, zone=zone, worker_id=worker.pk)
         panel = presenters.route_panel(routes.get(worker.pk), worker_id=worker.pk, worker_name=worker.name, day=day, zone=zone)
         return Response(presenters.route_json(panel))
+
+
+# --- my appointments (any worker with a login) -------------------------------------------------
+
+
+class MyAppointmentsApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Your own appointments, from the start of today (your zone) for MY_DAY_AHEAD_DAYS days",
+        description="For anyone who works for a business (a technician, a dispatcher, or the owner as a worker): "
+        "the booked appointments of their own worker. Customers and staff without a business get 403 `not_a_team_member`.",
+        responses={200: MyAppointmentsOutputSerializer, **errors(403)},
+    )
+    def get(self, request: Request) -> Response:
+        viewer = request_user(request)
+        member = membership(viewer)
+        if member is None:
+            raise ServiceError("This is for people who work for a business.", code="not_a_team_member", kind=Refusal.FORBIDDEN)
+        zone = _zone(request)
+        start, end = selectors.my_day_window(zone=zone)
+        found = selectors.worker_appointments(worker=member.worker, start=start, end=end) if member.worker else []
+        body = {
+            "window_start": utc_iso(start),
+            "window_end": utc_iso(end),
+            "time_zone": zone,
+            "appointments": [appointment_body(a, zone) for a in found],
+        }
+        return Response(MyAppointmentsOutputSerializer(body).data)

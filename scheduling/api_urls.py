@@ -21,4 +21,5 @@ urlpatterns = [
     path("workers/<int:worker_id>/route/", api.WorkerRouteApi.as_view(), name="api-worker-route"),
     path("dispatch/", api.DispatchApi.as_view(), name="api-dispatch"),
     path("calendar/", api.CalendarApi.as_view(), name="api-calendar"),
+    path("me/appointments/", api.MyAppointmentsApi.as_view(), name="api-my-appointments"),
 ]

@@ -1,4 +1,5 @@
-"""The availability page's forms: weekly hours, time off, travel time and service area.
+"""Scheduling's forms: the availability page's (weekly hours, time off, travel time, service area) and the team
+pages' (inviting someone, choosing a password from an invitation link).
 
 They turn what a person typed into what the services take and say, in a sentence, what is wrong;
 the rules themselves stay in the services (``scheduling.services.hours_problem`` is the one
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 
 from jobs.forms import PlaceMixin
 
+from .models import Worker
 from .services import hours_problem
 from .services.workers import DAY_NAMES
 
@@ -157,3 +159,27 @@ class ServiceAreaForm(PlaceMixin):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["place"].label = "Base (place or postcode district)"
+
+
+MEMBER_ROLE_CHOICES = [(Worker.Role.TECHNICIAN.value, "Technician"), (Worker.Role.DISPATCHER.value, "Dispatcher")]
+
+
+class InviteForm(forms.Form):
+    name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}))
+    role = forms.ChoiceField(
+        choices=MEMBER_ROLE_CHOICES,
+        initial=Worker.Role.TECHNICIAN.value,
+        help_text="A technician sees their own day and the visits of their jobs; a dispatcher also runs the calendar and dispatch board.",
+    )
+
+
+class JoinForm(forms.Form):
+    password1 = forms.CharField(label="Choose a password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label="Type it again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", "The two passwords are not the same.")
+        return data

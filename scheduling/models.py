@@ -21,13 +21,25 @@ from marketplace.accounts.models import validate_time_zone
 
 
 class Worker(models.Model):
-    """Someone who does the work for a tradesperson business (the owner is one by default)."""
+    """Someone who does the work for a tradesperson business (the owner is one by default).
+
+    ``role`` is what their login may do for the business (``scheduling.team`` answers it): the
+    owner's own worker is ``owner``; an invited login is a ``dispatcher`` (runs the calendar and
+    dispatch board) or a ``technician`` (sees their own day).  A worker without a login has a role
+    that only matters once they get one.
+    """
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        DISPATCHER = "dispatcher", "Dispatcher"
+        TECHNICIAN = "technician", "Technician"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workers")
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="worker", help_text="Their login, if any."
     )
     name = models.CharField(max_length=120)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.TECHNICIAN)
     time_zone = models.CharField(max_length=64, default="Europe/London", validators=[validate_time_zone])
     travel_buffer_minutes = models.PositiveIntegerField(default=30)
     active = models.BooleanField(default=True)
@@ -46,10 +58,52 @@ class Worker(models.Model):
             models.UniqueConstraint(
                 fields=["calendar_feed_hash"], condition=~models.Q(calendar_feed_hash=""), name="worker_feed_hash_unique"
             ),
+            # Only the business's own login is its owner: a role change can never hand the business to someone else.
+            models.CheckConstraint(
+                condition=~models.Q(role="owner") | models.Q(user=models.F("owner")), name="worker_owner_role_is_the_owner"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class Invitation(models.Model):
+    """An email invitation to join a business's team; accepting it makes a login and its worker.
+
+    Only a SHA-256 hash of the token is stored (the token is in the emailed link and nowhere else).
+    Usable once, until ``expires_at`` (``TEAM_INVITATION_TTL_HOURS``), unless revoked; resending
+    makes a new token and a new expiry, so an older link stops working.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_invitations")
+    email = models.EmailField()
+    name = models.CharField(max_length=120)
+    role = models.CharField(max_length=20, choices=[c for c in Worker.Role.choices if c[0] != Worker.Role.OWNER])
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    worker = models.OneToOneField(Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "email"], condition=models.Q(status="pending"), name="invitation_one_pending_per_email"
+            ),
+            models.CheckConstraint(condition=~models.Q(role="owner"), name="invitation_never_for_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.owner_id} ({self.status})"
 
 
 class WorkingHours(models.Model):

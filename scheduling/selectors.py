@@ -17,7 +17,7 @@ from marketplace.accounts.models import User
 from marketplace.notifications.models import NotificationPreferences
 
 from . import route, slots
-from .models import Appointment, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
+from .models import Appointment, Invitation, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
 
 # How far ahead suggestions look for free slots.
 SEARCH_HORIZON = timedelta(days=28)
@@ -115,6 +115,32 @@ def upcoming_time_off(*, worker: Worker) -> list[TimeOff]:
 
 def workers_of(*, owner_id: int) -> list[Worker]:
     return list(Worker.objects.filter(owner_id=owner_id, active=True))
+
+
+def worker_appointments(*, worker: Worker, start: datetime, end: datetime) -> list[Appointment]:
+    """``worker``'s booked appointments overlapping ``[start, end)``, earliest first, with their jobs."""
+    return list(
+        Appointment.objects.filter(worker=worker, status=Appointment.Status.BOOKED, starts_at__lt=end, ends_at__gt=start)
+        .select_related("job", "worker")
+        .order_by("starts_at")
+    )
+
+
+def my_day_window(*, zone: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """From the start of today in ``zone`` to ``MY_DAY_AHEAD_DAYS`` days later: what "My day" lists."""
+    local = (now or timezone.now()).astimezone(ZoneInfo(zone))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=settings.MY_DAY_AHEAD_DAYS)
+
+
+def team_of(*, owner_id: int) -> list[Worker]:
+    """Every worker of the business (the owner's own first), with their logins."""
+    workers = Worker.objects.filter(owner_id=owner_id).select_related("user").order_by("id")
+    return sorted(workers, key=lambda w: w.role != Worker.Role.OWNER)
+
+
+def pending_invitations(*, owner_id: int) -> list[Invitation]:
+    return list(Invitation.objects.filter(owner_id=owner_id, status=Invitation.Status.PENDING).order_by("-sent_at"))
 
 
 def booked_appointment(*, job_id: int) -> Appointment | None:

@@ -260,6 +260,10 @@ class CalendarOutputSerializer(serializers.Serializer):
     appointments = AppointmentOutputSerializer(many=True)
 
 
+class MyAppointmentsOutputSerializer(CalendarOutputSerializer):
+    """The same shape as the calendar: the window (from the start of today), the viewer's zone, the appointments."""
+
+
 # --- workers ------------------------------------------------------------------------------------
 
 

@@ -12,4 +12,7 @@ urlpatterns = [
     path("availability/", views.availability_list, name="availability"),
     path("availability/<int:worker_id>/", views.availability_worker, name="availability-worker"),
     path("calendar/feed/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
+    path("my-day/", views.my_day, name="my-day"),
+    path("team/", views.team, name="team"),
+    path("team/join/<str:token>/", views.team_join, name="team-join"),
 ]

@@ -9,8 +9,10 @@ one day of the week below the grid (``?day=``, default today; see :func:`route_c
 (``static/js/calendar.js``) listens to ``calendar.<owner_id>`` and, on any push, refetches the
 same URL with ``?fragment=1``, which answers with just the grid, and swaps it in.
 
-Who may see them: tradespeople (the owner of a business, or a worker with their own login, who
-sees their owner's business).  Everyone else gets 403, as on the other tradesperson pages.
+Who may see them: whoever may run the business's board (``scheduling.team.dispatch_business``: the
+owner, or a dispatcher of the business, who sees that business).  Everyone else gets 403.
+A technician's page is "My day" (``my_day``): their own appointments, today and coming up.
+The owner's team page (``team``) and the invitation link (``team_join``) are at the end.
 
 The job page's "Must happen after…" section (``templates/scheduling/_job_dependencies.html``,
 data from :func:`scheduling.presenters.dependency_panel`) posts to :func:`job_dependency_add` and
@@ -29,11 +31,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -44,14 +48,15 @@ from jobs import places
 from jobs.models import Job, TradespersonProfile
 from jobs.services import pro_service_area_set
 from marketplace.accounts.models import User
-from marketplace.errors import ServiceError
+from marketplace.errors import Refusal, ServiceError
 from marketplace.realtime.streams import user_stream
 
 from . import feeds, presenters, selectors, services
 from .dispatch import Board, BoardAppointment, Cell, dispatch_board
-from .forms import HoursForm, ServiceAreaForm, TimeOffForm, TravelBufferForm
-from .models import Worker
+from .forms import MEMBER_ROLE_CHOICES, HoursForm, InviteForm, JoinForm, ServiceAreaForm, TimeOffForm, TravelBufferForm
+from .models import Appointment, Invitation, Worker
 from .streams import calendar_stream
+from .team import dispatch_business, membership
 
 # The calendar grid always shows at least these local hours; appointments outside stretch it.
 GRID_START_HOUR = 7
@@ -69,19 +74,22 @@ def free_label(minutes: int) -> str:
 
 
 def _viewer(request: HttpRequest) -> User:
+    """The signed-in business owner (availability pages: ``selectors.workers_managed_by`` says which workers); 403 otherwise."""
     user = request.user
     if not isinstance(user, User) or not user.is_tradesperson:
         raise PermissionDenied("This page is for tradespeople.")
     return user
 
 
-def business_owner(user: User) -> User:
-    """The business whose schedule ``user`` sees: their own, or their employer's when they are someone's worker."""
-    employer = Worker.objects.filter(user=user).exclude(owner=user).select_related("owner").first()
-    if employer is not None:
-        return employer.owner
-    services.worker_for_owner(owner=user)  # a business always has its owner as a worker (as GET /api/workers/ does)
-    return user
+def _viewer_and_business(request: HttpRequest) -> tuple[User, User]:
+    """The signed-in user and the business whose board they run; 403 for anyone who may not run one."""
+    user = request.user
+    business = dispatch_business(user)
+    if not isinstance(user, User) or business is None:
+        raise PermissionDenied("This page is for the business's owner and dispatchers.")
+    if business.pk == user.pk:
+        services.worker_for_owner(owner=user)  # a business always has its owner as a worker (as GET /api/workers/ does)
+    return user, business
 
 
 def _week_start(request: HttpRequest, zone: str) -> date:
@@ -114,8 +122,7 @@ def _url(request: HttpRequest, **changes: Any) -> str:
 
 
 def _board(request: HttpRequest) -> tuple[User, User, Board, int | None]:
-    viewer = _viewer(request)
-    owner = business_owner(viewer)
+    viewer, owner = _viewer_and_business(request)
     worker_id = _worker_filter(request, owner)
     start = _week_start(request, owner.time_zone)
     board = dispatch_board(owner=owner, start_day=start, days=7, worker_id=worker_id)
@@ -611,3 +618,145 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     response["X-Robots-Tag"] = "noindex"
     patch_cache_control(response, private=True, no_store=True, max_age=0)
     return response
+
+
+# --- my day (anyone who works for a business) ------------------------------------------------
+
+
+@dataclass
+class DayGroup:
+    day: date
+    label: str
+    appointments: list[Appointment]
+
+
+@login_required
+@require_GET
+def my_day(request: HttpRequest) -> HttpResponse:
+    """The viewer's own appointments from today on (``MY_DAY_AHEAD_DAYS``), grouped by local day, each linking its visit."""
+    user = request.user
+    member = membership(user)
+    if not isinstance(user, User) or member is None:
+        raise PermissionDenied("This page is for people who work for a business.")
+    zone = ZoneInfo(user.time_zone or "UTC")
+    start, end = selectors.my_day_window(zone=user.time_zone or "UTC")
+    found = selectors.worker_appointments(worker=member.worker, start=start, end=end) if member.worker else []
+    today = start.date()
+    groups: dict[date, DayGroup] = {}
+    for appointment in found:
+        day = max(appointment.starts_at.astimezone(zone).date(), today)
+        label = "Today" if day == today else "Tomorrow" if day == today + timedelta(days=1) else f"{day:%A} {day.day} {day:%B}"
+        groups.setdefault(day, DayGroup(day, label, [])).appointments.append(appointment)
+    context = {
+        "member": member,
+        "business_name": business_name(member.business),
+        "today_label": f"{today:%A} {today.day} {today:%B}",
+        "has_today": today in groups,
+        "groups": list(groups.values()),
+        "zone": user.time_zone,
+        "ahead_days": (end - start).days,
+    }
+    return render(request, "scheduling/my_day.html", context)
+
+
+def business_name(owner: User) -> str:
+    profile = getattr(owner, "pro_profile", None)
+    return (profile.business_name if profile is not None else "") or owner.display_name or owner.username
+
+
+# --- the team (the owner) and joining it (an invitation link) -------------------------------
+
+
+def _team_owner(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or not user.is_tradesperson:
+        raise PermissionDenied("Only the owner of a business manages its team.")
+    return user
+
+
+def _team_action(owner: User, request: HttpRequest) -> str:
+    """Carry out the posted action (not the invitation form); the sentence to show. Raises ServiceError."""
+    action = request.POST.get("action", "")
+    raw = request.POST.get("id", "")
+    pk = int(raw) if raw.isdigit() else 0
+    if action in ("resend", "revoke"):
+        invitation = get_object_or_404(Invitation, pk=pk, owner=owner)
+        if action == "resend":
+            services.invitation_resend(owner=owner, invitation=invitation)
+            return f"A new invitation is on its way to {invitation.email}; the old link no longer works."
+        services.invitation_revoke(owner=owner, invitation=invitation)
+        return f"The invitation to {invitation.email} was withdrawn."
+    worker = get_object_or_404(Worker, pk=pk, owner=owner)
+    if action == "role":
+        worker = services.member_set_role(owner=owner, worker=worker, role=request.POST.get("role", ""))
+        return f"{worker.name} is now a {Worker.Role(worker.role).label.lower()}."
+    if action == "deactivate":
+        services.member_deactivate(owner=owner, worker=worker)
+        return f"{worker.name} was deactivated and can no longer sign in."
+    raise ServiceError("That is not something the team page can do.", code="bad_action", kind=Refusal.INVALID)
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    """The owner's team: members with their roles, invitations waiting, and a form to invite someone."""
+    owner = _team_owner(request)
+    services.worker_for_owner(owner=owner)  # the owner is always on their own team
+    invite_posted = request.method == "POST" and request.POST.get("action") == "invite"
+    form = InviteForm(request.POST if invite_posted else None)
+    if request.method == "POST":
+        try:
+            if invite_posted:
+                if form.is_valid():
+                    data = form.cleaned_data
+                    invitation = services.invitation_send(owner=owner, email=data["email"], name=data["name"], role=data["role"])
+                    messages.success(request, f"Invitation sent to {invitation.email}. The link works for {_ttl_label()}.")
+                    return redirect("team")
+            else:
+                messages.success(request, _team_action(owner, request))
+                return redirect("team")
+        except ServiceError as exc:
+            if not invite_posted:
+                messages.error(request, exc.message)
+                return redirect("team")
+            form.add_error("email" if exc.code in ("email_taken", "already_invited") else None, exc.message)
+    context = {
+        "form": form,
+        "members": selectors.team_of(owner_id=owner.pk),
+        "invitations": selectors.pending_invitations(owner_id=owner.pk),
+        "role_choices": MEMBER_ROLE_CHOICES,
+        "ttl": _ttl_label(),
+        "now": timezone.now(),
+    }
+    return render(request, "scheduling/team.html", context)
+
+
+def _ttl_label() -> str:
+    hours = settings.TEAM_INVITATION_TTL_HOURS
+    return f"{hours // 24} days" if hours % 24 == 0 and hours >= 48 else f"{hours} hours"
+
+
+def team_join(request: HttpRequest, token: str) -> HttpResponse:
+    """An invitation link: the person chooses a password, gets their login and is signed in on their first page."""
+    invitation = services.invitation_for_token(token)
+    problem = services.invitation_problem(invitation)
+    form = JoinForm(request.POST or None)
+    if not problem and request.method == "POST" and form.is_valid():
+        try:
+            user = services.invitation_accept(token=token, password=form.cleaned_data["password1"])
+        except ServiceError as exc:
+            if exc.code == "weak_password":
+                form.add_error("password1", exc.message)
+            else:
+                problem = exc.message
+        else:
+            logout(request)  # whoever was signed in on this browser is not the person joining
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {business_name(user.worker.owner)}! You are signed in.")
+            return redirect("dispatch" if dispatch_business(user) is not None else "my-day")
+    context = {
+        "form": form,
+        "problem": problem,
+        "invitation": invitation if not problem else None,
+        "business_name": business_name(invitation.owner) if invitation is not None else "",
+    }
+    return render(request, "scheduling/team_join.html", context, status=410 if problem and invitation is not None else 200)

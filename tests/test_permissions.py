@@ -237,6 +237,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         lambda w, role: {"worker": w.worker.pk, "starts": [_iso(10), _iso(13)], "duration_minutes": 60},
     ),
     "dispatch": Endpoint("GET", "/api/dispatch/"),
+    "my-appointments": Endpoint("GET", "/api/me/appointments/"),
     "visit-get": Endpoint("GET", "/api/jobs/{scheduled_job}/visit/"),
     "visit-act": Endpoint("POST", "/api/jobs/{scheduled_job}/visit/", lambda w, role: {"action": "on_the_way"}),
     "tracking-pings": Endpoint(
@@ -336,6 +337,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "proposals-get": expect(A=200, B=404, X=200, Y=404, staff=200),
     "proposal-create": expect(A=403, B=404, X=201, Y=404, staff=403),
     "dispatch": expect(A=403, B=403, X=200, Y=200, staff=400),  # staff name the business (?owner=)
+    "my-appointments": expect(A=403, B=403, X=200, Y=200, staff=403),  # anyone who works for a business: their own
     "visit-get": expect(A=200, B=404, X=200, Y=404, staff=200),
     "visit-act": expect(A=403, B=404, X=200, Y=404, staff=403),
     "tracking-pings": expect(A=403, B=404, X=409, Y=404, staff=403),  # X: not on the way yet (visit_not_active)
@@ -451,3 +453,58 @@ def test_bid_count_is_shown_to_the_jobs_customer_only(world: World) -> None:
     assert client_for(world.users["A"]).get(path).json()["bid_count"] == 2
     assert client_for(world.users["X"]).get(path).json()["bid_count"] is None
     assert client_for(world.users["staff"]).get(path).json()["bid_count"] is None
+
+
+# --- X's team: a dispatcher and a technician (scheduling.team) ----------------------------------------
+#
+# Not six more columns of the matrix: only the endpoints where a team login's answer is its own (the business's
+# pages a role opens or keeps shut), in one test over one world.  Everything else treats them as what they are to
+# the job: nobody (404), or not a tradesperson (403).  D dispatches X's board; T is X's technician, booked on J4.
+
+TEAM_EXPECTED: dict[str, tuple[int, int]] = {  # endpoint: (dispatcher D, technician T)
+    "profile-get": (403, 403),  # the business's profile is the owner's
+    "profile-put": (403, 403),
+    "leads": (403, 403),  # leads, bids and quotes are the owner's
+    "board": (403, 403),
+    "bid-place": (404, 404),  # never offered the job, as Y
+    "quote-price": (403, 403),
+    "payment-get": (404, 404),  # money: the owner's only
+    "finance": (403, 403),
+    "insights": (403, 403),
+    "workers": (403, 403),
+    "worker-hours": (403, 403),
+    "calendar": (200, 403),  # the board: the owner and dispatchers
+    "dispatch": (200, 403),
+    "my-appointments": (200, 200),  # one's own day
+    "appointment-get": (404, 404),
+    "job-get": (404, 404),
+    "chat-threads": (404, 404),
+    "chat-messages": (404, 404),
+    "job-timeline": (404, 404),
+    "visit-get": (404, 200),  # the visit of a job T is booked on
+    "visit-act": (404, 200),  # last: T's "on the way" is a write
+}
+
+
+def test_a_dispatcher_and_a_technician_of_x_get_their_roles_pages_and_no_more(world: World) -> None:
+    x = world.users["X"]
+    for name, worker_role in (("D", Worker.Role.DISPATCHER), ("T", Worker.Role.TECHNICIAN)):
+        login = User.objects.create_user(f"team_{name}", f"{name.lower()}@example.com", "pw-123456-x", role=User.Role.TEAM)
+        Worker.objects.create(owner=x, user=login, name=f"Team {name}", role=worker_role)
+        world.users[name] = login
+    t_worker = Worker.objects.get(user=world.users["T"])
+    WorkingHours.objects.bulk_create(
+        WorkingHours(worker=t_worker, weekday=h.weekday, start=h.start, end=h.end) for h in world.worker.hours.all()
+    )
+    Appointment.objects.filter(job=world.scheduled_job, status="booked").update(worker=t_worker)  # T does J4
+    assert list(TEAM_EXPECTED)[-1] == "visit-act"
+    got = {}
+    for name in TEAM_EXPECTED:
+        for role in ("D", "T"):
+            before = (state(), scheduling_state())
+            response = call(world, name, role)
+            got[name, role] = response.status_code
+            if response.status_code >= 400:
+                error_code(response)
+                assert (state(), scheduling_state()) == before, f"{name} as {role}: a refused request wrote something"
+    assert got == {(name, role): TEAM_EXPECTED[name][i] for name in TEAM_EXPECTED for i, role in enumerate(("D", "T"))}

@@ -31,8 +31,7 @@ from marketplace.accounts.models import User
 from marketplace.accounts.services import api_token_create
 from marketplace.asgi import application
 from marketplace.realtime import streams
-from tests.test_permissions import World
-from tests.test_permissions import world as permissions_world
+from tests.test_permissions import World, build_world
 from tracking.services import visit_act
 
 ROLES = ("anon", "A", "B", "X", "Y", "staff")
@@ -83,7 +82,7 @@ def world(customer: User, other_customer: User, tradesperson: User) -> World:
     """tests/test_permissions.py's world, built in one transaction (this test needs committed rows: the socket
     reads them from another connection; some services it calls expect to run inside a transaction)."""
     with transaction.atomic():
-        built: World = permissions_world.__wrapped__(customer, other_customer, tradesperson)  # type: ignore[attr-defined]
+        built = build_world(customer, other_customer, tradesperson)
         visit_act(job=built.scheduled_job, actor=built.users["X"], action="on_the_way")
     return built
 

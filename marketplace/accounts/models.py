@@ -22,6 +22,9 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     class Role(models.TextChoices):
         CUSTOMER = "customer", "Customer"
         TRADESPERSON = "tradesperson", "Tradesperson"
+        # A login made by accepting a business's team invitation (scheduling.team says which business and
+        # role). Not a tradesperson: no leads, money or profile of their own, whatever they may see of the team's.
+        TEAM = "team", "Team member"
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CUSTOMER)
     display_name = models.CharField(max_length=120, blank=True)
@@ -35,6 +38,10 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     @property
     def is_tradesperson(self) -> bool:
         return self.role == self.Role.TRADESPERSON
+
+    @property
+    def is_team_member(self) -> bool:
+        return self.role == self.Role.TEAM
 
     def __str__(self) -> str:
         return self.display_name or self.username

@@ -1,8 +1,8 @@
 """Writes for scheduling, one module per part: ``workers`` (workers, hours, time off), ``appointments``
 (book, reschedule, cancel), ``reminders`` (confirmations, requests for another time and reminders), ``sms_replies`` (a customer's "C" or
-"R" texted back to a reminder), ``proposals`` (times offered,
-one booked), ``dependencies`` (jobs that wait for others, and the flags on appointments that break one),
-and ``common`` (what every booking change shares).
+"R" texted back to a reminder), ``proposals`` (times offered, one booked), ``team`` (invitations, roles, deactivation),
+``dependencies`` (jobs that wait for others, and the flags on appointments that break one), and ``common`` (what every
+booking change shares).
 
 Every booking change runs in one transaction that also moves the job's status (through
 ``jobs.services.job_set_status``) and emits an ``appointment.*`` event on the job topic.
@@ -20,6 +20,16 @@ from .dependencies import appointment_release, dependency_add, dependency_remove
 from .proposals import proposal_accept, proposal_create
 from .reminders import appointment_confirm, appointment_request_reschedule, reminders_send
 from .sms_replies import sms_reply_handle
+from .team import (
+    invitation_accept,
+    invitation_for_token,
+    invitation_problem,
+    invitation_resend,
+    invitation_revoke,
+    invitation_send,
+    member_deactivate,
+    member_set_role,
+)
 from .workers import (
     business_profile_saved,
     calendar_feed_revoke,
@@ -47,6 +57,14 @@ __all__ = [
     "dependency_add",
     "dependency_remove",
     "hours_problem",
+    "invitation_accept",
+    "invitation_for_token",
+    "invitation_problem",
+    "invitation_resend",
+    "invitation_revoke",
+    "invitation_send",
+    "member_deactivate",
+    "member_set_role",
     "proposal_accept",
     "proposal_create",
     "reminders_send",

@@ -31,7 +31,9 @@ def worker_for_owner(*, owner: User) -> Worker:
     """The owner's own worker, created on first use with :data:`DEFAULT_HOURS` in the owner's zone."""
     with transaction.atomic():
         worker, created = Worker.objects.get_or_create(
-            owner=owner, user=owner, defaults={"name": owner.display_name or owner.username, "time_zone": owner.time_zone}
+            owner=owner,
+            user=owner,
+            defaults={"name": owner.display_name or owner.username, "time_zone": owner.time_zone, "role": Worker.Role.OWNER},
         )
         if created:
             WorkingHours.objects.bulk_create([WorkingHours(worker=worker, weekday=d, start=s, end=e) for d, s, e in DEFAULT_HOURS])

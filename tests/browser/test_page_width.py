@@ -104,8 +104,9 @@ def test_every_main_page_fits_a_390_px_screen_with_long_words(stack, new_page) -
             "/payouts/",
             "/notifications/",
             "/insights/",
+            "/team/",
         ],
-        desktop=(f"/leads/{busy.pk}/", "/board/"),
+        desktop=(f"/leads/{busy.pk}/", "/board/", "/team/"),
     )
     page.context.clear_cookies()
     log_in(page, base, "sam")  # a won job: the lead page's visit button, the visit page itself

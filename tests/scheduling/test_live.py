@@ -29,10 +29,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_who_may_watch_a_calendar(customer) -> None:
     bob, other = pro("bobcal"), pro("evecal")
-    eve = User.objects.create_user("eve_helper", "eve@example.com", "pw-123456-x", role=User.Role.TRADESPERSON)
-    helper = Worker.objects.create(owner=bob, user=eve, name="Eve")
+    eve = User.objects.create_user("eve_helper", "eve@example.com", "pw-123456-x", role=User.Role.TEAM)
+    helper = Worker.objects.create(owner=bob, user=eve, name="Eve", role=Worker.Role.DISPATCHER)
+    tom = User.objects.create_user("tom_helper", "tom@example.com", "pw-123456-x", role=User.Role.TEAM)
+    Worker.objects.create(owner=bob, user=tom, name="Tom", role=Worker.Role.TECHNICIAN)
     assert can_subscribe(bob, f"calendar.{bob.pk}")
-    assert can_subscribe(eve, f"calendar.{bob.pk}")  # a worker of the business with a login
+    assert can_subscribe(eve, f"calendar.{bob.pk}")  # a dispatcher of the business
+    assert not can_subscribe(tom, f"calendar.{bob.pk}")  # a technician sees their own day only
     assert not can_subscribe(customer, f"calendar.{bob.pk}")
     assert not can_subscribe(bob, f"calendar.{other.pk}") and not can_subscribe(other, f"calendar.{bob.pk}")
     helper.active = False

@@ -20,7 +20,7 @@ def test_the_booked_workers_login_is_the_worker_and_everyone_else_keeps_their_jo
     job = awarded_job(customer, owner)
     worker = worker_all_week(owner)
     employee = make_user("employee")
-    Worker.objects.filter(pk=worker.pk).update(user=employee)
+    Worker.objects.filter(pk=worker.pk).update(user=employee, role=Worker.Role.TECHNICIAN)
     appointment_book(job=job, worker=worker, starts_at=future_monday(10), duration_minutes=60, actor=customer)
     job.refresh_from_db()
     appointment = booked_appointment(job_id=job.pk)

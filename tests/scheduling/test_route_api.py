@@ -98,8 +98,8 @@ def test_only_the_business_sees_a_workers_route(customer, bob, worker, zigzag):
     assert client_for(bob).get("/api/workers/999999/route/").status_code == 404
     # The worker themself, with their own login, sees their day.
     tech = User.objects.create_user("tech_route", "tech@example.com", "pw-123456-x", role=User.Role.TRADESPERSON)
-    worker.user = tech
-    worker.save(update_fields=["user"])
+    worker.user, worker.role = tech, Worker.Role.TECHNICIAN
+    worker.save(update_fields=["user", "role"])
     assert client_for(tech).get(url, {"date": at(0).date().isoformat()}).json()["travel_minutes"] == 35
 
 

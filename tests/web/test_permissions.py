@@ -10,6 +10,7 @@ from django.test import Client
 from jobs.models import Bid, Job
 from jobs.services import bid_place
 from marketplace.accounts.models import User
+from scheduling.models import Worker
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +102,28 @@ def test_post_only_actions_refuse_get(client: Client, job: Job) -> None:
     client.force_login(job.customer)
     assert client.get(f"/jobs/{job.pk}/cancel/").status_code == 405
     assert client.get("/notifications/read-all/").status_code == 405
+
+
+def test_a_dispatcher_and_a_technician_open_only_their_roles_pages(tradesperson) -> None:
+    """scheduling.team: the business's pages by role; the owner's own pages (money, leads, profile, team) stay shut."""
+    expected = {  # url: (dispatcher, technician)
+        "/my-day/": (200, 200),
+        "/calendar/": (200, 403),
+        "/dispatch/": (200, 403),
+        "/team/": (403, 403),
+        "/leads/": (403, 403),
+        "/board/": (403, 403),
+        "/profile/": (403, 403),
+        "/payouts/": (404, 404),  # as for a customer: no such page for them
+        "/insights/": (404, 404),
+        "/jobs/new/": (403, 403),
+    }
+    clients = []
+    for name, role in (("dina", Worker.Role.DISPATCHER), ("theo", Worker.Role.TECHNICIAN)):
+        user = User.objects.create_user(name, f"{name}@example.com", "pw-123456-x", role=User.Role.TEAM)
+        Worker.objects.create(owner=tradesperson, user=user, name=name.title(), role=role)
+        client = Client()
+        client.force_login(user)
+        clients.append(client)
+    got = {url: tuple(c.get(url).status_code for c in clients) for url in expected}
+    assert got == expected

@@ -153,13 +153,17 @@ def test_the_worker_filter_only_takes_the_businesss_own_workers(bob: User, booke
     assert other.pk not in [w.pk for w in foreign.context["board"].workers]
 
 
-def test_a_worker_with_a_login_sees_the_owners_business(bob: User, booked: Appointment) -> None:
-    staff_user = User.objects.create_user("harry", password="pw-123456-x", role=User.Role.TRADESPERSON)
-    Worker.objects.create(owner=bob, user=staff_user, name="Harry", time_zone="Europe/Paris")
-    response = logged_in(staff_user).get("/calendar/", {"week": week_of(booked)})
-    assert response.status_code == 200 and response.context["owner"] == bob
-    assert "Replace kitchen tap" in response.content.decode()
-    assert not Worker.objects.filter(owner=staff_user).exists()
+def test_a_dispatcher_sees_the_owners_business_and_a_technician_does_not(bob: User, booked: Appointment) -> None:
+    harry = User.objects.create_user("harry", password="pw-123456-x", role=User.Role.TEAM)
+    Worker.objects.create(owner=bob, user=harry, name="Harry", time_zone="Europe/Paris", role=Worker.Role.DISPATCHER)
+    for url in ("/calendar/", "/dispatch/"):
+        response = logged_in(harry).get(url, {"week": week_of(booked)})
+        assert response.status_code == 200 and response.context["owner"] == bob
+        assert "Replace kitchen tap" in response.content.decode()
+    assert not Worker.objects.filter(owner=harry).exists()
+    Worker.objects.filter(user=harry).update(role=Worker.Role.TECHNICIAN)
+    assert logged_in(harry).get("/calendar/").status_code == 403
+    assert logged_in(harry).get("/dispatch/").status_code == 403
 
 
 # --- the dispatch board -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ that the database's exclusion constraint has the last word on, and the appointme
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import TypedDict
@@ -38,6 +39,7 @@ _MESSAGES = {
     slots.Problem.OUTSIDE_HOURS: "That time is outside the worker's working hours.",
     slots.Problem.TIME_OFF: "The worker is off at that time.",
     slots.Problem.OVERLAP: "The worker already has an appointment (or is travelling) at that time.",
+    slots.Problem.RESERVED: "The rest of that day is kept free for emergencies.",
 }
 _BAD_INPUT = {slots.Problem.IN_THE_PAST, slots.Problem.BAD_DURATION, slots.Problem.NONEXISTENT_TIME}
 
@@ -98,12 +100,22 @@ def _refuse(
     return SlotUnavailable(_MESSAGES[problem] + hint, code=problem, kind=Refusal.CONFLICT, suggestions=suggestions)
 
 
-def check_slot(*, worker: Worker, starts_at: datetime, duration: timedelta, ignore: Appointment | None = None) -> None:
+def check_slot(
+    *, worker: Worker, starts_at: datetime, duration: timedelta, ignore: Appointment | None = None, dispatcher: bool = False
+) -> None:
+    """Refuse a start the worker cannot take (with the reason and next free starts).
+
+    ``dispatcher``: the business's dispatch board is placing it, so the emergency reserve does not apply (spending
+    it is the dispatcher's call) and overlaps are left to the database's exclusion constraint alone (the caller
+    names the clash); hours and time off still apply.
+    """
     if starts_at.tzinfo is None:
         raise ServiceError("The start time needs a time zone.", code="naive_time", kind=Refusal.INVALID)
     if duration <= timedelta(0):
         raise SlotUnavailable(_MESSAGES[slots.Problem.BAD_DURATION], code=slots.Problem.BAD_DURATION, kind=Refusal.INVALID)
     availability = selectors.worker_availability(worker=worker, start=starts_at, end=starts_at + duration)
+    if dispatcher:
+        availability = dataclasses.replace(availability, booked=(), reserve=timedelta(0))
     problem = slots.slot_problem(availability, start=starts_at, duration=duration, now=timezone.now(), ignore=ignore.pk if ignore else None)
     if problem is not None:
         raise _refuse(problem, worker=worker, duration=duration, starts_at=starts_at, ignore=ignore)

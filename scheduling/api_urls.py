@@ -15,5 +15,8 @@ urlpatterns = [
     path("workers/<int:worker_id>/hours/", api.WorkerHoursApi.as_view(), name="api-worker-hours"),
     path("workers/<int:worker_id>/time-off/", api.WorkerTimeOffApi.as_view(), name="api-worker-time-off"),
     path("dispatch/", api.DispatchApi.as_view(), name="api-dispatch"),
+    path("dispatch/appointments/<int:appointment_id>/move/", api.DispatchMoveApi.as_view(), name="api-dispatch-move"),
+    path("dispatch/jobs/<int:job_id>/book/", api.DispatchBookApi.as_view(), name="api-dispatch-book"),
+    path("dispatch/reserve/", api.EmergencyReserveApi.as_view(), name="api-dispatch-reserve"),
     path("calendar/", api.CalendarApi.as_view(), name="api-calendar"),
 ]

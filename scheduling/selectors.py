@@ -139,7 +139,9 @@ def clashing_appointment(*, worker: Worker, starts_at: datetime, ends_at: dateti
 
 def unassigned_jobs(*, owner_id: int) -> list[Job]:
     """The business's awarded jobs that have no appointment yet (the dispatch board's queue), oldest award first."""
-    return list(Job.objects.filter(tradesperson_id=owner_id, status=Job.Status.AWARDED).order_by("updated_at", "pk"))
+    return list(
+        Job.objects.filter(tradesperson_id=owner_id, status=Job.Status.AWARDED).select_related("customer").order_by("updated_at", "pk")
+    )
 
 
 def stranded_appointments(*, owner_id: int) -> list[Appointment]:
@@ -148,6 +150,6 @@ def stranded_appointments(*, owner_id: int) -> list[Appointment]:
         Appointment.objects.filter(
             worker__owner_id=owner_id, worker__active=False, status=Appointment.Status.BOOKED, ends_at__gt=timezone.now()
         )
-        .select_related("job", "worker")
+        .select_related("job", "job__customer", "worker")
         .order_by("starts_at")
     )

@@ -7,6 +7,9 @@ same URL with ``?fragment=1``, which answers with just the grid, and swaps it in
 
 Who may see them: tradespeople (the owner of a business, or a worker with their own login, who
 sees their owner's business).  Everyone else gets 403, as on the other tradesperson pages.
+Who may *run* the dispatch board (drag, Move, book the unassigned queue, set the emergency
+reserve): whoever :func:`scheduling.team.dispatch_business` says runs that business; the writes
+go through the dispatch API (``static/js/dispatch-board.js``).
 The booking section of a job page is ``templates/scheduling/_job_appointment.html`` with
 ``static/js/booking.js`` and needs no view: it talks to the scheduling API.
 """
@@ -31,10 +34,11 @@ from django.views.decorators.http import require_GET
 from marketplace.accounts.models import User
 from marketplace.realtime.streams import user_stream
 
-from . import services
-from .dispatch import Board, BoardAppointment, Cell, dispatch_board
+from . import selectors, services
+from .dispatch import Board, BoardAppointment, Cell, dispatch_board, unassigned_queue
 from .models import Worker
 from .streams import calendar_stream
+from .team import dispatch_business
 
 # The calendar grid always shows at least these local hours; appointments outside stretch it.
 GRID_START_HOUR = 7
@@ -334,10 +338,19 @@ def dispatch(request: HttpRequest) -> HttpResponse:
     viewer, owner, board, worker_id = _board(request)
     today = timezone.now().astimezone(ZoneInfo(board.time_zone)).date()
     rows = dispatch_rows(board, today)
+    can_dispatch = dispatch_business(viewer) == owner
     context = {
         **_page_context(request, viewer, owner, board, worker_id),
         "rows": rows,
         "today": today,
+        "can_dispatch": can_dispatch,
+        "queue": unassigned_queue(owner=owner) if can_dispatch else [],
+        "active_workers": list(Worker.objects.filter(owner=owner, active=True).order_by("id")),
+        "reserve_hours": f"{selectors.emergency_reserve_minutes(owner_id=owner.pk) / 60:g}",
+        "dispatch_urls": {
+            "move": reverse("api-dispatch-move", args=[0]),
+            "book": reverse("api-dispatch-book", args=[0]),
+        },
         "appointment_count": sum(len(c.appointments) for row in rows for c in row.cells),
         "week_free": free_label(sum(row.free_minutes for row in rows)),
         "calendar_url": reverse("calendar"),

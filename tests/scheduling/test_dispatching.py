@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.test import Client
 
 from jobs.models import Job
 from marketplace.accounts.models import User
@@ -23,6 +24,7 @@ from scheduling.services import (
 )
 from scheduling.team import dispatch_business
 from tests.factories import pro
+from tests.helpers import client_for, error_code
 
 from .helpers import awarded_job, future_monday, worker_all_week
 
@@ -48,6 +50,12 @@ def sam(bob: User) -> Worker:
     worker = Worker.objects.create(owner=bob, name="Sam", time_zone="Europe/London", travel_buffer_minutes=30)
     worker_set_hours(worker=worker, actor=bob, hours=[(d, time(8), time(18)) for d in range(7)])
     return worker
+
+
+def browser_of(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def book(customer: User, bob: User, worker: Worker, start: datetime, minutes: int = 60, title: str = "Leaking tap") -> Appointment:
@@ -126,3 +134,69 @@ def test_the_emergency_reserve_binds_normal_bookings_not_the_dispatcher(customer
     assert job_dispatch(by=bob, job=job, worker=ann, start=at(13), duration_minutes=60).starts_at == at(13)
     with pytest.raises(ServiceError):
         emergency_reserve_set(by=bob, minutes=13 * 60)
+
+
+# --- the API and the page ------------------------------------------------------------------------
+
+
+def test_api_moves_by_day_keeping_the_local_time_and_explains_a_clash(customer: User, bob: User, ann: Worker, sam: Worker) -> None:
+    appointment = book(customer, bob, ann, at(9))
+    api = client_for(bob)
+    moved = api.post(
+        f"/api/dispatch/appointments/{appointment.pk}/move/", {"worker": sam.pk, "day": at(0, day=2).date().isoformat()}, format="json"
+    )
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["worker"] == sam.pk and moved.json()["starts_at"] == at(9, day=2).isoformat().replace("+00:00", "Z")
+    other = book(customer, bob, ann, at(14, day=2), title="Boiler service")
+    clash = api.post(
+        f"/api/dispatch/appointments/{other.pk}/move/",
+        {"worker": sam.pk, "day": at(0, day=2).date().isoformat(), "time": "09:30"},
+        format="json",
+    )
+    assert clash.status_code == 409
+    assert clash.json()["error"] == {
+        "code": "slot_taken",
+        "message": "Sam already has a job 09:00–10:00 then (Leaking tap).",
+        "suggestions": clash.json()["error"]["suggestions"],
+    }
+    # Neither both nor none of start and day.
+    assert error_code(api.post(f"/api/dispatch/appointments/{other.pk}/move/", {"worker": sam.pk}, format="json")) == "validation_error"
+    # Another business's appointment is not on this board; a customer runs no board.
+    assert client_for(pro("evedispapi")).post(
+        f"/api/dispatch/appointments/{other.pk}/move/", {"worker": sam.pk, "day": "2030-01-01"}, format="json"
+    ).status_code in (403, 404)
+    assert (
+        client_for(customer)
+        .post(f"/api/dispatch/appointments/{other.pk}/move/", {"worker": sam.pk, "day": "2030-01-01"}, format="json")
+        .status_code
+        == 403
+    )
+
+
+def test_api_books_the_queue_and_lists_it(customer: User, bob: User, ann: Worker, sam: Worker) -> None:
+    job = awarded_job(customer, bob, title="Fence panel")
+    api = client_for(bob)
+    board = api.get("/api/dispatch/", {"from": at(0).date().isoformat()}).json()
+    assert [q["job_id"] for q in board["unassigned"]] == [job.pk] and board["emergency_reserve_minutes"] == 0
+    booked = api.post(f"/api/dispatch/jobs/{job.pk}/book/", {"worker": sam.pk, "day": at(0).date().isoformat()}, format="json")
+    assert booked.status_code == 201, booked.content
+    assert booked.json()["starts_at"] == at(8).isoformat().replace("+00:00", "Z")  # Sam's first free start that day
+    assert booked.json()["ends_at"] == at(10).isoformat().replace("+00:00", "Z")  # DISPATCH_DEFAULT_JOB_MINUTES
+    assert api.get("/api/dispatch/", {"from": at(0).date().isoformat()}).json()["unassigned"] == []
+    reserve = api.put("/api/dispatch/reserve/", {"hours": "2.5"}, format="json")
+    assert reserve.json() == {"emergency_reserve_minutes": 150}
+    assert error_code(api.put("/api/dispatch/reserve/", {"hours": "13"}, format="json")) == "validation_error"
+
+
+def test_the_page_offers_moves_only_to_whoever_runs_the_board(customer: User, bob: User, ann: Worker, sam: Worker) -> None:
+    book(customer, bob, ann, at(9))
+    awarded_job(customer, bob, title="Fence panel")
+    page = browser_of(bob).get("/dispatch/", {"week": at(0).date().isoformat()}).content.decode()
+    assert 'data-testid="queue-item"' in page and "Fence panel" in page
+    assert 'draggable="true"' in page and 'data-testid="move-button"' in page and "dispatch-board.js" in page
+    # A worker of the business with a login sees the board but does not run it.
+    helper = User.objects.create_user("sam_login", password="pw-123456-x", role=User.Role.TRADESPERSON)
+    sam.user = helper
+    sam.save()
+    seen = browser_of(helper).get("/dispatch/", {"week": at(0).date().isoformat()}).content.decode()
+    assert "Leaking tap" in seen and 'data-testid="move-button"' not in seen and "dispatch-board.js" not in seen

@@ -9,7 +9,17 @@ from django.http import HttpRequest
 
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 
-from .models import Appointment, Reminder, SlotProposal, TimeOff, TradeAreaCapacity, Worker, WorkerDayCapacity, WorkingHours
+from .models import (
+    Appointment,
+    EmergencyReserve,
+    Reminder,
+    SlotProposal,
+    TimeOff,
+    TradeAreaCapacity,
+    Worker,
+    WorkerDayCapacity,
+    WorkingHours,
+)
 
 
 class WorkingHoursInline(admin.TabularInline):
@@ -88,3 +98,12 @@ class TradeAreaCapacityAdmin(ReadOnlyAdmin):
     list_display = ("trade_slug", "area", "area_label", "day", "workers", "fully_booked_workers", "free_minutes")
     list_filter = ("trade_slug", "day")
     search_fields = ("area", "area_label")
+
+
+@admin.register(EmergencyReserve)
+class EmergencyReserveAdmin(ReadOnlyAdmin):
+    """Set by the business on its dispatch board (scheduling.services.emergency_reserve_set)."""
+
+    list_display = ("owner", "minutes", "updated_at")
+    search_fields = ("owner__username",)
+    raw_id_fields = ("owner",)

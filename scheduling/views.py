@@ -344,6 +344,7 @@ def dispatch(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "today": today,
         "can_dispatch": can_dispatch,
+        "move_days": [board.days[0] + timedelta(days=i) for i in range(len(board.days) + 7)],
         "queue": unassigned_queue(owner=owner) if can_dispatch else [],
         "active_workers": list(Worker.objects.filter(owner=owner, active=True).order_by("id")),
         "reserve_hours": f"{selectors.emergency_reserve_minutes(owner_id=owner.pk) / 60:g}",

@@ -194,6 +194,7 @@ def test_the_page_offers_moves_only_to_whoever_runs_the_board(customer: User, bo
     page = browser_of(bob).get("/dispatch/", {"week": at(0).date().isoformat()}).content.decode()
     assert 'data-testid="queue-item"' in page and "Fence panel" in page
     assert 'draggable="true"' in page and 'data-testid="move-button"' in page and "dispatch-board.js" in page
+    assert "{#" not in page and "{%" not in page  # no template comment or tag leaks into the page
     # A worker of the business with a login sees the board but does not run it.
     helper = User.objects.create_user("sam_login", password="pw-123456-x", role=User.Role.TRADESPERSON)
     sam.user = helper

@@ -1,6 +1,8 @@
 """The dispatch board: a business's workers by days, with what is booked, what is left and what looks wrong.
 
-Read-only; it backs the tradesperson's week calendar and the dispatch board (``GET /api/dispatch/``).
+Read-only; it backs the tradesperson's week calendar and the dispatch board (``GET /api/dispatch/``), and
+lists the board's unassigned queue (:func:`unassigned_queue`).  The board's writes (moves, queue bookings,
+the emergency reserve) live in :mod:`scheduling.services.dispatching`.
 
 Time zones (decision): the board is the dispatcher's view, so its days are local dates in the
 **owner's** zone (``owner.time_zone``) and every appointment's ``local_start``/``local_end``/``day``

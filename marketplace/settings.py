@@ -751,3 +751,7 @@ CONTENT_SECURITY_POLICY = {
 # Development serves static files straight from the app folders (no collectstatic).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# The dispatch board: how long a job from the unassigned queue is booked for when the dispatcher drops it without
+# saying (the card shows it; the Move form takes another length).
+DISPATCH_DEFAULT_JOB_MINUTES = env_int("DISPATCH_DEFAULT_JOB_MINUTES", 120)

@@ -22,6 +22,7 @@ from marketplace.errors import ServiceError
 from . import services
 from .models import (
     Appointment,
+    EmergencyReserve,
     Invitation,
     JobDependency,
     Reminder,
@@ -166,3 +167,12 @@ class InvitationAdmin(ReadOnlyAdmin):
     search_fields = ("email", "name", "owner__username")
     exclude = ("token_hash",)
     raw_id_fields = ("owner", "worker")
+
+
+@admin.register(EmergencyReserve)
+class EmergencyReserveAdmin(ReadOnlyAdmin):
+    """Set by the business on its dispatch board (scheduling.services.emergency_reserve_set)."""
+
+    list_display = ("owner", "minutes", "updated_at")
+    search_fields = ("owner__username",)
+    raw_id_fields = ("owner",)

@@ -10,10 +10,11 @@ and come out in UTC plus the viewer's local rendering.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -44,7 +45,10 @@ from .serializers import (
     CalendarQuerySerializer,
     DependenciesOutputSerializer,
     DependencyInputSerializer,
+    DispatchBookInputSerializer,
+    DispatchPlaceInputSerializer,
     DispatchQuerySerializer,
+    EmergencyReserveInputSerializer,
     HoursInputSerializer,
     MyAppointmentsOutputSerializer,
     ProposalAcceptInputSerializer,
@@ -647,6 +651,16 @@ class WorkerCalendarFeedApi(SchedulingApiView):
 # --- calendar ---------------------------------------------------------------------------------
 
 
+class RunsABoard(BasePermission):
+    """The business's owner or one of its dispatchers (``scheduling.team.dispatch_business``): who may change its board."""
+
+    message = "This is for the business's owner and dispatchers."
+    code = "not_a_dispatcher"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return dispatch_business(request.user) is not None
+
+
 class RunsABoardOrStaff(BasePermission):
     """The business's owner or one of its dispatchers (``scheduling.team.dispatch_business``), or staff."""
 
@@ -722,7 +736,10 @@ class DispatchApi(SchedulingApiView):
             owner = found
         start_day = query["from"] or dispatch.week_start(timezone.now().astimezone(ZoneInfo(owner.time_zone)).date())
         board = dispatch.dispatch_board(owner=owner, start_day=start_day, days=query["days"], worker_id=query["worker"])
-        return Response(dispatch.board_json(board))
+        body = dispatch.board_json(board)
+        body["unassigned"] = dispatch.queue_json(dispatch.unassigned_queue(owner=owner))
+        body["emergency_reserve_minutes"] = selectors.emergency_reserve_minutes(owner_id=owner.pk)
+        return Response(body)
 
 
 # --- a worker's route for a day ---------------------------------------------------------------
@@ -783,3 +800,107 @@ class MyAppointmentsApi(SchedulingApiView):
             "appointments": [appointment_body(a, zone) for a in found],
         }
         return Response(MyAppointmentsOutputSerializer(body).data)
+
+
+def _board_worker(business: User, worker_id: int) -> Worker:
+    worker = Worker.objects.filter(pk=worker_id, owner=business).first()
+    if worker is None:
+        raise exceptions.ValidationError({"worker": ["No such worker in your business."]})
+    return worker
+
+
+def _placed_start(business: User, worker: Worker, data: dict[str, Any], *, duration: timedelta, keep: datetime | None = None) -> datetime:
+    """The start the dispatcher asked for: ``start`` as given, or ``day`` at ``time`` in the business's zone (without a time:
+    ``keep``'s local time of day, else the worker's first free start that day)."""
+    if data["start"] is not None:
+        start: datetime = data["start"]
+        return start
+    zone = ZoneInfo(business.time_zone)
+    day: date = data["day"]
+    at: time | None = data["time"] or (keep.astimezone(zone).time() if keep is not None else None)
+    if at is not None:
+        return datetime.combine(day, at, tzinfo=zone)
+    found = selectors.first_free_start_on(worker=worker, day=day, zone=business.time_zone, duration=duration)
+    if found is None:
+        raise ServiceError(
+            f"{worker.name} has no free time that day for a {round(duration.total_seconds() / 3600, 1):g}-hour job; "
+            "pick another day or worker.",
+            code=slots.Problem.OVERLAP,
+            kind=Refusal.CONFLICT,
+        )
+    return found
+
+
+DISPATCH_409 = OpenApiResponse(
+    ErrorSerializer,
+    description='Not possible then: slot_taken (the message names the job in the way, e.g. "Sam already has a job '
+    '10:00–12:00 then (Leaking tap)."), outside_working_hours, time_off, dependency_violation, not_booked, job_not_awarded, '
+    "worker_inactive; a refused time carries `error.suggestions`.",
+)
+
+
+class DispatchMoveApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, RunsABoard]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Move an appointment on the dispatch board to another worker and/or time",
+        description="`worker` plus either `start` (with an offset) or `day` (and optionally `time`) in the business's zone; "
+        "without a time the appointment keeps its local start. The database's exclusion constraint decides clashes; the "
+        "emergency reserve does not bind the dispatcher. Every open board updates live.",
+        request=DispatchPlaceInputSerializer,
+        responses={200: AppointmentOutputSerializer, **errors(400, 403, 404), 409: DISPATCH_409},
+    )
+    def post(self, request: Request, appointment_id: int) -> Response:
+        by = request_user(request)
+        business = services.board_business(by)
+        appointment = Appointment.objects.filter(pk=appointment_id, worker__owner=business).first()
+        if appointment is None:
+            raise exceptions.NotFound("That appointment is not on your board.")
+        data = valid(DispatchPlaceInputSerializer, request.data)
+        worker = _board_worker(business, data["worker"])
+        start = _placed_start(business, worker, data, duration=appointment.ends_at - appointment.starts_at, keep=appointment.starts_at)
+        moved = services.appointment_reassign(by=by, appointment=appointment, worker=worker, start=start)
+        return _appointment_response(request, moved)
+
+
+class DispatchBookApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, RunsABoard]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Book a job from the dispatch board's unassigned queue with a worker",
+        description="As moving, for an awarded job without an appointment; without a time it takes the worker's first free "
+        "start that day. `duration_minutes` defaults to the DISPATCH_DEFAULT_JOB_MINUTES setting.",
+        request=DispatchBookInputSerializer,
+        responses={201: AppointmentOutputSerializer, **errors(400, 403, 404), 409: DISPATCH_409},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        by = request_user(request)
+        business = services.board_business(by)
+        job = Job.objects.filter(pk=job_id, tradesperson=business).first()
+        if job is None:
+            raise exceptions.NotFound("That job is not in your queue.")
+        data = valid(DispatchBookInputSerializer, request.data)
+        worker = _board_worker(business, data["worker"])
+        minutes = data["duration_minutes"] or settings.DISPATCH_DEFAULT_JOB_MINUTES
+        start = _placed_start(business, worker, data, duration=timedelta(minutes=minutes))
+        appointment = services.job_dispatch(by=by, job=job, worker=worker, start=start, duration_minutes=minutes)
+        return _appointment_response(request, appointment, status.HTTP_201_CREATED)
+
+
+class EmergencyReserveApi(SchedulingApiView):
+    permission_classes = [IsAuthenticated, RunsABoard]
+
+    @extend_schema(
+        tags=["scheduling"],
+        summary="Keep some hours of each worker's day free for emergencies",
+        description="Normal bookings (and the free slots offered for them) leave this much of each working day free; "
+        "the dispatch board may use it. 0 turns it off.",
+        request=EmergencyReserveInputSerializer,
+        responses={200: OpenApiResponse(description='{"emergency_reserve_minutes": int}'), **errors(400, 403)},
+    )
+    def put(self, request: Request) -> Response:
+        data = valid(EmergencyReserveInputSerializer, request.data)
+        reserve = services.emergency_reserve_set(by=request_user(request), minutes=int(data["hours"] * 60))
+        return Response({"emergency_reserve_minutes": reserve.minutes})

@@ -20,6 +20,9 @@ urlpatterns = [
     path("workers/<int:worker_id>/calendar-feed/", api.WorkerCalendarFeedApi.as_view(), name="api-worker-calendar-feed"),
     path("workers/<int:worker_id>/route/", api.WorkerRouteApi.as_view(), name="api-worker-route"),
     path("dispatch/", api.DispatchApi.as_view(), name="api-dispatch"),
+    path("dispatch/appointments/<int:appointment_id>/move/", api.DispatchMoveApi.as_view(), name="api-dispatch-move"),
+    path("dispatch/jobs/<int:job_id>/book/", api.DispatchBookApi.as_view(), name="api-dispatch-book"),
+    path("dispatch/reserve/", api.EmergencyReserveApi.as_view(), name="api-dispatch-reserve"),
     path("calendar/", api.CalendarApi.as_view(), name="api-calendar"),
     path("me/appointments/", api.MyAppointmentsApi.as_view(), name="api-my-appointments"),
 ]

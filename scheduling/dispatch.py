@@ -1,6 +1,8 @@
 """The dispatch board: a business's workers by days, with what is booked, what is left and what looks wrong.
 
-Read-only; it backs the tradesperson's week calendar and the dispatch board (``GET /api/dispatch/``).
+Read-only; it backs the tradesperson's week calendar and the dispatch board (``GET /api/dispatch/``), and
+lists the board's unassigned queue (:func:`unassigned_queue`).  The board's writes (moves, queue bookings,
+the emergency reserve) live in :mod:`scheduling.services.dispatching`.
 
 Time zones (decision): the board is the dispatcher's view, so its days are local dates in the
 **owner's** zone (``owner.time_zone``) and every appointment's ``local_start``/``local_end``/``day``
@@ -49,7 +51,7 @@ from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
 from marketplace.geo import haversine_km
 
-from . import route, slots
+from . import route, selectors, slots
 from .models import Appointment, TimeOff, Worker, WorkingHours
 from .serializers import utc_iso
 
@@ -367,3 +369,64 @@ def board_json(board: Board) -> dict[str, Any]:
         ],
         "conflicts": board.conflicts,
     }
+
+
+# --- the unassigned queue ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """Something on the board waiting for a worker: an awarded job never booked, or an appointment of a worker who
+    no longer takes appointments (``appointment_id`` set).  ``when`` is the appointment's start in the owner's zone."""
+
+    job_id: int
+    job_title: str
+    place: str
+    customer_name: str
+    appointment_id: int | None
+    note: str
+    when: str
+
+
+def unassigned_queue(*, owner: User) -> list[QueueItem]:
+    """The board's queue: the owner's awarded jobs without an appointment, then stranded appointments. Two queries."""
+    zone = ZoneInfo(owner.time_zone)
+    items = [
+        QueueItem(
+            job_id=job.pk,
+            job_title=job.title,
+            place=job.place,
+            customer_name=str(job.customer),
+            appointment_id=None,
+            note="Awarded, not booked yet",
+            when="",
+        )
+        for job in selectors.unassigned_jobs(owner_id=owner.pk)
+    ]
+    items += [
+        QueueItem(
+            job_id=a.job_id,
+            job_title=a.job.title,
+            place=a.job.place,
+            customer_name=str(a.job.customer),
+            appointment_id=a.pk,
+            note=f"{a.worker.name} no longer takes appointments",
+            when=a.starts_at.astimezone(zone).strftime("%a %d %b %H:%M"),
+        )
+        for a in selectors.stranded_appointments(owner_id=owner.pk)
+    ]
+    return items
+
+
+def queue_json(items: list[QueueItem]) -> list[dict[str, Any]]:
+    return [
+        {
+            "job_id": i.job_id,
+            "job_title": i.job_title,
+            "place": i.place,
+            "appointment_id": i.appointment_id,
+            "note": i.note,
+            "when": i.when,
+        }
+        for i in items
+    ]

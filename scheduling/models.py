@@ -352,3 +352,21 @@ class TradeAreaCapacity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trade_slug} {self.area} {self.day}: {self.free_minutes} min free"
+
+
+class EmergencyReserve(models.Model):
+    """A business's capacity kept free for emergencies: each worker keeps ``minutes`` of every working day unbooked.
+
+    Normal bookings (the customer's or the tradesperson's job page, and the free slots offered there) never
+    eat into it; the dispatcher's board may (it is what the reserve is for).  No row means no reserve.
+    """
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="emergency_reserve")
+    minutes = models.PositiveIntegerField(default=0, help_text="Per worker and working day.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(minutes__lte=24 * 60), name="emergency_reserve_at_most_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} keeps {self.minutes} min a day"

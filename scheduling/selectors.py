@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,14 +18,15 @@ from marketplace.accounts.models import User
 from marketplace.notifications.models import NotificationPreferences
 
 from . import route, slots
-from .models import Appointment, Invitation, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
+from .models import Appointment, EmergencyReserve, Invitation, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
 
 # How far ahead suggestions look for free slots.
 SEARCH_HORIZON = timedelta(days=28)
 
 
 def worker_availability(*, worker: Worker, start: datetime, end: datetime) -> slots.Availability:
-    """Hours, time off and booked appointments of ``worker`` that can matter for ``[start, end)``."""
+    """Hours, time off and booked appointments of ``worker`` that can matter for ``[start, end)``, and the business's
+    emergency reserve (so normal bookings and the slots offered for them leave it free)."""
     margin = timedelta(days=2)
     hours = [slots.Hours(h.weekday, h.start, h.end) for h in WorkingHours.objects.filter(worker=worker)]
     off = [
@@ -37,12 +39,14 @@ def worker_availability(*, worker: Worker, start: datetime, end: datetime) -> sl
             worker=worker, status=Appointment.Status.BOOKED, ends_at__gt=start - margin, starts_at__lt=end + margin
         )
     ]
+    reserve = emergency_reserve_minutes(owner_id=worker.owner_id)
     return slots.Availability(
         time_zone=worker.time_zone,
         hours=hours,
         travel_buffer=timedelta(minutes=worker.travel_buffer_minutes),
         time_off=off,
         booked=booked,
+        reserve=timedelta(minutes=reserve),
     )
 
 
@@ -315,4 +319,47 @@ def appointment_for_sms_reply(*, phone: str, now: datetime) -> Appointment | Non
         .select_related("job__customer", "worker")
         .order_by("starts_at")
         .first()
+    )
+
+
+def emergency_reserve_minutes(*, owner_id: int) -> int:
+    """Working minutes a day each worker of the business keeps free for emergencies (0: none)."""
+    return EmergencyReserve.objects.filter(owner_id=owner_id).values_list("minutes", flat=True).first() or 0
+
+
+def first_free_start_on(*, worker: Worker, day: date, zone: str, duration: timedelta) -> datetime | None:
+    """The worker's first free start (UTC) on local ``day`` of ``zone`` for a job of ``duration``, ignoring the
+    emergency reserve (the dispatcher is placing it); ``None`` when that day has no room."""
+    day_start = datetime.combine(day, time(0), tzinfo=ZoneInfo(zone))
+    day_end = day_start + timedelta(days=1)
+    availability = dataclasses.replace(worker_availability(worker=worker, start=day_start, end=day_end), reserve=timedelta(0))
+    found = slots.free_slots(availability, duration=duration, window_start=day_start, window_end=day_end, now=timezone.now(), limit=1)
+    return found[0] if found else None
+
+
+def clashing_appointment(*, worker: Worker, starts_at: datetime, ends_at: datetime, ignore: int | None = None) -> Appointment | None:
+    """The booked appointment of ``worker`` whose blocked range (with its travel) meets ``[starts_at, ends_at + the
+    worker's travel buffer)``: the one the exclusion constraint refused a move for."""
+    wanted = (starts_at, ends_at + timedelta(minutes=worker.travel_buffer_minutes))
+    qs = Appointment.objects.filter(worker=worker, status=Appointment.Status.BOOKED, during__overlap=wanted).select_related("job")
+    if ignore is not None:
+        qs = qs.exclude(pk=ignore)
+    return qs.order_by("starts_at").first()
+
+
+def unassigned_jobs(*, owner_id: int) -> list[Job]:
+    """The business's awarded jobs that have no appointment yet (the dispatch board's queue), oldest award first."""
+    return list(
+        Job.objects.filter(tradesperson_id=owner_id, status=Job.Status.AWARDED).select_related("customer").order_by("updated_at", "pk")
+    )
+
+
+def stranded_appointments(*, owner_id: int) -> list[Appointment]:
+    """Booked, not yet over, appointments of the business's workers who no longer take appointments (to be reassigned)."""
+    return list(
+        Appointment.objects.filter(
+            worker__owner_id=owner_id, worker__active=False, status=Appointment.Status.BOOKED, ends_at__gt=timezone.now()
+        )
+        .select_related("job", "job__customer", "worker")
+        .order_by("starts_at")
     )

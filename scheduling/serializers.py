@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -251,6 +252,36 @@ class RouteQuerySerializer(serializers.Serializer):
         if value is not None and not 1900 <= value.year <= 9000:
             raise serializers.ValidationError("Pick a day between the years 1900 and 9000.")
         return value
+
+
+class DispatchPlaceInputSerializer(serializers.Serializer):
+    """Where the dispatcher puts an appointment or a queued job: a worker and either ``start`` (with an offset) or a
+    ``day`` (and optionally a ``time``) in the business owner's zone, as the board shows them."""
+
+    worker = serializers.IntegerField(min_value=1, help_text="A worker of the business (GET /api/dispatch/).")
+    start = AwareDateTimeField(required=False, allow_null=True, default=None)
+    day = serializers.DateField(required=False, allow_null=True, default=None, help_text="YYYY-MM-DD, the business's local day.")
+    time = serializers.TimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="HH:MM local; without it a move keeps its local start time and a queued job takes the first free start.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs["start"] is None) == (attrs["day"] is None):
+            raise serializers.ValidationError({"start": ["Give either a start (with an offset) or a day."]})
+        return attrs
+
+
+class DispatchBookInputSerializer(DispatchPlaceInputSerializer):
+    duration_minutes = serializers.IntegerField(
+        min_value=1, max_value=MAX_DURATION_MINUTES, required=False, allow_null=True, default=None, help_text="Default: settings."
+    )
+
+
+class EmergencyReserveInputSerializer(serializers.Serializer):
+    hours = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=Decimal(0), max_value=Decimal(12))
 
 
 class CalendarOutputSerializer(serializers.Serializer):

@@ -39,6 +39,7 @@ class Problem:
     OUTSIDE_HOURS = "outside_working_hours"
     TIME_OFF = "time_off"
     OVERLAP = "slot_taken"
+    RESERVED = "emergency_reserve"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class Availability:
     travel_buffer: timedelta = timedelta(minutes=30)
     time_off: Sequence[Interval] = field(default_factory=tuple)
     booked: Sequence[Booked] = field(default_factory=tuple)
+    # Working time per local day kept free for emergencies (the business's EmergencyReserve): a start
+    # that would leave less than this free that day is refused.  The dispatcher's board books with 0.
+    reserve: timedelta = timedelta(0)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -156,7 +160,37 @@ def slot_problem(
     with_travel = Interval(job.start, job.end + availability.travel_buffer)
     if any(b.blocked.overlaps(with_travel) for b in availability.booked if ignore is None or b.key != ignore):
         return Problem.OVERLAP
+    if availability.reserve > timedelta(0) and _free_that_day(availability, job, ignore) < availability.reserve:
+        return Problem.RESERVED
     return None
+
+
+def _free_that_day(availability: Availability, job: Interval, ignore: int | None) -> timedelta:
+    """Working time left on the job's local day (the worker's zone) once it and its travel are booked too."""
+    zone = availability.zone
+    day = job.start.astimezone(zone).date()
+    day_start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    working = [
+        Interval(max(i.start, day_start), min(i.end, day_end))
+        for i in working_intervals(availability, day_start, day_end)
+        if i.start < day_end and day_start < i.end
+    ]
+    taken = [Interval(job.start, job.end + availability.travel_buffer), *availability.time_off]
+    taken += [b.blocked for b in availability.booked if ignore is None or b.key != ignore]
+    free = timedelta(0)
+    for interval in working:
+        pieces = [interval]
+        for cut in taken:
+            # What lies before the cut and what lies after it (one of them is the whole piece when they miss).
+            pieces = [
+                piece
+                for p in pieces
+                for piece in (Interval(p.start, min(p.end, cut.start)), Interval(max(p.start, cut.end), p.end))
+                if piece.end > piece.start
+            ]
+        free += sum((p.end - p.start for p in pieces), timedelta(0))
+    return free
 
 
 def free_slots(

@@ -11,6 +11,8 @@ same URL with ``?fragment=1``, which answers with just the grid, and swaps it in
 
 Who may see them: whoever may run the business's board (``scheduling.team.dispatch_business``: the
 owner, or a dispatcher of the business, who sees that business).  Everyone else gets 403.
+The board's writes (drag, Move, book the unassigned queue, set the emergency reserve) go through the
+dispatch API (``static/js/dispatch-board.js``).
 A technician's page is "My day" (``my_day``): their own appointments, today and coming up.
 The owner's team page (``team``) and the invitation link (``team_join``) are at the end.
 
@@ -52,7 +54,7 @@ from marketplace.errors import Refusal, ServiceError
 from marketplace.realtime.streams import user_stream
 
 from . import feeds, presenters, selectors, services
-from .dispatch import Board, BoardAppointment, Cell, dispatch_board
+from .dispatch import Board, BoardAppointment, Cell, dispatch_board, unassigned_queue
 from .forms import MEMBER_ROLE_CHOICES, HoursForm, InviteForm, JoinForm, ServiceAreaForm, TimeOffForm, TravelBufferForm
 from .models import Appointment, Invitation, Worker
 from .streams import calendar_stream
@@ -378,11 +380,21 @@ def dispatch(request: HttpRequest) -> HttpResponse:
     viewer, owner, board, worker_id = _board(request)
     today = timezone.now().astimezone(ZoneInfo(board.time_zone)).date()
     rows = dispatch_rows(board, today)
+    can_dispatch = dispatch_business(viewer) == owner
     context = {
         **_page_context(request, viewer, owner, board, worker_id),
         **route_context(request, board, today),
         "rows": rows,
         "today": today,
+        "can_dispatch": can_dispatch,
+        "move_days": [board.days[0] + timedelta(days=i) for i in range(len(board.days) + 7)],
+        "queue": unassigned_queue(owner=owner) if can_dispatch else [],
+        "active_workers": list(Worker.objects.filter(owner=owner, active=True).order_by("id")),
+        "reserve_hours": f"{selectors.emergency_reserve_minutes(owner_id=owner.pk) / 60:g}",
+        "dispatch_urls": {
+            "move": reverse("api-dispatch-move", args=[0]),
+            "book": reverse("api-dispatch-book", args=[0]),
+        },
         "appointment_count": sum(len(c.appointments) for row in rows for c in row.cells),
         "week_free": free_label(sum(row.free_minutes for row in rows)),
         "calendar_url": reverse("calendar"),

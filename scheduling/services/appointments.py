@@ -31,7 +31,9 @@ from .dependencies import check_prerequisites, review_dependents, set_flag
 from .reminders import drop_unsent_reminders, plan_reminders
 
 
-def appointment_book(*, job: Job, worker: Worker, starts_at: datetime, duration_minutes: int, actor: User) -> Appointment:
+def appointment_book(
+    *, job: Job, worker: Worker, starts_at: datetime, duration_minutes: int, actor: User, dispatcher: bool = False
+) -> Appointment:
     """Book the awarded job with ``worker`` at ``starts_at``; the job becomes scheduled.
 
     Refuses (nothing written): someone other than the customer or the awarded tradesperson
@@ -55,7 +57,7 @@ def appointment_book(*, job: Job, worker: Worker, starts_at: datetime, duration_
             raise ServiceError("Only an awarded job can be booked.", code="job_not_awarded", kind=Refusal.CONFLICT)
         check_worker(job, worker, side)
         check_prerequisites(job=job, worker=worker, starts_at=starts_at, duration=duration, zone=actor.time_zone)
-        check_slot(worker=worker, starts_at=starts_at, duration=duration)
+        check_slot(worker=worker, starts_at=starts_at, duration=duration, dispatcher=dispatcher)
         starts_at = starts_at.astimezone(UTC)
         ends_at = starts_at + duration
         appointment = Appointment(
@@ -79,14 +81,21 @@ def appointment_book(*, job: Job, worker: Worker, starts_at: datetime, duration_
 
 
 def appointment_reschedule(
-    *, appointment: Appointment, starts_at: datetime, actor: User, duration_minutes: int | None = None, worker: Worker | None = None
+    *,
+    appointment: Appointment,
+    starts_at: datetime,
+    actor: User,
+    duration_minutes: int | None = None,
+    worker: Worker | None = None,
+    dispatcher: bool = False,
 ) -> Appointment:
     """Move a booked appointment to ``starts_at`` (optionally another duration or worker of the same business).
 
     Same refusals as :func:`appointment_book`; the appointment's own time does not count as
     taken.  Emits ``appointment.rescheduled`` with the previous times; a valid move clears the
     appointment's dependency flag (``appointment.unflagged``), and dependents that no longer fit
-    are flagged in the same transaction (``appointment.flagged`` with suggested starts).
+    are flagged in the same transaction (``appointment.flagged`` with suggested starts).  ``dispatcher``: moved
+    from the dispatch board (see :func:`scheduling.services.common.check_slot`).
     """
     with transaction.atomic():
         appointment, job, side = locked_booked(appointment, actor)
@@ -95,7 +104,9 @@ def appointment_reschedule(
         duration = timedelta(minutes=duration_minutes) if duration_minutes is not None else appointment.ends_at - appointment.starts_at
         same_worker = target.pk == appointment.worker_id
         check_prerequisites(job=job, worker=target, starts_at=starts_at, duration=duration, zone=actor.time_zone, ignore=appointment)
-        check_slot(worker=target, starts_at=starts_at, duration=duration, ignore=appointment if same_worker else None)
+        check_slot(
+            worker=target, starts_at=starts_at, duration=duration, ignore=appointment if same_worker else None, dispatcher=dispatcher
+        )
         previous_worker_id = appointment.worker_id
         previous_starts_at = appointment.starts_at.astimezone(UTC).isoformat()
         previous_ends_at = appointment.ends_at.astimezone(UTC).isoformat()

@@ -4,6 +4,7 @@ that the database's exclusion constraint has the last word on, and the appointme
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import TypedDict
@@ -20,6 +21,7 @@ from marketplace.errors import Refusal, ServiceError
 
 from .. import selectors, slots
 from ..models import Appointment, BookedTime, Reminder, Worker
+from ..team import dispatch_business
 
 # Hours a new owner-worker starts with (Monday to Friday, 08:00-18:00 local), so a business can be booked at once.
 DEFAULT_HOURS: tuple[tuple[int, time, time], ...] = tuple((day, time(8), time(18)) for day in range(5))
@@ -38,6 +40,7 @@ _MESSAGES = {
     slots.Problem.OUTSIDE_HOURS: "That time is outside the worker's working hours.",
     slots.Problem.TIME_OFF: "The worker is off at that time.",
     slots.Problem.OVERLAP: "The worker already has an appointment (or is travelling) at that time.",
+    slots.Problem.RESERVED: "The rest of that day is kept free for emergencies.",
 }
 _BAD_INPUT = {slots.Problem.IN_THE_PAST, slots.Problem.BAD_DURATION, slots.Problem.NONEXISTENT_TIME}
 
@@ -62,10 +65,13 @@ def locked_job(job: Job) -> Job:
 
 
 def acting_side(job: Job, actor: User) -> str:
-    """'customer' or 'tradesperson' (the awarded one); anyone else is refused."""
+    """'customer' or 'tradesperson' (the awarded one, or a dispatcher of that business); anyone else is refused."""
     role = job_role(actor, job)
     if role in PARTIES:
         return role.value
+    business = dispatch_business(actor)
+    if business is not None and business.pk == job.tradesperson_id:
+        return "tradesperson"  # a dispatcher acts for the business on its schedule
     raise ServiceError("Only the job's customer or the tradesperson doing it can schedule it.", code="forbidden", kind=Refusal.FORBIDDEN)
 
 
@@ -98,12 +104,22 @@ def _refuse(
     return SlotUnavailable(_MESSAGES[problem] + hint, code=problem, kind=Refusal.CONFLICT, suggestions=suggestions)
 
 
-def check_slot(*, worker: Worker, starts_at: datetime, duration: timedelta, ignore: Appointment | None = None) -> None:
+def check_slot(
+    *, worker: Worker, starts_at: datetime, duration: timedelta, ignore: Appointment | None = None, dispatcher: bool = False
+) -> None:
+    """Refuse a start the worker cannot take (with the reason and next free starts).
+
+    ``dispatcher``: the business's dispatch board is placing it, so the emergency reserve does not apply (spending
+    it is the dispatcher's call) and overlaps are left to the database's exclusion constraint alone (the caller
+    names the clash); hours and time off still apply.
+    """
     if starts_at.tzinfo is None:
         raise ServiceError("The start time needs a time zone.", code="naive_time", kind=Refusal.INVALID)
     if duration <= timedelta(0):
         raise SlotUnavailable(_MESSAGES[slots.Problem.BAD_DURATION], code=slots.Problem.BAD_DURATION, kind=Refusal.INVALID)
     availability = selectors.worker_availability(worker=worker, start=starts_at, end=starts_at + duration)
+    if dispatcher:
+        availability = dataclasses.replace(availability, booked=(), reserve=timedelta(0))
     problem = slots.slot_problem(availability, start=starts_at, duration=duration, now=timezone.now(), ignore=ignore.pk if ignore else None)
     if problem is not None:
         raise _refuse(problem, worker=worker, duration=duration, starts_at=starts_at, ignore=ignore)

@@ -36,7 +36,13 @@
         var before = {};
         box.querySelectorAll("[data-appointment]").forEach(function (a) { before[a.dataset.appointment] = a.outerHTML; });
         var saved = scrollState();
+        var open = [];                                  // a Move form someone has open stays open
+        box.querySelectorAll("details[data-keep-open][open]").forEach(function (d) { open.push(d.dataset.keepOpen); });
         box.innerHTML = html;
+        open.forEach(function (key) {
+          var node = box.querySelector('details[data-keep-open="' + key + '"]');
+          if (node) node.open = true;
+        });
         restore(saved);
         box.querySelectorAll("[data-appointment]").forEach(function (a) {
           if (before[a.dataset.appointment] !== a.outerHTML) TL.fresh(a);
@@ -52,6 +58,7 @@
     timer = setTimeout(refresh, 120);                 // a burst of events (booked + status) becomes one fetch
   }
 
+  TL.scheduleRefresh = soon;                          // the dispatch board redraws at once after its own change
   Live.subscribe(cfg.stream, soon, { resync: soon });
   Live.subscribe(cfg.user_stream, function (msg) {
     if (/^appointment\.|^worker\./.test(msg.event || "")) soon();

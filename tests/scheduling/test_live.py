@@ -3,7 +3,7 @@ calendar stream, the customer's job page, and notifications to the other side â€
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -18,7 +18,15 @@ from marketplace.notifications.models import Notification
 from marketplace.realtime.models import LivePosition
 from marketplace.realtime.streams import can_subscribe
 from scheduling.models import Worker
-from scheduling.services import appointment_book, appointment_confirm, appointment_reschedule, proposal_create, reminders_send
+from scheduling.services import (
+    appointment_book,
+    appointment_confirm,
+    appointment_reassign,
+    appointment_reschedule,
+    proposal_create,
+    reminders_send,
+    worker_set_hours,
+)
 from tests.events.pipeline import relay_all, run_consumer_until
 from tests.factories import pro
 
@@ -105,3 +113,51 @@ def test_each_side_is_told_once_even_when_events_are_redelivered(broker, custome
     ProcessedEvent.objects.filter(consumer="schedule-live").delete()
     run_consumer_until(lambda: ProcessedEvent.objects.filter(consumer="schedule-live").count() >= seen, spec, group="schedule-live-replay")
     assert kinds(customer) == expected_customer and kinds(bob) == expected_bob
+
+
+def test_a_dispatcher_move_reaches_every_open_board_and_tells_the_customer(broker, customer) -> None:
+    bob = pro("bobmove")
+    ann = worker_all_week(bob)
+    sam_login = User.objects.create_user("sam_move", password="pw-123456-x", role=User.Role.TEAM)
+    sam = Worker.objects.create(owner=bob, user=sam_login, name="Sam", time_zone="Europe/London", role=Worker.Role.DISPATCHER)
+    worker_set_hours(worker=sam, actor=bob, hours=[(d, time(8), time(18)) for d in range(7)])
+    start = future_monday(10)
+    appointment = appointment_book(job=awarded_job(customer, bob), worker=ann, starts_at=start, duration_minutes=60, actor=customer)
+    relay_all()
+    run_consumer_until(
+        lambda: Notification.objects.filter(recipient=bob, kind="appointment_booked").exists(), get_consumer("schedule-live")
+    )
+
+    def act() -> None:
+        appointment_reassign(by=bob, appointment=appointment, worker=sam, start=start + timedelta(days=1))
+        relay_all()
+        run_consumer_until(
+            lambda: Notification.objects.filter(recipient=customer, kind="appointment_rescheduled").exists(), get_consumer("schedule-live")
+        )
+        connection.close()
+
+    async def board(user: User) -> WebsocketCommunicator:
+        ws = WebsocketCommunicator(application, "/ws/live/", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")])
+        ws.scope["user"] = user
+        assert (await ws.connect())[0]
+        await ws.receive_json_from()
+        await ws.send_json_to({"action": "subscribe", "stream": f"calendar.{bob.pk}"})
+        assert (await ws.receive_json_from())["type"] == "subscribed"
+        return ws
+
+    async def heard(ws: WebsocketCommunicator) -> dict:
+        while True:
+            message = await ws.receive_json_from(timeout=5)
+            if message["stream"] == f"calendar.{bob.pk}" and message["event"] == "appointment.rescheduled":
+                await ws.disconnect()
+                return dict(message)
+
+    async def scenario() -> list[dict]:
+        boards = [await board(bob), await board(sam_login)]  # the dispatcher's board and a second one open elsewhere
+        await sync_to_async(act, thread_sensitive=False)()
+        return [await heard(ws) for ws in boards]
+
+    for message in async_to_sync(scenario)():
+        assert message["data"]["worker_id"] == sam.pk and message["data"]["previous_worker_id"] == ann.pk
+    moved = Notification.objects.get(recipient=customer, kind="appointment_rescheduled")
+    assert "was" in moved.body  # the customer hears of the new time, as after any reschedule

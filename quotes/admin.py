@@ -19,11 +19,14 @@ from quotes.models import (
     Invoice,
     InvoiceEmail,
     InvoiceSequence,
+    PriceBookItem,
     PromoCode,
     PromoRedemption,
     QuoteAcceptance,
     QuoteLine,
     QuoteOption,
+    QuoteTemplate,
+    QuoteTemplateLine,
     QuoteVersion,
     ServiceOffering,
 )
@@ -192,3 +195,34 @@ class ServiceOfferingAdmin(admin.ModelAdmin):
     list_filter = ("active", "trade")
     search_fields = ("title", "pro__username", "pro__pro_profile__business_name")
     raw_id_fields = ("pro",)
+
+
+# --- the price book (each business edits its own on /price-book/; staff may correct or archive) ---
+
+
+@admin.register(PriceBookItem)
+class PriceBookItemAdmin(admin.ModelAdmin):
+    list_display = ("name", "business", "kind", "unit", "unit_price", "active", "updated_at")
+    list_filter = ("active", "kind")
+    search_fields = ("name", "description", "business__username")
+    raw_id_fields = ("business",)
+    list_select_related = ("business",)
+    readonly_fields = ("created_at", "updated_at")
+
+
+class QuoteTemplateLineInline(admin.TabularInline):
+    model = QuoteTemplateLine
+    extra = 0
+    raw_id_fields = ("item",)
+    ordering = ("position",)
+
+
+@admin.register(QuoteTemplate)
+class QuoteTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "business", "trade", "active", "updated_at")
+    list_filter = ("active", "trade")
+    search_fields = ("name", "business__username")
+    raw_id_fields = ("business",)
+    list_select_related = ("business", "trade")
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [QuoteTemplateLineInline]

@@ -7,9 +7,10 @@ then priced by the one pricing engine (``quotes.pricing.price``) like any typed 
 computes money: a unit price is checked (pounds and pence, not negative, within the engine's limits by
 building the engine's own :class:`~quotes.pricing.LineItem`) and stored.
 
-Audit: every save and archive is logged with the business and the row (logger ``quotes.pricebook``),
-and rows keep ``created_at`` / ``updated_at``. No event is emitted: nothing outside the business's own
-pages reads a price book, and a quote built from it emits ``quote.published`` as any quote does.
+Audit: every save and archive emits ``price_book.item_changed`` or ``price_book.template_changed``
+(``quotes/events.py``; aggregate ``pro``, key = the business) in the same transaction, so the audit log
+records who changed which saved price when. Nothing else reacts to them; a quote built from the price book
+emits ``quote.published`` as any quote does.
 
 Refusals are :class:`~marketplace.errors.ServiceError` with ``field`` naming the input (``name``,
 ``unit_price``, ``lines[2].quantity`` ...), so pages and the API put the sentence next to the field.
@@ -17,25 +18,25 @@ Refusals are :class:`~marketplace.errors.ServiceError` with ``field`` naming the
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from jobs import services as job_services
 from jobs.models import Trade
 from jobs.services import scrub
 from marketplace.accounts.models import User
 from marketplace.errors import Refusal, ServiceError
+from marketplace.events.outbox import emit
 from marketplace.money import format_money
 
+from . import events as ev
 from .models import PriceBookItem, QuoteTemplate, QuoteTemplateLine
 from .pricing import LineItem, PricingError
-
-logger = logging.getLogger(__name__)
 
 ITEM_KINDS = frozenset(PriceBookItem.Kind.values)
 
@@ -133,7 +134,7 @@ def price_book_item_save(
                 setattr(item, key, value)
             item.save()
             action = "changed"
-    logger.info("price book item %s %s by business %s", item.pk, action, business.pk)
+        _item_event(item, action)
     return item
 
 
@@ -141,10 +142,25 @@ def price_book_item_archive(*, item: PriceBookItem, actor: User, active: bool = 
     """Archive an item (no longer offered in the builder; templates and quotes keep their copies) or restore it."""
     if item.business_id != actor.pk:
         raise ServiceError("No such price book item.", code="not_found", kind=Refusal.NOT_FOUND)
-    item.active = active
-    item.save(update_fields=["active", "updated_at"])
-    logger.info("price book item %s %s by business %s", item.pk, "restored" if active else "archived", actor.pk)
+    with transaction.atomic():
+        item.active = active
+        item.save(update_fields=["active", "updated_at"])
+        _item_event(item, "restored" if active else "archived")
     return item
+
+
+def _item_event(item: PriceBookItem, action: str) -> None:
+    data: ev.PriceBookItemChangedV1 = {
+        "business_id": item.business_id,
+        "item_id": item.pk,
+        "action": action,  # type: ignore[typeddict-item]  # one of the four, by the callers
+        "name": item.name,
+        "kind": item.kind,
+        "unit_price": str(item.unit_price),
+        "active": item.active,
+        "at": timezone.now().isoformat(),
+    }
+    emit(ev.PRICE_BOOK_ITEM_CHANGED, aggregate_id=item.business_id, data=data, actor_id=item.business_id)
 
 
 # --- templates ---------------------------------------------------------------------------------
@@ -219,7 +235,7 @@ def quote_template_save(
         for position, row in enumerate(rows):
             row.template, row.position = template, position
         QuoteTemplateLine.objects.bulk_create(rows)
-    logger.info("quote template %s %s by business %s (%d lines)", template.pk, action, business.pk, len(rows))
+        _template_event(template, action, len(rows))
     return template
 
 
@@ -227,7 +243,21 @@ def quote_template_archive(*, template: QuoteTemplate, actor: User, active: bool
     """Archive a template (no longer offered in the builder) or restore it."""
     if template.business_id != actor.pk:
         raise ServiceError("No such template.", code="not_found", kind=Refusal.NOT_FOUND)
-    template.active = active
-    template.save(update_fields=["active", "updated_at"])
-    logger.info("quote template %s %s by business %s", template.pk, "restored" if active else "archived", actor.pk)
+    with transaction.atomic():
+        template.active = active
+        template.save(update_fields=["active", "updated_at"])
+        _template_event(template, "restored" if active else "archived", template.lines.count())
     return template
+
+
+def _template_event(template: QuoteTemplate, action: str, line_count: int) -> None:
+    data: ev.QuoteTemplateChangedV1 = {
+        "business_id": template.business_id,
+        "template_id": template.pk,
+        "action": action,  # type: ignore[typeddict-item]  # one of the four, by the callers
+        "name": template.name,
+        "line_count": line_count,
+        "active": template.active,
+        "at": timezone.now().isoformat(),
+    }
+    emit(ev.QUOTE_TEMPLATE_CHANGED, aggregate_id=template.business_id, data=data, actor_id=template.business_id)

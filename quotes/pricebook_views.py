@@ -6,6 +6,7 @@ next to the field they are about. Another business's item or template is a 404, 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -68,6 +69,7 @@ def price_book(request: HttpRequest) -> HttpResponse:
         "form": form,
         "items": selectors.price_book_items(business_id=user.pk, include_archived=True),
         "templates": selectors.quote_templates(business_id=user.pk, include_archived=True),
+        "example_price": Decimal("18"),
     }
     return render(request, "quotes/price_book.html", context, status=400 if form.errors else 200)
 

@@ -208,3 +208,15 @@ def test_a_quote_started_from_a_template_has_the_engines_figures(customer) -> No
         expected.deposit,
     )
     assert option.subtotal == D("85.50")  # 18 + 1.5 x 45
+
+
+def test_staff_archive_an_item_through_the_service_and_cannot_edit_it(django_user_model) -> None:
+    bob = pro("bob")
+    item = _item(bob)
+    staff = _page(django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456-x"))
+    changelist = "/admin/quotes/pricebookitem/"
+    assert staff.post(changelist, {"action": "archive", "_selected_action": [item.pk]}).status_code == 302
+    item.refresh_from_db()
+    assert item.active is False
+    assert OutboxEvent.objects.filter(event_type="price_book.item_changed").latest("id").envelope["data"]["action"] == "archived"
+    assert staff.post(f"{changelist}{item.pk}/change/", {"name": "Staff edit"}).status_code == 403

@@ -376,7 +376,7 @@ class PriceBookItemForm(forms.Form):
 class TemplateDraftLine:
     key: str  # "line-3"
     item: str = ""
-    kind: str = PriceBookItem.Kind.MATERIALS
+    kind: str = ""  # empty: the item's kind (materials for a typed line)
     description: str = ""
     quantity: str = "1"
     unit_price: str = ""

@@ -153,16 +153,19 @@ def test_the_price_book_page_says_what_is_wrong_next_to_the_field(customer) -> N
     text = unescape(refused.content.decode())
     assert refused.status_code == 400
     assert "Give the item a name, e.g. Tap cartridge." in text and "Enter a price in pounds and pence, e.g. 18 or 18.50." in text
-    assert page.post("/price-book/", {"name": "Cartridge", "kind": "materials", "unit_price": "18"}).status_code == 302
+    assert page.post("/price-book/", {"name": "Cartridge", "kind": "callout", "unit_price": "18"}).status_code == 302
     item = PriceBookItem.objects.get(business=bob)
 
     bad_line = page.post("/price-book/templates/new/", {"name": "Visit", "line-0-description": "Labour", "line-0-unit_price": "4x"})
     assert bad_line.status_code == 400 and "Enter a number, e.g. 2 or 45.50." in unescape(bad_line.content.decode())
     no_lines = page.post("/price-book/templates/new/", {"name": "Visit"})
     assert no_lines.status_code == 400 and "Add at least one line." in unescape(no_lines.content.decode())
-    saved = page.post("/price-book/templates/new/", {"name": "Visit", "line-0-item": str(item.pk), "line-0-quantity": "2"})
+    saved = page.post(
+        "/price-book/templates/new/", {"name": "Visit", "line-0-item": str(item.pk), "line-0-kind": "", "line-0-quantity": "2"}
+    )
     assert saved.status_code == 302
-    assert [(line.description, line.quantity) for line in QuoteTemplate.objects.get().lines.all()] == [("Cartridge", D("2.00"))]
+    lines = QuoteTemplate.objects.get().lines.all()
+    assert [(line.description, line.kind, line.quantity) for line in lines] == [("Cartridge", "callout", D("2.00"))]  # the item's kind
 
     # Another business sees none of it; a customer is not let in.
     eve = _page(pro("eve"))

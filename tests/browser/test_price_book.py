@@ -1,5 +1,5 @@
-"""The price book through a browser: a tradesperson saves an item, adds it to a lead's quote from the builder's
-picker (the server's engine prices it), sends it, and the customer sees the quote arrive live.
+"""The price book through a browser: a tradesperson saves an item, starts a lead's quote from a template and adds
+the item from the builder's picker (the server's engine prices it), sends it, and the customer sees it arrive live.
 
 Screenshots (1280 px and 390 px) of the price book, a new template and the builder go to test-artifacts/ui-price-book-*.png.
 """
@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from jobs.models import Lead, Trade
 from marketplace.accounts.models import User
 from quotes.models import PriceBookItem, QuoteOption
+from quotes.pricebook import TemplateLineInput, quote_template_save
 from tests.browser.conftest import log_in
 from tests.browser.test_marketplace import assert_not_reloaded, mark, shot, wait_live
 from tests.factories import post_job, pro
@@ -72,25 +73,35 @@ def test_a_saved_item_goes_into_a_quote_the_customer_sees_live(stack, new_page) 
     expect(bob.locator("#quote-template-form .tpl-row")).to_have_count(3)
     shots(bob, "price-book-template")
 
-    # On the lead, the builder's picker adds it as an editable line; the server prices it (2 x 18 = 36 net, VAT 7.20).
+    # On the lead, he starts from his template, then the picker adds the item as an editable line; the server
+    # prices them (25 call-out + 2 x 18 = 61 net, VAT 12.20, total 73.20).
+    quote_template_save(
+        business=bob_user,
+        name="Call-out visit",
+        lines=[TemplateLineInput(description="Call-out", unit_price=Decimal("25"), kind="callout")],
+    )
     bob.goto(f"{base}/leads/{job.pk}/")
     option = bob.locator('#quote-builder .quote-option[data-index="0"]')
+    option.get_by_label("Quote template").select_option(label="Call-out visit")
+    option.get_by_role("button", name="Start from template").click()
+    expect(option.locator(".line-row").first.get_by_label("Description")).to_have_value("Call-out")
+    expect(option.locator('[data-fig="total"]')).to_have_text("£30.00")
     option.get_by_label("Item from your price book").select_option(label="Tap cartridge (£18.00 / each)")
     option.get_by_role("button", name="Add from price book").click()
-    row = option.locator(".line-row").first
+    row = option.locator(".line-row").nth(1)
     expect(row.get_by_label("Description")).to_have_value("Replace tap cartridge (ceramic, 1/2 inch)")
     expect(row.get_by_label("Unit price (£)")).to_have_value("18.00")
     row.get_by_label("Quantity").fill("2")
-    expect(option.locator('[data-fig="total"]')).to_have_text("£43.20")
+    expect(option.locator('[data-fig="total"]')).to_have_text("£73.20")
     shots(bob, "price-book-builder")
     bob.get_by_role("button", name="Send quote").click()
     expect(bob.locator(".flash.success")).to_contain_text("Your quote is in")
-    assert QuoteOption.objects.get(version__bid__job=job).total == Decimal("43.20")
+    assert QuoteOption.objects.get(version__bid__job=job).total == Decimal("73.20")
 
     # Dora, who never reloaded, sees the quote arrive.
     card = customer.locator("#bids .bid", has_text="Bob's Boilers")
     expect(card.locator(".quote-version")).to_have_text("Version 1", timeout=LIVE)
     expect(card).to_contain_text("Replace tap cartridge", timeout=LIVE)
-    expect(card).to_contain_text("£43.20")
+    expect(card).to_contain_text("£73.20")
     assert_not_reloaded(customer)
     shot(customer, "price-book-customer")

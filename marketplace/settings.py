@@ -331,6 +331,8 @@ SPECTACULAR_SETTINGS = {
         "TradeQuestionKindEnum": "jobs.models.TradeQuestion.Kind",
         # A review's and its reply's moderation status are one choice set (marketplace.moderation).
         "ModerationStatusEnum": "marketplace.moderation.Moderation",
+        # A price book item's kind (its items, template lines and their inputs): one choice set.
+        "PriceBookItemKindEnum": "quotes.models.PriceBookItem.Kind",
     },
 }
 

@@ -8,6 +8,7 @@ acceptances are the frozen contract. Payments are in ``payments/admin.py``, the 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -15,15 +16,19 @@ from django.utils.safestring import SafeString
 
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 from marketplace.money import format_money
+from quotes import pricebook
 from quotes.models import (
     Invoice,
     InvoiceEmail,
     InvoiceSequence,
+    PriceBookItem,
     PromoCode,
     PromoRedemption,
     QuoteAcceptance,
     QuoteLine,
     QuoteOption,
+    QuoteTemplate,
+    QuoteTemplateLine,
     QuoteVersion,
     ServiceOffering,
 )
@@ -192,3 +197,61 @@ class ServiceOfferingAdmin(admin.ModelAdmin):
     list_filter = ("active", "trade")
     search_fields = ("title", "pro__username", "pro__pro_profile__business_name")
     raw_id_fields = ("pro",)
+
+
+# --- the price book (each business edits its own on /price-book/; staff may correct or archive) ---
+
+
+@admin.register(PriceBookItem)
+class PriceBookItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each business edits its own on /price-book/ (through ``quotes.pricebook``, which records every change as an event);
+    staff look, and may archive one (the same service, so the audit log has it)."""
+
+    actions = ["archive"]
+    list_display = ("name", "business", "kind", "unit", "unit_price", "active", "updated_at")
+    list_filter = ("active", "kind")
+    search_fields = ("name", "description", "business__username")
+    raw_id_fields = ("business",)
+    list_select_related = ("business",)
+    readonly_fields = ("created_at", "updated_at")
+
+    @admin.action(description="Archive the selected items (no longer offered in the quote builder)")
+    def archive(self, request: HttpRequest, queryset: QuerySet[PriceBookItem]) -> None:
+        for item in queryset.filter(active=True).select_related("business"):
+            pricebook.price_book_item_archive(item=item, actor=item.business)
+
+
+class QuoteTemplateLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = QuoteTemplateLine
+    extra = 0
+    raw_id_fields = ("item",)
+    ordering = ("position",)
+
+
+@admin.register(QuoteTemplate)
+class QuoteTemplateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """As price book items: edited by their business on /price-book/; staff look and may archive."""
+
+    actions = ["archive"]
+    list_display = ("name", "business", "trade", "active", "updated_at")
+    list_filter = ("active", "trade")
+    search_fields = ("name", "business__username")
+    raw_id_fields = ("business",)
+    list_select_related = ("business", "trade")
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [QuoteTemplateLineInline]
+
+    @admin.action(description="Archive the selected templates (no longer offered in the quote builder)")
+    def archive(self, request: HttpRequest, queryset: QuerySet[QuoteTemplate]) -> None:
+        for template in queryset.filter(active=True).select_related("business"):
+            pricebook.quote_template_archive(template=template, actor=template.business)
+
+
+@admin.register(QuoteTemplateLine)
+class QuoteTemplateLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Template lines, for searching across businesses; they are edited inside their template."""
+
+    list_display = ("template", "position", "kind", "description", "quantity", "unit_price")
+    list_filter = ("kind",)
+    search_fields = ("description", "template__name")
+    list_select_related = ("template",)

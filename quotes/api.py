@@ -30,11 +30,11 @@ from payments import approval
 from payments import services as payments
 from payments.models import Payment
 from payments.webhooks import WebhookRejected
-from quotes.models import QuoteAcceptance
+from quotes.models import PriceBookItem, QuoteAcceptance, QuoteTemplate
 from scheduling.serializers import utc_iso
 from scheduling.services import SlotUnavailable
 
-from . import offerings, selectors, services
+from . import offerings, pricebook, selectors, services
 from .serializers import (
     AcceptInputSerializer,
     AcceptOutputSerializer,
@@ -44,12 +44,16 @@ from .serializers import (
     DisputeInputSerializer,
     PayBalanceInputSerializer,
     PaymentOutputSerializer,
+    PriceBookItemInputSerializer,
+    PriceBookItemOutputSerializer,
     PromoPriceInputSerializer,
     PromoPriceOutputSerializer,
     QuotedBidOutputSerializer,
     QuoteHistorySerializer,
     QuoteInputSerializer,
     QuotePriceOutputSerializer,
+    QuoteTemplateInputSerializer,
+    QuoteTemplateOutputSerializer,
     RefundInputSerializer,
     ServiceOfferingOutputSerializer,
     WebhookOutputSerializer,
@@ -550,3 +554,168 @@ class ServiceBookApi(APIView):
             response.data["error"]["suggestions"] = [utc_iso(s) for s in exc.suggestions]
             return response
         return Response(JobOutputSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+# --- the price book: a business's own items and templates (another business's are 404) ----------
+
+
+def _own_item_or_404(request: Request, item_id: int) -> PriceBookItem:
+    return found(selectors.price_book_item(business_id=request_user(request).pk, item_id=item_id), "No such price book item.")
+
+
+def _own_template_or_404(request: Request, template_id: int) -> QuoteTemplate:
+    return found(selectors.quote_template(business_id=request_user(request).pk, template_id=template_id), "No such template.")
+
+
+def _item_save(request: Request, data: dict[str, Any], item: PriceBookItem | None = None) -> PriceBookItem:
+    return pricebook.price_book_item_save(business=request_user(request), item=item, **data)
+
+
+def _template_lines(request: Request, lines: list[dict[str, Any]]) -> list[pricebook.TemplateLineInput]:
+    """The lines as service inputs; an item id that is not one of the business's own is refused on its field."""
+    business = request_user(request)
+    result = []
+    for index, line in enumerate(lines):
+        item = None
+        if line["item"] is not None:
+            item = selectors.price_book_item(business_id=business.pk, item_id=line["item"])
+            if item is None:
+                raise ServiceError(
+                    "Choose an item from your own price book.", code="not_your_item", kind=Refusal.INVALID, field=f"lines[{index}].item"
+                )
+        result.append(
+            pricebook.TemplateLineInput(
+                description=line["description"], quantity=line["quantity"], unit_price=line["unit_price"], kind=line["kind"], item=item
+            )
+        )
+    return result
+
+
+class PriceBookItemsApi(APIView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["price book"],
+        summary="Your price book's items (archived ones too, with active false)",
+        responses={200: PriceBookItemOutputSerializer(many=True), **errors(403)},
+    )
+    def get(self, request: Request) -> Response:
+        items = selectors.price_book_items(business_id=request_user(request).pk, include_archived=True)
+        return Response(PriceBookItemOutputSerializer(items, many=True).data)
+
+    @extend_schema(
+        tags=["price book"],
+        summary="Add an item to your price book",
+        description="`unit_price` is before VAT, as on a quote line: the pricing engine adds VAT when a quote is priced.",
+        request=PriceBookItemInputSerializer,
+        responses={201: PriceBookItemOutputSerializer, **errors(400, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        item = _item_save(request, valid(PriceBookItemInputSerializer, request.data))
+        return Response(PriceBookItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class PriceBookItemApi(APIView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["price book"], summary="One of your price book items", responses={200: PriceBookItemOutputSerializer, **errors(403, 404)}
+    )
+    def get(self, request: Request, item_id: int) -> Response:
+        return Response(PriceBookItemOutputSerializer(_own_item_or_404(request, item_id)).data)
+
+    @extend_schema(
+        tags=["price book"],
+        summary="Change one of your price book items (fields not sent keep their values; active true restores it)",
+        request=PriceBookItemInputSerializer(partial=True),
+        responses={200: PriceBookItemOutputSerializer, **errors(400, 403, 404)},
+    )
+    def patch(self, request: Request, item_id: int) -> Response:
+        item = _own_item_or_404(request, item_id)
+        current: dict[str, Any] = {"name": item.name, "description": item.description, "kind": item.kind, "unit": item.unit}
+        current |= {"unit_price": item.unit_price, "active": item.active}
+        data = current | valid(PriceBookItemInputSerializer, request.data, partial=True)
+        return Response(PriceBookItemOutputSerializer(_item_save(request, data, item)).data)
+
+    @extend_schema(
+        tags=["price book"],
+        summary="Archive one of your price book items (quotes and templates keep their copies)",
+        responses={204: None, **errors(403, 404)},
+    )
+    def delete(self, request: Request, item_id: int) -> Response:
+        pricebook.price_book_item_archive(item=_own_item_or_404(request, item_id), actor=request_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QuoteTemplatesApi(APIView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["price book"],
+        summary="Your quote templates with their lines (archived ones too, with active false)",
+        responses={200: QuoteTemplateOutputSerializer(many=True), **errors(403)},
+    )
+    def get(self, request: Request) -> Response:
+        templates = selectors.quote_templates(business_id=request_user(request).pk, include_archived=True)
+        return Response(QuoteTemplateOutputSerializer(templates, many=True).data)
+
+    @extend_schema(
+        tags=["price book"],
+        summary="Add a quote template",
+        description="Each line is typed, or names one of your price book `item`s and may leave `description`, `kind` and "
+        "`unit_price` empty to copy the item's. Prices are before VAT. A refusal names the line: `lines[1].unit_price`.",
+        request=QuoteTemplateInputSerializer,
+        responses={201: QuoteTemplateOutputSerializer, **errors(400, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        data = valid(QuoteTemplateInputSerializer, request.data)
+        template = pricebook.quote_template_save(
+            business=request_user(request),
+            name=data["name"],
+            trade=data["trade"],
+            active=data["active"],
+            lines=_template_lines(request, data["lines"]),
+        )
+        template = _own_template_or_404(request, template.pk)
+        return Response(QuoteTemplateOutputSerializer(template).data, status=status.HTTP_201_CREATED)
+
+
+class QuoteTemplateApi(APIView):
+    permission_classes = [IsAuthenticated, IsTradesperson]
+
+    @extend_schema(
+        tags=["price book"], summary="One of your quote templates", responses={200: QuoteTemplateOutputSerializer, **errors(403, 404)}
+    )
+    def get(self, request: Request, template_id: int) -> Response:
+        return Response(QuoteTemplateOutputSerializer(_own_template_or_404(request, template_id)).data)
+
+    @extend_schema(
+        tags=["price book"],
+        summary="Change one of your quote templates (fields not sent keep their values; `lines`, when sent, replace them all)",
+        request=QuoteTemplateInputSerializer(partial=True),
+        responses={200: QuoteTemplateOutputSerializer, **errors(400, 403, 404)},
+    )
+    def patch(self, request: Request, template_id: int) -> Response:
+        template = _own_template_or_404(request, template_id)
+        data = valid(QuoteTemplateInputSerializer, request.data, partial=True)
+        if "lines" in data:
+            lines = _template_lines(request, data["lines"])
+        else:
+            lines = [
+                pricebook.TemplateLineInput(line.description, line.quantity, line.unit_price, line.kind, line.item)
+                for line in template.lines.all()
+            ]
+        pricebook.quote_template_save(
+            business=request_user(request),
+            template=template,
+            name=data.get("name", template.name),
+            trade=data.get("trade", template.trade),
+            active=data.get("active", template.active),
+            lines=lines,
+        )
+        return Response(QuoteTemplateOutputSerializer(_own_template_or_404(request, template_id)).data)
+
+    @extend_schema(tags=["price book"], summary="Archive one of your quote templates", responses={204: None, **errors(403, 404)})
+    def delete(self, request: Request, template_id: int) -> Response:
+        pricebook.quote_template_archive(template=_own_template_or_404(request, template_id), actor=request_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

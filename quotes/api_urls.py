@@ -21,4 +21,8 @@ urlpatterns = [
     path("jobs/<int:job_id>/payment/dispute/", api.JobPaymentDisputeApi.as_view(), name="api-job-payment-dispute"),
     path("payments/<int:payment_id>/refunds/", api.PaymentRefundsApi.as_view(), name="api-payment-refunds"),
     path("payments/webhooks/simulated/", api.SimulatedWebhookApi.as_view(), name="api-payment-webhook-simulated"),
+    path("price-book/items/", api.PriceBookItemsApi.as_view(), name="api-price-book-items"),
+    path("price-book/items/<int:item_id>/", api.PriceBookItemApi.as_view(), name="api-price-book-item"),
+    path("price-book/templates/", api.QuoteTemplatesApi.as_view(), name="api-quote-templates"),
+    path("price-book/templates/<int:template_id>/", api.QuoteTemplateApi.as_view(), name="api-quote-template"),
 ]

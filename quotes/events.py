@@ -2,9 +2,10 @@
 award and reach the job's live pages and timeline. Schemas: marketplace/events/schemas/<type>.v<N>.json.
 """
 
-from typing import NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
-from marketplace.events.schemas import job_event
+from marketplace.events.schemas import job_event, register
+from marketplace.events.topics import Topic
 
 
 class QuoteAcceptedV1(TypedDict):
@@ -46,3 +47,44 @@ class QuotePublishedV1(TypedDict):
 
 QUOTE_PUBLISHED = job_event("quote.published", "A tradesperson published a quote version.", payload=QuotePublishedV1)
 QUOTE_ACCEPTED = job_event("quote.accepted", "The customer accepted a quote option.", payload=QuoteAcceptedV1)
+
+
+# --- the price book (aggregate "pro", key = the business's user id: its changes stay in order) ---
+# Nothing reacts to these but the audit log: a business's own record of who changed which saved price when.
+
+
+class PriceBookItemChangedV1(TypedDict):
+    business_id: int
+    item_id: int
+    action: Literal["added", "changed", "archived", "restored"]
+    name: str
+    kind: str
+    unit_price: str
+    active: bool
+    at: str
+
+
+class QuoteTemplateChangedV1(TypedDict):
+    business_id: int
+    template_id: int
+    action: Literal["added", "changed", "archived", "restored"]
+    name: str
+    line_count: int
+    active: bool
+    at: str
+
+
+PRICE_BOOK_ITEM_CHANGED = register(
+    "price_book.item_changed",
+    topic=Topic.JOBS,
+    aggregate_type="pro",
+    description="A business added, changed, archived or restored a price book item.",
+    payload=PriceBookItemChangedV1,
+)
+QUOTE_TEMPLATE_CHANGED = register(
+    "price_book.template_changed",
+    topic=Topic.JOBS,
+    aggregate_type="pro",
+    description="A business added, changed, archived or restored a quote template.",
+    payload=QuoteTemplateChangedV1,
+)

@@ -28,11 +28,13 @@ from django.http import QueryDict
 
 from jobs import forms as jobs_forms
 from jobs.models import Trade
+from marketplace.errors import ServiceError
 from marketplace.money import currency_symbol
-from quotes.models import QuoteLine, QuoteOption, QuoteVersion
+from quotes.models import PriceBookItem, QuoteLine, QuoteOption, QuoteTemplate, QuoteVersion
 from quotes.pricing import Breakdown, Discount, LineItem, PricingError, price
 
 from . import terms
+from .pricebook import TemplateLineInput
 from .services import OptionInput, QuoteInput, free_option_error
 
 ALTERNATIVE_TIERS = ("good", "better", "best")
@@ -332,3 +334,155 @@ class BookingForm(jobs_forms.PlaceMixin):
         field = self.fields["card_token"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = cards
+
+
+# --- the price book ----------------------------------------------------------------------------
+
+PRICE_BOOK_KINDS = [(k.value, k.label) for k in PriceBookItem.Kind]
+TEMPLATE_BLANK_ROWS = 3  # empty rows under a template's lines (no script needed to add lines)
+_TEMPLATE_LINE = re.compile(r"^line-(\d{1,3})-(item|kind|description|quantity|unit_price)$")
+
+
+class PriceBookItemForm(forms.Form):
+    """A saved line (``quotes.pricebook.price_book_item_save``): what it is called, the text a customer reads, its price before VAT."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=120,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Tap cartridge"}),
+        error_messages={"required": "Give the item a name, e.g. Tap cartridge."},
+    )
+    description = forms.CharField(
+        label="Text on the quote",
+        max_length=200,
+        required=False,
+        help_text="What the customer reads on the quote line. Leave empty to use the name.",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Replace tap cartridge (ceramic, 1/2 inch)"}),
+    )
+    kind = forms.ChoiceField(label="Kind", choices=PRICE_BOOK_KINDS, initial=PriceBookItem.Kind.MATERIALS)
+    unit = forms.CharField(
+        label="Unit", max_length=20, required=False, widget=forms.TextInput(attrs={"placeholder": "e.g. each, hour, metre"})
+    )
+    unit_price = jobs_forms.money_field("Unit price before VAT", required=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit_price"].error_messages.update(
+            {"required": "Enter a price, e.g. 18 or 18.50.", "invalid": "Enter a price in pounds and pence, e.g. 18 or 18.50."}
+        )
+
+
+@dataclass
+class TemplateDraftLine:
+    key: str  # "line-3"
+    item: str = ""
+    kind: str = ""  # empty: the item's kind (materials for a typed line)
+    description: str = ""
+    quantity: str = "1"
+    unit_price: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blank(self) -> bool:
+        return not (self.item or self.description.strip() or self.unit_price.strip())
+
+
+@dataclass
+class TemplateDraft:
+    name: str = ""
+    trade: str = ""
+    lines: list[TemplateDraftLine] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # "name", "trade", "lines", "line-3-unit_price", "form"
+    parsed: list[TemplateLineInput] | None = None  # set when every line reads
+
+    def attach_errors(self) -> TemplateDraft:
+        for line in self.lines:
+            prefix = line.key + "-"
+            line.errors = {k[len(prefix) :]: v for k, v in self.errors.items() if k.startswith(prefix)}
+        return self
+
+    def with_blank_rows(self) -> TemplateDraft:
+        start = max((int(line.key.split("-")[1]) for line in self.lines), default=-1) + 1
+        self.lines += [TemplateDraftLine(f"line-{start + n}") for n in range(TEMPLATE_BLANK_ROWS)]
+        return self
+
+
+def parse_template(data: QueryDict, *, items: dict[int, PriceBookItem]) -> TemplateDraft:
+    """The template form (``name``, ``trade``, ``line-<n>-item|kind|description|quantity|unit_price``) read into service
+    inputs; a line with an item may leave its text and price empty (the item's are used). ``items``: the business's own."""
+    draft = TemplateDraft(name=data.get("name", ""), trade=data.get("trade", ""))
+    rows: dict[int, TemplateDraftLine] = {}
+    for name in data:
+        match = _TEMPLATE_LINE.match(name)
+        if match:
+            line = rows.setdefault(int(match[1]), TemplateDraftLine(f"line-{match[1]}"))
+            setattr(line, match[2], data.get(name, "").strip() if match[2] != "description" else data.get(name, ""))
+    draft.lines = [rows[n] for n in sorted(rows) if not rows[n].blank]
+    parsed: list[TemplateLineInput] = []
+    for line in draft.lines:
+        item = items.get(int(line.item)) if line.item.isdigit() else None
+        if line.item and item is None:
+            draft.errors[f"{line.key}-item"] = "Choose an item from your price book."
+            continue
+        quantity = _number(line.quantity or "1", f"{line.key}-quantity", draft.errors)
+        unit_price = _number(line.unit_price, f"{line.key}-unit_price", draft.errors) if line.unit_price.strip() else None
+        if quantity is None or (line.unit_price.strip() and unit_price is None):
+            continue
+        parsed.append(
+            TemplateLineInput(description=line.description.strip(), quantity=quantity, unit_price=unit_price, kind=line.kind, item=item)
+        )
+    if not draft.errors:
+        draft.parsed = parsed
+    return draft
+
+
+def draft_from_template(template: QuoteTemplate | None) -> TemplateDraft:
+    if template is None:
+        return TemplateDraft()
+    return TemplateDraft(
+        name=template.name,
+        trade=str(template.trade_id or ""),
+        lines=[
+            TemplateDraftLine(
+                f"line-{n}", str(line.item_id or ""), line.kind, line.description, _plain(line.quantity), _plain(line.unit_price)
+            )
+            for n, line in enumerate(template.lines.all())
+        ],
+    )
+
+
+def template_error_key(exc: ServiceError, draft: TemplateDraft) -> str:
+    """Where a refusal of ``quote_template_save`` belongs: ``lines[2].unit_price`` -> the third line's price box."""
+    match = re.match(r"^lines\[(\d+)\]\.(\w+)$", exc.field)
+    if match and int(match[1]) < len(draft.lines):
+        return f"{draft.lines[int(match[1])].key}-{match[2]}"
+    return exc.field if exc.field in ("name", "lines") else "form"
+
+
+def builder_price_book(items: Any, templates: Any) -> dict[str, Any]:
+    """What the quote builder's pickers offer (read by quote-builder.js from a json_script): copies, not prices.
+
+    Figures still come only from the pricing engine once the lines are in the form.
+    """
+    return {
+        "items": [
+            {"id": i.pk, "name": i.name, "kind": i.kind, "description": i.description, "unit": i.unit, "unit_price": f"{i.unit_price:f}"}
+            for i in items
+        ],
+        "templates": [
+            {
+                "id": t.pk,
+                "name": t.name,
+                "lines": [
+                    {
+                        "kind": line.kind,
+                        "description": line.description,
+                        "quantity": _plain(line.quantity),
+                        "unit_price": f"{line.unit_price:f}",
+                    }
+                    for line in t.lines.all()
+                ],
+            }
+            for t in templates
+        ],
+    }

@@ -441,3 +441,88 @@ class ServiceOffering(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.pro_id})"
+
+
+# --- the price book: a business's saved lines and quote templates ------------------------------
+
+
+class PriceBookItem(models.Model):
+    """A line a business quotes often ("Replace tap cartridge", materials, £18 each), saved to reuse.
+
+    ``unit_price`` follows :class:`QuoteLine`: before VAT (the pricing engine adds VAT at the business's
+    rate when the quote is priced, so an item has no rate of its own). Adding it to a quote copies its
+    text and price into an ordinary line the tradesperson can still edit; nothing in a quote points back
+    here, so changing or archiving an item never rewrites a quote already sent.
+    """
+
+    class Kind(models.TextChoices):
+        LABOUR = "labour", "Labour (hours x rate)"
+        MATERIALS = "materials", "Materials"
+        CALLOUT = "callout", "Call-out fee"
+        OTHER = "other", "Other"
+
+    business = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="price_book_items")
+    name = models.CharField(max_length=120, help_text="What the business calls it; shown in the quote builder's picker.")
+    description = models.CharField(max_length=200, help_text="The text of the quote line the customer reads.")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MATERIALS)
+    unit = models.CharField(max_length=20, blank=True, help_text='e.g. "hour", "each", "metre".')
+    unit_price = money_field(help_text="Before VAT, as on a quote line.")
+    active = models.BooleanField(default=True, help_text="Archived items are not offered in the quote builder.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["business_id", "name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="price_book_item_price_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["labour", "materials", "callout", "other"]), name="price_book_item_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: £{self.unit_price}"
+
+
+class QuoteTemplate(models.Model):
+    """A business's ready-made set of lines ("Boiler service visit") that fills the quote builder in one go."""
+
+    business = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quote_templates")
+    name = models.CharField(max_length=120)
+    trade = models.ForeignKey(Trade, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Optional.")
+    active = models.BooleanField(default=True, help_text="Archived templates are not offered in the quote builder.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["business_id", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QuoteTemplateLine(models.Model):
+    """One line of a template, in order: copied from a price book item when it was added, or typed freely.
+
+    ``item`` only records where the line came from; the line keeps its own text and price (before VAT),
+    so editing the item later does not change the template silently.
+    """
+
+    template = models.ForeignKey(QuoteTemplate, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    item = models.ForeignKey(PriceBookItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=10, choices=PriceBookItem.Kind.choices, default=PriceBookItem.Kind.MATERIALS)
+    description = models.CharField(max_length=200)
+    quantity = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("1"))
+    unit_price = money_field(help_text="Before VAT, as on a quote line.")
+
+    class Meta:
+        ordering = ["template_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "position"], name="quote_template_line_position_unique"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="quote_template_line_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="quote_template_line_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.quantity} x £{self.unit_price}"

@@ -18,7 +18,7 @@ from django.utils import timezone
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from payments.models import Payment, PaymentOperation
-from quotes.models import QuoteAcceptance, QuoteOption, QuoteVersion, ServiceOffering
+from quotes.models import PriceBookItem, QuoteAcceptance, QuoteOption, QuoteTemplate, QuoteVersion, ServiceOffering
 from scheduling import selectors as scheduling
 
 
@@ -124,3 +124,27 @@ def offering_slots(*, offering: ServiceOffering, per_day: int = 6, days: int = 5
             per[day] = per.get(day, 0) + 1
             chosen.append(start)
     return chosen
+
+
+# --- the price book (its business only) ------------------------------------------------------
+
+
+def price_book_items(*, business_id: int, include_archived: bool = False) -> QuerySet[PriceBookItem]:
+    """A business's price book items by name (the active ones unless ``include_archived``: its own pages and API)."""
+    items = PriceBookItem.objects.filter(business_id=business_id)
+    return items if include_archived else items.filter(active=True)
+
+
+def price_book_item(*, business_id: int, item_id: int) -> PriceBookItem | None:
+    """One of the business's own items, archived or not; None for another business's (answered as 404)."""
+    return price_book_items(business_id=business_id, include_archived=True).filter(pk=item_id).first()
+
+
+def quote_templates(*, business_id: int, include_archived: bool = False) -> QuerySet[QuoteTemplate]:
+    """A business's quote templates with their lines in order."""
+    templates = QuoteTemplate.objects.filter(business_id=business_id).select_related("trade").prefetch_related("lines")
+    return templates if include_archived else templates.filter(active=True)
+
+
+def quote_template(*, business_id: int, template_id: int) -> QuoteTemplate | None:
+    return quote_templates(business_id=business_id, include_archived=True).filter(pk=template_id).first()

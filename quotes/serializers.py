@@ -22,6 +22,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from jobs.models import Trade
 from jobs.serializers import BidOutputSerializer, fill_from_place, latitude_field, longitude_field
 from jobs.services import MAX_AMOUNT
 from marketplace.accounts.models import User
@@ -29,7 +30,17 @@ from marketplace.api import money_field, money_out
 from marketplace.cards import luhn_like_numbers
 from marketplace.errors import Refusal, ServiceError
 from payments.models import Payment, PaymentOperation
-from quotes.models import Invoice, QuoteAcceptance, QuoteLine, QuoteOption, QuoteVersion, ServiceOffering
+from quotes.models import (
+    Invoice,
+    PriceBookItem,
+    QuoteAcceptance,
+    QuoteLine,
+    QuoteOption,
+    QuoteTemplate,
+    QuoteTemplateLine,
+    QuoteVersion,
+    ServiceOffering,
+)
 from quotes.pricing import Breakdown, Discount, LineItem, PricingError
 
 from .offerings import offering_deposit
@@ -564,3 +575,59 @@ class BookInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return fill_from_place(attrs, place_key="place", lat_key="latitude", lon_key="longitude", required=True)
+
+
+# --- the price book (a business's own saved items and templates) --------------------------------
+
+_ITEM_KINDS = PriceBookItem.Kind.choices
+
+
+class PriceBookItemInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="The quote line's text; empty: the name."
+    )
+    kind = serializers.ChoiceField(choices=_ITEM_KINDS, required=False, default="materials")
+    unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="", help_text='e.g. "hour", "each".')
+    unit_price = money_field(min_value=Decimal("0"), help_text="Pounds before VAT, as on a quote line.")
+    active = serializers.BooleanField(required=False, default=True, help_text="false archives it (not offered in the quote builder).")
+
+
+class PriceBookItemOutputSerializer(serializers.ModelSerializer):
+    unit_price = money_out(help_text="Pounds before VAT.")
+
+    class Meta:
+        model = PriceBookItem
+        fields = ["id", "name", "description", "kind", "unit", "unit_price", "active", "created_at", "updated_at"]
+
+
+class TemplateLineInputSerializer(serializers.Serializer):
+    item = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="One of your price book items' ids.")
+    kind = serializers.ChoiceField(choices=_ITEM_KINDS, required=False, allow_blank=True, default="", help_text="Empty: the item's.")
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="", help_text="Empty: the item's.")
+    quantity = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, default=Decimal(1))
+    unit_price = money_field(required=False, allow_null=True, default=None, help_text="Pounds before VAT; null: the item's.")
+
+
+class QuoteTemplateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    trade = serializers.SlugRelatedField(slug_field="slug", queryset=Trade.objects.all(), required=False, allow_null=True, default=None)
+    lines = TemplateLineInputSerializer(many=True, help_text="In order; they replace the template's lines.")
+    active = serializers.BooleanField(required=False, default=True, help_text="false archives it (not offered in the quote builder).")
+
+
+class QuoteTemplateLineOutputSerializer(serializers.ModelSerializer):
+    unit_price = money_out(help_text="Pounds before VAT.")
+
+    class Meta:
+        model = QuoteTemplateLine
+        fields = ["position", "item", "kind", "description", "quantity", "unit_price"]
+
+
+class QuoteTemplateOutputSerializer(serializers.ModelSerializer):
+    trade: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    lines = QuoteTemplateLineOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = QuoteTemplate
+        fields = ["id", "name", "trade", "active", "lines", "created_at", "updated_at"]

@@ -6,7 +6,7 @@ Included before ``jobs.urls`` (marketplace/urls.py): ``accept-quote`` must win o
 
 from django.urls import path
 
-from . import bookings, invoices, views
+from . import bookings, invoices, pricebook_views, views
 
 urlpatterns = [
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
@@ -24,4 +24,10 @@ urlpatterns = [
     path("services/<int:offering_id>/edit/", bookings.offering_edit, name="offering-edit"),
     path("services/<int:offering_id>/active/", bookings.offering_active, name="offering-active"),
     path("pros/<int:pro_id>/services/<int:offering_id>/book/", bookings.offering_book, name="offering-book"),
+    path("price-book/", pricebook_views.price_book, name="price-book"),
+    path("price-book/items/<int:item_id>/edit/", pricebook_views.price_book_item_edit, name="price-book-item-edit"),
+    path("price-book/items/<int:item_id>/active/", pricebook_views.price_book_item_active, name="price-book-item-active"),
+    path("price-book/templates/new/", pricebook_views.quote_template_edit, name="quote-template-new"),
+    path("price-book/templates/<int:template_id>/edit/", pricebook_views.quote_template_edit, name="quote-template-edit"),
+    path("price-book/templates/<int:template_id>/active/", pricebook_views.quote_template_active, name="quote-template-active"),
 ]

@@ -49,7 +49,7 @@ from tracking.models import Visit
 from tracking.services import visit_customer_absent
 
 from . import selectors, services, terms
-from .forms import LINE_KINDS, QuoteDraft, draft_from_version, figures_json, parse_quote
+from .forms import LINE_KINDS, QuoteDraft, builder_price_book, draft_from_version, figures_json, parse_quote
 from .presenters import CustomerPrice, accepted_price, quote_price
 
 # The SIMULATED gateway's test cards (gateway_simulator/gateway.py). Never a card number.
@@ -474,12 +474,17 @@ def render_lead(
         "payment_url": reverse("payment-panel", args=[job.pk]),
     }
     won = bid is not None and bid.status == Bid.Status.ACCEPTED
+    book_items = list(selectors.price_book_items(business_id=user.pk))
+    book_templates = list(selectors.quote_templates(business_id=user.pk))
     context = {
         "job": job,
         "lead": lead,
         "bid": bid,
         "draft": draft.with_blank_rows(),
         "line_kinds": LINE_KINDS,
+        "price_book_items": book_items,
+        "price_book_templates": book_templates,
+        "price_book": builder_price_book(book_items, book_templates),
         "versions": versions[::-1],
         "latest": versions[-1] if versions else None,
         "won": won,

@@ -3,6 +3,10 @@
  * figures as the tradesperson types. The figures come from the server's pricing engine
  * (POST <preview_url>, debounced); this script never computes money. Without it the form
  * still works: the server prices, checks and shows errors next to the fields.
+ *
+ * The price book pickers ("Add from price book", "Start from template") only copy a saved line's
+ * kind, text, quantity and unit price into ordinary rows (from the page's price-book-data JSON);
+ * the rows stay editable and are priced by the same server preview as typed ones.
  */
 (function () {
   "use strict";
@@ -32,11 +36,54 @@
     return row;
   }
 
+  var book = TL.config("price-book-data") || { items: [], templates: [] };
+  function byId(list, id) { return list.filter(function (x) { return String(x.id) === id; })[0]; }
+
+  function isBlank(row) {
+    return !row.querySelector('[data-field="description"]').value.trim() && !row.querySelector('[data-field="unit_price"]').value.trim();
+  }
+
+  function fillRow(row, line) {
+    [["kind", line.kind], ["description", line.description], ["quantity", line.quantity || "1"], ["unit_price", line.unit_price]]
+      .forEach(function (pair) {
+        var input = row.querySelector('[data-field="' + pair[0] + '"]');
+        input.value = pair[1];
+        input.dataset.touched = "1";
+      });
+  }
+
+  /* The item goes into the option's first empty row, or a new one. */
+  function addItem(option, item) {
+    var row = Array.prototype.filter.call(option.querySelectorAll(".line-row"), isBlank)[0] || addLine(option);
+    fillRow(row, { kind: item.kind, description: item.description, quantity: "1", unit_price: item.unit_price });
+    return row;
+  }
+
+  /* A template replaces the option's lines with its own. */
+  function startFrom(option, template) {
+    option.querySelectorAll(".line-row").forEach(function (row) { row.remove(); });
+    template.lines.forEach(function (line) { fillRow(addLine(option), line); });
+    addLine(option);  // a blank row to type another line
+  }
+
+  form.querySelectorAll("[data-needs-script]").forEach(function (n) { n.hidden = false; });
+
   form.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) return;
-    if (target.closest(".add-line")) {
-      var row = addLine(target.closest(".quote-option"));
+    var option = target.closest(".quote-option");
+    if (target.closest(".pb-add")) {
+      var item = byId(book.items, option.querySelector(".pb-item").value);
+      if (!item) { option.querySelector(".pb-item").focus(); return; }
+      addItem(option, item).querySelector('[data-field="quantity"]').focus();
+      schedule();
+    } else if (target.closest(".pb-start")) {
+      var template = byId(book.templates, option.querySelector(".pb-template").value);
+      if (!template) { option.querySelector(".pb-template").focus(); return; }
+      startFrom(option, template);
+      schedule();
+    } else if (target.closest(".add-line")) {
+      var row = addLine(option);
       row.querySelector('[data-field="description"]').focus();
     } else if (target.closest(".remove-line")) {
       target.closest(".line-row").remove();

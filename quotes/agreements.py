@@ -26,13 +26,13 @@ out after the transaction commits.
 
 from __future__ import annotations
 
+import calendar
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -59,6 +59,13 @@ from .pricing import LineItem
 from .services import OptionInput, QuoteInput, latest_version, quote_accept, quote_submit
 
 PLANS_URL = "/plans/"
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved on by ``months`` calendar months; the 31st becomes the month's last day (29 Feb -> 28 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _plans() -> dict[str, int]:
@@ -103,7 +110,9 @@ def agreement_offer(
     """
     months = interval_months or _plans()["DEFAULT_INTERVAL_MONTHS"]
     if job.tradesperson_id != actor.pk:
-        raise ServiceError("Only the tradesperson who did this job can offer a service plan for it.", code="forbidden", kind=Refusal.FORBIDDEN)
+        raise ServiceError(
+            "Only the tradesperson who did this job can offer a service plan for it.", code="forbidden", kind=Refusal.FORBIDDEN
+        )
     if job.status != Job.Status.COMPLETED:
         raise ServiceError("Offer a service plan once the job is completed.", code="job_not_completed", kind=Refusal.CONFLICT)
     if not 1 <= months <= _plans()["MAX_INTERVAL_MONTHS"]:
@@ -129,7 +138,7 @@ def agreement_offer(
             price=amount,
             duration_minutes=duration_minutes,
             interval_months=months,
-            next_due=_local_today(actor) + relativedelta(months=months),
+            next_due=add_months(_local_today(actor), months),
             latitude=job.latitude,
             longitude=job.longitude,
             place=job.place,
@@ -185,7 +194,9 @@ def agreement_accept(*, agreement: ServiceAgreement, actor: User, card_token: st
         if agreement.status == ServiceAgreement.Status.ACTIVE:
             return agreement
         if agreement.status == ServiceAgreement.Status.CANCELLED:
-            raise ServiceError("This service plan was cancelled; ask the tradesperson for a new one.", code="plan_cancelled", kind=Refusal.CONFLICT)
+            raise ServiceError(
+                "This service plan was cancelled; ask the tradesperson for a new one.", code="plan_cancelled", kind=Refusal.CONFLICT
+            )
         agreement.status = ServiceAgreement.Status.ACTIVE
         agreement.card_token = token
         agreement.accepted_at = timezone.now()
@@ -242,7 +253,9 @@ def agreement_cancel(*, agreement: ServiceAgreement, actor: User) -> ServiceAgre
                 )
             ]
         )
-        others = {"customer": [agreement.pro_id], "tradesperson": [agreement.customer_id]}.get(side, [agreement.customer_id, agreement.pro_id])
+        others = {"customer": [agreement.pro_id], "tradesperson": [agreement.customer_id]}.get(
+            side, [agreement.customer_id, agreement.pro_id]
+        )
         for recipient_id in others:
             notify(
                 recipient_id=recipient_id,
@@ -290,7 +303,7 @@ def _claim(agreement_id: int, today: date) -> AgreementOccurrence | None:
             return None  # booked meanwhile, cancelled, or another clock holds it
         due = agreement.next_due
         profile = TradespersonProfile.objects.filter(user_id=agreement.pro_id).first()
-        agreement.next_due = due + relativedelta(months=agreement.interval_months)
+        agreement.next_due = add_months(due, agreement.interval_months)
         agreement.save(update_fields=["next_due", "updated_at"])
         try:
             with transaction.atomic():
@@ -379,7 +392,9 @@ def occurrence_book(occurrence: AgreementOccurrence) -> AgreementOccurrence:
 
     def book(locked: Job) -> None:
         assert slot is not None
-        appointment_book(job=locked, worker=slot.worker, starts_at=slot.starts_at, duration_minutes=agreement.duration_minutes, actor=customer)
+        appointment_book(
+            job=locked, worker=slot.worker, starts_at=slot.starts_at, duration_minutes=agreement.duration_minutes, actor=customer
+        )
 
     def accept(with_slot: bool) -> None:
         quote_accept(
@@ -473,7 +488,9 @@ def agreements_book_due(*, today: date | None = None) -> int:
     lead = timedelta(days=_plans()["LEAD_DAYS"])
     done = 0
     due_ids = list(
-        ServiceAgreement.objects.filter(status=ServiceAgreement.Status.ACTIVE, next_due__lte=today + lead).values_list("pk", flat=True)[:200]
+        ServiceAgreement.objects.filter(status=ServiceAgreement.Status.ACTIVE, next_due__lte=today + lead).values_list("pk", flat=True)[
+            :200
+        ]
     )
     for agreement_id in due_ids:
         occurrence = _claim(agreement_id, today)
@@ -481,7 +498,9 @@ def agreements_book_due(*, today: date | None = None) -> int:
             occurrence_book(occurrence)
             done += 1
     stale = timezone.now() - timedelta(seconds=_plans()["RETRY_AFTER_S"])
-    for occurrence in AgreementOccurrence.objects.filter(status=AgreementOccurrence.Status.PENDING, created_at__lt=stale, job__isnull=False)[:50]:
+    for occurrence in AgreementOccurrence.objects.filter(
+        status=AgreementOccurrence.Status.PENDING, created_at__lt=stale, job__isnull=False
+    )[:50]:
         occurrence_book(occurrence)
         done += 1
     return done

@@ -479,6 +479,7 @@ class ServiceAgreement(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "service plan"
         ordering = ["next_due", "id"]
         indexes = [models.Index(fields=["status", "next_due"], name="agreement_due")]
         constraints = [
@@ -510,6 +511,7 @@ class AgreementOccurrence(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "service plan visit"
         ordering = ["agreement", "due_date"]
         constraints = [models.UniqueConstraint(fields=["agreement", "due_date"], name="one_visit_per_due_date")]
 

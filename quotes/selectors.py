@@ -147,9 +147,4 @@ def plan_for(*, user: User, plan_id: int) -> ServiceAgreement | None:
 
 def plan_for_job(*, job: Job, viewer: User) -> ServiceAgreement | None:
     """The live plan (offered or active) started from ``job``, for its customer or business."""
-    return (
-        plans_for(user=viewer)
-        .filter(created_from=job)
-        .exclude(status=ServiceAgreement.Status.CANCELLED)
-        .first()
-    )
+    return plans_for(user=viewer).filter(created_from=job).exclude(status=ServiceAgreement.Status.CANCELLED).first()

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.utils import timezone
 
@@ -21,7 +20,7 @@ from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from marketplace.notifications.models import Notification
 from payments.models import Payment
-from quotes.agreements import agreement_accept, agreement_cancel, agreement_offer, agreements_book_due
+from quotes.agreements import add_months, agreement_accept, agreement_cancel, agreement_offer, agreements_book_due
 from quotes.models import AgreementOccurrence, QuoteAcceptance, ServiceAgreement, ServiceOffering
 from quotes.offerings import Where, offering_save, service_book
 from quotes.selectors import offering_slots, plans_for
@@ -65,7 +64,7 @@ def test_the_business_offers_a_plan_after_a_completed_job_and_only_the_customer_
 
     plan = agreement_offer(job=job, actor=bob, price=D("90.00"))
     assert (plan.status, plan.interval_months, plan.price, plan.customer) == (ServiceAgreement.Status.OFFERED, 12, D("90.00"), customer)
-    assert plan.next_due == timezone.localdate(timezone=ZoneInfo(bob.time_zone)) + relativedelta(months=12)
+    assert plan.next_due == add_months(timezone.localdate(timezone=ZoneInfo(bob.time_zone)), 12)
     assert _events("agreement.created")[-1]["created_from_job_id"] == job.pk
     assert Notification.objects.filter(recipient=customer, kind="plan_offered").exists()
     with pytest.raises(ServiceError) as refused:
@@ -106,7 +105,9 @@ def test_either_side_cancels_and_nothing_more_is_booked(customer) -> None:
     assert refused.value.code == "forbidden"
     cancelled = agreement_cancel(agreement=plan, actor=bob)
     assert cancelled.status == ServiceAgreement.Status.CANCELLED and cancelled.cancelled_by == bob
-    assert _events("agreement.cancelled") == [{"agreement_id": plan.pk, "customer_id": customer.pk, "tradesperson_id": bob.pk, "by": "tradesperson"}]
+    assert _events("agreement.cancelled") == [
+        {"agreement_id": plan.pk, "customer_id": customer.pk, "tradesperson_id": bob.pk, "by": "tradesperson"}
+    ]
     assert Notification.objects.filter(recipient=customer, kind="plan_cancelled").exists()
     with time_machine.travel(datetime.combine(plan.next_due, time(9), tzinfo=ZoneInfo("UTC")), tick=False):
         assert agreements_book_due() == 0
@@ -139,7 +140,7 @@ def test_the_clock_books_the_next_visit_once_into_a_free_slot_near_the_due_date(
     appointment = Appointment.objects.get(job=job)
     assert appointment.starts_at.date() >= due and appointment.starts_at.date() <= due + timedelta(days=7)
     plan.refresh_from_db()
-    assert plan.next_due == due + relativedelta(months=12)  # the visit after this one
+    assert plan.next_due == add_months(due, 12)  # the visit after this one
     assert [e["job_id"] for e in _events("agreement.occurrence_created")] == [job.pk]
     booked = Notification.objects.get(recipient=customer, kind="plan_visit_booked")
     assert booked.title.startswith("Your boiler service is booked for") and booked.url == f"/jobs/{job.pk}/"

@@ -53,7 +53,7 @@ from scheduling.services import appointment_book
 
 from . import events as ev
 from . import terms
-from .models import AgreementOccurrence, ServiceAgreement
+from .models import AgreementOccurrence, ServiceAgreement, interval_label
 from .offerings import MAX_DURATION_MINUTES, offering_net
 from .pricing import LineItem
 from .services import OptionInput, QuoteInput, latest_version, quote_accept, quote_submit
@@ -70,15 +70,6 @@ def add_months(day: date, months: int) -> date:
 
 def _plans() -> dict[str, int]:
     return dict(settings.SERVICE_PLANS)
-
-
-def interval_label(months: int) -> str:
-    """ "every 12 months" reads as "every year" to a customer."""
-    if months == 12:
-        return "every year"
-    if months % 12 == 0:
-        return f"every {months // 12} years"
-    return "every month" if months == 1 else f"every {months} months"
 
 
 def _local_today(user: User) -> date:

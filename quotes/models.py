@@ -443,6 +443,15 @@ class ServiceOffering(models.Model):
         return f"{self.title} ({self.pro_id})"
 
 
+def interval_label(months: int) -> str:
+    """How a plan's interval reads to a person: "every year", "every 6 months", "every 2 years"."""
+    if months == 12:
+        return "every year"
+    if months % 12 == 0:
+        return f"every {months // 12} years"
+    return "every month" if months == 1 else f"every {months} months"
+
+
 class ServiceAgreement(models.Model):
     """A service plan: the business does the same job for the customer every ``interval_months`` (an annual
     boiler service), at the agreed ``price`` (VAT included), and the clock books each visit by itself.
@@ -488,7 +497,11 @@ class ServiceAgreement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} every {self.interval_months} months ({self.customer_id} with {self.pro_id})"
+        return f"{self.title} {self.every} ({self.customer_id} with {self.pro_id})"
+
+    @property
+    def every(self) -> str:
+        return interval_label(self.interval_months)
 
 
 class AgreementOccurrence(models.Model):

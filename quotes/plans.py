@@ -35,7 +35,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     """Every service plan the user is a side of, with its next due date, its booked visits and what they can do."""
     user = page_user(request)
     plans = list(selectors.plans_for(user=user))
-    rows = [(plan, agreements.interval_label(plan.interval_months), list(plan.occurrences.all())[:3]) for plan in plans]
+    rows = [(plan, plan.every, list(plan.occurrences.all())[:3]) for plan in plans]
     return render(request, "quotes/plans.html", {"rows": rows, "test_cards": TEST_CARDS})
 
 

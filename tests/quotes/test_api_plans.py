@@ -28,7 +28,8 @@ def test_offer_accept_list_and_cancel_over_the_api(customer) -> None:
     offered = client_for(bob).post("/api/plans/", {"job_id": job.pk, "price": "90.00", "interval_months": 12}, format="json")
     assert offered.status_code == 201, offered.json()
     plan = offered.json()
-    assert (plan["status"], plan["price"], plan["interval_months"], plan["created_from"], plan["visits"]) == ("offered", "90.00", 12, job.pk, [])
+    shown = (plan["status"], plan["price"], plan["interval_months"], plan["created_from"], plan["visits"])
+    assert shown == ("offered", "90.00", 12, job.pk, [])
 
     stranger = CustomerFactory.create(username="mallory")
     missing = client_for(stranger).post(f"/api/plans/{plan['id']}/accept/", {"card_token": "tok_visa"}, format="json")

@@ -19,7 +19,9 @@ from marketplace.accounts.models import User
 from marketplace.errors import ServiceError
 from marketplace.events.models import OutboxEvent
 from marketplace.notifications.models import Notification
+from marketplace.privacy.registry import Erasure
 from payments.models import Payment
+from quotes import privacy as quotes_privacy
 from quotes.agreements import add_months, agreement_accept, agreement_cancel, agreement_offer, agreements_book_due
 from quotes.models import AgreementOccurrence, QuoteAcceptance, ServiceAgreement, ServiceOffering
 from quotes.offerings import Where, offering_save, service_book
@@ -172,3 +174,16 @@ def test_a_refused_card_leaves_the_quote_for_the_customer_to_accept(customer) ->
     assert visit.status == AgreementOccurrence.Status.NEEDS_PAYMENT
     assert visit.job is not None and visit.job.status == Job.Status.OPEN
     assert Notification.objects.filter(recipient=customer, kind="plan_visit_payment").exists()
+
+
+@pytest.mark.django_db
+def test_erasing_a_side_cancels_the_plan_and_drops_the_place_and_card(customer) -> None:
+    bob = pro("bob")
+    plan = active_plan(customer, bob)
+    erasure = Erasure(user_id=customer.pk, pseudonym=f"erased-{customer.pk}")
+    quotes_privacy._erase(customer, erasure)
+    plan.refresh_from_db()
+    assert (plan.status, plan.card_token, plan.place, plan.latitude) == (ServiceAgreement.Status.CANCELLED, "", "", D("51.54"))
+    assert "Islington N1" in erasure.texts
+    with time_machine.travel(_lead_day(plan), tick=False):
+        assert agreements_book_due() == 0

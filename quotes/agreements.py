@@ -27,6 +27,7 @@ out after the transaction commits.
 from __future__ import annotations
 
 import calendar
+import logging
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -59,6 +60,7 @@ from .pricing import LineItem
 from .services import OptionInput, QuoteInput, latest_version, quote_accept, quote_submit
 
 PLANS_URL = "/plans/"
+logger = logging.getLogger(__name__)
 
 
 def add_months(day: date, months: int) -> date:
@@ -307,7 +309,7 @@ def _claim(agreement_id: int, today: date) -> AgreementOccurrence | None:
             return None
         slot = _slot_near(agreement, due)
         zone = zoneinfo.ZoneInfo(agreement.customer.time_zone or "UTC")
-        window_start = slot.starts_at if slot else datetime.combine(due, time(8), tzinfo=zone)
+        window_start = slot.starts_at if slot else max(datetime.combine(due, time(8), tzinfo=zone), timezone.now())
         window_end = window_start + timedelta(minutes=agreement.duration_minutes) if slot else window_start + timedelta(days=14)
         job, _ = job_services.job_post(
             customer=agreement.customer,
@@ -484,7 +486,12 @@ def agreements_book_due(*, today: date | None = None) -> int:
         ]
     )
     for agreement_id in due_ids:
-        occurrence = _claim(agreement_id, today)
+        try:
+            occurrence = _claim(agreement_id, today)
+        except ServiceError as exc:
+            # One plan the services refuse (its trade gone from the business, say) must not stop every other plan's visit.
+            logger.warning("service plan %s: its visit could not be posted (%s); retried next pass", agreement_id, exc.code)
+            continue
         if occurrence is not None:
             occurrence_book(occurrence)
             done += 1

@@ -500,6 +500,7 @@ def _plan_context(job: Job, user: User) -> dict[str, Any]:
         "plan_price": acceptance.total if acceptance else job.budget_max,
         "plan_months": settings.SERVICE_PLANS["DEFAULT_INTERVAL_MONTHS"],
         "plan_lead_days": settings.SERVICE_PLANS["LEAD_DAYS"],
+        "plan_max_months": settings.SERVICE_PLANS["MAX_INTERVAL_MONTHS"],
     }
 
 

@@ -541,6 +541,17 @@ PAYOUTS: dict[str, Any] = {
     # Payout accounts (acct_<user id>) the simulated bank rejects, comma-separated: to try a failed payout.
     "SIMULATOR_FAILING_ACCOUNTS": [a.strip() for a in env("PAYOUTS_SIMULATOR_FAILING_ACCOUNTS", "").split(",") if a.strip()],
 }
+# --- Service plans (quotes/agreements.py): recurring work such as an annual boiler service ---------
+SERVICE_PLANS: dict[str, Any] = {
+    # The clock books each visit this many days before it is due (the job, the quote, a free slot near the date).
+    "LEAD_DAYS": env_int("SERVICE_PLAN_LEAD_DAYS", 21),
+    # A plan repeats every 1 to this many months; a business offers 12 unless it says otherwise.
+    "MAX_INTERVAL_MONTHS": env_int("SERVICE_PLAN_MAX_INTERVAL_MONTHS", 36),
+    "DEFAULT_INTERVAL_MONTHS": env_int("SERVICE_PLAN_DEFAULT_INTERVAL_MONTHS", 12),
+    # A visit whose booking was interrupted (a crash between posting the job and holding the deposit) is retried
+    # by the clock once it is this old, so two clocks never book one visit at the same moment.
+    "RETRY_AFTER_S": env_int("SERVICE_PLAN_RETRY_AFTER_S", 120),
+}
 # --- Invoices (quotes/invoicing.py) ---------------------------------------------------------------
 INVOICES: dict[str, Any] = {
     # Each business's invoices are numbered <PREFIX><business id>-<n>, n counting 1, 2, 3 ... without gaps.

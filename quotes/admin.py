@@ -14,10 +14,13 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from marketplace.accounts.models import User
 from marketplace.admin_mixins import ReadOnlyAdminMixin
 from marketplace.money import format_money
 from quotes import pricebook
+from quotes.agreements import agreement_cancel
 from quotes.models import (
+    AgreementOccurrence,
     Invoice,
     InvoiceEmail,
     InvoiceSequence,
@@ -30,6 +33,7 @@ from quotes.models import (
     QuoteTemplate,
     QuoteTemplateLine,
     QuoteVersion,
+    ServiceAgreement,
     ServiceOffering,
 )
 
@@ -197,6 +201,41 @@ class ServiceOfferingAdmin(admin.ModelAdmin):
     list_filter = ("active", "trade")
     search_fields = ("title", "pro__username", "pro__pro_profile__business_name")
     raw_id_fields = ("pro",)
+
+
+class AgreementOccurrenceInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = AgreementOccurrence
+    fields = ("due_date", "status", "job", "created_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(ServiceAgreement)
+class ServiceAgreementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Service plans (recurring work) and their visits; they change only through ``quotes.agreements``
+    (events, notifications), so staff look here and cancel with the action."""
+
+    list_display = ("title", "customer", "pro", "price", "interval_months", "next_due", "status")
+    list_filter = ("status",)
+    search_fields = ("title", "customer__username", "pro__username")
+    inlines = [AgreementOccurrenceInline]
+    actions = ["cancel_plans"]
+
+    @admin.action(description="Cancel the selected service plans (both sides are told)")
+    def cancel_plans(self, request: HttpRequest, queryset: QuerySet[ServiceAgreement]) -> None:
+        assert isinstance(request.user, User)
+        for plan in queryset:
+            agreement_cancel(agreement=plan, actor=request.user)
+        self.message_user(request, f"Cancelled {queryset.count()} service plan(s).")
+
+
+@admin.register(AgreementOccurrence)
+class AgreementOccurrenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each visit the clock booked (one per plan and due date)."""
+
+    list_display = ("agreement", "due_date", "status", "job", "created_at")
+    list_filter = ("status",)
+    raw_id_fields = ("agreement", "job")
 
 
 # --- the price book (each business edits its own on /price-book/; staff may correct or archive) ---

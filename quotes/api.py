@@ -30,11 +30,11 @@ from payments import approval
 from payments import services as payments
 from payments.models import Payment
 from payments.webhooks import WebhookRejected
-from quotes.models import PriceBookItem, QuoteAcceptance, QuoteTemplate
+from quotes.models import PriceBookItem, QuoteAcceptance, QuoteTemplate, ServiceAgreement
 from scheduling.serializers import utc_iso
 from scheduling.services import SlotUnavailable
 
-from . import offerings, pricebook, selectors, services
+from . import agreements, offerings, pricebook, selectors, services
 from .serializers import (
     AcceptInputSerializer,
     AcceptOutputSerializer,
@@ -44,6 +44,9 @@ from .serializers import (
     DisputeInputSerializer,
     PayBalanceInputSerializer,
     PaymentOutputSerializer,
+    PlanAcceptInputSerializer,
+    PlanOfferInputSerializer,
+    PlanOutputSerializer,
     PriceBookItemInputSerializer,
     PriceBookItemOutputSerializer,
     PromoPriceInputSerializer,
@@ -719,3 +722,72 @@ class QuoteTemplateApi(APIView):
     def delete(self, request: Request, template_id: int) -> Response:
         pricebook.quote_template_archive(template=_own_template_or_404(request, template_id), actor=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- service plans (quotes.agreements) ---------------------------------------------------------------
+
+
+def _plan_or_404(request: Request, plan_id: int) -> ServiceAgreement:
+    return found(selectors.plan_for(user=request_user(request), plan_id=plan_id), "No such service plan.")
+
+
+class PlansApi(APIView):
+    @extend_schema(
+        tags=["plans"],
+        summary="Your service plans (as the customer or the business), newest first, with their visits",
+        responses={200: PlanOutputSerializer(many=True), **errors(403)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(PlanOutputSerializer(selectors.plans_for(user=request_user(request)), many=True).data)
+
+    @extend_schema(
+        tags=["plans"],
+        summary="Offer the customer of a completed job a service plan (the business)",
+        description="The same job every `interval_months` (default 12) at `price` (VAT included). Nothing is booked until the "
+        "customer accepts. Not your job: 403 `forbidden`; not completed: 409 `job_not_completed`; one already offered or "
+        "running: 409 `plan_exists`; a price VAT cannot split exactly: 400 `price_not_exact`.",
+        request=PlanOfferInputSerializer,
+        responses={201: PlanOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        data = valid(PlanOfferInputSerializer, request.data)
+        user = request_user(request)
+        job = found(job_selectors.job_for_viewer(user=user, job_id=data["job_id"]), "No such job.")
+        plan = agreements.agreement_offer(
+            job=job,
+            actor=user,
+            price=data["price"],
+            interval_months=data.get("interval_months"),
+            duration_minutes=data["duration_minutes"],
+        )
+        return Response(PlanOutputSerializer(_plan_or_404(request, plan.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class PlanAcceptApi(APIView):
+    @extend_schema(
+        tags=["plans"],
+        summary="Accept an offered service plan (its customer), naming the card each visit's deposit is held on",
+        description="Idempotent. Nothing is charged now: each visit's deposit is held when the visit is booked. A cancelled "
+        "plan is 409 `plan_cancelled`.",
+        request=PlanAcceptInputSerializer,
+        responses={200: PlanOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, plan_id: int) -> Response:
+        plan = _plan_or_404(request, plan_id)
+        data = valid(PlanAcceptInputSerializer, request.data)
+        agreements.agreement_accept(agreement=plan, actor=request_user(request), card_token=data["card_token"])
+        return Response(PlanOutputSerializer(_plan_or_404(request, plan_id)).data)
+
+
+class PlanCancelApi(APIView):
+    @extend_schema(
+        tags=["plans"],
+        summary="Cancel a service plan (either side), or decline an offered one (the customer)",
+        description="Idempotent. No further visit is booked; a visit already booked stays on its job.",
+        request=None,
+        responses={200: PlanOutputSerializer, **errors(403, 404)},
+    )
+    def post(self, request: Request, plan_id: int) -> Response:
+        plan = _plan_or_404(request, plan_id)
+        agreements.agreement_cancel(agreement=plan, actor=request_user(request))
+        return Response(PlanOutputSerializer(_plan_or_404(request, plan_id)).data)

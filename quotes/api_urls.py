@@ -5,6 +5,9 @@ from . import api
 urlpatterns = [
     path("pros/<int:pro_id>/services/", api.ProServicesApi.as_view(), name="api-pro-services"),
     path("pros/<int:pro_id>/services/<int:offering_id>/book/", api.ServiceBookApi.as_view(), name="api-service-book"),
+    path("plans/", api.PlansApi.as_view(), name="api-plans"),
+    path("plans/<int:plan_id>/accept/", api.PlanAcceptApi.as_view(), name="api-plan-accept"),
+    path("plans/<int:plan_id>/cancel/", api.PlanCancelApi.as_view(), name="api-plan-cancel"),
     path("jobs/<int:job_id>/bids/", api.JobBidsApi.as_view(), name="api-job-bids"),
     path("bids/<int:bid_id>/", api.BidDetailApi.as_view(), name="api-bid-detail"),
     path("bids/<int:bid_id>/withdraw/", api.BidWithdrawApi.as_view(), name="api-bid-withdraw"),

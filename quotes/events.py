@@ -88,3 +88,69 @@ QUOTE_TEMPLATE_CHANGED = register(
     description="A business added, changed, archived or restored a quote template.",
     payload=QuoteTemplateChangedV1,
 )
+
+
+# --- service plans (quotes/agreements.py): key = agreement id -------------------------------------------
+
+
+class AgreementCreatedV1(TypedDict):
+    agreement_id: int
+    customer_id: int
+    tradesperson_id: int
+    title: str
+    price: str
+    interval_months: int
+    next_due: str
+    created_from_job_id: NotRequired[int]
+
+
+class AgreementAcceptedV1(TypedDict):
+    agreement_id: int
+    customer_id: int
+    tradesperson_id: int
+    next_due: str
+
+
+class AgreementOccurrenceCreatedV1(TypedDict):
+    agreement_id: int
+    job_id: int
+    due_date: str
+    customer_id: int
+    tradesperson_id: int
+
+
+class AgreementCancelledV1(TypedDict):
+    agreement_id: int
+    customer_id: int
+    tradesperson_id: int
+    by: Literal["customer", "tradesperson", "staff"]
+
+
+AGREEMENT_CREATED = register(
+    "agreement.created",
+    topic=Topic.JOBS,
+    aggregate_type="agreement",
+    description="A business offered a customer a service plan (recurring work); nothing is booked until they accept.",
+    payload=AgreementCreatedV1,
+)
+AGREEMENT_ACCEPTED = register(
+    "agreement.accepted",
+    topic=Topic.JOBS,
+    aggregate_type="agreement",
+    description="The customer accepted a service plan; the clock books its visits from now on.",
+    payload=AgreementAcceptedV1,
+)
+AGREEMENT_OCCURRENCE_CREATED = register(
+    "agreement.occurrence_created",
+    topic=Topic.JOBS,
+    aggregate_type="agreement",
+    description="The clock posted the job for a plan's next visit (its quote, deposit and slot follow as job events).",
+    payload=AgreementOccurrenceCreatedV1,
+)
+AGREEMENT_CANCELLED = register(
+    "agreement.cancelled",
+    topic=Topic.JOBS,
+    aggregate_type="agreement",
+    description="The customer or the business cancelled a service plan (or the customer declined the offer).",
+    payload=AgreementCancelledV1,
+)

@@ -443,6 +443,95 @@ class ServiceOffering(models.Model):
         return f"{self.title} ({self.pro_id})"
 
 
+def interval_label(months: int) -> str:
+    """How a plan's interval reads to a person: "every year", "every 6 months", "every 2 years"."""
+    if months == 12:
+        return "every year"
+    if months % 12 == 0:
+        return f"every {months // 12} years"
+    return "every month" if months == 1 else f"every {months} months"
+
+
+class ServiceAgreement(models.Model):
+    """A service plan: the business does the same job for the customer every ``interval_months`` (an annual
+    boiler service), at the agreed ``price`` (VAT included), and the clock books each visit by itself.
+
+    The business offers it (usually after a completed job, ``created_from``); nothing is booked until the
+    customer accepts it, naming the card the deposits are held on (the gateway's token, never a card
+    number). Either side may cancel. Written only by ``quotes/agreements.py``.
+    """
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        ACTIVE = "active", "Active"
+        CANCELLED = "cancelled", "Cancelled"
+
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_plans")
+    pro = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_plans_given")
+    offering = models.ForeignKey(ServiceOffering, null=True, blank=True, on_delete=models.SET_NULL, related_name="agreements")
+    created_from = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    trade = models.ForeignKey(Trade, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=120)
+    price = money_field(help_text="What the customer pays for each visit, VAT included.")
+    duration_minutes = models.PositiveIntegerField(validators=[MinValueValidator(15)])
+    interval_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    next_due = models.DateField(help_text="The date the next visit is due; the clock books it LEAD_DAYS before.")
+    latitude = models.DecimalField(max_digits=8, decimal_places=5)
+    longitude = models.DecimalField(max_digits=8, decimal_places=5)
+    place = models.CharField(max_length=120, blank=True)
+    card_token = models.CharField(max_length=64, blank=True, help_text="The gateway's token for the customer's card (never a card number).")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OFFERED)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "service plan"
+        ordering = ["next_due", "id"]
+        indexes = [models.Index(fields=["status", "next_due"], name="agreement_due")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gt=0), name="agreement_price_positive"),
+            models.CheckConstraint(condition=models.Q(interval_months__gte=1), name="agreement_interval_min"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.every} ({self.customer_id} with {self.pro_id})"
+
+    @property
+    def every(self) -> str:
+        return interval_label(self.interval_months)
+
+
+class AgreementOccurrence(models.Model):
+    """One visit of a service plan: the job the clock posted for the visit due on ``due_date``.
+
+    ``(agreement, due_date)`` is unique, so two clocks, or one clock run twice, book a visit once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being booked"
+        BOOKED = "booked", "Booked"
+        AWARDED = "awarded", "Waiting for a time"
+        NEEDS_PAYMENT = "needs_payment", "Waiting for the customer's card"
+
+    agreement = models.ForeignKey(ServiceAgreement, on_delete=models.CASCADE, related_name="occurrences")
+    due_date = models.DateField()
+    job = models.OneToOneField("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="plan_visit")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "service plan visit"
+        ordering = ["agreement", "due_date"]
+        constraints = [models.UniqueConstraint(fields=["agreement", "due_date"], name="one_visit_per_due_date")]
+
+    def __str__(self) -> str:
+        return f"visit of plan {self.agreement_id} due {self.due_date}"
+
+
 # --- the price book: a business's saved lines and quote templates ------------------------------
 
 

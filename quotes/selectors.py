@@ -18,7 +18,16 @@ from django.utils import timezone
 from jobs.models import Bid, Job
 from marketplace.accounts.models import User
 from payments.models import Payment, PaymentOperation
-from quotes.models import PriceBookItem, QuoteAcceptance, QuoteOption, QuoteTemplate, QuoteVersion, ServiceOffering
+from quotes.models import (
+    AgreementOccurrence,
+    PriceBookItem,
+    QuoteAcceptance,
+    QuoteOption,
+    QuoteTemplate,
+    QuoteVersion,
+    ServiceAgreement,
+    ServiceOffering,
+)
 from scheduling import selectors as scheduling
 
 
@@ -124,6 +133,30 @@ def offering_slots(*, offering: ServiceOffering, per_day: int = 6, days: int = 5
             per[day] = per.get(day, 0) + 1
             chosen.append(start)
     return chosen
+
+
+# --- service plans ---------------------------------------------------------------------------------
+
+
+def plans_for(*, user: User) -> QuerySet[ServiceAgreement]:
+    """The service plans ``user`` is a side of (as the customer or the business), newest first, with their visits."""
+    visits = AgreementOccurrence.objects.select_related("job").order_by("-due_date")
+    return (
+        ServiceAgreement.objects.filter(Q(customer=user) | Q(pro=user))
+        .select_related("customer", "pro", "created_from")
+        .prefetch_related(Prefetch("occurrences", queryset=visits))
+        .order_by("-created_at", "-id")
+    )
+
+
+def plan_for(*, user: User, plan_id: int) -> ServiceAgreement | None:
+    """One plan, if ``user`` is one of its sides (staff use the admin)."""
+    return plans_for(user=user).filter(pk=plan_id).first()
+
+
+def plan_for_job(*, job: Job, viewer: User) -> ServiceAgreement | None:
+    """The live plan (offered or active) started from ``job``, for its customer or business."""
+    return plans_for(user=viewer).filter(created_from=job).exclude(status=ServiceAgreement.Status.CANCELLED).first()
 
 
 # --- the price book (its business only) ------------------------------------------------------

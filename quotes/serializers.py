@@ -39,6 +39,7 @@ from quotes.models import (
     QuoteTemplate,
     QuoteTemplateLine,
     QuoteVersion,
+    ServiceAgreement,
     ServiceOffering,
 )
 from quotes.pricing import Breakdown, Discount, LineItem, PricingError
@@ -631,3 +632,59 @@ class QuoteTemplateOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = QuoteTemplate
         fields = ["id", "name", "trade", "active", "lines", "created_at", "updated_at"]
+
+
+# --- service plans -------------------------------------------------------------------------------
+
+
+class PlanVisitOutputSerializer(serializers.Serializer):
+    due_date = serializers.DateField()
+    status = serializers.CharField(help_text="pending, booked, awarded (no free time: the business schedules it) or needs_payment.")
+    job_id = serializers.IntegerField(allow_null=True, help_text="The visit's job (its appointment and payment are the job's).")
+
+
+class PlanOutputSerializer(serializers.ModelSerializer):
+    """A service plan: the same job every ``interval_months`` at ``price`` (VAT included), the next due date, the visits."""
+
+    price = money_out()
+    tradesperson = serializers.IntegerField(source="pro_id", read_only=True)
+    trade: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_from = serializers.IntegerField(source="created_from_id", read_only=True, allow_null=True)
+    visits = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServiceAgreement
+        fields = [
+            "id",
+            "status",
+            "customer",
+            "tradesperson",
+            "trade",
+            "title",
+            "price",
+            "duration_minutes",
+            "interval_months",
+            "next_due",
+            "created_from",
+            "accepted_at",
+            "cancelled_at",
+            "created_at",
+            "visits",
+        ]
+
+    @extend_schema_field(PlanVisitOutputSerializer(many=True))
+    def get_visits(self, plan: ServiceAgreement) -> list[dict[str, Any]]:
+        return [{"due_date": v.due_date, "status": v.status, "job_id": v.job_id} for v in plan.occurrences.all()]
+
+
+class PlanOfferInputSerializer(serializers.Serializer):
+    """The business offers the customer of a completed job a plan."""
+
+    job_id = serializers.IntegerField(help_text="A job you completed; its customer is asked to accept.")
+    price = money_field(help_text="What the customer pays for each visit, VAT included.")
+    interval_months = serializers.IntegerField(min_value=1, required=False, help_text="Months between visits (default 12).")
+    duration_minutes = serializers.IntegerField(min_value=15, required=False, default=60)
+
+
+class PlanAcceptInputSerializer(serializers.Serializer):
+    card_token = CardTokenField()

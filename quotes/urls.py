@@ -6,7 +6,7 @@ Included before ``jobs.urls`` (marketplace/urls.py): ``accept-quote`` must win o
 
 from django.urls import path
 
-from . import bookings, invoices, pricebook_views, views
+from . import bookings, invoices, plans, pricebook_views, views
 
 urlpatterns = [
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
@@ -23,6 +23,10 @@ urlpatterns = [
     path("services/", bookings.offering_list, name="offering-list"),
     path("services/<int:offering_id>/edit/", bookings.offering_edit, name="offering-edit"),
     path("services/<int:offering_id>/active/", bookings.offering_active, name="offering-active"),
+    path("plans/", plans.plan_list, name="plan-list"),
+    path("plans/<int:plan_id>/accept/", plans.plan_accept, name="plan-accept"),
+    path("plans/<int:plan_id>/cancel/", plans.plan_cancel, name="plan-cancel"),
+    path("leads/<int:job_id>/plan/", plans.plan_offer, name="plan-offer"),
     path("pros/<int:pro_id>/services/<int:offering_id>/book/", bookings.offering_book, name="offering-book"),
     path("price-book/", pricebook_views.price_book, name="price-book"),
     path("price-book/items/<int:item_id>/edit/", pricebook_views.price_book_item_edit, name="price-book-item-edit"),

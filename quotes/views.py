@@ -442,6 +442,7 @@ def render_job_detail(request: HttpRequest, job_id: int, *, retry: dict[str, Any
         "cancellation": cancellation_preview(job, payment["payment"]),
         "rules": cancellation_rules(),
         "dependencies": dependency_panel(job=job, zone=user.time_zone),
+        "plan": selectors.plan_for_job(job=job, viewer=user),
         "direct_request_note": job_presenters.direct_request_note(job, job_selectors.business_name(user_id=job.requested_pro_id))
         if job.requested_pro_id
         else "",
@@ -491,10 +492,23 @@ def render_lead(
         "waits_for_win": bid is not None and not won,  # the appointment section appears live when it wins
         "rules": cancellation_rules(),
         **(customer_absent_context(job) if won else {}),
+        **(_plan_context(job, user) if won and job.status == Job.Status.COMPLETED else {}),
         "live": live,
         **payment_context(job, user),
     }
     return render(request, "jobs/lead_detail.html", context, status=status)
+
+
+def _plan_context(job: Job, user: User) -> dict[str, Any]:
+    """The completed job's service plan (if one is offered or running), and the offer form's suggested figures."""
+    acceptance = selectors.acceptance_for_job(job=job, viewer=user)
+    return {
+        "plan": selectors.plan_for_job(job=job, viewer=user),
+        "plan_price": acceptance.total if acceptance else job.budget_max,
+        "plan_months": settings.SERVICE_PLANS["DEFAULT_INTERVAL_MONTHS"],
+        "plan_lead_days": settings.SERVICE_PLANS["LEAD_DAYS"],
+        "plan_max_months": settings.SERVICE_PLANS["MAX_INTERVAL_MONTHS"],
+    }
 
 
 @login_required

@@ -31,8 +31,7 @@ from payments.models import Payment
 from reviews.models import Review
 from scheduling.models import Appointment, SlotProposal, Worker
 from tests.helpers import client_for
-from tests.test_permissions import ENDPOINTS, EXPECTED, World, call
-from tests.test_permissions import world as permissions_world
+from tests.test_permissions import ENDPOINTS, EXPECTED, World, build_world, call
 
 WRITES = [name for name, endpoint in ENDPOINTS.items() if endpoint.method in ("POST", "PUT", "PATCH")]
 SUCCESS = {200, 201, 202, 204}
@@ -41,7 +40,7 @@ SUCCESS = {200, 201, 202, 204}
 @pytest.fixture
 def world(customer: User, other_customer: User, tradesperson: User) -> World:
     """tests/test_permissions.py's world."""
-    built: World = permissions_world.__wrapped__(customer, other_customer, tradesperson)  # type: ignore[attr-defined]
+    built = build_world(customer, other_customer, tradesperson)
     return built
 
 

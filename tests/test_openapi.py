@@ -24,7 +24,7 @@ from scheduling import api_urls as scheduling_urls
 from timeline import api_urls as timeline_urls
 from tracking import api_urls as tracking_urls
 
-EXPECTED_ROUTES = 84
+EXPECTED_ROUTES = 87
 
 
 def test_the_schema_validates_with_no_warnings(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ def test_each_app_registers_its_own_tasks() -> None:
         "payments.overdue_operations",
         "payments.auto_approve",
         "quotes.invoice_emails",
+        "quotes.service_plans",
         "scheduling.reminders",
         "alerts.backbone_paging",
         "alerts.due_and_webhooks",

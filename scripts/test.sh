@@ -61,5 +61,8 @@ fi
 log "pytest"
 # Three xdist workers on two cores: most tests wait on the broker, a subprocess or a socket, not the CPU.
 # Browser tests run one at a time on one of them (tests/conftest.py).  PYTEST_WORKERS=0 runs in one process.
+# Browser tests in two groups (two workers, each with its own stack and chromium): one group alone
+# had become the longest chain of the run.
+export BROWSER_GROUPS="${BROWSER_GROUPS:-2}"
 # The slowest tests are listed at the end, so that a suite growing past its time shows where.
 "$VENV/bin/pytest" -n "${PYTEST_WORKERS:-3}" --dist loadgroup --durations=30 "$@"

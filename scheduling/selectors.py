@@ -19,6 +19,7 @@ from marketplace.notifications.models import NotificationPreferences
 
 from . import route, slots
 from .models import Appointment, EmergencyReserve, Invitation, JobDependency, SlotProposal, TimeOff, Worker, WorkingHours
+from .team import dispatch_business
 
 # How far ahead suggestions look for free slots.
 SEARCH_HORIZON = timedelta(days=28)
@@ -72,13 +73,15 @@ def next_free_slots(
 def workers_managed_by(user: User) -> QuerySet[Worker]:
     """The workers whose hours, time off, buffer and calendar feed ``user`` may manage.
 
-    The one place that answers "may this person manage this worker?": today the business owner
-    (a tradesperson) manages every worker of their business.  Roles such as dispatchers extend
-    this function, and every page, API and service asks it.
+    The one place that answers "may this person manage this worker?": whoever runs the business's
+    board (``scheduling.team.dispatch_business``: the owner, or one of its dispatchers) manages every
+    worker of that business; every page, API and service asks it.  (The business's service area is
+    the owner's alone: the availability page asks for that separately.)
     """
-    if not user.is_authenticated or not user.is_tradesperson:
+    business = dispatch_business(user)
+    if business is None:
         return Worker.objects.none()
-    return Worker.objects.filter(owner=user)
+    return Worker.objects.filter(owner=business)
 
 
 def may_manage_worker(user: User, worker: Worker) -> bool:

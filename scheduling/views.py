@@ -76,10 +76,10 @@ def free_label(minutes: int) -> str:
 
 
 def _viewer(request: HttpRequest) -> User:
-    """The signed-in business owner (availability pages: ``selectors.workers_managed_by`` says which workers); 403 otherwise."""
+    """The business's owner or a dispatcher (availability pages: ``selectors.workers_managed_by`` says which workers); 403 otherwise."""
     user = request.user
-    if not isinstance(user, User) or not user.is_tradesperson:
-        raise PermissionDenied("This page is for tradespeople.")
+    if not isinstance(user, User) or dispatch_business(user) is None:
+        raise PermissionDenied("This page is for the business's owner and dispatchers.")
     return user
 
 
@@ -477,7 +477,7 @@ def _managed_worker(request: HttpRequest, worker_id: int) -> tuple[User, Worker]
 @require_GET
 def availability_list(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    if not Worker.objects.filter(owner=viewer).exists() and not Worker.objects.filter(user=viewer).exists():
+    if viewer.is_tradesperson and not Worker.objects.filter(owner=viewer).exists() and not Worker.objects.filter(user=viewer).exists():
         services.worker_for_owner(owner=viewer)  # a business always has its owner as a worker
     workers = list(selectors.workers_managed_by(viewer).prefetch_related("hours"))
     if len(workers) == 1:
@@ -544,7 +544,7 @@ def availability_worker(request: HttpRequest, worker_id: int) -> HttpResponse:
             for t in selectors.upcoming_time_off(worker=worker)
         ],
         "profile": profile,
-        "is_owner_worker": worker.user_id == worker.owner_id,
+        "is_owner_worker": worker.user_id == worker.owner_id and viewer.pk == worker.owner_id,  # the service area: the owner's alone
         "feed_on": bool(worker.calendar_feed_hash),
         "feed_url": request.session.pop(FEED_URL_SESSION_KEY.format(worker_id=worker.pk), ""),
         "other_workers": selectors.workers_managed_by(viewer).exclude(pk=worker.pk),
@@ -586,6 +586,8 @@ def _availability_post(request: HttpRequest, viewer: User, worker: Worker, zone:
         services.worker_set_travel_buffer(worker=worker, actor=viewer, minutes=buffer_form.cleaned_data["travel_buffer_minutes"])
         return "Travel time saved. It applies to appointments booked from now on."
     if action == "area":
+        if viewer.pk != worker.owner_id:
+            raise PermissionDenied("Only the business's owner sets its service area.")
         area_form = forms_["area_form"] = ServiceAreaForm(request.POST)
         if not area_form.is_valid():
             return None

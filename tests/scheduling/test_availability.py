@@ -249,3 +249,24 @@ def _feed_url(html: str) -> str:
         return ""
     tag = html[html.rfind("<input", 0, html.index(marker)) : html.index(marker)]
     return tag.split('value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_dispatcher_manages_the_businesss_workers_but_not_its_service_area(bob: User, worker: Worker) -> None:
+    """A dispatcher edits hours and time off of every worker of the business; a technician edits none; the service
+    area stays the owner's."""
+    dispatcher = User.objects.create_user("dora_dispatch", password="pw-123456-x", role=User.Role.TEAM)
+    Worker.objects.create(owner=bob, user=dispatcher, name="Dora", role=Worker.Role.DISPATCHER)
+    technician = User.objects.create_user("tom_tech", password="pw-123456-x", role=User.Role.TEAM)
+    Worker.objects.create(owner=bob, user=technician, name="Tom", role=Worker.Role.TECHNICIAN)
+    by_dispatcher, by_technician = Client(), Client()
+    by_dispatcher.force_login(dispatcher)
+    by_technician.force_login(technician)
+
+    assert by_technician.get(page(worker)).status_code == 403
+    shown = by_dispatcher.get(page(worker)).content.decode()
+    assert "Service area" not in shown  # the owner's alone
+    response = by_dispatcher.post(page(worker), {"action": "time_off_add", "starts_at": "2031-01-06T09:00", "ends_at": "2031-01-06T12:00"})
+    assert response.status_code == 302 and TimeOff.objects.filter(worker=worker).count() == 1
+    before = TradespersonProfile.objects.get(user=bob).service_radius_km
+    assert by_dispatcher.post(page(worker), {"action": "area", "place": "N1", "service_radius_km": "2"}).status_code == 403
+    assert TradespersonProfile.objects.get(user=bob).service_radius_km == before

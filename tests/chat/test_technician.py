@@ -7,8 +7,6 @@ cancelled, is an outsider again (404 on the thread, 403/404 on the job's chat, n
 
 from __future__ import annotations
 
-from datetime import time
-
 import pytest
 
 from chat import services
@@ -17,20 +15,13 @@ from chat.selectors import Side, participant_side
 from marketplace.accounts.models import User
 from marketplace.realtime.streams import can_subscribe
 from scheduling.models import Appointment, Worker
-from scheduling.services import appointment_book, appointment_cancel, appointment_reassign, worker_set_hours
-from tests.factories import make_user, pro
+from scheduling.services import appointment_cancel, appointment_reassign
+from tests.factories import pro
 from tests.helpers import client_for
-from tests.scheduling.helpers import awarded_job, future_monday, worker_all_week
+
+from .helpers import booked_technician, technician_of
 
 pytestmark = pytest.mark.django_db
-
-
-def technician_of(owner: User, username: str, name: str) -> tuple[Worker, User]:
-    """A second worker of ``owner``'s business whose login is a team member (a technician)."""
-    login = make_user(username, role=User.Role.TEAM, display_name=name)
-    worker = Worker.objects.create(owner=owner, name=name, user=login, role=Worker.Role.TECHNICIAN, time_zone="Europe/London")
-    worker_set_hours(worker=worker, actor=owner, hours=[(d, time(8), time(18)) for d in range(7)])
-    return worker, login
 
 
 @pytest.fixture
@@ -40,11 +31,7 @@ def owner() -> User:
 
 @pytest.fixture
 def booked(customer: User, owner: User) -> tuple[Appointment, Worker, User]:
-    worker_all_week(owner)  # the owner's own worker, so the business has hours
-    worker, tech = technician_of(owner, "techchat_tina", "Tina")
-    job = awarded_job(customer, owner, title="Leaky tap")
-    appointment = appointment_book(job=job, worker=worker, starts_at=future_monday(10), duration_minutes=60, actor=owner)
-    return appointment, worker, tech
+    return booked_technician(customer, owner)
 
 
 def test_the_booked_technician_reads_posts_and_marks_read_on_the_business_side(customer: User, owner: User, booked) -> None:

@@ -1,6 +1,7 @@
 """Job chat API: thin views over ``chat.services`` (writes) and ``chat.selectors`` (reads).
 
-A job you may not see is 404 (the jobs selector decides); a thread you are not in is 404; seeing the
+A job you may not see is 404 (the jobs selector decides; the worker booked on a job sees it here
+too); a thread you are not in is 404 (``selectors.participant_side`` decides); seeing the
 job but not being one of its chat's people (a tradesperson with only a lead, staff) is 403.  A
 read-only thread refuses messages with 409 ``chat_closed``; too many messages 429 ``rate_limited``.
 """
@@ -15,9 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.api import job_or_404
 from marketplace.accounts.models import User
-from marketplace.api import ErrorSerializer, errors, request_user, valid
+from marketplace.api import ErrorSerializer, errors, found, request_user, valid
 
 from . import selectors, services
 from .models import Message, Thread
@@ -37,12 +37,12 @@ RATE_LIMITED_429 = OpenApiResponse(
 )
 
 
-def message_body(message: Message, viewer: User) -> dict[str, Any]:
+def message_body(message: Message, viewer: User, thread: Thread) -> dict[str, Any]:
     return {
         "id": message.pk,
         "thread": message.thread_id,
         "sender": message.sender_id,
-        "sender_name": selectors.party_name(message.sender),
+        "sender_name": selectors.sender_name(sender=message.sender, thread=thread),
         "mine": message.sender_id == viewer.pk,
         "text": message.text,
         "masked": message.masked,
@@ -60,7 +60,7 @@ def thread_body(thread: Thread, viewer: User) -> dict[str, Any]:
         "closed_reason": view.closed_reason,
         "unread": view.unread,
         "seen_up_to": view.seen_up_to,
-        "last_message": message_body(view.last, viewer) if view.last is not None else None,
+        "last_message": message_body(view.last, viewer, thread) if view.last is not None else None,
         "stream": chat_stream(thread.pk),
     }
 
@@ -75,14 +75,15 @@ def _thread_or_404(request: Request, thread_id: int) -> Thread:
 class JobChatApi(APIView):
     @extend_schema(
         tags=["chat"],
-        summary="The chat threads the viewer has on a job (its customer: one per tradesperson who quoted; a quoting tradesperson: theirs)",
+        summary="The chat threads the viewer has on a job "
+        "(its customer: one per quoting tradesperson; a quoting tradesperson or the booked worker: theirs)",
         description="Threads are created on first use. After the award only the winner's thread is writable (listed first); "
         "the others stay readable. 403 not_a_participant for someone who can see the job but has no chat on it.",
         responses={200: JobChatOutputSerializer, **errors(403, 404)},
     )
     def get(self, request: Request, job_id: int) -> Response:
-        job = job_or_404(request, job_id)
         viewer = request_user(request)
+        job = found(selectors.job_for_chat(user=viewer, job_id=job_id), "No such job, or not one you can see.")
         ids = [t.pk for t in services.chat_threads_open(job=job, viewer=viewer)]
         loaded = {t.pk: t for t in selectors.threads_of_job(job=job).filter(pk__in=ids)}
         threads = [loaded[pk] for pk in ids]
@@ -93,7 +94,7 @@ class JobChatApi(APIView):
 class ChatMessagesApi(APIView):
     @extend_schema(
         tags=["chat"],
-        summary="Messages of a chat thread (its two participants)",
+        summary="Messages of a chat thread (its participants)",
         description=f"The newest {selectors.PAGE} messages in order, or (with `after`) the next {selectors.PAGE} after that id: "
         "what a page refetches after a missed live push.",
         parameters=[MessagesQuerySerializer],
@@ -104,12 +105,12 @@ class ChatMessagesApi(APIView):
         query = valid(MessagesQuerySerializer, request.query_params)
         viewer = request_user(request)
         rows = selectors.messages(thread=thread, after=query["after"])
-        body = {"thread": thread_body(thread, viewer), "messages": [message_body(m, viewer) for m in rows]}
+        body = {"thread": thread_body(thread, viewer), "messages": [message_body(m, viewer, thread) for m in rows]}
         return Response(MessagesOutputSerializer(body).data)
 
     @extend_schema(
         tags=["chat"],
-        summary="Send a message in a chat thread (its two participants, while the thread is writable)",
+        summary="Send a message in a chat thread (its participants, while the thread is writable)",
         description=f"Plain text, 1-{services.MAX_TEXT} characters (400 empty_message / message_too_long). Emails, phone numbers "
         "and card numbers are replaced with “[contact details hidden]” / “[card number removed]” before it is stored. "
         "Send an `Idempotency-Key` to make a retry (or a double click) store one message: the repeat answers 200 with "
@@ -133,13 +134,13 @@ class ChatMessagesApi(APIView):
         key = request.headers.get("Idempotency-Key", "").strip()
         message, created = services.chat_send(thread=thread, sender=viewer, text=data["text"], client_key=key)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(MessageOutputSerializer(message_body(message, viewer)).data, status=code)
+        return Response(MessageOutputSerializer(message_body(message, viewer, thread)).data, status=code)
 
 
 class ChatReadApi(APIView):
     @extend_schema(
         tags=["chat"],
-        summary="Mark the other side's messages read up to a message id (its two participants)",
+        summary="Mark the other side's messages read up to a message id (its participants)",
         description="Moves forward only (idempotent); the other side sees “Seen” live.",
         request=ReadInputSerializer,
         responses={200: ReadOutputSerializer, **errors(400, 403, 404)},

@@ -4,7 +4,9 @@ Before the award every bidder has their own thread with the customer; after it o
 winner's thread stays writable (the others are kept, read-only: the chat is evidence in a
 dispute).  Message text is stored already masked (``marketplace.masking``).  Read receipts are a
 high-water mark per side (``customer_read_up_to`` / ``tradesperson_read_up_to``: the id of
-the last message of the other side that this side has seen).
+the last message of the other side that this side has seen).  The business's side is the
+tradesperson and the login of the worker booked on the job, who share its mark: who is on which side is
+``chat.selectors.participant_side``, not these fields alone.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Thread(models.Model):
         return f"Chat on job {self.job_id} with {self.tradesperson_id}"
 
     def is_participant(self, user_id: int | None) -> bool:
+        """One of the two named parties (``chat.selectors.participant_side`` also admits the booked worker)."""
         return user_id is not None and user_id in (self.customer_id, self.tradesperson_id)
 
     def other_party_id(self, user_id: int) -> int:

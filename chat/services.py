@@ -23,7 +23,7 @@ from marketplace.masking import mask_contact_details
 
 from . import events as ev
 from .models import Message, Thread
-from .selectors import closed_reason, party_name
+from .selectors import Side, closed_reason, from_other_side, is_booked_worker, participant_side, sender_name
 
 MAX_TEXT = 2000
 CLIENT_KEY_MAX = 64
@@ -56,7 +56,8 @@ def chat_threads_open(*, job: Job, viewer: User) -> list[Thread]:
     """The threads ``viewer`` has on ``job``, creating missing ones (idempotent; emits nothing).
 
     The customer has one per tradesperson who bid (the winner first once awarded); a tradesperson
-    who bid has their own.  Anyone else (a tradesperson with only a lead, staff) is refused (403):
+    who bid has their own; the login of the worker booked on the job has the awarded business's
+    thread (``chat.selectors.participant_side``).  Anyone else (a tradesperson with only a lead, staff) is refused (403):
     a chat starts with a quote.
     """
     role = job_role(viewer, job)
@@ -68,6 +69,8 @@ def chat_threads_open(*, job: Job, viewer: User) -> list[Thread]:
     # A lead is not enough: a chat starts with a quote, so the tradesperson must have bid.
     if role in (JobRole.TRADESPERSON, JobRole.BIDDER) and Bid.objects.filter(job=job, tradesperson=viewer).exists():
         return [_thread_get_or_create(job=job, tradesperson=viewer)]
+    if job.tradesperson is not None and is_booked_worker(viewer, job):
+        return [_thread_get_or_create(job=job, tradesperson=job.tradesperson)]
     raise ServiceError(
         "Only the job's customer and the tradespeople who quoted for it can chat about it. Send a quote to start a chat.",
         code="not_a_participant",
@@ -89,8 +92,8 @@ def chat_send(*, thread: Thread, sender: User, text: str, client_key: str = "") 
     Idempotent per ``client_key``: the same key from the same sender in the same thread returns the first
     message (created False) and emits nothing.
     """
-    if not thread.is_participant(sender.pk):
-        raise ServiceError("Only the two people in this chat can write in it.", code="forbidden", kind=Refusal.FORBIDDEN)
+    if participant_side(sender, thread) is None:
+        raise ServiceError("Only the people in this chat can write in it.", code="forbidden", kind=Refusal.FORBIDDEN)
     if len(client_key) > CLIENT_KEY_MAX:
         raise ServiceError(f"The Idempotency-Key is at most {CLIENT_KEY_MAX} characters.", code="validation_error", kind=Refusal.INVALID)
     cleaned = clean_text(text)
@@ -133,7 +136,7 @@ def chat_send(*, thread: Thread, sender: User, text: str, client_key: str = "") 
                 recipient_id=locked.other_party_id(sender.pk),
                 customer_id=locked.customer_id,
                 tradesperson_id=locked.tradesperson_id,
-                sender_name=party_name(sender),
+                sender_name=sender_name(sender=sender, thread=locked),
                 text=message.text,
                 masked=changed,
                 sent_at=message.created_at.isoformat(),
@@ -149,20 +152,20 @@ def chat_mark_read(*, thread: Thread, reader: User, up_to_message_id: int) -> Th
     same message again changes nothing and emits nothing (idempotent).  Reading stays allowed in a
     read-only thread.
     """
-    if not thread.is_participant(reader.pk):
-        raise ServiceError("Only the two people in this chat can read it.", code="forbidden", kind=Refusal.FORBIDDEN)
+    side = participant_side(reader, thread)
+    if side is None:
+        raise ServiceError("Only the people in this chat can read it.", code="forbidden", kind=Refusal.FORBIDDEN)
     if up_to_message_id < 0:
         raise ServiceError("up_to must be a message id.", code="validation_error", kind=Refusal.INVALID)
     with transaction.atomic():
         locked = Thread.objects.select_for_update().get(pk=thread.pk)
         newest_from_other = (
-            Message.objects.filter(thread=locked, pk__lte=up_to_message_id)
-            .exclude(sender_id=reader.pk)
+            Message.objects.filter(from_other_side(thread=locked, side=side), thread=locked, pk__lte=up_to_message_id)
             .order_by("-pk")
             .values_list("pk", flat=True)
             .first()
         )
-        field = "customer_read_up_to" if reader.pk == locked.customer_id else "tradesperson_read_up_to"
+        field = "customer_read_up_to" if side is Side.CUSTOMER else "tradesperson_read_up_to"
         current = getattr(locked, field)
         if newest_from_other is None or newest_from_other <= current:
             return locked

@@ -1,5 +1,6 @@
 """The owner of a business invites a technician from the team page; the technician opens the emailed link, chooses a
-password, and sees "My day" with the appointment the business booked for them.  The stack's Daphne prints mail to its
+password, and sees "My day" with the appointment the business booked for them; its visit page holds the job's chat,
+where she messages the customer.  The stack's Daphne prints mail to its
 log (the console backend), as in test_accounts.
 
 Screenshots go to test-artifacts/ui-team-*.png for review (1280 and 390 px wide).
@@ -13,6 +14,7 @@ from datetime import time
 import pytest
 from playwright.sync_api import expect
 
+from chat.models import Message
 from scheduling import services as scheduling
 from scheduling.models import Worker
 from tests.browser.conftest import log_in
@@ -69,6 +71,20 @@ def test_the_owner_invites_a_technician_who_logs_in_and_sees_their_day(stack, ne
     shot(tina, "team-my-day-390")
     tina.set_viewport_size({"width": 1280, "height": 900})
     shot(tina, "team-my-day-1280")
+
+    # Her visit page holds the job's chat with the customer; she writes on the business's side.
+    appointment.get_by_role("link", name="Open visit").click()
+    tina.wait_for_url(f"{base}/visits/{job.pk}/")
+    chat = tina.locator("[data-testid=chat]")
+    expect(chat.locator("[data-testid=chat-pane]")).to_be_visible()
+    chat.locator("[data-testid=chat-input]").fill("On my way, parking now")
+    chat.locator("[data-testid=chat-send]").click()
+    expect(chat.locator("[data-testid=chat-log]")).to_contain_text("On my way, parking now")
+    sent = Message.objects.get(thread__job=job, sender__email="tina@example.net")  # shown once the API stored it
+    assert sent.thread.tradesperson_id == bob.pk
+    shot(tina, "team-visit-chat-1280")
+    tina.set_viewport_size({"width": 390, "height": 844})
+    shot(tina, "team-visit-chat-390")
 
     owner.reload()  # she is a member now: her role and deactivation are the owner's to change
     expect(owner.locator("[data-testid=invitation]")).to_have_count(0)

@@ -19,9 +19,9 @@ from marketplace.notifications.models import Notification
 from marketplace.realtime.models import LivePosition
 from marketplace.realtime.streams import can_subscribe
 from tests.events.pipeline import relay_all, run_consumer_until
-from tests.factories import make_user
+from tests.factories import make_user, pro
 
-from .helpers import quoted_job
+from .helpers import booked_technician, quoted_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -143,3 +143,41 @@ def test_a_foreign_socket_cannot_join_a_thread(broker: Any) -> None:
 
     answer = async_to_sync(scenario)()
     assert answer["type"] == "error" and answer["code"] == "forbidden"
+
+
+def test_the_booked_technician_hears_the_customer_live_and_the_customer_is_told_of_their_reply(broker: Any) -> None:
+    customer = make_user("techlive_cust")
+    appointment, _, tech = booked_technician(customer, pro("techlive_owner", business_name="Tap Masters"))
+    thread = services.chat_threads_open(job=appointment.job, viewer=customer)[0]
+    stream = f"chat.{thread.pk}"
+    spec = get_consumer("chat-live")
+
+    def act() -> None:
+        services.chat_send(thread=thread, sender=customer, text="The gate code is on the job")
+        services.chat_send(thread=thread, sender=tech, text="Thanks, see you at ten")
+        relay_all()
+        run_consumer_until(lambda: ProcessedEvent.objects.filter(consumer="chat-live").count() >= 2, spec)
+        connection.close()
+
+    async def scenario() -> list[dict[str, Any]]:
+        ws = WebsocketCommunicator(application, "/ws/live/", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")])
+        ws.scope["user"] = tech
+        assert (await ws.connect())[0]
+        await ws.receive_json_from()  # subscribed to user.<id>
+        await ws.send_json_to({"action": "subscribe", "stream": stream})
+        assert (await ws.receive_json_from())["type"] == "subscribed"
+        await sync_to_async(act, thread_sensitive=False)()
+        got: list[dict[str, Any]] = []
+        while len([m for m in got if m.get("stream") == stream]) < 2:
+            got.append(await ws.receive_json_from(timeout=5))
+        await ws.disconnect()
+        return got
+
+    pushed = [m["data"] for m in async_to_sync(scenario)() if m["stream"] == stream]
+    assert [(d["sender_id"], d["text"], d["sender_name"]) for d in pushed] == [
+        (customer.pk, "The gate code is on the job", pushed[0]["sender_name"]),
+        (tech.pk, "Thanks, see you at ten", "Tina (Tap Masters)"),
+    ]
+    assert pushed[1]["recipient_id"] == customer.pk
+    told = Notification.objects.get(recipient=customer, kind="chat_message")
+    assert told.title == "Tina (Tap Masters) about “Leaky tap”"

@@ -217,3 +217,7 @@ def test_my_day_and_my_appointments_show_only_the_technicians_own_work(bob, cust
     assert f"/visits/{own_job.pk}/" in html and "09:00–10:30" in html  # London, on UTC in winter
     assert api.status_code == 200 and [a["job"] for a in api.json()["appointments"]] == [own_job.pk]
     assert refused.status_code == 403 and error_code(refused) == "not_a_team_member"
+    # The visit page holds the job's chat for the technician, and leads back to their day (not the lead page).
+    visit_html = visit.content.decode()
+    assert 'data-testid="chat"' in visit_html and f'data-threads-url="/api/jobs/{own_job.pk}/chat/"' in visit_html
+    assert '<a class="back" href="/my-day/">' in visit_html

@@ -6,6 +6,8 @@ and 390 px go to test-artifacts/ui-dispatch-board-*.png; at 390 px nothing is wi
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import UTC, time
 
 import pytest
@@ -18,6 +20,7 @@ from tests.browser.test_marketplace import PHONE, assert_not_reloaded, mark, sho
 from tests.browser.test_scheduling import LIVE, london, monday_of, target_day
 from tests.factories import CustomerFactory, pro
 from tests.scheduling.helpers import awarded_job, worker_all_week
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,8 +58,18 @@ def test_a_dispatcher_drags_an_appointment_and_a_second_board_updates_live(stack
     card = f'.disp-card[data-appointment="{tap.pk}"]'
     expect(cell(watcher, ann).locator(card)).to_be_visible()
 
+    def drag(what: str, onto: Locator, done: Callable[[], bool]) -> None:
+        """Drag as a person would, and again if the drop did not take: each change redraws the board (at once, and
+        again on its live push), and a redraw that lands mid-drag leaves the dragged card detached from the page."""
+        for _ in range(3):
+            dispatcher.locator(what).drag_to(onto)
+            with contextlib.suppress(AssertionError):
+                wait_until(done, timeout=8, message="the drop to be saved")
+                return
+        raise AssertionError(f"dragging {what} never took")
+
     # Drag the tap job from Ann (the owner's own worker, "Bob") to Sam: both boards show it in Sam's row, same time.
-    dispatcher.locator(card).drag_to(cell(dispatcher, sam))
+    drag(card, cell(dispatcher, sam), lambda: Appointment.objects.filter(pk=tap.pk, worker=sam).exists())
     expect(cell(watcher, sam).locator(card)).to_contain_text("10:00–11:00", timeout=LIVE)
     expect(cell(watcher, ann).locator(card)).to_have_count(0)
     assert_not_reloaded(watcher)
@@ -77,9 +90,9 @@ def test_a_dispatcher_drags_an_appointment_and_a_second_board_updates_live(stack
     expect(cell(watcher, ann).locator(card)).to_contain_text("11:30–12:30", timeout=LIVE)
 
     # The unassigned queue: drag the fence job onto Sam's day; it takes his first free start and leaves the queue.
-    queued = dispatcher.locator(f'[data-testid=queue-item][data-job="{fence.pk}"]')
     expect(watcher.locator("[data-testid=queue-item]")).to_have_count(1)
-    queued.drag_to(cell(dispatcher, sam))
+    booked = Appointment.objects.filter(job=fence, status=Appointment.Status.BOOKED)
+    drag(f'[data-testid=queue-item][data-job="{fence.pk}"]', cell(dispatcher, sam), booked.exists)
     expect(watcher.locator("[data-testid=queue-item]")).to_have_count(0, timeout=LIVE)
     expect(cell(watcher, sam)).to_contain_text("Fence panel")
     assert Appointment.objects.get(job=fence, status=Appointment.Status.BOOKED).worker_id == sam.pk

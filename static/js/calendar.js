@@ -36,12 +36,21 @@
         var before = {};
         box.querySelectorAll("[data-appointment]").forEach(function (a) { before[a.dataset.appointment] = a.outerHTML; });
         var saved = scrollState();
-        var open = [];                                  // a Move form someone has open stays open
-        box.querySelectorAll("details[data-keep-open][open]").forEach(function (d) { open.push(d.dataset.keepOpen); });
+        var open = [];                                  // a Move form someone has open stays open, with what they chose in it
+        box.querySelectorAll("details[data-keep-open][open]").forEach(function (d) {
+          var values = {};
+          d.querySelectorAll("select[name], input[name]").forEach(function (f) { values[f.name] = f.value; });
+          open.push({ key: d.dataset.keepOpen, values: values, focus: d.contains(document.activeElement) ? document.activeElement.name : null });
+        });
         box.innerHTML = html;
-        open.forEach(function (key) {
-          var node = box.querySelector('details[data-keep-open="' + key + '"]');
-          if (node) node.open = true;
+        open.forEach(function (kept) {
+          var node = box.querySelector('details[data-keep-open="' + kept.key + '"]');
+          if (!node) return;                            // the card is gone (moved elsewhere by someone else)
+          node.open = true;
+          node.querySelectorAll("select[name], input[name]").forEach(function (f) {
+            if (Object.prototype.hasOwnProperty.call(kept.values, f.name)) f.value = kept.values[f.name];
+            if (kept.focus && f.name === kept.focus) f.focus();
+          });
         });
         restore(saved);
         box.querySelectorAll("[data-appointment]").forEach(function (a) {

@@ -81,6 +81,12 @@ def test_a_dispatcher_drags_an_appointment_and_a_second_board_updates_live(stack
     moved.locator("[data-testid=move-button]").click()
     moved.locator("[data-testid=move-worker]").select_option(str(ann.pk))
     moved.locator("[data-testid=move-time]").fill("14:30")
+    # A live redraw while the form is open (another board's change) keeps it open with what was chosen in it.
+    redraws = int(dispatcher.locator("#schedule-fragment").get_attribute("data-refreshed") or 0)
+    dispatcher.evaluate("TL.scheduleRefresh()")
+    expect(dispatcher.locator("#schedule-fragment")).to_have_attribute("data-refreshed", str(redraws + 1))
+    expect(moved.locator("[data-testid=move-worker]")).to_have_value(str(ann.pk))
+    expect(moved.locator("[data-testid=move-time]")).to_have_value("14:30")
     moved.locator("[data-testid=move-submit]").click()
     error = moved.locator("[data-testid=move-error]")
     expect(error).to_have_text("Bob already has a job 14:00–15:00 then (Boiler service).")

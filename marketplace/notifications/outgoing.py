@@ -42,18 +42,11 @@ def send_later(send: Callable[[Iterable[int]], int], ids: list[int]) -> None:
         cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
 
 
-def send_due() -> int:
-    """Everything pending and due: notification emails and texts, then replies to texts. Returns how many were sent."""
-    # Imported here: the services import this module (send_later), and this function is theirs to run.
-    from .services import deliveries_send_pending, sms_replies_send_pending
-
-    return deliveries_send_pending() + sms_replies_send_pending()
-
-
 class Worker:
     """The ``deliveries`` process: LISTEN, send what is due, wait for the next commit's wake-up (or the poll)."""
 
-    def __init__(self, *, poll_s: float | None = None) -> None:
+    def __init__(self, send_due: Callable[[], int], *, poll_s: float | None = None) -> None:
+        self.send_due = send_due  # everything pending and due (``services.deliveries_send_due``); returns how many went
         self.poll_s = float(settings.NOTIFICATIONS["WORKER_POLL_S"] if poll_s is None else poll_s)
         self.stop_event = threading.Event()
         self.heartbeat = Heartbeat("deliveries")
@@ -88,7 +81,7 @@ class Worker:
 
     def _pass(self) -> int:
         try:
-            return send_due()
+            return self.send_due()
         except DatabaseError:
             log.exception("deliveries: a send pass failed; trying again at the next wake-up")
             return 0

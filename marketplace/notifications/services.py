@@ -235,6 +235,11 @@ def sms_replies_send(*, reply_ids: Iterable[int]) -> int:
     )
 
 
+def deliveries_send_due() -> int:
+    """Everything pending and due: notification emails and texts, then replies to texts (the delivery worker's pass)."""
+    return deliveries_send_pending() + sms_replies_send_pending()
+
+
 def sms_replies_send_pending(*, limit: int = 200) -> int:
     """The clock's retry pass for replies (like :func:`deliveries_send_pending`)."""
     ids = deliveries.due_ids(SmsReply, lease_s=settings.NOTIFICATIONS["CLAIM_LEASE_S"], limit=limit)

@@ -12,7 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from marketplace.notifications.outgoing import Worker, send_due
+from marketplace.notifications.outgoing import Worker
+from marketplace.notifications.services import deliveries_send_due
 from marketplace.services_check import wait_for_database
 
 
@@ -25,9 +26,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         wait_for_database(timeout=settings.STARTUP_WAIT_S)
         if options["once"]:
-            self.stdout.write(f"sent {send_due()} email/SMS deliveries")
+            self.stdout.write(f"sent {deliveries_send_due()} email/SMS deliveries")
             return
-        worker = Worker()
+        worker = Worker(deliveries_send_due)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
         signal.signal(signal.SIGINT, lambda *_: worker.stop_event.set())
         worker.run()

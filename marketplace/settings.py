@@ -688,6 +688,12 @@ NOTIFICATIONS: dict[str, Any] = {
     "RETRY_BASE_S": env_int("NOTIFICATIONS_RETRY_BASE_S", 60),
     # A send claimed longer ago than this without finishing (the process died) is retried.
     "CLAIM_LEASE_S": env_int("NOTIFICATIONS_CLAIM_LEASE_S", 600),
+    # Who sends email/SMS (marketplace/notifications/outgoing.py): "worker", the `deliveries` process woken by each
+    # commit, so a slow provider never holds up a request or a consumer's batch; "after_commit", the committing
+    # process right after its commit (the in-process tests).
+    "DELIVERY": env("NOTIFICATIONS_DELIVERY", "worker"),
+    # The worker also sends whatever is due this often (a wake-up lost while it was down waits at most this long).
+    "WORKER_POLL_S": float(env("NOTIFICATIONS_WORKER_POLL_S", "5")),
 }
 # Texts people send us (marketplace/notifications/inbound.py): POST /webhooks/sms/<provider>/.  The adapter's
 # name is the <provider>; the default is the SIMULATED provider (manage.py sms_inbound, /dev/sms/ in DEBUG).

@@ -87,6 +87,14 @@ def _generous_rate_limits() -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _deliveries_sent_after_commit_in_process() -> None:
+    # In-process tests roll their transactions back, so no delivery worker would ever see their rows: email and SMS go
+    # out in the test's own process after the (captured) commit.  Stack processes keep the worker (tests/support.py),
+    # and tests/notifications/test_delivery_worker.py checks the worker itself.
+    settings.NOTIFICATIONS["DELIVERY"] = "after_commit"
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _staff_totp_not_required_in_process() -> None:
     # Many tests open admin as a force_login'd staff user; tests/web/test_account_security.py turns the rule on and
     # checks it.  The browser tests' stack processes keep it on (the settings default): staff there sign in with a code.

@@ -210,6 +210,7 @@ def running_stack(broker: Broker | SharedBroker, name: str, **extra_env: str) ->
         # Threads: a dozen consumer processes per stack made each browser test start in a minute on 2 cores.
         manage(f"{name}-consumers", "consume", "--all", "--threads", env=env).start(),
         manage(f"{name}-payments-executor", "payments_executor", env=env).start(),
+        manage(f"{name}-deliveries", "deliver", env=env).start(),
     ]
     base_url = f"http://127.0.0.1:{port}"
     try:

@@ -14,6 +14,7 @@ def test_procfile_runs_the_relay_and_one_process_per_consumer_group() -> None:
     lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert "manage.py outbox_relay" in lines["relay"]
     assert "manage.py payments_executor" in lines["payments-executor"]
+    assert "manage.py deliver" in lines["deliveries"]
     for name in CONSUMERS:
         assert f"manage.py consume {name}" in lines[f"consumer-{name}"], f"Procfile lacks consumer-{name}"
 
@@ -71,7 +72,7 @@ def test_compose_fetch_and_group_settings_are_the_development_defaults() -> None
 def test_compose_probes_the_liveness_of_every_long_running_process() -> None:
     """Each loop's heartbeat (marketplace/ops/heartbeat.py) is read by the probe under the name the process writes."""
     services = _compose()["services"]
-    expected = {"relay": "relay", "clock": "clock", "payments-executor": "payments-executor"}
+    expected = {"relay": "relay", "clock": "clock", "payments-executor": "payments-executor", "deliveries": "deliveries"}
     expected.update({f"consumer-{name}": "consumer-*" for name in CONSUMERS})  # one consumer per container
     for service, name in expected.items():
         test = services[service]["healthcheck"]["test"]

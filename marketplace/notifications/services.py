@@ -3,9 +3,10 @@
 :func:`notify` is called by Kafka handlers inside their transaction.  It writes the
 in-app notification (pushed live to ``user.<id>`` after commit) and one
 :class:`~.models.Delivery` row per extra channel the recipient wants (email, SMS),
-in the same transaction.  After the commit those deliveries are sent; a send that
-fails stays pending and ``manage.py send_pending_notifications`` (run by the clock)
-retries it with backoff.
+in the same transaction.  After the commit the delivery worker (``manage.py deliver``, woken
+by the commit: :mod:`.outgoing`) sends them, never the request or the consumer batch that
+planned them; a send that fails stays pending and ``manage.py send_pending_notifications``
+(run by the clock) retries it with backoff.
 
 Exactly once per channel: the notification is unique per (recipient, kind, object)
 and a delivery per (notification, channel), both written with the consumer's inbox
@@ -37,6 +38,7 @@ from . import channels
 from . import events as ev
 from .inbound import InboundSms as ParsedSms
 from .models import Category, Channel, Delivery, InboundSms, Notification, NotificationPreferences, SmsReply
+from .outgoing import send_later
 from .sms import get_sms_backend
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ def notify(
     ``sms_extra`` is said in the text message only, after the body (e.g. "Reply C to confirm").
 
     Idempotent: a second call with the same key returns None and sends nothing.
-    Emails and texts go out after the surrounding transaction commits.
+    Emails and texts go out after the surrounding transaction commits, from the delivery worker (:mod:`.outgoing`).
     """
     dedupe_key = f"{recipient_id}:{kind}:{object_key}"[:200]
     notification, created = Notification.objects.get_or_create(
@@ -87,7 +89,7 @@ def notify(
     )
     if deliveries:
         ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: deliveries_send(delivery_ids=ids))
+        send_later(lambda found: deliveries_send(delivery_ids=found), ids)
     return notification
 
 
@@ -218,7 +220,7 @@ def sms_reply(*, inbound: InboundSms, text: str, outcome: str) -> SmsReply | Non
     reply, created = SmsReply.objects.get_or_create(inbound=inbound, defaults={"to": inbound.from_number, "text": text[:320]})
     if not created:
         return None
-    transaction.on_commit(lambda: sms_replies_send(reply_ids=[reply.pk]))
+    send_later(lambda found: sms_replies_send(reply_ids=found), [reply.pk])
     return reply
 
 
@@ -231,6 +233,11 @@ def sms_replies_send(*, reply_ids: Iterable[int]) -> int:
     return deliveries.send_due(
         SmsReply, reply_ids, send=_send_reply, policy=_policy(), describe=lambda r: f"SMS reply to inbound {r.inbound_id}"
     )
+
+
+def deliveries_send_due() -> int:
+    """Everything pending and due: notification emails and texts, then replies to texts (the delivery worker's pass)."""
+    return deliveries_send_pending() + sms_replies_send_pending()
 
 
 def sms_replies_send_pending(*, limit: int = 200) -> int:

@@ -48,7 +48,7 @@ def test_one_request_correlation_id_reaches_envelope_relay_and_every_consumer_lo
     request_id = f"req-{uuid.uuid4()}"
 
     with running_stack(broker, "corr") as (base, processes):
-        web, relay, consumers, _executor = processes
+        web, relay, consumers, *_others = processes
         body = json.dumps({"trade": "plumbing", "title": "Traced", "description": "Corr", "latitude": "51.5", "longitude": "-0.1"})
         request = urllib.request.Request(
             f"{base}/api/jobs/",

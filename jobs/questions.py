@@ -13,6 +13,9 @@ answers offer to that test (matching compares them with ``TradespersonProfile.de
 from __future__ import annotations
 
 import json
+import logging
+import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -20,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
+from django.db import connection
 
 from marketplace.errors import Refusal, ServiceError
 from marketplace.masking import mask
@@ -33,14 +38,56 @@ YES_NO = {"yes": "Yes", "no": "No"}
 # Kinds whose answers are picked from a list: only those can be declined by a tradesperson.
 PICKED = (Kind.CHOICE, Kind.MULTIPLE, Kind.YES_NO)
 
+log = logging.getLogger(__name__)
+
+# Every job post reads its trade's questions, and staff change them now and then: each process keeps
+# them, under a version held in the shared cache.  A saved or deleted question or choice sets a new
+# version once its transaction has committed (``questions_changed``, from ``receivers``); a read
+# compares versions (one Redis GET) and goes back to the database when they differ.  Nothing read
+# inside a transaction is kept (it may yet roll back), nor anything while the cache is unreachable, and
+# nothing is kept longer than KEEP_S (a change whose new version could not be written still shows).
+VERSION_KEY = "jobs:trade-questions:version"
+KEEP_S = 300.0
+_kept: dict[int, tuple[str, float, list[TradeQuestion]]] = {}
+
 
 def questions_for(trade: Trade | int | None) -> list[TradeQuestion]:
-    """The trade's questions in the order they are asked, with their choices (two queries)."""
+    """The trade's questions in the order they are asked, with their choices (none to two queries; see above).
+
+    The question objects may be shared with other callers in this process: read them, never change them.
+    """
     if trade is None:
         return []
     trade_id = trade.pk if isinstance(trade, Trade) else trade
+    version = _version()
+    kept = _kept.get(trade_id)
+    if kept is not None and version is not None and kept[0] == version and time.monotonic() - kept[1] < KEEP_S:
+        return list(kept[2])
     query = TradeQuestion.objects.filter(trade_id=trade_id).select_related("show_if_question").prefetch_related("choices")
-    return list(query.order_by("position", "pk"))
+    found = list(query.order_by("position", "pk"))
+    if version is not None and not connection.in_atomic_block:
+        _kept[trade_id] = (version, time.monotonic(), found)
+    return list(found)
+
+
+def _version() -> str | None:
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, None)
+            version = cache.get(VERSION_KEY)
+    except Exception:  # an unreachable cache only costs the two queries
+        log.warning("trade questions: the cache is unreachable; reading them from the database", exc_info=True)
+        return None
+    return str(version) if version is not None else None
+
+
+def questions_changed() -> None:
+    """Every process reads the trades' questions afresh (call after the change has committed)."""
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    except Exception:  # logged; what the processes keep expires within KEEP_S
+        log.error("trade questions: could not tell other processes about a change", exc_info=True)
 
 
 def options(question: TradeQuestion) -> list[tuple[str, str]]:

@@ -325,9 +325,11 @@ def job_post(
                 exclusive_until=timezone.now() + timedelta(minutes=settings.MATCHING["DIRECT_REQUEST_EXCLUSIVE_MINUTES"])
                 if requested_pro is not None
                 else None,
+                # Photo answers reference their JobPhoto, which needs the job first: those are written just below.
+                answers=[] if asked.photos else asked.answers,
             )
             saved = [JobPhoto.objects.create(job=job, image=image, thumbnail=thumbnail) for image, thumbnail in stored[: len(photos)]]
-            if asked.answers:
+            if asked.photos:
                 job.answers = _with_photos(job, asked, answer_files)
                 job.save(update_fields=["answers"])
             # Photo answers are photos of the job too: read them back rather than track two lists.
@@ -359,7 +361,18 @@ def job_post(
     except BaseException:
         delete_stored(name for pair in stored for name in pair)
         raise
+    if not asked.photos:
+        _photos_known(job, saved)
     return job, True
+
+
+def _photos_known(job: Job, photos: list[JobPhoto]) -> None:
+    """``job.photos.all()`` (the response) is the photos just saved, without reading them back (as a prefetch would)."""
+    known = JobPhoto.objects.filter(job=job)
+    # How Django's own prefetch fills a queryset.
+    known._result_cache = list(photos)
+    known._prefetch_done = True  # type: ignore[attr-defined]
+    job._prefetched_objects_cache = {"photos": known}  # type: ignore[attr-defined]
 
 
 def _with_photos(job: Job, asked: questions.CleanAnswers, files: Mapping[str, tuple[str, str]]) -> list[ev.JobAnswer]:

@@ -87,7 +87,10 @@ def measure(work: Any, n: int, profile: bool) -> float:
     profiler.disable()
     cpu = (time.process_time() - start) * 1000 / max(n, 1)
     if profile:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(40)
+        if path := os.environ.get("BENCH_PROFILE_OUT"):  # for pstats/snakeviz: every caller and callee
+            stats.dump_stats(path)
     return cpu
 
 

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -181,16 +182,33 @@ def answers(url: str) -> bool:
 @contextlib.contextmanager
 def web_server(name: str, env: dict[str, str], *, settings_module: str = "bench.settings") -> Iterator[tuple[str, Any]]:
     """Daphne exactly as ``make run`` starts it (Procfile.dev), with the bench settings (one extra floor URL)."""
+    with web_servers(name, env, 1, settings_module=settings_module) as (bases, processes):
+        yield bases[0], processes[0]
+
+
+@contextlib.contextmanager
+def web_servers(
+    name: str, env: dict[str, str], count: int, *, settings_module: str = "bench.settings"
+) -> Iterator[tuple[list[str], list[Any]]]:
+    """``count`` Daphne processes as ``make run`` starts one, each on its own port: production runs several web
+    processes behind a load balancer, and the benchmarks play the balancer, giving each process an equal share of
+    the connections (round robin), so that one process's figure and two processes' are comparable."""
     from tests.support import daphne, free_port, wait_until
 
-    port = free_port()
-    process = daphne(port, {**env, **WEB_ENV, "DJANGO_SETTINGS_MODULE": settings_module}).start()
-    base = f"http://127.0.0.1:{port}"
+    full_env = {**env, **WEB_ENV, "DJANGO_SETTINGS_MODULE": settings_module}
+    processes: list[Any] = []
+    bases: list[str] = []
     try:
-        wait_until(lambda: answers(base + "/healthz"), timeout=60, message=f"{name}: daphne to listen")
-        yield base, process
+        for _ in range(count):
+            port = free_port()
+            processes.append(daphne(port, full_env).start())
+            bases.append(f"http://127.0.0.1:{port}")
+        for url in [base + "/healthz" for base in bases]:
+            wait_until(partial(answers, url), timeout=60, message=f"{name}: daphne to answer {url}")
+        yield bases, processes
     finally:
-        process.terminate()
+        for process in processes:
+            process.terminate()
 
 
 def session_cookie(user: Any) -> str:

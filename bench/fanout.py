@@ -11,6 +11,7 @@ login session cookie like a browser tab, all joined (by the server, on connect) 
 
 - floor: raw Redis ``PUBLISH`` -> ``SUBSCRIBE`` round trip (redis-py asyncio, same Redis, one subscriber).
 - CPU ms per delivered message: Daphne's CPU over the rounds / (rounds x N).
+- scaling out: the same with the sockets spread over two Daphne processes (round robin), sizes 100 and 1,000.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import percentile, prepare_database, proc_cpu_ms, session_cookie, web_server, write_results
+from bench.common import percentile, prepare_database, proc_cpu_ms, session_cookie, web_server, web_servers, write_results
 
 BENCH_DB = "marketplace_bench_web"
 FULL_GROUPS = [1, 10, 100, 1000]
@@ -54,17 +55,21 @@ async def redis_floor(url: str, rounds: int) -> dict[str, float]:
     return {"p50_ms": percentile(samples, 50), "p99_ms": percentile(samples, 99), "samples": len(samples)}
 
 
-async def fanout(base: str, pid: int, group: str, cookie: str, sizes: list[int], rounds: int) -> dict[str, Any]:
+async def fanout(bases: list[str], pids: list[int], group: str, cookie: str, sizes: list[int], rounds: int) -> dict[str, Any]:
+    """Sockets open round robin over ``bases`` (one per web process); CPU is every process's."""
     from channels.layers import get_channel_layer
     from websockets.asyncio.client import connect
 
     layer = get_channel_layer()
     assert layer is not None
-    url = base.replace("http", "ws", 1) + "/ws/live/"
     sockets: list[Any] = []
     results: dict[str, Any] = {}
+    opened = [0]
 
     async def open_one() -> Any:
+        base = bases[opened[0] % len(bases)]
+        opened[0] += 1
+        url = base.replace("http", "ws", 1) + "/ws/live/"
         ws = await connect(url, origin=base, additional_headers={"Cookie": f"sessionid={cookie}"}, open_timeout=60, max_queue=None)  # type: ignore[arg-type]
         first = json.loads(await asyncio.wait_for(ws.recv(), 60))
         assert first == {"type": "subscribed", "stream": group}, first
@@ -99,13 +104,13 @@ async def fanout(base: str, pid: int, group: str, cookie: str, sizes: list[int],
                             return time.perf_counter()
 
                 waiters = [asyncio.ensure_future(receive(ws)) for ws in active]
-                c0 = proc_cpu_ms(pid)
+                c0 = sum(proc_cpu_ms(pid) for pid in pids)
                 t0 = time.perf_counter()
                 await layer.group_send(group, message)
                 arrivals = await asyncio.wait_for(asyncio.gather(*waiters), 60)
                 if i >= 3:  # the first rounds warm up Daphne's channel readers
                     samples.append((max(arrivals) - t0) * 1000)
-                    cpu += proc_cpu_ms(pid) - c0
+                    cpu += sum(proc_cpu_ms(pid) for pid in pids) - c0
                 await asyncio.sleep(0.1)
             results[str(size)] = {
                 "clients": size,
@@ -119,7 +124,7 @@ async def fanout(base: str, pid: int, group: str, cookie: str, sizes: list[int],
     return results
 
 
-def run(sizes: list[int], rounds: int, pubsub_sizes: list[int]) -> dict[str, Any]:
+def run(sizes: list[int], rounds: int, pubsub_sizes: list[int], two_process_sizes: list[int]) -> dict[str, Any]:
     prepare_database(BENCH_DB)
     os.environ["CHANNELS_PREFIX"] = f"benchfan{os.getpid()}"
     import django
@@ -138,11 +143,18 @@ def run(sizes: list[int], rounds: int, pubsub_sizes: list[int]) -> dict[str, Any
     env = subprocess_env(None)
     with web_server("fanout", env) as (base, server):
         assert server.proc is not None
-        results = asyncio.run(fanout(base, server.proc.pid, group, cookie, sizes, rounds))
+        results = asyncio.run(fanout([base], [server.proc.pid], group, cookie, sizes, rounds))
+    two: dict[str, Any] = {}
+    if two_process_sizes:
+        # Scaling out: the same pushes with the sockets spread over two web processes.
+        with web_servers("fanout-2", env, 2) as (bases, servers):
+            two = asyncio.run(fanout(bases, [s.proc.pid for s in servers], group, cookie, two_process_sizes, rounds))
     floor = asyncio.run(redis_floor(settings.REDIS_URL, max(rounds, 20)))
-    for row in results.values():
+    for row in [*results.values(), *two.values()]:
         row["ratio_to_floor"] = row["p50_ms"] / floor["p50_ms"]
     data: dict[str, Any] = {"groups": sizes, "rounds": rounds, "results": {"redis_floor": floor, "groups": results}}
+    if two:
+        data["results"]["two_process_groups"] = two
     if pubsub_sizes:
         # The comparison: Daphne and this sender both on channels-redis' pub/sub layer (bench.settings).
         from channels.layers import channel_layers
@@ -155,7 +167,7 @@ def run(sizes: list[int], rounds: int, pubsub_sizes: list[int]) -> dict[str, Any
         channel_layers.backends.clear()
         with web_server("fanout-pubsub", {**env, "BENCH_CHANNEL_LAYER": "pubsub"}) as (base, server):
             assert server.proc is not None
-            pubsub = asyncio.run(fanout(base, server.proc.pid, group, cookie, pubsub_sizes, rounds))
+            pubsub = asyncio.run(fanout([base], [server.proc.pid], group, cookie, pubsub_sizes, rounds))
         for row in pubsub.values():
             row["ratio_to_floor"] = row["p50_ms"] / floor["p50_ms"]
         data["results"]["pubsub_groups"] = pubsub
@@ -165,7 +177,7 @@ def run(sizes: list[int], rounds: int, pubsub_sizes: list[int]) -> dict[str, Any
 def table(data: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     floor = data["results"]["redis_floor"]
     rows = [("WS floor: Redis PUBLISH->SUBSCRIBE", f"p50 {floor['p50_ms']:.2f} ms", f"p99 {floor['p99_ms']:.2f} ms", "floor", "")]
-    for layer, label in (("groups", ""), ("pubsub_groups", " [pubsub layer]")):
+    for layer, label in (("groups", ""), ("two_process_groups", " [2 web processes]"), ("pubsub_groups", " [pubsub layer]")):
         rows.extend(_rows(data["results"].get(layer, {}), label))
     return rows
 
@@ -189,12 +201,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--groups", default=",".join(map(str, FULL_GROUPS)), help="Comma-separated group sizes.")
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--pubsub-groups", default="100,1000", help="Group sizes to repeat on the pub/sub layer ('' for none).")
+    parser.add_argument("--pubsub-groups", default="", help="Group sizes to repeat on channels-redis' pub/sub layer ('' for none).")
+    parser.add_argument("--two-process-groups", default="100,1000", help="Group sizes to repeat over two web processes ('' for none).")
     parser.add_argument("--smoke", action="store_true", help="A small run for CI (groups 1, 10, 100; 5 rounds).")
     args = parser.parse_args()
     sizes = SMOKE_GROUPS if args.smoke else [int(s) for s in args.groups.split(",")]
     pubsub_sizes = [] if args.smoke else [int(s) for s in args.pubsub_groups.split(",") if s]
-    data = run(sizes, 5 if args.smoke else args.rounds, pubsub_sizes)
+    two_process_sizes = [10] if args.smoke else [int(s) for s in args.two_process_groups.split(",") if s]
+    data = run(sizes, 5 if args.smoke else args.rounds, pubsub_sizes, two_process_sizes)
     write_results("fanout", data)
     print(f"\nwebsocket fan-out benchmark ({data['rounds']} rounds per group size, Daphne + channels-redis)")
     for row in table(data):

@@ -236,8 +236,12 @@ def sms_replies_send(*, reply_ids: Iterable[int]) -> int:
 
 
 def deliveries_send_due() -> int:
-    """Everything pending and due: notification emails and texts, then replies to texts (the delivery worker's pass)."""
-    return deliveries_send_pending() + sms_replies_send_pending()
+    """Everything pending and due: notification emails and texts, then replies to texts (the delivery worker's pass).
+
+    The pass's emails share one connection to the mail server (``channels.one_mail_connection``).
+    """
+    with channels.one_mail_connection():
+        return deliveries_send_pending() + sms_replies_send_pending()
 
 
 def sms_replies_send_pending(*, limit: int = 200) -> int:

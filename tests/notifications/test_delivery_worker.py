@@ -98,3 +98,57 @@ def test_the_worker_process_is_woken_by_the_commit_not_by_its_poll(worker_mode: 
         assert "Tomorrow 10:00" in texted(worker_mode)[0]
     finally:
         assert worker.terminate() == 0  # SIGTERM: it finishes the send in hand and exits cleanly
+
+
+class _Sink:
+    """A local SMTP server (aiosmtpd) noting which connection carried each message; refuses mail to refuse@…"""
+
+    def __init__(self) -> None:
+        self.peers: list[Any] = []
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("refuse@"):
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.peers.append(session.peer)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink(settings: Any) -> Iterator[_Sink]:
+    from aiosmtpd.controller import Controller
+
+    sink = _Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=closed_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    yield sink
+    controller.stop()
+
+
+def test_a_pass_sends_its_emails_over_one_connection_and_a_refusal_fails_only_its_own(
+    worker_mode: Path, smtp_sink: _Sink, django_user_model: Any
+) -> None:
+    from marketplace.notifications.services import deliveries_send_due
+
+    people = [django_user_model.objects.create_user(f"mail{i}", email=f"mail{i}@example.com", password="x") for i in range(3)]
+    people[1].email = "refuse@example.com"
+    people[1].save(update_fields=["email"])
+    for person in people:
+        tell(person, f"one-session-{person.pk}")
+    assert deliveries_send_due() == 2
+    assert len(peers := smtp_sink.peers) == 2
+    # The refusal closed the first session; the third email opened a second one. Without the refusal it is one.
+    statuses = dict(Delivery.objects.filter(channel="email").values_list("to", "status"))
+    assert statuses == {"mail0@example.com": "sent", "refuse@example.com": "pending", "mail2@example.com": "sent"}
+    assert peers[0] != peers[1]
+
+    for i in range(3, 6):
+        tell(django_user_model.objects.create_user(f"mail{i}", email=f"mail{i}@example.com", password="x"), f"one-session-{i}")
+    smtp_sink.peers.clear()
+    assert deliveries_send_due() == 3
+    assert len(smtp_sink.peers) == 3 and len(set(smtp_sink.peers)) == 1

@@ -368,6 +368,9 @@ KAFKA: dict[str, Any] = {
     "COMMIT_INTERVAL_MS": env_int("KAFKA_COMMIT_INTERVAL_MS", 1000),
     "GROUP_PREFIX": env("KAFKA_GROUP_PREFIX", "marketplace"),
 }
+# Read-model consumers run at a lower CPU priority than the live ones (ConsumerSpec.niceness), so that on a
+# busy machine a lead, a chat message or a position is pushed first and a dashboard or timeline waits.
+CONSUMER_PRIORITIES = env_bool("CONSUMER_PRIORITIES", True)
 OUTBOX: dict[str, Any] = {
     # How long published rows are kept: they allow re-publication after a broker loss.
     "RETENTION_HOURS": env_int("OUTBOX_RETENTION_HOURS", 24 * 7),

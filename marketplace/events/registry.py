@@ -15,6 +15,9 @@ from django.utils.module_loading import import_string
 from .handlers import EventHandler
 from .topics import TOPICS, Topic, dead_letter_topic, kafka_topic
 
+# The nice value of consumers that may trail by a moment (ConsumerSpec.niceness).
+BACKGROUND = 5
+
 
 @dataclass(frozen=True)
 class ConsumerSpec:
@@ -22,6 +25,11 @@ class ConsumerSpec:
     topics: tuple[Topic, ...]
     handler_path: str
     description: str = ""
+    # How readily this consumer's process gives way when consumers compete for the CPU (its nice value, applied
+    # by ``manage.py consume`` when ``CONSUMER_PRIORITIES`` is on).  0 for those a person waits on with a page
+    # open (a lead arriving, a chat message, a position, a payment); BACKGROUND for read models and records
+    # that may trail by a moment.  On a busy machine the live ones then go first; with CPU to spare, no effect.
+    niceness: int = 0
 
     @cached_property
     def handler_class(self) -> type[EventHandler]:
@@ -71,6 +79,7 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             topics=(Topic.JOBS,),
             handler_path="matching.projections.ProStatsProjection",
             description="Per-tradesperson response time and wins (ranks matching).",
+            niceness=BACKGROUND,
         ),
         ConsumerSpec(
             name="payments",
@@ -89,6 +98,7 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             topics=(Topic.JOBS,),
             handler_path="scheduling.capacity.CapacityProjection",
             description="Free time per worker and day, and per trade and area (matching skips fully booked tradespeople).",
+            niceness=BACKGROUND,
         ),
         ConsumerSpec(
             name="tracking",
@@ -107,18 +117,21 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             topics=(Topic.PAYMENTS, Topic.PAYOUTS),
             handler_path="finance.projections.FinanceProjection",
             description="Finance read model from the compacted payments topic (tombstones close positions) and the payouts topic.",
+            niceness=BACKGROUND,
         ),
         ConsumerSpec(
             name="timeline",
             topics=(Topic.JOBS,),
             handler_path="timeline.projections.TimelineProjection",
             description="Per-job timeline (who may see each step), pushed live to the job page and the tradesperson.",
+            niceness=BACKGROUND,
         ),
         ConsumerSpec(
             name="ratings",
             topics=(Topic.JOBS,),
             handler_path="reviews.projections.RatingsProjection",
             description="Rating summaries per tradesperson from review.* events (the one writer of ProStats' rating columns), live.",
+            niceness=BACKGROUND,
         ),
         ConsumerSpec(
             name="directory-live",
@@ -131,18 +144,21 @@ CONSUMERS: dict[str, ConsumerSpec] = {
             topics=(Topic.JOBS,),
             handler_path="alerts.projections.StaffAlertsHandler",
             description="Alerts staff (admin inbox, webhook) about first jobs, failed payments, late arrivals, cancellation floods.",
+            niceness=BACKGROUND,
         ),
         ConsumerSpec(
             name="insights",
             topics=(Topic.JOBS, Topic.PAYMENTS),
             handler_path="insights.projections.InsightsProjection",
             description="Dashboard aggregates per UTC day, trade and tradesperson (jobs, bids, awards, arrivals, hours, money), live.",
+            niceness=BACKGROUND,
         ),
         ConsumerSpec(
             name="audit",
             topics=tuple(TOPICS),  # every declared topic (their dead-letter twins are not in TOPICS)
             handler_path="marketplace.audit.projections.AuditProjection",
             description="Append-only audit log of every event on every topic (browsable in admin).",
+            niceness=BACKGROUND,
         ),
     ]
 }

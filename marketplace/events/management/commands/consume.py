@@ -57,6 +57,8 @@ class Command(BaseCommand):
         if len(specs) > 1:
             self._supervise([spec.name for spec in specs])
             return
+        if specs[0].niceness and settings.CONSUMER_PRIORITIES:
+            os.nice(specs[0].niceness)  # a read model gives way to the live consumers (ConsumerSpec.niceness)
         wait_for_database(timeout=settings.STARTUP_WAIT_S)
         runner = ConsumerRunner(specs[0])
         serve_process_metrics(RunnerCollector(runner))

@@ -90,7 +90,7 @@ class MatchingHandler(EventHandler):
         if job is not None and job.requested_pro_id is not None and job.exclusive_until is not None:
             self._offer_requested(event, job)
             return
-        self._match(event, job_id, radius_factor=settings.MATCHING["RADIUS_FACTORS"][0], match_round=1)
+        self._match(event, job_id, radius_factor=settings.MATCHING["RADIUS_FACTORS"][0], match_round=1, job=job)
 
     def on_job_direct_request_opened(self, event: Envelope) -> None:
         self._match(
@@ -188,8 +188,12 @@ class MatchingHandler(EventHandler):
             return
         job_widen_search(job=job)  # emits job.search_widened, which this consumer then matches
 
-    def _match(self, event: Envelope, job_id: int, *, radius_factor: float, match_round: int, limit: int | None = None) -> int:
-        job = Job.objects.select_related("trade").filter(pk=job_id).first()
+    def _match(
+        self, event: Envelope, job_id: int, *, radius_factor: float, match_round: int, limit: int | None = None, job: Job | None = None
+    ) -> int:
+        """Offer the job to the best candidates (``job``: the job with its trade, if the caller read it already)."""
+        if job is None:
+            job = Job.objects.select_related("trade").filter(pk=job_id).first()
         if job is None or job.status != Job.Status.OPEN:
             return 0
         per_round = int(settings.MATCHING["LEADS_PER_ROUND"])

@@ -32,7 +32,9 @@ def leads_offer(
     job's cap of live leads (``MATCHING['LEADS_PER_JOB']``): the job row is locked while counting,
     so two rounds cannot both take the last places.
     """
-    Job.objects.select_for_update(of=("self",)).filter(pk=job.pk).first()
+    # FOR NO KEY UPDATE: serialises rounds and job changes, but not the consumers inserting rows that reference the
+    # job (a timeline entry's foreign key takes KEY SHARE on it, which FOR UPDATE would wait for until they commit).
+    Job.objects.select_for_update(of=("self",), no_key=True).filter(pk=job.pk).first()
     existing = {lead.tradesperson_id: lead for lead in Lead.objects.filter(job=job, tradesperson_id__in=[p.user_id for p, _, _ in offers])}
     wanted = [(p, d, s) for p, d, s in offers if p.user_id not in existing or existing[p.user_id].withdrawn_at is not None]
     wanted = wanted[: lead_room(job=job)]

@@ -37,10 +37,14 @@ EXPECTED: dict[str, list[tuple[str, ...]]] = {
         ("drf_floor", "ratio_to_hello"),
         ("post", "ratio_to_drf_floor"),
         ("psycopg_floor", "requests_per_s"),
+        ("post_2proc", "requests_per_s"),
+        ("post_2proc", "ratio_to_1proc"),
     ],
     "fanout": [
         ("redis_floor", "p50_ms"),
+        ("redis_floor", "cpu_ms_per_op"),
         *[("groups", size, key) for size in ("1", "10", "100") for key in ("p50_ms", "p99_ms", "cpu_ms_per_message")],
+        ("two_process_groups", "10", "p50_ms"),
     ],
     "e2e": [
         ("hello_floor", "p50_ms"),
@@ -50,7 +54,12 @@ EXPECTED: dict[str, list[tuple[str, ...]]] = {
         ("noisy_neighbour", "p99_ms"),
         ("noisy_neighbour", "p99_increase"),
         ("noisy_neighbour_rate_limited", "p99_ms"),
+        ("smtp_stalled", "p50_ms"),
+        ("smtp_stalled", "p50_rise_ms"),
+        ("smtp_stalled", "emails_waiting_after_phase"),
         ("memory_max_mb",),
+        ("memory_total_mb",),
+        ("broker_peak_rss_mb",),
     ],
 }
 
@@ -75,3 +84,5 @@ def test_bench_smoke_writes_every_figure() -> None:
     assert all(mb > 0 for mb in report["modules"]["e2e"]["results"]["memory_peak_rss_mb"].values())
     assert len(report["table"]) >= 15
     assert "HTTP job POST" in outcome.stdout
+    assert "E2E whole machine CPU per post" in outcome.stdout  # beside the sum of its parts' floors
+    assert report["modules"]["e2e"]["results"]["emails_accepted"] > 0  # each lead's email reached the SMTP server

@@ -4,6 +4,7 @@ nobody outside the thread may subscribe to it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,6 +25,29 @@ from tests.factories import make_user, pro
 from .helpers import booked_technician, quoted_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def frames_while(
+    user: Any, stream: str, act: Callable[[], None], *, enough: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """``user``'s socket subscribes to ``stream``, then ``act`` runs (in a thread: it drives the pipeline); the frames
+    the socket receives, until ``enough`` of them."""
+
+    async def scenario() -> list[dict[str, Any]]:
+        ws = WebsocketCommunicator(application, "/ws/live/", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")])
+        ws.scope["user"] = user
+        assert (await ws.connect())[0]
+        await ws.receive_json_from()  # subscribed to user.<id>
+        await ws.send_json_to({"action": "subscribe", "stream": stream})
+        assert (await ws.receive_json_from())["type"] == "subscribed"
+        await sync_to_async(act, thread_sensitive=False)()
+        got: list[dict[str, Any]] = []
+        while not enough(got):
+            got.append(await ws.receive_json_from(timeout=5))
+        await ws.disconnect()
+        return got
+
+    return async_to_sync(scenario)()
 
 
 def test_only_the_two_participants_may_watch_a_thread() -> None:
@@ -52,22 +76,13 @@ def test_a_message_and_its_receipt_reach_the_thread_live_and_the_recipient_is_no
         run_consumer_until(lambda: ProcessedEvent.objects.filter(consumer="chat-live").count() >= 2, spec)
         connection.close()
 
-    async def scenario() -> list[dict[str, Any]]:
-        ws = WebsocketCommunicator(application, "/ws/live/", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")])
-        ws.scope["user"] = world.customer
-        assert (await ws.connect())[0]
-        await ws.receive_json_from()  # subscribed to user.<id>
-        await ws.send_json_to({"action": "subscribe", "stream": stream})
-        assert (await ws.receive_json_from())["type"] == "subscribed"
-        await sync_to_async(act, thread_sensitive=False)()
-        got: list[dict[str, Any]] = []
-        bell = f"user.{world.customer.pk}"
-        while len([m for m in got if m.get("stream") == stream]) < 2 or not any(m.get("stream") == bell for m in got):
-            got.append(await ws.receive_json_from(timeout=5))
-        await ws.disconnect()
-        return got
-
-    messages = async_to_sync(scenario)()
+    bell = f"user.{world.customer.pk}"
+    messages = frames_while(
+        world.customer,
+        stream,
+        act,
+        enough=lambda got: len([m for m in got if m.get("stream") == stream]) >= 2 and any(m.get("stream") == bell for m in got),
+    )
     on_thread = [m for m in messages if m["stream"] == stream]
     sent, read = on_thread
     assert (sent["event"], sent["source"]) == ("chat.message_sent", "chat-live")
@@ -159,21 +174,8 @@ def test_the_booked_technician_hears_the_customer_live_and_the_customer_is_told_
         run_consumer_until(lambda: ProcessedEvent.objects.filter(consumer="chat-live").count() >= 2, spec)
         connection.close()
 
-    async def scenario() -> list[dict[str, Any]]:
-        ws = WebsocketCommunicator(application, "/ws/live/", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")])
-        ws.scope["user"] = tech
-        assert (await ws.connect())[0]
-        await ws.receive_json_from()  # subscribed to user.<id>
-        await ws.send_json_to({"action": "subscribe", "stream": stream})
-        assert (await ws.receive_json_from())["type"] == "subscribed"
-        await sync_to_async(act, thread_sensitive=False)()
-        got: list[dict[str, Any]] = []
-        while len([m for m in got if m.get("stream") == stream]) < 2:
-            got.append(await ws.receive_json_from(timeout=5))
-        await ws.disconnect()
-        return got
-
-    pushed = [m["data"] for m in async_to_sync(scenario)() if m["stream"] == stream]
+    frames = frames_while(tech, stream, act, enough=lambda got: len([m for m in got if m.get("stream") == stream]) >= 2)
+    pushed = [m["data"] for m in frames if m["stream"] == stream]
     assert [(d["sender_id"], d["text"], d["sender_name"]) for d in pushed] == [
         (customer.pk, "The gate code is on the job", pushed[0]["sender_name"]),
         (tech.pk, "Thanks, see you at ten", "Tina (Tap Masters)"),
